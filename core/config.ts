@@ -1,0 +1,149 @@
+/**
+ * The one configuration module. `loadConfig(env)` parses the environment once, at boot, with zod.
+ * A bad value stops the program with a message naming the variable and how to fix it; every
+ * option, its default and its meaning are listed in README.md ("Configuration").
+ */
+import { z } from 'zod';
+import path from 'node:path';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Each entry: the zod schema of one variable, and the fix we print when it does not parse. */
+const spec = {
+  DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional(),
+    fix: 'unset it to run the embedded PostgreSQL, or give a URL like postgres://user:pass@host:5432/stayos',
+  },
+  STAYOS_DATA_DIR: {
+    schema: z.string().min(1).default('./.stayos'),
+    fix: 'give a writable directory for the embedded PostgreSQL and its key (default ./.stayos)',
+  },
+  STAYOS_PG_PORT: {
+    schema: port.default(54329),
+    fix: 'give a free TCP port for the embedded PostgreSQL (1-65535, default 54329)',
+  },
+  STAYOS_ENCRYPTION_KEY: {
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+    fix: 'give a random secret of at least 32 characters (e.g. `openssl rand -base64 48`); it encrypts guest documents, cards and OTA credentials',
+  },
+  STAYOS_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    fix: 'give an interface address to listen on, e.g. 127.0.0.1 or 0.0.0.0',
+  },
+  STAYOS_HTTP_PORT: {
+    schema: port.default(8080),
+    fix: 'give a TCP port for the API and dashboard (1-65535, default 8080)',
+  },
+  STAYOS_LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    fix: 'use one of fatal, error, warn, info, debug, trace, silent',
+  },
+  STAYOS_SEED_DEMO: {
+    schema: bool.default(true),
+    fix: 'use true or false: whether `stayos start` seeds the demo property into an empty database',
+  },
+  STAYOS_PARTITION_MAINTENANCE_HOURS: {
+    schema: z.coerce.number().positive().max(24 * 7).default(24),
+    fix: 'give how often (hours, > 0) partitions are created ahead and expired ones dropped (default 24)',
+  },
+  STAYOS_TRANSPORT: {
+    schema: z.enum(['inprocess', 'pubsub']).default('inprocess'),
+    fix: 'use inprocess (one machine) or pubsub (Google Cloud Pub/Sub)',
+  },
+  STAYOS_PUBSUB_PREFIX: {
+    schema: z.string().regex(/^[a-zA-Z][\w.~+%-]{0,100}$/, 'must be a valid Pub/Sub name start').default('stayos'),
+    fix: 'give a prefix of letters, digits, - _ . for topic names (default stayos)',
+  },
+  PUBSUB_PROJECT_ID: {
+    schema: z.string().min(1).optional(),
+    fix: 'give the Google Cloud project that holds the topics',
+  },
+  GOOGLE_CLOUD_PROJECT: {
+    schema: z.string().min(1).optional(),
+    fix: 'give the Google Cloud project that holds the topics',
+  },
+  PUBSUB_EMULATOR_HOST: {
+    schema: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+    fix: 'give the emulator address as host:port, or unset it to use the real service',
+  },
+} as const;
+
+type Spec = typeof spec;
+type Raw = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
+
+export interface Config {
+  databaseUrl: string | undefined;
+  /** true when no DATABASE_URL is given: StayOS runs its own PostgreSQL in dataDir. */
+  embedded: boolean;
+  dataDir: string;
+  embeddedPgPort: number;
+  encryptionKey: string | undefined;
+  http: { host: string; port: number };
+  logLevel: Raw['STAYOS_LOG_LEVEL'];
+  seedDemo: boolean;
+  partitionMaintenanceHours: number;
+  transport: Raw['STAYOS_TRANSPORT'];
+  pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment. Throws ConfigError listing every bad variable with its fix. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const raw: Partial<Record<keyof Spec, unknown>> = {};
+  for (const [name, { schema, fix }] of Object.entries(spec) as [keyof Spec, Spec[keyof Spec]][]) {
+    // An empty variable means "unset": `FOO= stayos start` should behave like no FOO.
+    const value = env[name] === '' ? undefined : env[name];
+    const parsed = (schema as z.ZodType).safeParse(value);
+    if (parsed.success) raw[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: ${fix}.`);
+  }
+  const r = raw as Raw;
+  if (problems.length === 0 && r.DATABASE_URL && !r.STAYOS_ENCRYPTION_KEY) {
+    problems.push(
+      `STAYOS_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one). Fix: ${spec.STAYOS_ENCRYPTION_KEY.fix}.`,
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    databaseUrl: r.DATABASE_URL,
+    embedded: !r.DATABASE_URL,
+    dataDir: path.resolve(r.STAYOS_DATA_DIR),
+    embeddedPgPort: r.STAYOS_PG_PORT,
+    encryptionKey: r.STAYOS_ENCRYPTION_KEY,
+    http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT },
+    logLevel: r.STAYOS_LOG_LEVEL,
+    seedDemo: r.STAYOS_SEED_DEMO,
+    partitionMaintenanceHours: r.STAYOS_PARTITION_MAINTENANCE_HOURS,
+    transport: r.STAYOS_TRANSPORT,
+    pubsub: {
+      prefix: r.STAYOS_PUBSUB_PREFIX,
+      projectId: r.PUBSUB_PROJECT_ID ?? r.GOOGLE_CLOUD_PROJECT,
+      emulatorHost: r.PUBSUB_EMULATOR_HOST,
+    },
+  };
+}
+
+/** Names, defaults and fixes of every variable, for the README table and its test. */
+export const configVariables: ReadonlyArray<{ name: string; fix: string }> = Object.entries(spec).map(
+  ([name, { fix }]) => ({ name, fix }),
+);
+
+/** Where the demo connections point: the OTA sandboxes that `stayos start` serves on its own port. */
+export function sandboxBaseUrl(config: Pick<Config, 'http'>): string {
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  return `http://${host}:${config.http.port}`;
+}

@@ -1,0 +1,79 @@
+/**
+ * PostgreSQL access: one pool per process, callback helpers that always release what they take,
+ * and the server checks the pipeline depends on.
+ */
+import pg from 'pg';
+import { StayosError } from './errors.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+// numeric and int8 as JS strings by default would leak into every caller; amounts stay strings
+// (exact decimals), but COUNT(*) and other int8 values are safe as numbers in our ranges.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// DATE as 'YYYY-MM-DD' text: a stay date is a calendar day, never a UTC instant.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'stayos',
+  });
+  // An idle client that loses its server (restart, failover) emits 'error' on the pool; without a
+  // listener Node would crash. The next checkout simply gets a fresh connection.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs fn in one transaction: COMMIT on success, ROLLBACK on any throw. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** SQLSTATEs after which the same transaction may simply be run again. */
+export const RETRYABLE_PG_CODES: Readonly<Record<string, string>> = {
+  '40001': 'serialization_failure: a concurrent transaction won; rerun',
+  '40P01': 'deadlock_detected: PostgreSQL aborted one side; rerun',
+  '55P03': 'lock_not_available: a NOWAIT lock was busy',
+  '57P01': 'admin_shutdown: the server restarted; reconnect and rerun',
+  '08006': 'connection_failure',
+  '08003': 'connection_does_not_exist',
+};
+
+/** The pipeline reads the WAL; without wal_level=logical nothing downstream can work. */
+export async function assertLogicalWal(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ wal_level: string }>('SHOW wal_level');
+  const level = rows[0]?.wal_level;
+  if (level !== 'logical') {
+    throw new StayosError(
+      'ERR_DB_NOT_LOGICAL',
+      `The PostgreSQL server at DATABASE_URL has wal_level=${level}; StayOS Channel needs wal_level=logical ` +
+        `(set it in postgresql.conf or with ALTER SYSTEM SET wal_level = logical, then restart the server).`,
+    );
+  }
+}
+
+/** Quotes an identifier (for the few statements that cannot take parameters, like CREATE DATABASE). */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,91 @@
+/**
+ * The demo hotel: fixed facts for `stayos seed-demo`. OTA codes follow each OTA's rules
+ * (Expedia ids are numeric; Expedia credentials ≥ 4 / ≥ 6 characters), or every message would
+ * fail validation at the OTA.
+ */
+interface DemoRatePlan {
+  code: string;
+  name: string;
+  mealPlan: string;
+  refundable: boolean;
+  cancellationHours: number | null;
+  parent?: string;
+  adjustmentPct?: number;
+}
+
+export const DEMO = {
+  code: 'DEMO',
+  name: 'StayOS Demo Hotel Amsterdam',
+  timezone: 'Europe/Amsterdam',
+  currency: 'EUR',
+  country: 'NL',
+  address: { line1: 'Prinsengracht 263', city: 'Amsterdam', postalCode: '1016 GV', country: 'NL' },
+  roomTypes: [
+    { code: 'STD', name: 'Standard Double', maxOccupancy: 2, sizeSqm: 18, sort: 1, rooms: range(101, 108).concat(range(201, 208)) },
+    { code: 'DLX', name: 'Deluxe King', maxOccupancy: 3, sizeSqm: 26, sort: 2, rooms: range(301, 310) },
+    { code: 'STE', name: 'Junior Suite', maxOccupancy: 4, sizeSqm: 40, sort: 3, rooms: range(401, 404) },
+  ],
+  ratePlans: [
+    { code: 'BAR', name: 'Best Available Rate', mealPlan: 'room_only', refundable: true, cancellationHours: 24 },
+    { code: 'NRF', name: 'Non-refundable', mealPlan: 'room_only', refundable: false, cancellationHours: null, parent: 'BAR', adjustmentPct: -10 },
+    { code: 'BB', name: 'Bed & Breakfast', mealPlan: 'breakfast', refundable: true, cancellationHours: 24 },
+  ] as DemoRatePlan[],
+  connections: [
+    {
+      channel: 'booking_com',
+      hotelCode: '1234567',
+      sandboxPath: '/sandbox/booking-com',
+      credentials: { client_id: 'stayos-demo-machine', client_secret: 'demo-secret-booking-com' },
+      settings: { rate_limit_per_minute: 120 },
+      roomCodes: { STD: '123456701', DLX: '123456702', STE: '123456703' } as Record<string, string>,
+      rateCodes: { BAR: '5001', NRF: '5002', BB: '5003' } as Record<string, string>,
+    },
+    {
+      channel: 'expedia',
+      hotelCode: '7654321',
+      sandboxPath: '/sandbox/expedia',
+      credentials: { username: 'stayosdemo', password: 'demo-pass-expedia' },
+      settings: { rate_limit_per_minute: 60 },
+      roomCodes: { STD: '200101', DLX: '200102', STE: '200103' } as Record<string, string>,
+      rateCodes: { BAR: '300101', NRF: '300102', BB: '300103' } as Record<string, string>,
+    },
+  ],
+} as const;
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+const FIRST = ['Anna', 'Lukas', 'Sofia', 'Mateo', 'Emma', 'Noah', 'Julia', 'Liam', 'Chloé', 'Hugo', 'Aiko', 'Ravi', 'Fatima', 'Oliver', 'Ingrid', 'Tomás'];
+const LAST = ['de Vries', 'Müller', 'Rossi', 'García', 'Janssen', 'Smith', 'Kowalski', 'Dubois', 'Nakamura', 'Patel', 'Haddad', 'Brown', 'Larsen', 'Silva', 'May', 'Stern'];
+const COUNTRIES = ['NL', 'DE', 'IT', 'ES', 'BE', 'GB', 'PL', 'FR', 'JP', 'IN', 'MA', 'US', 'NO', 'PT', 'IE', 'AT'];
+const LANGS = ['nl', 'de', 'it', 'es', 'nl', 'en', 'pl', 'fr', 'ja', 'en', 'fr', 'en', 'no', 'pt', 'en', 'de'];
+
+export interface DemoGuest {
+  first: string;
+  last: string;
+  email: string;
+  phone: string;
+  country: string;
+  language: string;
+  preferences: Record<string, unknown>;
+  passport: string | undefined;
+}
+
+export function demoGuests(): DemoGuest[] {
+  return Array.from({ length: 64 }, (_, i) => {
+    const first = FIRST[i % FIRST.length]!;
+    const last = LAST[(i * 7) % LAST.length]!;
+    const slug = `${first}.${last}`.toLowerCase().normalize('NFD').replace(/[^a-z.]/g, '');
+    return {
+      first,
+      last,
+      email: `${slug}${i}@example.com`,
+      phone: `+31 20 555 ${String(1000 + i)}`,
+      country: COUNTRIES[i % COUNTRIES.length]!,
+      language: LANGS[i % LANGS.length]!,
+      preferences: i % 3 === 0 ? { pillow: 'feather', floor: 'high' } : i % 3 === 1 ? { dietary: ['vegetarian'] } : {},
+      passport: i % 2 === 0 ? `X${String(48213700 + i * 13)}` : undefined,
+    };
+  });
+}

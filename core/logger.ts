@@ -1,0 +1,30 @@
+/**
+ * Structured logging (pino). Credentials and PII are redacted by path, so a mistaken
+ * `log.info({ connection })` cannot leak a password, a card number or an encryption key.
+ */
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export const redactPaths = [
+  '*.password',
+  '*.credentials',
+  '*.client_secret',
+  '*.encryptionKey',
+  '*.apiKey',
+  '*.card_number',
+  '*.cardNumber',
+  '*.document_number',
+  'req.headers.authorization',
+  'headers.authorization',
+  'config.encryptionKey',
+  'config.databaseUrl',
+];
+
+export function loggerOptions(level: string): LoggerOptions {
+  return { level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'stayos' } };
+}
+
+export function createLogger(level = 'info'): Logger {
+  return pino(loggerOptions(level));
+}
+
+export type { Logger };

@@ -1,0 +1,91 @@
+/** Compliance & privacy: PII encrypted with pgcrypto, secrets hashed with bcrypt, GDPR anonymisation. */
+import { describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { createProperty, createReservation } from '../helpers/fixtures.ts';
+
+const db = useTestDatabase();
+
+describe('PII protection', () => {
+  it('stores identity-document numbers encrypted, readable only with the key', async () => {
+    const { pool } = db.current;
+    const f = await createProperty(pool);
+    const { rows: [g] } = await pool.query(`INSERT INTO guest.profiles (property_id, first_name, last_name) VALUES ($1, 'Ada', 'Lovelace') RETURNING id`, [f.propertyId]);
+    await pool.query(
+      `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
+       VALUES ($1, $2, 'passport', shared.encrypt_pii($3, $4), shared.pii_fingerprint($3, $4))`,
+      [g.id, f.propertyId, 'P12345678NL', TEST_KEY]);
+    const { rows: [doc] } = await pool.query(`SELECT document_number_encrypted AS c, document_number_fingerprint AS fp FROM guest.identity_documents WHERE profile_id = $1`, [g.id]);
+    expect(Buffer.isBuffer(doc.c)).toBe(true);
+    expect(doc.c.includes(Buffer.from('P12345678NL'))).toBe(false);
+    expect(doc.fp).not.toContain('P12345678NL');
+    const { rows: [plain] } = await pool.query(`SELECT shared.decrypt_pii($1, $2) AS v`, [doc.c, TEST_KEY]);
+    expect(plain.v).toBe('P12345678NL');
+    await expect(pool.query(`SELECT shared.decrypt_pii($1, 'wrong-key-wrong-key-wrong-key-wrong')`, [doc.c])).rejects.toThrow(/Wrong key|corrupt/);
+    // The audit log holds neither ciphertext nor fingerprint.
+    const { rows: [a] } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name = 'identity_documents' AND new_data ->> 'profile_id' = $1`, [g.id]);
+    expect(Object.keys(a.new_data)).not.toContain('document_number_encrypted');
+    expect(JSON.stringify(a.new_data)).not.toContain('P12345678NL');
+  });
+
+  it('stores card data encrypted and OTA credentials encrypted', async () => {
+    const { pool } = db.current;
+    const f = await createProperty(pool);
+    const { rows: [card] } = await pool.query(
+      `INSERT INTO billing.payment_methods (property_id, guest_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand, expiry_month, expiry_year, card_fingerprint)
+       VALUES ($1, shared.new_id(), shared.encrypt_pii('4111111111111111', $2), shared.encrypt_pii('ADA LOVELACE', $2), '1111', 'visa', 12, 2031, shared.pii_fingerprint('4111111111111111', $2))
+       RETURNING card_number_encrypted AS c`, [f.propertyId, TEST_KEY]);
+    expect(card.c.includes(Buffer.from('4111111111111111'))).toBe(false);
+    const { rows: [conn] } = await pool.query(
+      `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials)
+       VALUES ($1, 'expedia', '123', 'http://127.0.0.1:1/x', shared.encrypt_pii('{"username":"hotel","password":"s3cret!"}', $2)) RETURNING credentials`,
+      [f.propertyId, TEST_KEY]);
+    expect(conn.credentials.includes(Buffer.from('s3cret!'))).toBe(false);
+    const { rows: audit } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name IN ('channel_connections', 'payment_methods')`);
+    expect(JSON.stringify(audit)).not.toMatch(/credentials|card_number_encrypted|s3cret/);
+  });
+
+  it('hashes passwords and API keys with bcrypt', async () => {
+    const { pool } = db.current;
+    const { rows: [u] } = await pool.query(
+      `INSERT INTO shared.users (email, full_name, password_hash) VALUES ('rm@example.com', 'Rev Manager', shared.hash_secret('correct horse')) RETURNING id, password_hash`);
+    expect(u.password_hash).toMatch(/^\$2[aby]\$10\$/);
+    const check = async (pw: string) => (await pool.query(`SELECT shared.verify_secret($1, password_hash) AS ok FROM shared.users WHERE id = $2`, [pw, u.id])).rows[0].ok;
+    expect(await check('correct horse')).toBe(true);
+    expect(await check('wrong horse')).toBe(false);
+    await expect(pool.query(`INSERT INTO shared.api_keys (user_id, name, key_prefix, key_hash) VALUES ($1, 'k', 'sok_12345', 'plaintext')`, [u.id]))
+      .rejects.toMatchObject({ code: '23514' });
+  });
+});
+
+describe('GDPR anonymisation', () => {
+  it('erases a deleted guest’s personal data everywhere, keeping the stay and the amounts', async () => {
+    const { pool } = db.current;
+    const f = await createProperty(pool);
+    const { rows: [g] } = await pool.query(
+      `INSERT INTO guest.profiles (property_id, first_name, last_name, email, phone) VALUES ($1, 'Grace', 'Hopper', 'grace@example.com', '+1 555 0100') RETURNING id`,
+      [f.propertyId]);
+    const { reservationId } = await createReservation(pool, f, { arrival: '2031-07-01', departure: '2031-07-03', amount: 310 });
+    await pool.query(`UPDATE reservation.reservations SET guest_id = $1 WHERE id = $2`, [g.id, reservationId]);
+    await pool.query(`INSERT INTO reservation.reservation_guests (reservation_id, property_id, guest_id, first_name, last_name, is_primary) VALUES ($1, $2, $3, 'Grace', 'Hopper', true)`,
+      [reservationId, f.propertyId, g.id]);
+    await pool.query(`UPDATE guest.profiles SET deleted_at = now() - interval '40 days' WHERE id = $1`, [g.id]);
+
+    const { rows: [n] } = await pool.query(`SELECT compliance.anonymize_deleted_guests(interval '30 days') AS n`);
+    expect(n.n).toBeGreaterThanOrEqual(1);
+
+    const { rows: [p] } = await pool.query(`SELECT first_name, last_name, email, phone, anonymized_at FROM guest.profiles WHERE id = $1`, [g.id]);
+    expect(p).toMatchObject({ first_name: null, last_name: 'Anonymised', email: null, phone: null });
+    expect(p.anonymized_at).toBeInstanceOf(Date);
+    const { rows: [rg] } = await pool.query(`SELECT first_name, last_name FROM reservation.reservation_guests WHERE guest_id = $1`, [g.id]);
+    expect(rg).toEqual({ first_name: null, last_name: 'Anonymised' });
+    const { rows: [r] } = await pool.query(`SELECT total_amount, check_in_date FROM reservation.reservations WHERE id = $1`, [reservationId]);
+    expect(r).toEqual({ total_amount: '310.00', check_in_date: '2031-07-01' });
+    // No trace left in past row images.
+    const { rows: traces } = await pool.query(
+      `SELECT 1 FROM audit.audit_log WHERE (old_data::text || coalesce(new_data::text, '')) ~ 'Hopper|grace@example'
+       UNION ALL SELECT 1 FROM reservation.reservation_events WHERE payload::text ~ 'Hopper'`);
+    expect(traces).toEqual([]);
+    // Not a second time.
+    expect((await pool.query(`SELECT compliance.anonymize_deleted_guests(interval '30 days') AS n`)).rows[0].n).toBe(0);
+  });
+});
