@@ -2,7 +2,7 @@
  * buildApp(): the HTTP application as a value, without listening (tests use app.inject()).
  * Resources come in as dependencies; the caller owns their lifecycle.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Pool } from '../core/db.ts';
 import { StayosError, errorRegistry } from '../core/errors.ts';
 import { loggerOptions } from '../core/logger.ts';
@@ -24,7 +24,8 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(deps.logLevel ?? 'warn'),
-    disableRequestLogging: true,
+    // Per-request lines would drown the pipeline's own logs; errors are still logged below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
   app.decorate('pool', deps.pool);

@@ -79,6 +79,24 @@ async function stopOrphan(pgDir: string): Promise<void> {
   spawnSync(binaries.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60'], { stdio: 'ignore', ...(ids ?? {}) });
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data directory:
+ * every ancestor needs the execute bit for others. Say so plainly instead of failing deep in initdb.
+ */
+function assertReachableByPostgres(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o001) === 0) {
+      throw new StayosError(
+        'ERR_CONFIG',
+        `Running as root, the embedded PostgreSQL runs as user "postgres", which cannot enter ${d} (no execute permission for others). ` +
+          `Fix: set STAYOS_DATA_DIR to a directory under a traversable path (e.g. /var/lib/stayos), or chmod o+x ${d}.`,
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -87,6 +105,7 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = path.resolve(options.dataDir);
   const pgDir = path.join(dataDir, 'pg');
   fs.mkdirSync(dataDir, { recursive: true });
+  assertReachableByPostgres(pgDir);
   const password = readOrCreateSecret(path.join(dataDir, 'pg-password'), 24);
   const logFile = path.join(dataDir, 'postgres.log');
   const logStream = fs.createWriteStream(logFile, { flags: 'a' });

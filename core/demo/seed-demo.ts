@@ -38,11 +38,11 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
     `WITH p AS (SELECT id, currency, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
      INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
      SELECT p.id, rt.id, rp.id, d::date,
-            round((CASE rt.code WHEN 'STD' THEN 110 WHEN 'DLX' THEN 160 ELSE 240 END)
+            round(((CASE rt.code WHEN 'STD' THEN 110 WHEN 'DLX' THEN 160 ELSE 240 END)
                   * (1 + 0.15 * sin(2 * pi() * extract(doy FROM d) / 365.0))
                   * (CASE WHEN extract(isodow FROM d) IN (5, 6) THEN 1.2 ELSE 1 END)
                   * (CASE rp.code WHEN 'NRF' THEN 0.9 ELSE 1 END)
-                  + (CASE rp.code WHEN 'BB' THEN 18 * rt.max_occupancy ELSE 0 END), 2),
+                  + (CASE rp.code WHEN 'BB' THEN 18 * rt.max_occupancy ELSE 0 END))::numeric, 2),
             p.currency
      FROM p
      JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.deleted_at IS NULL

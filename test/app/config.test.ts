@@ -1,0 +1,49 @@
+/** Configuration: parsed once by zod; bad values name the variable and the fix. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configVariables, loadConfig } from '../../core/config.ts';
+import { assertLogicalWal } from '../../core/db.ts';
+import type { Pool } from '../../core/db.ts';
+import fs from 'node:fs';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded, in-process, single-machine setup', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ embedded: true, databaseUrl: undefined, transport: 'inprocess', http: { host: '127.0.0.1', port: 8080 }, seedDemo: true });
+    expect(c.dataDir).toMatch(/\.stayos$/);
+    expect(c.pubsub.prefix).toBe('stayos');
+  });
+
+  it('reports every bad variable with its name and a fix', () => {
+    const err = (() => {
+      try {
+        loadConfig({ STAYOS_HTTP_PORT: '99999', STAYOS_TRANSPORT: 'kafka', DATABASE_URL: 'mysql://x', STAYOS_SEED_DEMO: 'maybe' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.problems).toHaveLength(4);
+    expect(err!.message).toMatch(/STAYOS_HTTP_PORT="99999".*Fix: give a TCP port/);
+    expect(err!.message).toMatch(/STAYOS_TRANSPORT="kafka".*Fix: use inprocess/);
+    expect(err!.message).toMatch(/DATABASE_URL="mysql:\/\/x".*Fix:/);
+  });
+
+  it('requires the encryption key when the database is external', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db' })).toThrow(/STAYOS_ENCRYPTION_KEY is required when DATABASE_URL is set/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: 'short' })).toThrow(/at least 32 characters/);
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: 'x'.repeat(32), GOOGLE_CLOUD_PROJECT: 'p1' });
+    expect(c).toMatchObject({ embedded: false, pubsub: { projectId: 'p1' } });
+  });
+
+  it('documents every variable in the README', () => {
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const v of configVariables) expect(readme, v.name).toContain(`\`${v.name}\``);
+  });
+});
+
+describe('assertLogicalWal', () => {
+  it('refuses a server without wal_level=logical, saying how to fix it', async () => {
+    const fake = { query: async () => ({ rows: [{ wal_level: 'replica' }] }) } as unknown as Pool;
+    await expect(assertLogicalWal(fake)).rejects.toThrow(/wal_level=replica.*needs wal_level=logical.*ALTER SYSTEM SET wal_level = logical/);
+  });
+});
