@@ -1,16 +1,57 @@
 /**
  * cdc/ — WAL → change events → per-OTA dirty ARI cells. PostgreSQL's logical replication
- * (pgoutput) streams reservation, inventory and rate changes; this part decodes them and hands
- * them to the connectors (in-process, or through Google Cloud Pub/Sub beyond one machine),
- * acknowledging an LSN only once its effects are durable.
- *
- * The streaming worker arrives with the CDC issue; until then `stayos start --only cdc` runs the
- * part's lifecycle and reports that it has nothing to stream.
+ * (pgoutput, slot STAYOS_CDC_SLOT) streams reservation, inventory, rate and mapping changes and
+ * the domain-event outbox; the transport carries them to the per-OTA consumers (in-process on one
+ * machine, Google Cloud Pub/Sub beyond), and an LSN is acknowledged only once its effects are
+ * durable.
  */
-import type { Part } from '../core/part.ts';
+import type { Config } from '../core/config.ts';
+import type { Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Part } from '../core/part.ts';
+import { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
+import { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
+import { ReplicationStream } from './replication.ts';
+import { ensureSlot, PUBLICATIONS } from './slot.ts';
+import { InProcessTransport } from './transport/in-process.ts';
+import type { Transport } from './transport/types.ts';
 
-export async function startCdc(deps: { log: Logger }): Promise<Part> {
-  deps.log.warn('cdc: the logical-replication worker is not part of this build yet; nothing is streamed');
-  return { name: 'cdc', stop: async () => undefined };
+export { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
+export { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
+export { ReplicationStream } from './replication.ts';
+export { ensureSlot, slotStatus, PUBLICATIONS } from './slot.ts';
+export { InProcessTransport } from './transport/in-process.ts';
+export type { ChangeEvent, ChangeSink } from './types.ts';
+
+/** The OTAs whose consumers turn changes into dirty cells. */
+export const CHANNELS = ['booking_com', 'expedia'] as const;
+
+export interface CdcPart extends Part {
+  metrics: CdcMetrics;
+  status(): Promise<CdcStatus>;
+}
+
+export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; transport?: Transport }): Promise<CdcPart> {
+  const { config, url, pool, log } = deps;
+  if (await ensureSlot(pool, config.cdcSlot)) log.info({ slot: config.cdcSlot }, 'cdc: replication slot created');
+  const metrics = new CdcMetrics();
+  const transport = deps.transport ?? new InProcessTransport(CHANNELS.map((ch) => new DirtyCellsConsumer(pool, ch)));
+  const stream = new ReplicationStream({
+    connectionString: url,
+    slot: config.cdcSlot,
+    publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
+    sink: transport,
+    log,
+    metrics,
+  });
+  stream.start();
+  return {
+    name: 'cdc',
+    metrics,
+    status: () => cdcStatus(pool, config.cdcSlot, metrics),
+    async stop() {
+      await stream.stop();
+      await transport.close();
+    },
+  };
 }

@@ -46,7 +46,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     const stopMaintenance = schedulePartitionMaintenance(db.pool, config.partitionMaintenanceHours, log);
     running.push({ name: 'partition-maintenance', stop: async () => stopMaintenance() });
 
-    if (parts.includes('cdc')) running.push(await startCdc({ log }));
+    if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
     if (parts.includes('connectors')) running.push(await startConnectors({ log }));
     if (parts.includes('api')) {
       const app = await buildApp({ pool: db.pool, logLevel: config.logLevel });

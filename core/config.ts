@@ -53,6 +53,10 @@ const spec = {
     schema: z.coerce.number().positive().max(24 * 7).default(24),
     fix: 'give how often (hours, > 0) partitions are created ahead and expired ones dropped (default 24)',
   },
+  STAYOS_CDC_SLOT: {
+    schema: z.string().regex(/^[a-z0-9_]{1,63}$/, 'must be lower-case letters, digits and _ (a PostgreSQL slot name)').default('stayos_cdc'),
+    fix: 'give the logical replication slot name (lower-case letters, digits, _; default stayos_cdc)',
+  },
   STAYOS_TRANSPORT: {
     schema: z.enum(['inprocess', 'pubsub']).default('inprocess'),
     fix: 'use inprocess (one machine) or pubsub (Google Cloud Pub/Sub)',
@@ -89,6 +93,7 @@ export interface Config {
   logLevel: Raw['STAYOS_LOG_LEVEL'];
   seedDemo: boolean;
   partitionMaintenanceHours: number;
+  cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
 }
@@ -128,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: r.STAYOS_LOG_LEVEL,
     seedDemo: r.STAYOS_SEED_DEMO,
     partitionMaintenanceHours: r.STAYOS_PARTITION_MAINTENANCE_HOURS,
+    cdcSlot: r.STAYOS_CDC_SLOT,
     transport: r.STAYOS_TRANSPORT,
     pubsub: {
       prefix: r.STAYOS_PUBSUB_PREFIX,

@@ -1,0 +1,15 @@
+/**
+ * Log sequence numbers: PostgreSQL's WAL positions, "XXXXXXXX/YYYYYYYY" in text, 64-bit numbers
+ * here (bigint) so they compare and subtract exactly.
+ */
+export type Lsn = bigint;
+
+export function parseLsn(text: string): Lsn {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
+  if (!m) throw new Error(`not an LSN: ${JSON.stringify(text)}`);
+  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
+}
+
+export function formatLsn(lsn: Lsn): string {
+  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase().padStart(8, '0')}`;
+}

@@ -1,0 +1,70 @@
+/**
+ * CDC observability, in one place for the monitoring API: replication lag in bytes (from the
+ * slot) and seconds (commit time → durably handled), events per second, slot wal_status, spill
+ * counters, and the last error.
+ */
+import type { Pool } from '../core/db.ts';
+import { slotStatus, type SlotStatus } from './slot.ts';
+
+export class CdcMetrics {
+  eventsTotal = 0;
+  transactionsTotal = 0;
+  reconnects = 0;
+  lastError: { message: string; at: string } | null = null;
+  /** Commit time of the last durably handled transaction. */
+  lastCommitTime: string | null = null;
+  lastHandledAt: string | null = null;
+  /** Seconds from commit to durably handled, for the last transaction. */
+  lagSeconds: number | null = null;
+  confirmedLsn: string | null = null;
+  streaming = false;
+  private window: Array<{ t: number; n: number }> = [];
+
+  recordTransaction(events: number, commitTime: string, confirmedLsn: string): void {
+    const now = Date.now();
+    this.eventsTotal += events;
+    this.transactionsTotal += 1;
+    this.lastCommitTime = commitTime;
+    this.lastHandledAt = new Date(now).toISOString();
+    this.lagSeconds = Math.max(0, (now - Date.parse(commitTime)) / 1000);
+    this.confirmedLsn = confirmedLsn;
+    this.window.push({ t: now, n: events });
+    this.trim(now);
+  }
+
+  recordError(err: unknown): void {
+    this.lastError = { message: (err as Error)?.message ?? String(err), at: new Date().toISOString() };
+  }
+
+  /** Events handled per second over the last 10 seconds. */
+  eventsPerSecond(now = Date.now()): number {
+    this.trim(now);
+    return this.window.reduce((s, w) => s + w.n, 0) / 10;
+  }
+
+  private trim(now: number): void {
+    while (this.window.length && this.window[0]!.t < now - 10_000) this.window.shift();
+  }
+}
+
+export interface CdcStatus extends SlotStatus {
+  streaming: boolean;
+  eventsTotal: number;
+  eventsPerSecond: number;
+  lagSeconds: number | null;
+  lastCommitTime: string | null;
+  lastError: { message: string; at: string } | null;
+}
+
+/** Everything the monitoring issue shows about the CDC pipeline. */
+export async function cdcStatus(pool: Pool, slot: string, metrics: CdcMetrics): Promise<CdcStatus> {
+  return {
+    ...(await slotStatus(pool, slot)),
+    streaming: metrics.streaming,
+    eventsTotal: metrics.eventsTotal,
+    eventsPerSecond: metrics.eventsPerSecond(),
+    lagSeconds: metrics.lagSeconds,
+    lastCommitTime: metrics.lastCommitTime,
+    lastError: metrics.lastError,
+  };
+}

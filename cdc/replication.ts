@@ -1,0 +1,259 @@
+/**
+ * The WAL reader: one logical replication connection (pgoutput) on the slot, decoded into
+ * ChangeEvents and handed to a sink, acknowledging only what the sink made durable.
+ *
+ * Acknowledgement rules (the point of this module):
+ * - pg-logical-replication 2.5 confirms the last *received* LSN on a timer even with
+ *   `auto: false` (its issue #174): the timer is disabled (`timeoutSeconds: 0`) and every status
+ *   update is ours.
+ * - A transaction's end LSN is confirmed only after `sink.flush()` resolved for all its changes.
+ * - Keepalives that ask for a reply get the last *durably handled* LSN. A keepalive reached in
+ *   stream order while no transaction is open moves the confirmed LSN to the keepalive's position:
+ *   everything the server sent before it is handled, so an idle publication on a busy database
+ *   does not pin WAL.
+ * - The confirmed LSN never goes backwards; a commit LSN lower than the last one confirmed in the
+ *   same session is a bug and stops the stream loudly.
+ * - The library's status update reports `lsn + 1` ("last byte + 1" added again); we send
+ *   `lsn − 1` through it so the server receives exactly the end LSN. Confirming one byte too far
+ *   could skip a transaction whose commit record starts exactly at that end LSN.
+ *
+ * Flow control: messages are queued in stream order and processed one by one; above a high-water
+ * mark the socket is paused (PostgreSQL then waits), below a low-water mark it resumes. A large
+ * transaction is flushed in batches, so memory stays bounded whatever its size; a crash mid-way
+ * re-delivers the whole transaction, which the idempotent sinks absorb.
+ */
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type { Socket } from 'node:net';
+import type { Logger } from '../core/logger.ts';
+import { PgoutputDecoder } from './decoder.ts';
+import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
+import type { CdcMetrics } from './metrics.ts';
+import { acquireLeadership, slotStatus } from './slot.ts';
+import { createPool } from '../core/db.ts';
+import type { ChangeSink } from './types.ts';
+
+export interface ReplicationOptions {
+  connectionString: string;
+  slot: string;
+  publications: string[];
+  sink: ChangeSink;
+  log: Logger;
+  metrics: CdcMetrics;
+  /** Flush the sink after this many changes inside one transaction (bounded memory). */
+  batchSize?: number;
+  highWater?: number;
+  lowWater?: number;
+  /** While idle, ask the server for a keepalive this often, so the slot advances past WAL that
+   * holds nothing for us (an idle publication on a busy database). */
+  heartbeatMs?: number;
+  /** Reconnect backoff bounds. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+type Item = { kind: 'data'; lsn: string; msg: Pgoutput.Message } | { kind: 'keepalive'; lsn: string };
+
+export class ReplicationStream {
+  private stopped = false;
+  private confirmed: Lsn = 0n;
+  private service: LogicalReplicationService | undefined;
+  private running: Promise<void> | undefined;
+  private stopSignal!: () => void;
+  private readonly stopPromise = new Promise<void>((r) => (this.stopSignal = r));
+
+  constructor(private readonly o: ReplicationOptions) {}
+
+  /** The highest LSN acknowledged to the slot by this process. */
+  get confirmedLsn(): string {
+    return formatLsn(this.confirmed);
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopSignal();
+    await this.service?.stop().catch(() => undefined);
+    await this.running;
+  }
+
+  /** Leadership, then streaming; both retried with exponential backoff and jitter. */
+  private async loop(): Promise<void> {
+    const { log, metrics } = this.o;
+    const minBackoff = this.o.minBackoffMs ?? 250;
+    const maxBackoff = this.o.maxBackoffMs ?? 15_000;
+    let backoff = minBackoff;
+    while (!this.stopped) {
+      const leadership = acquireLeadership(this.o.connectionString, this.o.slot);
+      try {
+        await Promise.race([leadership.acquired, this.stopPromise]);
+        if (this.stopped) break;
+        log.info({ slot: this.o.slot }, 'cdc: holding the slot lock, streaming');
+        while (!this.stopped) {
+          const started = Date.now();
+          const ended = await Promise.race([this.streamOnce().then(() => 'ended' as const), leadership.lost.then(() => 'lost' as const)]);
+          if (ended === 'lost') {
+            await this.service?.stop().catch(() => undefined);
+            throw new Error('lost the slot lock (its session ended)');
+          }
+          if (Date.now() - started > 10_000) backoff = minBackoff;
+          if (!this.stopped) throw new Error('replication stream ended');
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        metrics.recordError(err);
+        metrics.reconnects += 1;
+        log.warn({ err: (err as Error).message, retryInMs: backoff }, 'cdc: stream interrupted; reconnecting');
+        await Promise.race([new Promise((r) => setTimeout(r, backoff * (0.5 + Math.random()))), this.stopPromise]);
+        backoff = Math.min(maxBackoff, backoff * 2);
+      } finally {
+        metrics.streaming = false;
+        await leadership.release();
+      }
+    }
+  }
+
+  /** One replication connection, until it fails or stop() is called. */
+  private async streamOnce(): Promise<void> {
+    const { sink, log, metrics } = this.o;
+    const batchSize = this.o.batchSize ?? 2000;
+    const highWater = this.o.highWater ?? 5000;
+    const lowWater = this.o.lowWater ?? 500;
+    const service = new LogicalReplicationService(
+      { connectionString: this.o.connectionString, application_name: `stayos-cdc:${this.o.slot}` },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+    );
+    this.service = service;
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: this.o.publications });
+    const decoder = new PgoutputDecoder();
+    const queue: Item[] = [];
+    let paused = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    let closed = false;
+    // Start from the slot's own position: a fresh process knows nothing it handled before.
+    const probe = createPool(this.o.connectionString, { max: 1, applicationName: 'stayos-cdc-probe' });
+    try {
+      const status = await slotStatus(probe, this.o.slot);
+      if (!status.exists) throw new Error(`replication slot ${this.o.slot} does not exist`);
+      if (status.confirmedFlushLsn) {
+        const slotLsn = parseLsn(status.confirmedFlushLsn);
+        if (slotLsn > this.confirmed) this.confirmed = slotLsn;
+      }
+    } finally {
+      await probe.end();
+    }
+    let inTx = false;
+    const heartbeat = setInterval(() => {
+      // A keepalive requested now comes back in stream order, after everything sent before it.
+      if (!inTx && queue.length === 0 && this.confirmed > 0n) void service.acknowledge(formatLsn(this.confirmed - 1n), true);
+    }, this.o.heartbeatMs ?? 10_000);
+    heartbeat.unref();
+    const socket = (): Socket | undefined => (service as unknown as { _connection?: { stream?: Socket } })._connection?.stream;
+
+    const confirm = (lsn: Lsn) => {
+      if (lsn <= this.confirmed) return;
+      this.confirmed = lsn;
+      // The library adds one byte; see the module comment.
+      void service.acknowledge(formatLsn(lsn - 1n));
+    };
+
+    service.on('data', (lsn: string, msg: Pgoutput.Message) => {
+      queue.push({ kind: 'data', lsn, msg });
+      if (!paused && queue.length >= highWater) {
+        paused = true;
+        socket()?.pause();
+      }
+      wake?.();
+    });
+    service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+      if (shouldRespond && this.confirmed > 0n) void service.acknowledge(formatLsn(this.confirmed - 1n));
+      queue.push({ kind: 'keepalive', lsn });
+      wake?.();
+    });
+    service.on('error', (err: unknown) => {
+      failure ??= err;
+      wake?.();
+    });
+
+    const processor = (async () => {
+      let skipping = false;
+      let sinceFlush = 0;
+      let txEvents = 0;
+      let txCommitTime = '';
+      let lastCommitInSession: Lsn = 0n;
+      while (!closed) {
+        const item = queue.shift();
+        if (!item) {
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          continue;
+        }
+        if (paused && queue.length <= lowWater) {
+          paused = false;
+          socket()?.resume();
+        }
+        if (item.kind === 'keepalive') {
+          if (!decoder.inTransaction) confirm(parseLsn(item.lsn));
+          continue;
+        }
+        const d = decoder.decode(item.lsn, item.msg);
+        inTx = decoder.inTransaction;
+        if (d.kind === 'begin') {
+          // Re-delivered after a reconnect but already durable: its commit record precedes the
+          // confirmed position.
+          skipping = parseLsn(d.tx.commitLsn) < this.confirmed;
+          txEvents = 0;
+          txCommitTime = d.tx.commitTime;
+        } else if (d.kind === 'changes') {
+          if (skipping) continue;
+          for (const change of d.changes) {
+            await sink.write(change);
+            txEvents++;
+            if (++sinceFlush >= batchSize) {
+              await sink.flush();
+              sinceFlush = 0;
+            }
+          }
+        } else if (d.kind === 'commit') {
+          const end = parseLsn(d.endLsn);
+          if (skipping) {
+            skipping = false;
+            continue;
+          }
+          if (end <= lastCommitInSession) {
+            throw new Error(`LSN went backwards: commit ${d.endLsn} after ${formatLsn(lastCommitInSession)}`);
+          }
+          lastCommitInSession = end;
+          await sink.flush();
+          sinceFlush = 0;
+          confirm(end);
+          metrics.recordTransaction(txEvents, txCommitTime, d.endLsn);
+        }
+      }
+    })();
+    processor.catch((err) => {
+      failure ??= err;
+      closed = true;
+      void service.stop();
+    });
+
+    metrics.streaming = true;
+    try {
+      // '0/0': start where the slot's confirmed position is, never where this process last *received*.
+      await service.subscribe(plugin, this.o.slot, '0/00000000');
+    } finally {
+      clearInterval(heartbeat);
+      closed = true;
+      wake?.();
+      metrics.streaming = false;
+      await service.stop().catch(() => undefined);
+      await processor.catch(() => undefined);
+      service.removeAllListeners();
+    }
+    if (failure && !this.stopped) throw failure;
+    log.debug('cdc: replication connection closed');
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The replication slot and who may stream it. The slot is created on first start and never
+ * dropped by the program (dropping it would lose the position and the WAL it protects). Only one
+ * process streams it: the holder of a session advisory lock; a standby blocks on the same lock and
+ * takes over the moment the holder's session ends (crash, SIGKILL, network loss).
+ */
+import pg from 'pg';
+import type { Pool } from '../core/db.ts';
+
+export const PUBLICATIONS = { ari: 'stayos_ari', domainEvents: 'stayos_domain_events' } as const;
+
+/** Creates the logical slot (pgoutput) if missing. Returns true when it was created now. */
+export async function ensureSlot(pool: Pool, slot: string): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT plugin FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  if (rows[0]) {
+    if (rows[0].plugin !== 'pgoutput') throw new Error(`replication slot ${slot} exists with plugin ${rows[0].plugin}, not pgoutput`);
+    return false;
+  }
+  try {
+    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42710') return false; // created by a concurrent start
+    throw err;
+  }
+}
+
+/** A stable 64-bit advisory-lock key per slot name. */
+function lockKey(slot: string): string {
+  return `stayos.cdc.${slot}`;
+}
+
+export interface Leadership {
+  /** Resolves when this process holds the lock. */
+  acquired: Promise<void>;
+  /** Resolves (never rejects) when leadership is lost: the lock's session ended. */
+  lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+/** Blocks until this process may stream `slot` (one streamer per slot across all processes). */
+export function acquireLeadership(connectionString: string, slot: string): Leadership {
+  const client = new pg.Client({ connectionString, application_name: `stayos-cdc-lock:${slot}` });
+  let onLost!: () => void;
+  const lost = new Promise<void>((r) => (onLost = r));
+  client.on('error', () => onLost());
+  client.on('end', () => onLost());
+  const acquired = (async () => {
+    await client.connect();
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey(slot)]);
+  })();
+  acquired.catch(() => onLost());
+  return {
+    acquired,
+    lost,
+    release: async () => {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+export interface SlotStatus {
+  slot: string;
+  exists: boolean;
+  active: boolean;
+  activePid: number | null;
+  confirmedFlushLsn: string | null;
+  /** pg_current_wal_lsn() − confirmed_flush_lsn: WAL the slot holds back. */
+  lagBytes: number | null;
+  /** reserved | extended | unreserved | lost (max_slot_wal_keep_size). */
+  walStatus: string | null;
+  safeWalSize: number | null;
+  spillTxns: number | null;
+  spillCount: number | null;
+  spillBytes: number | null;
+}
+
+export async function slotStatus(pool: Pool, slot: string): Promise<SlotStatus> {
+  const { rows: [r] } = await pool.query(
+    `SELECT s.active, s.active_pid, s.confirmed_flush_lsn::text AS confirmed,
+            (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag_bytes,
+            s.wal_status, s.safe_wal_size, st.spill_txns, st.spill_count, st.spill_bytes
+     FROM pg_replication_slots s LEFT JOIN pg_stat_replication_slots st ON st.slot_name = s.slot_name
+     WHERE s.slot_name = $1`,
+    [slot],
+  );
+  if (!r) {
+    return { slot, exists: false, active: false, activePid: null, confirmedFlushLsn: null, lagBytes: null, walStatus: null, safeWalSize: null, spillTxns: null, spillCount: null, spillBytes: null };
+  }
+  return {
+    slot,
+    exists: true,
+    active: r.active,
+    activePid: r.active_pid,
+    confirmedFlushLsn: r.confirmed,
+    lagBytes: r.lag_bytes,
+    walStatus: r.wal_status,
+    safeWalSize: r.safe_wal_size,
+    spillTxns: r.spill_txns,
+    spillCount: r.spill_count,
+    spillBytes: r.spill_bytes,
+  };
+}

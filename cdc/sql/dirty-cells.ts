@@ -1,0 +1,123 @@
+/**
+ * Queries of the dirty-cell consumer. Each is one statement for a whole batch of changes.
+ *
+ * A *range* says "these cells may have changed": cells of `connection` (or, when null, of every
+ * connection of `channel` at `property`), of `room type` (null: all mapped), of `rate plan`
+ * (null: all mapped), for nights [from, to) (null: the connection's whole sync window).
+ * Ranges expand through the active mappings into cells inside each connection's window
+ * (from yesterday, in the property's time zone, to `settings.sync_days`, default 500 days).
+ */
+export interface CellRange {
+  connectionId: string | null;
+  propertyId: string;
+  roomTypeId: string | null;
+  ratePlanId: string | null;
+  from: string | null;
+  to: string | null;
+  lsn: string;
+}
+
+function columns(ranges: CellRange[]) {
+  return [
+    ranges.map((r) => r.connectionId),
+    ranges.map((r) => r.propertyId),
+    ranges.map((r) => r.roomTypeId),
+    ranges.map((r) => r.ratePlanId),
+    ranges.map((r) => r.from),
+    ranges.map((r) => r.to),
+    ranges.map((r) => r.lsn),
+  ];
+}
+
+const SRC = `src AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[], $6::date[], $7::pg_lsn[])
+    AS s(connection_id, property_id, room_type_id, rate_plan_id, from_date, to_date, lsn))`;
+
+/** Upserts the dirty cells the ranges cover for one channel; returns how many cells were marked. */
+export function markDirtyCells(channel: string, ranges: CellRange[]) {
+  return {
+    text: `
+WITH ${SRC},
+cells AS (
+  SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, d::date AS stay_date, max(src.lsn) AS lsn
+  FROM src
+  JOIN channel.channel_connections c
+    ON c.channel_code = $8 AND c.deleted_at IS NULL
+   AND (c.id = src.connection_id OR (src.connection_id IS NULL AND c.property_id = src.property_id))
+  JOIN channel.channel_mappings m
+    ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
+   AND (src.room_type_id IS NULL OR m.room_type_id = src.room_type_id)
+   AND (src.rate_plan_id IS NULL OR m.rate_plan_id = src.rate_plan_id)
+  JOIN property_mgmt.properties p ON p.id = c.property_id
+  CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.timezone)::date AS today,
+                             COALESCE((c.settings ->> 'sync_days')::int, 500) AS days) w
+  CROSS JOIN LATERAL generate_series(GREATEST(COALESCE(src.from_date, w.today - 1), w.today - 1),
+                                     LEAST(COALESCE(src.to_date, w.today + w.days), w.today + w.days) - 1,
+                                     interval '1 day') d
+  GROUP BY 1, 2, 3, 4, 5
+)
+INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn)
+SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date, lsn FROM cells
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
+  SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL`,
+    values: [...columns(ranges), channel],
+  };
+}
+
+/**
+ * Records, for the property-wide ranges, the room types and rate plans a connection of this
+ * channel does not map: they never reach the OTA (an overbooking waiting to happen), so the
+ * revenue team must see them. Repeats count up one open problem.
+ */
+export function recordMappingProblems(channel: string, ranges: CellRange[]) {
+  const scoped = ranges.filter((r) => r.connectionId === null && r.roomTypeId !== null);
+  return {
+    text: `
+WITH ${SRC},
+subjects AS (SELECT DISTINCT property_id, room_type_id, rate_plan_id FROM src),
+problems AS (
+  SELECT c.id AS connection_id, s.property_id,
+         CASE WHEN EXISTS (SELECT 1 FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active
+                             AND m.deleted_at IS NULL AND m.room_type_id = s.room_type_id)
+              THEN 'unmapped_rate_plan' ELSE 'unmapped_room_type' END AS kind,
+         s.room_type_id, s.rate_plan_id
+  FROM subjects s
+  JOIN channel.channel_connections c ON c.property_id = s.property_id AND c.channel_code = $8 AND c.deleted_at IS NULL
+  WHERE NOT EXISTS (SELECT 1 FROM channel.channel_mappings m
+                    WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
+                      AND m.room_type_id = s.room_type_id AND (s.rate_plan_id IS NULL OR m.rate_plan_id = s.rate_plan_id))
+)
+INSERT INTO channel.mapping_problems (connection_id, property_id, kind, room_type_id, rate_plan_id, detail)
+SELECT DISTINCT ON (connection_id, kind, room_type_id, rate_plan_id) connection_id, property_id, kind, room_type_id,
+       CASE WHEN kind = 'unmapped_rate_plan' THEN rate_plan_id END,
+       'changes to this ' || replace(kind, 'unmapped_', '') || ' are not sent: no active mapping'
+FROM problems
+ON CONFLICT (connection_id, kind, coalesce(room_type_id::text, ''), coalesce(rate_plan_id::text, ''), coalesce(ota_room_code, ''), coalesce(ota_rate_code, ''))
+  WHERE resolved_at IS NULL AND deleted_at IS NULL
+  DO UPDATE SET occurrences = channel.mapping_problems.occurrences + 1, last_seen_at = now()`,
+    values: [...columns(scoped), channel],
+    empty: scoped.length === 0,
+  };
+}
+
+/** Closes the open "unmapped" problems that a connection's active mappings now cover. */
+export function resolveMappedProblems(connectionIds: string[]) {
+  return {
+    text: `
+UPDATE channel.mapping_problems p SET resolved_at = now()
+WHERE p.connection_id = ANY ($1::uuid[]) AND p.resolved_at IS NULL AND p.deleted_at IS NULL
+  AND p.kind IN ('unmapped_room_type', 'unmapped_rate_plan')
+  AND EXISTS (SELECT 1 FROM channel.channel_mappings m WHERE m.connection_id = p.connection_id AND m.active AND m.deleted_at IS NULL
+                AND m.room_type_id = p.room_type_id AND (p.rate_plan_id IS NULL OR m.rate_plan_id = p.rate_plan_id))`,
+    values: [connectionIds],
+  };
+}
+
+/** The stays of reservations whose status changed: their nights move availability. */
+export function roomsOfReservations(reservationIds: string[]) {
+  return {
+    text: `SELECT property_id, room_type_id, arrival_date::text AS arrival, departure_date::text AS departure
+           FROM reservation.reservation_rooms WHERE reservation_id = ANY ($1::uuid[])`,
+    values: [reservationIds],
+  };
+}
