@@ -18,9 +18,10 @@
  *   could skip a transaction whose commit record starts exactly at that end LSN.
  *
  * Flow control: messages are queued in stream order and processed one by one; above a high-water
- * mark the socket is paused (PostgreSQL then waits), below a low-water mark it resumes. A large
- * transaction is flushed in batches, so memory stays bounded whatever its size; a crash mid-way
- * re-delivers the whole transaction, which the idempotent sinks absorb.
+ * mark the socket is paused (PostgreSQL then waits), below a low-water mark it resumes. Sinks
+ * bound their own buffers by storing early inside a large transaction, so memory stays bounded
+ * whatever its size; a crash mid-way re-delivers the whole transaction, which the idempotent
+ * sinks absorb.
  */
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Socket } from 'node:net';
@@ -39,8 +40,6 @@ export interface ReplicationOptions {
   sink: ChangeSink;
   log: Logger;
   metrics: CdcMetrics;
-  /** Flush the sink after this many changes inside one transaction (bounded memory). */
-  batchSize?: number;
   highWater?: number;
   lowWater?: number;
   /** While idle, ask the server for a keepalive this often, so the slot advances past WAL that
@@ -118,7 +117,6 @@ export class ReplicationStream {
   /** One replication connection, until it fails or stop() is called. */
   private async streamOnce(): Promise<void> {
     const { sink, log, metrics } = this.o;
-    const batchSize = this.o.batchSize ?? 2000;
     const highWater = this.o.highWater ?? 5000;
     const lowWater = this.o.lowWater ?? 500;
     const service = new LogicalReplicationService(
@@ -180,7 +178,6 @@ export class ReplicationStream {
 
     const processor = (async () => {
       let skipping = false;
-      let sinceFlush = 0;
       let txEvents = 0;
       let txCommitTime = '';
       let lastCommitInSession: Lsn = 0n;
@@ -210,12 +207,8 @@ export class ReplicationStream {
         } else if (d.kind === 'changes') {
           if (skipping) continue;
           for (const change of d.changes) {
-            await sink.write(change);
+            await sink.write(change); // sinks bound their own buffers (flushing early inside big transactions)
             txEvents++;
-            if (++sinceFlush >= batchSize) {
-              await sink.flush();
-              sinceFlush = 0;
-            }
           }
         } else if (d.kind === 'commit') {
           const end = parseLsn(d.endLsn);
@@ -228,7 +221,6 @@ export class ReplicationStream {
           }
           lastCommitInSession = end;
           await sink.flush();
-          sinceFlush = 0;
           confirm(end);
           metrics.recordTransaction(txEvents, txCommitTime, d.endLsn);
         }

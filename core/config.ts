@@ -49,6 +49,10 @@ const spec = {
     schema: bool.default(true),
     fix: 'use true or false: whether `stayos start` seeds the demo property into an empty database',
   },
+  STAYOS_SANDBOX_URL: {
+    schema: z.string().regex(/^https?:\/\/[^\s/]+$/, 'must be a base URL like http://api:8080 (no path)').optional(),
+    fix: 'give the base URL other processes reach this API at (docker-compose: http://api:8080); default http://<host>:<port>',
+  },
   STAYOS_PARTITION_MAINTENANCE_HOURS: {
     schema: z.coerce.number().positive().max(24 * 7).default(24),
     fix: 'give how often (hours, > 0) partitions are created ahead and expired ones dropped (default 24)',
@@ -92,6 +96,7 @@ export interface Config {
   http: { host: string; port: number };
   logLevel: Raw['STAYOS_LOG_LEVEL'];
   seedDemo: boolean;
+  sandboxUrl: string | undefined;
   partitionMaintenanceHours: number;
   cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
@@ -132,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT },
     logLevel: r.STAYOS_LOG_LEVEL,
     seedDemo: r.STAYOS_SEED_DEMO,
+    sandboxUrl: r.STAYOS_SANDBOX_URL,
     partitionMaintenanceHours: r.STAYOS_PARTITION_MAINTENANCE_HOURS,
     cdcSlot: r.STAYOS_CDC_SLOT,
     transport: r.STAYOS_TRANSPORT,
@@ -149,7 +155,8 @@ export const configVariables: ReadonlyArray<{ name: string; fix: string }> = Obj
 );
 
 /** Where the demo connections point: the OTA sandboxes that `stayos start` serves on its own port. */
-export function sandboxBaseUrl(config: Pick<Config, 'http'>): string {
+export function sandboxBaseUrl(config: Pick<Config, 'http' | 'sandboxUrl'>): string {
+  if (config.sandboxUrl) return config.sandboxUrl;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   return `http://${host}:${config.http.port}`;
 }

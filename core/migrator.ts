@@ -42,9 +42,14 @@ export interface MigrationState {
   installedOn: Date | undefined;
 }
 
-/** Flyway's checksum: CRC32 of the file's text (line endings normalised), as a signed int32. */
+/**
+ * Flyway's checksum: CRC32 updated with each line's UTF-8 bytes, line terminators excluded and a
+ * leading BOM stripped, as a signed int32 — so `flyway validate` agrees with this runner.
+ */
 export function checksumOf(sql: string): number {
-  return crc32(Buffer.from(sql.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'), 'utf8')) | 0;
+  let crc = 0;
+  for (const line of sql.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) crc = crc32(Buffer.from(line, 'utf8'), crc);
+  return crc | 0;
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -43,9 +43,26 @@ GRANT USAGE ON SCHEMA shared, property_mgmt, reservation, guest, operations, bil
 
 -- ---------------------------------------------------------------------------------------------
 -- Domains: business rules shared by every context.
-CREATE DOMAIN shared.currency_code AS char(3) CHECK (VALUE ~ '^[A-Z]{3}$');       -- ISO 4217
+-- ISO 4217 active codes (incl. funds and precious-metal codes): a typo like 'EUE' or 'ZZZ' is refused.
+CREATE DOMAIN shared.currency_code AS char(3) CHECK (VALUE IN (
+  'AED', 'AFN', 'ALL', 'AMD', 'ANG', 'AOA', 'ARS', 'AUD', 'AWG', 'AZN', 'BAM', 'BBD', 'BDT', 'BGN', 'BHD', 'BIF',
+  'BMD', 'BND', 'BOB', 'BOV', 'BRL', 'BSD', 'BTN', 'BWP', 'BYN', 'BZD', 'CAD', 'CDF', 'CHE', 'CHF', 'CHW', 'CLF',
+  'CLP', 'CNY', 'COP', 'COU', 'CRC', 'CUC', 'CUP', 'CVE', 'CZK', 'DJF', 'DKK', 'DOP', 'DZD', 'EGP', 'ERN', 'ETB',
+  'EUR', 'FJD', 'FKP', 'GBP', 'GEL', 'GHS', 'GIP', 'GMD', 'GNF', 'GTQ', 'GYD', 'HKD', 'HNL', 'HTG', 'HUF', 'IDR',
+  'ILS', 'INR', 'IQD', 'IRR', 'ISK', 'JMD', 'JOD', 'JPY', 'KES', 'KGS', 'KHR', 'KMF', 'KPW', 'KRW', 'KWD', 'KYD',
+  'KZT', 'LAK', 'LBP', 'LKR', 'LRD', 'LSL', 'LYD', 'MAD', 'MDL', 'MGA', 'MKD', 'MMK', 'MNT', 'MOP', 'MRU', 'MUR',
+  'MVR', 'MWK', 'MXN', 'MXV', 'MYR', 'MZN', 'NAD', 'NGN', 'NIO', 'NOK', 'NPR', 'NZD', 'OMR', 'PAB', 'PEN', 'PGK',
+  'PHP', 'PKR', 'PLN', 'PYG', 'QAR', 'RON', 'RSD', 'RUB', 'RWF', 'SAR', 'SBD', 'SCR', 'SDG', 'SEK', 'SGD', 'SHP',
+  'SLE', 'SLL', 'SOS', 'SRD', 'SSP', 'STN', 'SVC', 'SYP', 'SZL', 'THB', 'TJS', 'TMT', 'TND', 'TOP', 'TRY', 'TTD',
+  'TWD', 'TZS', 'UAH', 'UGX', 'USD', 'USN', 'UYI', 'UYU', 'UYW', 'UZS', 'VED', 'VES', 'VND', 'VUV', 'WST', 'XAF',
+  'XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XCD', 'XCG', 'XDR', 'XOF', 'XPD', 'XPF', 'XPT', 'XSU', 'XUA', 'YER',
+  'ZAR', 'ZMW', 'ZWG', 'ZWL'));
 CREATE DOMAIN shared.amount AS numeric(14, 2) CHECK (VALUE >= 0);               -- money, never negative
 CREATE DOMAIN shared.country_code AS char(2) CHECK (VALUE ~ '^[A-Z]{2}$');       -- ISO 3166-1 alpha-2
+-- Ciphertext of shared.encrypt_pii(): an OpenPGP message whose first packet is a symmetric-key
+-- encrypted session key (new-format tag 3, byte 0xC3). A plaintext written by mistake is refused.
+-- The empty value marks data erased under GDPR.
+CREATE DOMAIN shared.pgp_ciphertext AS bytea CHECK (length(VALUE) = 0 OR get_byte(VALUE, 0) = 195);
 
 -- ---------------------------------------------------------------------------------------------
 -- UUID v7 keys (RFC 9562): time-ordered, so B-tree inserts stay at the right edge.
@@ -545,7 +562,10 @@ BEGIN
   IF writable THEN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO authenticated_user, stayos_service', tbl);
   ELSE
-    EXECUTE format('GRANT SELECT, INSERT ON %s TO authenticated_user, stayos_service', tbl);
+    -- Append-only stores (events, audit, outbox) are written by SECURITY DEFINER triggers only:
+    -- a tenant that could INSERT there could forge history.
+    EXECUTE format('GRANT SELECT ON %s TO authenticated_user', tbl);
+    EXECUTE format('GRANT SELECT, INSERT ON %s TO stayos_service', tbl);
   END IF;
 END $$;
 

@@ -55,8 +55,8 @@ CREATE TABLE property_mgmt.rooms (
   room_type_id uuid NOT NULL REFERENCES property_mgmt.room_types (id),
   number       text NOT NULL,
   floor        text,
-  -- Sellable inventory of a room type = its rooms not out_of_service and not deleted.
-  -- out_of_order (maintenance for days) is also unsellable; dirty/clean only matter to housekeeping.
+  -- Sellable inventory of a room type = its rooms not out_of_service and not deleted (the
+  -- availability contract); the other statuses only matter to housekeeping and room assignment.
   status       text NOT NULL DEFAULT 'available'
                CHECK (status IN ('available', 'occupied', 'dirty', 'clean', 'inspected', 'out_of_order', 'out_of_service')),
   features     text[] NOT NULL DEFAULT '{}',
@@ -71,7 +71,7 @@ CREATE UNIQUE INDEX rooms_number_active_uq ON property_mgmt.rooms (property_id, 
 CREATE INDEX rooms_room_type_idx ON property_mgmt.rooms (room_type_id);
 -- Counting sellable rooms per type is on the ARI hot path.
 CREATE INDEX rooms_sellable_idx ON property_mgmt.rooms (property_id, room_type_id)
-  WHERE deleted_at IS NULL AND status NOT IN ('out_of_service', 'out_of_order');
+  WHERE deleted_at IS NULL AND status <> 'out_of_service';
 SELECT shared.setup_tenant_table('property_mgmt.rooms');
 
 CREATE TABLE property_mgmt.rate_plans (
@@ -205,10 +205,10 @@ CREATE INDEX room_type_amenities_amenity_idx ON property_mgmt.room_type_amenitie
 CREATE INDEX room_type_amenities_property_idx ON property_mgmt.room_type_amenities (property_id);
 SELECT shared.setup_tenant_table('property_mgmt.room_type_amenities');
 
--- Sellable rooms per room type (active rooms, not out of service/order): the base of availability.
+-- Sellable rooms per room type (active rooms, not out of service): the base of availability.
 CREATE VIEW property_mgmt.sellable_rooms WITH (security_invoker = true) AS
   SELECT property_id, room_type_id, count(*)::int AS rooms
   FROM property_mgmt.rooms
-  WHERE deleted_at IS NULL AND status NOT IN ('out_of_service', 'out_of_order')
+  WHERE deleted_at IS NULL AND status <> 'out_of_service'
   GROUP BY property_id, room_type_id;
 GRANT SELECT ON property_mgmt.sellable_rooms TO authenticated_user, stayos_service;

@@ -21,7 +21,7 @@ WITH nights AS (
 ), inventory AS (
   SELECT property_id, count(*)::int AS rooms
   FROM property_mgmt.rooms
-  WHERE deleted_at IS NULL AND status NOT IN ('out_of_service', 'out_of_order')
+  WHERE deleted_at IS NULL AND status <> 'out_of_service'
   GROUP BY property_id
 )
 SELECT n.property_id, n.stay_date, i.rooms AS rooms_available, n.rooms_sold, n.room_revenue,

@@ -183,15 +183,15 @@ LANGUAGE sql STABLE AS $$
   SELECT shared.aggregate_state_at('reservation.reservation_events', p_reservation_id, p_at)
 $$;
 
--- Nights consumed per (property, room type, date): rooms of confirmed or checked-in reservations.
--- One unit per night from arrival to departure (exclusive). The contract the ARI sync relies on.
+-- Nights consumed per (property, room type, date): the rooms (not deleted) of confirmed or
+-- checked-in reservations, one unit per night from arrival to departure (exclusive). The contract
+-- the ARI sync relies on: a room dropped from a booking is deleted, not given a status.
 CREATE VIEW reservation.room_nights_consumed WITH (security_invoker = true) AS
   SELECT rr.property_id, rr.room_type_id, d::date AS stay_date, count(*)::int AS rooms
   FROM reservation.reservation_rooms rr
   JOIN reservation.reservations r ON r.id = rr.reservation_id
   CROSS JOIN LATERAL generate_series(rr.arrival_date, rr.departure_date - 1, interval '1 day') d
-  WHERE r.status IN ('confirmed', 'checked_in') AND r.deleted_at IS NULL
-    AND rr.deleted_at IS NULL AND rr.status NOT IN ('cancelled', 'no_show', 'checked_out')
+  WHERE r.status IN ('confirmed', 'checked_in') AND r.deleted_at IS NULL AND rr.deleted_at IS NULL
   GROUP BY rr.property_id, rr.room_type_id, d::date;
 
 GRANT SELECT ON reservation.room_nights_consumed TO authenticated_user, stayos_service;

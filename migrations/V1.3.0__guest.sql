@@ -40,7 +40,7 @@ CREATE TABLE guest.identity_documents (
   profile_id                  uuid NOT NULL REFERENCES guest.profiles (id),
   property_id                 uuid NOT NULL,
   document_type               text NOT NULL CHECK (document_type IN ('passport', 'id_card', 'driving_licence', 'residence_permit', 'visa')),
-  document_number_encrypted   bytea NOT NULL,   -- shared.encrypt_pii(number, key)
+  document_number_encrypted   shared.pgp_ciphertext NOT NULL,   -- shared.encrypt_pii(number, key)
   document_number_fingerprint text NOT NULL,    -- shared.pii_fingerprint(number, key): equality lookups
   issuing_country             shared.country_code,
   expiry_date                 date,

@@ -10,7 +10,7 @@ CREATE TABLE channel.channel_connections (
   -- connector appends the OTA's own paths.
   endpoint_url   text NOT NULL CHECK (endpoint_url ~ '^https?://[^\s]+$'),
   -- OTA credentials as encrypted JSON (shared.encrypt_pii(json, key)); never returned, never logged.
-  credentials    bytea,
+  credentials    shared.pgp_ciphertext,
   status         text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'degraded', 'down', 'paused', 'disabled')),
   status_reason  text,
   status_changed_at timestamptz NOT NULL DEFAULT now(),

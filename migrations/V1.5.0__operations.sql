@@ -39,7 +39,7 @@ CREATE TABLE operations.staff_members (
   employment_type        text NOT NULL DEFAULT 'full_time'
                          CHECK (employment_type IN ('full_time', 'part_time', 'seasonal', 'agency', 'contractor', 'intern')),
   -- Personal mobile for call-outs; personal data, so encrypted by the app and kept out of the audit log.
-  mobile_phone_encrypted bytea,
+  mobile_phone_encrypted shared.pgp_ciphertext,
   radio_call_sign        text,
   languages              text[] NOT NULL DEFAULT '{}',   -- to send a speaker of the guest's language
   -- Housekeeping credits one attendant is expected to clean in a standard shift (board planning).
@@ -424,8 +424,8 @@ CREATE TABLE operations.lost_and_found_items (
   return_method               text CHECK (return_method IS NULL OR return_method IN ('in_person', 'courier', 'post')),
   shipping_tracking           text,
   -- Whoever collected it (may not be a registered guest): personal data, encrypted, kept out of the audit log.
-  claimant_name_encrypted     bytea,
-  claimant_contact_encrypted  bytea,
+  claimant_name_encrypted     shared.pgp_ciphertext,
+  claimant_contact_encrypted  shared.pgp_ciphertext,
   disposed_at                 timestamptz,
   disposal_method             text CHECK (disposal_method IS NULL OR disposal_method IN ('donated', 'destroyed', 'handed_to_police', 'given_to_finder')),
   notes                       text,

@@ -142,8 +142,8 @@ CREATE TABLE billing.payment_methods (
   property_id               uuid NOT NULL,   -- property_mgmt.properties(id): another context, id only
   guest_id                  uuid,            -- guest.guests(id): another context, id only
   reservation_id            uuid,            -- reservation.reservations(id): a virtual card belongs to one booking
-  card_number_encrypted     bytea NOT NULL,
-  cardholder_name_encrypted bytea,
+  card_number_encrypted     shared.pgp_ciphertext NOT NULL,
+  cardholder_name_encrypted shared.pgp_ciphertext,
   card_last4                text NOT NULL CHECK (card_last4 ~ '^\d{4}$'),   -- printed on receipts, shown to staff
   card_brand                text NOT NULL
                             CHECK (card_brand IN ('visa', 'mastercard', 'amex', 'discover', 'diners', 'jcb', 'unionpay', 'maestro', 'other')),

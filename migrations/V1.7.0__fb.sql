@@ -160,7 +160,7 @@ CREATE TABLE fb.table_bookings (
   guest_name              text NOT NULL,
   guest_id                uuid,            -- guest.guests(id): another context, id only (in-house or known guest)
   reservation_id          uuid,            -- reservation.reservations(id): another context, id only (hotel guest)
-  contact_phone_encrypted bytea,           -- outside guests: shared.encrypt_pii, kept out of the audit log
+  contact_phone_encrypted shared.pgp_ciphertext,           -- outside guests: shared.encrypt_pii, kept out of the audit log
   party_size              integer NOT NULL CHECK (party_size > 0 AND party_size <= 500),
   booked_for              timestamptz NOT NULL,
   duration                interval NOT NULL DEFAULT interval '90 minutes',

@@ -19,7 +19,7 @@ CREATE TABLE procurement.suppliers (
   contact                 jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(contact) = 'object'),
   categories              text[] NOT NULL DEFAULT '{}',   -- what we buy from them: 'food', 'linen', …
   -- Bank details are the target of invoice-redirection fraud: encrypted, and kept out of the audit log.
-  bank_account_encrypted  bytea,
+  bank_account_encrypted  shared.pgp_ciphertext,
   bank_account_last4      text CHECK (bank_account_last4 IS NULL OR bank_account_last4 ~ '^[0-9A-Z]{4}$'),
   status                  text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'on_hold', 'blocked')),
   -- Food suppliers must hold a valid hygiene certificate before we order from them (HACCP audit).

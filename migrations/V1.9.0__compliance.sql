@@ -132,7 +132,8 @@ CREATE FUNCTION compliance.anonymize_guest(p_guest_id uuid) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pii_keys text[] := ARRAY['first_name', 'last_name', 'full_name', 'email', 'phone', 'date_of_birth', 'guest_name',
-                           'line1', 'line2', 'postal_code', 'body', 'preferences'];
+                           'line1', 'line2', 'postal_code', 'body', 'preferences', 'special_requests'];
+  reservation_ids uuid[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM guest.profiles WHERE id = p_guest_id) THEN
     RETURN false;
@@ -149,20 +150,32 @@ BEGIN
   UPDATE guest.addresses SET line1 = NULL, line2 = NULL, postal_code = NULL, deleted_at = COALESCE(deleted_at, now())
    WHERE profile_id = p_guest_id;
   UPDATE guest.guest_notes SET body = '[erased]', deleted_at = COALESCE(deleted_at, now()) WHERE profile_id = p_guest_id;
+  reservation_ids := ARRAY(SELECT id FROM reservation.reservations WHERE guest_id = p_guest_id
+                           UNION SELECT reservation_id FROM reservation.reservation_guests WHERE guest_id = p_guest_id);
   UPDATE reservation.reservation_guests SET first_name = NULL, last_name = 'Anonymised' WHERE guest_id = p_guest_id;
-  UPDATE reservation.reservation_rooms SET guest_name = NULL
-   WHERE reservation_id IN (SELECT id FROM reservation.reservations WHERE guest_id = p_guest_id);
-  -- Past row images: the audit log and the reservation event store.
+  UPDATE reservation.reservation_rooms SET guest_name = NULL WHERE reservation_id = ANY (reservation_ids) AND guest_name IS NOT NULL;
+  UPDATE reservation.reservations SET special_requests = NULL WHERE id = ANY (reservation_ids) AND special_requests IS NOT NULL;
+  -- Past row images: the audit log, the reservation event store, and the outbox.
   UPDATE audit.audit_log
      SET old_data = CASE WHEN old_data IS NULL THEN NULL ELSE old_data - pii_keys END,
          new_data = CASE WHEN new_data IS NULL THEN NULL ELSE new_data - pii_keys END
    WHERE row_id = p_guest_id
-      OR (table_name IN ('reservation_guests', 'identity_documents', 'addresses', 'guest_notes')
+      OR (table_name IN ('reservation_guests', 'identity_documents', 'addresses', 'guest_notes', 'profiles')
           AND (new_data ->> 'guest_id' = p_guest_id::text OR old_data ->> 'guest_id' = p_guest_id::text
-               OR new_data ->> 'profile_id' = p_guest_id::text OR old_data ->> 'profile_id' = p_guest_id::text));
+               OR new_data ->> 'profile_id' = p_guest_id::text OR old_data ->> 'profile_id' = p_guest_id::text))
+      OR (table_name = 'reservation_rooms'
+          AND COALESCE(new_data ->> 'reservation_id', old_data ->> 'reservation_id')::uuid = ANY (reservation_ids))
+      OR (table_name = 'reservations' AND row_id = ANY (reservation_ids));
+  -- Every entity payload of the guest's reservations (guests, rooms with their guest_name).
   UPDATE reservation.reservation_events e
-     SET payload = jsonb_set(payload, '{guest}', (payload -> 'guest') - pii_keys)
-   WHERE payload ? 'guest' AND payload -> 'guest' ->> 'guest_id' = p_guest_id::text;
+     SET payload = (SELECT jsonb_object_agg(k, CASE WHEN jsonb_typeof(v) = 'object' THEN v - pii_keys ELSE v END)
+                    FROM jsonb_each(e.payload) x(k, v))
+   WHERE e.aggregate_id = ANY (reservation_ids);
+  UPDATE compliance.domain_events d
+     SET payload = (SELECT jsonb_object_agg(k, CASE WHEN jsonb_typeof(v) = 'object' THEN v - pii_keys ELSE v END)
+                    FROM jsonb_each(d.payload) x(k, v))
+   WHERE (d.aggregate_type = 'guest' AND d.aggregate_id = p_guest_id)
+      OR (d.aggregate_type = 'reservation' AND d.aggregate_id = ANY (reservation_ids));
   RETURN true;
 END $$;
 
@@ -180,4 +193,7 @@ BEGIN
   RETURN n;
 END $$;
 
+-- Erasure and maintenance are the service's, never a tenant's: anonymize_guest() runs as its
+-- owner (SECURITY DEFINER) and would otherwise let any session erase any property's guest.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA compliance FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA compliance TO stayos_service;

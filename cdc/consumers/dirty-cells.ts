@@ -17,7 +17,8 @@ import { withTransaction } from '../../core/db.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
 import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations, type CellRange } from '../sql/dirty-cells.ts';
 
-const UNSELLABLE = new Set(['out_of_service', 'out_of_order']);
+/** The availability contract: a room counts unless out of service or deleted. */
+const UNSELLABLE = new Set(['out_of_service']);
 const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'property_id', 'deleted_at', 'channel_code'];
 
 function nextDay(date: string): string {
@@ -32,8 +33,12 @@ function sellable(row: Row | null): boolean {
   return !!row && row.deleted_at == null && !UNSELLABLE.has(String(row.status));
 }
 
+/** Distinct ranges held before the consumer flushes by itself inside a large transaction. */
+const MAX_BUFFERED_RANGES = 5000;
+
 export class DirtyCellsConsumer implements ChangeSink {
-  private ranges: CellRange[] = [];
+  // Keyed by the range itself: a million-row statement on one room type collapses to one range.
+  private ranges = new Map<string, CellRange>();
   private reservations = new Map<string, string>(); // reservation id → lsn
   private remapped = new Set<string>(); // connections whose mappings changed
 
@@ -42,9 +47,19 @@ export class DirtyCellsConsumer implements ChangeSink {
     readonly channel: string,
   ) {}
 
-  write(c: ChangeEvent): void {
+  async write(c: ChangeEvent): Promise<void> {
+    this.collect(c);
+    // Memory stays bounded inside a huge transaction: store what we have (re-delivery after a
+    // crash marks the same cells again, which is harmless).
+    if (this.ranges.size + this.reservations.size >= MAX_BUFFERED_RANGES) await this.flush();
+  }
+
+  private collect(c: ChangeEvent): void {
     const rows = [c.before, c.after].filter((r): r is Row => !!r && r.property_id != null);
-    const add = (r: Row, range: Omit<CellRange, 'propertyId' | 'lsn'>) => this.ranges.push({ ...range, propertyId: String(r.property_id), lsn: c.lsn });
+    const add = (r: Row, range: Omit<CellRange, 'propertyId' | 'lsn'>) => {
+      const full = { ...range, propertyId: String(r.property_id), lsn: c.lsn };
+      this.ranges.set(`${full.connectionId}|${full.propertyId}|${full.roomTypeId}|${full.ratePlanId}|${full.from}|${full.to}`, full);
+    };
     switch (`${c.schema}.${c.table}`) {
       case 'property_mgmt.daily_rates':
       case 'property_mgmt.restrictions':
@@ -86,11 +101,11 @@ export class DirtyCellsConsumer implements ChangeSink {
   }
 
   async flush(): Promise<void> {
-    if (!this.ranges.length && !this.reservations.size && !this.remapped.size) return;
-    const ranges = this.ranges;
+    if (!this.ranges.size && !this.reservations.size && !this.remapped.size) return;
+    const ranges = [...this.ranges.values()];
     const reservations = this.reservations;
     const remapped = [...this.remapped];
-    this.ranges = [];
+    this.ranges = new Map();
     this.reservations = new Map();
     this.remapped = new Set();
     await withTransaction(this.pool, async (client) => {

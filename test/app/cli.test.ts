@@ -46,13 +46,19 @@ describe('stayos start', () => {
     }
   });
 
-  it('on DATABASE_URL: serves /healthz, and SIGTERM stops it with exit code 0', async () => {
+  it('on DATABASE_URL: serves /healthz, keeps partitions ahead at start, and SIGTERM stops it with exit code 0', async () => {
     const port = await freePort();
+    // The furthest-ahead partition of the audit log goes missing; the start's maintenance must restore it.
+    const { rows: [last] } = await db.current.pool.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.audit_log'::regclass ORDER BY c.relname DESC LIMIT 1`);
+    await db.current.pool.query(`ALTER TABLE audit.audit_log DETACH PARTITION audit.${last.relname}`);
+    await db.current.pool.query(`DROP TABLE audit.${last.relname}`);
     const proc = runCli(['start', '--only', 'api'], {
       DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_HTTP_PORT: String(port), STAYOS_SEED_DEMO: 'false',
     });
     await waitFor(() => proc.output().includes('StayOS Channel is running (api)'), { timeoutMs: 60_000, what: `start (${proc.output()})` });
     expect((await healthz(port)).status).toBe(200);
+    await waitFor(async () => (await db.current.pool.query(`SELECT to_regclass($1) AS t`, [`audit.${last.relname}`])).rows[0].t, { what: 'partition recreated' });
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toEqual({ code: 0, signal: null });
   });

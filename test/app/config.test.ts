@@ -1,9 +1,10 @@
 /** Configuration: parsed once by zod; bad values name the variable and the fix. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configVariables, loadConfig } from '../../core/config.ts';
-import { assertLogicalWal } from '../../core/db.ts';
-import type { Pool } from '../../core/db.ts';
 import fs from 'node:fs';
+import { openDatabase } from '../../core/runtime.ts';
+import { createLogger } from '../../core/logger.ts';
+import { PG15_BIN, startPg15TestServer } from '../setup/pg-server.ts';
 
 describe('loadConfig', () => {
   it('defaults to the embedded, in-process, single-machine setup', () => {
@@ -41,9 +42,16 @@ describe('loadConfig', () => {
   });
 });
 
-describe('assertLogicalWal', () => {
-  it('refuses a server without wal_level=logical, saying how to fix it', async () => {
-    const fake = { query: async () => ({ rows: [{ wal_level: 'replica' }] }) } as unknown as Pool;
-    await expect(assertLogicalWal(fake)).rejects.toThrow(/wal_level=replica.*needs wal_level=logical.*ALTER SYSTEM SET wal_level = logical/);
+describe('a DATABASE_URL server without wal_level=logical', () => {
+  it.skipIf(!fs.existsSync(`${PG15_BIN}/initdb`))('is refused at start with the setting named and the fix', async () => {
+    const server = await startPg15TestServer({ walLevel: 'replica' });
+    try {
+      const config = loadConfig({ DATABASE_URL: server.url, STAYOS_ENCRYPTION_KEY: 'k'.repeat(32) });
+      const err = await openDatabase(config, createLogger('silent')).catch((e) => e);
+      expect(err.code).toBe('ERR_DB_NOT_LOGICAL');
+      expect(err.message).toMatch(/wal_level=replica.*needs wal_level=logical.*ALTER SYSTEM SET wal_level = logical/);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -46,6 +46,13 @@ describe('seed-demo', () => {
     expect(conns[1].creds.username.length).toBeGreaterThanOrEqual(4);
     expect(conns[1].creds.password.length).toBeGreaterThanOrEqual(6);
     expect(r.reservations).toBeGreaterThan(100);
+    // the demo's passport numbers are stored encrypted, readable with the key only
+    const { rows: docs } = await pool.query(`SELECT document_number_encrypted AS c, shared.decrypt_pii(document_number_encrypted, $1) AS plain FROM guest.identity_documents`, [TEST_KEY]);
+    expect(docs.length).toBe(32);
+    for (const d of docs) {
+      expect(d.plain).toMatch(/^X\d{8}$/);
+      expect(d.c.includes(Buffer.from(d.plain))).toBe(false);
+    }
     // never more rooms sold than a type has, on any night
     const { rows: over } = await pool.query(`
       SELECT c.room_type_id, c.stay_date FROM reservation.room_nights_consumed c

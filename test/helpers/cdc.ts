@@ -30,7 +30,7 @@ export interface TestPipeline {
 }
 
 /** Starts the real pipeline (in-process transport, both OTA consumers) on a new slot. */
-export async function startPipeline(pool: Pool, url: string, options: { sinks?: ChangeSink[]; heartbeatMs?: number; batchSize?: number } = {}): Promise<TestPipeline> {
+export async function startPipeline(pool: Pool, url: string, options: { sinks?: ChangeSink[]; heartbeatMs?: number } = {}): Promise<TestPipeline> {
   const slot = slotName();
   await ensureSlot(pool, slot);
   const metrics = new CdcMetrics();
@@ -43,7 +43,6 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
     log: createLogger('silent'),
     metrics,
     heartbeatMs: options.heartbeatMs ?? 200,
-    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
     minBackoffMs: 50,
     maxBackoffMs: 500,
   });

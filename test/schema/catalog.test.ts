@@ -54,8 +54,10 @@ describe('catalog', () => {
     expect(rows.filter((r) => r.user_fks !== 2).map((r) => r.tbl)).toEqual([]);
     const lacking = rows.filter((r) => !r.triggers?.includes('trg_updated_at') || !r.triggers?.includes('trg_optimistic_lock'));
     expect(lacking.map((r) => r.tbl)).toEqual([]);
-    // Audited: everything but the audit log itself and the append-only stores (which are the history).
-    const unaudited = rows.filter((r) => !r.triggers?.includes('trg_audit_update') && !r.triggers?.includes('trg_append_only'));
+    // Audited: everything but the append-only stores (which are the history themselves) and
+    // derived pipeline state rebuilt by a full sync (auditing it would multiply the log per OTA).
+    const DERIVED = ['channel.ari_dirty_cells'];
+    const unaudited = rows.filter((r) => !r.triggers?.includes('trg_audit_update') && !r.triggers?.includes('trg_append_only') && !DERIVED.includes(r.tbl));
     expect(unaudited.map((r) => r.tbl)).toEqual([]);
   });
 
@@ -65,8 +67,9 @@ describe('catalog', () => {
       SELECT t.schema || '.' || t.name AS tbl, pg_get_expr(d.adbin, d.adrelid) AS def, format_type(a.atttypid, a.atttypmod) AS type
       FROM (${TABLES}) t
       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'id'
-      LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum
-      WHERE t.name <> 'properties' OR true`);
+      LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum`);
+    const { rows: [all] } = await pool.query(`SELECT count(*)::int AS n FROM (${TABLES}) t`);
+    expect(rows).toHaveLength(all.n); // every table has an id column
     expect(rows.filter((r) => r.type !== 'uuid' || r.def !== 'shared.new_id()').map((r) => r.tbl)).toEqual([]);
 
     const ids: string[] = [];
@@ -147,6 +150,7 @@ describe('catalog', () => {
       [`INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency, total_amount) VALUES ($1, '2031-01-05', '2031-01-06', 'EUR', -1)`, [p.id]],
       [`INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency, status) VALUES ($1, '2031-01-05', '2031-01-06', 'EUR', 'lost')`, [p.id]],
       [`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('X1', 'x', 'EURO')`, []],
+      [`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('X3', 'x', 'ZZZ')`, []],
       [`INSERT INTO property_mgmt.properties (code, name, currency, timezone) VALUES ('X2', 'x', 'EUR', 'Mars/Olympus')`, []],
     ];
     for (const [sql, params] of bad) {
@@ -159,6 +163,26 @@ describe('catalog', () => {
       `INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los, max_los) VALUES ($1, $2, $3, '2031-01-01', 5, 2)`,
       [p.id, rt.id, rp.id]).catch((e) => e);
     expect(los.constraint).toBe('restrictions_los_order');
+  });
+
+  it('counts sellable rooms and consumed nights exactly as the availability contract says', async () => {
+    const { pool } = db.current;
+    const { rows: [p] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('INV', 'Inv', 'EUR') RETURNING id`);
+    const { rows: [rt] } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'A', 'A', 2) RETURNING id`, [p.id]);
+    await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number, status) VALUES
+      ($1, $2, '1', 'available'), ($1, $2, '2', 'out_of_order'), ($1, $2, '3', 'dirty'), ($1, $2, '4', 'out_of_service')`, [p.id, rt.id]);
+    await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number, deleted_at) VALUES ($1, $2, '5', now())`, [p.id, rt.id]);
+    expect((await pool.query(`SELECT rooms FROM property_mgmt.sellable_rooms WHERE room_type_id = $1`, [rt.id])).rows[0].rooms).toBe(3);
+    const stay = async (status: string, roomDeleted = false) => {
+      const { rows: [r] } = await pool.query(`INSERT INTO reservation.reservations (property_id, status, check_in_date, check_out_date, currency, cancelled_at)
+        VALUES ($1, $2, '2031-08-01', '2031-08-03', 'EUR', CASE WHEN $2 = 'cancelled' THEN now() END) RETURNING id`, [p.id, status]);
+      await pool.query(`INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency, deleted_at)
+        VALUES ($1, $2, $3, '2031-08-01', '2031-08-03', 'EUR', CASE WHEN $4 THEN now() END)`, [r.id, p.id, rt.id, roomDeleted]);
+    };
+    for (const s of ['confirmed', 'checked_in', 'pending', 'cancelled', 'checked_out', 'no_show']) await stay(s);
+    await stay('confirmed', true);
+    const { rows } = await pool.query(`SELECT stay_date::text AS d, rooms FROM reservation.room_nights_consumed WHERE room_type_id = $1 ORDER BY 1`, [rt.id]);
+    expect(rows).toEqual([{ d: '2031-08-01', rooms: 2 }, { d: '2031-08-02', rooms: 2 }]);
   });
 
   it('supports soft deletes with partial unique constraints on active rows', async () => {

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
-import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate, migrationStatus, undo } from '../../core/migrator.ts';
+import { crc32 } from 'node:zlib';
+import { checksumOf, DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate, migrationStatus, undo } from '../../core/migrator.ts';
 import type { Pool } from '../../core/db.ts';
 
 /** Everything a migration can create, as comparable text: relations, columns, constraints, indexes, functions, triggers, policies, grants. */
@@ -28,8 +29,19 @@ async function catalogSnapshot(pool: Pool): Promise<string[]> {
     `SELECT 'pol ' || polrelid::regclass || ' ' || polname || ' ' || coalesce(pg_get_expr(polqual, polrelid), '') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '')
        FROM pg_policy`,
     `SELECT 'ext ' || extname || ' ' || extnamespace::regnamespace FROM pg_extension WHERE extname <> 'plpgsql'`,
+    `SELECT 'view ' || c.oid::regclass || ' ' || md5(pg_get_viewdef(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname IN ${schemas} AND c.relkind IN ('v', 'm')`,
+    `SELECT 'replident ' || c.oid::regclass || ' ' || c.relreplident::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname IN ${schemas} AND c.relkind IN ('r', 'p')`,
+    `SELECT 'pub ' || p.pubname || ' ' || p.pubinsert || p.pubupdate || p.pubdelete || p.pubviaroot || ' ' || coalesce(string_agg(pr.prrelid::regclass::text, ',' ORDER BY pr.prrelid::regclass::text), '')
+       FROM pg_publication p LEFT JOIN pg_publication_rel pr ON pr.prpubid = p.oid GROUP BY p.pubname, p.pubinsert, p.pubupdate, p.pubdelete, p.pubviaroot`,
     `SELECT 'nsp ' || nspname || ' ' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname IN ${schemas}`,
   ];
+  if ((await pool.query(`SELECT to_regclass('compliance.retention_policies') AS t`)).rows[0].t) {
+    // rows the migrations seed
+    queries.push(`SELECT 'seed ' || (SELECT count(*) FROM shared.users WHERE kind <> 'human') || ' ' ||
+      (SELECT string_agg(table_name || '=' || retention, ',' ORDER BY table_name) FROM compliance.retention_policies)`);
+  }
   const out: string[] = [];
   for (const q of queries) out.push(...(await pool.query<{ '?column?': string }>(q)).rows.map((r) => Object.values(r)[0] as string));
   return out.sort();
@@ -132,6 +144,13 @@ describe('migrations', () => {
     } finally {
       await dropTestDatabase(db);
     }
+  });
+
+  it('computes Flyway’s checksum: CRC32 over the lines without their terminators', () => {
+    expect(checksumOf('SELECT 1;\nSELECT 2;\n')).toBe(checksumOf('SELECT 1;\r\nSELECT 2;'));
+    expect(checksumOf('\uFEFFSELECT 1;')).toBe(checksumOf('SELECT 1;'));
+    expect(checksumOf('SELECT 1;\nSELECT 2;')).toBe(crc32(Buffer.from('SELECT 1;SELECT 2;')) | 0);
+    expect(checksumOf('SELECT 1;')).not.toBe(checksumOf('SELECT 2;'));
   });
 
   it('names files the Flyway way, each with an undo', () => {

@@ -18,6 +18,10 @@ describe('PII protection', () => {
     expect(Buffer.isBuffer(doc.c)).toBe(true);
     expect(doc.c.includes(Buffer.from('P12345678NL'))).toBe(false);
     expect(doc.fp).not.toContain('P12345678NL');
+    // The column refuses anything that is not a pgcrypto ciphertext: a plaintext written by mistake.
+    await expect(pool.query(
+      `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
+       VALUES ($1, $2, 'id_card', convert_to('ID998877', 'UTF8'), 'x')`, [g.id, f.propertyId])).rejects.toMatchObject({ code: '23514' });
     const { rows: [plain] } = await pool.query(`SELECT shared.decrypt_pii($1, $2) AS v`, [doc.c, TEST_KEY]);
     expect(plain.v).toBe('P12345678NL');
     await expect(pool.query(`SELECT shared.decrypt_pii($1, 'wrong-key-wrong-key-wrong-key-wrong')`, [doc.c])).rejects.toThrow(/Wrong key|corrupt/);
@@ -62,10 +66,12 @@ describe('GDPR anonymisation', () => {
     const { pool } = db.current;
     const f = await createProperty(pool);
     const { rows: [g] } = await pool.query(
-      `INSERT INTO guest.profiles (property_id, first_name, last_name, email, phone) VALUES ($1, 'Grace', 'Hopper', 'grace@example.com', '+1 555 0100') RETURNING id`,
+      `INSERT INTO guest.profiles (property_id, first_name, last_name, email, phone, preferences) VALUES ($1, 'Grace', 'Hopper', 'grace@example.com', '+1 555 0100', '{"diet": "nut allergy"}') RETURNING id`,
       [f.propertyId]);
-    const { reservationId } = await createReservation(pool, f, { arrival: '2031-07-01', departure: '2031-07-03', amount: 310 });
-    await pool.query(`UPDATE reservation.reservations SET guest_id = $1 WHERE id = $2`, [g.id, reservationId]);
+    await pool.query(`UPDATE guest.profiles SET preferences = '{"diet": "nut allergy", "floor": "high"}' WHERE id = $1`, [g.id]);
+    const { reservationId, roomId } = await createReservation(pool, f, { arrival: '2031-07-01', departure: '2031-07-03', amount: 310 });
+    await pool.query(`UPDATE reservation.reservations SET guest_id = $1, special_requests = 'Grace needs a wheelchair-accessible room' WHERE id = $2`, [g.id, reservationId]);
+    await pool.query(`UPDATE reservation.reservation_rooms SET guest_name = 'Grace Hopper' WHERE id = $1`, [roomId]);
     await pool.query(`INSERT INTO reservation.reservation_guests (reservation_id, property_id, guest_id, first_name, last_name, is_primary) VALUES ($1, $2, $3, 'Grace', 'Hopper', true)`,
       [reservationId, f.propertyId, g.id]);
     await pool.query(`UPDATE guest.profiles SET deleted_at = now() - interval '40 days' WHERE id = $1`, [g.id]);
@@ -82,8 +88,9 @@ describe('GDPR anonymisation', () => {
     expect(r).toEqual({ total_amount: '310.00', check_in_date: '2031-07-01' });
     // No trace left in past row images.
     const { rows: traces } = await pool.query(
-      `SELECT 1 FROM audit.audit_log WHERE (old_data::text || coalesce(new_data::text, '')) ~ 'Hopper|grace@example'
-       UNION ALL SELECT 1 FROM reservation.reservation_events WHERE payload::text ~ 'Hopper'`);
+      `SELECT 'audit' AS w, table_name FROM audit.audit_log WHERE (coalesce(old_data::text, '') || coalesce(new_data::text, '')) ~ 'Hopper|grace@example|nut allergy|wheelchair'
+       UNION ALL SELECT 'events', event_type FROM reservation.reservation_events WHERE payload::text ~ 'Hopper|wheelchair'
+       UNION ALL SELECT 'outbox', event_type FROM compliance.domain_events WHERE payload::text ~ 'Hopper|nut allergy|wheelchair'`);
     expect(traces).toEqual([]);
     // Not a second time.
     expect((await pool.query(`SELECT compliance.anonymize_deleted_guests(interval '30 days') AS n`)).rows[0].n).toBe(0);

@@ -56,7 +56,7 @@ function postgresIds(): { uid: number; gid: number } | Record<string, never> {
 }
 
 /** Debian's PostgreSQL 15: initdb into a temporary directory, logical decoding on. */
-export async function startPg15TestServer(): Promise<TestServer> {
+export async function startPg15TestServer(options: { walLevel?: 'logical' | 'replica' } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stayos-test-pg15-'));
   const ids = postgresIds();
   if ('uid' in ids) fs.chownSync(dir, ids.uid, ids.gid);
@@ -68,7 +68,7 @@ export async function startPg15TestServer(): Promise<TestServer> {
   };
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
   run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start', '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=logical -c max_replication_slots=32 -c max_wal_senders=32 -c max_connections=200 -c fsync=off`]);
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=${options.walLevel ?? 'logical'} -c max_replication_slots=32 -c max_wal_senders=32 -c max_connections=200 -c fsync=off`]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
