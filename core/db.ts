@@ -73,6 +73,13 @@ export async function assertLogicalWal(pool: Pool): Promise<void> {
   }
 }
 
+/** The URL of database `name` on the same server as `url`. */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 /** Quotes an identifier (for the few statements that cannot take parameters, like CREATE DATABASE). */
 export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

@@ -162,9 +162,4 @@ export async function startEmbeddedPostgres(options: {
   };
 }
 
-/** The URL of database `name` on the same server as `url`. */
-export function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+export { withDatabase } from './db.ts';

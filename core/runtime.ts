@@ -3,8 +3,8 @@
  * given server otherwise; checks it can feed the CDC pipeline; resolves the PII key.
  */
 import type { Config } from './config.ts';
-import { assertLogicalWal, createPool, type Pool } from './db.ts';
-import { loadOrCreateEncryptionKey, startEmbeddedPostgres, withDatabase, type EmbeddedServer } from './embedded-postgres.ts';
+import { assertLogicalWal, createPool, withDatabase, type Pool } from './db.ts';
+import type { EmbeddedServer } from './embedded-postgres.ts';
 import { StayosError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import pg from 'pg';
@@ -38,6 +38,8 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
   let url: string;
   let encryptionKey: string;
   if (config.embedded) {
+    // Loaded only in embedded mode: the package installs process-wide exit hooks.
+    const { loadOrCreateEncryptionKey, startEmbeddedPostgres } = await import('./embedded-postgres.ts');
     log.debug({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
     await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
