@@ -23,7 +23,9 @@ export type Decoded =
 function keyOf(relation: Pgoutput.MessageRelation, row: Row | null): Row {
   const key: Row = {};
   if (!row) return key;
-  const columns = relation.keyColumns.length ? relation.keyColumns : ['id'];
+  // With REPLICA IDENTITY FULL pgoutput flags every column as "key"; the primary key of every
+  // StayOS table is `id`, so that is the key then.
+  const columns = relation.replicaIdentity === 'full' || !relation.keyColumns.length ? ['id'] : relation.keyColumns;
   for (const c of columns) key[c] = row[c];
   return key;
 }

@@ -15,12 +15,16 @@ import { ReplicationStream } from './replication.ts';
 import { ensureSlot, PUBLICATIONS } from './slot.ts';
 import { InProcessTransport } from './transport/in-process.ts';
 import type { Transport } from './transport/types.ts';
+import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport } from './transport/pubsub.ts';
 
 export { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
 export { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
 export { ReplicationStream } from './replication.ts';
 export { ensureSlot, slotStatus, PUBLICATIONS } from './slot.ts';
 export { InProcessTransport } from './transport/in-process.ts';
+export { PubSubTransport, pubsubNames, createPubSubClient, ensurePubSubResources } from './transport/pubsub.ts';
+export { PubSubChangeSubscriber } from './transport/pubsub-subscriber.ts';
+export { toMessage, fromMessage } from './transport/cloudevents.ts';
 export type { ChangeEvent, ChangeSink } from './types.ts';
 
 /** The OTAs whose consumers turn changes into dirty cells. */
@@ -31,11 +35,20 @@ export interface CdcPart extends Part {
   status(): Promise<CdcStatus>;
 }
 
+/** In-process: the OTA consumers run here. Pub/Sub: publish; the connectors consume. */
+async function createTransport(config: Config, pool: Pool, log: Logger): Promise<Transport> {
+  if (config.transport === 'inprocess') return new InProcessTransport(CHANNELS.map((ch) => new DirtyCellsConsumer(pool, ch)));
+  const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
+  const names = pubsubNames(config.pubsub.prefix);
+  await ensurePubSubResources(pubsub, names, CHANNELS);
+  return new PubSubTransport(pubsub, names, `/stayos/cdc/${config.cdcSlot}`, log);
+}
+
 export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; transport?: Transport }): Promise<CdcPart> {
   const { config, url, pool, log } = deps;
   if (await ensureSlot(pool, config.cdcSlot)) log.info({ slot: config.cdcSlot }, 'cdc: replication slot created');
   const metrics = new CdcMetrics();
-  const transport = deps.transport ?? new InProcessTransport(CHANNELS.map((ch) => new DirtyCellsConsumer(pool, ch)));
+  const transport = deps.transport ?? (await createTransport(config, pool, log));
   const stream = new ReplicationStream({
     connectionString: url,
     slot: config.cdcSlot,

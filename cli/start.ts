@@ -51,7 +51,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     running.push({ name: 'partition-maintenance', stop: async () => stopMaintenance() });
 
     if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
-    if (parts.includes('connectors')) running.push(await startConnectors({ log }));
+    if (parts.includes('connectors')) running.push(await startConnectors({ config, pool: db.pool, log }));
     if (parts.includes('api')) {
       const app = await buildApp({ pool: db.pool, logLevel: config.logLevel });
       const address = await listen(app, config.http);

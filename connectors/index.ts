@@ -3,13 +3,33 @@
  * Connector interface: build the OTA's messages, send deltas within its limits, record what the
  * OTA acknowledged.
  *
- * The sync workers arrive with the outbound issue; until then `stayos start --only connectors`
- * runs the part's lifecycle and reports that it has nothing to push.
+ * Today this part consumes the CDC stream when it travels over Pub/Sub (each OTA's subscription
+ * feeds that OTA's dirty-cell consumer); with the in-process transport the consumers run inside
+ * the CDC part. The sync workers that push the cells arrive with the outbound issue.
  */
-import type { Part } from '../core/part.ts';
+import type { Config } from '../core/config.ts';
+import type { Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Part } from '../core/part.ts';
+import { CHANNELS, createPubSubClient, DirtyCellsConsumer, ensurePubSubResources, PubSubChangeSubscriber, pubsubNames } from '../cdc/index.ts';
 
-export async function startConnectors(deps: { log: Logger }): Promise<Part> {
-  deps.log.warn('connectors: the OTA sync workers are not part of this build yet; nothing is pushed');
-  return { name: 'connectors', stop: async () => undefined };
+export async function startConnectors(deps: { config: Config; pool: Pool; log: Logger }): Promise<Part> {
+  const { config, pool, log } = deps;
+  if (config.transport !== 'pubsub') {
+    log.debug('connectors: in-process transport; the dirty-cell consumers run with the CDC part');
+    return { name: 'connectors', stop: async () => undefined };
+  }
+  const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
+  const names = pubsubNames(config.pubsub.prefix);
+  await ensurePubSubResources(pubsub, names, CHANNELS);
+  const subscribers = CHANNELS.map((ota) => new PubSubChangeSubscriber(pubsub, names.subscription(ota), new DirtyCellsConsumer(pool, ota), log));
+  for (const s of subscribers) s.start();
+  log.info({ subscriptions: CHANNELS.map((o) => names.subscription(o)) }, 'connectors: consuming CDC changes from Pub/Sub');
+  return {
+    name: 'connectors',
+    async stop() {
+      await Promise.all(subscribers.map((s) => s.stop()));
+      await pubsub.close();
+    },
+  };
 }
