@@ -7,6 +7,13 @@ const pg15 = fs.existsSync('/usr/lib/postgresql/15/bin/initdb');
 if (!pg15 && process.env.CI) throw new Error('CI needs Debian PostgreSQL 15 (/usr/lib/postgresql/15/bin) for the PG 15 schema suite');
 if (!pg15) console.warn('[vitest] /usr/lib/postgresql/15/bin not found: skipping the PostgreSQL 15 schema suite');
 
+// The Pub/Sub transport tests run against PUBSUB_EMULATOR_HOST (.ci/run starts Google's pstest
+// fake: test/pubsub-fake/start.sh); CI must not silently skip them.
+if (process.env.CI && !process.env.PUBSUB_EMULATOR_HOST) throw new Error('CI needs PUBSUB_EMULATOR_HOST (test/pubsub-fake/start.sh)');
+if (!process.env.PUBSUB_EMULATOR_HOST) console.warn('[vitest] PUBSUB_EMULATOR_HOST not set: skipping the Pub/Sub transport tests');
+// Never let Google's auth library look for a metadata server (there is none; it is not on loopback).
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
 const common = {
   globalSetup: ['test/setup/global-setup.ts'],
   testTimeout: 60_000,

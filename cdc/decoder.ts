@@ -30,6 +30,13 @@ function keyOf(relation: Pgoutput.MessageRelation, row: Row | null): Row {
   return key;
 }
 
+/**
+ * Types left as PostgreSQL's text instead of being parsed into JS objects: timestamps (pg's Date
+ * parsing is the single most expensive step of decoding a row) and numerics (exact decimals).
+ */
+const KEEP_AS_TEXT = new Set([1114 /* timestamp */, 1184 /* timestamptz */, 1700 /* numeric */, 1082 /* date */]);
+const asText = (raw: unknown) => raw;
+
 function microsToIso(micros: bigint): string {
   return new Date(Number(micros / 1000n)).toISOString();
 }
@@ -43,6 +50,10 @@ export class PgoutputDecoder {
 
   decode(lsn: string, msg: Pgoutput.Message): Decoded {
     switch (msg.tag) {
+      case 'relation':
+        // The parser caches this object and decodes the following rows with its column parsers.
+        for (const col of msg.columns) if (KEEP_AS_TEXT.has(col.typeOid)) col.parser = asText;
+        return { kind: 'other' };
       case 'begin': {
         this.tx = { xid: msg.xid, commitLsn: msg.commitLsn ?? lsn, commitTime: microsToIso(msg.commitTime as bigint), index: 0 };
         return { kind: 'begin', tx: this.tx };

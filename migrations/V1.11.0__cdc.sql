@@ -39,10 +39,12 @@ ALTER TABLE channel.channel_connections REPLICA IDENTITY FULL;
 -- Dirty ARI cells: one row per (connection, room type, rate plan, night) whose availability,
 -- rate or restrictions may differ at the OTA from the PMS. An upsert keeps a thousand changes to
 -- one cell one row, so an OTA outage's backlog is bounded by distinct cells, not by events, and
--- "pending updates per channel" is a count. `dirty_seq` grows on every marking: a sync worker
--- clears a cell only if dirty_seq is still the value it read (the cell was not dirtied again while
--- its update was in flight). Derived state, rebuilt by a full sync: no audit trigger (auditing it
--- would multiply the audit log by the number of OTAs for every rate change).
+-- "pending updates per channel" is a count. A cell already waiting is left as it is (nothing to
+-- add: the push will read the current values); a cell whose push is in flight (claimed_at set)
+-- gets a new `dirty_seq`, and the sync worker clears a cell only if dirty_seq is still the value it
+-- read, so a change made during the push is pushed again. Derived state, rebuilt by a full sync: no audit trigger (auditing it
+-- would multiply the audit log by the number of OTAs for every rate change) and no row triggers on
+-- this hot path: the upsert itself keeps updated_at and version.
 CREATE SEQUENCE channel.ari_dirty_seq;
 CREATE TABLE channel.ari_dirty_cells (
   id             uuid PRIMARY KEY DEFAULT shared.new_id(),
@@ -54,7 +56,9 @@ CREATE TABLE channel.ari_dirty_cells (
   dirty_seq      bigint NOT NULL DEFAULT nextval('channel.ari_dirty_seq'),
   first_dirty_at timestamptz NOT NULL DEFAULT now(),
   last_dirty_at  timestamptz NOT NULL DEFAULT now(),
-  last_lsn       pg_lsn,          -- the change that last dirtied it (diagnostics)
+  last_lsn       pg_lsn,          -- the change that first dirtied it, or dirtied it while claimed
+  -- Set by the sync worker that claimed the cell and is pushing it; NULL while it only waits.
+  claimed_at     timestamptz,
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now(),
   created_by     uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
@@ -66,7 +70,6 @@ CREATE UNIQUE INDEX ari_dirty_cells_cell_uq ON channel.ari_dirty_cells (connecti
 -- Sync workers claim the oldest dirty cells of a connection first.
 CREATE INDEX ari_dirty_cells_claim_idx ON channel.ari_dirty_cells (connection_id, first_dirty_at);
 CREATE INDEX ari_dirty_cells_property_idx ON channel.ari_dirty_cells (property_id);
-SELECT shared.attach_standard_triggers('channel.ari_dirty_cells', with_audit => false);
 SELECT shared.enable_tenant_rls('channel.ari_dirty_cells');
 GRANT USAGE ON SEQUENCE channel.ari_dirty_seq TO stayos_service, authenticated_user;
 

@@ -34,7 +34,7 @@ function sellable(row: Row | null): boolean {
 }
 
 /** Distinct ranges held before the consumer flushes by itself inside a large transaction. */
-const MAX_BUFFERED_RANGES = 5000;
+const MAX_BUFFERED_RANGES = 20_000;
 
 export class DirtyCellsConsumer implements ChangeSink {
   // Keyed by the range itself: a million-row statement on one room type collapses to one range.
@@ -47,11 +47,11 @@ export class DirtyCellsConsumer implements ChangeSink {
     readonly channel: string,
   ) {}
 
-  async write(c: ChangeEvent): Promise<void> {
+  write(c: ChangeEvent): void | Promise<void> {
     this.collect(c);
     // Memory stays bounded inside a huge transaction: store what we have (re-delivery after a
     // crash marks the same cells again, which is harmless).
-    if (this.ranges.size + this.reservations.size >= MAX_BUFFERED_RANGES) await this.flush();
+    if (this.ranges.size + this.reservations.size >= MAX_BUFFERED_RANGES) return this.flush();
   }
 
   private collect(c: ChangeEvent): void {

@@ -38,28 +38,46 @@ export function markDirtyCells(channel: string, ranges: CellRange[]) {
   return {
     text: `
 WITH ${SRC},
+-- Each connection of the channel once, with its sync window in its property's time zone.
+win AS (
+  SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+  FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+  WHERE c.channel_code = $8 AND c.deleted_at IS NULL
+),
+-- Ranges → connections: by id, or every connection of the property. Equality joins only (the
+-- planner hashes them); an OR here would make a nested loop over every range × mapping.
+rc AS (
+  SELECT s.*, w.id AS cid, w.today, w.days FROM src s JOIN win w ON w.id = s.connection_id
+  UNION ALL
+  SELECT s.*, w.id, w.today, w.days FROM src s JOIN win w ON s.connection_id IS NULL AND w.property_id = s.property_id
+),
+m AS (SELECT connection_id, property_id, room_type_id, rate_plan_id FROM channel.channel_mappings WHERE active AND deleted_at IS NULL),
+-- … → mapped (room type, rate plan) pairs: exact cell, a room type's plans, or everything.
+rm AS (
+  SELECT rc.*, m.property_id AS mprop, m.room_type_id AS rt, m.rate_plan_id AS rp
+  FROM rc JOIN m ON m.connection_id = rc.cid AND m.room_type_id = rc.room_type_id AND m.rate_plan_id = rc.rate_plan_id
+  UNION ALL
+  SELECT rc.*, m.property_id, m.room_type_id, m.rate_plan_id
+  FROM rc JOIN m ON m.connection_id = rc.cid AND m.room_type_id = rc.room_type_id WHERE rc.rate_plan_id IS NULL
+  UNION ALL
+  SELECT rc.*, m.property_id, m.room_type_id, m.rate_plan_id
+  FROM rc JOIN m ON m.connection_id = rc.cid WHERE rc.room_type_id IS NULL AND (rc.rate_plan_id IS NULL OR m.rate_plan_id = rc.rate_plan_id)
+),
 cells AS (
-  SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, d::date AS stay_date, max(src.lsn) AS lsn
-  FROM src
-  JOIN channel.channel_connections c
-    ON c.channel_code = $8 AND c.deleted_at IS NULL
-   AND (c.id = src.connection_id OR (src.connection_id IS NULL AND c.property_id = src.property_id))
-  JOIN channel.channel_mappings m
-    ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
-   AND (src.room_type_id IS NULL OR m.room_type_id = src.room_type_id)
-   AND (src.rate_plan_id IS NULL OR m.rate_plan_id = src.rate_plan_id)
-  JOIN property_mgmt.properties p ON p.id = c.property_id
-  CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.timezone)::date AS today,
-                             COALESCE((c.settings ->> 'sync_days')::int, 500) AS days) w
-  CROSS JOIN LATERAL generate_series(GREATEST(COALESCE(src.from_date, w.today - 1), w.today - 1),
-                                     LEAST(COALESCE(src.to_date, w.today + w.days), w.today + w.days) - 1,
+  SELECT rm.cid AS connection_id, rm.mprop AS property_id, rm.rt AS room_type_id, rm.rp AS rate_plan_id, d::date AS stay_date, max(rm.lsn) AS lsn
+  FROM rm
+  CROSS JOIN LATERAL generate_series(GREATEST(COALESCE(rm.from_date, rm.today - 1), rm.today - 1),
+                                     LEAST(COALESCE(rm.to_date, rm.today + rm.days), rm.today + rm.days) - 1,
                                      interval '1 day') d
   GROUP BY 1, 2, 3, 4, 5
 )
 INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn)
 SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date, lsn FROM cells
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
-  SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL`,
+  SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
+      updated_at = now(), version = channel.ari_dirty_cells.version + 1
+  -- Already waiting and not being pushed: nothing to write (coalescing costs no row version).
+  WHERE channel.ari_dirty_cells.claimed_at IS NOT NULL OR channel.ari_dirty_cells.deleted_at IS NOT NULL`,
     values: [...columns(ranges), channel],
   };
 }

@@ -6,8 +6,14 @@ export class InProcessTransport implements Transport {
   readonly name = 'inprocess' as const;
   constructor(private readonly consumers: ChangeSink[]) {}
 
-  async write(change: ChangeEvent): Promise<void> {
-    for (const c of this.consumers) await c.write(change);
+  write(change: ChangeEvent): void | Promise<void> {
+    // Synchronous unless a consumer must store (its buffer is full): no promise per change.
+    let pending: Array<Promise<void>> | undefined;
+    for (const c of this.consumers) {
+      const r = c.write(change);
+      if (r) (pending ??= []).push(r);
+    }
+    if (pending) return Promise.all(pending).then(() => undefined);
   }
 
   async flush(): Promise<void> {

@@ -57,6 +57,23 @@ describe('CDC → dirty ARI cells', () => {
     expect(rows[0].n).toBe(2); // one per connection
   });
 
+  it('leaves a waiting cell untouched, but re-marks one whose push is in flight (claimed) with a new dirty_seq', async () => {
+    const { pool } = db.current;
+    const cell = [ids.dlx, ids.bar, day(6)];
+    const bump = async () => {
+      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, cell);
+      const lsn = await currentWal(pool);
+      await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+      return dirtySeq(pool, 'd.room_type_id = $1 AND d.rate_plan_id = $2 AND d.stay_date = $3', cell);
+    };
+    const first = await bump();
+    expect(first.size).toBe(2);
+    expect(await bump()).toEqual(first); // waiting: coalesced, no write
+    await pool.query(`UPDATE channel.ari_dirty_cells SET claimed_at = now() WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, cell);
+    const third = await bump();
+    for (const [k, seq] of third) expect(seq).toBeGreaterThan(first.get(k)!);
+  });
+
   it('a stay moved to other dates dirties the old and the new nights, for every rate plan of its room type', async () => {
     const { pool } = db.current;
     const { rows: [res] } = await pool.query(

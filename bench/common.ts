@@ -1,0 +1,69 @@
+/** Shared by the benchmarks: a fresh PostgreSQL (embedded, or BENCH_DATABASE_URL), machine facts, percentiles. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../core/embedded-postgres.ts';
+import { createPool, withDatabase, type Pool } from '../core/db.ts';
+import { migrate } from '../core/migrator.ts';
+
+export interface BenchDb {
+  url: string;
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+export async function benchDatabase(name: string): Promise<BenchDb> {
+  let serverUrl = process.env.BENCH_DATABASE_URL;
+  let stop = async () => undefined;
+  if (!serverUrl) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stayos-bench-'));
+    fs.chmodSync(dir, 0o755);
+    const server = await startEmbeddedPostgres({ dataDir: dir, port: 54400 + Math.floor(Math.random() * 500) });
+    serverUrl = server.url;
+    stop = async () => {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = withDatabase(serverUrl, name);
+  const pool = createPool(url, { max: 8, applicationName: 'stayos-bench' });
+  await migrate(pool);
+  return { url, pool, close: async () => { await pool.end(); await stop(); } };
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A property of `roomTypes` × `ratePlans` with `days` of rates and restrictions, mapped at both OTAs. */
+export async function benchProperty(pool: Pool, roomTypes: number, ratePlans: number, days: number): Promise<string> {
+  const { rows: [p] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('BENCH', 'Bench hotel', 'EUR') RETURNING id`);
+  await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) SELECT $1, 'RT' || n, 'Type ' || n, 2 FROM generate_series(1, $2) n`, [p.id, roomTypes]);
+  await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) SELECT $1, rt.id, rt.code || '-' || n FROM property_mgmt.room_types rt, generate_series(1, 10) n WHERE rt.property_id = $1`, [p.id]);
+  await pool.query(`INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) SELECT $1, 'RP' || n, 'Plan ' || n, 'EUR' FROM generate_series(1, $2) n`, [p.id, ratePlans]);
+  await pool.query(`INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
+    SELECT $1, rt.id, rp.id, current_date + d, 100, 'EUR' FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, generate_series(0, $2 - 1) d
+    WHERE rt.property_id = $1 AND rp.property_id = $1`, [p.id, days]);
+  await pool.query(`INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los)
+    SELECT $1, rt.id, rp.id, current_date + d, 1 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, generate_series(0, $2 - 1) d
+    WHERE rt.property_id = $1 AND rp.property_id = $1`, [p.id, days]);
+  for (const [channel, hotel] of [['booking_com', '5550001'], ['expedia', '5550002']] as const) {
+    const { rows: [c] } = await pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, $2, $3, 'http://127.0.0.1:9') RETURNING id`, [p.id, channel, hotel]);
+    await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
+      SELECT $1, $2, rt.id, rp.id, '1' || row_number() OVER (ORDER BY rt.code), '2' || row_number() OVER (ORDER BY rp.code, rt.code)
+      FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp WHERE rt.property_id = $2 AND rp.property_id = $2`, [c.id, p.id]);
+  }
+  return p.id;
+}
