@@ -67,6 +67,9 @@ CREATE TABLE channel.ari_dirty_cells (
   version        integer NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX ari_dirty_cells_cell_uq ON channel.ari_dirty_cells (connection_id, room_type_id, rate_plan_id, stay_date);
+-- The few cells whose push is in flight: what a new change must re-mark (the consumer's update).
+CREATE INDEX ari_dirty_cells_in_flight_idx ON channel.ari_dirty_cells (connection_id, room_type_id, rate_plan_id, stay_date)
+  WHERE claimed_at IS NOT NULL OR deleted_at IS NOT NULL;
 -- Sync workers claim the oldest dirty cells of a connection first.
 CREATE INDEX ari_dirty_cells_claim_idx ON channel.ari_dirty_cells (connection_id, first_dirty_at);
 CREATE INDEX ari_dirty_cells_property_idx ON channel.ari_dirty_cells (property_id);

@@ -17,21 +17,16 @@ export interface CellRange {
   lsn: string;
 }
 
-function columns(ranges: CellRange[]) {
-  return [
-    ranges.map((r) => r.connectionId),
-    ranges.map((r) => r.propertyId),
-    ranges.map((r) => r.roomTypeId),
-    ranges.map((r) => r.ratePlanId),
-    ranges.map((r) => r.from),
-    ranges.map((r) => r.to),
-    ranges.map((r) => r.lsn),
-  ];
+/** The batch as one JSON document: serialising tens of thousands of values as seven text arrays
+ * cost more than the query itself. */
+function columns(ranges: CellRange[]): [string] {
+  return [JSON.stringify(ranges)];
 }
 
 const SRC = `src AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[], $6::date[], $7::pg_lsn[])
-    AS s(connection_id, property_id, room_type_id, rate_plan_id, from_date, to_date, lsn))`;
+  SELECT s."connectionId" AS connection_id, s."propertyId" AS property_id, s."roomTypeId" AS room_type_id,
+         s."ratePlanId" AS rate_plan_id, s."from" AS from_date, s."to" AS to_date, s.lsn
+  FROM jsonb_to_recordset($1::jsonb) AS s("connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "from" date, "to" date, lsn pg_lsn))`;
 
 /** Upserts the dirty cells the ranges cover for one channel; returns how many cells were marked. */
 export function markDirtyCells(channel: string, ranges: CellRange[]) {
@@ -42,7 +37,7 @@ WITH ${SRC},
 win AS (
   SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
   FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-  WHERE c.channel_code = $8 AND c.deleted_at IS NULL
+  WHERE c.channel_code = $2 AND c.deleted_at IS NULL
 ),
 -- Ranges → connections: by id, or every connection of the property. Equality joins only (the
 -- planner hashes them); an OR here would make a nested loop over every range × mapping.
@@ -71,13 +66,22 @@ cells AS (
                                      interval '1 day') d
   GROUP BY 1, 2, 3, 4, 5
 )
-INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn)
-SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date, lsn FROM cells
-ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
-  SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
-      updated_at = now(), version = channel.ari_dirty_cells.version + 1
-  -- Already waiting and not being pushed: nothing to write (coalescing costs no row version).
-  WHERE channel.ari_dirty_cells.claimed_at IS NOT NULL OR channel.ari_dirty_cells.deleted_at IS NOT NULL`,
+-- New cells are inserted; a cell already waiting is left alone without even a row lock (a burst
+-- of changes to dirty cells writes nothing); a cell whose push is in flight gets a new dirty_seq.
+-- Protocol for the sync workers: claim (set claimed_at) in a committed transaction *before*
+-- reading the values to push; then any change committed after that read is decoded later, sees
+-- the claim, and bumps dirty_seq, so the worker will not clear the cell.
+, ins AS (
+  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn)
+  SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date, lsn FROM cells
+  ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING
+)
+UPDATE channel.ari_dirty_cells d
+   SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = c.lsn, deleted_at = NULL,
+       updated_at = now(), version = d.version + 1
+  FROM cells c
+ WHERE d.connection_id = c.connection_id AND d.room_type_id = c.room_type_id AND d.rate_plan_id = c.rate_plan_id
+   AND d.stay_date = c.stay_date AND (d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL)`,
     values: [...columns(ranges), channel],
   };
 }
@@ -100,7 +104,7 @@ problems AS (
               THEN 'unmapped_rate_plan' ELSE 'unmapped_room_type' END AS kind,
          s.room_type_id, s.rate_plan_id
   FROM subjects s
-  JOIN channel.channel_connections c ON c.property_id = s.property_id AND c.channel_code = $8 AND c.deleted_at IS NULL
+  JOIN channel.channel_connections c ON c.property_id = s.property_id AND c.channel_code = $2 AND c.deleted_at IS NULL
   WHERE NOT EXISTS (SELECT 1 FROM channel.channel_mappings m
                     WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
                       AND m.room_type_id = s.room_type_id AND (s.rate_plan_id IS NULL OR m.rate_plan_id = s.rate_plan_id))
