@@ -124,6 +124,9 @@ export class DirtyCellsConsumer implements ChangeSink {
         for (const r of rows) ranges.push({ connectionId: null, propertyId: r.property_id, roomTypeId: r.room_type_id, ratePlanId: null, from: r.arrival, to: r.departure, lsn });
       }
       if (ranges.length) {
+        // The batch arrives as one JSON document, which the planner estimates at 100 rows; with
+        // thousands it would pick nested loops over ranges × mappings. Hash joins scale here.
+        await client.query('SET LOCAL enable_nestloop = off');
         await client.query(markDirtyCells(this.channel, ranges));
         const problems = recordMappingProblems(this.channel, ranges);
         if (!problems.empty) await client.query(problems);
