@@ -4,6 +4,7 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { confirmedFlush, currentWal, dirtySeq, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { cdcStatus } from '../../cdc/index.ts';
 
 const db = useTestDatabase();
 let pipe: TestPipeline;
@@ -42,6 +43,17 @@ describe('CDC → dirty ARI cells', () => {
     }, { what: 'dirty cells for the rate change' });
     expect([...cells.keys()].map((k) => k.split(':')[0]).sort()).toEqual(['booking_com', 'expedia']);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= afterChange, { what: 'slot acknowledged' });
+  });
+
+  it('reports lag, throughput and slot health through cdcStatus()', async () => {
+    const { pool } = db.current;
+    const s = await cdcStatus(pool, pipe.slot, pipe.metrics);
+    expect(s).toMatchObject({ slot: pipe.slot, exists: true, active: true, streaming: true, walStatus: 'reserved', lastError: null });
+    expect(s.eventsTotal).toBeGreaterThan(0);
+    expect(s.lagBytes).toBeGreaterThanOrEqual(0);
+    expect(s.lagSeconds).toBeGreaterThanOrEqual(0);
+    expect(s.lagSeconds).toBeLessThan(60);
+    expect(typeof s.spillTxns).toBe('number');
   });
 
   it('a thousand changes to one cell stay one row', async () => {
