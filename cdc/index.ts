@@ -6,7 +6,7 @@
  * durable.
  */
 import type { Config } from '../core/config.ts';
-import type { Pool } from '../core/db.ts';
+import { createPool, type Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Part } from '../core/part.ts';
 import { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
@@ -37,7 +37,7 @@ export interface CdcPart extends Part {
 
 /** In-process: the OTA consumers run here. Pub/Sub: publish; the connectors consume. */
 async function createTransport(config: Config, pool: Pool, log: Logger): Promise<Transport> {
-  if (config.transport === 'inprocess') return new InProcessTransport(CHANNELS.map((ch) => new DirtyCellsConsumer(pool, ch)));
+  if (config.transport === 'inprocess') return new InProcessTransport([new DirtyCellsConsumer(pool, CHANNELS)]);
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
   await ensurePubSubResources(pubsub, names, CHANNELS);
@@ -48,7 +48,10 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
   const { config, url, pool, log } = deps;
   if (await ensureSlot(pool, config.cdcSlot)) log.info({ slot: config.cdcSlot }, 'cdc: replication slot created');
   const metrics = new CdcMetrics();
-  const transport = deps.transport ?? (await createTransport(config, pool, log));
+  // The consumers store through their own connections: the WAL pipeline must never queue for a
+  // connection behind API requests or sync workers (its lag would grow with their load).
+  const storePool = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
+  const transport = deps.transport ?? (await createTransport(config, storePool, log));
   const stream = new ReplicationStream({
     connectionString: url,
     slot: config.cdcSlot,
@@ -65,6 +68,7 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     async stop() {
       await stream.stop();
       await transport.close();
+      await storePool.end();
     },
   };
 }

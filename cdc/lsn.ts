@@ -13,3 +13,12 @@ export function parseLsn(text: string): Lsn {
 export function formatLsn(lsn: Lsn): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase().padStart(8, '0')}`;
 }
+
+/** Orders two LSNs in text form without BigInt (the consumers' hot path): each half is < 2^32,
+ * exact as a JS number. */
+export function compareLsn(a: string, b: string): number {
+  if (a === b) return 0;
+  const [ah, al] = a.split('/');
+  const [bh, bl] = b.split('/');
+  return parseInt(ah!, 16) - parseInt(bh!, 16) || parseInt(al!, 16) - parseInt(bl!, 16);
+}

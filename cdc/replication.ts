@@ -148,10 +148,14 @@ export class ReplicationStream {
     } finally {
       await probe.end();
     }
-    let inTx = false;
+    /** Reports `this.confirmed` to the server (optionally asking for a keepalive back). The
+     * library adds one byte; see the module comment. */
+    const sendStatus = (ping = false) => {
+      if (this.confirmed > 0n) void service.acknowledge(formatLsn(this.confirmed - 1n), ping);
+    };
     const heartbeat = setInterval(() => {
       // A keepalive requested now comes back in stream order, after everything sent before it.
-      if (!inTx && queue.length === 0 && this.confirmed > 0n) void service.acknowledge(formatLsn(this.confirmed - 1n), true);
+      if (!decoder.inTransaction && queue.length === 0) sendStatus(true);
     }, this.o.heartbeatMs ?? 10_000);
     heartbeat.unref();
     const socket = (): Socket | undefined => (service as unknown as { _connection?: { stream?: Socket } })._connection?.stream;
@@ -159,8 +163,7 @@ export class ReplicationStream {
     const confirm = (lsn: Lsn) => {
       if (lsn <= this.confirmed) return;
       this.confirmed = lsn;
-      // The library adds one byte; see the module comment.
-      void service.acknowledge(formatLsn(lsn - 1n));
+      sendStatus();
     };
 
     service.on('data', (lsn: string, msg: Pgoutput.Message) => {
@@ -172,7 +175,7 @@ export class ReplicationStream {
       wake?.();
     });
     service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
-      if (shouldRespond && this.confirmed > 0n) void service.acknowledge(formatLsn(this.confirmed - 1n));
+      if (shouldRespond) sendStatus();
       queue.push({ kind: 'keepalive', lsn });
       wake?.();
     });
@@ -229,7 +232,6 @@ export class ReplicationStream {
           continue;
         }
         const d = decoder.decode(item.lsn, item.msg);
-        inTx = decoder.inTransaction;
         if (d.kind === 'begin') {
           // Re-delivered after a reconnect but already durable: its commit record precedes the
           // confirmed position.

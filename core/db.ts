@@ -28,11 +28,27 @@ export function createPool(connectionString: string, options: { max?: number; ap
 
 export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // While checked out, the pool no longer listens for the client's errors: a server that goes
+  // away between two queries (restart, failover) would emit an unhandled 'error' and crash the
+  // process. The next query fails anyway; the broken client is then discarded, not pooled.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     return await fn(client);
+  } catch (err) {
+    if (isConnectionError(err)) broken ??= err as Error;
+    throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
+}
+
+/** The server or the socket went away (as opposed to an error of the statement itself). */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  return code.startsWith('08') || code === '57P01' || code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(String((err as Error)?.message));
 }
 
 /** Runs fn in one transaction: COMMIT on success, ROLLBACK on any throw. */

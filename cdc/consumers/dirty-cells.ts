@@ -15,7 +15,8 @@
 import type { Pool } from '../../core/db.ts';
 import { withTransaction } from '../../core/db.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
-import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations, type CellRange } from '../sql/dirty-cells.ts';
+import { RangeBuffer } from './ranges.ts';
+import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations } from '../sql/dirty-cells.ts';
 
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
@@ -42,18 +43,25 @@ function sellable(row: Row | null): boolean {
   return !!row && row.deleted_at == null && !UNSELLABLE.has(String(row.status));
 }
 
-/** Distinct ranges held before the consumer flushes by itself inside a large transaction. */
+/** Distinct spans held before the consumer flushes by itself inside a large transaction. */
 const MAX_BUFFERED_RANGES = 20_000;
 
+/** Above this many ranges in a batch, the joins are hashed (see flush). */
+const HASH_JOIN_RANGES = 1_000;
+
+/**
+ * One consumer serves every channel it is given: the in-process transport hands it both OTAs (the
+ * change is read once, and one statement marks the cells of both), a Pub/Sub subscriber its own.
+ */
 export class DirtyCellsConsumer implements ChangeSink {
-  // Keyed by the range itself: a million-row statement on one room type collapses to one range.
-  private ranges = new Map<string, CellRange>();
-  private reservations = new Map<string, string>(); // reservation id → lsn
+  private ranges = new RangeBuffer();
+  private reservations = new Set<string>(); // reservations whose rooms' nights must be re-marked
+  private reservationsLsn = ''; // the latest change among them (changes arrive in commit order)
   private remapped = new Set<string>(); // connections whose mappings changed
 
   constructor(
     private readonly pool: Pool,
-    readonly channel: string,
+    readonly channels: readonly string[],
   ) {}
 
   write(c: ChangeEvent): void | Promise<void> {
@@ -63,45 +71,54 @@ export class DirtyCellsConsumer implements ChangeSink {
     if (this.ranges.size + this.reservations.size >= MAX_BUFFERED_RANGES) return this.flush();
   }
 
+  /** Both images of the change (an update may move a row from one cell or range to another). */
+  private each(c: ChangeEvent, fn: (r: Row) => void): void {
+    if (c.before && c.before.property_id != null) fn(c.before);
+    if (c.after && c.after.property_id != null) fn(c.after);
+  }
+
   private collect(c: ChangeEvent): void {
-    const rows = [c.before, c.after].filter((r): r is Row => !!r && r.property_id != null);
-    const add = (r: Row, range: Omit<CellRange, 'propertyId' | 'lsn'>) => {
-      const full = { ...range, propertyId: String(r.property_id), lsn: c.lsn };
-      this.ranges.set(`${full.connectionId}|${full.propertyId}|${full.roomTypeId}|${full.ratePlanId}|${full.from}|${full.to}`, full);
-    };
+    const b = this.ranges;
     switch (`${c.schema}.${c.table}`) {
       case 'property_mgmt.daily_rates':
-      case 'property_mgmt.restrictions':
-        for (const r of rows) {
-          const day = String(r.stay_date);
-          add(r, { connectionId: null, roomTypeId: str(r.room_type_id), ratePlanId: str(r.rate_plan_id), from: day, to: nextDay(day) });
+      case 'property_mgmt.restrictions': {
+        // The hot case (a rate edit): one cell, whose key an update rarely changes.
+        const { before, after } = c;
+        if (before && after && before.stay_date === after.stay_date && before.room_type_id === after.room_type_id && before.rate_plan_id === after.rate_plan_id && before.property_id === after.property_id) {
+          if (after.property_id != null) b.add(null, String(after.property_id), str(after.room_type_id), str(after.rate_plan_id), String(after.stay_date), nextDay(String(after.stay_date)), c.lsn);
+          break;
         }
+        this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), String(r.stay_date), nextDay(String(r.stay_date)), c.lsn));
         break;
+      }
       case 'reservation.reservation_rooms':
-        for (const r of rows) add(r, { connectionId: null, roomTypeId: str(r.room_type_id), ratePlanId: null, from: str(r.arrival_date), to: str(r.departure_date) });
+        this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, str(r.arrival_date), str(r.departure_date), c.lsn));
         break;
       case 'property_mgmt.inventory_blocks':
-        for (const r of rows) add(r, { connectionId: null, roomTypeId: str(r.room_type_id), ratePlanId: null, from: str(r.start_date), to: str(r.end_date) });
+        this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, str(r.start_date), str(r.end_date), c.lsn));
         break;
       case 'property_mgmt.rooms': {
         const moved = c.op !== 'update' || sellable(c.before) !== sellable(c.after) || c.before?.room_type_id !== c.after?.room_type_id;
-        if (moved) for (const r of rows) add(r, { connectionId: null, roomTypeId: str(r.room_type_id), ratePlanId: null, from: null, to: null });
+        if (moved) this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, null, null, c.lsn));
         break;
       }
       case 'reservation.reservations': {
         const id = str(c.key.id ?? c.after?.id ?? c.before?.id);
-        if (id) this.reservations.set(id, c.lsn);
+        if (id) {
+          this.reservations.add(id);
+          this.reservationsLsn = c.lsn;
+        }
         break;
       }
       case 'channel.channel_mappings':
-        for (const r of rows) {
-          add(r, { connectionId: str(r.connection_id), roomTypeId: str(r.room_type_id), ratePlanId: str(r.rate_plan_id), from: null, to: null });
+        this.each(c, (r) => {
+          b.add(str(r.connection_id), String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), null, null, c.lsn);
           this.remapped.add(String(r.connection_id));
-        }
+        });
         break;
       case 'channel.channel_connections': {
         const changed = c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
-        if (changed && c.after) add(c.after, { connectionId: str(c.after.id), roomTypeId: null, ratePlanId: null, from: null, to: null });
+        if (changed && c.after && c.after.property_id != null) b.add(str(c.after.id), String(c.after.property_id), null, null, null, null, c.lsn);
         break;
       }
       default:
@@ -111,24 +128,26 @@ export class DirtyCellsConsumer implements ChangeSink {
 
   async flush(): Promise<void> {
     if (!this.ranges.size && !this.reservations.size && !this.remapped.size) return;
-    const ranges = [...this.ranges.values()];
-    const reservations = this.reservations;
+    const reservations = [...this.reservations];
+    const reservationsLsn = this.reservationsLsn;
     const remapped = [...this.remapped];
-    this.ranges = new Map();
-    this.reservations = new Map();
+    this.reservations = new Set();
     this.remapped = new Set();
     await withTransaction(this.pool, async (client) => {
-      if (reservations.size) {
-        const lsn = [...reservations.values()].sort().at(-1)!;
-        const { rows } = await client.query(roomsOfReservations([...reservations.keys()]));
-        for (const r of rows) ranges.push({ connectionId: null, propertyId: r.property_id, roomTypeId: r.room_type_id, ratePlanId: null, from: r.arrival, to: r.departure, lsn });
+      if (reservations.length) {
+        const { rows } = await client.query(roomsOfReservations(reservations));
+        for (const r of rows) this.ranges.add(null, r.property_id, r.room_type_id, null, r.arrival, r.departure, reservationsLsn);
       }
+      const ranges = this.ranges.drain();
       if (ranges.length) {
-        // The batch arrives as one JSON document, which the planner estimates at 100 rows; with
-        // thousands it would pick nested loops over ranges × mappings. Hash joins scale here.
-        await client.query('SET LOCAL enable_nestloop = off');
-        await client.query(markDirtyCells(this.channel, ranges));
-        const problems = recordMappingProblems(this.channel, ranges);
+        // The planner sees neither the batch's size (one JSON document, estimated at 100 rows) nor,
+        // until autovacuum analyses it, the cell table's: a cell table that grew since would be
+        // scanned whole and hashed at every flush. Merged ranges are usually few, and then index
+        // probes into the cells are right; for thousands of scattered ranges, hash joins (else
+        // nested loops over ranges × mappings).
+        await client.query(ranges.length > HASH_JOIN_RANGES ? 'SET LOCAL enable_nestloop = off' : 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
+        await client.query(markDirtyCells(this.channels, ranges));
+        const problems = recordMappingProblems(this.channels, ranges);
         if (!problems.empty) await client.query(problems);
       }
       if (remapped.length) await client.query(resolveMappedProblems(remapped));

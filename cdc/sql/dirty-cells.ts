@@ -28,16 +28,16 @@ const SRC = `src AS (
          s."ratePlanId" AS rate_plan_id, s."from" AS from_date, s."to" AS to_date, s.lsn
   FROM jsonb_to_recordset($1::jsonb) AS s("connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "from" date, "to" date, lsn pg_lsn))`;
 
-/** Upserts the dirty cells the ranges cover for one channel; returns how many cells were marked. */
-export function markDirtyCells(channel: string, ranges: CellRange[]) {
+/** Upserts the dirty cells the ranges cover at the connections of these channels. */
+export function markDirtyCells(channels: readonly string[], ranges: CellRange[]) {
   return {
     text: `
 WITH ${SRC},
--- Each connection of the channel once, with its sync window in its property's time zone.
+-- Each connection of the channels once, with its sync window in its property's time zone.
 win AS (
   SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
   FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-  WHERE c.channel_code = $2 AND c.deleted_at IS NULL
+  WHERE c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
 ),
 -- Ranges → connections: by id, or every connection of the property. Equality joins only (the
 -- planner hashes them); an OR here would make a nested loop over every range × mapping.
@@ -65,33 +65,42 @@ cells AS (
                                      LEAST(COALESCE(rm.to_date, rm.today + rm.days), rm.today + rm.days) - 1,
                                      interval '1 day') d
   GROUP BY 1, 2, 3, 4, 5
-)
+),
+-- One sequence value and one actor per statement, not per cell (a default is evaluated for every
+-- proposed row, conflicting or not). One value is enough: a sync worker only asks whether a
+-- cell's dirty_seq changed since it claimed it.
+stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor),
 -- New cells are inserted; a cell already waiting is left alone without even a row lock (a burst
 -- of changes to dirty cells writes nothing); a cell whose push is in flight gets a new dirty_seq.
 -- Protocol for the sync workers: claim (set claimed_at) in a committed transaction *before*
 -- reading the values to push; then any change committed after that read is decoded later, sees
 -- the claim, and bumps dirty_seq, so the worker will not clear the cell.
-, ins AS (
-  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn)
-  SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date, lsn FROM cells
+ins AS (
+  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn, dirty_seq, created_by, updated_by)
+  SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_date, c.lsn, s.seq, s.actor, s.actor
+  FROM cells c CROSS JOIN stamp s
+  -- Cells already waiting are filtered out here, before the insert evaluates defaults and tries a
+  -- speculative insertion for each; ON CONFLICT still settles a race with another writer.
+  WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.connection_id AND d.room_type_id = c.room_type_id
+                      AND d.rate_plan_id = c.rate_plan_id AND d.stay_date = c.stay_date)
   ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING
 )
 UPDATE channel.ari_dirty_cells d
-   SET dirty_seq = nextval('channel.ari_dirty_seq'), last_dirty_at = now(), last_lsn = c.lsn, deleted_at = NULL,
-       updated_at = now(), version = d.version + 1
-  FROM cells c
+   SET dirty_seq = s.seq, last_dirty_at = now(), last_lsn = c.lsn, deleted_at = NULL,
+       updated_at = now(), updated_by = s.actor, version = d.version + 1
+  FROM cells c CROSS JOIN stamp s
  WHERE d.connection_id = c.connection_id AND d.room_type_id = c.room_type_id AND d.rate_plan_id = c.rate_plan_id
    AND d.stay_date = c.stay_date AND (d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL)`,
-    values: [...columns(ranges), channel],
+    values: [...columns(ranges), channels],
   };
 }
 
 /**
- * Records, for the property-wide ranges, the room types and rate plans a connection of this
- * channel does not map: they never reach the OTA (an overbooking waiting to happen), so the
+ * Records, for the property-wide ranges, the room types and rate plans a connection of these
+ * channels does not map: they never reach the OTA (an overbooking waiting to happen), so the
  * revenue team must see them. Repeats count up one open problem.
  */
-export function recordMappingProblems(channel: string, ranges: CellRange[]) {
+export function recordMappingProblems(channels: readonly string[], ranges: CellRange[]) {
   const scoped = ranges.filter((r) => r.connectionId === null && r.roomTypeId !== null);
   return {
     text: `
@@ -104,7 +113,7 @@ problems AS (
               THEN 'unmapped_rate_plan' ELSE 'unmapped_room_type' END AS kind,
          s.room_type_id, s.rate_plan_id
   FROM subjects s
-  JOIN channel.channel_connections c ON c.property_id = s.property_id AND c.channel_code = $2 AND c.deleted_at IS NULL
+  JOIN channel.channel_connections c ON c.property_id = s.property_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
   WHERE NOT EXISTS (SELECT 1 FROM channel.channel_mappings m
                     WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
                       AND m.room_type_id = s.room_type_id AND (s.rate_plan_id IS NULL OR m.rate_plan_id = s.rate_plan_id))
@@ -117,7 +126,7 @@ FROM problems
 ON CONFLICT (connection_id, kind, coalesce(room_type_id::text, ''), coalesce(rate_plan_id::text, ''), coalesce(ota_room_code, ''), coalesce(ota_rate_code, ''))
   WHERE resolved_at IS NULL AND deleted_at IS NULL
   DO UPDATE SET occurrences = channel.mapping_problems.occurrences + 1, last_seen_at = now()`,
-    values: [...columns(scoped), channel],
+    values: [...columns(scoped), channels],
     empty: scoped.length === 0,
   };
 }

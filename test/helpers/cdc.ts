@@ -34,7 +34,7 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
   const slot = slotName();
   await ensureSlot(pool, slot);
   const metrics = new CdcMetrics();
-  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, 'booking_com'), new DirtyCellsConsumer(pool, 'expedia')];
+  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, ['booking_com', 'expedia'])];
   const stream = new ReplicationStream({
     connectionString: url,
     slot,
