@@ -50,8 +50,11 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
   const metrics = new CdcMetrics();
   // The consumers store through their own connections: the WAL pipeline must never queue for a
   // connection behind API requests or sync workers (its lag would grow with their load).
-  const storePool = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const transport = deps.transport ?? (await createTransport(config, storePool, log));
+  const storePool = deps.transport ? undefined : createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
+  const transport = deps.transport ?? (await createTransport(config, storePool!, log).catch(async (err) => {
+    await storePool?.end();
+    throw err;
+  }));
   const stream = new ReplicationStream({
     connectionString: url,
     slot: config.cdcSlot,
@@ -68,7 +71,7 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     async stop() {
       await stream.stop();
       await transport.close();
-      await storePool.end();
+      await storePool?.end();
     },
   };
 }

@@ -48,7 +48,10 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
 /** The server or the socket went away (as opposed to an error of the statement itself). */
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? '';
-  return code.startsWith('08') || code === '57P01' || code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(String((err as Error)?.message));
+  // 08: connection exceptions; 57P01–57P03, 57P05: shutdown, crash, idle-session timeout;
+  // 25P03: idle-in-transaction timeout.
+  return code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05', '25P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)
+    || /Connection terminated/i.test(String((err as Error)?.message));
 }
 
 /** Runs fn in one transaction: COMMIT on success, ROLLBACK on any throw. */

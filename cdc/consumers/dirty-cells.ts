@@ -46,9 +46,6 @@ function sellable(row: Row | null): boolean {
 /** Distinct spans held before the consumer flushes by itself inside a large transaction. */
 const MAX_BUFFERED_RANGES = 20_000;
 
-/** Above this many ranges in a batch, the joins are hashed (see flush). */
-const HASH_JOIN_RANGES = 1_000;
-
 /**
  * One consumer serves every channel it is given: the in-process transport hands it both OTAs (the
  * change is read once, and one statement marks the cells of both), a Pub/Sub subscriber its own.
@@ -140,12 +137,9 @@ export class DirtyCellsConsumer implements ChangeSink {
       }
       const ranges = this.ranges.drain();
       if (ranges.length) {
-        // The planner sees neither the batch's size (one JSON document, estimated at 100 rows) nor,
-        // until autovacuum analyses it, the cell table's: a cell table that grew since would be
-        // scanned whole and hashed at every flush. Merged ranges are usually few, and then index
-        // probes into the cells are right; for thousands of scattered ranges, hash joins (else
-        // nested loops over ranges × mappings).
-        await client.query(ranges.length > HASH_JOIN_RANGES ? 'SET LOCAL enable_nestloop = off' : 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
+        // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
+        // cell table grown since its last analysis, would otherwise scan whole tables per flush.
+        await client.query('SET LOCAL enable_seqscan = off');
         await client.query(markDirtyCells(this.channels, ranges));
         const problems = recordMappingProblems(this.channels, ranges);
         if (!problems.empty) await client.query(problems);

@@ -18,7 +18,9 @@ interface Subject {
   ratePlanId: string | null;
   /** start night ('' = open) → end night (null = open); the widest end wins. */
   spans: Map<string, string | null>;
-  lsn: string; // the latest change that touched the subject
+  /** The latest change that touched the subject. Stored as the cells' `last_lsn`, which is
+   * diagnostic: with coalescing it names the latest change of the batch that covered the cell. */
+  lsn: string;
 }
 
 export class RangeBuffer {

@@ -28,35 +28,46 @@ const SRC = `src AS (
          s."ratePlanId" AS rate_plan_id, s."from" AS from_date, s."to" AS to_date, s.lsn
   FROM jsonb_to_recordset($1::jsonb) AS s("connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "from" date, "to" date, lsn pg_lsn))`;
 
-/** Upserts the dirty cells the ranges cover at the connections of these channels. */
+/**
+ * Upserts the dirty cells the ranges cover at the connections of these channels. Every lookup is
+ * a correlated subquery (`LATERAL … OFFSET 0`, `NOT EXISTS … OFFSET 0`: the planner may not turn
+ * them into joins), so the batch drives index probes and a flush costs what its batch covers,
+ * never what the tables hold. The planner cannot be trusted with the choice: it estimates the JSON
+ * batch at 100 rows whatever its size, and sees a cell table that grew from empty to thousands of
+ * rows only after autovacuum analysed it — until then it would scan that table per probe. The
+ * consumer runs this with sequential scans disabled, so each probe uses its index.
+ */
 export function markDirtyCells(channels: readonly string[], ranges: CellRange[]) {
   return {
     text: `
 WITH ${SRC},
--- Each connection of the channels once, with its sync window in its property's time zone.
-win AS (
-  SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
-  FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-  WHERE c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
-),
--- Ranges → connections: by id, or every connection of the property. Equality joins only (the
--- planner hashes them); an OR here would make a nested loop over every range × mapping.
+-- Ranges → the connections of the channels they concern (by id, or every connection of the
+-- property), each with its sync window in its property's time zone.
 rc AS (
-  SELECT s.*, w.id AS cid, w.today, w.days FROM src s JOIN win w ON w.id = s.connection_id
+  SELECT s.*, c.cid, c.today, c.days
+  FROM src s CROSS JOIN LATERAL (
+    SELECT c.id AS cid, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+    FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+    WHERE c.id = s.connection_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
+    OFFSET 0) c
   UNION ALL
-  SELECT s.*, w.id, w.today, w.days FROM src s JOIN win w ON s.connection_id IS NULL AND w.property_id = s.property_id
+  SELECT s.*, c.cid, c.today, c.days
+  FROM src s CROSS JOIN LATERAL (
+    SELECT c.id AS cid, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+    FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+    WHERE c.property_id = s.property_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
+    OFFSET 0) c
+  WHERE s.connection_id IS NULL
 ),
-m AS (SELECT connection_id, property_id, room_type_id, rate_plan_id FROM channel.channel_mappings WHERE active AND deleted_at IS NULL),
--- … → mapped (room type, rate plan) pairs: exact cell, a room type's plans, or everything.
+-- … → the connection's active mappings the range covers: one cell's, a room type's, or all.
 rm AS (
   SELECT rc.*, m.property_id AS mprop, m.room_type_id AS rt, m.rate_plan_id AS rp
-  FROM rc JOIN m ON m.connection_id = rc.cid AND m.room_type_id = rc.room_type_id AND m.rate_plan_id = rc.rate_plan_id
-  UNION ALL
-  SELECT rc.*, m.property_id, m.room_type_id, m.rate_plan_id
-  FROM rc JOIN m ON m.connection_id = rc.cid AND m.room_type_id = rc.room_type_id WHERE rc.rate_plan_id IS NULL
-  UNION ALL
-  SELECT rc.*, m.property_id, m.room_type_id, m.rate_plan_id
-  FROM rc JOIN m ON m.connection_id = rc.cid WHERE rc.room_type_id IS NULL AND (rc.rate_plan_id IS NULL OR m.rate_plan_id = rc.rate_plan_id)
+  FROM rc CROSS JOIN LATERAL (
+    SELECT m.property_id, m.room_type_id, m.rate_plan_id FROM channel.channel_mappings m
+    WHERE m.connection_id = rc.cid AND m.active AND m.deleted_at IS NULL
+      AND (rc.room_type_id IS NULL OR m.room_type_id = rc.room_type_id)
+      AND (rc.rate_plan_id IS NULL OR m.rate_plan_id = rc.rate_plan_id)
+    OFFSET 0) m
 ),
 cells AS (
   SELECT rm.cid AS connection_id, rm.mprop AS property_id, rm.rt AS room_type_id, rm.rp AS rate_plan_id, d::date AS stay_date, max(rm.lsn) AS lsn
@@ -67,30 +78,27 @@ cells AS (
   GROUP BY 1, 2, 3, 4, 5
 ),
 -- One sequence value and one actor per statement, not per cell (a default is evaluated for every
--- proposed row, conflicting or not). One value is enough: a sync worker only asks whether a
--- cell's dirty_seq changed since it claimed it.
-stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor),
--- New cells are inserted; a cell already waiting is left alone without even a row lock (a burst
--- of changes to dirty cells writes nothing); a cell whose push is in flight gets a new dirty_seq.
+-- proposed row). One value is enough: a sync worker only asks whether a cell's dirty_seq is still
+-- the one it claimed (equality, never order).
+stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor)
+-- A cell already waiting (unclaimed) is skipped before the insert, without even a row lock: a
+-- burst of changes to waiting cells writes nothing. New cells are inserted; a cell whose push is
+-- in flight (claimed) or cleared by soft delete gets a new dirty_seq through ON CONFLICT — which,
+-- unlike a separate UPDATE, also waits for and sees a worker's concurrent DELETE, and then inserts.
 -- Protocol for the sync workers: claim (set claimed_at) in a committed transaction *before*
--- reading the values to push; then any change committed after that read is decoded later, sees
--- the claim, and bumps dirty_seq, so the worker will not clear the cell.
-ins AS (
-  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn, dirty_seq, created_by, updated_by)
-  SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_date, c.lsn, s.seq, s.actor, s.actor
-  FROM cells c CROSS JOIN stamp s
-  -- Cells already waiting are filtered out here, before the insert evaluates defaults and tries a
-  -- speculative insertion for each; ON CONFLICT still settles a race with another writer.
-  WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.connection_id AND d.room_type_id = c.room_type_id
-                      AND d.rate_plan_id = c.rate_plan_id AND d.stay_date = c.stay_date)
-  ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING
-)
-UPDATE channel.ari_dirty_cells d
-   SET dirty_seq = s.seq, last_dirty_at = now(), last_lsn = c.lsn, deleted_at = NULL,
-       updated_at = now(), updated_by = s.actor, version = d.version + 1
-  FROM cells c CROSS JOIN stamp s
- WHERE d.connection_id = c.connection_id AND d.room_type_id = c.room_type_id AND d.rate_plan_id = c.rate_plan_id
-   AND d.stay_date = c.stay_date AND (d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL)`,
+-- reading the values to push, and clear only if dirty_seq is unchanged. A claim committed after
+-- this statement's snapshot means the worker reads values committed before it (nothing lost); one
+-- committed before is seen here and bumps dirty_seq.
+INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn, dirty_seq, created_by, updated_by)
+SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_date, c.lsn, s.seq, s.actor, s.actor
+FROM cells c CROSS JOIN stamp s
+WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells w WHERE w.connection_id = c.connection_id AND w.room_type_id = c.room_type_id
+                    AND w.rate_plan_id = c.rate_plan_id AND w.stay_date = c.stay_date AND w.claimed_at IS NULL AND w.deleted_at IS NULL
+                  OFFSET 0)
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
+   SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
+       updated_at = now(), updated_by = EXCLUDED.updated_by, version = d.version + 1
+ WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL`,
     values: [...columns(ranges), channels],
   };
 }
