@@ -50,8 +50,8 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
   const metrics = new CdcMetrics();
   // The consumers store through their own connections: the WAL pipeline must never queue for a
   // connection behind API requests or sync workers (its lag would grow with their load).
-  const storePool = deps.transport ? undefined : createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const transport = deps.transport ?? (await createTransport(config, storePool!, log).catch(async (err) => {
+  const storePool = deps.transport || config.transport !== 'inprocess' ? undefined : createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
+  const transport = deps.transport ?? (await createTransport(config, storePool ?? pool, log).catch(async (err) => {
     await storePool?.end();
     throw err;
   }));
