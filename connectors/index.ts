@@ -5,7 +5,8 @@
  *
  * Today this part consumes the CDC stream when it travels over Pub/Sub (each OTA's subscription
  * feeds that OTA's dirty-cell consumer); with the in-process transport the consumers run inside
- * the CDC part. The sync workers that push the cells arrive with the outbound issue.
+ * the CDC part. The sync workers that push the cells arrive with the outbound issue; what they
+ * will push for a batch of cells is computed by `sql/ari.ts`.
  */
 import type { Config } from '../core/config.ts';
 import type { Pool } from '../core/db.ts';
