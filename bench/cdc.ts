@@ -10,17 +10,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { benchDatabase, benchProperty, machine, percentile } from './common.ts';
 import { createLogger } from '../core/logger.ts';
-import { CdcMetrics, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream, slotStatus } from '../cdc/index.ts';
-import { formatLsn, parseLsn } from '../cdc/lsn.ts';
+import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { formatLsn } from '../cdc/lsn.ts';
 import { createPool, type Pool } from '../core/db.ts';
 
 const PG_RECVLOGICAL = process.env.PG_RECVLOGICAL ?? '/usr/lib/postgresql/15/bin/pg_recvlogical';
 
-async function walLsn(pool: Pool): Promise<bigint> {
-  return parseLsn((await pool.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l);
-}
-async function confirmed(pool: Pool, slot: string): Promise<bigint> {
-  return parseLsn((await slotStatus(pool, slot)).confirmedFlushLsn!);
+/** Until the slot has confirmed `lsn`: everything before it is stored. */
+async function waitConfirmed(pool: Pool, slot: string, lsn: bigint): Promise<void> {
+  while ((await confirmedFlushLsn(pool, slot)) < lsn) await new Promise((res) => setTimeout(res, 20));
 }
 
 /** Time spent storing (diagnostic): flushes and the early flushes of full buffers. */
@@ -46,12 +44,12 @@ function timed(sink: InProcessTransport): InProcessTransport {
 let store: Pool | undefined;
 const storePool = (url: string) => (store ??= createPool(url, { max: 2, applicationName: 'stayos-cdc-store' }));
 
-function pipeline(url: string, pool: Pool, slot: string, onDurable?: (commitTime: string) => void, decodeOnly = false): ReplicationStream {
+function pipeline(url: string, slot: string, onDurable?: (commitTime: string) => void, decodeOnly = false): ReplicationStream {
   const stream = new ReplicationStream({
     connectionString: url, slot, publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
     sink: decodeOnly
       ? { write: () => undefined, flush: async () => undefined }
-      : timed(new InProcessTransport([new DirtyCellsConsumer(storePool(url), ['booking_com', 'expedia'])])),
+      : timed(new InProcessTransport([new DirtyCellsConsumer(storePool(url), CHANNELS)])),
     log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
     ...(onDurable ? { onDurable: (t: string) => onDurable(t) } : {}),
   });
@@ -77,7 +75,7 @@ async function main(): Promise<void> {
         changes += (await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 WHERE room_type_id = $1`, [t.id])).rowCount ?? 0;
       }
     }
-    const endNum = await walLsn(pool);
+    const endNum = await currentWalLsn(pool);
     const end = formatLsn(endNum);
 
     // 1a. pg_recvlogical: the server's pgoutput stream written to /dev/null.
@@ -89,8 +87,8 @@ async function main(): Promise<void> {
 
     // 1b. The pipeline on the same WAL, until everything is stored and acknowledged.
     t0 = performance.now();
-    const stream = pipeline(url, pool, 'bench_pipeline');
-    while ((await confirmed(pool, 'bench_pipeline')) < endNum) await new Promise((res) => setTimeout(res, 20));
+    const stream = pipeline(url, 'bench_pipeline');
+    await waitConfirmed(pool, 'bench_pipeline', endNum);
     const pipeSeconds = (performance.now() - t0) / 1000;
     const storingMs = storing.ms;
     const storingFlushes = storing.flushes;
@@ -98,8 +96,8 @@ async function main(): Promise<void> {
 
     // 1c. Where the time goes: the same stream with a consumer that stores nothing.
     t0 = performance.now();
-    const decodeOnly = pipeline(url, pool, 'bench_decode_only', undefined, true);
-    while ((await confirmed(pool, 'bench_decode_only')) < endNum) await new Promise((res) => setTimeout(res, 20));
+    const decodeOnly = pipeline(url, 'bench_decode_only', undefined, true);
+    await waitConfirmed(pool, 'bench_decode_only', endNum);
     const decodeSeconds = (performance.now() - t0) / 1000;
     await decodeOnly.stop();
 
@@ -115,12 +113,12 @@ async function main(): Promise<void> {
     const loads: Array<Record<string, number | undefined>> = [];
     for (const txPerSecond of [50, 10]) {
     const latencies: number[] = [];
-    const live = pipeline(url, pool, 'bench_pipeline', (commitTime) => latencies.push(Date.now() - Date.parse(commitTime)));
+    const live = pipeline(url, 'bench_pipeline', (commitTime) => latencies.push(Date.now() - Date.parse(commitTime)));
     // Warm-up, not measured: a (re)started WAL sender first re-reads the WAL from the slot's
     // restart point, and the first flush connects; one transaction through the pipe absorbs both.
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount WHERE id = $1`, [ids[0]!.id]);
-    const warm = await walLsn(pool);
-    while ((await confirmed(pool, 'bench_pipeline')) < warm) await new Promise((res) => setTimeout(res, 20));
+    const warm = await currentWalLsn(pool);
+    await waitConfirmed(pool, 'bench_pipeline', warm);
     latencies.length = 0;
     const seconds = 10;
     const perTx = 100;
@@ -137,8 +135,8 @@ async function main(): Promise<void> {
     }
     await Promise.all(inflight);
     const offeredSeconds = (Date.now() - started) / 1000;
-    const liveEnd = await walLsn(pool);
-    while ((await confirmed(pool, 'bench_pipeline')) < liveEnd) await new Promise((res) => setTimeout(res, 20));
+    const liveEnd = await currentWalLsn(pool);
+    await waitConfirmed(pool, 'bench_pipeline', liveEnd);
     await live.stop();
     latencies.sort((a, b) => a - b);
     loads.push({ offeredChangesPerSecond: Math.round(sent / offeredSeconds), transactions: latencies.length, p50ms: percentile(latencies, 50), p95ms: percentile(latencies, 95), p99ms: percentile(latencies, 99), maxms: latencies.at(-1) });

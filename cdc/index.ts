@@ -20,7 +20,7 @@ import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport
 export { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
 export { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
 export { ReplicationStream } from './replication.ts';
-export { ensureSlot, slotStatus, PUBLICATIONS } from './slot.ts';
+export { confirmedFlushLsn, currentWalLsn, ensureSlot, slotStatus, PUBLICATIONS } from './slot.ts';
 export { InProcessTransport } from './transport/in-process.ts';
 export { PubSubTransport, pubsubNames, createPubSubClient, ensurePubSubResources } from './transport/pubsub.ts';
 export { PubSubChangeSubscriber } from './transport/pubsub-subscriber.ts';

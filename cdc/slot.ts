@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { Pool } from '../core/db.ts';
+import type { Lsn } from './lsn.ts';
 
 export const PUBLICATIONS = { ari: 'stayos_ari', domainEvents: 'stayos_domain_events' } as const;
 
@@ -100,4 +101,16 @@ export async function slotStatus(pool: Pool, slot: string): Promise<SlotStatus> 
     spillCount: r.spill_count,
     spillBytes: r.spill_bytes,
   };
+}
+
+/** pg_current_wal_lsn(), as a comparable number. */
+export async function currentWalLsn(pool: Pool): Promise<Lsn> {
+  const { rows: [r] } = await pool.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS n`);
+  return BigInt(r.n);
+}
+
+/** The slot's confirmed position, as a comparable number (0 while it has none). */
+export async function confirmedFlushLsn(pool: Pool, slot: string): Promise<Lsn> {
+  const { rows: [r] } = await pool.query(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint AS n FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  return BigInt(r?.n ?? 0);
 }

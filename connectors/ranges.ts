@@ -3,6 +3,8 @@
  * become one date range, as both OTAs ask ("batch by contiguous date ranges"). OTA ranges are
  * inclusive of their last night (OpenTravel and Expedia alike); StayOS nights are single dates.
  */
+import { nextDay } from '../core/dates.ts';
+
 export interface NightValue<V> {
   /** What identifies the series (e.g. OTA room + rate code); ranges never cross series. */
   series: string;
@@ -17,12 +19,6 @@ export interface NightRange<V> {
   value: V;
 }
 
-function nextNight(d: string): string {
-  const t = new Date(`${d}T00:00:00Z`);
-  t.setUTCDate(t.getUTCDate() + 1);
-  return t.toISOString().slice(0, 10);
-}
-
 /** Values compare by their JSON form: plain data only. Output is ordered by series, then date. */
 export function compressNights<V>(cells: Array<NightValue<V>>): Array<NightRange<V>> {
   const sorted = [...cells].sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : a.night < b.night ? -1 : a.night > b.night ? 1 : 0));
@@ -30,7 +26,7 @@ export function compressNights<V>(cells: Array<NightValue<V>>): Array<NightRange
   for (const c of sorted) {
     const key = JSON.stringify(c.value);
     const last = out.at(-1);
-    if (last && last.series === c.series && last.key === key && nextNight(last.to) === c.night) last.to = c.night;
+    if (last && last.series === c.series && last.key === key && nextDay(last.to) === c.night) last.to = c.night;
     else if (!(last && last.series === c.series && last.to === c.night)) out.push({ series: c.series, from: c.night, to: c.night, value: c.value, key });
     else throw new Error(`compressNights: night ${c.night} of ${c.series} given twice`);
   }

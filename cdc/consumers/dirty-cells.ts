@@ -14,6 +14,7 @@
  */
 import type { Pool } from '../../core/db.ts';
 import { withTransaction } from '../../core/db.ts';
+import { nextDay } from '../../core/dates.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
 import { RangeBuffer } from './ranges.ts';
 import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations } from '../sql/dirty-cells.ts';
@@ -21,21 +22,6 @@ import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfRe
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
 const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'property_id', 'deleted_at', 'channel_code'];
-
-// Memoised: a rate burst repeats the same few hundred dates, and Date arithmetic per change was a
-// measurable share of the decode path.
-const nextDays = new Map<string, string>();
-function nextDay(date: string): string {
-  let next = nextDays.get(date);
-  if (next === undefined) {
-    const d = new Date(`${date}T00:00:00Z`);
-    d.setUTCDate(d.getUTCDate() + 1);
-    next = d.toISOString().slice(0, 10);
-    if (nextDays.size > 10_000) nextDays.clear();
-    nextDays.set(date, next);
-  }
-  return next;
-}
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 

@@ -44,20 +44,16 @@ WITH ${SRC},
 -- Ranges → the connections of the channels they concern (by id, or every connection of the
 -- property), each with its sync window in its property's time zone.
 rc AS (
-  SELECT s.*, c.cid, c.today, c.days
-  FROM src s CROSS JOIN LATERAL (
-    SELECT c.id AS cid, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
-    FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+  SELECT s.*, c.id AS cid, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+  FROM src s
+  CROSS JOIN LATERAL (
+    SELECT c.id, c.property_id, c.settings FROM channel.channel_connections c
     WHERE c.id = s.connection_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
+    UNION ALL
+    SELECT c.id, c.property_id, c.settings FROM channel.channel_connections c
+    WHERE s.connection_id IS NULL AND c.property_id = s.property_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
     OFFSET 0) c
-  UNION ALL
-  SELECT s.*, c.cid, c.today, c.days
-  FROM src s CROSS JOIN LATERAL (
-    SELECT c.id AS cid, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
-    FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-    WHERE c.property_id = s.property_id AND c.channel_code = ANY ($2::text[]) AND c.deleted_at IS NULL
-    OFFSET 0) c
-  WHERE s.connection_id IS NULL
+  JOIN property_mgmt.properties p ON p.id = c.property_id
 ),
 -- … → the connection's active mappings the range covers: one cell's, a room type's, or all.
 rm AS (

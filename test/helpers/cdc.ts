@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from '../../core/db.ts';
 import { createLogger } from '../../core/logger.ts';
-import { CdcMetrics, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
+import { CdcMetrics, CHANNELS, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
 import type { ChangeSink } from '../../cdc/types.ts';
 
 export function slotName(): string {
@@ -34,7 +34,7 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
   const slot = slotName();
   await ensureSlot(pool, slot);
   const metrics = new CdcMetrics();
-  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, ['booking_com', 'expedia'])];
+  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, CHANNELS)];
   const stream = new ReplicationStream({
     connectionString: url,
     slot,
@@ -58,16 +58,8 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
   };
 }
 
-/** The slot's confirmed position as a comparable bigint. */
-export async function confirmedFlush(pool: Pool, slot: string): Promise<bigint> {
-  const { rows: [r] } = await pool.query(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint AS n FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
-  return BigInt(r?.n ?? 0);
-}
-
-export async function currentWal(pool: Pool): Promise<bigint> {
-  const { rows: [r] } = await pool.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS n`);
-  return BigInt(r.n);
-}
+/** The slot's confirmed position and the server's WAL position, as comparable bigints. */
+export { confirmedFlushLsn as confirmedFlush, currentWalLsn as currentWal } from '../../cdc/index.ts';
 
 export async function dirtySeq(pool: Pool, where: string, params: unknown[]): Promise<Map<string, number>> {
   const { rows } = await pool.query(
