@@ -12,6 +12,7 @@ import { seedDemo } from '../core/demo/seed-demo.ts';
 import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
+import { runFullSync, runPause } from './connections.ts';
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
 function version(value: string): string {
@@ -81,6 +82,33 @@ program
     } finally {
       await db.close();
     }
+  });
+
+function days(value: string): number {
+  if (!/^\d{1,4}$/.test(value)) throw new InvalidArgumentError('must be a whole number of days, e.g. 500');
+  return Number(value);
+}
+
+program
+  .command('full-sync')
+  .description('push every mapped cell of a connection\'s window to its OTA (marks them dirty, then pushes and shows progress)')
+  .requiredOption('--connection <id>', 'the connection id (UUID)')
+  .option('--days <n>', 'days from today (Booking.com >= 365, Expedia <= 730)', days, 500)
+  .option('--no-wait', 'only mark the cells; the running service\'s workers push them')
+  .action(async (opts: { connection: string; days: number; wait: boolean }) => {
+    const { config, log } = context();
+    await runFullSync(config, log, opts);
+  });
+
+program
+  .command('connection')
+  .description('pause or resume the outbound sync of a connection')
+  .argument('<action>', 'pause or resume')
+  .requiredOption('--connection <id>', 'the connection id (UUID)')
+  .action(async (action: string, opts: { connection: string }) => {
+    if (action !== 'pause' && action !== 'resume') throw new InvalidArgumentError(`unknown action "${action}" (use pause or resume)`);
+    const { config, log } = context();
+    await runPause(config, log, opts.connection, action === 'pause');
   });
 
 program

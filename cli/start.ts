@@ -12,7 +12,8 @@ import { seedDemo } from '../core/demo/seed-demo.ts';
 import { schedulePartitionMaintenance } from '../core/partitions.ts';
 import { buildApp, listen } from '../api/index.ts';
 import { startCdc } from '../cdc/index.ts';
-import { startConnectors } from '../connectors/index.ts';
+import { requestFullSync, startConnectors } from '../connectors/index.ts';
+import { createSandboxes } from '../connectors/sandbox/index.ts';
 
 export async function runStart(config: Config, log: Logger, parts: PartName[]): Promise<void> {
   const db = await openDatabase(config, log, { applicationName: `stayos-${parts.join('+')}` });
@@ -44,16 +45,20 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
       const { rows: [count] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
       if (count!.n === 0) {
         const seeded = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
-        log.info({ reservations: seeded.reservations }, 'demo property seeded into the empty database');
+        // The sandboxes start empty: a full sync of the demo connections gives them the hotel.
+        const { rows: conns } = await db.pool.query<{ id: string }>(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND deleted_at IS NULL`, [seeded.propertyId]);
+        for (const c of conns) await requestFullSync(db.pool, c.id);
+        log.info({ reservations: seeded.reservations, fullSync: conns.length }, 'demo property seeded into the empty database; full sync requested');
       }
     }
     const stopMaintenance = schedulePartitionMaintenance(db.pool, config.partitionMaintenanceHours, log);
     running.push({ name: 'partition-maintenance', stop: async () => stopMaintenance() });
 
     if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
-    if (parts.includes('connectors')) running.push(await startConnectors({ config, pool: db.pool, log }));
+    if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
     if (parts.includes('api')) {
-      const app = await buildApp({ pool: db.pool, logLevel: config.logLevel });
+      // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
+      const app = await buildApp({ pool: db.pool, logLevel: config.logLevel, plugins: config.sandboxes ? [createSandboxes().plugin] : [] });
       const address = await listen(app, config.http);
       running.push({ name: 'api', stop: () => app.close() });
       console.log(`StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`);

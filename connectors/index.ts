@@ -1,24 +1,55 @@
 /**
- * connectors/ — dirty ARI cells → OTA. One folder per OTA (booking-com/, expedia/) behind one
- * Connector interface: build the OTA's messages, send deltas within its limits, record what the
- * OTA acknowledged.
+ * connectors/ — dirty ARI cells → OTA. One folder per OTA (booking-com/, expedia/), each with the
+ * same files (messages, parser, client, sandbox) behind one Connector interface
+ * (outbound/connector.ts); outbound/ holds what every OTA shares: the sync worker, the delta
+ * planning, retries, breaker and rate limits.
  *
- * Today this part consumes the CDC stream when it travels over Pub/Sub (each OTA's subscription
- * feeds that OTA's dirty-cell consumer); with the in-process transport the consumers run inside
- * the CDC part. The sync workers that push the cells arrive with the outbound issue; what they
- * will push for a batch of cells is computed by `sql/ari.ts`.
+ * `startConnectors` runs the sync workers, and, when the CDC stream travels over Pub/Sub, each
+ * OTA's subscription feeding that OTA's dirty-cell consumer (in-process, the consumers run inside
+ * the CDC part).
  */
 import type { Config } from '../core/config.ts';
-import type { Pool } from '../core/db.ts';
+import { createPool, type Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Part } from '../core/part.ts';
 import { CHANNELS, createPubSubClient, DirtyCellsConsumer, ensurePubSubResources, PubSubChangeSubscriber, pubsubNames } from '../cdc/index.ts';
+import { bookingConnector } from './booking-com/client.ts';
+import { expediaConnector } from './expedia/client.ts';
+import type { Connector } from './outbound/connector.ts';
+import { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
+import { scheduleHorizon } from './control.ts';
 
-export async function startConnectors(deps: { config: Config; pool: Pool; log: Logger }): Promise<Part> {
+export const CONNECTORS: readonly Connector[] = [bookingConnector, expediaConnector];
+export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
+export { FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type FullSyncRequest } from './control.ts';
+export { currentAri, type AriValues, type CellKey } from './sql/ari.ts';
+export { OTA_CHANNELS, sandboxKey, type OtaValues, type SandboxCell } from './types.ts';
+
+/** Worker options from the configuration. */
+export function workerOptions(config: Config, deps: { pool: Pool; encryptionKey: string; log: Logger }, extra: Partial<WorkerOptions> = {}): WorkerOptions {
+  return {
+    ...deps, connectors: CONNECTORS, pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, batchSize: 5000,
+    leaseSeconds: config.sync.leaseSeconds, timeoutMs: config.sync.timeoutMs, maxAttempts: config.sync.maxAttempts,
+    defaultRatePerMinute: config.sync.ratePerMinute, ...extra,
+  };
+}
+
+export async function startConnectors(deps: { config: Config; url: string; pool: Pool; log: Logger; encryptionKey: string }): Promise<Part> {
   const { config, pool, log } = deps;
+  // The workers' own connections: each pass holds one (the connection's lock) and queries on
+  // another, so they never starve the API, the CDC consumer, or each other.
+  const workerPool = createPool(deps.url, { max: config.sync.concurrency * 2 + 2, applicationName: 'stayos-connectors' });
+  const worker = new SyncWorker(workerOptions(config, { pool: workerPool, encryptionKey: deps.encryptionKey, log }));
+  worker.start();
+  const horizon = scheduleHorizon(workerPool, log);
+  log.info({ pollMs: config.sync.pollMs, concurrency: config.sync.concurrency }, 'connectors: sync workers started');
+  const stopWorker = async () => {
+    await horizon();
+    await worker.stop();
+    await workerPool.end();
+  };
   if (config.transport !== 'pubsub') {
-    log.debug('connectors: in-process transport; the dirty-cell consumers run with the CDC part');
-    return { name: 'connectors', stop: async () => undefined };
+    return { name: 'connectors', stop: stopWorker };
   }
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
@@ -29,6 +60,7 @@ export async function startConnectors(deps: { config: Config; pool: Pool; log: L
   return {
     name: 'connectors',
     async stop() {
+      await stopWorker();
       await Promise.all(subscribers.map((s) => s.stop()));
       await pubsub.close();
     },

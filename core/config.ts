@@ -49,6 +49,10 @@ const spec = {
     schema: bool.default(true),
     fix: 'use true or false: whether `stayos start` seeds the demo property into an empty database',
   },
+  STAYOS_SANDBOXES: {
+    schema: bool.default(true),
+    fix: 'use true or false: whether the API serves the Booking.com and Expedia sandboxes under /sandbox/ (turn off in production)',
+  },
   STAYOS_SANDBOX_URL: {
     schema: z.string().regex(/^https?:\/\/[^\s/]+$/, 'must be a base URL like http://api:8080 (no path)').optional(),
     fix: 'give the base URL other processes reach this API at (docker-compose: http://api:8080); default http://<host>:<port>',
@@ -68,6 +72,30 @@ const spec = {
   STAYOS_PUBSUB_PREFIX: {
     schema: z.string().regex(/^[a-zA-Z][\w.~+%-]{0,100}$/, 'must be a valid Pub/Sub name start').default('stayos'),
     fix: 'give a prefix of letters, digits, - _ . for topic names (default stayos)',
+  },
+  STAYOS_SYNC_POLL_MS: {
+    schema: z.coerce.number().int().min(5).max(60_000).default(100),
+    fix: 'give how often (ms, 5-60000) a sync worker looks for connections with dirty cells (default 100)',
+  },
+  STAYOS_SYNC_CONCURRENCY: {
+    schema: z.coerce.number().int().min(1).max(256).default(8),
+    fix: 'give how many connections one process pushes at once (1-256, default 8)',
+  },
+  STAYOS_SYNC_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    fix: 'give the OTA request timeout in ms (100-300000, default 15000); a connection setting timeout_ms overrides it',
+  },
+  STAYOS_SYNC_MAX_ATTEMPTS: {
+    schema: z.coerce.number().int().min(1).max(10).default(3),
+    fix: 'give the attempts per OTA request within one push (1-10, default 3); a connection setting max_attempts overrides it',
+  },
+  STAYOS_SYNC_RATE_PER_MINUTE: {
+    schema: z.coerce.number().int().min(1).max(100_000).default(600),
+    fix: 'give the default OTA requests per minute per connection (default 600); a connection setting rate_limit_per_minute overrides it',
+  },
+  STAYOS_SYNC_LEASE_SECONDS: {
+    schema: z.coerce.number().int().min(5).max(86_400).default(300),
+    fix: 'give after how many seconds (>= 5, default 300) a claim of a stopped worker is taken over; keep it above timeout x attempts',
   },
   PUBSUB_PROJECT_ID: {
     schema: z.string().min(1).optional(),
@@ -96,10 +124,12 @@ export interface Config {
   http: { host: string; port: number };
   logLevel: Raw['STAYOS_LOG_LEVEL'];
   seedDemo: boolean;
+  sandboxes: boolean;
   sandboxUrl: string | undefined;
   partitionMaintenanceHours: number;
   cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
+  sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number; leaseSeconds: number };
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
 }
 
@@ -137,10 +167,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT },
     logLevel: r.STAYOS_LOG_LEVEL,
     seedDemo: r.STAYOS_SEED_DEMO,
+    sandboxes: r.STAYOS_SANDBOXES,
     sandboxUrl: r.STAYOS_SANDBOX_URL,
     partitionMaintenanceHours: r.STAYOS_PARTITION_MAINTENANCE_HOURS,
     cdcSlot: r.STAYOS_CDC_SLOT,
     transport: r.STAYOS_TRANSPORT,
+    sync: {
+      pollMs: r.STAYOS_SYNC_POLL_MS, concurrency: r.STAYOS_SYNC_CONCURRENCY, timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
+      maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE, leaseSeconds: r.STAYOS_SYNC_LEASE_SECONDS,
+    },
     pubsub: {
       prefix: r.STAYOS_PUBSUB_PREFIX,
       projectId: r.PUBSUB_PROJECT_ID ?? r.GOOGLE_CLOUD_PROJECT,

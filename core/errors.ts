@@ -26,6 +26,11 @@ export const errorRegistry = {
   },
   ERR_MIGRATION_MISSING: { http: 500, summary: 'A migration or undo file that history needs is not on disk.' },
   ERR_MIGRATION_FAILED: { http: 500, summary: 'A migration file failed; its transaction was rolled back.' },
+  // Outbound to an OTA. `details` carries { ota, code } where the OTA gave a code.
+  ERR_OTA_AUTH: { http: 502, summary: 'The OTA refused our credentials or token; the connection is marked down.' },
+  ERR_OTA_REJECTED: { http: 502, summary: 'The OTA refused the update for a reason retrying cannot fix (schema, date, mapping).' },
+  ERR_OTA_UNAVAILABLE: { http: 503, summary: 'The OTA is failing, throttling or timing out now; retried with backoff.' },
+  ERR_OTA_INVALID_RESPONSE: { http: 502, summary: 'The OTA answered with a body that is not its protocol; treated as a failed attempt.' },
   ERR_INTERNAL: { http: 500, summary: 'A bug: an invariant did not hold.' },
 } as const satisfies Record<string, { http: number; summary: string }>;
 

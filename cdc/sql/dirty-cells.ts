@@ -122,11 +122,12 @@ problems AS (
                     WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
                       AND m.room_type_id = s.room_type_id AND (s.rate_plan_id IS NULL OR m.rate_plan_id = s.rate_plan_id))
 )
+-- One row per conflict key: an unmapped room type is one problem whatever rate plans changed
+-- (its rate_plan_id is NULL), or the upsert would meet the same row twice.
 INSERT INTO channel.mapping_problems (connection_id, property_id, kind, room_type_id, rate_plan_id, detail)
-SELECT DISTINCT ON (connection_id, kind, room_type_id, rate_plan_id) connection_id, property_id, kind, room_type_id,
-       CASE WHEN kind = 'unmapped_rate_plan' THEN rate_plan_id END,
+SELECT DISTINCT ON (connection_id, kind, room_type_id, rate_plan_id) connection_id, property_id, kind, room_type_id, rate_plan_id,
        'changes to this ' || replace(kind, 'unmapped_', '') || ' are not sent: no active mapping'
-FROM problems
+FROM (SELECT connection_id, property_id, kind, room_type_id, CASE WHEN kind = 'unmapped_rate_plan' THEN rate_plan_id END AS rate_plan_id FROM problems) p
 ON CONFLICT (connection_id, kind, coalesce(room_type_id::text, ''), coalesce(rate_plan_id::text, ''), coalesce(ota_room_code, ''), coalesce(ota_rate_code, ''))
   WHERE resolved_at IS NULL AND deleted_at IS NULL
   DO UPDATE SET occurrences = channel.mapping_problems.occurrences + 1, last_seen_at = now()`,

@@ -8,8 +8,8 @@
  *  - rate = the night's `daily_rates.amount` with the markup of the mapping (`settings.markup_pct`)
  *    or else of the connection, rounded to cents; no rate → the cell is closed;
  *  - restrictions = min/max LOS, closed to arrival/departure; stop-sell → closed.
- * Inventory is counted once per (room type, night), however many rate plans and connections share
- * it; each count is an index lookup (the GiST index over stays, the sellable-rooms index).
+ * Inventory is looked up per cell by index probes (sellable-rooms index, GiST over stays and
+ * blocks): about 25 µs a cell, 5,000 cells in ~130 ms.
  */
 export interface CellKey {
   connectionId: string;
@@ -30,30 +30,70 @@ export interface AriValues extends CellKey {
   closed: boolean;
 }
 
+/** The values of `cells` given as keys (the parity view, tests). */
 export function currentAri(cells: CellKey[]) {
   return {
-    text: `
-WITH cells AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS c("connectionId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
-),
-cm AS (
-  SELECT c.*, m.property_id, conn.settings AS conn_settings, m.settings AS map_settings
+    text: ariQuery(`SELECT * FROM jsonb_to_recordset($1::jsonb) AS c("connectionId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)`, ''),
+    values: [JSON.stringify(cells)],
+  };
+}
+
+/** A claimed cell with what to push: current values, the OTA codes, what the OTA last acknowledged. */
+export interface ClaimedCell extends AriValues {
+  cellId: string;
+  dirtySeq: string;
+  otaRoomCode: string;
+  otaRateCode: string;
+  /** The property's today: OTAs refuse nights before yesterday. */
+  today: string;
+  acked: {
+    availability: number | null;
+    rate: string | null;
+    currency: string | null;
+    minLos: number | null;
+    maxLos: number | null;
+    closedToArrival: boolean | null;
+    closedToDeparture: boolean | null;
+    closed: boolean | null;
+    avail: boolean;
+    rateAcked: boolean;
+    restr: boolean;
+  };
+}
+
+/**
+ * The cells a sync worker's claim holds, with their values. A claimed cell whose mapping is gone
+ * or inactive is absent from the answer: the worker clears it (nothing to send).
+ */
+export function claimedAri(claimId: string, cellIds: string[]) {
+  return {
+    text: ariQuery(
+      `SELECT d.id AS "cellId", d.dirty_seq::text AS "dirtySeq", d.connection_id AS "connectionId", d.room_type_id AS "roomTypeId",
+              d.rate_plan_id AS "ratePlanId", d.stay_date AS "stayDate"
+       FROM channel.ari_dirty_cells d WHERE d.id = ANY ($2::uuid[]) AND d.claim_id = $1`,
+      `, cm."cellId", cm."dirtySeq", cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
+       (now() AT TIME ZONE pr.timezone)::date::text AS today,
+       json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
+         'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
+         'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL) AS acked`,
+      `JOIN property_mgmt.properties pr ON pr.id = cm.property_id
+       LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
+                                         AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
+    ),
+    values: [claimId, cellIds],
+  };
+}
+
+/** The shared computation over a `cells` CTE with at least "connectionId", "roomTypeId", "ratePlanId", "stayDate". */
+function ariQuery(cellsSql: string, extraColumns: string, extraJoins = ''): string {
+  return `
+WITH cells AS (${cellsSql}),
+cm AS MATERIALIZED (
+  SELECT c.*, m.property_id, m.ota_room_code, m.ota_rate_code, conn.settings AS conn_settings, m.settings AS map_settings
   FROM cells c
   JOIN channel.channel_connections conn ON conn.id = c."connectionId"
   JOIN channel.channel_mappings m ON m.connection_id = c."connectionId" AND m.room_type_id = c."roomTypeId"
-                                  AND m.rate_plan_id = c."ratePlanId" AND m.deleted_at IS NULL
-),
-inv AS (
-  SELECT k.property_id, k.room_type_id, k.d,
-    (SELECT count(*) FROM property_mgmt.rooms r
-      WHERE r.property_id = k.property_id AND r.room_type_id = k.room_type_id AND r.deleted_at IS NULL AND r.status <> 'out_of_service') AS rooms,
-    (SELECT count(*) FROM reservation.reservation_rooms rr
-      WHERE rr.property_id = k.property_id AND rr.room_type_id = k.room_type_id AND rr.deleted_at IS NULL
-        AND daterange(rr.arrival_date, rr.departure_date) @> k.d AND rr.status IN ('confirmed', 'checked_in')) AS consumed,
-    (SELECT COALESCE(sum(b.rooms), 0) FROM property_mgmt.inventory_blocks b
-      WHERE b.property_id = k.property_id AND b.room_type_id = k.room_type_id AND b.deleted_at IS NULL
-        AND b.start_date <= k.d AND b.end_date > k.d) AS blocked
-  FROM (SELECT DISTINCT property_id, "roomTypeId" AS room_type_id, "stayDate" AS d FROM cm) k
+                                  AND m.rate_plan_id = c."ratePlanId" AND m.deleted_at IS NULL AND m.active
 )
 SELECT cm."connectionId", cm."roomTypeId", cm."ratePlanId", cm."stayDate"::text AS "stayDate",
        LEAST(GREATEST(v.free, 0), COALESCE((cm.conn_settings ->> 'max_availability')::int, 2147483647))::int AS availability,
@@ -63,13 +103,24 @@ SELECT cm."connectionId", cm."roomTypeId", cm."ratePlanId", cm."stayDate"::text 
        rs.min_los AS "minLos", rs.max_los AS "maxLos",
        COALESCE(rs.closed_to_arrival, false) AS "closedToArrival", COALESCE(rs.closed_to_departure, false) AS "closedToDeparture",
        (COALESCE(rs.stop_sell, false) OR dr.amount IS NULL) AS closed
+       ${extraColumns}
 FROM cm
-JOIN inv ON inv.property_id = cm.property_id AND inv.room_type_id = cm."roomTypeId" AND inv.d = cm."stayDate"
-CROSS JOIN LATERAL (SELECT (inv.rooms - inv.consumed - inv.blocked)::int AS free) v
+-- Inventory per cell as correlated index lookups: the planner sees the cell list as one row
+-- whatever its size, and a join to a per-(room type, night) aggregate became a nested loop over
+-- both (25 M comparisons for 5,000 cells). Each lookup is an index probe (sellable-rooms index,
+-- GiST over stays, GiST over blocks).
+CROSS JOIN LATERAL (SELECT (
+    (SELECT count(*) FROM property_mgmt.rooms r
+      WHERE r.property_id = cm.property_id AND r.room_type_id = cm."roomTypeId" AND r.deleted_at IS NULL AND r.status <> 'out_of_service')
+  - (SELECT count(*) FROM reservation.reservation_rooms rr
+      WHERE rr.property_id = cm.property_id AND rr.room_type_id = cm."roomTypeId" AND rr.deleted_at IS NULL
+        AND daterange(rr.arrival_date, rr.departure_date) @> cm."stayDate" AND rr.status IN ('confirmed', 'checked_in'))
+  - (SELECT COALESCE(sum(b.rooms), 0) FROM property_mgmt.inventory_blocks b
+      WHERE b.property_id = cm.property_id AND b.room_type_id = cm."roomTypeId" AND b.deleted_at IS NULL
+        AND b.start_date <= cm."stayDate" AND b.end_date > cm."stayDate"))::int AS free) v
 LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = cm."roomTypeId" AND dr.rate_plan_id = cm."ratePlanId"
                                       AND dr.stay_date = cm."stayDate" AND dr.deleted_at IS NULL
 LEFT JOIN property_mgmt.restrictions rs ON rs.room_type_id = cm."roomTypeId" AND rs.rate_plan_id = cm."ratePlanId"
-                                       AND rs.stay_date = cm."stayDate" AND rs.deleted_at IS NULL`,
-    values: [JSON.stringify(cells)],
-  };
+                                       AND rs.stay_date = cm."stayDate" AND rs.deleted_at IS NULL
+${extraJoins}`;
 }

@@ -28,6 +28,12 @@ describe('stayos start', () => {
       await waitFor(() => first.output().includes('StayOS Channel is running'), { timeoutMs: 90_000, what: `start (${first.output()})` });
       const h = await healthz(Number(env.STAYOS_HTTP_PORT));
       expect(h).toMatchObject({ status: 200, body: { status: 'ok', database: 'up' } });
+      // The demo connections point at the sandboxes this process serves, and a full sync fills them.
+      await waitFor(async () => {
+        const stats = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/expedia/_control/stats`)).json()) as { accepted: number };
+        const booking = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/booking-com/_control/stats`)).json()) as { accepted: number };
+        return stats.accepted > 0 && booking.accepted > 0;
+      }, { timeoutMs: 60_000, what: `the demo hotel reaching both sandboxes (${first.output()})` });
       const ready = await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/readyz`);
       expect(ready.status).toBe(200);
       expect(fs.readFileSync(path.join(dataDir, 'encryption.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);

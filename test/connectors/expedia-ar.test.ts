@@ -1,23 +1,13 @@
 /** Outbound Expedia AR: nights compressed into ranges, the message valid against Expedia's schema (xmllint). */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import { compressNights } from '../../connectors/ranges.ts';
 import { buildAvailRateUpdateRQ, type ArUpdate } from '../../connectors/expedia/ar-message.ts';
+import { schemaErrors as validate } from '../helpers/xml.ts';
 
 const XSD = path.resolve(import.meta.dirname, '../../connectors/expedia/xsd/AvailRateUpdateRQ.xsd');
-
-/** xmllint's verdict on a message: null when valid, else its complaint. */
-function schemaErrors(xml: string): string | null {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ar-')), 'msg.xml');
-  fs.writeFileSync(file, xml);
-  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
-  if (r.error) throw new Error(`xmllint is needed for this test (Debian: libxml2-utils): ${r.error.message}`);
-  return r.status === 0 ? null : r.stderr;
-}
+const schemaErrors = (xml: string) => validate(XSD, xml);
 
 const day = (n: number) => new Date(Date.UTC(2027, 2, 1 + n)).toISOString().slice(0, 10);
 const auth = { username: 'stayosdemo', password: 'demo-pass-expedia', hotelId: '7654321' };

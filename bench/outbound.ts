@@ -1,0 +1,208 @@
+/**
+ * `npm run bench:outbound` — the outbound path, WAL → dirty cells → sync workers → OTA sandboxes,
+ * on a property of 20 room types × 3 rate plans × 500 days (30,000 cells per OTA), in one run:
+ *  1. full sync of both connections (30,000 cells each), against a baseline measured in the same
+ *     run: the very requests it sent, replayed straight to the sandboxes (HTTP and the OTA side
+ *     only: no database, no planning). Target ≤ 10 s.
+ *  2. commit → sandbox-acknowledged latency at 5,000 changes/s offered (50 transactions of 100
+ *     rates per second), against the bare round trip of one request to the sandbox. Target
+ *     p99 ≤ 250 ms.
+ *  3. requests per 1,000 random rate changes (1,000 transactions) against the minimum the OTAs'
+ *     limits allow for what was sent (Expedia: 5,000 updates and 100 KB per message; Booking.com:
+ *     our 1,000 messages per request).
+ */
+import fs from 'node:fs';
+import axios from 'axios';
+import Fastify from 'fastify';
+import { benchDatabase, benchProperty, machine, percentile } from './common.ts';
+import { createLogger } from '../core/logger.ts';
+import { createPool, type Pool } from '../core/db.ts';
+import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { CONNECTORS, requestFullSync, SyncWorker } from '../connectors/index.ts';
+import { createSandboxes } from '../connectors/sandbox/index.ts';
+
+const KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
+const DAYS = 500;
+const POLL_MS = 20;
+
+const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 300_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+const pending = async (pool: Pool) => (await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`)).rows[0].n as number;
+const requestsSent = async (pool: Pool, channel: string) =>
+  (await pool.query(`SELECT count(*)::int AS n, COALESCE(sum(attempts), 0)::int AS attempts FROM channel.sync_log WHERE channel_code = $1 AND message_kind <> 'token'`, [channel])).rows[0] as { n: number; attempts: number };
+
+async function main(): Promise<void> {
+  const db = await benchDatabase('stayos_bench_outbound');
+  const { pool, url } = db;
+  const sandboxes = createSandboxes({
+    bookingAccounts: [{ clientId: 'bench-machine', clientSecret: 'bench-secret', hotels: ['5550001'] }],
+    expediaAccounts: [{ username: 'benchuser', password: 'bench-pass', hotels: ['5550002'] }],
+  });
+  const server = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  // Every OTA request the pipeline sends, for the replay baseline.
+  const captured: Array<{ url: string; body: string; headers: Record<string, string> }> = [];
+  let capture = false;
+  server.addHook('preHandler', async (req) => {
+    if (capture && (typeof req.body === 'string' || Buffer.isBuffer(req.body))) {
+      captured.push({ url: req.url, body: String(req.body), headers: Object.fromEntries(['content-type', 'accept-version', 'authorization'].filter((h) => req.headers[h]).map((h) => [h, String(req.headers[h])])) });
+    }
+  });
+  await server.register(sandboxes.plugin);
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const store = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
+  const workerPool = createPool(url, { max: 6, applicationName: 'stayos-connectors' });
+  let worker: SyncWorker | undefined;
+  let stream: ReplicationStream | undefined;
+  try {
+    const property = await benchProperty(pool, 20, 3, DAYS);
+    // OTA codes per room type and per rate plan (the common fixture numbers each mapping).
+    await pool.query(`WITH m AS (SELECT m.id, dense_rank() OVER (PARTITION BY m.connection_id ORDER BY rt.code) AS r, dense_rank() OVER (PARTITION BY m.connection_id ORDER BY rp.code) AS p
+        FROM channel.channel_mappings m JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id)
+      UPDATE channel.channel_mappings x SET ota_room_code = (1000 + m.r)::text, ota_rate_code = (2000 + m.p)::text FROM m WHERE x.id = m.id`);
+    // Rates that differ from night to night (a season and a weekly pattern), as revenue teams set
+    // them: every night is its own range, the worst case for message count and size.
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 80 + (extract(doy FROM stay_date)::int % 37) * 3 + extract(isodow FROM stay_date)::int * 2`);
+    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3, $4),
+        settings = jsonb_build_object('auth_url', $2 || '/sandbox/booking-com', 'rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'booking_com'`,
+      [property, base, JSON.stringify({ client_id: 'bench-machine', client_secret: 'bench-secret' }), KEY]);
+    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3, $4),
+        settings = jsonb_build_object('rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'expedia'`,
+      [property, base, JSON.stringify({ username: 'benchuser', password: 'bench-pass' }), KEY]);
+    const { rows: conns } = await pool.query<{ id: string; channel_code: string }>(`SELECT id, channel_code FROM channel.channel_connections WHERE property_id = $1`, [property]);
+    await pool.query('VACUUM (ANALYZE)');
+
+    worker = new SyncWorker({
+      pool: workerPool, encryptionKey: KEY, log: createLogger('warn'), connectors: CONNECTORS, pollMs: POLL_MS, concurrency: 4,
+      batchSize: 5000, leaseSeconds: 300, timeoutMs: 15_000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+    });
+
+    // 1. Full sync of both connections at once.
+    capture = true;
+    let t0 = performance.now();
+    for (const c of conns) await requestFullSync(pool, c.id, DAYS);
+    worker.start();
+    await until(async () => (await pending(pool)) === 0, 'full sync');
+    const fullSeconds = (performance.now() - t0) / 1000;
+    capture = false;
+    const fullRequests = captured.length;
+    //    Baseline: the same requests replayed to the sandboxes, each OTA's in order, both at once.
+    t0 = performance.now();
+    await Promise.all(['/sandbox/booking-com', '/sandbox/expedia'].map(async (prefix) => {
+      for (const r of captured.filter((x) => x.url.startsWith(prefix) && !x.url.includes('token'))) {
+        await axios.post(`${base}${r.url}`, r.body, { headers: r.headers, responseType: 'text', validateStatus: (s) => s === 200 });
+      }
+    }));
+    const replaySeconds = (performance.now() - t0) / 1000;
+
+    // 2. Latency at 5,000 changes/s: the CDC stream and the workers live.
+    await ensureSlot(pool, 'bench_outbound');
+    stream = new ReplicationStream({
+      connectionString: url, slot: 'bench_outbound', publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
+      sink: new InProcessTransport([new DirtyCellsConsumer(store, CHANNELS)]), log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
+    });
+    stream.start();
+    const { rows: rates } = await pool.query<{ id: string }>(`SELECT id FROM property_mgmt.daily_rates ORDER BY room_type_id, rate_plan_id, stay_date`);
+    // Warm-up (not measured): one change through the whole path.
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 WHERE id = $1`, [rates[0]!.id]);
+    await until(async () => (await pending(pool)) === 0 && (await confirmedFlushLsn(pool, 'bench_outbound')) >= (await currentWalLsn(pool)), 'warm-up');
+    const perTx = 100;
+    const seconds = 10;
+    const loads: Array<{ offered: number; byOta: Record<string, { p50: number; p99: number; max: number; acknowledged: number; superseded: number }> }> = [];
+    for (const [phase, txPerSecond] of [50, 10].entries()) {
+      const probes: Array<{ id: string; marker: string; committed: number }> = [];
+      const started = Date.now();
+      const inflight: Promise<unknown>[] = [];
+      for (let i = 0; i < seconds * txPerSecond; i++) {
+        const due = started + (i * 1000) / txPerSecond;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        const slice = rates.slice((i * perTx * 7) % rates.length).slice(0, perTx).map((r) => r.id);
+        // The first rate of each transaction gets a value no other transaction writes: its
+        // acknowledgement at the OTA is this transaction's.
+        const marker = (200 + phase * 10 + i / 100).toFixed(2);
+        inflight.push(pool.query(`UPDATE property_mgmt.daily_rates SET amount = CASE WHEN id = $2 THEN $3::numeric ELSE amount + 0.01 END WHERE id = ANY ($1::uuid[])`, [slice, slice[0], marker])
+          .then(() => probes.push({ id: slice[0]!, marker, committed: Date.now() })));
+      }
+      await Promise.all(inflight);
+      const offered = Math.round((seconds * txPerSecond * perTx) / ((Date.now() - started) / 1000));
+      const walEnd = await currentWalLsn(pool);
+      await until(async () => (await confirmedFlushLsn(pool, 'bench_outbound')) >= walEnd && (await pending(pool)) === 0, 'latency phase drained');
+      const byOta: (typeof loads)[number]['byOta'] = {};
+      for (const c of conns) {
+        const { rows } = await pool.query<{ id: string; acked: Date | null }>(`
+          SELECT p.id, a.rate_acked_at AS acked FROM jsonb_to_recordset($2::jsonb) AS p(id uuid, marker numeric)
+          JOIN property_mgmt.daily_rates dr ON dr.id = p.id
+          LEFT JOIN channel.ari_acknowledged a ON a.connection_id = $1 AND a.room_type_id = dr.room_type_id AND a.rate_plan_id = dr.rate_plan_id
+            AND a.stay_date = dr.stay_date AND a.rate = p.marker`, [c.id, JSON.stringify(probes)]);
+        const acked = new Map(rows.filter((r) => r.acked).map((r) => [r.id, r.acked!.getTime()]));
+        const ms = probes.filter((p) => acked.has(p.id)).map((p) => Math.max(0, acked.get(p.id)! - p.committed)).sort((a, b) => a - b);
+        byOta[c.channel_code] = { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms.at(-1) ?? NaN, acknowledged: ms.length, superseded: probes.length - ms.length };
+      }
+      loads.push({ offered, byOta });
+    }
+    //    Baseline: the bare round trip of one 100-update request to the sandbox.
+    const sample = captured.find((r) => r.url.includes('/eqc/ar'))!;
+    const trips: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      await axios.post(`${base}${sample.url}`, sample.body, { headers: sample.headers, responseType: 'text' });
+      trips.push(performance.now() - t);
+    }
+    trips.sort((a, b) => a - b);
+
+    // 3. Requests per 1,000 random changes, against the minimum for what was sent.
+    const before = { booking: await requestsSent(pool, 'booking_com'), expedia: await requestsSent(pool, 'expedia'), e: { ...sandboxes.expedia.stats }, b: { ...sandboxes.booking.stats } };
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % rates.length;
+    const picks = Array.from({ length: 1000 }, () => rates[random()]!.id);
+    await Promise.all([0, 1, 2, 3].map(async (w) => {
+      for (let i = w; i < picks.length; i += 4) await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.05 WHERE id = $1`, [picks[i]]);
+    }));
+    const wal3 = await currentWalLsn(pool);
+    await until(async () => (await confirmedFlushLsn(pool, 'bench_outbound')) >= wal3 && (await pending(pool)) === 0, 'random changes drained');
+    const e = sandboxes.expedia.stats;
+    const expMin = Math.max(Math.ceil((e.updates - before.e.updates) / 5000), Math.ceil((e.bytes - before.e.bytes) / 102_400));
+    const bookMin = Math.ceil((sandboxes.booking.stats.accepted - before.b.accepted) / 1000);
+    const perThousand = {
+      expedia: { requests: (await requestsSent(pool, 'expedia')).n - before.expedia.n, minimum: expMin },
+      booking_com: { requests: (await requestsSent(pool, 'booking_com')).n - before.booking.n, minimum: bookMin },
+    };
+
+    const result = {
+      machine: machine(), postgres: (await pool.query('SHOW server_version')).rows[0].server_version, pollMs: POLL_MS,
+      fullSync: { cells: conns.length * 20 * 3 * DAYS, seconds: +fullSeconds.toFixed(2), requests: fullRequests, replaySeconds: +replaySeconds.toFixed(2), ratio: +(fullSeconds / replaySeconds).toFixed(2) },
+      latency: { loads, baselineRoundTrip: { p50: +percentile(trips, 50).toFixed(1), p99: +percentile(trips, 99).toFixed(1) } },
+      perThousandChanges: perThousand,
+    };
+    fs.mkdirSync('bench/out', { recursive: true });
+    fs.writeFileSync('bench/out/outbound.json', JSON.stringify(result, null, 2));
+    console.log(`\nOutbound benchmark — ${result.machine}; PostgreSQL ${result.postgres}; worker poll ${POLL_MS} ms\n`);
+    console.log('| measure | baseline (same run) | StayOS | ratio | target |');
+    console.log('| --- | --- | --- | --- | --- |');
+    console.log(`| full sync, 2 × 30,000 cells (500 days × 20 room types × 3 rate plans) | same ${fullRequests} requests replayed: ${replaySeconds.toFixed(2)} s | ${fullSeconds.toFixed(2)} s | ${result.fullSync.ratio} | ≤ 10 s |`);
+    for (const { offered, byOta } of loads) for (const [ota, l] of Object.entries(byOta)) {
+      console.log(`| commit → ${ota} acknowledged at ${offered.toLocaleString('en')} changes/s offered | one request's round trip: p50 ${result.latency.baselineRoundTrip.p50} ms, p99 ${result.latency.baselineRoundTrip.p99} ms | p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.acknowledged} tx; ${l.superseded} superseded) | p99 ${(l.p99 / result.latency.baselineRoundTrip.p99).toFixed(1)}× | p99 ≤ 250 ms |`);
+    }
+    for (const [ota, r] of Object.entries(perThousand)) {
+      console.log(`| requests for 1,000 random rate changes, ${ota} | minimum for what was sent: ${r.minimum} | ${r.requests} | ${(r.requests / Math.max(r.minimum, 1)).toFixed(2)} | — |`);
+    }
+  } finally {
+    await worker?.stop();
+    await stream?.stop();
+    await pool.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'bench_outbound'`).catch(() => undefined);
+    await server.close();
+    await store.end();
+    await workerPool.end();
+    await db.close();
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,165 @@
+/**
+ * Booking.com outbound ARI: pure builders of `OTA_HotelAvailNotifRQ` (availability, restrictions) and
+ * `OTA_HotelRateAmountNotifRQ` (rates), one hotel per request, valid against the vendored OpenTravel
+ * 2015A schemas (./xsd). An AvailStatusMessage holds at most one RestrictionStatus, so an update
+ * setting closed + CTA + CTD becomes several messages; every message built from update i carries
+ * `LocatorID` i+1, which a Warning's `RPH` (an Error's `RecordID`) points back at.
+ */
+import { randomUUID } from 'node:crypto';
+import { Builder } from 'xml2js';
+
+export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
+// The payload Version; the API version travels in the Accept-Version header.
+export const OTA_PAYLOAD_VERSION = '1.0';
+/** Our own cap on messages per request (a chosen bound, not Booking.com's): ≈ 300 KB, cheap to retry. */
+export const BOOKING_MAX_MESSAGES = 1000;
+/** Booking.com accepts 0–254 rooms to sell per room type and night. */
+export const BOOKING_LIMIT_MAX = 254;
+
+export interface BookingAvailUpdate {
+  roomCode: string;
+  rateCode?: string;
+  from: string; // YYYY-MM-DD
+  to: string; // YYYY-MM-DD, inclusive
+  bookingLimit?: number;
+  minLos?: number;
+  /** null = no maximum, sent as Time="0" (Booking.com: 0 removes the restriction). */
+  maxLos?: number | null;
+  closed?: boolean;
+  closedToArrival?: boolean;
+  closedToDeparture?: boolean;
+}
+
+export interface BookingRateUpdate {
+  roomCode: string;
+  rateCode: string;
+  from: string;
+  to: string; // inclusive
+  amount: string; // exact decimal as text, e.g. "129.00"
+  currency: string;
+}
+
+export interface BuildOptions {
+  echoToken?: string;
+  timeStamp?: string;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MONEY = /^\d{1,12}(\.\d{1,3})?$/; // OTA Money: xs:decimal with at most 3 fraction digits
+
+/** Building a message from bad input is a bug upstream: fail loudly rather than send it. */
+function fail(index: number, what: string): never {
+  throw new Error(`Booking.com update ${index + 1}: ${what}`);
+}
+
+function checkRange(i: number, u: { roomCode: string; from: string; to: string }): void {
+  if (!u.roomCode) fail(i, 'roomCode is empty');
+  if (!DATE.test(u.from) || !DATE.test(u.to)) fail(i, `dates must be YYYY-MM-DD (got ${u.from}..${u.to})`);
+  if (u.to < u.from) fail(i, `range ends (${u.to}) before it starts (${u.from})`);
+}
+
+const isLos = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+
+function restrictionStatuses(u: BookingAvailUpdate): Array<{ Status: string; Restriction: string }> {
+  const out: Array<{ Status: string; Restriction: string }> = [];
+  const add = (flag: boolean | undefined, restriction: string) => {
+    if (flag !== undefined) out.push({ Status: flag ? 'Close' : 'Open', Restriction: restriction });
+  };
+  add(u.closed, 'Master');
+  add(u.closedToArrival, 'Arrival');
+  add(u.closedToDeparture, 'Departure');
+  return out;
+}
+
+function hasLos(u: BookingAvailUpdate): boolean {
+  return u.minLos !== undefined || u.maxLos !== undefined;
+}
+
+/** How many AvailStatusMessage elements `buildAvailNotifRQ` emits for this update. */
+export function availStatusMessageCount(u: BookingAvailUpdate): number {
+  const rateLevel = Math.max(restrictionStatuses(u).length, hasLos(u) ? 1 : 0);
+  return (u.bookingLimit !== undefined ? 1 : 0) + rateLevel;
+}
+
+function root(name: string, opts: BuildOptions | undefined, inner: Record<string, unknown>): string {
+  const body = {
+    [name]: {
+      $: {
+        xmlns: OTA_NAMESPACE,
+        EchoToken: opts?.echoToken ?? randomUUID(),
+        TimeStamp: opts?.timeStamp ?? new Date().toISOString(),
+        Version: OTA_PAYLOAD_VERSION,
+      },
+      ...inner,
+    },
+  };
+  return new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' } }).buildObject(body);
+}
+
+function checkCount(n: number): void {
+  if (n > BOOKING_MAX_MESSAGES) throw new Error(`a Booking.com request holds at most ${BOOKING_MAX_MESSAGES} messages; this one would hold ${n}`);
+}
+
+export function buildAvailNotifRQ(hotelCode: string, updates: BookingAvailUpdate[], opts?: BuildOptions): string {
+  if (!hotelCode) throw new Error('OTA_HotelAvailNotifRQ needs a hotel code');
+  if (!updates.length) throw new Error('OTA_HotelAvailNotifRQ needs at least one update');
+  const messages: unknown[] = [];
+  updates.forEach((u, i) => {
+    checkRange(i, u);
+    const statuses = restrictionStatuses(u);
+    if (u.bookingLimit === undefined && !hasLos(u) && !statuses.length) fail(i, 'carries nothing to send');
+    const locator = String(i + 1);
+    const span = { Start: u.from, End: u.to };
+    if (u.bookingLimit !== undefined) {
+      const n = u.bookingLimit;
+      if (!Number.isInteger(n) || n < 0 || n > BOOKING_LIMIT_MAX) fail(i, `bookingLimit must be an integer 0–${BOOKING_LIMIT_MAX} (got ${n})`);
+      // Room-level: no RatePlanCode, or Booking.com would read it as a rate-level limit.
+      messages.push({
+        $: { BookingLimit: String(n), BookingLimitMessageType: 'SetLimit', LocatorID: locator },
+        StatusApplicationControl: { $: { ...span, InvTypeCode: u.roomCode } },
+      });
+    }
+    if (hasLos(u) || statuses.length) {
+      if (!u.rateCode) fail(i, 'restrictions need a rateCode (Booking.com sets them per rate plan)');
+      const los: Array<{ $: { MinMaxMessageType: string; Time: string } }> = [];
+      if (u.minLos !== undefined) {
+        if (!isLos(u.minLos)) fail(i, `minLos must be a non-negative integer (got ${u.minLos})`);
+        los.push({ $: { MinMaxMessageType: 'SetMinLOS', Time: String(u.minLos) } });
+      }
+      if (u.maxLos !== undefined) {
+        if (u.maxLos !== null && !isLos(u.maxLos)) fail(i, `maxLos must be a non-negative integer or null (got ${u.maxLos})`);
+        los.push({ $: { MinMaxMessageType: 'SetMaxLOS', Time: String(u.maxLos ?? 0) } });
+      }
+      const sac = { $: { Start: u.from, End: u.to, RatePlanCode: u.rateCode, InvTypeCode: u.roomCode } };
+      // One RestrictionStatus per message (schema); the LOS ride on the first of them.
+      const count = Math.max(statuses.length, 1);
+      for (let k = 0; k < count; k++) {
+        const m: Record<string, unknown> = { $: { LocatorID: locator }, StatusApplicationControl: sac };
+        if (k === 0 && los.length) m.LengthsOfStay = { LengthOfStay: los };
+        const status = statuses[k];
+        if (status) m.RestrictionStatus = { $: status };
+        messages.push(m);
+      }
+    }
+  });
+  checkCount(messages.length);
+  return root('OTA_HotelAvailNotifRQ', opts, { AvailStatusMessages: { $: { HotelCode: hotelCode }, AvailStatusMessage: messages } });
+}
+
+export function buildRateAmountNotifRQ(hotelCode: string, updates: BookingRateUpdate[], opts?: BuildOptions): string {
+  if (!hotelCode) throw new Error('OTA_HotelRateAmountNotifRQ needs a hotel code');
+  if (!updates.length) throw new Error('OTA_HotelRateAmountNotifRQ needs at least one update');
+  checkCount(updates.length);
+  const messages = updates.map((u, i) => {
+    checkRange(i, u);
+    if (!u.rateCode) fail(i, 'rateCode is empty');
+    if (!MONEY.test(u.amount)) fail(i, `amount must be a non-negative decimal with at most 3 decimals (got ${u.amount})`);
+    if (!/^[A-Z]{3}$/.test(u.currency)) fail(i, `currency must be an ISO 4217 code (got ${u.currency})`);
+    return {
+      $: { LocatorID: String(i + 1) },
+      StatusApplicationControl: { $: { Start: u.from, End: u.to, RatePlanCode: u.rateCode, InvTypeCode: u.roomCode } },
+      Rates: { Rate: { BaseByGuestAmts: { BaseByGuestAmt: { $: { AmountAfterTax: u.amount, CurrencyCode: u.currency } } } } },
+    };
+  });
+  return root('OTA_HotelRateAmountNotifRQ', opts, { RateAmountMessages: { $: { HotelCode: hotelCode }, RateAmountMessage: messages } });
+}

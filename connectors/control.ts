@@ -1,0 +1,80 @@
+/**
+ * What operators and the API do to a connection: full sync, pause, resume. Each validates its
+ * input and answers with a registry error naming what is wrong.
+ */
+import { z } from 'zod';
+import { StayosError } from '../core/errors.ts';
+import type { Pool } from '../core/db.ts';
+import type { Logger } from '../core/logger.ts';
+import { markFullSync, markWindowHorizon, pendingCells, setPaused, syncWindow } from './sql/connections.ts';
+
+/** Default window: 500 days, as channel-manager certifications demand. */
+export const FULL_SYNC_DEFAULT_DAYS = 500;
+/** Per OTA: Booking.com wants at least 12 months in sync; Expedia takes at most 2 years ahead. */
+const DAY_BOUNDS: Record<string, { min: number; max: number; why: string }> = {
+  booking_com: { min: 365, max: 1095, why: 'Booking.com asks for at least 12 months (365 days) in sync' },
+  expedia: { min: 1, max: 730, why: 'Expedia accepts dates up to 2 years (730 days) ahead' },
+};
+
+const uuid = z.uuid({ message: 'must be a connection id (UUID)' });
+
+async function connectionOf(pool: Pool, connectionId: string): Promise<{ id: string; channel: string; status: string }> {
+  const id = uuid.safeParse(connectionId);
+  if (!id.success) throw new StayosError('ERR_VALIDATION', `connection ${JSON.stringify(connectionId)}: ${id.error.issues[0]!.message}`);
+  const { rows: [c] } = await pool.query<{ id: string; channel: string; status: string }>(
+    `SELECT id, channel_code AS channel, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [connectionId]);
+  if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
+  return c;
+}
+
+export interface FullSyncRequest {
+  connectionId: string;
+  channel: string;
+  days: number;
+  /** Mapped cells of the window (all will be pushed whole). */
+  cells: number;
+}
+
+/** Marks every mapped cell of [today, today + days) dirty and forgets what the OTA acknowledged;
+ * the workers push it all. Returns at once. */
+export async function requestFullSync(pool: Pool, connectionId: string, days = FULL_SYNC_DEFAULT_DAYS): Promise<FullSyncRequest> {
+  const c = await connectionOf(pool, connectionId);
+  const bounds = DAY_BOUNDS[c.channel];
+  if (!bounds) throw new StayosError('ERR_VALIDATION', `connection ${connectionId} is a ${c.channel} connection: no outbound ARI to sync`);
+  if (!Number.isInteger(days) || days < bounds.min || days > bounds.max) {
+    throw new StayosError('ERR_VALIDATION', `days must be a whole number from ${bounds.min} to ${bounds.max} for ${c.channel} (got ${days}): ${bounds.why}`);
+  }
+  const { rows: [w] } = await pool.query<{ days: number }>(syncWindow(connectionId));
+  if (days > w!.days) {
+    throw new StayosError('ERR_VALIDATION', `days ${days} is beyond the connection's sync window (settings.sync_days = ${w!.days}): the CDC keeps only that window current; raise sync_days first`);
+  }
+  const { rows: [r] } = await pool.query<{ cells: number }>(markFullSync(connectionId, days));
+  return { connectionId, channel: c.channel, days, cells: r!.cells };
+}
+
+export async function pendingCellCount(pool: Pool, connectionId: string): Promise<number> {
+  return (await pool.query<{ n: number }>(pendingCells(connectionId))).rows[0]!.n;
+}
+
+/** Pause (workers skip it; changes keep accumulating as dirty cells) or resume (breaker reset). */
+export async function setConnectionPaused(pool: Pool, connectionId: string, paused: boolean): Promise<{ status: string }> {
+  const c = await connectionOf(pool, connectionId);
+  if (c.status === 'disabled') throw new StayosError('ERR_CONFLICT', `connection ${connectionId} is disabled; enable it before pausing or resuming`);
+  const { rows: [r] } = await pool.query<{ status: string }>(setPaused(connectionId, paused));
+  return { status: r!.status };
+}
+
+/** Marks the nights entering every connection's window, now and hourly; returns a stop function. */
+export function scheduleHorizon(pool: Pool, log: Logger): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const run = () => {
+    running = pool.query(markWindowHorizon()).catch((err) => log.error({ err }, 'sync window horizon: marking failed; retried next hour'));
+  };
+  run();
+  const timer = setInterval(run, 3600_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The one interface every OTA connector implements (style.md rule 1), and the delta rule they share.
+ * A connector receives the cells of one claim with the parts that differ from what its OTA last
+ * acknowledged, and turns them into as few requests as the OTA's limits allow; it reports, per
+ * cell, what the OTA accepted and what it refused for good. Everything it neither accepted nor
+ * refused stays dirty and goes out again.
+ */
+import type { StayosError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Pool } from '../../core/db.ts';
+import type { AriValues, ClaimedCell } from '../sql/ari.ts';
+import type { ConnectionRow } from '../sql/connections.ts';
+import type { SyncErrorEntry, SyncLogEntry } from '../sql/sync.ts';
+import type { OtaChannel, OtaValues, Part } from '../types.ts';
+import type { RateLimits } from './resilience.ts';
+
+export interface PushCell {
+  cellId: string;
+  roomTypeId: string;
+  ratePlanId: string;
+  roomCode: string;
+  rateCode: string;
+  night: string;
+  values: OtaValues;
+  /** The parts to send: those that differ from what the OTA acknowledged. */
+  parts: Part[];
+}
+
+export interface SyncSettings {
+  timeoutMs: number;
+  maxAttempts: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  perMinute: number;
+}
+
+export interface PushContext {
+  connection: ConnectionRow;
+  pool: Pool;
+  encryptionKey: string;
+  settings: SyncSettings;
+  rateLimits: RateLimits;
+  log: Logger;
+  /** Writes one sync_log row; returns its id. */
+  logRequest(entry: Omit<SyncLogEntry, 'connectionId' | 'propertyId' | 'channel'>): Promise<string | null>;
+  signal: AbortSignal;
+}
+
+/** Why a push stopped before all its requests went out; its cells stay dirty. */
+export interface PushStop {
+  /** unavailable: breaker backoff; auth/down: the connection goes down until a probe or resume. */
+  kind: 'unavailable' | 'auth' | 'down';
+  error: StayosError;
+  retryAfterMs: number;
+}
+
+export interface PushOutcome {
+  acked: Array<{ cellId: string; parts: Part[] }>;
+  /** Parts refused for a reason retrying cannot fix: recorded, not retried (a cell leaves the
+   * queue once each of its parts was acknowledged or refused). */
+  rejected: Array<{ covers: Array<{ cellId: string; part: Part }>; error: SyncErrorEntry }>;
+  warnings: SyncErrorEntry[];
+  requests: number;
+  stop?: PushStop;
+}
+
+export interface Connector {
+  readonly channel: OtaChannel;
+  /** The last night the OTA accepts, in days after the property's today. */
+  readonly maxDaysAhead: number;
+  /** The PMS values in this OTA's terms (caps, defaults). */
+  normalize(values: AriValues): OtaValues;
+  push(ctx: PushContext, cells: PushCell[]): Promise<PushOutcome>;
+}
+
+const PART_FIELDS: Record<Part, Array<keyof OtaValues>> = {
+  avail: ['availability'],
+  rate: ['rate', 'currency'],
+  restr: ['minLos', 'maxLos', 'closedToArrival', 'closedToDeparture', 'closed'],
+};
+
+/** The parts of a cell to send: never acknowledged, or acknowledged with another value. A rate
+ * part is not sent when there is no rate (the cell is closed instead). */
+export function partsToSend(current: OtaValues, acked: ClaimedCell['acked']): Part[] {
+  const ackedOf: Record<Part, boolean> = { avail: acked.avail, rate: acked.rateAcked, restr: acked.restr };
+  const out: Part[] = [];
+  for (const part of ['avail', 'rate', 'restr'] as const) {
+    if (part === 'rate' && current.rate === null) continue;
+    const same = ackedOf[part] && PART_FIELDS[part].every((f) => normalizeAcked(f, acked[f as keyof typeof acked]) === current[f]);
+    if (!same) out.push(part);
+  }
+  return out;
+}
+
+/** Acknowledged values come back from SQL as text/number; compare in the OtaValues types. */
+function normalizeAcked(field: keyof OtaValues, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (field === 'rate') return Number(v).toFixed(2);
+  return v;
+}
+

@@ -1,0 +1,294 @@
+/**
+ * The sync worker: dirty cells → the OTA. Any number of workers, in one process or on many
+ * machines, share the connections: a worker takes a connection only under its advisory lock (one
+ * push at a time per connection, which is also Expedia's "one connection per hotel"), and claims
+ * cells with FOR UPDATE SKIP LOCKED. A pass over a connection repeats claim → compute → send
+ * deltas → finish until nothing is left, the OTA fails, or the worker stops.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from '../../core/db.ts';
+import { withTransaction } from '../../core/db.ts';
+import type { Logger } from '../../core/logger.ts';
+import { StayosError } from '../../core/errors.ts';
+import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
+import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
+import {
+  claimCells, finishClaim, forgetSentParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveTransientErrors,
+  storeAcknowledged, type SyncErrorEntry,
+} from '../sql/sync.ts';
+import { recordRejectedMapping } from '../sql/mapping.ts';
+import type { OtaValues, Part } from '../types.ts';
+import { partsToSend, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
+import { breakerDelayMs, RateLimits } from './resilience.ts';
+
+export interface WorkerOptions {
+  pool: Pool;
+  encryptionKey: string;
+  log: Logger;
+  connectors: readonly Connector[];
+  pollMs: number;
+  concurrency: number;
+  /** Cells per claim: one Expedia message holds 5,000 updates. */
+  batchSize: number;
+  /** A claim older than this is taken over (its worker stopped mid-push). Longer than a push can last. */
+  leaseSeconds: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  /** Requests per minute per connection when its settings name none. */
+  defaultRatePerMinute: number;
+  /** Only these connections (full sync, tests); default all with work. */
+  only?: readonly string[];
+  /** Longest breaker wait between pushes to a failing OTA (default 5 minutes). */
+  breakerMaxMs?: number;
+}
+
+/** Consecutive failed pushes after which a degraded connection is marked down. */
+const DOWN_AFTER_FAILURES = 5;
+/** Breaker backoff between pushes to a failing OTA: from half a second, doubling with jitter. */
+const BREAKER_INITIAL_MS = 500;
+const BREAKER_MAX_MS = 5 * 60_000;
+/** After an authentication failure or an unmapped hotel: probe again this much later (a resume
+ * or new credentials probe at once). Never a retry storm. */
+const DOWN_PROBE_MS = 15 * 60_000;
+const SUCCESS_RECORD_MS = 5_000;
+
+export interface PassResult {
+  cells: number;
+  requests: number;
+  stopped: boolean;
+}
+
+export class SyncWorker {
+  readonly #o: WorkerOptions;
+  readonly #rateLimits: RateLimits;
+  readonly #inflight = new Map<string, Promise<PassResult>>();
+  readonly #abort = new AbortController();
+  readonly #recorded = new Map<string, number>(); // connection → when its last success was written
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+
+  constructor(options: WorkerOptions) {
+    // Each pass holds a connection (the lock) and needs another for its queries.
+    const max = (options.pool as unknown as { options?: { max?: number } }).options?.max ?? 10;
+    if (options.concurrency * 2 > max) {
+      throw new StayosError('ERR_CONFIG', `sync concurrency ${options.concurrency} needs a pool of at least ${options.concurrency * 2} connections (this one has ${max})`);
+    }
+    this.#o = options;
+    this.#rateLimits = new RateLimits(options.pool);
+  }
+
+  start(): void {
+    const tick = () => {
+      this.#polling = this.poll()
+        .catch((err) => this.#o.log.error({ err }, 'sync worker: poll failed; retrying'))
+        .finally(() => {
+          if (!this.#abort.signal.aborted) this.#timer = setTimeout(tick, this.#o.pollMs);
+        });
+    };
+    tick();
+  }
+
+  /** Stops polling and waits for the passes in flight (each ends after its current request). */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    clearTimeout(this.#timer);
+    await this.#polling;
+    await Promise.allSettled(this.#inflight.values());
+  }
+
+  /** Starts a pass for each connection with work, up to the concurrency. */
+  async poll(): Promise<void> {
+    const channels = this.#o.connectors.map((c) => c.channel);
+    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, this.#o.leaseSeconds));
+    for (const { id } of rows) {
+      if (this.#o.only && !this.#o.only.includes(id)) continue;
+      if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
+      const pass = this.syncConnection(id)
+        .catch((err) => {
+          this.#o.log.error({ err, connection: id }, 'sync worker: pass failed; its cells stay dirty');
+          return { cells: 0, requests: 0, stopped: true };
+        })
+        .finally(() => this.#inflight.delete(id));
+      this.#inflight.set(id, pass);
+    }
+  }
+
+  /** One pass over a connection, under its lock; returns at once if another worker holds it. */
+  async syncConnection(connectionId: string): Promise<PassResult> {
+    const result: PassResult = { cells: 0, requests: 0, stopped: false };
+    const lockClient = await this.#o.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    lockClient.on('error', onError);
+    try {
+      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('stayos.sync:' || $1, 0)) AS ok`, [connectionId]);
+      if (!lock?.ok) return result;
+      try {
+        while (!this.#abort.signal.aborted && !broken) {
+          const one = await this.#onePush(connectionId);
+          result.cells += one.cells;
+          result.requests += one.requests;
+          if (one.stopped || one.cells === 0) {
+            result.stopped = one.stopped;
+            break;
+          }
+        }
+      } finally {
+        if (!broken) await lockClient.query(`SELECT pg_advisory_unlock(hashtextextended('stayos.sync:' || $1, 0))`, [connectionId]);
+      }
+      return result;
+    } finally {
+      lockClient.off('error', onError);
+      lockClient.release(broken ?? false);
+    }
+  }
+
+  async #onePush(connectionId: string): Promise<PassResult> {
+    const { pool, encryptionKey } = this.#o;
+    const { rows: [connection] } = await pool.query<ConnectionRow>(connectionForSync(connectionId, encryptionKey));
+    if (!connection || connection.status === 'paused' || connection.status === 'disabled') return { cells: 0, requests: 0, stopped: false };
+    const connector = this.#o.connectors.find((c) => c.channel === connection.channel);
+    if (!connector) return { cells: 0, requests: 0, stopped: false };
+
+    const claimId = randomUUID();
+    const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connectionId, claimId, this.#o.batchSize, this.#o.leaseSeconds));
+    if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
+    try {
+      return await this.#push(connection, connector, claimId, claimed);
+    } catch (err) {
+      // A failure of our own (database, a bug): give the cells back at once rather than after the
+      // lease, and count it against the connection so a poison batch cannot spin.
+      await pool.query(finishClaim(claimId, claimed.map((r) => r.id), [])).catch(() => undefined);
+      const error = err instanceof StayosError ? err : new StayosError('ERR_INTERNAL', `sync pass failed: ${(err as Error).message}`, { cause: err });
+      await this.#breaker(connection, { acked: [], rejected: [], warnings: [], requests: 0, stop: { kind: 'unavailable', error, retryAfterMs: 0 } }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #push(connection: ConnectionRow, connector: Connector, claimId: string, claimed: Array<{ id: string; dirtySeq: string }>): Promise<PassResult> {
+    const { pool, encryptionKey } = this.#o;
+    const connectionId = connection.id;
+    const { rows: cells } = await pool.query<ClaimedCell>(claimedAri(claimId, claimed.map((r) => r.id)));
+
+    // Decide per cell: nothing to send (done), out of the OTA's window (done), or parts to push.
+    const done = new Map<string, string>(); // cellId → dirty_seq read after claiming
+    const push: PushCell[] = [];
+    const errors: SyncErrorEntry[] = [];
+    const notOverbooked: Array<{ roomTypeId: string; stayDate: string }> = [];
+    const seen = new Set<string>();
+    for (const c of cells) {
+      seen.add(c.cellId);
+      const values: OtaValues = connector.normalize(c);
+      const tooEarly = c.stayDate < addDays(c.today, -1);
+      const tooLate = c.stayDate > addDays(c.today, connector.maxDaysAhead);
+      const parts = tooEarly || tooLate ? [] : partsToSend(values, c.acked);
+      if (c.overbooked) {
+        errors.push({ severity: 'alert', kind: 'overbooking', errorCode: 'OVERBOOKING', message: `more rooms sold than sellable on ${c.stayDate}: 0 is pushed`, roomTypeId: c.roomTypeId, stayFrom: c.stayDate, stayTo: c.stayDate });
+      } else if (parts.includes('avail')) notOverbooked.push({ roomTypeId: c.roomTypeId, stayDate: c.stayDate });
+      if (!parts.length) done.set(c.cellId, c.dirtySeq);
+      else push.push({ cellId: c.cellId, roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, roomCode: c.otaRoomCode, rateCode: c.otaRateCode, night: c.stayDate, values, parts });
+    }
+    // Claimed cells without an active mapping: nothing to send, they leave the queue.
+    for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
+
+    if (push.length) await pool.query(forgetSentParts(claimId, push));
+    const outcome: PushOutcome = push.length
+      ? await connector.push({
+          connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
+          settings: this.#settings(connection),
+          logRequest: async (e) => (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null,
+        }, push)
+      : { acked: [], rejected: [], warnings: [], requests: 0 };
+
+    const byId = new Map(push.map((p) => [p.cellId, p]));
+    // One cell may be acknowledged by several requests (availability, restrictions, rate): merge.
+    const ackedParts = new Map<string, Part[]>();
+    for (const a of outcome.acked) ackedParts.set(a.cellId, [...new Set([...(ackedParts.get(a.cellId) ?? []), ...a.parts])]);
+    const cellById = new Map(cells.map((c) => [c.cellId, c]));
+    // A cell is done when every part it was to send was acknowledged or refused for good; a
+    // refused part is recorded, not retried. Anything else keeps the cell dirty.
+    const settled = new Map<string, Set<Part>>([...ackedParts].map(([id, parts]) => [id, new Set(parts)]));
+    for (const r of outcome.rejected) {
+      const first = byId.get(r.covers[0]?.cellId ?? '');
+      errors.push({ ...r.error, roomTypeId: r.error.roomTypeId ?? first?.roomTypeId ?? null, ratePlanId: r.error.ratePlanId ?? first?.ratePlanId ?? null });
+      for (const c of r.covers) (settled.get(c.cellId) ?? settled.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
+    }
+    for (const p of push) if (p.parts.every((part) => settled.get(p.cellId)?.has(part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
+    errors.push(...outcome.warnings);
+
+    await withTransaction(pool, async (client) => {
+      await client.query(redirtyLostCells(claimId, push.map((p) => ({ cellId: p.cellId, connectionId, propertyId: connection.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }))));
+      if (outcome.acked.length) {
+        await client.query(storeAcknowledged(claimId, [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values }))));
+      }
+      await client.query(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
+      if (errors.length) await client.query(recordSyncErrors(connectionId, connection.propertyId, null, errors));
+      if (notOverbooked.length) await client.query(resolveOverbookings(connectionId, notOverbooked));
+      for (const r of outcome.rejected) if (r.error.kind === 'mapping') await recordMapping(client, connection, byId.get(r.covers[0]?.cellId ?? ''), r.error.message);
+    });
+
+    await this.#breaker(connection, outcome);
+    return { cells: claimed.length, requests: outcome.requests, stopped: !!outcome.stop };
+  }
+
+  #settings(connection: ConnectionRow): SyncSettings {
+    const s = connection.settings;
+    const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback);
+    return {
+      timeoutMs: num(s.timeout_ms, this.#o.timeoutMs),
+      maxAttempts: Math.round(num(s.max_attempts, this.#o.maxAttempts)),
+      retryInitialMs: 200,
+      retryMaxMs: 5_000,
+      perMinute: Math.round(num(s.rate_limit_per_minute, this.#o.defaultRatePerMinute)),
+    };
+  }
+
+  /** The circuit breaker: a failed push counts up and waits; a success closes it. */
+  async #breaker(connection: ConnectionRow, outcome: PushOutcome): Promise<void> {
+    const { pool } = this.#o;
+    const stop = outcome.stop;
+    if (!stop) {
+      if (outcome.requests === 0) return;
+      // A healthy connection's success is recorded at most every few seconds (last_success_at for
+      // the dashboard), not three statements per push.
+      const healthy = connection.consecutiveFailures === 0 && connection.status === 'active';
+      if (healthy && Date.now() - (this.#recorded.get(connection.id) ?? 0) < SUCCESS_RECORD_MS) return;
+      this.#recorded.set(connection.id, Date.now());
+      await pool.query(recordOutcome(connection.id, true, null, null));
+      await pool.query(resolveTransientErrors(connection.id));
+      const moved = await pool.query(transitionStatus(connection.id, 'active', null));
+      if (moved.rowCount) this.#o.log.info({ connection: connection.id }, 'connection active again');
+      return;
+    }
+    this.#recorded.delete(connection.id);
+    // Stopped by us (shutdown), not failed by the OTA: the cells stay dirty, the breaker untouched.
+    if (this.#abort.signal.aborted) return;
+    const failures = connection.consecutiveFailures + 1;
+    const down = stop.kind !== 'unavailable' || failures >= DOWN_AFTER_FAILURES;
+    let wait = stop.kind === 'unavailable' ? breakerDelayMs(failures, stop.retryAfterMs, { initialMs: BREAKER_INITIAL_MS, maxMs: this.#o.breakerMaxMs ?? BREAKER_MAX_MS }) : Math.max(DOWN_PROBE_MS, stop.retryAfterMs);
+    // No answer at all (timeout, connection lost): the OTA may still apply that request. Wait at
+    // least as long as we waited for it, so a newer push does not race it there.
+    if (stop.kind === 'unavailable' && stop.error.details?.httpStatus === undefined) wait = Math.max(wait, this.#settings(connection).timeoutMs);
+    await pool.query(recordOutcome(connection.id, false, new Date(Date.now() + wait), stop.error.message));
+    const kind = stop.kind === 'auth' ? 'auth' : stop.error.code === 'ERR_OTA_INVALID_RESPONSE' ? 'invalid_response' : stop.kind === 'down' ? 'rejected' : 'unavailable';
+    await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{
+      severity: stop.kind === 'unavailable' && !down ? 'warning' : 'alert', kind, errorCode: stop.error.code,
+      otaCode: stop.error.details?.code !== undefined ? String(stop.error.details.code) : null, message: stop.error.message,
+    }]));
+    const status = down ? 'down' : 'degraded';
+    const moved = await pool.query(transitionStatus(connection.id, status, stop.error.message));
+    if (moved.rowCount) this.#o.log.warn({ connection: connection.id, status, reason: stop.error.message, retryInMs: wait }, `connection ${status}`);
+  }
+}
+
+async function recordMapping(client: PoolClient, connection: ConnectionRow, cell: PushCell | undefined, detail: string): Promise<void> {
+  if (!cell) return;
+  await client.query(recordRejectedMapping(connection.id, connection.propertyId, cell, detail));
+}
+
+function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+

@@ -1,0 +1,206 @@
+/**
+ * Connection-level queries of the sync workers: which connections have work, a connection's
+ * details for a push (credentials decrypted only here), its breaker state, status transitions,
+ * pause/resume, Booking.com's shared tokens, and the full-sync marking.
+ */
+
+/** Connections of these channels with cells to push now: not paused or disabled, breaker closed
+ * (retry_at passed). One index probe per connection. */
+export function connectionsWithWork(channels: readonly string[], leaseSeconds: number) {
+  return {
+    text: `
+SELECT c.id FROM channel.channel_connections c
+LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
+WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status NOT IN ('paused', 'disabled')
+  AND (s.retry_at IS NULL OR s.retry_at <= now())
+  AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL
+                AND (d.claimed_at IS NULL OR d.claimed_at < now() - make_interval(secs => $2)))`,
+    values: [channels, leaseSeconds],
+  };
+}
+
+export interface ConnectionRow {
+  id: string;
+  propertyId: string;
+  channel: 'booking_com' | 'expedia';
+  hotelCode: string;
+  endpointUrl: string;
+  settings: Record<string, unknown>;
+  status: string;
+  credentials: unknown;
+  consecutiveFailures: number;
+}
+
+export function connectionForSync(connectionId: string, key: string) {
+  return {
+    text: `
+SELECT c.id, c.property_id AS "propertyId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", c.endpoint_url AS "endpointUrl",
+       c.settings, c.status, shared.decrypt_pii(c.credentials, $2)::jsonb AS credentials,
+       COALESCE(s.consecutive_failures, 0) AS "consecutiveFailures"
+FROM channel.channel_connections c LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
+WHERE c.id = $1 AND c.deleted_at IS NULL`,
+    values: [connectionId, key],
+  };
+}
+
+/** A request's outcome into the breaker: a success closes it; a failure counts up and opens it
+ * until `retryAt` (null: no wait). Returns the failure count. */
+export function recordOutcome(connectionId: string, ok: boolean, retryAt: Date | null, error: string | null) {
+  return {
+    text: `
+INSERT INTO channel.connection_sync_state AS s (connection_id, property_id, consecutive_failures, retry_at, last_attempt_at, last_success_at, last_error)
+SELECT c.id, c.property_id, CASE WHEN $2 THEN 0 ELSE 1 END, $3, now(), CASE WHEN $2 THEN now() END, $4
+FROM channel.channel_connections c WHERE c.id = $1
+ON CONFLICT (connection_id) DO UPDATE SET
+  consecutive_failures = CASE WHEN $2 THEN 0 ELSE s.consecutive_failures + 1 END,
+  retry_at = $3, last_attempt_at = now(),
+  last_success_at = CASE WHEN $2 THEN now() ELSE s.last_success_at END,
+  last_error = COALESCE($4, s.last_error), updated_at = now(), version = s.version + 1
+RETURNING consecutive_failures AS failures`,
+    values: [connectionId, ok, retryAt, error],
+  };
+}
+
+/** Moves a connection's status (active / degraded / down), only on a change and never out of a
+ * pause or a disable the revenue team set: those are theirs to lift. */
+export function transitionStatus(connectionId: string, status: 'active' | 'degraded' | 'down', reason: string | null) {
+  return {
+    text: `
+UPDATE channel.channel_connections SET status = $2, status_reason = $3, status_changed_at = now()
+WHERE id = $1 AND deleted_at IS NULL AND status IS DISTINCT FROM $2 AND status NOT IN ('paused', 'disabled')
+RETURNING status`,
+    values: [connectionId, status, reason],
+  };
+}
+
+/** Pause: workers skip the connection, the CDC keeps marking its cells (bounded by distinct
+ * cells). Resume: active again, breaker reset, so the backlog goes out at once. */
+export function setPaused(connectionId: string, paused: boolean) {
+  return {
+    text: `
+WITH c AS (
+  UPDATE channel.channel_connections SET status = CASE WHEN $2 THEN 'paused' ELSE 'active' END,
+         status_reason = CASE WHEN $2 THEN 'paused by a user' END, status_changed_at = now()
+  WHERE id = $1 AND deleted_at IS NULL AND status <> 'disabled'
+  RETURNING id, status),
+reset AS (
+  UPDATE channel.connection_sync_state s SET consecutive_failures = 0, retry_at = NULL, updated_at = now()
+  FROM c WHERE s.connection_id = c.id AND NOT $2)
+SELECT status FROM c`,
+    values: [connectionId, paused],
+  };
+}
+
+/** Booking.com's token of a machine account (its client_id hash): ensureToken first (a statement
+ * cannot lock the row its own CTE inserts), then lockToken in the same transaction, so workers on
+ * several machines exchange at most one at a time — and at most 30 an hour between them. */
+export function ensureToken(accountHash: string) {
+  return {
+    text: `INSERT INTO channel.ota_tokens (channel_code, account_hash) VALUES ('booking_com', $1) ON CONFLICT (channel_code, account_hash) DO NOTHING`,
+    values: [accountHash],
+  };
+}
+
+export function lockToken(accountHash: string, key: string) {
+  return {
+    text: `
+SELECT CASE WHEN expires_at > now() + interval '60 seconds' THEN shared.decrypt_pii(token, $2) END AS token,
+       expires_at AS "expiresAt",
+       CASE WHEN window_start > now() - interval '1 hour' THEN exchanges ELSE 0 END AS "exchangesThisHour",
+       window_start AS "windowStart"
+FROM channel.ota_tokens WHERE channel_code = 'booking_com' AND account_hash = $1 FOR UPDATE`,
+    values: [accountHash, key],
+  };
+}
+
+/** Counts an exchange (a failed one counts against the hourly limit too) and stores its token. */
+export function countExchange(accountHash: string, key: string, token: string | null, ttlSeconds: number) {
+  return {
+    text: `
+UPDATE channel.ota_tokens SET
+  token = CASE WHEN $3::text IS NULL THEN token ELSE shared.encrypt_pii($3, $2) END,
+  expires_at = CASE WHEN $3::text IS NULL THEN expires_at ELSE now() + make_interval(secs => $4) END,
+  exchanges = CASE WHEN window_start > now() - interval '1 hour' THEN exchanges + 1 ELSE 1 END,
+  window_start = CASE WHEN window_start > now() - interval '1 hour' THEN window_start ELSE now() END,
+  updated_at = now(), version = version + 1
+WHERE channel_code = 'booking_com' AND account_hash = $1`,
+    values: [accountHash, key, token, ttlSeconds],
+  };
+}
+
+/** Forgets a token the OTA refused (401 on a request): the next push exchanges a new one. */
+export function dropToken(accountHash: string) {
+  return {
+    text: `UPDATE channel.ota_tokens SET token = NULL, expires_at = NULL, updated_at = now(), version = version + 1
+           WHERE channel_code = 'booking_com' AND account_hash = $1`,
+    values: [accountHash],
+  };
+}
+
+/**
+ * Full sync: every mapped cell of [today, today + days) becomes dirty, and what the OTA
+ * acknowledged is forgotten, so the workers push every value whole. Cells already waiting stay as
+ * they are; cells in flight get a new dirty_seq (pushed again after the current push).
+ */
+export function markFullSync(connectionId: string, days: number) {
+  return {
+    text: `
+WITH c AS (
+  SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today
+  FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+  WHERE c.id = $1 AND c.deleted_at IS NULL),
+cells AS (
+  SELECT c.id AS connection_id, m.property_id, m.room_type_id, m.rate_plan_id, d::date AS stay_date
+  FROM c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
+  CROSS JOIN generate_series(c.today, c.today + ($2::int - 1), interval '1 day') d),
+forgot AS (DELETE FROM channel.ari_acknowledged a USING c WHERE a.connection_id = c.id),
+stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor),
+marked AS (
+  INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date, dirty_seq, created_by, updated_by)
+  SELECT x.connection_id, x.property_id, x.room_type_id, x.rate_plan_id, x.stay_date, s.seq, s.actor, s.actor FROM cells x CROSS JOIN stamp s
+  ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
+    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1
+    WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL
+  RETURNING 1)
+SELECT (SELECT count(*) FROM cells)::int AS cells, (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM c)::int AS found`,
+    values: [connectionId, days],
+  };
+}
+
+/** Cells waiting or in flight for a connection (full-sync progress, tests). */
+export function pendingCells(connectionId: string) {
+  return {
+    text: `SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND deleted_at IS NULL`,
+    values: [connectionId],
+  };
+}
+
+/**
+ * The nights that entered each connection's sync window since yesterday (its last two nights):
+ * the CDC marks changes only, so a night that comes into the window by the calendar alone would
+ * never be pushed. Run hourly; cells already waiting are left alone, and a night the OTA already
+ * has costs no request (deltas).
+ */
+export function markWindowHorizon() {
+  return {
+    text: `
+WITH c AS (
+  SELECT c.id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+  FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+  WHERE c.deleted_at IS NULL AND c.channel_code IN ('booking_com', 'expedia'))
+INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+SELECT c.id, m.property_id, m.room_type_id, m.rate_plan_id, d::date
+FROM c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
+CROSS JOIN generate_series(c.today + c.days - 2, c.today + c.days - 1, interval '1 day') d
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING`,
+    values: [],
+  };
+}
+
+/** A connection's sync window in days (what the CDC keeps current). */
+export function syncWindow(connectionId: string) {
+  return {
+    text: `SELECT COALESCE((settings ->> 'sync_days')::int, 500) AS days FROM channel.channel_connections WHERE id = $1`,
+    values: [connectionId],
+  };
+}

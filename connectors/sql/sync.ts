@@ -1,0 +1,215 @@
+/**
+ * Queries of the sync workers: claiming dirty cells, finishing a push, the request log, the error
+ * table, and each connection's breaker state. The claim protocol (agreed with the CDC consumer's
+ * upsert, cdc/sql/dirty-cells.ts):
+ *  1. claim: set claimed_at/claim_id in a committed statement, *before* reading the values;
+ *  2. read the values and push them;
+ *  3. finish: store what the OTA acknowledged, delete each cell whose dirty_seq is still the one
+ *     claimed (a change during the push bumped it: the cell stays dirty), release the rest.
+ */
+import type { OtaValues, Part } from '../types.ts';
+
+/** Claims up to `limit` waiting cells of a connection, oldest first; also takes over claims older
+ * than the lease (a worker that died mid-push). SKIP LOCKED: workers on several machines share. */
+export function claimCells(connectionId: string, claimId: string, limit: number, leaseSeconds: number) {
+  return {
+    text: `
+WITH picked AS (
+  SELECT id FROM channel.ari_dirty_cells
+  WHERE connection_id = $1 AND deleted_at IS NULL AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $4))
+  ORDER BY first_dirty_at LIMIT $3
+  FOR UPDATE SKIP LOCKED)
+UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
+FROM picked WHERE d.id = picked.id
+RETURNING d.id, d.dirty_seq::text AS "dirtySeq"`,
+    values: [connectionId, claimId, limit, leaseSeconds],
+  };
+}
+
+export interface AckedCell {
+  cellId: string;
+  parts: Part[];
+  values: OtaValues;
+}
+
+/**
+ * Records what the OTA acknowledged: per cell, the parts it accepted (other parts keep their
+ * previous acknowledged value). Only for cells this claim still holds: a cell taken over by another
+ * worker is that worker's to record.
+ */
+export function storeAcknowledged(claimId: string, acked: AckedCell[]) {
+  const rows = acked.map((a) => ({
+    id: a.cellId, avail: a.parts.includes('avail'), rate_p: a.parts.includes('rate'), restr: a.parts.includes('restr'),
+    availability: a.values.availability, rate: a.values.rate, currency: a.values.currency, min_los: a.values.minLos,
+    max_los: a.values.maxLos, cta: a.values.closedToArrival, ctd: a.values.closedToDeparture, closed: a.values.closed,
+  }));
+  return {
+    text: `
+INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date,
+  availability, avail_acked_at, rate, currency, rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at)
+SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date,
+       CASE WHEN r.avail THEN r.availability END, CASE WHEN r.avail THEN now() END,
+       CASE WHEN r.rate_p THEN r.rate END, CASE WHEN r.rate_p THEN r.currency END, CASE WHEN r.rate_p THEN now() END,
+       CASE WHEN r.restr THEN r.min_los END, CASE WHEN r.restr THEN r.max_los END, CASE WHEN r.restr THEN r.cta END,
+       CASE WHEN r.restr THEN r.ctd END, CASE WHEN r.restr THEN r.closed END, CASE WHEN r.restr THEN now() END
+FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, avail boolean, rate_p boolean, restr boolean, availability int, rate numeric,
+                                        currency text, min_los int, max_los int, cta boolean, ctd boolean, closed boolean)
+JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
+  availability = CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN EXCLUDED.availability ELSE a.availability END,
+  avail_acked_at = COALESCE(EXCLUDED.avail_acked_at, a.avail_acked_at),
+  rate = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.rate ELSE a.rate END,
+  currency = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.currency ELSE a.currency END,
+  rate_acked_at = COALESCE(EXCLUDED.rate_acked_at, a.rate_acked_at),
+  min_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_los ELSE a.min_los END,
+  max_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_los ELSE a.max_los END,
+  closed_to_arrival = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_arrival ELSE a.closed_to_arrival END,
+  closed_to_departure = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_departure ELSE a.closed_to_departure END,
+  closed = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed ELSE a.closed END,
+  restr_acked_at = COALESCE(EXCLUDED.restr_acked_at, a.restr_acked_at),
+  updated_at = now(), version = a.version + 1`,
+    values: [claimId, JSON.stringify(rows)],
+  };
+}
+
+/**
+ * Before a push: forgets what the OTA acknowledged for the parts about to be sent. If the outcome
+ * never becomes known (the worker is killed mid-request, the request times out after the OTA
+ * applied it), the OTA may hold these values or the old ones; a forgotten part is sent again
+ * whatever the next values are, so the OTA can never keep a value we believe it no longer has.
+ */
+export function forgetSentParts(claimId: string, cells: Array<{ cellId: string; parts: Part[] }>) {
+  const rows = cells.map((c) => ({ id: c.cellId, avail: c.parts.includes('avail'), rate_p: c.parts.includes('rate'), restr: c.parts.includes('restr') }));
+  return {
+    text: `
+UPDATE channel.ari_acknowledged a SET
+  avail_acked_at = CASE WHEN r.avail THEN NULL ELSE a.avail_acked_at END,
+  rate_acked_at = CASE WHEN r.rate_p THEN NULL ELSE a.rate_acked_at END,
+  restr_acked_at = CASE WHEN r.restr THEN NULL ELSE a.restr_acked_at END,
+  updated_at = now(), version = a.version + 1
+FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, avail boolean, rate_p boolean, restr boolean)
+JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
+WHERE a.connection_id = d.connection_id AND a.room_type_id = d.room_type_id AND a.rate_plan_id = d.rate_plan_id AND a.stay_date = d.stay_date`,
+    values: [claimId, JSON.stringify(rows)],
+  };
+}
+
+/**
+ * Ends a claim: deletes the cells that are done (sent and acknowledged, or nothing to send, or not
+ * sendable) if their dirty_seq is still the one read after claiming; releases every other cell the
+ * claim holds, so the next pass picks it up. `done` pairs each cell id with that dirty_seq.
+ */
+export function finishClaim(claimId: string, cellIds: string[], done: Array<{ cellId: string; dirtySeq: string }>) {
+  return {
+    text: `
+WITH cleared AS (
+  DELETE FROM channel.ari_dirty_cells d
+  USING jsonb_to_recordset($2::jsonb) AS x("cellId" uuid, "dirtySeq" bigint)
+  WHERE d.id = x."cellId" AND d.claim_id = $1 AND d.dirty_seq = x."dirtySeq"
+  RETURNING d.id)
+UPDATE channel.ari_dirty_cells d SET claimed_at = NULL, claim_id = NULL
+WHERE d.id = ANY ($3::uuid[]) AND d.claim_id = $1 AND d.id NOT IN (SELECT id FROM cleared)`,
+    values: [claimId, JSON.stringify(done), cellIds],
+  };
+}
+
+/**
+ * The cells of a claim that another worker took over while this one pushed (its lease ran out:
+ * a process stalled for minutes). What this worker sent may have reached the OTA after the other
+ * worker's newer values, so those cells are made dirty again with their acknowledged values
+ * forgotten: the next push sends them whole. `cells` are the claim's cells; the statement picks
+ * the ones the claim no longer holds.
+ */
+export function redirtyLostCells(claimId: string, cells: Array<{ cellId: string; connectionId: string; propertyId: string; roomTypeId: string; ratePlanId: string; stayDate: string }>) {
+  return {
+    text: `
+WITH lost AS (
+  SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x("cellId" uuid, "connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
+  WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.id = x."cellId" AND d.claim_id = $1)),
+forgot AS (
+  DELETE FROM channel.ari_acknowledged a USING lost l
+  WHERE a.connection_id = l."connectionId" AND a.room_type_id = l."roomTypeId" AND a.rate_plan_id = l."ratePlanId" AND a.stay_date = l."stayDate")
+INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+SELECT "connectionId", "propertyId", "roomTypeId", "ratePlanId", "stayDate" FROM lost
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
+  SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1`,
+    values: [claimId, JSON.stringify(cells)],
+  };
+}
+
+export interface SyncLogEntry {
+  connectionId: string;
+  propertyId: string;
+  channel: string;
+  kind: 'avail' | 'rate' | 'ar' | 'token';
+  cells: number;
+  ranges: number;
+  bytes: number;
+  status: 'success' | 'partial' | 'failed';
+  httpStatus: number | null;
+  otaCodes: string[];
+  errorCode: string | null;
+  message: string | null;
+  attempts: number;
+  durationMs: number;
+}
+
+export function insertSyncLog(e: SyncLogEntry) {
+  return {
+    text: `INSERT INTO channel.sync_log (connection_id, property_id, channel_code, message_kind, cells, ranges, bytes, status, http_status,
+             ota_codes, error_code, message, attempts, duration_ms)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+    values: [e.connectionId, e.propertyId, e.channel, e.kind, e.cells, e.ranges, e.bytes, e.status, e.httpStatus, e.otaCodes,
+      e.errorCode, e.message?.slice(0, 2000) ?? null, e.attempts, Math.round(e.durationMs)],
+  };
+}
+
+export interface SyncErrorEntry {
+  severity: 'warning' | 'error' | 'alert';
+  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking';
+  errorCode: string;
+  otaCode?: string | null;
+  message: string;
+  roomTypeId?: string | null;
+  ratePlanId?: string | null;
+  stayFrom?: string | null;
+  stayTo?: string | null;
+}
+
+/** Opens or counts up the errors of one request (one open row per connection, kind, code, subject). */
+export function recordSyncErrors(connectionId: string, propertyId: string, syncLogId: string | null, errors: SyncErrorEntry[]) {
+  return {
+    text: `
+INSERT INTO channel.sync_errors AS e (connection_id, property_id, severity, kind, error_code, ota_code, message, room_type_id,
+  rate_plan_id, stay_from, stay_to, last_sync_log_id)
+SELECT DISTINCT ON (x.kind, coalesce(x."otaCode", ''), coalesce(x."roomTypeId"::text, ''), coalesce(x."ratePlanId"::text, ''), coalesce(x."stayFrom", '-infinity'::date))
+       $1, $2, x.severity, x.kind, x."errorCode", x."otaCode", left(x.message, 2000), x."roomTypeId", x."ratePlanId", x."stayFrom", x."stayTo", $3
+FROM jsonb_to_recordset($4::jsonb) AS x(severity text, kind text, "errorCode" text, "otaCode" text, message text, "roomTypeId" uuid,
+                                        "ratePlanId" uuid, "stayFrom" date, "stayTo" date)
+ON CONFLICT (connection_id, kind, coalesce(ota_code, ''), coalesce(room_type_id::text, ''), coalesce(rate_plan_id::text, ''), coalesce(stay_from, '-infinity'::date))
+  WHERE resolved_at IS NULL AND deleted_at IS NULL
+DO UPDATE SET occurrences = e.occurrences + 1, last_seen_at = now(), message = EXCLUDED.message, stay_to = EXCLUDED.stay_to,
+              last_sync_log_id = EXCLUDED.last_sync_log_id, severity = EXCLUDED.severity`,
+    values: [connectionId, propertyId, syncLogId, JSON.stringify(errors)],
+  };
+}
+
+/** A success ends the transient problems of a connection (outage, bad answers, authentication). */
+export function resolveTransientErrors(connectionId: string) {
+  return {
+    text: `UPDATE channel.sync_errors SET resolved_at = now()
+           WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL AND kind IN ('unavailable', 'invalid_response', 'auth')`,
+    values: [connectionId],
+  };
+}
+
+/** Overbooking alerts of nights a push now shows as not overbooked. */
+export function resolveOverbookings(connectionId: string, nights: Array<{ roomTypeId: string; stayDate: string }>) {
+  return {
+    text: `UPDATE channel.sync_errors e SET resolved_at = now()
+           FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "stayDate" date)
+           WHERE e.connection_id = $1 AND e.kind = 'overbooking' AND e.resolved_at IS NULL AND e.deleted_at IS NULL
+             AND e.room_type_id = x."roomTypeId" AND e.stay_from = x."stayDate"`,
+    values: [connectionId, JSON.stringify(nights)],
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Glossary and shared types of the outbound side.
+ *
+ * - **ARI cell**: one (connection, room type, rate plan, night). Its *values* are what the OTA must
+ *   show: availability (rooms to sell, room-level at the OTA), rate, restrictions.
+ * - **OTA values**: a cell's values in the form both OTAs are told, normalised once here so the
+ *   delta check, the builders and the sandboxes agree: `minLos` 1 when unrestricted, `maxLos`
+ *   null when unrestricted, `closed` true on stop-sell or when there is no rate.
+ * - **Part**: the three independently acknowledged slices of a cell: `avail` (availability),
+ *   `rate` (amount + currency), `restr` (min/max LOS, closed to arrival/departure, closed). A push
+ *   sends only the parts that differ from what the OTA last acknowledged.
+ * - **Range**: consecutive nights of one OTA (room, rate) with equal values, inclusive of its last
+ *   night (OpenTravel and Expedia alike).
+ */
+
+export const OTA_CHANNELS = ['booking_com', 'expedia'] as const;
+export type OtaChannel = (typeof OTA_CHANNELS)[number];
+
+export interface OtaValues {
+  availability: number;
+  rate: string | null; // exact decimal as text, e.g. "129.00"
+  currency: string | null;
+  minLos: number; // 1 = no minimum
+  maxLos: number | null; // null = no maximum
+  closedToArrival: boolean;
+  closedToDeparture: boolean;
+  closed: boolean;
+}
+
+export type Part = 'avail' | 'rate' | 'restr';
+export const PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
+
+/**
+ * What a sandbox holds for one OTA (room, rate, night) after the updates it accepted, in the
+ * OtaValues vocabulary; a field is undefined until the sandbox was told it. Availability is
+ * room-level at both OTAs, so every rate of a room shows the room's availability.
+ */
+export interface SandboxCell {
+  availability?: number;
+  rate?: string;
+  currency?: string;
+  minLos?: number;
+  maxLos?: number | null;
+  closedToArrival?: boolean;
+  closedToDeparture?: boolean;
+  closed?: boolean;
+}
+
+/** Key of a sandbox cell: `${roomCode}|${rateCode}|${YYYY-MM-DD}`. */
+export const sandboxKey = (room: string, rate: string, night: string) => `${room}|${rate}|${night}`;

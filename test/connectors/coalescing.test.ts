@@ -1,0 +1,91 @@
+/**
+ * Coalescing: a 100,000-change burst reaches a connection whose OTA is down. Its backlog is bounded
+ * by the distinct cells touched (never by the number of changes), and once the OTA is back the
+ * backlog goes out in as few requests as the OTA's limits allow (within 10 %).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
+import { mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createLogger } from '../../core/logger.ts';
+import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
+import { AR_MAX_BYTES, AR_MAX_UPDATES } from '../../connectors/expedia/client.ts';
+
+const db = useTestDatabase();
+const DAYS = 370; // 9 mappings × 370 nights = 3,330 cells per statement
+const STATEMENTS = 31; // × 3,330 rows ≥ 100,000 changes
+let server: Awaited<ReturnType<typeof startSandboxServer>>;
+let pipeline: TestPipeline;
+let worker: SyncWorker;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  const { pool } = db.current;
+  server = await startSandboxServer();
+  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS });
+  for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
+  await setConnectionPaused(pool, ids.booking_com!, true); // this test watches Expedia alone
+  worker = new SyncWorker({
+    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
+    leaseSeconds: 300, timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000, breakerMaxMs: 1000,
+  });
+  // Start equal: a full sync of the window.
+  await requestFullSync(pool, ids.expedia!, DAYS);
+  await worker.syncConnection(ids.expedia!);
+  pipeline = await startPipeline(pool, db.current.url);
+  worker.start();
+});
+afterAll(async () => {
+  await worker?.stop();
+  await pipeline?.stop();
+  await server?.close();
+});
+
+const pending = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia])).rows[0].n as number;
+
+describe('coalescing while the OTA is down', () => {
+  it('keeps the backlog at the distinct cells touched, then sends it in the fewest requests the limits allow', async () => {
+    const { pool } = db.current;
+    server.expedia.faults.set({ rates: { http5xx: 1 } }); // Expedia is down
+    let changes = 0;
+    let maxPending = 0;
+    let bursting = true;
+    const sampler = (async () => {
+      while (bursting) maxPending = Math.max(maxPending, await pending());
+    })();
+    for (let i = 0; i < STATEMENTS; i++) {
+      // Every cell of the window, every statement: 31 changes per cell, one cell each.
+      const r = await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 * $1::int
+        WHERE stay_date >= current_date AND stay_date < current_date + $2::int`, [i % 2 === 0 ? 1 : -1, DAYS]);
+      changes += r.rowCount ?? 0;
+    }
+    const end = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipeline.slot)) >= end, { timeoutMs: 120_000, what: 'the CDC reading the burst' });
+    bursting = false;
+    await sampler;
+    const distinct = (await pool.query(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates dr JOIN channel.channel_mappings m
+      ON m.room_type_id = dr.room_type_id AND m.rate_plan_id = dr.rate_plan_id AND m.connection_id = $1
+      WHERE dr.stay_date >= current_date AND dr.stay_date < current_date + $2::int`, [ids.expedia, DAYS])).rows[0].n as number;
+    expect(changes).toBeGreaterThanOrEqual(100_000);
+    expect(maxPending).toBeLessThanOrEqual(distinct);
+    expect(await pending()).toBe(distinct);
+    const { rows: [c] } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    expect(['degraded', 'down']).toContain(c.status);
+
+    // Expedia comes back: the breaker's next probe finds it, the backlog drains.
+    const before = { ...server.expedia.stats };
+    server.expedia.faults.set({});
+    await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, what: 'the backlog drained' });
+    const requests = server.expedia.stats.accepted - before.accepted;
+    const updates = server.expedia.stats.updates - before.updates;
+    const bytes = server.expedia.stats.bytes - before.bytes;
+    const minimum = Math.max(Math.ceil(updates / AR_MAX_UPDATES), Math.ceil(bytes / AR_MAX_BYTES));
+    expect(requests).toBeLessThanOrEqual(Math.ceil(minimum * 1.1));
+    expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
+    const { rows: [after] } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    expect(after.status).toBe('active');
+  }, 300_000);
+});
