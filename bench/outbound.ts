@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const address = server.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const store = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const workerPool = createPool(url, { max: 6, applicationName: 'stayos-connectors' });
+  const workerPool = createPool(url, { max: 10, applicationName: 'stayos-connectors' });
   let worker: SyncWorker | undefined;
   let stream: ReplicationStream | undefined;
   try {

@@ -191,7 +191,10 @@ export class SyncWorker {
     // Claimed cells without an active mapping: nothing to send, they leave the queue.
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 
-    if (push.length) await pool.query(forgetSentParts(claimId, push));
+    // Only parts the OTA had acknowledged have anything to forget (none after a full sync).
+    const cellById = new Map(cells.map((c) => [c.cellId, c]));
+    const known = push.filter((p) => { const a = cellById.get(p.cellId)!.acked; return a.avail || a.rateAcked || a.restr; });
+    if (known.length) await pool.query(forgetSentParts(claimId, known));
     const outcome: PushOutcome = push.length
       ? await connector.push({
           connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
@@ -204,7 +207,6 @@ export class SyncWorker {
     // One cell may be acknowledged by several requests (availability, restrictions, rate): merge.
     const ackedParts = new Map<string, Part[]>();
     for (const a of outcome.acked) ackedParts.set(a.cellId, [...new Set([...(ackedParts.get(a.cellId) ?? []), ...a.parts])]);
-    const cellById = new Map(cells.map((c) => [c.cellId, c]));
     // A cell is done when every part it was to send was acknowledged or refused for good; a
     // refused part is recorded, not retried. Anything else keeps the cell dirty.
     const settled = new Map<string, Set<Part>>([...ackedParts].map(([id, parts]) => [id, new Set(parts)]));
