@@ -28,7 +28,6 @@ export interface OtaValues {
 }
 
 export type Part = 'avail' | 'rate' | 'restr';
-export const PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
 
 /**
  * What a sandbox holds for one OTA (room, rate, night) after the updates it accepted, in the

@@ -8,6 +8,9 @@
 import { Builder } from 'xml2js';
 
 export const AR_NAMESPACE = 'http://www.expediaconnect.com/EQC/AR/2011/06';
+/** Expedia's AR limits per message (../shared/ota/README.md): over them, error 3107 / 3405. */
+export const AR_MAX_UPDATES = 5_000;
+export const AR_MAX_BYTES = 100 * 1024;
 
 export interface ArCredentials {
   username: string;

@@ -10,11 +10,9 @@ import type { OtaValues } from '../types.ts';
 import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
 import { ackedCells, cellIdsOf, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';
-import { buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
+import { AR_MAX_BYTES, AR_MAX_UPDATES, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
 
-export const AR_MAX_UPDATES = 5000; // error 3107 above
-export const AR_MAX_BYTES = 100 * 1024; // error 3405 above
 /** Expedia's own "no maximum" for maxLOS (its schema allows 1–28). */
 const EXPEDIA_MAX_LOS = 28;
 

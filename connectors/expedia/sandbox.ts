@@ -19,9 +19,8 @@ import { StayosError } from '../../core/errors.ts';
 import { FaultInjector, type FaultKind } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
 import { AR_RS_NAMESPACE, WEEKDAYS, parseAvailRateUpdateRQ, type ArIssue, type ParsedAvailRateUpdateRQ } from './parser.ts';
+import { AR_MAX_BYTES, AR_MAX_UPDATES } from './ar-message.ts';
 
-export const AR_MAX_UPDATES = 5_000; // AvailRateUpdate elements per message; over it: 3107
-export const AR_MAX_BYTES = 102_400; // 100 KB per message; over it: 3405
 /** Warning for a rate moving more than RATE_THRESHOLD against the stored one; Expedia's sample ar_20 uses 7013 for it. */
 export const AR_RATE_WARNING = 7013;
 const RATE_THRESHOLD = 0.5;

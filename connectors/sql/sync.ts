@@ -1,11 +1,10 @@
 /**
- * Queries of the sync workers: claiming dirty cells, finishing a push, the request log, the error
- * table, and each connection's breaker state. The claim protocol (agreed with the CDC consumer's
- * upsert, cdc/sql/dirty-cells.ts):
+ * Queries of the sync workers: claiming dirty cells, finishing a push, the request log and the
+ * error table. The claim protocol (agreed with the CDC consumer's upsert, cdc/sql/dirty-cells.ts):
  *  1. claim: set claimed_at/claim_id in a committed statement, *before* reading the values;
- *  2. read the values and push them;
+ *  2. read the values; forget the acknowledgements of the parts about to be sent; push;
  *  3. finish: store what the OTA acknowledged, delete each cell whose dirty_seq is still the one
- *     claimed (a change during the push bumped it: the cell stays dirty), release the rest.
+ *     read (a change during the push bumped it: the cell stays dirty), release the rest.
  */
 import type { OtaValues, Part } from '../types.ts';
 

@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
-import { AR_MAX_BYTES, AR_MAX_UPDATES } from '../../connectors/expedia/client.ts';
+import { AR_MAX_BYTES, AR_MAX_UPDATES } from '../../connectors/expedia/ar-message.ts';
 
 const db = useTestDatabase();
 const DAYS = 370; // 9 mappings × 370 nights = 3,330 cells per statement
