@@ -196,6 +196,8 @@ async function refused(ctx: PushContext, batch: Planned[], errors: ArIssue[], ou
     error: {
       severity: 'error', kind: family === 'mapping' ? 'mapping' : 'rejected', errorCode: 'ERR_OTA_REJECTED', otaCode: String(first.code),
       message: family === 'mapping' ? `${text} (Expedia room ${room}${rate ? `, rate plan ${rate}` : ''})` : text,
+      stayFrom: batch.reduce((m, r) => (r.from < m ? r.from : m), batch[0]!.from),
+      stayTo: batch.reduce((m, r) => (r.to > m ? r.to : m), batch[0]!.to),
     },
   });
   return 'ok';

@@ -13,7 +13,7 @@ import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
 import {
-  claimCells, finishClaim, forgetSentParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveTransientErrors,
+  claimCells, finishClaim, forgetSentParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, resolveTransientErrors,
   storeAcknowledged, type SyncErrorEntry,
 } from '../sql/sync.ts';
 import { recordRejectedMapping } from '../sql/mapping.ts';
@@ -224,8 +224,13 @@ export class SyncWorker {
         await client.query(storeAcknowledged(claimId, [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values }))));
       }
       await client.query(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
+      // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
+      const accepted = push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
+        .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }));
+      if (accepted.length) await client.query(resolveRefusals(connectionId, accepted));
       if (errors.length) await client.query(recordSyncErrors(connectionId, connection.propertyId, null, errors));
       if (notOverbooked.length) await client.query(resolveOverbookings(connectionId, notOverbooked));
+
       for (const r of outcome.rejected) if (r.error.kind === 'mapping') await recordMapping(client, connection, byId.get(r.covers[0]?.cellId ?? ''), r.error.message);
     });
 

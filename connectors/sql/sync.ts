@@ -202,6 +202,18 @@ export function resolveTransientErrors(connectionId: string) {
   };
 }
 
+/** Refusals of cells the OTA has now accepted: the cause is gone (fixed data, fixed mapping). */
+export function resolveRefusals(connectionId: string, cells: Array<{ roomTypeId: string; ratePlanId: string; stayDate: string }>) {
+  return {
+    text: `UPDATE channel.sync_errors e SET resolved_at = now()
+           FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
+           WHERE e.connection_id = $1 AND e.kind IN ('rejected', 'mapping') AND e.resolved_at IS NULL AND e.deleted_at IS NULL
+             AND e.room_type_id = x."roomTypeId" AND (e.rate_plan_id IS NULL OR e.rate_plan_id = x."ratePlanId")
+             AND x."stayDate" BETWEEN e.stay_from AND COALESCE(e.stay_to, e.stay_from)`,
+    values: [connectionId, JSON.stringify(cells)],
+  };
+}
+
 /** Overbooking alerts of nights a push now shows as not overbooked. */
 export function resolveOverbookings(connectionId: string, nights: Array<{ roomTypeId: string; stayDate: string }>) {
   return {

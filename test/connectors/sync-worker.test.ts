@@ -236,6 +236,13 @@ describe('refusals per item', () => {
       expect(log.map((r) => r.status)).toContain('partial');
       const { rows: errs } = await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`, [ids.booking_com]);
       expect(errs[0].n).toBeGreaterThan(0);
+      // The OTA learns the rate plan: the next full sync goes through and the refusals resolve.
+      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
+        [ids.booking_com, `${server.url}/sandbox/booking-com`]);
+      await requestFullSync(pool, ids.booking_com!, DAYS);
+      await worker.syncConnection(ids.booking_com!);
+      const { rows: [open] } = await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`, [ids.booking_com]);
+      expect(open.n).toBe(0);
     } finally {
       await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
         [ids.booking_com, `${server.url}/sandbox/booking-com`]);
