@@ -4,6 +4,7 @@
  * 5xx, 429, timeouts" once for both. The draw uses a seeded PRNG: a failing run can be replayed.
  */
 import { z } from 'zod';
+import { prng } from '../../core/prng.ts';
 
 export const faultPlanSchema = z.strictObject({
   /** Probability per request of each fault; their sum must be ≤ 1. */
@@ -27,18 +28,6 @@ export const faultPlanSchema = z.strictObject({
 });
 export type FaultPlan = z.output<typeof faultPlanSchema>;
 export type FaultKind = keyof FaultPlan['rates'];
-
-/** mulberry32: small, seedable, good enough to spread faults. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultInjector {
   #plan: FaultPlan;

@@ -10,6 +10,7 @@
 import type { Pool, PoolClient } from '../db.ts';
 import { withTransaction } from '../db.ts';
 import { DEMO, demoGuests } from './demo-data.ts';
+import { prng } from '../prng.ts';
 
 export interface SeedResult {
   created: boolean;
@@ -17,18 +18,6 @@ export interface SeedResult {
   rates: number;
   restrictions: number;
   reservations: number;
-}
-
-/** Deterministic PRNG (mulberry32): the same demo hotel on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Rates and restrictions for [today, today + days) in the property's timezone, computed in SQL. */
