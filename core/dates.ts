@@ -17,3 +17,10 @@ export function nextDay(date: string): string {
   }
   return next;
 }
+
+/** The night `n` days after `date` (before it when n < 0). */
+export function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}

@@ -14,7 +14,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Builder } from 'xml2js';
 import { z } from 'zod';
-import { nextDay } from '../../core/dates.ts';
+import { addDays, nextDay } from '../../core/dates.ts';
 import { StayosError } from '../../core/errors.ts';
 import { FaultInjector, type FaultKind } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
@@ -62,7 +62,6 @@ const successXml = (warnings: ArIssue[]) => xml({ Success: warnings.length ? { W
 const errorXml = (errors: ArIssue[]) => xml({ Error: issues(errors) });
 const html = (status: number, text: string) => `<!DOCTYPE html><html><head><title>${status} ${text}</title></head><body><h1>${text}</h1></body></html>`;
 
-const addDays = (date: string, n: number) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const weekday = (date: string) => WEEKDAYS[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
 
 export class ExpediaSandbox {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '../../core/db.ts';
 import { withTransaction } from '../../core/db.ts';
+import { addDays } from '../../core/dates.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
@@ -291,11 +292,5 @@ export class SyncWorker {
 async function recordMapping(client: PoolClient, connection: ConnectionRow, cell: PushCell | undefined, detail: string): Promise<void> {
   if (!cell) return;
   await client.query(recordRejectedMapping(connection.id, connection.propertyId, cell, detail));
-}
-
-function addDays(date: string, n: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
 }
 
