@@ -11,6 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Builder, parseStringPromise } from 'xml2js';
 import { z } from 'zod';
 import { nextDay } from '../../core/dates.ts';
+import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
 import { BOOKING_LIMIT_MAX, OTA_NAMESPACE, OTA_PAYLOAD_VERSION } from './messages.ts';
@@ -120,24 +121,7 @@ export class BookingSandbox {
       app.post(TOKEN_PATH, (req, reply) => this.#exchange(req, reply));
       app.post(AVAIL_PATH, (req, reply) => this.#ari('avail', req, reply));
       app.post(RATE_PATH, (req, reply) => this.#ari('rate', req, reply));
-      app.post('/_control/faults', async (req, reply) => {
-        try {
-          return { plan: this.faults.set(req.body ?? {}) };
-        } catch (err) {
-          if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
-          throw err;
-        }
-      });
-      app.get('/_control/state', async (req, reply) => {
-        const hotel = (req.query as Record<string, string | undefined>).hotel;
-        if (!hotel) return reply.code(400).send({ error: 'query parameter hotel is required' });
-        return { hotel, cells: Object.fromEntries(this.cells(hotel)), rooms: Object.fromEntries(this.roomAvailability(hotel)) };
-      });
-      app.get('/_control/stats', async () => ({ ...this.stats, faults: { ...this.faults.injected } }));
-      app.post('/_control/reset', async (_req, reply) => {
-        this.reset();
-        return reply.code(204).send();
-      });
+      controlRoutes(app, this, () => ({ ...this.stats }));
     };
   }
 

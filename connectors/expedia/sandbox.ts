@@ -13,9 +13,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Builder } from 'xml2js';
-import { z } from 'zod';
 import { addDays, nextDay } from '../../core/dates.ts';
 import { StayosError } from '../../core/errors.ts';
+import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector, type FaultKind } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
 import { AR_RS_NAMESPACE, WEEKDAYS, parseAvailRateUpdateRQ, type ArIssue, type ParsedAvailRateUpdateRQ } from './parser.ts';
@@ -103,26 +103,7 @@ export class ExpediaSandbox {
         },
       }, async (request, reply) => this.#handle(String(request.body ?? ''), reply));
 
-      app.post('/_control/faults', async (request, reply) => {
-        try {
-          return { plan: this.faults.set(request.body ?? {}) };
-        } catch (err) {
-          if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
-          throw err;
-        }
-      });
-      app.get('/_control/state', async (request, reply) => {
-        const hotel = (request.query as { hotel?: string }).hotel;
-        if (!hotel) return reply.code(400).send({ error: 'query parameter hotel is required' });
-        return { hotel, cells: Object.fromEntries(this.cells(hotel)), rooms: Object.fromEntries(this.roomAvailability(hotel)) };
-      });
-      app.get('/_control/stats', async () => ({
-        ...this.stats, overlaps: this.overlaps, inFlight: Object.fromEntries(this.#inFlight), faults: { ...this.faults.injected },
-      }));
-      app.post('/_control/reset', async (_request, reply) => {
-        this.reset();
-        return reply.code(204).send();
-      });
+      controlRoutes(app, this, () => ({ ...this.stats, overlaps: this.overlaps, inFlight: Object.fromEntries(this.#inFlight) }));
     };
   }
 
