@@ -11,7 +11,7 @@ import type { AriValues } from '../sql/ari.ts';
 import type { SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues } from '../types.ts';
 import type { Connector, PushContext, PushOutcome } from '../outbound/connector.ts';
-import { ackedCells, cellIdsOf, planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken } from './auth.ts';
 import {
@@ -48,8 +48,8 @@ export const bookingConnector: Connector = {
       roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', amount: c.values.rate!, currency: c.values.currency!,
     }));
     const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) => rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
-    const avail = pack(withDates([...limits, ...restrictions]), availStatusMessageCount);
-    const rate = pack(withDates(rates), () => 1);
+    const avail = packGreedy(withDates([...limits, ...restrictions]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES);
+    const rate = packGreedy(withDates(rates), () => 1, BOOKING_MAX_MESSAGES);
     type Batch = { kind: Kind; b: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>> };
     const queue: Batch[] = [...avail.map((b) => ({ kind: 'avail' as const, b })), ...rate.map((b) => ({ kind: 'rate' as const, b }))];
     while (queue.length) {
@@ -62,25 +62,6 @@ export const bookingConnector: Connector = {
     return out;
   },
 };
-
-/** Greedy packing under our per-request message cap. */
-function pack<V>(ranges: Array<PlannedRange<V>>, count: (v: V) => number): Array<Array<PlannedRange<V>>> {
-  const out: Array<Array<PlannedRange<V>>> = [];
-  let cur: Array<PlannedRange<V>> = [];
-  let n = 0;
-  for (const r of ranges) {
-    const k = count(r.value);
-    if (cur.length && n + k > BOOKING_MAX_MESSAGES) {
-      out.push(cur);
-      cur = [];
-      n = 0;
-    }
-    cur.push(r);
-    n += k;
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
 
 async function send(ctx: PushContext, kind: Kind, batch: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>>, out: PushOutcome): Promise<'ok' | 'stop' | 'split'> {
   const started = performance.now();

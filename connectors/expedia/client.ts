@@ -8,7 +8,7 @@ import { StayosError } from '../../core/errors.ts';
 import type { AriValues } from '../sql/ari.ts';
 import type { OtaValues } from '../types.ts';
 import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
-import { ackedCells, cellIdsOf, planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
@@ -92,22 +92,8 @@ function chunk(ranges: Planned[]): Planned[][] {
     }
     return structure + values(u);
   };
-  const budget = AR_MAX_BYTES - envelope - 512; // room for the real credentials and hotel id
-  const out: Planned[][] = [];
-  let cur: Planned[] = [];
-  let bytes = 0;
-  for (const r of ranges) {
-    const b = size(r.value);
-    if (cur.length && (cur.length >= AR_MAX_UPDATES || bytes + b > budget)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += b;
-  }
-  if (cur.length) out.push(cur);
-  return out;
+  // 512 bytes of room for the real credentials and hotel id.
+  return packGreedy(ranges, (r) => size(r.value), AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES);
 }
 
 /** A message refused for a mapping error is resent one (room, rate) series at a time, so only the

@@ -60,3 +60,26 @@ export function ackedCells(ranges: Array<{ covers: Array<{ cellId: string; part:
 }
 
 export const cellIdsOf = (ranges: Array<{ covers: Array<{ cellId: string }> }>) => [...new Set(ranges.flatMap((r) => r.covers.map((c) => c.cellId)))];
+
+/**
+ * Greedy packing of ranges, in order, into requests: a request closes when the next range's cost
+ * would take it over `budget`, or when it holds `maxItems` ranges. A range costlier than the
+ * budget goes alone (the OTA then says what it thinks of it).
+ */
+export function packGreedy<T>(items: T[], cost: (item: T) => number, budget: number, maxItems = Infinity): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const c = cost(item);
+    if (cur.length && (cur.length >= maxItems || used + c > budget)) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(item);
+    used += c;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
