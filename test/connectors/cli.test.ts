@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/process.ts';
-import { mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 
 const db = useTestDatabase();
@@ -17,7 +17,7 @@ const env = () => ({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_K
 beforeAll(async () => {
   server = await startSandboxServer();
   await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 40 });
-  for (const r of (await db.current.pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+  Object.assign(ids, await connectionIds(db.current.pool));
 });
 afterAll(async () => {
   await server?.close();

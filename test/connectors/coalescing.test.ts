@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
-import { mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
   await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS });
-  for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+  Object.assign(ids, await connectionIds(pool));
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
   await setConnectionPaused(pool, ids.booking_com!, true); // this test watches Expedia alone
   worker = new SyncWorker({

@@ -13,7 +13,7 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { confirmedFlush, currentWal, dropSlot, slotName } from '../helpers/cdc.ts';
 import { runCli, type CliProcess } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { ensureSlot } from '../../cdc/index.ts';
 import { requestFullSync } from '../../connectors/index.ts';
@@ -42,7 +42,7 @@ beforeAll(async () => {
   server = await startSandboxServer({ faults: FAULTS });
   await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: WINDOW + 5 });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [WINDOW]);
-  for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+  Object.assign(ids, await connectionIds(pool));
   await ensureSlot(pool, slot);
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
-import { mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
@@ -28,7 +28,7 @@ const workerFor = () => new SyncWorker({
 beforeAll(async () => {
   server = await startSandboxServer();
   await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
-  for (const r of (await db.current.pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+  Object.assign(ids, await connectionIds(db.current.pool));
   worker = workerFor();
 });
 afterAll(async () => {

@@ -18,6 +18,12 @@ export async function startSandboxServer(options: Parameters<typeof createSandbo
   return { ...sandboxes, url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
 
+/** The demo connections' ids by channel code. */
+export async function connectionIds(pool: Pool): Promise<Record<string, string>> {
+  const { rows } = await pool.query<{ id: string; channel_code: string }>(`SELECT id, channel_code FROM channel.channel_connections`);
+  return Object.fromEntries(rows.map((r) => [r.channel_code, r.id]));
+}
+
 export interface Mismatch {
   cell: string;
   field: string;
