@@ -37,6 +37,19 @@ export async function benchDatabase(name: string): Promise<BenchDb> {
   return { url, pool, close: async () => { await pool.end(); await stop(); } };
 }
 
+/** The OTA accounts of the benchmark's sandboxes (bench/sandbox-process.ts) and connections. */
+export const BENCH_OTA_ACCOUNTS = {
+  booking: { clientId: 'bench-machine', clientSecret: 'bench-secret', hotel: '5550001' },
+  expedia: { username: 'benchuser', password: 'bench-pass', hotel: '5550002' },
+} as const;
+
+/** An OTA request as the sandbox process received it, for the replay baselines. */
+export interface CapturedRequest {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
 export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
@@ -59,7 +72,7 @@ export async function benchProperty(pool: Pool, roomTypes: number, ratePlans: nu
   await pool.query(`INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los)
     SELECT $1, rt.id, rp.id, current_date + d, 1 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, generate_series(0, $2 - 1) d
     WHERE rt.property_id = $1 AND rp.property_id = $1`, [p.id, days]);
-  for (const [channel, hotel] of [['booking_com', '5550001'], ['expedia', '5550002']] as const) {
+  for (const [channel, hotel] of [['booking_com', BENCH_OTA_ACCOUNTS.booking.hotel], ['expedia', BENCH_OTA_ACCOUNTS.expedia.hotel]] as const) {
     const { rows: [c] } = await pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, $2, $3, 'http://127.0.0.1:9') RETURNING id`, [p.id, channel, hotel]);
     await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
       SELECT $1, $2, rt.id, rp.id, '1' || row_number() OVER (ORDER BY rt.code), '2' || row_number() OVER (ORDER BY rp.code, rt.code)

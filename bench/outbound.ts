@@ -4,6 +4,8 @@
  *  1. full sync of both connections (30,000 cells each), against a baseline measured in the same
  *     run: the very requests it sent, replayed straight to the sandboxes (HTTP and the OTA side
  *     only: no database, no planning). Target ≤ 10 s.
+ * The sandboxes run in a process of their own (bench/sandbox-process.ts), as the OTA is another
+ * system; they still share the machine's cores with PostgreSQL and the pipeline.
  *  2. commit → sandbox-acknowledged latency at 5,000 changes/s offered (50 transactions of 100
  *     rates per second), against the bare round trip of one request to the sandbox. Target
  *     p99 ≤ 250 ms.
@@ -11,15 +13,15 @@
  *     limits allow for what was sent (Expedia: 5,000 updates and 100 KB per message; Booking.com:
  *     our 1,000 messages per request).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import readline from 'node:readline';
 import axios from 'axios';
-import Fastify from 'fastify';
-import { benchDatabase, benchProperty, machine, percentile } from './common.ts';
+import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, machine, percentile, type CapturedRequest } from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
 import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
 import { CONNECTORS, requestFullSync, SyncWorker } from '../connectors/index.ts';
-import { createSandboxes } from '../connectors/sandbox/index.ts';
 
 const KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
 const DAYS = 500;
@@ -36,26 +38,27 @@ const pending = async (pool: Pool) => (await pool.query(`SELECT count(*)::int AS
 const requestsSent = async (pool: Pool, channel: string) =>
   (await pool.query(`SELECT count(*)::int AS n, COALESCE(sum(attempts), 0)::int AS attempts FROM channel.sync_log WHERE channel_code = $1 AND message_kind <> 'token'`, [channel])).rows[0] as { n: number; attempts: number };
 
+/** Starts bench/sandbox-process.ts (with this process's loader flags) and waits for its URL. */
+async function startSandboxProcess(): Promise<{ base: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...process.execArgv, 'bench/sandbox-process.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench/sandbox-process.ts exited with ${code} before serving`)));
+  });
+  const { url } = JSON.parse(first) as { url: string };
+  return { base: url, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
+const stats = async (base: string, prefix: string) =>
+  (await axios.get<Record<string, number>>(`${base}${prefix}/_control/stats`)).data;
+
 async function main(): Promise<void> {
   const db = await benchDatabase('stayos_bench_outbound');
   const { pool, url } = db;
-  const sandboxes = createSandboxes({
-    bookingAccounts: [{ clientId: 'bench-machine', clientSecret: 'bench-secret', hotels: ['5550001'] }],
-    expediaAccounts: [{ username: 'benchuser', password: 'bench-pass', hotels: ['5550002'] }],
-  });
-  const server = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
-  // Every OTA request the pipeline sends, for the replay baseline.
-  const captured: Array<{ url: string; body: string; headers: Record<string, string> }> = [];
-  let capture = false;
-  server.addHook('preHandler', async (req) => {
-    if (capture && (typeof req.body === 'string' || Buffer.isBuffer(req.body))) {
-      captured.push({ url: req.url, body: String(req.body), headers: Object.fromEntries(['content-type', 'accept-version', 'authorization'].filter((h) => req.headers[h]).map((h) => [h, String(req.headers[h])])) });
-    }
-  });
-  await server.register(sandboxes.plugin);
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  const address = server.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const sandbox = await startSandboxProcess();
+  const base = sandbox.base;
+  const { booking: bookingAccount, expedia: expediaAccount } = BENCH_OTA_ACCOUNTS;
   const store = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
   const workerPool = createPool(url, { max: 10, applicationName: 'stayos-connectors' });
   let worker: SyncWorker | undefined;
@@ -71,10 +74,10 @@ async function main(): Promise<void> {
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 80 + (extract(doy FROM stay_date)::int % 37) * 3 + extract(isodow FROM stay_date)::int * 2`);
     await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3, $4),
         settings = jsonb_build_object('auth_url', $2 || '/sandbox/booking-com', 'rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'booking_com'`,
-      [property, base, JSON.stringify({ client_id: 'bench-machine', client_secret: 'bench-secret' }), KEY]);
+      [property, base, JSON.stringify({ client_id: bookingAccount.clientId, client_secret: bookingAccount.clientSecret }), KEY]);
     await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3, $4),
         settings = jsonb_build_object('rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'expedia'`,
-      [property, base, JSON.stringify({ username: 'benchuser', password: 'bench-pass' }), KEY]);
+      [property, base, JSON.stringify({ username: expediaAccount.username, password: expediaAccount.password }), KEY]);
     const { rows: conns } = await pool.query<{ id: string; channel_code: string }>(`SELECT id, channel_code FROM channel.channel_connections WHERE property_id = $1`, [property]);
     await pool.query('VACUUM (ANALYZE)');
 
@@ -84,18 +87,19 @@ async function main(): Promise<void> {
     });
 
     // 1. Full sync of both connections at once.
-    capture = true;
+    await axios.post(`${base}/_bench/capture`, { on: true });
     let t0 = performance.now();
     for (const c of conns) await requestFullSync(pool, c.id, DAYS);
     worker.start();
     await until(async () => (await pending(pool)) === 0, 'full sync');
     const fullSeconds = (performance.now() - t0) / 1000;
-    capture = false;
+    await axios.post(`${base}/_bench/capture`, { on: false });
+    const captured = (await axios.get<CapturedRequest[]>(`${base}/_bench/captured`)).data;
     const fullRequests = captured.length;
     //    Baseline: the same requests replayed to the sandboxes, each OTA's in order, both at once.
     t0 = performance.now();
     await Promise.all(['/sandbox/booking-com', '/sandbox/expedia'].map(async (prefix) => {
-      for (const r of captured.filter((x) => x.url.startsWith(prefix) && !x.url.includes('token'))) {
+      for (const r of captured.filter((x) => x.url.startsWith(prefix))) {
         await axios.post(`${base}${r.url}`, r.body, { headers: r.headers, responseType: 'text', validateStatus: (s) => s === 200 });
       }
     }));
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
     trips.sort((a, b) => a - b);
 
     // 3. Requests per 1,000 random changes, against the minimum for what was sent.
-    const before = { booking: await requestsSent(pool, 'booking_com'), expedia: await requestsSent(pool, 'expedia'), e: { ...sandboxes.expedia.stats }, b: { ...sandboxes.booking.stats } };
+    const before = { booking: await requestsSent(pool, 'booking_com'), expedia: await requestsSent(pool, 'expedia'), e: await stats(base, '/sandbox/expedia'), b: await stats(base, '/sandbox/booking-com') };
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % rates.length;
     const picks = Array.from({ length: 1000 }, () => rates[random()]!.id);
@@ -167,9 +171,9 @@ async function main(): Promise<void> {
     }));
     const wal3 = await currentWalLsn(pool);
     await until(async () => (await confirmedFlushLsn(pool, 'bench_outbound')) >= wal3 && (await pending(pool)) === 0, 'random changes drained');
-    const e = sandboxes.expedia.stats;
-    const expMin = Math.max(Math.ceil((e.updates - before.e.updates) / 5000), Math.ceil((e.bytes - before.e.bytes) / 102_400));
-    const bookMin = Math.ceil((sandboxes.booking.stats.accepted - before.b.accepted) / 1000);
+    const e = await stats(base, '/sandbox/expedia');
+    const expMin = Math.max(Math.ceil((e.updates! - before.e.updates!) / 5000), Math.ceil((e.bytes! - before.e.bytes!) / 102_400));
+    const bookMin = Math.ceil(((await stats(base, '/sandbox/booking-com')).accepted! - before.b.accepted!) / 1000);
     const perThousand = {
       expedia: { requests: (await requestsSent(pool, 'expedia')).n - before.expedia.n, minimum: expMin },
       booking_com: { requests: (await requestsSent(pool, 'booking_com')).n - before.booking.n, minimum: bookMin },
@@ -197,7 +201,7 @@ async function main(): Promise<void> {
     await worker?.stop();
     await stream?.stop();
     await pool.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'bench_outbound'`).catch(() => undefined);
-    await server.close();
+    await sandbox.stop();
     await store.end();
     await workerPool.end();
     await db.close();

@@ -14,8 +14,8 @@ import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
 import {
-  claimCells, finishClaim, forgetSentParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, resolveTransientErrors,
-  storeAcknowledged, type SyncErrorEntry,
+  abandonClaim, claimCells, finishClaim, forgetParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals,
+  resolveTransientErrors, storeAcknowledged, type SyncErrorEntry,
 } from '../sql/sync.ts';
 import { recordRejectedMapping } from '../sql/mapping.ts';
 import type { OtaValues, Part } from '../types.ts';
@@ -42,6 +42,18 @@ export interface WorkerOptions {
   /** Longest breaker wait between pushes to a failing OTA (default 5 minutes). */
   breakerMaxMs?: number;
 }
+
+interface Claimed {
+  id: string;
+  dirtySeq: string;
+  takenOver: boolean;
+}
+
+const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
+const NOTHING_ACKED: ClaimedCell['acked'] = {
+  availability: null, rate: null, currency: null, minLos: null, maxLos: null, closedToArrival: null, closedToDeparture: null, closed: null,
+  avail: false, rateAcked: false, restr: false,
+};
 
 /** Consecutive failed pushes after which a degraded connection is marked down. */
 const DOWN_AFTER_FAILURES = 5;
@@ -99,8 +111,9 @@ export class SyncWorker {
 
   /** Starts a pass for each connection with work, up to the concurrency. */
   async poll(): Promise<void> {
+    if (this.#inflight.size >= this.#o.concurrency) return;
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, this.#o.leaseSeconds));
+    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, this.#o.leaseSeconds, [...this.#inflight.keys()]));
     for (const { id } of rows) {
       if (this.#o.only && !this.#o.only.includes(id)) continue;
       if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
@@ -152,21 +165,22 @@ export class SyncWorker {
     if (!connector) return { cells: 0, requests: 0, stopped: false };
 
     const claimId = randomUUID();
-    const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connectionId, claimId, this.#o.batchSize, this.#o.leaseSeconds));
+    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#o.leaseSeconds));
     if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
     try {
       return await this.#push(connection, connector, claimId, claimed);
     } catch (err) {
       // A failure of our own (database, a bug): give the cells back at once rather than after the
-      // lease, and count it against the connection so a poison batch cannot spin.
-      await pool.query(finishClaim(claimId, claimed.map((r) => r.id), [])).catch(() => undefined);
+      // lease (forgetting what the OTA may or may not have received), and count it against the
+      // connection so a poison batch cannot spin.
+      await pool.query(abandonClaim(claimId, claimed.map((r) => r.id))).catch(() => undefined);
       const error = err instanceof StayosError ? err : new StayosError('ERR_INTERNAL', `sync pass failed: ${(err as Error).message}`, { cause: err });
       await this.#breaker(connection, { acked: [], rejected: [], warnings: [], requests: 0, stop: { kind: 'unavailable', error, retryAfterMs: 0 } }).catch(() => undefined);
       throw err;
     }
   }
 
-  async #push(connection: ConnectionRow, connector: Connector, claimId: string, claimed: Array<{ id: string; dirtySeq: string }>): Promise<PassResult> {
+  async #push(connection: ConnectionRow, connector: Connector, claimId: string, claimed: Claimed[]): Promise<PassResult> {
     const { pool, encryptionKey } = this.#o;
     const connectionId = connection.id;
     const { rows: cells } = await pool.query<ClaimedCell>(claimedAri(claimId, claimed.map((r) => r.id)));
@@ -177,12 +191,15 @@ export class SyncWorker {
     const errors: SyncErrorEntry[] = [];
     const notOverbooked: Array<{ roomTypeId: string; stayDate: string }> = [];
     const seen = new Set<string>();
+    // Cells taken over from a worker that died mid-push: what reached the OTA is unknown, so every
+    // part is sent, whatever was acknowledged before.
+    const takenOver = new Set(claimed.filter((r) => r.takenOver).map((r) => r.id));
     for (const c of cells) {
       seen.add(c.cellId);
       const values: OtaValues = connector.normalize(c);
       const tooEarly = c.stayDate < addDays(c.today, -1);
       const tooLate = c.stayDate > addDays(c.today, connector.maxDaysAhead);
-      const parts = tooEarly || tooLate ? [] : partsToSend(values, c.acked);
+      const parts = tooEarly || tooLate ? [] : partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked);
       if (c.overbooked) {
         errors.push({ severity: 'alert', kind: 'overbooking', errorCode: 'OVERBOOKING', message: `more rooms sold than sellable on ${c.stayDate}: 0 is pushed`, roomTypeId: c.roomTypeId, stayFrom: c.stayDate, stayTo: c.stayDate });
       } else if (parts.includes('avail')) notOverbooked.push({ roomTypeId: c.roomTypeId, stayDate: c.stayDate });
@@ -192,10 +209,7 @@ export class SyncWorker {
     // Claimed cells without an active mapping: nothing to send, they leave the queue.
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 
-    // Only parts the OTA had acknowledged have anything to forget (none after a full sync).
     const cellById = new Map(cells.map((c) => [c.cellId, c]));
-    const known = push.filter((p) => { const a = cellById.get(p.cellId)!.acked; return a.avail || a.rateAcked || a.restr; });
-    if (known.length) await pool.query(forgetSentParts(claimId, known));
     const outcome: PushOutcome = push.length
       ? await connector.push({
           connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
@@ -218,13 +232,32 @@ export class SyncWorker {
     }
     for (const p of push) if (p.parts.every((part) => settled.get(p.cellId)?.has(part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
     errors.push(...outcome.warnings);
+    // Parts whose outcome is unknown lose their acknowledgement: sent without a definitive answer
+    // (timeout, lost connection, shutdown, a push stopped half-way); of a taken-over cell, every
+    // part this push did not get acknowledged (the dead worker's request may still have landed).
+    const rejectedParts = new Map<string, Set<Part>>();
+    for (const r of outcome.rejected) for (const c of r.covers) (rejectedParts.get(c.cellId) ?? rejectedParts.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
+    const uncertain: Array<{ cellId: string; parts: Part[] }> = [];
+    for (const c of cells) {
+      const acked = ackedParts.get(c.cellId) ?? [];
+      const parts = takenOver.has(c.cellId)
+        ? ALL_PARTS.filter((part) => !acked.includes(part))
+        : (byId.get(c.cellId)?.parts ?? []).filter((part) => !acked.includes(part) && !rejectedParts.get(c.cellId)?.has(part));
+      if (parts.length) uncertain.push({ cellId: c.cellId, parts });
+    }
 
     await withTransaction(pool, async (client) => {
-      await client.query(redirtyLostCells(claimId, push.map((p) => ({ cellId: p.cellId, connectionId, propertyId: connection.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }))));
       if (outcome.acked.length) {
         await client.query(storeAcknowledged(claimId, [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values }))));
       }
-      await client.query(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
+      if (uncertain.length) await client.query(forgetParts(claimId, uncertain));
+      const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
+      const held = new Set(finished?.held ?? []);
+      const lost = push.filter((p) => !held.has(p.cellId));
+      if (lost.length) {
+        this.#o.log.warn({ connection: connectionId, cells: lost.length }, 'sync worker: cells taken over by another worker during the push; marked dirty again');
+        await client.query(redirtyLostCells(lost.map((p) => ({ connectionId, propertyId: connection.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }))));
+      }
       // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
       const accepted = push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
         .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }));

@@ -6,16 +6,22 @@
 
 /** Connections of these channels with cells to push now: not paused or disabled, breaker closed
  * (retry_at passed). One index probe per connection. */
-export function connectionsWithWork(channels: readonly string[], leaseSeconds: number) {
+/**
+ * Connections with cells to push, except `busy` (those this worker is pushing already: their pass
+ * loops until nothing is left, and probing them is the expensive part, since a pass's claimed
+ * cells are the oldest in the claim index and the probe walks past each of them).
+ */
+export function connectionsWithWork(channels: readonly string[], leaseSeconds: number, busy: readonly string[] = []) {
   return {
     text: `
 SELECT c.id FROM channel.channel_connections c
 LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
 WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status NOT IN ('paused', 'disabled')
+  AND c.id <> ALL ($3::uuid[])
   AND (s.retry_at IS NULL OR s.retry_at <= now())
   AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL
                 AND (d.claimed_at IS NULL OR d.claimed_at < now() - make_interval(secs => $2)))`,
-    values: [channels, leaseSeconds],
+    values: [channels, leaseSeconds, busy],
   };
 }
 

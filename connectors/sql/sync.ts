@@ -2,25 +2,29 @@
  * Queries of the sync workers: claiming dirty cells, finishing a push, the request log and the
  * error table. The claim protocol (agreed with the CDC consumer's upsert, cdc/sql/dirty-cells.ts):
  *  1. claim: set claimed_at/claim_id in a committed statement, *before* reading the values;
- *  2. read the values; forget the acknowledgements of the parts about to be sent; push;
- *  3. finish: store what the OTA acknowledged, delete each cell whose dirty_seq is still the one
- *     read (a change during the push bumped it: the cell stays dirty), release the rest.
+ *  2. read the values and the acknowledged ones; push the parts that differ;
+ *  3. finish, in one transaction: store what the OTA acknowledged, forget the acknowledgements of
+ *     the parts whose outcome is unknown, delete each cell whose dirty_seq is still the one read
+ *     (a change during the push bumped it: the cell stays dirty), release the rest.
+ * A worker that dies between 1 and 3 leaves its cells claimed: the next claim after the lease
+ * takes them over and, not knowing what reached the OTA, sends every part of them again.
  */
 import type { OtaValues, Part } from '../types.ts';
 
 /** Claims up to `limit` waiting cells of a connection, oldest first; also takes over claims older
- * than the lease (a worker that died mid-push). SKIP LOCKED: workers on several machines share. */
+ * than the lease (a worker that died mid-push: `takenOver`). SKIP LOCKED: workers on several
+ * machines share. */
 export function claimCells(connectionId: string, claimId: string, limit: number, leaseSeconds: number) {
   return {
     text: `
 WITH picked AS (
-  SELECT id FROM channel.ari_dirty_cells
+  SELECT id, claimed_at IS NOT NULL AS taken_over FROM channel.ari_dirty_cells
   WHERE connection_id = $1 AND deleted_at IS NULL AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $4))
   ORDER BY first_dirty_at LIMIT $3
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
 FROM picked WHERE d.id = picked.id
-RETURNING d.id, d.dirty_seq::text AS "dirtySeq"`,
+RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver"`,
     values: [connectionId, claimId, limit, leaseSeconds],
   };
 }
@@ -72,12 +76,13 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
 }
 
 /**
- * Before a push: forgets what the OTA acknowledged for the parts about to be sent. If the outcome
- * never becomes known (the worker is killed mid-request, the request times out after the OTA
- * applied it), the OTA may hold these values or the old ones; a forgotten part is sent again
- * whatever the next values are, so the OTA can never keep a value we believe it no longer has.
+ * After a push: forgets what the OTA acknowledged for the parts whose outcome is unknown (sent
+ * without a definitive answer: a timeout, a lost connection, a shutdown; or any part of a cell
+ * taken over from a dead worker). The OTA may hold the values sent or the old ones; a forgotten
+ * part is sent again whatever the next values are, so the OTA can never keep a value we believe it
+ * no longer has. Only for cells the claim still holds (a lost cell is made dirty again whole).
  */
-export function forgetSentParts(claimId: string, cells: Array<{ cellId: string; parts: Part[] }>) {
+export function forgetParts(claimId: string, cells: Array<{ cellId: string; parts: Part[] }>) {
   const rows = cells.map((c) => ({ id: c.cellId, avail: c.parts.includes('avail'), rate_p: c.parts.includes('rate'), restr: c.parts.includes('restr') }));
   return {
     text: `
@@ -97,6 +102,7 @@ WHERE a.connection_id = d.connection_id AND a.room_type_id = d.room_type_id AND 
  * Ends a claim: deletes the cells that are done (sent and acknowledged, or nothing to send, or not
  * sendable) if their dirty_seq is still the one read after claiming; releases every other cell the
  * claim holds, so the next pass picks it up. `done` pairs each cell id with that dirty_seq.
+ * Returns the ids it found still held (`held`); any other was taken over by another worker.
  */
 export function finishClaim(claimId: string, cellIds: string[], done: Array<{ cellId: string; dirtySeq: string }>) {
   return {
@@ -105,26 +111,44 @@ WITH cleared AS (
   DELETE FROM channel.ari_dirty_cells d
   USING jsonb_to_recordset($2::jsonb) AS x("cellId" uuid, "dirtySeq" bigint)
   WHERE d.id = x."cellId" AND d.claim_id = $1 AND d.dirty_seq = x."dirtySeq"
+  RETURNING d.id),
+released AS (
+  UPDATE channel.ari_dirty_cells d SET claimed_at = NULL, claim_id = NULL
+  WHERE d.id = ANY ($3::uuid[]) AND d.claim_id = $1 AND d.id NOT IN (SELECT id FROM cleared)
   RETURNING d.id)
-UPDATE channel.ari_dirty_cells d SET claimed_at = NULL, claim_id = NULL
-WHERE d.id = ANY ($3::uuid[]) AND d.claim_id = $1 AND d.id NOT IN (SELECT id FROM cleared)`,
+SELECT COALESCE((SELECT array_agg(id) FROM cleared), '{}') || COALESCE((SELECT array_agg(id) FROM released), '{}') AS held`,
     values: [claimId, JSON.stringify(done), cellIds],
   };
 }
 
 /**
- * The cells of a claim that another worker took over while this one pushed (its lease ran out:
- * a process stalled for minutes). What this worker sent may have reached the OTA after the other
- * worker's newer values, so those cells are made dirty again with their acknowledged values
- * forgotten: the next push sends them whole. `cells` are the claim's cells; the statement picks
- * the ones the claim no longer holds.
+ * Gives a claim's cells back after a failure of our own (database, a bug) at an unknown point of
+ * the push: what reached the OTA is unknown, so their acknowledgements are forgotten whole.
  */
-export function redirtyLostCells(claimId: string, cells: Array<{ cellId: string; connectionId: string; propertyId: string; roomTypeId: string; ratePlanId: string; stayDate: string }>) {
+export function abandonClaim(claimId: string, cellIds: string[]) {
+  return {
+    text: `
+WITH released AS (
+  UPDATE channel.ari_dirty_cells d SET claimed_at = NULL, claim_id = NULL
+  WHERE d.id = ANY ($2::uuid[]) AND d.claim_id = $1
+  RETURNING d.connection_id, d.room_type_id, d.rate_plan_id, d.stay_date)
+DELETE FROM channel.ari_acknowledged a USING released r
+WHERE a.connection_id = r.connection_id AND a.room_type_id = r.room_type_id AND a.rate_plan_id = r.rate_plan_id AND a.stay_date = r.stay_date`,
+    values: [claimId, cellIds],
+  };
+}
+
+/**
+ * Cells of a claim that another worker took over while this one pushed (its lease ran out: a
+ * process stalled for minutes), as finishClaim found them. What this worker sent may have reached
+ * the OTA after the other worker's newer values, so they are made dirty again with their
+ * acknowledged values forgotten: the next push sends them whole.
+ */
+export function redirtyLostCells(lost: Array<{ connectionId: string; propertyId: string; roomTypeId: string; ratePlanId: string; stayDate: string }>) {
   return {
     text: `
 WITH lost AS (
-  SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x("cellId" uuid, "connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
-  WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.id = x."cellId" AND d.claim_id = $1)),
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("connectionId" uuid, "propertyId" uuid, "roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)),
 forgot AS (
   DELETE FROM channel.ari_acknowledged a USING lost l
   WHERE a.connection_id = l."connectionId" AND a.room_type_id = l."roomTypeId" AND a.rate_plan_id = l."ratePlanId" AND a.stay_date = l."stayDate")
@@ -132,7 +156,7 @@ INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_
 SELECT "connectionId", "propertyId", "roomTypeId", "ratePlanId", "stayDate" FROM lost
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
   SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1`,
-    values: [claimId, JSON.stringify(cells)],
+    values: [JSON.stringify(lost)],
   };
 }
 
@@ -202,11 +226,14 @@ export function resolveTransientErrors(connectionId: string) {
   };
 }
 
-/** Refusals of cells the OTA has now accepted: the cause is gone (fixed data, fixed mapping). */
+/** Refusals of cells the OTA has now accepted: the cause is gone (fixed data, fixed mapping). Runs
+ * after every push, so the cell list is read only when the connection has an open refusal at all. */
 export function resolveRefusals(connectionId: string, cells: Array<{ roomTypeId: string; ratePlanId: string; stayDate: string }>) {
   return {
     text: `UPDATE channel.sync_errors e SET resolved_at = now()
-           FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
+           FROM (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "ratePlanId" uuid, "stayDate" date)
+                 WHERE EXISTS (SELECT 1 FROM channel.sync_errors o WHERE o.connection_id = $1 AND o.kind IN ('rejected', 'mapping')
+                                 AND o.resolved_at IS NULL AND o.deleted_at IS NULL)) x
            WHERE e.connection_id = $1 AND e.kind IN ('rejected', 'mapping') AND e.resolved_at IS NULL AND e.deleted_at IS NULL
              AND e.room_type_id = x."roomTypeId" AND (e.rate_plan_id IS NULL OR e.rate_plan_id = x."ratePlanId")
              AND x."stayDate" BETWEEN e.stay_from AND COALESCE(e.stay_to, e.stay_from)`,
@@ -214,11 +241,14 @@ export function resolveRefusals(connectionId: string, cells: Array<{ roomTypeId:
   };
 }
 
-/** Overbooking alerts of nights a push now shows as not overbooked. */
+/** Overbooking alerts of nights a push now shows as not overbooked (the list is read only when the
+ * connection has an open alert). */
 export function resolveOverbookings(connectionId: string, nights: Array<{ roomTypeId: string; stayDate: string }>) {
   return {
     text: `UPDATE channel.sync_errors e SET resolved_at = now()
-           FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "stayDate" date)
+           FROM (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "stayDate" date)
+                 WHERE EXISTS (SELECT 1 FROM channel.sync_errors o WHERE o.connection_id = $1 AND o.kind = 'overbooking'
+                                 AND o.resolved_at IS NULL AND o.deleted_at IS NULL)) x
            WHERE e.connection_id = $1 AND e.kind = 'overbooking' AND e.resolved_at IS NULL AND e.deleted_at IS NULL
              AND e.room_type_id = x."roomTypeId" AND e.stay_from = x."stayDate"`,
     values: [connectionId, JSON.stringify(nights)],

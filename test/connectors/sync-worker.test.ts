@@ -2,17 +2,21 @@
  * The sync worker against both sandboxes over real HTTP: a full sync makes each OTA equal to the
  * PMS; a change then goes out as a delta (one request, one range); authentication failure stops
  * the connection without a retry storm; pause and resume; a mapping Expedia does not know is
- * flagged while the rest goes through; unmapped cells produce no call.
+ * flagged while the rest goes through; unmapped cells produce no call; cells of a worker that
+ * died mid-push are taken over and sent whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
-import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
+import { CONNECTORS, currentAri, requestFullSync, sandboxKey, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
 import { markDirtyCells } from '../../cdc/sql/dirty-cells.ts';
 import { markWindowHorizon } from '../../connectors/sql/connections.ts';
 import { waitFor } from '../helpers/wait.ts';
+import axios from 'axios';
+import { DEMO } from '../../core/demo/demo-data.ts';
+import { buildAvailRateUpdateRQ } from '../../connectors/expedia/ar-message.ts';
 
 const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startSandboxServer>>;
@@ -168,6 +172,38 @@ describe('races with the OTA', () => {
     expect(server.expedia.stats.requests - requests).toBe(2);
     expect(await pending(ids.expedia!)).toBe(0);
     expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
+  });
+
+  it('cells taken over from a worker that died mid-push are sent whole, even where the PMS equals what the OTA acknowledged', async () => {
+    const { pool } = db.current;
+    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
+    const c = await rateCell(ids.expedia!, 16);
+    const night = isoDay(16);
+    const { rows: [m] } = await pool.query(`SELECT m.ota_room_code, m.ota_rate_code, dr.currency FROM channel.channel_mappings m
+      JOIN property_mgmt.daily_rates dr ON dr.id = $2 WHERE m.connection_id = $1 AND m.room_type_id = $3 AND m.rate_plan_id = $4`,
+      [ids.expedia, c.rate_id, c.room_type_id, c.rate_plan_id]);
+    const { rows: [truth] } = await pool.query(currentAri([{ connectionId: ids.expedia!, roomTypeId: c.room_type_id, ratePlanId: c.rate_plan_id, stayDate: night }]));
+    const otaRate = () => server.expedia.cells('7654321').get(sandboxKey(m.ota_room_code, m.ota_rate_code, night))?.rate;
+    await markCell(c, 16);
+    await worker.syncConnection(ids.expedia!);
+    expect(otaRate()).toBe(truth.rate);
+    // A worker claimed the cell when the rate was 404, sent it (it reached the OTA) and died before
+    // recording the answer; the PMS rate is back to the value the OTA had acknowledged before.
+    const expedia = DEMO.connections.find((x) => x.channel === 'expedia')!;
+    const credentials = expedia.credentials as { username: string; password: string };
+    await axios.post(`${server.url}/sandbox/expedia/eqc/ar`, buildAvailRateUpdateRQ({ username: credentials.username, password: credentials.password, hotelId: expedia.hotelCode },
+      [{ from: night, to: night, roomTypeId: m.ota_room_code, ratePlan: { id: m.ota_rate_code, rate: { amount: '404.00', currency: m.currency } } }]),
+    { headers: { 'content-type': 'text/xml' } });
+    expect(otaRate()).toBe('404.00');
+    await markCell(c, 16);
+    const dead = await pool.query(`UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now() - interval '1 hour'
+      WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`, [ids.expedia, c.room_type_id, c.rate_plan_id, night]);
+    expect(dead.rowCount).toBe(1);
+    // The lease (300 s) has run out: this worker takes the cell over and, not knowing what reached
+    // the OTA, sends it whole.
+    await worker.syncConnection(ids.expedia!);
+    expect(await pending(ids.expedia!)).toBe(0);
+    expect(otaRate()).toBe(truth.rate);
   });
 
   it('a push whose answer never came (timeout) is not taken as acknowledged: the next value is sent even if it equals the old one', async () => {
