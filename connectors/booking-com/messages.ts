@@ -6,7 +6,7 @@
  * `LocatorID` i+1, which a Warning's `RPH` (an Error's `RecordID`) points back at.
  */
 import { randomUUID } from 'node:crypto';
-import { Builder } from 'xml2js';
+import { buildXml } from '../../core/xml.ts';
 
 export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
 // The payload Version; the API version travels in the Accept-Version header.
@@ -93,7 +93,7 @@ function root(name: string, opts: BuildOptions | undefined, inner: Record<string
       ...inner,
     },
   };
-  return new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' } }).buildObject(body);
+  return buildXml(body);
 }
 
 function checkCount(n: number): void {

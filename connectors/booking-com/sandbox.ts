@@ -8,7 +8,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { Builder, parseStringPromise } from 'xml2js';
+import { parseStringPromise } from 'xml2js';
+import { buildXml } from '../../core/xml.ts';
 import { z } from 'zod';
 import { nextDay } from '../../core/dates.ts';
 import { controlRoutes } from '../sandbox/control.ts';
@@ -366,7 +367,7 @@ export class BookingSandbox {
         ? { Errors: { Error: r.errors.slice(0, MAX_ERRORS).map((i) => attrs(i, 'RecordID')) } }
         : { Success: '', ...(r.warnings.length ? { Warnings: { Warning: r.warnings.map((i) => attrs(i, 'RPH')) } } : {}) };
     const $ = { xmlns: OTA_NAMESPACE, ...(echo ? { EchoToken: echo } : {}), TimeStamp: this.#now().toISOString(), Version: OTA_PAYLOAD_VERSION };
-    const xml = new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' } }).buildObject({ [root]: { $, ...content } });
+    const xml = buildXml({ [root]: { $, ...content } });
     return reply.code(status).type('application/xml').send(xml);
   }
 }

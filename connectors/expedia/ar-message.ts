@@ -5,7 +5,7 @@
  * and restrictions. Element order follows the schema: Inventory before RatePlan, Rate before
  * Restrictions. Limits (≤ 5,000 updates, ≤ 100 KB per message) are the caller's to respect.
  */
-import { Builder } from 'xml2js';
+import { buildXml } from '../../core/xml.ts';
 
 export const AR_NAMESPACE = 'http://www.expediaconnect.com/EQC/AR/2011/06';
 /** Expedia's AR limits per message (../shared/ota/README.md): over them, error 3107 / 3405. */
@@ -64,5 +64,5 @@ export function buildAvailRateUpdateRQ(auth: ArCredentials, updates: ArUpdate[])
       }),
     },
   };
-  return new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' } }).buildObject(body);
+  return buildXml(body);
 }

@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { Builder } from 'xml2js';
+import { buildXml } from '../../core/xml.ts';
 import { addDays, nextDay } from '../../core/dates.ts';
 import { StayosError } from '../../core/errors.ts';
 import { controlRoutes } from '../sandbox/control.ts';
@@ -56,7 +56,7 @@ interface Flight {
 type HoldEnd = 'elapsed' | 'gone' | 'closing';
 
 const xml = (body: Record<string, unknown>) =>
-  new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' } }).buildObject({ AvailRateUpdateRS: { $: { xmlns: AR_RS_NAMESPACE }, ...body } });
+  buildXml({ AvailRateUpdateRS: { $: { xmlns: AR_RS_NAMESPACE }, ...body } });
 const issues = (list: ArIssue[]) => list.map((i) => ({ _: i.message, $: { code: String(i.code) } }));
 const successXml = (warnings: ArIssue[]) => xml({ Success: warnings.length ? { Warning: issues(warnings) } : '' });
 const errorXml = (errors: ArIssue[]) => xml({ Error: issues(errors) });

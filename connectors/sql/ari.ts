@@ -117,7 +117,8 @@ CROSS JOIN LATERAL (SELECT (
         AND daterange(rr.arrival_date, rr.departure_date) @> cm."stayDate" AND rr.status IN ('confirmed', 'checked_in'))
   - (SELECT COALESCE(sum(b.rooms), 0) FROM property_mgmt.inventory_blocks b
       WHERE b.property_id = cm.property_id AND b.room_type_id = cm."roomTypeId" AND b.deleted_at IS NULL
-        AND b.start_date <= cm."stayDate" AND b.end_date > cm."stayDate"))::int AS free) v
+        AND b.start_date <= cm."stayDate" AND b.end_date > cm."stayDate"))::int AS free
+  OFFSET 0) v -- evaluated once per cell: flattened, the three lookups ran once per use of v.free
 LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = cm."roomTypeId" AND dr.rate_plan_id = cm."ratePlanId"
                                       AND dr.stay_date = cm."stayDate" AND dr.deleted_at IS NULL
 LEFT JOIN property_mgmt.restrictions rs ON rs.room_type_id = cm."roomTypeId" AND rs.rate_plan_id = cm."ratePlanId"
