@@ -50,6 +50,32 @@ export interface CapturedRequest {
   headers: Record<string, string>;
 }
 
+/**
+ * CPU seconds used so far, from /proc (Linux): by this process, by the processes in `pids`
+ * (a sandbox child), and by every PostgreSQL process of the machine (backends that exited since
+ * are not counted; the benchmarks keep their connections). Tells a CPU-bound run from a slow one.
+ */
+export function cpuSeconds(pids: number[] = []): { self: number; others: number; postgres: number } | null {
+  if (!fs.existsSync('/proc/self/stat')) return null;
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  };
+  const read = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } };
+  let postgres = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = read(pid);
+    if (stat?.includes(' (postgres) ')) postgres += ticks(stat);
+  }
+  let others = 0;
+  for (const pid of pids) {
+    const stat = read(String(pid));
+    if (stat) others += ticks(stat);
+  }
+  return { self: ticks(read('self')!), others, postgres };
+}
+
 export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;

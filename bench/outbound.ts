@@ -15,9 +15,10 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import readline from 'node:readline';
 import axios from 'axios';
-import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, machine, percentile, type CapturedRequest } from './common.ts';
+import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuSeconds, machine, percentile, type CapturedRequest } from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
 import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
@@ -39,7 +40,7 @@ const requestsSent = async (pool: Pool, channel: string) =>
   (await pool.query(`SELECT count(*)::int AS n, COALESCE(sum(attempts), 0)::int AS attempts FROM channel.sync_log WHERE channel_code = $1 AND message_kind <> 'token'`, [channel])).rows[0] as { n: number; attempts: number };
 
 /** Starts bench/sandbox-process.ts (with this process's loader flags) and waits for its URL. */
-async function startSandboxProcess(): Promise<{ base: string; stop: () => Promise<void> }> {
+async function startSandboxProcess(): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...process.execArgv, 'bench/sandbox-process.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = await new Promise<string>((resolve, reject) => {
@@ -47,7 +48,7 @@ async function startSandboxProcess(): Promise<{ base: string; stop: () => Promis
     child.once('exit', (code) => reject(new Error(`bench/sandbox-process.ts exited with ${code} before serving`)));
   });
   const { url } = JSON.parse(first) as { url: string };
-  return { base: url, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return { base: url, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
 const stats = async (base: string, prefix: string) =>
@@ -88,11 +89,18 @@ async function main(): Promise<void> {
 
     // 1. Full sync of both connections at once.
     await axios.post(`${base}/_bench/capture`, { on: true });
+    const cpu0 = cpuSeconds([sandbox.pid]);
     let t0 = performance.now();
     for (const c of conns) await requestFullSync(pool, c.id, DAYS);
     worker.start();
     await until(async () => (await pending(pool)) === 0, 'full sync');
     const fullSeconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSeconds([sandbox.pid]);
+    // Where the machine's CPU went during the full sync: a run near 100 % of the cores is CPU-bound.
+    const fullCpu = cpu0 && cpu1 ? {
+      postgres: +(cpu1.postgres - cpu0.postgres).toFixed(2), pipeline: +(cpu1.self - cpu0.self).toFixed(2), sandboxes: +(cpu1.others - cpu0.others).toFixed(2),
+      utilisation: +(((cpu1.postgres - cpu0.postgres) + (cpu1.self - cpu0.self) + (cpu1.others - cpu0.others)) / (fullSeconds * os.cpus().length)).toFixed(2),
+    } : null;
     await axios.post(`${base}/_bench/capture`, { on: false });
     const captured = (await axios.get<CapturedRequest[]>(`${base}/_bench/captured`)).data;
     const fullRequests = captured.length;
@@ -181,7 +189,7 @@ async function main(): Promise<void> {
 
     const result = {
       machine: machine(), postgres: (await pool.query('SHOW server_version')).rows[0].server_version, pollMs: POLL_MS,
-      fullSync: { cells: conns.length * 20 * 3 * DAYS, seconds: +fullSeconds.toFixed(2), requests: fullRequests, replaySeconds: +replaySeconds.toFixed(2), ratio: +(fullSeconds / replaySeconds).toFixed(2) },
+      fullSync: { cells: conns.length * 20 * 3 * DAYS, seconds: +fullSeconds.toFixed(2), requests: fullRequests, replaySeconds: +replaySeconds.toFixed(2), ratio: +(fullSeconds / replaySeconds).toFixed(2), cpuSeconds: fullCpu },
       latency: { loads, baselineRoundTrip: { p50: +percentile(trips, 50).toFixed(1), p99: +percentile(trips, 99).toFixed(1) } },
       perThousandChanges: perThousand,
     };
@@ -191,6 +199,9 @@ async function main(): Promise<void> {
     console.log('| measure | baseline (same run) | StayOS | ratio | target |');
     console.log('| --- | --- | --- | --- | --- |');
     console.log(`| full sync, 2 × 30,000 cells (500 days × 20 room types × 3 rate plans) | same ${fullRequests} requests replayed: ${replaySeconds.toFixed(2)} s | ${fullSeconds.toFixed(2)} s | ${result.fullSync.ratio} | ≤ 10 s |`);
+    if (fullCpu) {
+      console.log(`| CPU during the full sync (diagnostic) | ${os.cpus().length} cores × ${fullSeconds.toFixed(2)} s | PostgreSQL ${fullCpu.postgres} s, pipeline ${fullCpu.pipeline} s, sandboxes ${fullCpu.sandboxes} s | ${Math.round(fullCpu.utilisation * 100)} % busy | — |`);
+    }
     for (const { offered, byOta } of loads) for (const [ota, l] of Object.entries(byOta)) {
       console.log(`| commit → ${ota} acknowledged at ${offered.toLocaleString('en')} changes/s offered | one request's round trip: p50 ${result.latency.baselineRoundTrip.p50} ms, p99 ${result.latency.baselineRoundTrip.p99} ms | p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.acknowledged} tx; ${l.superseded} superseded) | p99 ${(l.p99 / result.latency.baselineRoundTrip.p99).toFixed(1)}× | p99 ≤ 250 ms |`);
     }

@@ -4,12 +4,11 @@
  * pause/resume, Booking.com's shared tokens, and the full-sync marking.
  */
 
-/** Connections of these channels with cells to push now: not paused or disabled, breaker closed
- * (retry_at passed). One index probe per connection. */
 /**
- * Connections with cells to push, except `busy` (those this worker is pushing already: their pass
- * loops until nothing is left, and probing them is the expensive part, since a pass's claimed
- * cells are the oldest in the claim index and the probe walks past each of them).
+ * Connections of these channels with cells to push now: not paused or disabled, breaker closed
+ * (retry_at passed); one index probe per connection. Except `busy`, those this worker is pushing
+ * already: their pass loops until nothing is left, and probing them is the expensive part (a
+ * pass's claimed cells are the oldest in the claim index, and the probe walks past each of them).
  */
 export function connectionsWithWork(channels: readonly string[], leaseSeconds: number, busy: readonly string[] = []) {
   return {
