@@ -50,23 +50,29 @@ export interface CapturedRequest {
   headers: Record<string, string>;
 }
 
+/** CPU seconds used so far per process (utime + stime, from /proc on Linux). */
+export interface CpuSnapshot {
+  self: number;
+  others: number;
+  postgres: Map<string, number>;
+}
+
 /**
- * CPU seconds used so far, from /proc (Linux): by this process, by the processes in `pids`
- * (a sandbox child), and by every PostgreSQL process of the machine (backends that exited since
- * are not counted; the benchmarks keep their connections). Tells a CPU-bound run from a slow one.
+ * CPU used so far by this process, by the processes in `pids` (a sandbox child) and by each
+ * PostgreSQL process of the machine. Tells a CPU-bound run from a slow one. Null off Linux.
  */
-export function cpuSeconds(pids: number[] = []): { self: number; others: number; postgres: number } | null {
+export function cpuSnapshot(pids: number[] = []): CpuSnapshot | null {
   if (!fs.existsSync('/proc/self/stat')) return null;
   const ticks = (stat: string) => {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
   };
   const read = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } };
-  let postgres = 0;
+  const postgres = new Map<string, number>();
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const stat = read(pid);
-    if (stat?.includes(' (postgres) ')) postgres += ticks(stat);
+    if (stat?.includes(' (postgres) ')) postgres.set(pid, ticks(stat));
   }
   let others = 0;
   for (const pid of pids) {
@@ -74,6 +80,14 @@ export function cpuSeconds(pids: number[] = []): { self: number; others: number;
     if (stat) others += ticks(stat);
   }
   return { self: ticks(read('self')!), others, postgres };
+}
+
+/** CPU seconds between two snapshots. A PostgreSQL process that exited in between (an idle pooled
+ * connection closed) is not counted; one that started counts whole. */
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): { postgres: number; self: number; others: number } {
+  let postgres = 0;
+  for (const [pid, t] of b.postgres) postgres += t - (a.postgres.get(pid) ?? 0);
+  return { postgres, self: b.self - a.self, others: b.others - a.others };
 }
 
 export function machine(): string {

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { StayosError } from '../core/errors.ts';
 import type { Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
-import { markFullSync, markWindowHorizon, pendingCells, setPaused, syncWindow } from './sql/connections.ts';
+import { addDays } from '../core/dates.ts';
+import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, setPaused } from './sql/connections.ts';
 
 /** Default window: 500 days, as channel-manager certifications demand. */
 export const FULL_SYNC_DEFAULT_DAYS = 500;
@@ -35,21 +36,35 @@ export interface FullSyncRequest {
   cells: number;
 }
 
+/** Cells per marking statement: each commits on its own, so the workers push the first nights
+ * while later ones are still being marked (a 500-day window of 60 mappings is 30,000 cells). */
+const FULL_SYNC_CHUNK_CELLS = 5000;
+
 /** Marks every mapped cell of [today, today + days) dirty and forgets what the OTA acknowledged;
- * the workers push it all. Returns at once. */
-export async function requestFullSync(pool: Pool, connectionId: string, days = FULL_SYNC_DEFAULT_DAYS): Promise<FullSyncRequest> {
+ * the workers push it all. Returns once the cells are marked, before they are pushed. `chunkCells`
+ * (tests) sets how many cells each marking statement takes. */
+export async function requestFullSync(pool: Pool, connectionId: string, days = FULL_SYNC_DEFAULT_DAYS,
+  options: { chunkCells?: number } = {}): Promise<FullSyncRequest> {
   const c = await connectionOf(pool, connectionId);
   const bounds = DAY_BOUNDS[c.channel];
   if (!bounds) throw new StayosError('ERR_VALIDATION', `connection ${connectionId} is a ${c.channel} connection: no outbound ARI to sync`);
   if (!Number.isInteger(days) || days < bounds.min || days > bounds.max) {
     throw new StayosError('ERR_VALIDATION', `days must be a whole number from ${bounds.min} to ${bounds.max} for ${c.channel} (got ${days}): ${bounds.why}`);
   }
-  const { rows: [w] } = await pool.query<{ days: number }>(syncWindow(connectionId));
-  if (days > w!.days) {
-    throw new StayosError('ERR_VALIDATION', `days ${days} is beyond the connection's sync window (settings.sync_days = ${w!.days}): the CDC keeps only that window current; raise sync_days first`);
+  const { rows: [scope] } = await pool.query<{ today: string; windowDays: number; mappings: number }>(fullSyncScope(connectionId));
+  if (!scope) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
+  if (days > scope.windowDays) {
+    throw new StayosError('ERR_VALIDATION', `days ${days} is beyond the connection's sync window (settings.sync_days = ${scope.windowDays}): the CDC keeps only that window current; raise sync_days first`);
   }
-  const { rows: [r] } = await pool.query<{ cells: number }>(markFullSync(connectionId, days));
-  return { connectionId, channel: c.channel, days, cells: r!.cells };
+  // Oldest nights first: the workers claim the oldest marked cells first, and the nearest nights sell first.
+  const step = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
+  let cells = 0;
+  for (let from = 0; from < days; from += step) {
+    const to = Math.min(days, from + step);
+    const chunk = { from: addDays(scope.today, from), to: addDays(scope.today, to), first: from === 0, last: to === days };
+    cells += (await pool.query<{ cells: number }>(markFullSync(connectionId, chunk))).rows[0]!.cells;
+  }
+  return { connectionId, channel: c.channel, days, cells };
 }
 
 export async function pendingCellCount(pool: Pool, connectionId: string): Promise<number> {

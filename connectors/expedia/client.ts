@@ -71,29 +71,44 @@ const auth = (ctx: PushContext) => {
   return { username: c.username, password: c.password, hotelId: ctx.connection.hotelCode };
 };
 
-/** Greedy packing under both limits. An update's bytes are estimated from its attribute values
- * plus the exact cost of its element structure, measured once per shape (which elements it has);
- * `send` checks the real message and halves it if the estimate was ever short. */
+/**
+ * Greedy packing under both limits, in date-range then room order, so that updates the message
+ * writes together (one AvailRateUpdate per range, one RoomType per room within it) are neighbours.
+ * An update's bytes are estimated from its attribute values plus the exact cost of its element
+ * structure, measured once per shape (which elements it has) and per relation to the update before
+ * it (a new range, the same range and a new room, the same room); `send` checks the real message
+ * and halves it if the estimate was ever short.
+ */
 function chunk(ranges: Planned[]): Planned[][] {
   if (!ranges.length) return [];
   const probe = { username: 'u', password: 'p', hotelId: '1' };
-  const one = (u: ArUpdate) => Buffer.byteLength(buildAvailRateUpdateRQ(probe, [u]));
+  const bytes = (updates: ArUpdate[]) => Buffer.byteLength(buildAvailRateUpdateRQ(probe, updates));
   const first = ranges[0]!.value;
-  const envelope = 2 * one(first) - Buffer.byteLength(buildAvailRateUpdateRQ(probe, [first, first])); // the message without updates
-  const shapes = new Map<string, number>();
+  const envelope = 2 * bytes([first]) - bytes([first, { ...first, from: '0000-00-00', to: '0000-00-00' }]); // the message without updates
   const values = (u: ArUpdate) => JSON.stringify(u).replace(/"[A-Za-z]+":|[{}"\[\],]/g, '').length;
   const shape = (u: ArUpdate) => JSON.stringify(u, (_k, v) => (typeof v === 'object' && v !== null ? v : 0));
-  const size = (u: ArUpdate) => {
-    const key = shape(u);
-    let structure = shapes.get(key);
+  const relation = (u: ArUpdate, p: ArUpdate | undefined) =>
+    !p || p.from !== u.from || p.to !== u.to ? 'range' : p.roomTypeId !== u.roomTypeId ? 'room' : 'same';
+  const structures = new Map<string, number>();
+  const cost = (r: Planned, previous: Planned | undefined) => {
+    const u = r.value;
+    const rel = relation(u, previous?.value);
+    const key = `${rel}|${shape(u)}`;
+    let structure = structures.get(key);
     if (structure === undefined) {
-      structure = Buffer.byteLength(buildAvailRateUpdateRQ(probe, [u, u])) - one(u) - values(u);
-      shapes.set(key, structure);
+      // What `u` adds after a neighbour in that relation (same-length stand-ins for range and room).
+      const before = rel === 'range' ? { ...u, from: '0000-00-00', to: '0000-00-00' } : rel === 'room' ? { ...u, roomTypeId: u.roomTypeId.replace(/./g, '0') } : u;
+      structure = bytes([before, u]) - bytes([before]) - values(u);
+      structures.set(key, structure);
     }
     return structure + values(u);
   };
+  // Within a room, its inventory first: the schema writes it before the rate plans, and so an
+  // inventory update never follows a neighbour of the same room.
+  const key = (r: Planned) => `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}`;
+  const ordered = [...ranges].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   // 512 bytes of room for the real credentials and hotel id.
-  return packGreedy(ranges, (r) => size(r.value), AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES);
+  return packGreedy(ordered, cost, AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES);
 }
 
 /** A message refused for a mapping error is resent one (room, rate) series at a time, so only the

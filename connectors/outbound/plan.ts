@@ -64,18 +64,20 @@ export const cellIdsOf = (ranges: Array<{ covers: Array<{ cellId: string }> }>) 
 /**
  * Greedy packing of ranges, in order, into requests: a request closes when the next range's cost
  * would take it over `budget`, or when it holds `maxItems` ranges. A range costlier than the
- * budget goes alone (the OTA then says what it thinks of it).
+ * budget goes alone (the OTA then says what it thinks of it). `cost` is told the item before it in
+ * the same request (undefined for a request's first), for messages that write neighbours together.
  */
-export function packGreedy<T>(items: T[], cost: (item: T) => number, budget: number, maxItems = Infinity): T[][] {
+export function packGreedy<T>(items: T[], cost: (item: T, previous: T | undefined) => number, budget: number, maxItems = Infinity): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let used = 0;
   for (const item of items) {
-    const c = cost(item);
+    let c = cost(item, cur.at(-1));
     if (cur.length && (cur.length >= maxItems || used + c > budget)) {
       out.push(cur);
       cur = [];
       used = 0;
+      c = cost(item, undefined);
     }
     cur.push(item);
     used += c;

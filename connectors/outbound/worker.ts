@@ -231,25 +231,24 @@ export class SyncWorker {
     for (const a of outcome.acked) ackedParts.set(a.cellId, [...new Set([...(ackedParts.get(a.cellId) ?? []), ...a.parts])]);
     // A cell is done when every part it was to send was acknowledged or refused for good; a
     // refused part is recorded, not retried. Anything else keeps the cell dirty.
-    const settled = new Map<string, Set<Part>>([...ackedParts].map(([id, parts]) => [id, new Set(parts)]));
+    const rejectedParts = new Map<string, Set<Part>>();
     for (const r of outcome.rejected) {
       const first = byId.get(r.covers[0]?.cellId ?? '');
       errors.push({ ...r.error, roomTypeId: r.error.roomTypeId ?? first?.roomTypeId ?? null, ratePlanId: r.error.ratePlanId ?? first?.ratePlanId ?? null });
-      for (const c of r.covers) (settled.get(c.cellId) ?? settled.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
+      for (const c of r.covers) (rejectedParts.get(c.cellId) ?? rejectedParts.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
     }
-    for (const p of push) if (p.parts.every((part) => settled.get(p.cellId)?.has(part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
+    const settled = (cellId: string, part: Part) => ackedParts.get(cellId)?.includes(part) || rejectedParts.get(cellId)?.has(part);
+    for (const p of push) if (p.parts.every((part) => settled(p.cellId, part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
     errors.push(...outcome.warnings);
     // Parts whose outcome is unknown lose their acknowledgement: sent without a definitive answer
     // (timeout, lost connection, shutdown, a push stopped half-way); of a taken-over cell, every
     // part this push did not get acknowledged (the dead worker's request may still have landed).
-    const rejectedParts = new Map<string, Set<Part>>();
-    for (const r of outcome.rejected) for (const c of r.covers) (rejectedParts.get(c.cellId) ?? rejectedParts.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
     const uncertain: Array<{ cellId: string; parts: Part[] }> = [];
     for (const c of cells) {
       const acked = ackedParts.get(c.cellId) ?? [];
       const parts = takenOver.has(c.cellId)
         ? ALL_PARTS.filter((part) => !acked.includes(part))
-        : (byId.get(c.cellId)?.parts ?? []).filter((part) => !acked.includes(part) && !rejectedParts.get(c.cellId)?.has(part));
+        : (byId.get(c.cellId)?.parts ?? []).filter((part) => !settled(c.cellId, part));
       if (parts.length) uncertain.push({ cellId: c.cellId, parts });
     }
 

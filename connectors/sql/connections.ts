@@ -6,9 +6,10 @@
 
 /**
  * Connections of these channels with cells to push now: not paused or disabled, breaker closed
- * (retry_at passed); one index probe per connection. Except `busy`, those this worker is pushing
- * already: their pass loops until nothing is left, and probing them is the expensive part (a
- * pass's claimed cells are the oldest in the claim index, and the probe walks past each of them).
+ * (retry_at passed); one index probe per connection, newest cell first. The oldest entries of the
+ * claim index are the ones a pass has claimed or just deleted (dead until vacuumed), and a probe
+ * from that end walked past thousands of them during a full sync. Except `busy`, the connections
+ * this worker is pushing already: their pass loops until nothing is left.
  */
 export function connectionsWithWork(channels: readonly string[], leaseSeconds: number, busy: readonly string[] = []) {
   return {
@@ -19,7 +20,8 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status NO
   AND c.id <> ALL ($3::uuid[])
   AND (s.retry_at IS NULL OR s.retry_at <= now())
   AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL
-                AND (d.claimed_at IS NULL OR d.claimed_at < now() - make_interval(secs => $2)))`,
+                AND (d.claimed_at IS NULL OR d.claimed_at < now() - make_interval(secs => $2))
+              ORDER BY d.first_dirty_at DESC LIMIT 1)`,
     values: [channels, leaseSeconds, busy],
   };
 }
@@ -142,23 +144,37 @@ export function dropToken(accountHash: string) {
   };
 }
 
+/** What a full sync of a connection covers: the property's today, its mapped (room type, rate
+ * plan) pairs, and its sync window in days (what the CDC keeps current, settings.sync_days). */
+export function fullSyncScope(connectionId: string) {
+  return {
+    text: `
+SELECT (now() AT TIME ZONE p.timezone)::date::text AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS "windowDays",
+       (SELECT count(*) FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL)::int AS mappings
+FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
+WHERE c.id = $1 AND c.deleted_at IS NULL`,
+    values: [connectionId],
+  };
+}
+
 /**
- * Full sync: every mapped cell of [today, today + days) becomes dirty, and what the OTA
- * acknowledged is forgotten, so the workers push every value whole. Cells already waiting stay as
- * they are; cells in flight get a new dirty_seq (pushed again after the current push).
+ * Full sync of the nights [from, to): every mapped cell becomes dirty, and what the OTA
+ * acknowledged for those nights is forgotten, so the workers push every value whole. Cells already
+ * waiting stay as they are; cells in flight get a new dirty_seq (pushed again after the current
+ * push). The first chunk also forgets the nights before `from`, the last those from `to` on, so a
+ * whole full sync forgets everything the OTA acknowledged for the connection.
  */
-export function markFullSync(connectionId: string, days: number) {
+export function markFullSync(connectionId: string, chunk: { from: string; to: string; first: boolean; last: boolean }) {
   return {
     text: `
 WITH c AS (
-  SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today
-  FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-  WHERE c.id = $1 AND c.deleted_at IS NULL),
+  SELECT c.id, c.property_id FROM channel.channel_connections c WHERE c.id = $1 AND c.deleted_at IS NULL),
 cells AS (
   SELECT c.id AS connection_id, m.property_id, m.room_type_id, m.rate_plan_id, d::date AS stay_date
   FROM c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
-  CROSS JOIN generate_series(c.today, c.today + ($2::int - 1), interval '1 day') d),
-forgot AS (DELETE FROM channel.ari_acknowledged a USING c WHERE a.connection_id = c.id),
+  CROSS JOIN generate_series($2::date, $3::date - 1, interval '1 day') d),
+forgot AS (DELETE FROM channel.ari_acknowledged a USING c WHERE a.connection_id = c.id
+             AND ($4::boolean OR a.stay_date >= $2::date) AND ($5::boolean OR a.stay_date < $3::date)),
 stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor),
 marked AS (
   INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date, dirty_seq, created_by, updated_by)
@@ -167,8 +183,8 @@ marked AS (
     SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1
     WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL
   RETURNING 1)
-SELECT (SELECT count(*) FROM cells)::int AS cells, (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM c)::int AS found`,
-    values: [connectionId, days],
+SELECT (SELECT count(*) FROM cells)::int AS cells, (SELECT count(*) FROM marked)::int AS marked`,
+    values: [connectionId, chunk.from, chunk.to, chunk.first, chunk.last],
   };
 }
 
@@ -202,10 +218,3 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING`,
   };
 }
 
-/** A connection's sync window in days (what the CDC keeps current). */
-export function syncWindow(connectionId: string) {
-  return {
-    text: `SELECT COALESCE((settings ->> 'sync_days')::int, 500) AS days FROM channel.channel_connections WHERE id = $1`,
-    values: [connectionId],
-  };
-}

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { addDays } from '../../core/dates.ts';
 import { buildAvailRateUpdateRQ, type ArUpdate } from '../../connectors/expedia/ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArResponse } from '../../connectors/expedia/parser.ts';
 import { ExpediaSandbox } from '../../connectors/expedia/sandbox.ts';
@@ -163,7 +164,12 @@ describe('errors: nothing applied', () => {
   });
 
   it('5,001 updates → 3107; more than 100 KB → 3405, and 102,400 bytes still pass', async () => {
-    const many = Array.from({ length: 5_001 }, (_, i): ArUpdate => ({ from: '2027-03-10', to: '2027-03-10', roomTypeId: String(i + 1), availability: 1 }));
+    // 5,001 AvailRateUpdate elements: each update its own date range (the builder writes updates
+    // of one range together).
+    const many = Array.from({ length: 5_001 }, (_, i): ArUpdate => {
+      const from = addDays('2027-03-10', Math.floor(i / 700));
+      return { from, to: addDays(from, i % 700), roomTypeId: String(i + 1), availability: 1 };
+    });
     expect(codes(await ar(message(H1, many)))).toContain(3107);
     expect(codes(await ar(message(H1, many.slice(0, 1_000))))).toEqual([3405]); // 1,000 is fine by count, not by size
     untouched();

@@ -133,6 +133,29 @@ describe('sync worker', () => {
     expect(await pending(ids.expedia!)).toBe(0);
   });
 
+  it('a full sync marked in small chunks covers its window exactly and forgets all the connection acknowledged', async () => {
+    const { pool } = db.current;
+    const id = ids.booking_com!;
+    await requestFullSync(pool, id, DAYS);
+    await worker.syncConnection(id);
+    // Acknowledgements outside the window too: a night long past, and one beyond the window.
+    await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at)
+      SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date + k, availability, avail_acked_at
+      FROM (SELECT * FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date LIMIT 1) a, unnest(ARRAY[-30, 1000]) k`, [id]);
+    const acked = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.ari_acknowledged WHERE connection_id = $1`, [id])).rows[0].n;
+    expect(await acked()).toBe(9 * DAYS + 2);
+    // 9 mappings, 100 cells a statement: 11 nights a chunk, 34 chunks for 365 nights.
+    const req = await requestFullSync(pool, id, DAYS, { chunkCells: 100 });
+    expect(req.cells).toBe(9 * DAYS);
+    expect(await pending(id)).toBe(9 * DAYS);
+    expect(await acked()).toBe(0);
+    const before = server.booking.stats.accepted;
+    await worker.syncConnection(id);
+    expect(server.booking.stats.accepted).toBeGreaterThan(before);
+    expect(await pending(id)).toBe(0);
+    expect(await mismatches(pool, id, server, DAYS)).toEqual([]);
+  });
+
   it('full sync checks its window per OTA and names the problem', async () => {
     await expect(requestFullSync(db.current.pool, ids.booking_com!, 100)).rejects.toThrow(/at least 12 months/);
     await expect(requestFullSync(db.current.pool, ids.expedia!, 731)).rejects.toThrow(/2 years/);
