@@ -32,10 +32,10 @@ const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 25)); // each probe costs the database ~1 ms: not too often
   }
 };
-// Whether any cell is still dirty. Polled every 10 ms while the pipeline works: a count(*) of the
+// Whether any cell is still dirty. Polled every 25 ms while the pipeline works: a count(*) of the
 // cell table (60,000 rows during the full sync) took 3.5 of the 11.8 CPU-seconds PostgreSQL spent
 // in that phase, so the benchmark slowed down what it measured. This probe stops at the first row,
 // newest first (ids are UUID v7): the oldest rows are those the workers just deleted.
