@@ -56,7 +56,7 @@ export async function requestFullSync(pool: Pool, connectionId: string, days = F
   if (days > scope.windowDays) {
     throw new StayosError('ERR_VALIDATION', `days ${days} is beyond the connection's sync window (settings.sync_days = ${scope.windowDays}): the CDC keeps only that window current; raise sync_days first`);
   }
-  // Oldest nights first: the workers claim the oldest marked cells first, and the nearest nights sell first.
+  // Nearest nights first: they sell first, and the workers claim the cells marked first first.
   const step = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
   let cells = 0;
   for (let from = 0; from < days; from += step) {
