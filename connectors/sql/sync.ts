@@ -93,7 +93,9 @@ UPDATE channel.ari_acknowledged a SET
   updated_at = now(), version = a.version + 1
 FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, avail boolean, rate_p boolean, restr boolean)
 JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
-WHERE a.connection_id = d.connection_id AND a.room_type_id = d.room_type_id AND a.rate_plan_id = d.rate_plan_id AND a.stay_date = d.stay_date`,
+WHERE a.connection_id = d.connection_id AND a.room_type_id = d.room_type_id AND a.rate_plan_id = d.rate_plan_id AND a.stay_date = d.stay_date
+  -- Only rows with something left to forget: an outage fails push after push over the same cells.
+  AND ((r.avail AND a.avail_acked_at IS NOT NULL) OR (r.rate_p AND a.rate_acked_at IS NOT NULL) OR (r.restr AND a.restr_acked_at IS NOT NULL))`,
     values: [claimId, JSON.stringify(rows)],
   };
 }
