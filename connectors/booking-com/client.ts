@@ -130,7 +130,11 @@ async function send(ctx: PushContext, kind: Kind, batch: Array<PlannedRange<Book
       await ctx.logRequest({ ...base, bytes, status: 'failed', httpStatus: Number(e.details?.httpStatus ?? 0) || null, otaCodes: [], errorCode: e.code,
         message: e.message, attempts, durationMs: performance.now() - started });
     }
-    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_UNAVAILABLE' || e.code === 'ERR_OTA_INVALID_RESPONSE' ? 'unavailable' : 'down', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
+    // Refused credentials or an endpoint that answers with an unexpected HTTP status stop the
+    // connection until a probe. Anything else backs off like an outage, our own failures (the
+    // database under the rate limit, the token or the log; a bug) included: the breaker marks the
+    // connection down after repeated failures, and the error table shows why.
+    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_REJECTED' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
     return 'stop';
   }
 }

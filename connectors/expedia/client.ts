@@ -165,7 +165,10 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome): Promi
     out.requests += attempts;
     await ctx.logRequest({ ...base, bytes, status: 'failed', httpStatus: Number(e.details?.httpStatus ?? 0) || null, otaCodes: e.details?.code ? [String(e.details.code)] : [],
       errorCode: e.code, message: e.message, attempts, durationMs: performance.now() - started });
-    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_INTERNAL' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
+    // A failure of our own (the database under the rate limit or the log, a bug) backs off like an
+    // outage: the breaker marks the connection down after repeated failures, and the error table
+    // shows it. Only the OTA refusing our credentials stops the connection until a probe.
+    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
     return 'stop';
   }
 }

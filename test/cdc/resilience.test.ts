@@ -81,10 +81,15 @@ describe('two CDC processes', () => {
       const leads = (p: CliProcess) => p.output().includes('holding the slot lock');
       const leader = await waitFor(() => (leads(a) ? a : leads(b) ? b : null), { timeoutMs: 30_000, what: 'a leader' });
       const standby = leader === a ? b : a;
-      // The standby is blocked on the slot lock, not streaming.
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount === 1, { what: 'standby waiting' });
+      // The standby is blocked on the slot lock (in this test's database: other test files run
+      // their own CDC processes on the same server), not streaming; the leader streams once its
+      // replication connection is up (it announces the lock just before).
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rowCount === 1, { what: 'standby waiting' });
+      const streaming = async () => (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = $1`, [`stayos-cdc:${slot}`])).rows[0].n as number;
+      await waitFor(async () => (await streaming()) > 0, { what: 'the leader streaming' });
       expect(leads(standby)).toBe(false);
-      expect((await pool.query(`SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = $1`, [`stayos-cdc:${slot}`])).rows[0].n).toBe(1);
+      expect(await streaming()).toBe(1);
 
       leader.child.kill('SIGKILL');
       await leader.exited;

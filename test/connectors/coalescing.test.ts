@@ -78,7 +78,14 @@ describe('coalescing while the OTA is down', () => {
     // Expedia comes back: the breaker's next probe finds it, the backlog drains.
     const before = { ...server.expedia.stats };
     server.expedia.faults.set({});
-    await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, what: 'the backlog drained' });
+    await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, what: 'the backlog drained' }).catch(async (err) => {
+      // What the connection was doing, for a run that fails far from here.
+      const state = (await pool.query(`SELECT c.status, s.consecutive_failures, s.retry_at, s.last_error, now() AS now FROM channel.channel_connections c
+        LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`, [ids.expedia])).rows[0];
+      const cells = (await pool.query(`SELECT count(*)::int AS n, count(claimed_at)::int AS claimed, min(claimed_at) AS oldest_claim FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia])).rows[0];
+      const last = (await pool.query(`SELECT status, error_code, message FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at DESC LIMIT 3`, [ids.expedia])).rows;
+      throw new Error(`${(err as Error).message}: ${JSON.stringify({ state, cells, last, sandbox: server.expedia.stats })}`);
+    });
     const requests = server.expedia.stats.accepted - before.accepted;
     const updates = server.expedia.stats.updates - before.updates;
     const bytes = server.expedia.stats.bytes - before.bytes;
