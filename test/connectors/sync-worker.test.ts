@@ -5,6 +5,7 @@
  * flagged while the rest goes through; unmapped cells produce no call; cells of a worker that
  * died mid-push are taken over and sent whole.
  */
+import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
@@ -14,7 +15,6 @@ import { CONNECTORS, currentAri, requestFullSync, sandboxKey, setConnectionPause
 import { markDirtyCells } from '../../cdc/sql/dirty-cells.ts';
 import { markWindowHorizon } from '../../connectors/sql/connections.ts';
 import { waitFor } from '../helpers/wait.ts';
-import axios from 'axios';
 import { DEMO } from '../../core/demo/demo-data.ts';
 import { buildAvailRateUpdateRQ } from '../../connectors/expedia/ar-message.ts';
 
