@@ -105,8 +105,8 @@ function chunk(ranges: Planned[]): Planned[][] {
   };
   // Within a room, its inventory first: the schema writes it before the rate plans, and so an
   // inventory update never follows a neighbour of the same room.
-  const key = (r: Planned) => `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}`;
-  const ordered = [...ranges].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const ordered = ranges.map((r) => ({ r, key: `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}` }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.r);
   // 512 bytes of room for the real credentials and hotel id.
   return packGreedy(ordered, cost, AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES);
 }

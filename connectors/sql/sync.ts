@@ -29,6 +29,9 @@ RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver
   };
 }
 
+/** A cell's parts as the flag columns the acknowledgement statements read (`rate` is a type name in SQL). */
+const partFlags = (parts: Part[]) => ({ avail: parts.includes('avail'), rate_p: parts.includes('rate'), restr: parts.includes('restr') });
+
 export interface AckedCell {
   cellId: string;
   parts: Part[];
@@ -42,7 +45,7 @@ export interface AckedCell {
  */
 export function storeAcknowledged(claimId: string, acked: AckedCell[]) {
   const rows = acked.map((a) => ({
-    id: a.cellId, avail: a.parts.includes('avail'), rate_p: a.parts.includes('rate'), restr: a.parts.includes('restr'),
+    id: a.cellId, ...partFlags(a.parts),
     availability: a.values.availability, rate: a.values.rate, currency: a.values.currency, min_los: a.values.minLos,
     max_los: a.values.maxLos, cta: a.values.closedToArrival, ctd: a.values.closedToDeparture, closed: a.values.closed,
   }));
@@ -83,7 +86,7 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
  * no longer has. Only for cells the claim still holds (a lost cell is made dirty again whole).
  */
 export function forgetParts(claimId: string, cells: Array<{ cellId: string; parts: Part[] }>) {
-  const rows = cells.map((c) => ({ id: c.cellId, avail: c.parts.includes('avail'), rate_p: c.parts.includes('rate'), restr: c.parts.includes('restr') }));
+  const rows = cells.map((c) => ({ id: c.cellId, ...partFlags(c.parts) }));
   return {
     text: `
 UPDATE channel.ari_acknowledged a SET
