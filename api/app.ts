@@ -7,10 +7,13 @@ import type { Pool } from '../core/db.ts';
 import { StayosError, errorRegistry } from '../core/errors.ts';
 import { loggerOptions } from '../core/logger.ts';
 import { healthRoutes } from './routes/health.ts';
+import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
 
 export interface AppDeps {
   pool: Pool;
   logLevel?: string;
+  /** Mounts the OTA booking webhooks (/webhooks/expedia, /webhooks/ota/:connectionId). */
+  webhooks?: WebhookOptions;
   /** Extra route plugins mounted by `stayos start` (sandboxes, dashboard …). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -46,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes);
+  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

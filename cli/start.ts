@@ -58,7 +58,10 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
-      const app = await buildApp({ pool: db.pool, logLevel: config.logLevel, plugins: config.sandboxes ? [createSandboxes().plugin] : [] });
+      const app = await buildApp({
+        pool: db.pool, logLevel: config.logLevel, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
+        webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute },
+      });
       const address = await listen(app, config.http);
       running.push({ name: 'api', stop: () => app.close() });
       console.log(`StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`);

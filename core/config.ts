@@ -97,6 +97,18 @@ const spec = {
     schema: z.coerce.number().int().min(5).max(86_400).default(300),
     fix: 'give after how many seconds (>= 5, default 300) a claim of a stopped worker is taken over; keep it above timeout x attempts',
   },
+  STAYOS_WEBHOOK_BODY_LIMIT: {
+    schema: z.coerce.number().int().min(4096).max(10 * 1024 * 1024).default(256 * 1024),
+    fix: 'give the largest webhook body in bytes (4096-10485760, default 262144); a booking is a few kilobytes',
+  },
+  STAYOS_WEBHOOK_RATE_PER_MINUTE: {
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+    fix: 'give how many webhook messages one connection may send per minute (default 1200); more get HTTP 429 / a SOAP Fault',
+  },
+  STAYOS_BOOKING_POLL_SECONDS: {
+    schema: z.coerce.number().min(0.05).max(600).default(20),
+    fix: 'give how often (seconds, 0.05-600, default 20) each Booking.com connection polls for new and modified reservations',
+  },
   PUBSUB_PROJECT_ID: {
     schema: z.string().min(1).optional(),
     fix: 'give the Google Cloud project that holds the topics',
@@ -131,6 +143,7 @@ export interface Config {
   transport: Raw['STAYOS_TRANSPORT'];
   sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number; leaseSeconds: number };
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
+  inbound: { bodyLimit: number; ratePerMinute: number; bookingPollSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -176,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: r.STAYOS_SYNC_POLL_MS, concurrency: r.STAYOS_SYNC_CONCURRENCY, timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
       maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE, leaseSeconds: r.STAYOS_SYNC_LEASE_SECONDS,
     },
+    inbound: { bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT, ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE, bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS },
     pubsub: {
       prefix: r.STAYOS_PUBSUB_PREFIX,
       projectId: r.PUBSUB_PROJECT_ID ?? r.GOOGLE_CLOUD_PROJECT,

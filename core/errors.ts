@@ -31,6 +31,10 @@ export const errorRegistry = {
   ERR_OTA_REJECTED: { http: 502, summary: 'The OTA refused the update for a reason retrying cannot fix (schema, date, mapping).' },
   ERR_OTA_UNAVAILABLE: { http: 503, summary: 'The OTA is failing, throttling or timing out now; retried with backoff.' },
   ERR_OTA_INVALID_RESPONSE: { http: 502, summary: 'The OTA answered with a body that is not its protocol; treated as a failed attempt.' },
+  // Inbound (OTA → StayOS). `details.reason` names the refusal (inbound/refusal.ts), which each
+  // webhook translates into its protocol's own error.
+  ERR_PAYLOAD_TOO_LARGE: { http: 413, summary: 'The request body is over the size limit; nothing was read further.' },
+  ERR_RATE_LIMITED: { http: 429, summary: 'Too many requests for this connection now; retry after the delay given.' },
   ERR_INTERNAL: { http: 500, summary: 'A bug: an invariant did not hold.' },
 } as const satisfies Record<string, { http: number; summary: string }>;
 

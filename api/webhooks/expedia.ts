@@ -1,0 +1,99 @@
+/**
+ * `POST /webhooks/expedia`: Expedia's Booking Notification push. The hotel comes from the SOAP
+ * header (`SupplierHotelCode`), the credentials from `CommDescriptor/Authentication`, checked
+ * against the connection's in constant time; unauthenticated messages are answered and forgotten.
+ * Answers (connectors/expedia/booking-notification.ts): the RS with our confirmation number, an
+ * Expedia business error (final), or a SOAP Fault Nack that Expedia resends: HTTP 500 when the
+ * database cannot take the booking now or the envelope cannot be read, 401 for credentials, 429
+ * over the connection's rate.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { bnError, bnFault, bnSuccess, readEnvelope, BN_MESSAGES, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
+import { fromPgError } from '../../core/errors.ts';
+import { credentialsMatch } from '../../inbound/auth.ts';
+import { deliver } from '../../inbound/deliver.ts';
+import { parseCancel, parseReservation } from '../../inbound/ota-reservation.ts';
+import { InboundRefusal } from '../../inbound/refusal.ts';
+import { connectionByHotel, connectionsOfChannel, type InboundConnection } from '../../inbound/sql/connections.ts';
+import { kid, kids, parseInboundXml } from '../../inbound/xml.ts';
+import { recordRefusal } from '../../inbound/ingest.ts';
+import type { WebhookDeps } from './index.ts';
+
+const XML = 'text/xml; charset=utf-8';
+
+export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
+  const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type(XML).send(body);
+  const fault = (reply: FastifyReply, status: number, code: string, text: string) => send(reply, status, bnFault(code, text));
+
+  app.post('/webhooks/expedia', async (request, reply) => {
+    const started = performance.now();
+    const body = request.body as string;
+    let env: BnEnvelope;
+    try {
+      const { root, node } = await parseInboundXml(body);
+      env = readEnvelope(root, node);
+    } catch (err) {
+      if (!(err instanceof InboundRefusal)) throw err;
+      // A header we can answer to gets the RS error (final); an envelope we cannot read, a Nack.
+      const to = err.details?.replyTo as BnReplyTo | undefined;
+      const e = err.spec.expedia;
+      if (to && 'error' in e) return send(reply, 200, bnError({ ...to, root: 'OTA_HotelResNotifRQ' }, e.error, err.message, new Date()));
+      return fault(reply, 500, 'fault' in e ? e.fault : 'Client.2002', err.message);
+    }
+
+    let connection: InboundConnection | undefined;
+    try {
+      const hotel = env.hotelCode ?? hotelOfBody(env);
+      connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
+      if (!connection || !credentialsMatch(connection.credentials, env.username, env.password)) {
+        // An account we know, naming a hotel it has no connection for: a mapping problem (3202).
+        const owner = await accountOwner(deps, env);
+        if (!owner) return fault(reply, 401, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
+        const refusal = new InboundRefusal('unknown_hotel', `hotel ${hotel ?? '(none)'} is not connected to this account`);
+        const text = bnError(env, '3202', refusal.message, new Date());
+        await recordRefusal(deps.pool, deps.encryptionKey, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started },
+          { status: 200, body: text }, null, { hotelCode: hotel });
+        return send(reply, 200, text);
+      }
+      const limited = await deps.limit(connection.id);
+      if (limited) {
+        reply.header('retry-after', String(limited));
+        return fault(reply, 429, 'Server.4000', `too many messages for this hotel now; resend after ${limited} s`);
+      }
+      const now = new Date();
+      const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today };
+      const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started }, () => {
+        if (env.root === 'OTA_CancelRQ') return parseCancel(env.body, ctx);
+        const list = env.root === 'OTA_HotelResNotifRQ' ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation') : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
+        if (list.length !== 1) throw new InboundRefusal('missing_field', `${env.root} must carry exactly one reservation (it has ${list.length})`);
+        return parseReservation(list[0]!, ctx);
+      }, {
+        ok: (r) => ({ status: 200, body: bnSuccess(env, r, now) }),
+        refused: (e) => {
+          const x = e.spec.expedia;
+          return 'error' in x ? { status: 200, body: bnError(env, x.error, e.message, now) } : { status: 500, body: bnFault(x.fault, e.message) };
+        },
+      });
+      return send(reply, answer.status, answer.body);
+    } catch (err) {
+      // Ours, not Expedia's: a Nack, so Expedia resends (until ExpirationDateTime) and nothing is lost.
+      const e = fromPgError(err, 'inbound booking');
+      request.log.error({ err, hotel: connection?.hotelCode }, 'expedia webhook: booking not taken; Expedia will resend');
+      return fault(reply, 500, e.code === 'ERR_DB_UNAVAILABLE' ? 'Server.5000' : 'Server.4000', 'the booking could not be stored now; please resend');
+    }
+  });
+}
+
+/** A cancel names its hotel in Verification; a reservation in BasicPropertyInfo. */
+function hotelOfBody(env: BnEnvelope): string | undefined {
+  const vendor = kids(kid(env.body, 'Verification'), 'Vendor').find((v) => v.$?.CodeContext === 'HotelCode');
+  const text = typeof vendor === 'object' ? vendor?._ : undefined;
+  return text?.trim() || undefined;
+}
+
+/** The connection whose credentials these are, whatever hotel it serves (an unknown-hotel problem is recorded on it). */
+async function accountOwner(deps: WebhookDeps, env: BnEnvelope): Promise<InboundConnection | undefined> {
+  if (!env.username || !env.password) return undefined;
+  const { rows } = await deps.pool.query<InboundConnection>(connectionsOfChannel('expedia', deps.encryptionKey));
+  return rows.find((c) => credentialsMatch(c.credentials, env.username, env.password));
+}

@@ -1,0 +1,153 @@
+/**
+ * Expedia Booking Notification (push, SOAP 1.1): the envelope Expedia POSTs to our webhook and
+ * every answer it accepts, validated by the tests against Expedia's schemas (vendored in ./xsd).
+ *  - In: header `Interface Name="ExpediaDirectConnect"` with `PayloadInfo` (RequestId, RequestorId,
+ *    ResponderId), `CommDescriptor/Authentication Username Password`, `RetryIndicator`,
+ *    `PayloadDescriptor/PayloadReference SupplierHotelCode`; body `OTA_HotelResNotifRQ` (new),
+ *    `OTA_HotelResModifyNotifRQ` (modify) or `OTA_CancelRQ` (cancel), one reservation each.
+ *  - Out, HTTP 200: the matching RS with `Success` and our confirmation number as
+ *    `HotelReservationID ResID_Type="3"` beside Expedia's `ResID_Type="8"` (cancel: `UniqueID
+ *    Type="10"` and a `CancelInfoRS` cancellation number), or `Errors` with a code of Expedia's
+ *    fixed list in `ShortText` (final: Expedia e-mails the booking to the hotel).
+ *  - Out, a SOAP Fault (a Nack; Expedia resends until the message expires): HTTP 500 when we cannot
+ *    take it now or cannot read the envelope, HTTP 401 for credentials we do not accept.
+ * The answer is a pure function of the request and the booking's stored state, so a resend gets
+ * the very same answer.
+ */
+import { buildXml } from '../../core/xml.ts';
+import type { IngestResult } from '../../inbound/ingest.ts';
+import { InboundRefusal, refuse } from '../../inbound/refusal.ts';
+import { at, attr, kid, type XmlNode } from '../../inbound/xml.ts';
+
+export const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
+export const EXPEDIA_HEADER_NS = 'http://www.newtrade.com/expedia/R14/header';
+export const OTA_NS = 'http://www.opentravel.org/OTA/2003/05';
+/** Who we are in Expedia's header (`ResponderId` echoes what Expedia calls us; this is our name as a source). */
+const OUR_SOURCE = 'StayOS';
+
+export const BN_MESSAGES = {
+  OTA_HotelResNotifRQ: { kind: 'new', rs: 'OTA_HotelResNotifRS' },
+  OTA_HotelResModifyNotifRQ: { kind: 'modify', rs: 'OTA_HotelResModifyNotifRS' },
+  OTA_CancelRQ: { kind: 'cancel', rs: 'OTA_CancelRS' },
+} as const;
+export type BnRoot = keyof typeof BN_MESSAGES;
+
+export interface BnEnvelope {
+  requestId: string;
+  requestorId: string;
+  responderId: string;
+  username: string | undefined;
+  password: string | undefined;
+  retry: boolean;
+  hotelCode: string | undefined;
+  root: BnRoot;
+  body: XmlNode;
+  echoToken: string | undefined;
+  timeStamp: string | undefined;
+}
+
+/** What the answers need of the request; known as soon as the header is read. */
+export type BnReplyTo = Pick<BnEnvelope, 'requestId' | 'requestorId' | 'responderId' | 'hotelCode' | 'echoToken'> & { root: BnRoot | undefined };
+
+/** The parsed envelope → its header facts and body; a missing header or body is refused. */
+export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
+  if (root !== 'Envelope') refuse('missing_header', `expected a SOAP <Envelope>, got <${root.slice(0, 64)}>`);
+  const info = at(node, 'Header', 'Interface', 'PayloadInfo');
+  const requestId = attr(info, 'RequestId');
+  if (!info || !requestId) refuse('missing_header', 'the SOAP header has no Interface/PayloadInfo with a RequestId');
+  const comm = kid(info, 'CommDescriptor');
+  const auth = kid(comm, 'Authentication');
+  const body = kid(node, 'Body');
+  const bodyRoot = body ? Object.keys(body).find((k) => k !== '$') : undefined;
+  const replyTo = { requestId: requestId!, requestorId: attr(info, 'RequestorId') ?? 'Expedia.com', responderId: attr(info, 'ResponderId') ?? OUR_SOURCE };
+  if (!bodyRoot || !(bodyRoot in BN_MESSAGES)) {
+    throw new InboundRefusal('wrong_root', `the SOAP body must hold OTA_HotelResNotifRQ, OTA_HotelResModifyNotifRQ or OTA_CancelRQ, not ${bodyRoot ? `<${bodyRoot.slice(0, 64)}>` : 'nothing'}`,
+      { details: { replyTo: { ...replyTo, root: undefined, hotelCode: undefined, echoToken: undefined } } });
+  }
+  const rq = kid(body, bodyRoot!)!;
+  return {
+    ...replyTo,
+    username: attr(auth, 'Username'),
+    password: auth?.$?.Password, // not trimmed: a password is compared exactly
+    retry: attr(comm, 'RetryIndicator') === 'true',
+    hotelCode: attr(at(info, 'PayloadDescriptor', 'PayloadReference'), 'SupplierHotelCode'),
+    root: bodyRoot as BnRoot,
+    body: rq,
+    echoToken: attr(rq, 'EchoToken')?.slice(0, 128),
+    timeStamp: attr(rq, 'TimeStamp'),
+  };
+}
+
+function header(to: Pick<BnReplyTo, 'requestId' | 'requestorId' | 'responderId' | 'hotelCode'>, rs: string) {
+  return {
+    Interface: {
+      $: { xmlns: EXPEDIA_HEADER_NS, Name: 'ExpediaDirectConnect', Version: '4.0' },
+      PayloadInfo: {
+        $: { RequestId: to.requestId, RequestorId: to.requestorId, ResponderId: to.responderId, Location: 'Body' },
+        CommDescriptor: { $: { SourceId: to.responderId, DestinationId: 'ExpediaDC', RetryIndicator: 'false' } },
+        PayloadDescriptor: { $: { Name: rs, Version: '2003A' }, ...(to.hotelCode ? { PayloadReference: { $: { SupplierHotelCode: to.hotelCode } } } : {}) },
+      },
+    },
+  };
+}
+
+function envelope(head: unknown, body: Record<string, unknown>): string {
+  return buildXml({ 'soap-env:Envelope': { $: { 'xmlns:soap-env': SOAP_ENV }, 'soap-env:Header': head ?? '', 'soap-env:Body': body } });
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/** The success RS for a result (created, modified, cancelled, duplicate or stale alike). */
+export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at: Date): string {
+  const rs = BN_MESSAGES[to.root].rs;
+  const base = { xmlns: OTA_NS, ...(to.echoToken ? { EchoToken: to.echoToken } : {}), TimeStamp: stamp(at), Target: 'Production', Version: '2.000', PrimaryLangID: 'en-us' };
+  const ours = r.confirmationNumber ?? `X${r.externalId}`.slice(0, 50);
+  if (to.root === 'OTA_CancelRQ') {
+    return envelope(header(to, rs), {
+      [rs]: {
+        $: { ...base, Status: 'Cancelled' },
+        Success: '',
+        UniqueID: [
+          { $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' },
+          { $: { Type: '10', ID: ours }, CompanyName: OUR_SOURCE },
+        ],
+        CancelInfoRS: { UniqueID: { $: { Type: '10', ID: `${ours}-CX`.slice(0, 64) }, CompanyName: OUR_SOURCE } },
+      },
+    });
+  }
+  const ids = {
+    ResGlobalInfo: {
+      HotelReservationIDs: {
+        HotelReservationID: [
+          { $: { ResID_Type: '3', ResID_Value: ours, ResID_Source: OUR_SOURCE, ResID_Date: stamp(r.createdAt ?? at) } },
+          { $: { ResID_Type: '8', ResID_Value: r.externalId, ResID_Source: 'Expedia' } },
+        ],
+      },
+    },
+  };
+  const modify = to.root === 'OTA_HotelResModifyNotifRQ';
+  return envelope(header(to, rs), {
+    [rs]: {
+      $: { ...base, ResResponseType: modify ? 'Modified' : 'Committed' },
+      Success: '',
+      ...(modify ? { HotelResModifies: { HotelResModify: ids } } : { HotelReservations: { HotelReservation: ids } }),
+    },
+  });
+}
+
+/** A business error from Expedia's list (HTTP 200: the answer is final for Expedia). */
+export function bnError(to: BnReplyTo & { root: BnRoot }, code: string, text: string, at: Date): string {
+  const rs = BN_MESSAGES[to.root].rs;
+  const base = { xmlns: OTA_NS, ...(to.echoToken ? { EchoToken: to.echoToken } : {}), TimeStamp: stamp(at), Target: 'Production', Version: '2.000', PrimaryLangID: 'en-us' };
+  const status = to.root === 'OTA_CancelRQ' ? { Status: 'Ignored' } : { ResResponseType: 'Ignored' };
+  return envelope(header(to, rs), {
+    [rs]: { $: { ...base, ...status }, Errors: { Error: { $: { Language: 'en-us', Type: '3', Code: '450', ShortText: code }, _: text.slice(0, 512) } } },
+  });
+}
+
+/** A SOAP Fault (Nack): `Client.*` for what is wrong in the request, `Server.*` for what is wrong here. */
+export function bnFault(code: string, text: string): string {
+  return envelope(undefined, {
+    'soap-env:Fault': { faultcode: `soap-env:${code}`, faultstring: text.slice(0, 512), faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver' },
+  });
+}
