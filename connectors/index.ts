@@ -18,9 +18,11 @@ import { expediaConnector } from './expedia/client.ts';
 import type { Connector } from './outbound/connector.ts';
 import { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
 import { scheduleHorizon } from './control.ts';
+import { BookingReservationPoller } from './booking-com/reservations.ts';
 
 export const CONNECTORS: readonly Connector[] = [bookingConnector, expediaConnector];
 export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
+export { BookingReservationPoller, type PollerOptions, type PollResult } from './booking-com/reservations.ts';
 export { FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type FullSyncRequest } from './control.ts';
 export { currentAri, type AriValues, type CellKey } from './sql/ari.ts';
 export { OTA_CHANNELS, sandboxKey, type OtaValues, type SandboxCell } from './types.ts';
@@ -42,9 +44,16 @@ export async function startConnectors(deps: { config: Config; url: string; pool:
   const worker = new SyncWorker(workerOptions(config, { pool: workerPool, encryptionKey: deps.encryptionKey, log }));
   worker.start();
   const horizon = scheduleHorizon(workerPool, log);
-  log.info({ pollMs: config.sync.pollMs, concurrency: config.sync.concurrency }, 'connectors: sync workers started');
+  // Booking.com bookings are pulled: the poller shares the workers' pool (one query at a time).
+  const poller = new BookingReservationPoller({
+    pool: workerPool, encryptionKey: deps.encryptionKey, log, intervalMs: config.inbound.bookingPollSeconds * 1000, ackPauseMs: 5000,
+    timeoutMs: config.sync.timeoutMs, ackAttempts: 5,
+  });
+  poller.start();
+  log.info({ pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, bookingPollSeconds: config.inbound.bookingPollSeconds }, 'connectors: sync workers and Booking.com reservation poller started');
   const stopWorker = async () => {
     await horizon();
+    await poller.stop();
     await worker.stop();
     await workerPool.end();
   };

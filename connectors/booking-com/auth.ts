@@ -12,13 +12,20 @@ import axios from 'axios';
 import { StayosError } from '../../core/errors.ts';
 import { withTransaction } from '../../core/db.ts';
 import { countExchange, dropToken, ensureToken, lockToken } from '../sql/connections.ts';
-import type { PushContext } from '../outbound/connector.ts';
+import type { PushContext, SyncSettings } from '../outbound/connector.ts';
+import type { ConnectionRow } from '../sql/connections.ts';
 import { parseTokenResponse } from './parser.ts';
 
 export const BOOKING_AUTH_URL = 'https://connectivity-authentication.booking.com';
 export const TOKENS_PER_HOUR = 30;
 /** The token's life (1 hour), less a margin so it is never used in its last minute. */
 const TOKEN_TTL_SECONDS = 3600 - 60;
+
+/** What a token exchange needs: the ARI push context, or the reservation poller's. */
+export type TokenContext = Pick<PushContext, 'pool' | 'encryptionKey' | 'signal' | 'logRequest'> & {
+  connection: Pick<ConnectionRow, 'credentials' | 'settings'>;
+  settings: Pick<SyncSettings, 'timeoutMs'>;
+};
 
 interface Account {
   hash: string;
@@ -27,7 +34,7 @@ interface Account {
   authUrl: string;
 }
 
-function accountOf(ctx: PushContext): Account | StayosError {
+function accountOf(ctx: TokenContext): Account | StayosError {
   const creds = ctx.connection.credentials as { client_id?: unknown; client_secret?: unknown } | null;
   if (typeof creds?.client_id !== 'string' || typeof creds?.client_secret !== 'string') {
     return new StayosError('ERR_OTA_AUTH', 'booking_com: the connection has no client_id/client_secret credentials');
@@ -39,7 +46,7 @@ function accountOf(ctx: PushContext): Account | StayosError {
 }
 
 /** A valid token for the connection's account: the shared one, or a new one exchanged now. */
-export async function bookingToken(ctx: PushContext): Promise<string> {
+export async function bookingToken(ctx: TokenContext): Promise<string> {
   const account = accountOf(ctx);
   if (account instanceof StayosError) throw account;
   const started = performance.now();
@@ -88,7 +95,7 @@ export async function bookingToken(ctx: PushContext): Promise<string> {
 }
 
 /** One sync_log row per exchange (successful or not): the dashboard counts them against the 30. */
-async function logExchange(ctx: PushContext, error: StayosError | null, durationMs: number): Promise<void> {
+async function logExchange(ctx: TokenContext, error: StayosError | null, durationMs: number): Promise<void> {
   await ctx.logRequest({
     kind: 'token', cells: 0, ranges: 0, bytes: 0, httpStatus: error ? Number(error.details?.httpStatus ?? 0) || null : 200, otaCodes: [],
     status: error ? 'failed' : 'success', errorCode: error?.code ?? null, message: error?.message ?? null, attempts: 1, durationMs,
@@ -96,7 +103,7 @@ async function logExchange(ctx: PushContext, error: StayosError | null, duration
 }
 
 /** The OTA refused the token (401 on a request): forget it, so the next call exchanges anew. */
-export async function forgetToken(ctx: PushContext): Promise<void> {
+export async function forgetToken(ctx: TokenContext): Promise<void> {
   const account = accountOf(ctx);
   if (!(account instanceof StayosError)) await ctx.pool.query(dropToken(account.hash));
 }

@@ -163,3 +163,27 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: BookingRateUp
   });
   return root('OTA_HotelRateAmountNotifRQ', opts, { RateAmountMessages: { $: { HotelCode: hotelCode }, RateAmountMessage: messages } });
 }
+
+/** The two reservation queues: new bookings, and modifications with cancellations. */
+export const RESERVATION_QUEUES = {
+  new: { path: '/hotels/ota/OTA_HotelResNotif', rq: 'OTA_HotelResNotifRQ', rs: 'OTA_HotelResNotifRS', list: 'HotelReservations', item: 'HotelReservation' },
+  modify: { path: '/hotels/ota/OTA_HotelResModifyNotif', rq: 'OTA_HotelResModifyNotifRQ', rs: 'OTA_HotelResModifyNotifRS', list: 'HotelResModifies', item: 'HotelResModify' },
+} as const;
+export type ReservationQueueName = keyof typeof RESERVATION_QUEUES;
+
+const ackBase = () => ({ xmlns: OTA_NAMESPACE, TimeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), Target: 'Production', Version: '2.001' });
+
+/** Acknowledges reservations stored in the PMS: they leave Booking.com's queue. */
+export function buildReservationAck(queue: ReservationQueueName, reservationIds: string[]): string {
+  const q = RESERVATION_QUEUES[queue];
+  const item = (id: string) => ({ ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: { $: { ResID_Value: id } } } } });
+  return buildXml({ [q.rs]: { $: ackBase(), Success: '', [q.list]: { [q.item]: reservationIds.map(item) } } });
+}
+
+/** Reports reservations the PMS refused (they stay queued, and reach the hotel by e-mail after 30 minutes). */
+export function buildReservationNack(queue: ReservationQueueName, failures: Array<{ id: string; type: string; code: string; text: string }>): string {
+  const q = RESERVATION_QUEUES[queue];
+  return buildXml({
+    [q.rs]: { $: ackBase(), Errors: { Error: failures.slice(0, 99).map((f) => ({ $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64) }, _: f.text.slice(0, 500) })) } },
+  });
+}

@@ -17,6 +17,8 @@ import { FaultInjector } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
 import { BOOKING_LIMIT_MAX, OTA_NAMESPACE, OTA_PAYLOAD_VERSION } from './messages.ts';
 import { XML2JS_OPTIONS } from './parser.ts';
+import { ReservationQueue, type QueueKind, type SandboxReservation } from './sandbox-reservations.ts';
+import { attr, kid, kids, parseInboundXml, textOf } from '../../inbound/xml.ts';
 
 export interface BookingSandboxOptions {
   accounts: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
@@ -34,6 +36,8 @@ const MAX_ERRORS = 99; // OTA ErrorsType allows at most 99 Error elements
 const TOKEN_PATH = '/token-based-authentication/exchange';
 const AVAIL_PATH = '/hotels/ota/OTA_HotelAvailNotif';
 const RATE_PATH = '/hotels/ota/OTA_HotelRateAmountNotif';
+const RES_PATH = { new: '/hotels/ota/OTA_HotelResNotif', modify: '/hotels/ota/OTA_HotelResModifyNotif' } as const;
+const ACK_ROOT = { new: 'OTA_HotelResNotifRS', modify: 'OTA_HotelResModifyNotifRS' } as const;
 
 /** OpenTravel code lists: EWT (the Type of an error/warning) and ERR (its Code). */
 const EWT = { bizRule: '3', authentication: '4', authorization: '6', protocol: '7', requiredField: '10', processing: '12' };
@@ -106,11 +110,16 @@ export class BookingSandbox {
   readonly #tokens = new Map<string, { clientId: string; hotels: Set<string>; expires: number }>();
   readonly #exchanges = new Map<string, number[]>(); // issue times (ms) per client_id, the last hour's
   readonly #held = new Set<Held>();
+  /** The reservation queue Booking.com keeps for the PMS to pull and acknowledge. */
+  readonly reservations: ReservationQueue;
+  /** The next this-many acknowledgements fail with HTTP 503 (the reservations stay queued). */
+  failNextAcks = 0;
 
   constructor(opts: BookingSandboxOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => new Date());
     this.faults = new FaultInjector(opts.faults ?? {});
+    this.reservations = new ReservationQueue(this.#now);
     this.plugin = async (app) => {
       // Encapsulated on purpose (no fastify-plugin): the XML parser stays inside the prefix.
       app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -122,6 +131,18 @@ export class BookingSandbox {
       app.post(TOKEN_PATH, (req, reply) => this.#exchange(req, reply));
       app.post(AVAIL_PATH, (req, reply) => this.#ari('avail', req, reply));
       app.post(RATE_PATH, (req, reply) => this.#ari('rate', req, reply));
+      for (const queue of ['new', 'modify'] as const) {
+        app.get(RES_PATH[queue], (req, reply) => this.#poll(queue, req, reply));
+        app.post(RES_PATH[queue], (req, reply) => this.#acknowledge(queue, req, reply));
+      }
+      // Queues a reservation message, as a guest booking at Booking.com would (bench, demo traffic).
+      app.post('/_control/reservations', async (req, reply) => {
+        const b = req.body as { kind?: QueueKind; reservation?: SandboxReservation } | undefined;
+        if (!b?.reservation?.id || !b.reservation.hotel || !['new', 'modify', 'cancel'].includes(b.kind ?? '')) return reply.code(400).send({ error: 'give { kind: new|modify|cancel, reservation: { id, hotel, … } }' });
+        this.reservations.add(b.kind!, b.reservation);
+        return reply.code(202).send({ queued: b.reservation.id });
+      });
+      app.get('/_control/reservations', async (req) => this.reservations.summary((req.query as Record<string, string | undefined>).hotel));
       controlRoutes(app, this, () => ({ ...this.stats }));
     };
   }
@@ -152,6 +173,8 @@ export class BookingSandbox {
     this.#rateCells.clear();
     this.#rooms.clear();
     this.#exchanges.clear();
+    this.reservations.reset();
+    this.failNextAcks = 0;
     Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {} });
     this.faults.set(this.#opts.faults ?? {});
     for (const k of Object.keys(this.faults.injected) as Array<keyof FaultInjector['injected']>) this.faults.injected[k] = 0;
@@ -228,6 +251,47 @@ export class BookingSandbox {
     if (!apply.length) return this.#xml(reply, 400, RS[kind], echo, { errors: issues });
     for (const f of apply) f();
     return this.#xml(reply, 200, RS[kind], echo, { warnings: issues });
+  }
+
+  /** The token's hotels, narrowed by `hotel_ids` when given; answers 401 itself when there is no valid token. */
+  #hotelsOf(req: FastifyRequest): Set<string> | null {
+    const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token = auth ? this.#tokens.get(auth) : undefined;
+    if (!token || token.expires <= this.#now().getTime()) return null;
+    const asked = (req.query as Record<string, string | undefined>).hotel_ids?.split(',').map((h) => h.trim()).filter(Boolean);
+    return asked?.length ? new Set(asked.filter((h) => token.hotels.has(h))) : token.hotels;
+  }
+
+  async #poll(queue: 'new' | 'modify', req: FastifyRequest, reply: FastifyReply) {
+    const fail = (status: number, shortText: string, text: string) => this.#xml(reply, status, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.processing, code: ERR.unableToProcess, shortText, text }] });
+    if (await this.#gate(RES_PATH[queue], reply, fail)) return reply;
+    const hotels = this.#hotelsOf(req);
+    if (!hotels) return this.#xml(reply, 401, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.authentication, code: ERR.authorization, shortText: 'INVALID_TOKEN', text: 'Authorization: Bearer <jwt> missing, unknown or expired' }] });
+    const limit = Number((req.query as Record<string, string | undefined>).limit ?? 50);
+    return reply.code(200).type('application/xml').send(this.reservations.poll(queue, hotels, Number.isInteger(limit) && limit > 0 ? limit : 50));
+  }
+
+  async #acknowledge(queue: 'new' | 'modify', req: FastifyRequest, reply: FastifyReply) {
+    const fail = (status: number, shortText: string, text: string) => this.#xml(reply, status, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.processing, code: ERR.unableToProcess, shortText, text }] });
+    if (await this.#gate(`${RES_PATH[queue]}#ack`, reply, fail)) return reply;
+    if (this.failNextAcks > 0) {
+      this.failNextAcks -= 1;
+      return fail(503, 'SERVICE_UNAVAILABLE', 'acknowledgement not stored (injected); retry');
+    }
+    const hotels = this.#hotelsOf(req);
+    if (!hotels) return this.#xml(reply, 401, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.authentication, code: ERR.authorization, shortText: 'INVALID_TOKEN', text: 'Authorization: Bearer <jwt> missing, unknown or expired' }] });
+    let parsed;
+    try {
+      parsed = await parseInboundXml(req.body);
+    } catch (err) {
+      return this.#xml(reply, 400, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.protocol, code: ERR.unableToProcess, shortText: 'INVALID_XML', text: (err as Error).message }] });
+    }
+    if (parsed.root !== ACK_ROOT[queue]) return this.#xml(reply, 400, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.protocol, code: ERR.unableToProcess, shortText: 'WRONG_TYPE', text: `this endpoint acknowledges with <${ACK_ROOT[queue]}>` }] });
+    const list = queue === 'new' ? kids(kid(parsed.node, 'HotelReservations'), 'HotelReservation') : kids(kid(parsed.node, 'HotelResModifies'), 'HotelResModify');
+    const ok = list.flatMap((r) => kids(kid(kid(r, 'ResGlobalInfo'), 'HotelReservationIDs'), 'HotelReservationID').map((i) => attr(i, 'ResID_Value'))).filter((x): x is string => !!x);
+    const failed = kids(kid(parsed.node, 'Errors'), 'Error').map((e) => ({ id: attr(e, 'RecordID') ?? '', text: textOf(e) ?? attr(e, 'ShortText') ?? '' })).filter((f) => f.id);
+    this.reservations.acknowledge(queue, hotels, ok, failed);
+    return this.#xml(reply, 200, ACK_ROOT[queue], undefined, { warnings: [] });
   }
 
   #checkRange(hotel: string, room: string, rate: string | undefined, start: string, end: string): Issue | null {

@@ -109,12 +109,22 @@ function retryAfterMs(value: unknown): number {
 
 /** One POST. Connection errors and timeouts become ERR_OTA_UNAVAILABLE; any HTTP status is
  * returned for the caller's protocol to judge (except 429 and 5xx, which are always transient). */
-export async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, ota: string, signal?: AbortSignal): Promise<HttpAnswer> {
+export function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, ota: string, signal?: AbortSignal): Promise<HttpAnswer> {
+  return request('post', url, body, headers, timeoutMs, ota, signal);
+}
+
+/** One GET, judged as `post` (Booking.com's reservation polls). */
+export function get(url: string, headers: Record<string, string>, timeoutMs: number, ota: string, signal?: AbortSignal): Promise<HttpAnswer> {
+  return request('get', url, undefined, headers, timeoutMs, ota, signal);
+}
+
+async function request(method: 'get' | 'post', url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, ota: string,
+  signal?: AbortSignal): Promise<HttpAnswer> {
   let res;
   try {
-    res = await axios.post<string>(url, body, {
-      headers, timeout: timeoutMs, ...(signal ? { signal } : {}), responseType: 'text', transformResponse: (d) => d, validateStatus: () => true,
-      maxRedirects: 0, maxBodyLength: 4 * 1024 * 1024, maxContentLength: 4 * 1024 * 1024,
+    res = await axios.request<string>({
+      method, url, data: body, headers, timeout: timeoutMs, ...(signal ? { signal } : {}), responseType: 'text', transformResponse: (d) => d,
+      validateStatus: () => true, maxRedirects: 0, maxBodyLength: 4 * 1024 * 1024, maxContentLength: 4 * 1024 * 1024,
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };

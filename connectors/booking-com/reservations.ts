@@ -1,0 +1,192 @@
+/**
+ * Booking.com reservations are pulled, not pushed: for each Booking.com connection, every poll
+ * interval (~20 s), `GET …/OTA_HotelResNotif` (new bookings) then `GET …/OTA_HotelResModifyNotif`
+ * (modifications and cancellations), each reservation ingested in its own transaction
+ * (inbound/deliver.ts), then acknowledged.
+ *
+ * The invariant: a reservation is acknowledged only after its transaction committed. So:
+ *  - a poll that fails (5xx, timeout, a body that is not the protocol) waits for the next poll;
+ *  - an acknowledgement that fails is retried with backoff, and if it still fails the reservation
+ *    stays queued at Booking.com, comes again on the next poll, is recognised (duplicate: same
+ *    answer, nothing written) and acknowledged then;
+ *  - a restart between the commit and the acknowledgement is the same case;
+ *  - a reservation we refuse (unknown room …) is reported as a failure and stays queued; after 30
+ *    minutes Booking.com e-mails it to the hotel, and the refusal is in channel.inbound_messages
+ *    and channel.mapping_problems for the revenue team.
+ * Booking.com asks for ~5 s between an acknowledgement and the next poll (`ackPauseMs`).
+ */
+import type { Pool } from '../../core/db.ts';
+import { StayosError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { deliver } from '../../inbound/deliver.ts';
+import { parseReservation } from '../../inbound/ota-reservation.ts';
+import { connectionsOfChannel, type InboundConnection } from '../../inbound/sql/connections.ts';
+import { kid, kids, parseInboundXml } from '../../inbound/xml.ts';
+import { insertSyncLog } from '../sql/sync.ts';
+import { get, post, withRetries } from '../outbound/resilience.ts';
+import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
+import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
+
+export interface PollerOptions {
+  pool: Pool;
+  encryptionKey: string;
+  log: Logger;
+  intervalMs: number;
+  /** Pause after an acknowledgement before the connection's next poll (Booking.com: ~5 s). */
+  ackPauseMs: number;
+  timeoutMs: number;
+  /** Attempts per acknowledgement, with exponential backoff between them. */
+  ackAttempts: number;
+}
+
+export interface PollResult {
+  connectionId: string;
+  queue: ReservationQueueName;
+  received: number;
+  stored: number; // created, modified, cancelled, duplicate or stale: acknowledged
+  refused: number;
+  acknowledged: boolean;
+  error?: string;
+}
+
+export class BookingReservationPoller {
+  readonly #o: PollerOptions;
+  readonly #abort = new AbortController();
+  readonly #notBefore = new Map<string, number>();
+  #loop: Promise<void> | undefined;
+
+  constructor(options: PollerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+  }
+
+  /** One round over every live Booking.com connection (the loop's body; tests call it directly). */
+  async pollOnce(): Promise<PollResult[]> {
+    const { rows } = await this.#o.pool.query<InboundConnection>(connectionsOfChannel('booking_com', this.#o.encryptionKey));
+    const results: PollResult[] = [];
+    for (const c of rows) {
+      if (this.#abort.signal.aborted) break;
+      if ((this.#notBefore.get(c.id) ?? 0) > Date.now()) continue;
+      for (const queue of ['new', 'modify'] as const) {
+        const r = await this.#pollQueue(c, queue);
+        results.push(r);
+        if (r.error) break; // the next poll tries again
+      }
+    }
+    return results;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#abort.signal.aborted) {
+      try {
+        await this.pollOnce();
+      } catch (err) {
+        this.#o.log.error({ err }, 'booking.com reservations: poll round failed; next round as usual');
+      }
+      await sleep(this.#o.intervalMs, this.#abort.signal);
+    }
+  }
+
+  async #pollQueue(c: InboundConnection, queue: ReservationQueueName): Promise<PollResult> {
+    const q = RESERVATION_QUEUES[queue];
+    const result: PollResult = { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false };
+    const ctx: TokenContext = {
+      pool: this.#o.pool, encryptionKey: this.#o.encryptionKey, signal: this.#abort.signal, connection: c, settings: { timeoutMs: this.#o.timeoutMs },
+      logRequest: async (e) => (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ?? null,
+    };
+    const url = `${c.endpointUrl.replace(/\/+$/, '')}${q.path}`;
+    const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx)}`, accept: 'application/xml', 'content-type': 'application/xml' });
+    let list;
+    let body: string;
+    try {
+      const res = await get(`${url}?hotel_ids=${encodeURIComponent(c.hotelCode)}`, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
+      if (res.status === 401) await forgetToken(ctx);
+      if (res.status !== 200) throw new StayosError(res.status === 401 ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', `booking_com: ${q.path} answered HTTP ${res.status}`);
+      body = res.body;
+      const doc = await parseInboundXml(body);
+      if (doc.root !== q.rq) throw new StayosError('ERR_OTA_INVALID_RESPONSE', `booking_com: ${q.path} answered <${doc.root.slice(0, 64)}>, not <${q.rq}>`);
+      list = kids(kid(doc.node, q.list), q.item);
+    } catch (err) {
+      result.error = (err as Error).message;
+      if (!this.#abort.signal.aborted) this.#o.log.warn({ err, connection: c.id, queue }, 'booking.com reservations: poll failed; waiting for the next poll');
+      return result;
+    }
+    result.received = list.length;
+    if (!list.length) return result;
+
+    const ok: string[] = [];
+    const failed: Array<{ id: string; type: string; code: string; text: string }> = [];
+    const started = performance.now();
+    for (const item of list) {
+      const ctxRes = { channel: 'booking_com' as const, kind: queue === 'new' ? ('new' as const) : ('modify' as const), hotelCode: c.hotelCode, today: c.today };
+      try {
+        const done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
+          ok: (r) => ({ status: 200, body: buildReservationAck(queue, [r.externalId]) }),
+          refused: (e) => ({ status: 200, body: buildReservationNack(queue, [{ id: idOf(item) ?? '?', type: e.spec.otaType, code: e.spec.otaCode, text: e.message }]) }),
+        });
+        if (done.result) {
+          ok.push(done.result.externalId);
+          result.stored += 1;
+        } else {
+          const id = idOf(item);
+          if (id) failed.push({ id, type: done.refusal.spec.otaType, code: done.refusal.spec.otaCode, text: done.refusal.message });
+          result.refused += 1;
+        }
+      } catch (err) {
+        // Ours (database): stop here; what was not stored is not acknowledged and comes again.
+        result.error = (err as Error).message;
+        this.#o.log.error({ err, connection: c.id }, 'booking.com reservations: could not store a reservation; it stays queued at Booking.com');
+        break;
+      }
+    }
+    if (ok.length) result.acknowledged = await this.#send(ctx, url, headers, buildReservationAck(queue, ok), c.id, 'acknowledgement');
+    if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), c.id, 'failure report');
+    if (ok.length || failed.length) this.#notBefore.set(c.id, Date.now() + this.#o.ackPauseMs);
+    return result;
+  }
+
+  /** POSTs an acknowledgement with retries; false when it could not be delivered (the next poll brings the reservations again). */
+  async #send(ctx: TokenContext, url: string, headers: () => Promise<Record<string, string>>, xml: string, connectionId: string, what: string): Promise<boolean> {
+    try {
+      await withRetries({ maxAttempts: this.#o.ackAttempts, initialDelayMs: 200, maxDelayMs: 5000 }, async () => {
+        const res = await post(url, xml, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
+        if (res.status === 401) {
+          await forgetToken(ctx);
+          throw new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: token refused on acknowledgement; exchanging a new one');
+        }
+        if (res.status !== 200) throw new StayosError('ERR_OTA_REJECTED', `booking_com: ${what} answered HTTP ${res.status}`);
+      }, this.#abort.signal);
+      return true;
+    } catch (err) {
+      if (!this.#abort.signal.aborted) this.#o.log.warn({ err, connection: connectionId }, `booking.com reservations: ${what} not delivered; the next poll brings the reservations again`);
+      return false;
+    }
+  }
+}
+
+/** The Booking.com reservation id of an element (for a failure report when parsing it failed). */
+function idOf(item: unknown): string | undefined {
+  const id = kids(kid(kid(item, 'ResGlobalInfo'), 'HotelReservationIDs'), 'HotelReservationID')[0]?.$?.ResID_Value;
+  return typeof id === 'string' && id.length <= 64 ? id : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

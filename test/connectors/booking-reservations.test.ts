@@ -1,0 +1,146 @@
+/**
+ * Booking.com reservations, pulled and acknowledged, against the sandbox over HTTP: every queued
+ * reservation ends in the PMS exactly once and acknowledged, through injected failures (5xx on
+ * polls and acknowledgements, acknowledgements lost) and poller restarts; nothing is acknowledged
+ * before its transaction committed; the sandbox's queue keeps Booking.com's rules (30-minute
+ * expiry, acknowledgements cover only what was handed out).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { startSandboxServer } from '../helpers/outbound.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { reservationOf } from '../helpers/inbound.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createPool } from '../../core/db.ts';
+import { addDays } from '../../core/dates.ts';
+import { createLogger } from '../../core/logger.ts';
+import { BookingReservationPoller } from '../../connectors/index.ts';
+import { ReservationQueue, EXPIRY_MS, type SandboxReservation } from '../../connectors/booking-com/sandbox-reservations.ts';
+
+const db = useTestDatabase();
+let server: Awaited<ReturnType<typeof startSandboxServer>>;
+const HOTEL = '1234567';
+const today = new Date().toISOString().slice(0, 10);
+
+const poller = (pool = db.current.pool) => new BookingReservationPoller({
+  pool, encryptionKey: TEST_KEY, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
+});
+
+function reservation(id: string, i: number, over: Partial<SandboxReservation> = {}, room = '123456701'): SandboxReservation {
+  const arrival = addDays(today, 20 + (i % 40));
+  const nights = 1 + (i % 3);
+  return {
+    id, hotel: HOTEL, modifiedAt: `2026-11-0${1 + (i % 5)}T10:${String(i % 60).padStart(2, '0')}:00`, currency: 'EUR',
+    rooms: [{ roomCode: room, rateCode: '5001', arrival, departure: addDays(arrival, nights), adults: 2,
+      nights: Array.from({ length: nights }, (_, n) => ({ date: addDays(arrival, n), amount: (100 + i).toFixed(2) })) }],
+    guest: { firstName: 'Guest', lastName: `Number${i}`, email: `g${i}@example.com` },
+    card: { code: 'VI', number: '4111111111111111', expire: '1230', holder: `Guest Number${i}` },
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  server = await startSandboxServer();
+  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 5 });
+});
+afterAll(async () => server?.close());
+
+describe('Booking.com reservation poller', () => {
+  it('nothing is acknowledged before it is committed; once the database takes it, it is stored and acknowledged once', async () => {
+    server.booking.reservations.add('new', reservation('BK-LOCK-1', 1));
+    // The poller's sessions give up on a lock after 300 ms; a held table lock stands in for an outage.
+    const url = new URL(db.current.url);
+    url.searchParams.set('options', '-c lock_timeout=300');
+    const pool = createPool(url.toString(), { max: 2 });
+    const locker = await db.current.pool.connect();
+    try {
+      await locker.query(`BEGIN; LOCK TABLE reservation.reservations IN ACCESS EXCLUSIVE MODE`);
+      const [first] = await poller(pool).pollOnce();
+      expect(first).toMatchObject({ received: 1, stored: 0, acknowledged: false });
+      expect(server.booking.reservations.summary(HOTEL).pending.map((p) => p.id)).toEqual(['BK-LOCK-1']);
+      await locker.query('ROLLBACK');
+      const [second] = await poller(pool).pollOnce();
+      expect(second).toMatchObject({ received: 1, stored: 1, acknowledged: true });
+    } finally {
+      locker.release();
+      await pool.end();
+    }
+    expect(server.booking.reservations.summary(HOTEL)).toMatchObject({ pending: [], acked: [{ id: 'BK-LOCK-1' }] });
+    expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ status: 'confirmed', last_name: 'Number1' });
+  });
+
+  it('every queued reservation ends in the PMS exactly once and acknowledged, across 5xx, lost acknowledgements and restarts', async () => {
+    const { pool } = db.current;
+    const N = 60;
+    for (let i = 0; i < N; i++) server.booking.reservations.add('new', reservation(`BK-${i}`, i));
+    // Modifications (a night more, later) and cancellations, some queued before their booking was pulled.
+    for (let i = 0; i < N; i += 4) {
+      const r = reservation(`BK-${i}`, i, { modifiedAt: `2026-11-20T12:00:${String(i % 60).padStart(2, '0')}` });
+      r.rooms[0]!.departure = addDays(r.rooms[0]!.departure, 1);
+      r.rooms[0]!.nights.push({ date: addDays(r.rooms[0]!.departure, -1), amount: '99.00' });
+      server.booking.reservations.add('modify', r);
+    }
+    for (let i = 2; i < N; i += 6) server.booking.reservations.add('cancel', reservation(`BK-${i}`, i, { modifiedAt: '2026-11-21T08:00:00' }));
+    server.booking.reservations.add('new', reservation('BK-BAD', 99, {}, '999999999')); // a room we do not map
+    server.booking.faults.set({ rates: { http5xx: 0.2 }, seed: 7 });
+    server.booking.failNextAcks = 3;
+
+    let p = poller();
+    p.start();
+    try {
+      // Restart the poller twice while it works.
+      for (const share of [0.25, 0.6]) {
+        await waitFor(() => server.booking.reservations.summary(HOTEL).acked.length >= share * N, { timeoutMs: 60_000, what: `${share * 100} % acknowledged` });
+        await p.stop();
+        p = poller();
+        p.start();
+      }
+      await waitFor(() => {
+        const { pending } = server.booking.reservations.summary(HOTEL);
+        return pending.every((x) => x.id === 'BK-BAD') && pending[0]?.failures.length;
+      }, { timeoutMs: 60_000, what: 'all good messages acknowledged, the refused one reported' });
+    } finally {
+      await p.stop();
+      server.booking.faults.set({});
+    }
+    expect(server.booking.faults.injected.http5xx).toBeGreaterThan(0);
+    const summary = server.booking.reservations.summary(HOTEL);
+    expect(summary.expired).toEqual([]);
+    expect(summary.pending).toEqual([expect.objectContaining({ id: 'BK-BAD', failures: expect.arrayContaining([expect.stringContaining('999999999')]) })]);
+
+    const { rows: counts } = await pool.query(`SELECT cr.external_reservation_id AS id, count(*)::int AS n,
+        (SELECT count(*)::int FROM reservation.reservations r WHERE r.attributes ->> 'ota_reservation_id' = cr.external_reservation_id) AS reservations
+      FROM channel.channel_reservations cr WHERE cr.channel_code = 'booking_com' AND cr.external_reservation_id LIKE 'BK-%' GROUP BY 1`);
+    expect(counts).toHaveLength(N + 1); // BK-0 … BK-59 and BK-LOCK-1
+    expect(counts.every((c) => c.n === 1 && c.reservations === 1)).toBe(true);
+    for (let i = 0; i < N; i++) {
+      const r = await reservationOf(pool, 'booking_com', `BK-${i}`);
+      const base = reservation(`BK-${i}`, i).rooms[0]!;
+      const cancelled = i >= 2 && (i - 2) % 6 === 0;
+      const modified = i % 4 === 0;
+      expect(r, `BK-${i}`).toMatchObject({
+        status: cancelled ? 'cancelled' : 'confirmed', check_in: base.arrival, check_out: modified ? addDays(base.departure, 1) : base.departure,
+      });
+    }
+    const { rows: problems } = await pool.query(`SELECT kind FROM channel.mapping_problems WHERE ota_room_code = '999999999'`);
+    expect(problems).toEqual([{ kind: 'unknown_ota_room' }]);
+  });
+});
+
+describe('the sandbox reservation queue (Booking.com rules)', () => {
+  it('expires what is not acknowledged within 30 minutes, and an acknowledgement covers only versions handed out', () => {
+    let now = Date.parse('2027-01-10T10:00:00Z');
+    const q = new ReservationQueue(() => new Date(now));
+    const hotels = new Set([HOTEL]);
+    q.add('new', reservation('A', 1));
+    q.add('new', reservation('B', 2));
+    expect(q.poll('new', hotels)).toContain('ResID_Value="A"');
+    q.add('modify', reservation('A', 1, { modifiedAt: '2026-12-01T00:00:00' }));
+    // Acknowledging A in the modify queue before it was handed out acknowledges nothing.
+    expect(q.acknowledge('modify', hotels, ['A'], [])).toBe(0);
+    expect(q.acknowledge('new', hotels, ['A'], [])).toBe(1);
+    now += EXPIRY_MS;
+    expect(q.summary()).toMatchObject({ acked: [{ id: 'A' }], expired: [{ id: 'B', kind: 'new' }, { id: 'A', kind: 'modify' }], pending: [] });
+    expect(q.poll('new', hotels)).not.toContain('ResID_Value');
+  });
+});

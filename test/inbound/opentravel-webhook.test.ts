@@ -1,0 +1,112 @@
+/**
+ * The OpenTravel webhook over real HTTP: the AlpineBits reservation push sample is taken; answers
+ * validate against OpenTravel 2015A; HTTP Basic credentials are checked per connection; a message
+ * with several reservations takes the good ones and warns about the others.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { schemaErrors } from '../helpers/xml.ts';
+import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+
+const RS_XSD = path.resolve(import.meta.dirname, '../../connectors/booking-com/xsd/OTA_HotelResNotifRS.xsd');
+const db = useTestDatabase();
+let server: Awaited<ReturnType<typeof startInboundApp>>;
+let url: string;
+const auth = (user = 'alpine-sender', pass = 'alpine-secret-1') => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+
+beforeAll(async () => {
+  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  const id = await addConnection(db.current.pool, {
+    channel: 'opentravel', hotelCode: '123', credentials: { username: 'alpine-sender', password: 'alpine-secret-1' },
+    mappings: [{ room: 'bigsuite', rate: '123456-xyz', roomType: 'STE', ratePlan: 'BB' }, { room: 'double', rate: 'bar', roomType: 'STD', ratePlan: 'BAR' }],
+  });
+  server = await startInboundApp(db.current.pool);
+  url = `${server.url}/webhooks/ota/${id}`;
+});
+afterAll(async () => server?.close());
+
+describe('OpenTravel / AlpineBits reservation push', () => {
+  it('takes the AlpineBits sample: stay, total spread over the nights, guest, card; the RS validates against 2015A', async () => {
+    const res = await post(url, fixture('opentravel/alpinebits-reservation-push.xml'), auth());
+    expect(res.status).toBe(200);
+    expect(schemaErrors(RS_XSD, res.body)).toBeNull();
+    const r = await reservationOf(db.current.pool, 'opentravel', '6b34fe24ac2ff810');
+    expect(res.body).toContain(`ResID_Value="${r!.confirmation_number}"`);
+    expect(r).toMatchObject({
+      status: 'confirmed', check_in: '2012-01-01', check_out: '2012-01-12', total: '299.00', currency: 'EUR', adults: 2, children: 2,
+      first_name: 'Otto', last_name: 'Mustermann', email: 'otto.mustermann@example.com', source_channel: 'opentravel',
+    });
+    const nights = r!.rooms[0].nights as Array<{ amount: string }>;
+    expect(nights).toHaveLength(11);
+    expect(nights.reduce((s, n) => s + Math.round(Number(n.amount) * 100), 0)).toBe(29900); // the total, to the cent
+    expect(r!.rooms[0]).toMatchObject({ room_type: 'STE', rate_plan: 'BB' });
+    expect(r!.cards).toEqual([expect.objectContaining({ card_brand: 'visa', card_last4: '1111', is_virtual: false, number: '4444333322221111' })]);
+  });
+
+  it('Modify and Cancel by ResStatus; a modification older than the one held is acknowledged and ignored', async () => {
+    const base = fixture('opentravel/alpinebits-reservation-push.xml');
+    const modify = base.replace('ResStatus="Reserved"', 'ResStatus="Modify" LastModifyDateTime="2012-03-22T10:00:00+01:00"')
+      .replace('<TimeSpan Start="2012-01-01" End="2012-01-12"/>', '<TimeSpan Start="2012-01-02" End="2012-01-05"/>');
+    expect((await post(url, modify, auth())).status).toBe(200);
+    expect(await reservationOf(db.current.pool, 'opentravel', '6b34fe24ac2ff810')).toMatchObject({ check_in: '2012-01-02', check_out: '2012-01-05', channel_status: 'modified' });
+    const older = base.replace('ResStatus="Reserved"', 'ResStatus="Modify" LastModifyDateTime="2012-03-21T16:00:00+01:00"')
+      .replace('<TimeSpan Start="2012-01-01" End="2012-01-12"/>', '<TimeSpan Start="2012-01-03" End="2012-01-04"/>');
+    const before = await businessFingerprint(db.current.pool);
+    expect((await post(url, older, auth())).status).toBe(200);
+    expect(await businessFingerprint(db.current.pool)).toEqual(before);
+    const cancel = base.replace('ResStatus="Reserved"', 'ResStatus="Cancelled" LastModifyDateTime="2012-03-23T10:00:00+01:00"');
+    const res = await post(url, cancel, auth());
+    expect(res.status).toBe(200);
+    expect(schemaErrors(RS_XSD, res.body)).toBeNull();
+    expect(await reservationOf(db.current.pool, 'opentravel', '6b34fe24ac2ff810')).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('several reservations in one message: the good ones are taken, the bad one is a Warning naming it', async () => {
+    const one = (id: string, room: string) => fixture('opentravel/alpinebits-reservation-push.xml')
+      .replace('6b34fe24ac2ff810', id).replace('RoomTypeCode="bigsuite"', `RoomTypeCode="${room}"`)
+      .replace(/^[\s\S]*<HotelReservations>/, '').replace(/<\/HotelReservations>[\s\S]*$/, '');
+    const body = `<?xml version="1.0" encoding="UTF-8"?><OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.000"><HotelReservations>${
+      one('multi-1', 'bigsuite')}${one('multi-2', 'nosuchroom')}${one('multi-3', 'bigsuite')}</HotelReservations></OTA_HotelResNotifRQ>`;
+    const res = await post(url, body, auth());
+    expect(res.status).toBe(200);
+    expect(schemaErrors(RS_XSD, res.body)).toBeNull();
+    expect(res.body).toMatch(/<Warning Type="3" Code="402" RecordID="multi-2">/);
+    expect(await reservationOf(db.current.pool, 'opentravel', 'multi-1')).toBeDefined();
+    expect(await reservationOf(db.current.pool, 'opentravel', 'multi-2')).toBeUndefined();
+    expect(await reservationOf(db.current.pool, 'opentravel', 'multi-3')).toBeDefined();
+  });
+
+  it('refuses wrong or missing credentials, and an unknown connection alike, with 401 and nothing written', async () => {
+    const before = await businessFingerprint(db.current.pool);
+    const body = fixture('opentravel/alpinebits-reservation-push.xml').replace('6b34fe24ac2ff810', 'auth-test');
+    for (const [target, headers] of [
+      [url, auth('alpine-sender', 'wrong')], [url, auth('someone', 'alpine-secret-1')], [url, {}], [url, { authorization: 'Bearer x' }],
+      [url.replace(/[0-9a-f]{12}$/, '000000000000'), auth()], [`${server.url}/webhooks/ota/not-a-uuid`, auth()],
+    ] as const) {
+      const res = await post(target, body, headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+      expect(res.body).toMatch(/<Error Type="4" Code="497">/);
+      expect(schemaErrors(RS_XSD, res.body)).toBeNull();
+    }
+    expect(await businessFingerprint(db.current.pool)).toEqual(before);
+  });
+
+  it('rate-limits per connection: over the budget, 429 with Retry-After and nothing applied', async () => {
+    const limited = await startInboundApp(db.current.pool, { ratePerMinute: 2 });
+    try {
+      const target = url.replace(server.url, limited.url);
+      const body = (id: string) => fixture('opentravel/alpinebits-reservation-push.xml').replace('6b34fe24ac2ff810', id);
+      expect((await post(target, body('rl-1'), auth())).status).toBe(200);
+      expect((await post(target, body('rl-2'), auth())).status).toBe(200);
+      const third = await post(target, body('rl-3'), auth());
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await reservationOf(db.current.pool, 'opentravel', 'rl-3')).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+});
