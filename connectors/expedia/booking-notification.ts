@@ -151,3 +151,76 @@ export function bnFault(code: string, text: string): string {
     'soap-env:Fault': { faultcode: `soap-env:${code}`, faultstring: text.slice(0, 512), faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver' },
   });
 }
+
+/** A Booking Notification as Expedia sends it: for the sandbox's demo traffic, tests and benchmarks. */
+export interface BnRequest {
+  kind: 'new' | 'modify' | 'cancel';
+  requestId: string;
+  hotelCode: string;
+  username: string;
+  password: string;
+  externalId: string;
+  timeStamp: string; // ISO with offset
+  retry?: boolean;
+  ourConfirmation?: string;
+  currency: string;
+  room?: { roomCode: string; rateCode: string; arrival: string; departure: string; adults: number; nights: Array<{ date: string; amount: string }> };
+  guest: { firstName: string; lastName: string; email?: string };
+}
+
+export function buildBnRequest(r: BnRequest): string {
+  const root = r.kind === 'new' ? 'OTA_HotelResNotifRQ' : r.kind === 'modify' ? 'OTA_HotelResModifyNotifRQ' : 'OTA_CancelRQ';
+  const head = {
+    Interface: {
+      $: { xmlns: EXPEDIA_HEADER_NS, Name: 'ExpediaDirectConnect', Version: '4.0' },
+      PayloadInfo: {
+        $: { RequestId: r.requestId, RequestorId: 'Expedia.com', ResponderId: OUR_SOURCE, Location: 'Body' },
+        CommDescriptor: { $: { SourceId: 'ExpediaDC', DestinationId: OUR_SOURCE, RetryIndicator: String(!!r.retry) }, Authentication: { $: { Username: r.username, Password: r.password } } },
+        PayloadDescriptor: { $: { Name: root, Version: '2003A' }, PayloadReference: { $: { SupplierHotelCode: r.hotelCode, DistributorHotelId: r.hotelCode } } },
+      },
+    },
+  };
+  const attrs = { xmlns: OTA_NS, EchoToken: r.requestId, TimeStamp: r.timeStamp, Target: 'Production', Version: '1.000', PrimaryLangID: 'en-us' };
+  const pos = { Source: { RequestorID: { $: { Type: '18', ID: 'Expedia' } }, BookingChannel: { $: { Type: '2', Primary: 'true' }, CompanyName: 'Expedia' } } };
+  if (r.kind === 'cancel') {
+    return envelope(head, { [root]: { $: { ...attrs, CancelType: 'Commit' }, POS: pos,
+      UniqueID: [{ $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' }, ...(r.ourConfirmation ? [{ $: { Type: '10', ID: r.ourConfirmation }, CompanyName: OUR_SOURCE }] : [])],
+      Verification: {
+        PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName },
+        Vendor: [{ $: { Code: '1', CodeContext: 'ChainCode' } }, { $: { Code: '2', CodeContext: 'BrandCode' } }, { $: { Code: '3', CodeContext: 'HotelCode' }, _: r.hotelCode }],
+        ...(r.room ? { ReservationTimeSpan: { $: { Start: r.room.arrival, End: r.room.departure } } } : {}),
+        AssociatedQuantity: [{ $: { Code: '1', CodeContext: 'Number of rooms', Quantity: '1' } }, { $: { Code: '2', CodeContext: 'Number of guests', Quantity: String(r.room?.adults ?? 1) } }],
+      } } });
+  }
+  const room = r.room!;
+  const total = (room.nights.reduce((s, n) => s + Math.round(Number(n.amount) * 100), 0) / 100).toFixed(2);
+  const reservation = {
+    $: { RoomStayReservation: 'true', CreateDateTime: r.timeStamp, CreatorID: 'Expedia' },
+    UniqueID: { $: { Type: '14', ID: r.externalId } },
+    RoomStays: { RoomStay: {
+      RoomTypes: { RoomType: { $: { RoomTypeCode: room.roomCode, IsRoom: 'true' } } },
+      RatePlans: { RatePlan: { $: { RatePlanCode: room.rateCode } } },
+      RoomRates: { RoomRate: room.nights.map((n, i) => ({
+        $: { EffectiveDate: n.date, ExpireDate: room.nights[i + 1]?.date ?? room.departure, RoomTypeCode: room.roomCode, NumberOfUnits: '1', RatePlanCode: room.rateCode },
+        Rates: { Rate: { $: { EffectiveDate: n.date, ExpireDate: room.nights[i + 1]?.date ?? room.departure, RateTimeUnit: 'Day', UnitMultiplier: '1' },
+          Base: { $: { AmountBeforeTax: n.amount, CurrencyCode: r.currency } } } },
+      })) },
+      GuestCounts: { $: { IsPerRoom: 'true' }, GuestCount: { $: { AgeQualifyingCode: '10', Count: String(room.adults) } } },
+      TimeSpan: { $: { Start: room.arrival, End: room.departure } },
+      Total: { $: { AmountAfterTax: total, CurrencyCode: r.currency } },
+      BasicPropertyInfo: { $: { HotelCode: r.hotelCode } },
+      ResGuestRPHs: { ResGuestRPH: { $: { RPH: '1' } } },
+    } },
+    ResGuests: { ResGuest: { $: { ResGuestRPH: '1', AgeQualifyingCode: '10' }, Profiles: { ProfileInfo: { Profile: { $: { ProfileType: '1' }, Customer: {
+      PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName }, ...(r.guest.email ? { Email: r.guest.email } : {}),
+    } } } } } },
+    ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: [
+      { $: { ResID_Type: '8', ResID_Value: r.externalId, ResID_Source: 'Expedia', ResID_Date: r.timeStamp } },
+      ...(r.ourConfirmation ? [{ $: { ResID_Type: '3', ResID_Value: r.ourConfirmation, ResID_Source: OUR_SOURCE } }] : []),
+    ] } },
+  };
+  const body = r.kind === 'new'
+    ? { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelReservations: { HotelReservation: reservation } }
+    : { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelResModifies: { HotelResModify: reservation } };
+  return envelope(head, { [root]: body });
+}
