@@ -19,7 +19,10 @@ export type InboundChannel = (typeof CHANNELS)[number];
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-  .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a calendar date');
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+  }, 'is not a calendar date');
 /** Amounts as exact decimal strings (never floats): ≥ 0, at most 10 integer digits and 3 decimals. */
 export const money = z.string().regex(/^\d{1,10}(\.\d{1,3})?$/, 'must be a non-negative decimal amount');
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code');

@@ -181,7 +181,9 @@ function fromSchema(input: Record<string, unknown>): Booking {
   const field = FIELD_NAMES[path.find((p) => p in FIELD_NAMES) ?? ''] ?? path.join('.');
   const reason: RefusalReason =
     path[0] === 'hotelCode' ? (missing ? 'missing_field' : 'unknown_hotel')
-    : path[0] === 'guest' && path[1] === 'lastName' ? 'missing_guest_name'
+    : path[0] === 'guest' && path[1] === 'lastName' ? (missing ? 'missing_guest_name' : 'invalid_guest_name')
+    : path.includes('roomCode') ? 'unknown_room'
+    : path.includes('rateCode') ? 'unknown_rate'
     : path[0] === 'card' ? 'invalid_card'
     : path.includes('adults') || path.includes('children') ? 'invalid_occupancy'
     : path.includes('arrival') || path.includes('departure') || path.includes('date') ? 'invalid_dates'

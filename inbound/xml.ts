@@ -28,6 +28,8 @@ export async function parseInboundXml(body: unknown): Promise<{ root: string; no
   if (/<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i.test(xml)) {
     refuse('forbidden_xml', 'the document declares a DTD or entities, which are not accepted (no OTA message has them)');
   }
+  const bad = notWellFormed(xml);
+  if (bad) refuse('malformed_xml', `the body is not well-formed XML: ${bad}`);
   let doc: Record<string, unknown>;
   try {
     doc = (await parseStringPromise(xml, OPTIONS)) as Record<string, unknown>;
@@ -39,6 +41,56 @@ export async function parseInboundXml(body: unknown): Promise<{ root: string; no
   if (!root) refuse('malformed_xml', 'the body holds no XML element');
   const node = doc[root!];
   return { root: root!, node: (node && typeof node === 'object' ? node : {}) as XmlNode };
+}
+
+// XML 1.0 excludes these characters (and PostgreSQL text cannot hold NUL).
+const ILLEGAL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/**
+ * What sax lets through in its lenient corners, checked in one pass over the markup: illegal
+ * characters, a `<` inside an attribute value, a repeated attribute, a namespace prefix never
+ * declared, and anything but comments and whitespace after the root element. Returns the problem,
+ * or null.
+ */
+// A start or end tag at lastIndex: name, attributes (quoted values without "<"), self-closing mark.
+const TAG = /<\/?([^\s/>]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/y;
+
+function notWellFormed(xml: string): string | null {
+  if (ILLEGAL_CHARS.test(xml)) return 'it contains a character XML does not allow (a control character or NUL)';
+  const declared = new Set(['xml', 'xmlns', ...[...xml.matchAll(/xmlns:([A-Za-z_][\w.-]*)\s*=/g)].map((m) => m[1]!)]);
+  let depth = 0;
+  let rootClosed = false;
+  let i = 0;
+  while (i < xml.length) {
+    const lt = xml.indexOf('<', i);
+    if (lt < 0) break;
+    if (rootClosed && xml.slice(i, lt).trim()) return 'there is text after the root element';
+    if (xml.startsWith('<!--', lt)) { i = end(xml, '-->', lt); continue; }
+    if (xml.startsWith('<![CDATA[', lt)) { i = end(xml, ']]>', lt); continue; }
+    if (xml.startsWith('<?', lt)) { i = end(xml, '?>', lt); continue; }
+    if (rootClosed) return 'there is markup after the root element';
+    const closing = xml[lt + 1] === '/';
+    TAG.lastIndex = lt;
+    const tag = TAG.exec(xml);
+    if (!tag) return `a tag at character ${lt} is not well-formed (an unquoted attribute, or a "<" inside one)`;
+    const [whole, name, attrs, selfClosing] = tag;
+    const names = [...attrs!.matchAll(/([^\s=]+)\s*=/g)].map((m) => m[1]!);
+    if (new Set(names).size !== names.length) return `an element <${name!.slice(0, 40)}> repeats an attribute`;
+    for (const n of [name!, ...names]) {
+      const prefix = n.includes(':') ? n.split(':')[0]! : undefined;
+      if (prefix && !declared.has(prefix)) return `the namespace prefix "${prefix.slice(0, 20)}" is not declared`;
+    }
+    if (closing) depth -= 1;
+    else if (!selfClosing) depth += 1;
+    if (depth === 0) rootClosed = true;
+    i = lt + whole!.length;
+  }
+  return null;
+}
+
+function end(xml: string, marker: string, from: number): number {
+  const at = xml.indexOf(marker, from);
+  return at < 0 ? xml.length : at + marker.length;
 }
 
 /** The children named `name` (always an array). */

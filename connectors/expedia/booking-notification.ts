@@ -166,6 +166,7 @@ export interface BnRequest {
   currency: string;
   room?: { roomCode: string; rateCode: string; arrival: string; departure: string; adults: number; nights: Array<{ date: string; amount: string }> };
   guest: { firstName: string; lastName: string; email?: string };
+  card?: { code: string; number: string; expire: string; holder: string };
 }
 
 export function buildBnRequest(r: BnRequest): string {
@@ -207,6 +208,8 @@ export function buildBnRequest(r: BnRequest): string {
       })) },
       GuestCounts: { $: { IsPerRoom: 'true' }, GuestCount: { $: { AgeQualifyingCode: '10', Count: String(room.adults) } } },
       TimeSpan: { $: { Start: room.arrival, End: room.departure } },
+      ...(r.card ? { Guarantee: { GuaranteesAccepted: { GuaranteeAccepted: { PaymentCard: {
+        $: { CardCode: r.card.code, CardNumber: r.card.number, ExpireDate: r.card.expire }, CardHolderName: r.card.holder } } } } } : {}),
       Total: { $: { AmountAfterTax: total, CurrencyCode: r.currency } },
       BasicPropertyInfo: { $: { HotelCode: r.hotelCode } },
       ResGuestRPHs: { ResGuestRPH: { $: { RPH: '1' } } },

@@ -1,0 +1,103 @@
+/**
+ * The corpus of bad and hostile messages (test/fixtures/hostile, ≥ 200, written by generate.ts):
+ * each is refused over HTTP with the error its protocol has for it, fast, and the business tables
+ * are unchanged afterwards (row counts and checksums). The two valid bases the corpus mutates are
+ * then accepted, so each refusal is the mutation's doing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { addConnection, businessFingerprint, FIXTURES, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+
+interface Case { file: string; endpoint: 'expedia' | 'ota'; auth?: 'wrong-password' | 'wrong-user' | 'none' | 'malformed'; status: number; code: string }
+const DIR = path.join(FIXTURES, 'hostile');
+const corpus = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Case[];
+const db = useTestDatabase();
+let server: Awaited<ReturnType<typeof startInboundApp>>;
+let otaUrl: string;
+const OTA_USER = 'hostile-sender';
+const OTA_PASS = 'hostile-secret-1';
+
+function otaHeaders(auth: Case['auth']): Record<string, string> {
+  const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+  if (auth === 'wrong-password') return basic(OTA_USER, 'hostile-secret-2');
+  if (auth === 'wrong-user') return basic('hostile-sendr', OTA_PASS);
+  if (auth === 'none') return {};
+  if (auth === 'malformed') return { authorization: 'Basic %%%not-base64%%%' };
+  return basic(OTA_USER, OTA_PASS);
+}
+
+function send(c: Pick<Case, 'endpoint' | 'auth'>, body: string) {
+  return c.endpoint === 'expedia' ? post(`${server.url}/webhooks/expedia`, body) : post(otaUrl, body, otaHeaders(c.auth));
+}
+
+/** The refusal's code as the protocol carries it. */
+function codeIn(c: Case, body: string): string | undefined {
+  if (c.endpoint === 'expedia') return /<faultcode>soap-env:([^<]+)<\/faultcode>/.exec(body)?.[1] ?? /<Error [^>]*ShortText="([^"]+)"/.exec(body)?.[1];
+  return /<Error [^>]*Code="([^"]+)"/.exec(body)?.[1];
+}
+
+beforeAll(async () => {
+  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  const id = await addConnection(db.current.pool, {
+    channel: 'opentravel', hotelCode: 'HOSTILE1', credentials: { username: OTA_USER, password: OTA_PASS },
+    mappings: [{ room: 'DBL', rate: 'FLEX', roomType: 'STD', ratePlan: 'BAR' }],
+  });
+  server = await startInboundApp(db.current.pool, { bodyLimit: 256 * 1024 });
+  otaUrl = `${server.url}/webhooks/ota/${id}`;
+});
+afterAll(async () => server?.close());
+
+describe(`${corpus.length} bad and hostile inputs`, () => {
+  it('the corpus is large enough and covers both webhooks', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(200);
+    expect(new Set(corpus.map((c) => c.endpoint))).toEqual(new Set(['expedia', 'ota']));
+  });
+
+  it('each is refused with its protocol\'s error, fast, and every business table is unchanged', async () => {
+    const before = await businessFingerprint(db.current.pool);
+    const { rows: [{ at: auditFrom }] } = await db.current.pool.query(`SELECT clock_timestamp() AS at`);
+    const wrong: string[] = [];
+    let slowest = { file: '', ms: 0 };
+    for (const c of corpus) {
+      const body = fs.readFileSync(path.join(DIR, c.file), 'utf8');
+      const started = performance.now();
+      const res = await send(c, body);
+      const ms = performance.now() - started;
+      if (ms > slowest.ms) slowest = { file: c.file, ms };
+      const code = codeIn(c, res.body);
+      if (res.status !== c.status || code !== c.code) wrong.push(`${c.file}: expected ${c.status} ${c.code}, got ${res.status} ${code} — ${res.body.slice(0, 300)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(await businessFingerprint(db.current.pool)).toEqual(before);
+    // Recorded refusals only: nothing else happened to any of them.
+    const { rows } = await db.current.pool.query(`SELECT DISTINCT outcome FROM channel.inbound_messages`);
+    expect(rows.map((r) => r.outcome).filter((o) => o !== 'refused')).toEqual([]);
+    expect(slowest.ms, `slowest: ${slowest.file}`).toBeLessThan(2000);
+    // What was audited meanwhile: the mapping problems the unknown codes opened, nothing else.
+    const { rows: audited } = await db.current.pool.query(`SELECT DISTINCT schema_name || '.' || table_name AS t FROM audit.audit_log WHERE created_at >= $1`, [auditFrom]);
+    expect(audited.map((r) => r.t)).toEqual(['channel.mapping_problems']);
+  });
+
+  it('bodies over the limit are cut off with 413 before they are read', async () => {
+    const before = await businessFingerprint(db.current.pool);
+    for (const endpoint of ['expedia', 'ota'] as const) {
+      const huge = `<?xml version="1.0"?><r>${'<x>filler</x>'.repeat(30_000)}</r>`; // ~390 KB
+      const res = await send({ endpoint }, huge);
+      expect(res.status).toBe(413);
+      expect(codeIn({ endpoint } as Case, res.body)).toBe(endpoint === 'expedia' ? 'Client.2002' : '450');
+    }
+    expect(await businessFingerprint(db.current.pool)).toEqual(before);
+  });
+
+  it('the valid messages the corpus was made from are accepted (each refusal was its mutation\'s doing)', async () => {
+    const e = await send({ endpoint: 'expedia' }, fs.readFileSync(path.join(DIR, 'base-expedia.xml'), 'utf8'));
+    expect(e.status).toBe(200);
+    expect(await reservationOf(db.current.pool, 'expedia', 'HOSTILE-1')).toMatchObject({ status: 'confirmed', check_in: '2027-03-10', total: '245.50' });
+    const o = await send({ endpoint: 'ota' }, fs.readFileSync(path.join(DIR, 'base-ota.xml'), 'utf8'));
+    expect(o.status).toBe(200);
+    expect(await reservationOf(db.current.pool, 'opentravel', 'HOSTILE-OTA-1')).toMatchObject({ status: 'confirmed', check_in: '2027-03-10', total: '245.50' });
+  });
+});
