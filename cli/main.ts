@@ -13,6 +13,7 @@ import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
 import { runFullSync, runPause } from './connections.ts';
+import { runHistory, runReplay } from './inbound.ts';
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
 function version(value: string): string {
@@ -125,6 +126,26 @@ program
     } finally {
       await db.close();
     }
+  });
+
+const inbound = program.command('inbound').description('inbound OTA bookings: a booking\'s message history, the replay of a stored message');
+inbound
+  .command('history')
+  .description('every message received for one OTA booking, oldest first')
+  .argument('<channel>', 'booking_com, expedia or opentravel')
+  .argument('<external-id>', "the OTA's reservation id")
+  .action(async (channel: string, externalId: string) => {
+    if (!['booking_com', 'expedia', 'opentravel'].includes(channel)) throw new InvalidArgumentError(`unknown channel "${channel}" (use booking_com, expedia or opentravel)`);
+    const { config, log } = context();
+    await runHistory(config, log, channel, externalId);
+  });
+inbound
+  .command('replay')
+  .description('run a stored inbound message through ingestion again (idempotent)')
+  .argument('<message-id>', 'channel.inbound_messages id (see `stayos inbound history`)')
+  .action(async (id: string) => {
+    const { config, log } = context();
+    await runReplay(config, log, id);
   });
 
 try {

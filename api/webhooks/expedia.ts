@@ -8,11 +8,10 @@
  * over the connection's rate.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bnError, bnFault, bnSuccess, readEnvelope, BN_MESSAGES, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
+import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
 import { fromPgError } from '../../core/errors.ts';
 import { credentialsMatch } from '../../inbound/auth.ts';
 import { deliver } from '../../inbound/deliver.ts';
-import { parseCancel, parseReservation } from '../../inbound/ota-reservation.ts';
 import { InboundRefusal } from '../../inbound/refusal.ts';
 import { connectionByHotel, connectionsOfChannel, type InboundConnection } from '../../inbound/sql/connections.ts';
 import { kid, kids, parseInboundXml } from '../../inbound/xml.ts';
@@ -61,13 +60,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         return fault(reply, 429, 'Server.4000', `too many messages for this hotel now; resend after ${limited} s`);
       }
       const now = new Date();
-      const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today };
-      const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started }, () => {
-        if (env.root === 'OTA_CancelRQ') return parseCancel(env.body, ctx);
-        const list = env.root === 'OTA_HotelResNotifRQ' ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation') : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
-        if (list.length !== 1) throw new InboundRefusal('missing_field', `${env.root} must carry exactly one reservation (it has ${list.length})`);
-        return parseReservation(list[0]!, ctx);
-      }, {
+      const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started }, () => bookingOfEnvelope(env, connection!), {
         ok: (r) => ({ status: 200, body: bnSuccess(env, r, now) }),
         refused: (e) => {
           const x = e.spec.expedia;

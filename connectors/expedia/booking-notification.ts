@@ -16,8 +16,10 @@
  */
 import { buildXml } from '../../core/xml.ts';
 import type { IngestResult } from '../../inbound/ingest.ts';
+import type { Booking } from '../../inbound/booking.ts';
+import { parseCancel, parseReservation } from '../../inbound/ota-reservation.ts';
 import { InboundRefusal, refuse } from '../../inbound/refusal.ts';
-import { at, attr, kid, type XmlNode } from '../../inbound/xml.ts';
+import { at, attr, kid, kids, type XmlNode } from '../../inbound/xml.ts';
 
 export const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const EXPEDIA_HEADER_NS = 'http://www.newtrade.com/expedia/R14/header';
@@ -76,6 +78,15 @@ export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
     echoToken: attr(rq, 'EchoToken')?.slice(0, 128),
     timeStamp: attr(rq, 'TimeStamp'),
   };
+}
+
+/** The one booking an envelope carries (Expedia sends one reservation per notification). */
+export function bookingOfEnvelope(env: BnEnvelope, connection: { hotelCode: string; today: string }): Booking {
+  const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today };
+  if (env.root === 'OTA_CancelRQ') return parseCancel(env.body, ctx);
+  const list = env.root === 'OTA_HotelResNotifRQ' ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation') : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
+  if (list.length !== 1) throw new InboundRefusal('missing_field', `${env.root} must carry exactly one reservation (it has ${list.length})`);
+  return parseReservation(list[0]!, ctx);
 }
 
 function header(to: Pick<BnReplyTo, 'requestId' | 'requestorId' | 'responderId' | 'hotelCode'>, rs: string) {

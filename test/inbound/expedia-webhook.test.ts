@@ -10,6 +10,7 @@ import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createPool } from '../../core/db.ts';
+import { bookingHistory, replayMessage } from '../../inbound/replay.ts';
 
 const XSD = path.resolve(import.meta.dirname, '../../connectors/expedia/xsd');
 const db = useTestDatabase();
@@ -178,6 +179,21 @@ describe('Expedia credentials and failures', () => {
     const { rows: [m] } = await db.current.pool.query(`SELECT outcome, ota_error_code, answer FROM channel.inbound_messages WHERE external_reservation_id = '99990003'`);
     expect(m).toMatchObject({ outcome: 'refused', ota_error_code: '3203' });
     expect(m.answer).toBe(res.body);
+  });
+
+  it('the refused booking is replayed from the message log once the room is mapped, and its history reads in order', async () => {
+    const { pool } = db.current;
+    const { rows: [msg] } = await pool.query(`SELECT id FROM channel.inbound_messages WHERE external_reservation_id = '99990003'`);
+    await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
+      SELECT c.id, c.property_id, rt.id, rp.id, '59999', '113702A' FROM channel.channel_connections c
+      JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = 'STE' JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = 'BB'
+      WHERE c.ota_hotel_code = '1154286'`);
+    expect(await replayMessage(pool, TEST_KEY, msg.id)).toEqual([{ externalId: '99990003', outcome: 'created' }]);
+    expect(await replayMessage(pool, TEST_KEY, msg.id)).toEqual([{ externalId: '99990003', outcome: 'duplicate' }]);
+    expect(await reservationOf(pool, 'expedia', '99990003')).toMatchObject({ status: 'confirmed', rooms: [expect.objectContaining({ room_type: 'STE' })] });
+    expect((await bookingHistory(pool, 'expedia', '99990003')).map((h) => [h.source, h.outcome])).toEqual([
+      ['expedia_webhook', 'refused'], ['replay', 'created'], ['replay', 'duplicate'],
+    ]);
   });
 
   it('a database that cannot take the booking now answers a SOAP Fault with HTTP 500 (Expedia resends), then takes the resend', async () => {
