@@ -26,9 +26,7 @@ import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapsh
 import type { Pool, PoolClient } from '../core/db.ts';
 import { addDays } from '../core/dates.ts';
 import { buildBnRequest, readEnvelope, bookingOfEnvelope } from '../connectors/expedia/booking-notification.ts';
-import { ingestBooking } from '../inbound/ingest.ts';
-import { parseInboundXml } from '../inbound/xml.ts';
-import { connectionByHotel, type InboundConnection } from '../inbound/sql/connections.ts';
+import { ingestBooking, parseInboundXml, connectionByHotel, type InboundConnection } from '../inbound/index.ts';
 
 const KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
 const PGBENCH = process.env.PGBENCH ?? '/usr/lib/postgresql/15/bin/pgbench';

@@ -10,12 +10,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { credentialsMatch } from '../../inbound/auth.ts';
-import { deliver } from '../../inbound/deliver.ts';
-import { InboundRefusal } from '../../inbound/refusal.ts';
-import { connectionByHotel, connectionsOfChannel, type InboundConnection } from '../../inbound/sql/connections.ts';
-import { kid, kids, parseInboundXml } from '../../inbound/xml.ts';
-import { recordRefusal } from '../../inbound/ingest.ts';
+import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
 import type { WebhookDeps } from './index.ts';
 
 const XML = 'text/xml; charset=utf-8';

@@ -9,7 +9,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Pool } from '../../core/db.ts';
 import { bnFault } from '../../connectors/expedia/booking-notification.ts';
 import { resNotifErrors } from '../../connectors/opentravel/messages.ts';
-import { REFUSAL_REASONS } from '../../inbound/refusal.ts';
+import { REFUSAL_REASONS } from '../../inbound/index.ts';
 import { expediaWebhook } from './expedia.ts';
 import { opentravelWebhook } from './opentravel.ts';
 

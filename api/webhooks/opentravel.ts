@@ -11,12 +11,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { resNotifErrors, resNotifSuccess, type OtaIssue, type TakenBooking } from '../../connectors/opentravel/messages.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { basicAuth, credentialsMatch } from '../../inbound/auth.ts';
-import { deliver } from '../../inbound/deliver.ts';
-import { parseReservation } from '../../inbound/ota-reservation.ts';
-import { InboundRefusal } from '../../inbound/refusal.ts';
-import { connectionById, type InboundConnection } from '../../inbound/sql/connections.ts';
-import { attr, kid, kids, parseInboundXml } from '../../inbound/xml.ts';
+import { basicAuth, credentialsMatch, deliver, parseReservation, InboundRefusal, connectionById, type InboundConnection, attr, kid, kids, parseInboundXml } from '../../inbound/index.ts';
 import type { WebhookDeps } from './index.ts';
 
 const RS = 'OTA_HotelResNotifRS';

@@ -18,10 +18,7 @@
 import type { Pool } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { deliver } from '../../inbound/deliver.ts';
-import { parseReservation } from '../../inbound/ota-reservation.ts';
-import { connectionsOfChannel, type InboundConnection } from '../../inbound/sql/connections.ts';
-import { kid, kids, parseInboundXml } from '../../inbound/xml.ts';
+import { deliver, parseReservation, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
 import { insertSyncLog } from '../sql/sync.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken, type TokenContext } from './auth.ts';

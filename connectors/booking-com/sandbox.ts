@@ -18,7 +18,7 @@ import { sandboxKey, type SandboxCell } from '../types.ts';
 import { BOOKING_LIMIT_MAX, OTA_NAMESPACE, OTA_PAYLOAD_VERSION } from './messages.ts';
 import { XML2JS_OPTIONS } from './parser.ts';
 import { ReservationQueue, type QueueKind, type SandboxReservation } from './sandbox-reservations.ts';
-import { attr, kid, kids, parseInboundXml, textOf } from '../../inbound/xml.ts';
+import { attr, kid, kids, parseInboundXml, textOf } from '../../inbound/index.ts';
 
 export interface BookingSandboxOptions {
   accounts: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;

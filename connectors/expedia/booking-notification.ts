@@ -15,11 +15,7 @@
  * the very same answer.
  */
 import { buildXml } from '../../core/xml.ts';
-import type { IngestResult } from '../../inbound/ingest.ts';
-import type { Booking } from '../../inbound/booking.ts';
-import { parseCancel, parseReservation } from '../../inbound/ota-reservation.ts';
-import { InboundRefusal, refuse } from '../../inbound/refusal.ts';
-import { at, attr, kid, kids, type XmlNode } from '../../inbound/xml.ts';
+import { type IngestResult, type Booking, parseCancel, parseReservation, InboundRefusal, refuse, at, attr, kid, kids, type XmlNode } from '../../inbound/index.ts';
 
 export const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const EXPEDIA_HEADER_NS = 'http://www.newtrade.com/expedia/R14/header';
