@@ -54,20 +54,32 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     const stopMaintenance = schedulePartitionMaintenance(db.pool, config.partitionMaintenanceHours, log);
     running.push({ name: 'partition-maintenance', stop: async () => stopMaintenance() });
 
-    if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
-    if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
+    // The API first: the demo connections push to the sandboxes it serves. So it stops last, after
+    // the parts that talk to it: a push in flight when it closes would keep its kept-alive socket,
+    // and the server's close would wait out the keep-alive timeout.
+    let address: string | undefined;
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
         pool: db.pool, logLevel: config.logLevel, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
         webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute },
       });
-      const address = await listen(app, config.http);
-      running.push({ name: 'api', stop: () => app.close() });
-      console.log(`StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`);
-    } else {
-      console.log(`StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`);
+      address = await listen(app, config.http);
+      running.push({
+        name: 'api',
+        stop: async () => {
+          // In-flight requests get 2 s to finish; then a kept-alive client cannot hold the stop.
+          const force = setTimeout(() => app.server.closeAllConnections(), 2000);
+          await app.close();
+          clearTimeout(force);
+        },
+      });
     }
+    if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
+    if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
+    console.log(address
+      ? `StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`
+      : `StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`);
   } catch (err) {
     await Promise.all(running.map((p) => p.stop().catch(() => undefined)));
     await db.close().catch(() => undefined);

@@ -196,6 +196,21 @@ describe('Expedia credentials and failures', () => {
     ]);
   });
 
+  it('over the connection\'s rate, a SOAP Fault with HTTP 429 and Retry-After: Expedia resends, nothing is applied', async () => {
+    const limited = await startInboundApp(db.current.pool, { ratePerMinute: 1 });
+    try {
+      const body = (id: string) => fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('13357309', id);
+      expect((await post(`${limited.url}/webhooks/expedia`, body('99990010'))).status).toBe(200);
+      const second = await post(`${limited.url}/webhooks/expedia`, body('99990011'));
+      expect(second.status).toBe(429);
+      expect(second.body).toContain('<faultcode>soap-env:Server.4000</faultcode>');
+      expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await reservationOf(db.current.pool, 'expedia', '99990011')).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('a database that cannot take the booking now answers a SOAP Fault with HTTP 500 (Expedia resends), then takes the resend', async () => {
     // A pool whose server is gone: every query fails as in an outage.
     const down = createPool('postgres://nobody@127.0.0.1:1/none', { max: 1 });

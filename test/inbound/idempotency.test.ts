@@ -121,5 +121,10 @@ describe('1,000 bookings, each message 3 times at once, in shuffled order', () =
     const capacity = Object.fromEntries(DEMO.roomTypes.map((t) => [t.code, t.rooms.length]));
     const over = [...expected].some(([k, n]) => n > capacity[k.split('|')[0]!]!);
     expect(alerts.n > 0).toBe(over);
+    // Each alert was published as a domain event when it was raised.
+    const { rows: [events] } = await pool.query(`SELECT count(DISTINCT aggregate_id)::int AS n FROM compliance.domain_events
+      WHERE aggregate_type = 'overbooking_alert' AND event_type = 'created'`);
+    const { rows: [raised] } = await pool.query(`SELECT count(*)::int AS n FROM channel.overbooking_alerts`);
+    expect(events.n).toBe(raised.n);
   });
 });
