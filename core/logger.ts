@@ -13,6 +13,10 @@ export const redactPaths = [
   '*.card_number',
   '*.cardNumber',
   '*.document_number',
+  // A pg error's detail can quote the failing row ("Failing row contains (…)"): guest data.
+  'err.detail',
+  'err.cause.detail',
+  'err.cause.cause.detail',
   'req.headers.authorization',
   'headers.authorization',
   'config.encryptionKey',

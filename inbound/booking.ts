@@ -160,12 +160,12 @@ export function bookingHash(b: Booking): string {
 
 /**
  * The order versions apply in: the OTA's time, then new < modify < cancel (a cancellation stamped
- * with its booking's time still wins), then the hash (two different versions stamped alike end in
- * the same state whatever order they arrive in).
+ * with its booking's time still wins). Two different versions stamped alike (OTA times in whole
+ * seconds or minutes) apply in arrival order: the later one is the guest's latest change.
  */
 const KIND_RANK = { new: 0, modify: 1, cancel: 2 } as const;
-export function versionKey(modifiedAt: Date, kind: Booking['kind'], hash: string): string {
-  return `${modifiedAt.toISOString()}|${KIND_RANK[kind]}|${hash}`;
+export function versionKey(modifiedAt: Date, kind: Booking['kind']): string {
+  return `${modifiedAt.toISOString()}|${KIND_RANK[kind]}`;
 }
 export const STATUS_OF_KIND = { new: 'new', modify: 'modified', cancel: 'cancelled' } as const;
 export const KIND_OF_STATUS = { new: 'new', modified: 'modify', cancelled: 'cancel' } as const;

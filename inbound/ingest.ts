@@ -43,6 +43,9 @@ export interface IngestResult {
   status: 'new' | 'modified' | 'cancelled';
   /** When we first held the reservation (the answer's ResID_Date: the same on every resend). */
   createdAt: Date | null;
+  /** The cancellation came before its booking: cancellation answers then never name a confirmation
+   * number (the first answer could not), so a resend gets the same answer. */
+  cancelledFirst: boolean;
   overbooked: Array<{ roomTypeId: string; nights: number; worstShortfall: number }>;
 }
 
@@ -79,6 +82,12 @@ export async function ingestBooking(pool: Pool, key: string, connection: Inbound
     });
   } catch (err) {
     if (err instanceof InboundRefusal) throw err;
+    // A rule of the database the booking breaks (a domain, a CHECK): refusing it is the only way
+    // out — retrying could never succeed. pg's message names the rule, never the row's values.
+    const e = err as { code?: string; message?: string; constraint?: string };
+    if (e.code && (e.code.startsWith('22') || (e.code.startsWith('23') && e.code !== '23505'))) {
+      throw new InboundRefusal('invalid_value', `the booking breaks a rule of the database: ${e.message ?? e.constraint ?? e.code}`, { cause: err });
+    }
     throw fromPgError(err, 'inbound booking');
   }
 }
@@ -115,21 +124,24 @@ function otaCodeOf(refusal: InboundRefusal, channel: string): string {
 async function apply(client: PoolClient, key: string, connection: InboundConnection, booking: Booking): Promise<IngestResult> {
   const hash = bookingHash(booking);
   await client.query(lockBooking(booking.channel, booking.externalId));
-  const { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, booking.externalId));
-  if (held && held.connectionId !== connection.id) {
-    throw new InboundRefusal('unknown_hotel', `reservation ${booking.externalId} belongs to another hotel of this channel`);
+  let { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, booking.externalId));
+  // OTA reservation ids are unique per channel. One held by another property is refused, unless it
+  // is only a cancellation (anyone connected could have sent that first): the booking takes it over.
+  // A new connection of the same property (the hotel reconnected) carries on its bookings.
+  if (held && held.propertyId !== connection.propertyId) {
+    if (held.reservationId) throw new InboundRefusal('unknown_hotel', `reservation ${booking.externalId} belongs to another hotel of this channel`);
+    if (booking.kind !== 'cancel') held = undefined;
   }
   const base = (outcome: Outcome, h: HeldBooking): IngestResult => ({
     outcome, externalId: booking.externalId, channelReservationId: h.id, reservationId: h.reservationId, confirmationNumber: h.confirmationNumber,
-    status: h.status, createdAt: h.createdAt, overbooked: [],
+    status: h.status, createdAt: h.createdAt, cancelledFirst: h.cancelledFirst || (h.status === 'cancelled' && !h.reservationId), overbooked: [],
   });
   if (held) {
     if (held.lastHash === hash) return base('duplicate', held);
-    const heldKey = versionKey(held.lastModifiedAt, KIND_OF_STATUS[held.status], held.lastHash ?? '');
-    const incoming = versionKey(booking.modifiedAt, booking.kind, hash);
     // A cancellation is final. Only its booking may still arrive, to be recorded as cancelled.
     const lateBooking = held.status === 'cancelled' && !held.reservationId && booking.kind !== 'cancel';
-    if (!lateBooking && (held.status === 'cancelled' || incoming <= heldKey)) return base('stale', held);
+    const older = versionKey(booking.modifiedAt, booking.kind) < versionKey(held.lastModifiedAt, KIND_OF_STATUS[held.status]);
+    if (!lateBooking && (held.status === 'cancelled' || older)) return base('stale', held);
   }
 
   if (booking.kind === 'cancel') {
@@ -142,7 +154,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
       await client.query(resolveOverbooking(cr!.id));
     }
     return { ...(held ? base('cancelled', held) : { externalId: booking.externalId, confirmationNumber: null, createdAt: null, reservationId: null, overbooked: [] }),
-      outcome: 'cancelled', channelReservationId: cr!.id, status: 'cancelled' };
+      outcome: 'cancelled', channelReservationId: cr!.id, status: 'cancelled', cancelledFirst: !held?.reservationId };
   }
 
   const rooms = await resolveRooms(client, connection, booking);
@@ -154,7 +166,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
     checkIn: stayFrom, checkOut: stayTo, total: booking.total ?? sumAmounts(rooms.map((r) => r.total)), currency: booking.currency!,
     adults: booking.rooms.reduce((s, r) => s + r.adults, 0), children: booking.rooms.reduce((s, r) => s + r.children, 0),
     specialRequests: booking.specialRequests ?? null, paymentCollect: booking.paymentCollect ?? null,
-    attributes: { ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId },
+    attributes: { ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId, ...(cancelled ? { cancelled_before_booking: 'true' } : {}) },
   };
   if (!cancelled) await client.query(lockNights(rooms.flatMap((r) => r.nights.map((n) => ({ roomTypeId: r.roomTypeId, date: n.date })))));
 
@@ -197,7 +209,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
   }))).rows;
   return {
     outcome: cancelled ? 'cancelled' : held?.reservationId ? 'modified' : 'created', externalId: booking.externalId,
-    channelReservationId: cr!.id, reservationId, confirmationNumber, status, createdAt, overbooked,
+    channelReservationId: cr!.id, reservationId, confirmationNumber, status, createdAt, cancelledFirst: cancelled || !!held?.cancelledFirst, overbooked,
   };
 }
 

@@ -74,7 +74,7 @@ function notWellFormed(xml: string): string | null {
     const tag = TAG.exec(xml);
     if (!tag) return `a tag at character ${lt} is not well-formed (an unquoted attribute, or a "<" inside one)`;
     const [whole, name, attrs, selfClosing] = tag;
-    const names = [...attrs!.matchAll(/([^\s=]+)\s*=/g)].map((m) => m[1]!);
+    const names = [...attrs!.matchAll(/([^\s=]+)\s*=\s*(?:"[^"]*"|'[^']*')/g)].map((m) => m[1]!);
     if (new Set(names).size !== names.length) return `an element <${name!.slice(0, 40)}> repeats an attribute`;
     for (const n of [name!, ...names]) {
       const prefix = n.includes(':') ? n.split(':')[0]! : undefined;
@@ -85,6 +85,7 @@ function notWellFormed(xml: string): string | null {
     if (depth === 0) rootClosed = true;
     i = lt + whole!.length;
   }
+  if (rootClosed && xml.slice(i).trim()) return 'there is text after the root element';
   return null;
 }
 

@@ -3,9 +3,9 @@
  * header (`SupplierHotelCode`), the credentials from `CommDescriptor/Authentication`, checked
  * against the connection's in constant time; unauthenticated messages are answered and forgotten.
  * Answers (connectors/expedia/booking-notification.ts): the RS with our confirmation number, an
- * Expedia business error (final), or a SOAP Fault Nack that Expedia resends: HTTP 500 when the
- * database cannot take the booking now or the envelope cannot be read, 401 for credentials, 429
- * over the connection's rate.
+ * Expedia business error (final), or a SOAP Fault Nack that Expedia resends: HTTP 500 when we
+ * cannot take the booking now (database, the connection's rate, a sender failing authentication
+ * repeatedly) or cannot read the envelope; 401 for credentials.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
@@ -36,13 +36,24 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
     }
 
     let connection: InboundConnection | undefined;
+    const refuseAuth = async () => {
+      await deps.authFailed(request.ip);
+      return fault(reply, 401, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
+    };
     try {
+      // A sender that keeps failing authentication is turned away before any database work.
+      const wait = await deps.authBlocked(request.ip);
+      if (wait) {
+        reply.header('retry-after', String(wait));
+        return fault(reply, 500, 'Server.4000', `too many failed authentications from this address; resend after ${wait} s`);
+      }
       const hotel = env.hotelCode ?? hotelOfBody(env);
       connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
-      if (!connection || !credentialsMatch(connection.credentials, env.username, env.password)) {
+      if (connection && !credentialsMatch(connection.credentials, env.username, env.password)) return await refuseAuth();
+      if (!connection) {
         // An account we know, naming a hotel it has no connection for: a mapping problem (3202).
         const owner = await accountOwner(deps, env);
-        if (!owner) return fault(reply, 401, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
+        if (!owner) return await refuseAuth();
         const refusal = new InboundRefusal('unknown_hotel', `hotel ${hotel ?? '(none)'} is not connected to this account`);
         const text = bnError(env, '3202', refusal.message, new Date());
         await recordRefusal(deps.pool, deps.encryptionKey, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started },
@@ -52,7 +63,8 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
       const limited = await deps.limit(connection.id);
       if (limited) {
         reply.header('retry-after', String(limited));
-        return fault(reply, 429, 'Server.4000', `too many messages for this hotel now; resend after ${limited} s`);
+        // A Nack (HTTP 500, as Expedia expects when we cannot take a booking now): Expedia resends.
+        return fault(reply, 500, 'Server.4000', `too many messages for this hotel now; resend after ${limited} s`);
       }
       const now = new Date();
       const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started }, () => bookingOfEnvelope(env, connection!), {

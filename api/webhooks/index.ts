@@ -24,11 +24,19 @@ export interface WebhookDeps {
   encryptionKey: string;
   /** Counts a message against the connection's budget: 0 when within it, else seconds to wait. */
   limit(connectionId: string): Promise<number>;
+  /** Counts a failed authentication of a client address. */
+  authFailed(ip: string): Promise<void>;
+  /** 0 while the address may still try, else seconds until it may. */
+  authBlocked(ip: string): Promise<number>;
 }
+
+/** Failed authentications an address may make per minute before it is turned away unheard. */
+const AUTH_FAILURES_PER_MINUTE = 30;
 
 export function webhookRoutes(options: WebhookOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const limiter = new RateLimiterMemory({ points: options.ratePerMinute, duration: 60 });
+    const failures = new RateLimiterMemory({ points: AUTH_FAILURES_PER_MINUTE, duration: 60 });
     const deps: WebhookDeps = {
       pool: app.pool,
       encryptionKey: options.encryptionKey,
@@ -41,6 +49,13 @@ export function webhookRoutes(options: WebhookOptions) {
           throw res;
         }
       },
+      async authFailed(ip) {
+        await failures.penalty(ip, 1);
+      },
+      async authBlocked(ip) {
+        const r = await failures.get(ip);
+        return r && r.consumedPoints > AUTH_FAILURES_PER_MINUTE ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0;
+      },
     };
     // Any media type: an XML body is read as text whatever the sender labels it, up to the limit.
     app.removeAllContentTypeParsers();
@@ -52,7 +67,8 @@ export function webhookRoutes(options: WebhookOptions) {
       if (!tooLarge) request.log.error({ err }, 'webhook request failed before its handler');
       const status = tooLarge ? 413 : (err as { statusCode?: number }).statusCode ?? 500;
       if (request.url.startsWith('/webhooks/expedia')) {
-        return reply.code(tooLarge ? 413 : 500).type('text/xml; charset=utf-8').send(bnFault(tooLarge ? 'Client.2002' : 'Server.4000', text));
+        // SOAP 1.1: every Fault travels with HTTP 500.
+        return reply.code(500).type('text/xml; charset=utf-8').send(bnFault(tooLarge ? 'Client.2002' : 'Server.4000', text));
       }
       const r = REFUSAL_REASONS[tooLarge ? 'too_large' : 'malformed_xml'];
       return reply.code(status).type('application/xml; charset=utf-8')

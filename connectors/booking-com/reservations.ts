@@ -119,31 +119,43 @@ export class BookingReservationPoller {
     result.received = list.length;
     if (!list.length) return result;
 
-    const ok: string[] = [];
+    // An id is acknowledged only when every message of it in this batch was stored: Booking.com's
+    // acknowledgement clears all of them (a refused modification or one not reached must stay).
+    const stored = new Set<string>();
+    const unsettled = new Set<string>();
     const failed: Array<{ id: string; type: string; code: string; text: string }> = [];
     const started = performance.now();
-    for (const item of list) {
+    for (const [i, item] of list.entries()) {
       const ctxRes = { channel: 'booking_com' as const, kind: queue === 'new' ? ('new' as const) : ('modify' as const), hotelCode: c.hotelCode, today: c.today };
+      const id = idOf(item);
+      let done;
       try {
-        const done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
+        done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
           ok: (r) => ({ status: 200, body: buildReservationAck(queue, [r.externalId]) }),
-          refused: (e) => ({ status: 200, body: buildReservationNack(queue, [{ id: idOf(item) ?? '?', type: e.spec.otaType, code: e.spec.otaCode, text: e.message }]) }),
+          refused: (e) => ({ status: 200, body: buildReservationNack(queue, [{ id: id ?? '?', type: e.spec.otaType, code: e.spec.otaCode, text: e.message }]) }),
         });
-        if (done.result) {
-          ok.push(done.result.externalId);
-          result.stored += 1;
-        } else {
-          const id = idOf(item);
-          if (id) failed.push({ id, type: done.refusal.spec.otaType, code: done.refusal.spec.otaCode, text: done.refusal.message });
-          result.refused += 1;
-        }
       } catch (err) {
         // Ours (database): stop here; what was not stored is not acknowledged and comes again.
+        for (const rest of list.slice(i)) {
+          const rid = idOf(rest);
+          if (rid) unsettled.add(rid);
+        }
         result.error = (err as Error).message;
         this.#o.log.error({ err, connection: c.id }, 'booking.com reservations: could not store a reservation; it stays queued at Booking.com');
         break;
       }
+      if (done.result) {
+        stored.add(done.result.externalId);
+        result.stored += 1;
+      } else {
+        if (id) {
+          unsettled.add(id);
+          failed.push({ id, type: done.refusal.spec.otaType, code: done.refusal.spec.otaCode, text: done.refusal.message });
+        }
+        result.refused += 1;
+      }
     }
+    const ok = [...stored].filter((id) => !unsettled.has(id));
     if (ok.length) result.acknowledged = await this.#send(ctx, url, headers, buildReservationAck(queue, ok), c.id, 'acknowledgement');
     if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), c.id, 'failure report');
     if (ok.length || failed.length) this.#notBefore.set(c.id, Date.now() + this.#o.ackPauseMs);

@@ -110,15 +110,17 @@ export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at:
   const base = { xmlns: OTA_NS, ...(to.echoToken ? { EchoToken: to.echoToken } : {}), TimeStamp: stamp(at), Target: 'Production', Version: '2.000', PrimaryLangID: 'en-us' };
   const ours = r.confirmationNumber ?? `X${r.externalId}`.slice(0, 50);
   if (to.root === 'OTA_CancelRQ') {
+    // A cancellation that came before its booking was answered without our number; its resends too.
+    const cancelled = r.cancelledFirst ? `X${r.externalId}`.slice(0, 50) : ours;
     return envelope(header(to, rs), {
       [rs]: {
         $: { ...base, Status: 'Cancelled' },
         Success: '',
         UniqueID: [
           { $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' },
-          { $: { Type: '10', ID: ours }, CompanyName: OUR_SOURCE },
+          { $: { Type: '10', ID: cancelled }, CompanyName: OUR_SOURCE },
         ],
-        CancelInfoRS: { UniqueID: { $: { Type: '10', ID: `${ours}-CX`.slice(0, 64) }, CompanyName: OUR_SOURCE } },
+        CancelInfoRS: { UniqueID: { $: { Type: '10', ID: `${cancelled}-CX`.slice(0, 64) }, CompanyName: OUR_SOURCE } },
       },
     });
   }

@@ -17,6 +17,9 @@ export function lockBooking(channel: string, externalId: string) {
 export interface HeldBooking {
   id: string;
   connectionId: string;
+  propertyId: string;
+  /** The cancellation came before the booking (the reservation was recorded cancelled). */
+  cancelledFirst: boolean;
   reservationId: string | null;
   status: 'new' | 'modified' | 'cancelled';
   lastModifiedAt: Date;
@@ -30,7 +33,8 @@ export interface HeldBooking {
 export function heldBooking(channel: string, externalId: string) {
   return {
     text: `
-SELECT cr.id, cr.connection_id AS "connectionId", cr.reservation_id AS "reservationId", cr.status, cr.last_modified_at AS "lastModifiedAt",
+SELECT cr.id, cr.connection_id AS "connectionId", cr.property_id AS "propertyId", cr.reservation_id AS "reservationId", cr.status,
+       cr.last_modified_at AS "lastModifiedAt", COALESCE((r.attributes ->> 'cancelled_before_booking')::boolean, false) AS "cancelledFirst",
        cr.last_message_hash AS "lastHash", r.confirmation_number AS "confirmationNumber", r.status AS "reservationStatus",
        r.guest_id AS "guestId", r.created_at AS "createdAt"
 FROM channel.channel_reservations cr LEFT JOIN reservation.reservations r ON r.id = cr.reservation_id
@@ -282,7 +286,8 @@ export function upsertChannelReservation(p: {
     text: `
 INSERT INTO channel.channel_reservations AS cr (connection_id, property_id, channel_code, external_reservation_id, reservation_id, status, last_modified_at, last_message_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (channel_code, external_reservation_id) DO UPDATE SET reservation_id = COALESCE(EXCLUDED.reservation_id, cr.reservation_id),
+ON CONFLICT (channel_code, external_reservation_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, property_id = EXCLUDED.property_id,
+  reservation_id = COALESCE(EXCLUDED.reservation_id, cr.reservation_id),
   status = EXCLUDED.status, last_modified_at = EXCLUDED.last_modified_at, last_message_hash = EXCLUDED.last_message_hash
 RETURNING id`,
     values: [p.connectionId, p.propertyId, p.channel, p.externalId, p.reservationId, p.status, p.modifiedAt, p.hash],
@@ -291,7 +296,8 @@ RETURNING id`,
 
 /**
  * The booking's nights with fewer than 0 rooms free, per room type: an alert (and, by its
- * trigger, a domain event) per room type, kept up to date while open. Returns the alerts.
+ * trigger, a domain event) per room type, kept up to date while open; an open alert of a room type
+ * no longer short (a modification moved the stay) resolves itself. Returns the open alerts.
  */
 export function raiseOverbooking(p: { connectionId: string; propertyId: string; channelReservationId: string; reservationId: string }) {
   return {
@@ -303,7 +309,10 @@ WITH nights AS (
   WHERE rr.reservation_id = $4 AND rr.deleted_at IS NULL AND rr.status IN ('confirmed', 'checked_in')),
 short AS (
   SELECT room_type_id, min(night) AS first_night, max(night) AS last_night, count(DISTINCT night)::int AS nights, -min(free) AS worst
-  FROM nights WHERE free < 0 GROUP BY room_type_id)
+  FROM nights WHERE free < 0 GROUP BY room_type_id),
+settled AS (
+  UPDATE channel.overbooking_alerts SET resolved_at = now(), resolution = 'no longer short after a modification'
+  WHERE channel_reservation_id = $3 AND resolved_at IS NULL AND deleted_at IS NULL AND room_type_id NOT IN (SELECT room_type_id FROM short))
 INSERT INTO channel.overbooking_alerts AS a (connection_id, property_id, channel_reservation_id, reservation_id, room_type_id, first_night, last_night, nights, worst_shortfall)
 SELECT $1, $2, $3, $4, s.room_type_id, s.first_night, s.last_night, s.nights, s.worst FROM short s
 ON CONFLICT (channel_reservation_id, room_type_id) WHERE resolved_at IS NULL AND deleted_at IS NULL DO UPDATE

@@ -69,6 +69,18 @@ describe('Booking.com reservation poller', () => {
     expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ status: 'confirmed', last_name: 'Number1' });
   });
 
+  it('an id is acknowledged only when all its messages of the batch were stored (a refused one keeps them all queued)', async () => {
+    const good = reservation('BK-LOCK-1', 1, { modifiedAt: '2026-11-22T09:00:00' });
+    good.rooms[0]!.adults = 3;
+    server.booking.reservations.add('modify', good);
+    server.booking.reservations.add('modify', reservation('BK-LOCK-1', 1, { modifiedAt: '2026-11-22T10:00:00' }, '999999998'));
+    const results = await poller().pollOnce();
+    expect(results.find((r) => r.queue === 'modify')).toMatchObject({ received: 2, stored: 1, refused: 1, acknowledged: false });
+    expect(server.booking.reservations.summary(HOTEL).pending.map((p) => p.id)).toEqual(['BK-LOCK-1', 'BK-LOCK-1']);
+    expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ adults: 3 });
+    server.booking.reservations.reset(); // the refused one would otherwise stay queued for the next test
+  });
+
   it('every queued reservation ends in the PMS exactly once and acknowledged, across 5xx, lost acknowledgements and restarts', async () => {
     const { pool } = db.current;
     const N = 60;

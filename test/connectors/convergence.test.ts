@@ -21,11 +21,13 @@ import { requestFullSync } from '../../connectors/index.ts';
 const db = useTestDatabase();
 const slot = slotName();
 const WINDOW = 365; // days kept in sync (Booking.com's minimum full sync)
-// 24 % of requests fail (5xx, 429 with Retry-After, timeouts, the OTA's own retryable error, bodies
+// 30 % of requests fail (5xx, 429 with Retry-After, timeouts, the OTA's own retryable error, bodies
 // that are not the protocol); another 10 % answer slowly, which keeps pushes in flight while
-// changes land on the cells they carry (the race a wrong clear would lose).
+// changes land on the cells they carry (the race a wrong clear would lose). The plan is above the
+// 20 % the test asserts: the share a run realises varies with its number of requests (a few
+// dozen per sandbox), and with 24 % one run in five or so fell just under 20 %.
 const FAULTS = {
-  rates: { http5xx: 0.07, tooMany: 0.05, timeout: 0.06, otaError: 0.03, malformed: 0.03, slow: 0.1 },
+  rates: { http5xx: 0.09, tooMany: 0.06, timeout: 0.07, otaError: 0.04, malformed: 0.04, slow: 0.1 },
   retryAfterSeconds: 1, slowMs: 150, timeoutMs: 1500, seed: 7,
 };
 let server: Awaited<ReturnType<typeof startSandboxServer>>;

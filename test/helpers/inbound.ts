@@ -35,13 +35,13 @@ export interface Mapping {
   ratePlan: string; // local rate plan code (demo: BAR, NRF, BB)
 }
 
-/** A connection of the demo property with these OTA codes mapped; returns its id. */
+/** A connection of the demo property (or `propertyCode`'s) with these OTA codes mapped; returns its id. */
 export async function addConnection(pool: Pool, c: { channel: 'expedia' | 'booking_com' | 'opentravel'; hotelCode: string; credentials: Record<string, string>;
-  mappings: Mapping[]; endpointUrl?: string }): Promise<string> {
+  mappings: Mapping[]; endpointUrl?: string; propertyCode?: string }): Promise<string> {
   const { rows: [conn] } = await pool.query<{ id: string }>(
     `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials)
-     SELECT id, $1, $2, $3, shared.encrypt_pii($4, $5) FROM property_mgmt.properties WHERE code = 'DEMO' RETURNING id`,
-    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), TEST_KEY],
+     SELECT id, $1, $2, $3, shared.encrypt_pii($4, $5) FROM property_mgmt.properties WHERE code = $6 RETURNING id`,
+    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), TEST_KEY, c.propertyCode ?? 'DEMO'],
   );
   for (const m of c.mappings) {
     await pool.query(

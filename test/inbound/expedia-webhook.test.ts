@@ -10,6 +10,7 @@ import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createPool } from '../../core/db.ts';
+import { createProperty } from '../helpers/fixtures.ts';
 import { bookingHistory, replayMessage } from '../../inbound/replay.ts';
 
 const XSD = path.resolve(import.meta.dirname, '../../connectors/expedia/xsd');
@@ -62,7 +63,9 @@ describe('Expedia Booking Notification samples', () => {
     expect(r!.cards).toEqual([{ card_brand: 'mastercard', card_last4: '1111', is_virtual: true, number: '5191111111111111' }]);
     // The card number is nowhere in clear: not in the message log, the audit log or the events.
     const { rows: [leak] } = await db.current.pool.query(`SELECT
-      (SELECT count(*) FROM channel.inbound_messages m WHERE m::text LIKE '%5191111111111111%')::int
+      (SELECT count(*) FROM channel.inbound_messages m WHERE m::text LIKE '%5191111111111111%'
+         OR position(convert_to('5191111111111111', 'UTF8') IN m.body_encrypted) > 0)::int
+      + (SELECT count(*) FROM billing.payment_methods p WHERE position(convert_to('5191111111111111', 'UTF8') IN p.card_number_encrypted) > 0)::int
       + (SELECT count(*) FROM audit.audit_log a WHERE a::text LIKE '%5191111111111111%')::int
       + (SELECT count(*) FROM compliance.domain_events e WHERE e::text LIKE '%5191111111111111%')::int AS n`);
     expect(leak.n).toBe(0);
@@ -151,6 +154,23 @@ describe('Expedia Booking Notification samples', () => {
   });
 });
 
+describe('Expedia reservation ids across hotels', () => {
+  it('a cancellation another property\'s hotel sent first does not stop the real booking; a booking of another property cannot be touched', async () => {
+    await createProperty(db.current.pool, { code: 'OTHERP' });
+    await addConnection(db.current.pool, { channel: 'expedia', hotelCode: '7770001', credentials: { username: 'OtherUser', password: 'OtherPass1' }, mappings: [], propertyCode: 'OTHERP' });
+    const cancel = fixture('expedia/bn_08_Cancelling_the_Reservation_Request.xml').replaceAll('13357309', '99990020')
+      .replaceAll('1154286', '7770001').replace('Username="Expedia" Password="Password"', 'Username="OtherUser" Password="OtherPass1"');
+    expect((await post(`${server.url}/webhooks/expedia`, cancel)).status).toBe(200);
+    const booking = fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('13357309', '99990020');
+    expect((await post(`${server.url}/webhooks/expedia`, booking)).status).toBe(200);
+    expect(await reservationOf(db.current.pool, 'expedia', '99990020')).toMatchObject({ status: 'confirmed' });
+    // Now the other hotel's cancel is refused: the booking is not its own.
+    const again = await post(`${server.url}/webhooks/expedia`, cancel.replace('TimeStamp="2016-05-17T12:03:00-07:00"', 'TimeStamp="2016-05-18T12:03:00-07:00"'));
+    expect(again.body).toMatch(/ShortText="3202"/);
+    expect(await reservationOf(db.current.pool, 'expedia', '99990020')).toMatchObject({ status: 'confirmed' });
+  });
+});
+
 describe('Expedia credentials and failures', () => {
   it('a wrong password is a 401 SOAP Fault, and nothing is written or recorded', async () => {
     const before = await businessFingerprint(db.current.pool);
@@ -196,13 +216,13 @@ describe('Expedia credentials and failures', () => {
     ]);
   });
 
-  it('over the connection\'s rate, a SOAP Fault with HTTP 429 and Retry-After: Expedia resends, nothing is applied', async () => {
+  it('over the connection\'s rate, a SOAP Fault Nack (HTTP 500) with Retry-After: Expedia resends, nothing is applied', async () => {
     const limited = await startInboundApp(db.current.pool, { ratePerMinute: 1 });
     try {
       const body = (id: string) => fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('13357309', id);
       expect((await post(`${limited.url}/webhooks/expedia`, body('99990010'))).status).toBe(200);
       const second = await post(`${limited.url}/webhooks/expedia`, body('99990011'));
-      expect(second.status).toBe(429);
+      expect(second.status).toBe(500);
       expect(second.body).toContain('<faultcode>soap-env:Server.4000</faultcode>');
       expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await reservationOf(db.current.pool, 'expedia', '99990011')).toBeUndefined();

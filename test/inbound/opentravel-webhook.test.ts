@@ -63,6 +63,15 @@ describe('OpenTravel / AlpineBits reservation push', () => {
     expect(await reservationOf(db.current.pool, 'opentravel', '6b34fe24ac2ff810')).toMatchObject({ status: 'cancelled' });
   });
 
+  it('two different versions stamped with the same time apply in arrival order (the later is the latest change)', async () => {
+    const at = (start: string, end: string) => fixture('opentravel/alpinebits-reservation-push.xml').replace('6b34fe24ac2ff810', 'same-time')
+      .replace('ResStatus="Reserved"', 'ResStatus="Modify" LastModifyDateTime="2012-03-25T10:00:00+01:00"')
+      .replace('<TimeSpan Start="2012-01-01" End="2012-01-12"/>', `<TimeSpan Start="${start}" End="${end}"/>`);
+    expect((await post(url, at('2012-02-01', '2012-02-03'), auth())).status).toBe(200);
+    expect((await post(url, at('2012-02-05', '2012-02-06'), auth())).status).toBe(200);
+    expect(await reservationOf(db.current.pool, 'opentravel', 'same-time')).toMatchObject({ check_in: '2012-02-05', check_out: '2012-02-06' });
+  });
+
   it('several reservations in one message: the good ones are taken, the bad one is a Warning naming it', async () => {
     const one = (id: string, room: string) => fixture('opentravel/alpinebits-reservation-push.xml')
       .replace('6b34fe24ac2ff810', id).replace('RoomTypeCode="bigsuite"', `RoomTypeCode="${room}"`)
