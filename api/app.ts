@@ -7,6 +7,7 @@ import type { Pool } from '../core/db.ts';
 import { StayosError, errorRegistry } from '../core/errors.ts';
 import { loggerOptions } from '../core/logger.ts';
 import { healthRoutes } from './routes/health.ts';
+import { channelRoutes } from './routes/channels.ts';
 import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
 
 export interface AppDeps {
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes);
+  await app.register(channelRoutes);
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

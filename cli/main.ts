@@ -14,6 +14,7 @@ import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
 import { runFullSync, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
+import { createApiKey, ROLES, type Role } from '../api/keys.ts';
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
 function version(value: string): string {
@@ -123,6 +124,29 @@ program
       await migrate(db.pool);
       const files = await writeErDiagrams(db.pool, opts.out);
       console.log(`wrote ${files.length} diagrams to ${opts.out}`);
+    } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command('api-key')
+  .description('API keys of the channel-status API')
+  .command('create')
+  .description('create a key for a user (created if new) with a role and access to properties; prints the key once')
+  .requiredOption('--email <email>', 'the user the key belongs to')
+  .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+  .requiredOption('--property <code...>', 'property codes the key may see (one or more)')
+  .option('--name <name>', 'a label for the key')
+  .action(async (opts: { email: string; role: string; property: string[]; name?: string }) => {
+    if (!(ROLES as readonly string[]).includes(opts.role)) throw new InvalidArgumentError(`--role must be one of ${ROLES.join(', ')}`);
+    const { config, log } = context();
+    const db = await openDatabase(config, log, { poolSize: 2 });
+    try {
+      await migrate(db.pool);
+      const { key } = await createApiKey(db.pool, { email: opts.email, role: opts.role as Role, properties: opts.property, ...(opts.name ? { name: opts.name } : {}) });
+      console.log(key);
+      console.error('Store this key now: it is shown once and kept only as a hash.');
     } finally {
       await db.close();
     }

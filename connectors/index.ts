@@ -24,7 +24,9 @@ export const CONNECTORS: readonly Connector[] = [bookingConnector, expediaConnec
 export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
 export { BookingReservationPoller, type PollerOptions, type PollResult } from './booking-com/reservations.ts';
 export { FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type FullSyncRequest } from './control.ts';
-export { currentAri, type AriValues, type CellKey } from './sql/ari.ts';
+export { currentAri, parityAri, type AriValues, type CellKey, type ClaimedCell } from './sql/ari.ts';
+export { partsToSend } from './outbound/connector.ts';
+export { setPaused } from './sql/connections.ts';
 export { OTA_CHANNELS, sandboxKey, type OtaValues, type SandboxCell } from './types.ts';
 
 /** Worker options from the configuration. */

@@ -125,3 +125,25 @@ LEFT JOIN property_mgmt.restrictions rs ON rs.room_type_id = cm."roomTypeId" AND
                                        AND rs.stay_date = cm."stayDate" AND rs.deleted_at IS NULL
 ${extraJoins}`;
 }
+
+/**
+ * Parity of a connection over the nights [from, to]: every mapped cell with its PMS values and what
+ * the OTA last acknowledged (the same columns a claim carries, so the connectors' own delta rule
+ * tells what differs).
+ */
+export function parityAri(connectionId: string, from: string, to: string) {
+  return {
+    text: ariQuery(
+      `SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date AS "stayDate"
+       FROM channel.channel_mappings m CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
+       WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
+      `, cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
+       json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
+         'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
+         'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL) AS acked`,
+      `LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
+                                         AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
+    ) + ' ORDER BY cm."stayDate", cm.ota_room_code, cm.ota_rate_code',
+    values: [connectionId, from, to],
+  };
+}

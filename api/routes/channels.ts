@@ -1,0 +1,204 @@
+/**
+ * The revenue team's view of its channels. `GET /api/v1/channels[?property=CODE]`: per connection
+ * its health (active / degraded / down / paused, and why), last successful push, pending cells and
+ * the age of the oldest, requests and failures in the last hour, open errors, unmapped room types
+ * and rate plans, inbound bookings in the last 24 h and open overbookings. `GET
+ * /api/v1/channels/:id`: the same, with the lists behind the counts. Reads the channel.channel_status
+ * view as the tenant (api/tenant.ts), so another property's connection is a 404. Actions:
+ * `POST /api/v1/channels/:id/full-sync|pause|resume|retry-errors`, each recorded and audited.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { PoolClient } from '../../core/db.ts';
+import { StayosError } from '../../core/errors.ts';
+import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
+import { authenticate, type Principal } from '../keys.ts';
+import { recordAction, retryErrors } from '../sql/actions.ts';
+import { asTenant } from '../tenant.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+interface StatusRow {
+  id: string; property_id: string; channel_code: string; ota_hotel_code: string; status: string; status_reason: string | null;
+  status_changed_at: Date; last_success_at: Date | null; consecutive_failures: number; retry_at: Date | null; last_error: string | null;
+  pending_cells: number; oldest_dirty_at: Date | null; requests_1h: number; failed_1h: number; open_errors: number;
+  open_mapping_problems: number; bookings_24h: number; open_overbookings: number;
+}
+
+const HEALTH: Record<string, string> = { active: 'active', degraded: 'degraded', down: 'down', paused: 'paused', disabled: 'paused' };
+
+function view(r: StatusRow, propertyCode: string) {
+  return {
+    id: r.id, property: propertyCode, channel: r.channel_code, hotelCode: r.ota_hotel_code,
+    health: { status: HEALTH[r.status] ?? r.status, reason: r.status_reason ?? (r.status === 'active' ? null : r.last_error), since: r.status_changed_at },
+    lastSuccessAt: r.last_success_at, consecutiveFailures: r.consecutive_failures, retryAt: r.retry_at,
+    pending: { cells: r.pending_cells, oldestAgeSeconds: r.oldest_dirty_at ? Math.round((Date.now() - r.oldest_dirty_at.getTime()) / 1000) : null },
+    lastHour: { requests: r.requests_1h, failed: r.failed_1h },
+    openErrors: r.open_errors, unmapped: r.open_mapping_problems, inboundBookings24h: r.bookings_24h, openOverbookings: r.open_overbookings,
+  };
+}
+
+const listQuery = z.object({ property: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional() }).strict();
+const idParams = z.object({ id: z.uuid() });
+
+/** The properties a request may read: the key's, narrowed to `?property=CODE`. */
+function propertiesOf(request: FastifyRequest, code?: string) {
+  const all = request.principal!.properties;
+  const chosen = code ? all.filter((p) => p.code === code) : all;
+  if (!chosen.length) throw new StayosError('ERR_NOT_FOUND', `no property ${code} visible to this key`);
+  return chosen;
+}
+
+export async function channelRoutes(app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.url.startsWith('/api/v1/')) return;
+    const principal = await authenticate(app.pool, request.headers.authorization);
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer realm="StayOS"');
+      throw new StayosError('ERR_AUTH', 'send a valid API key: Authorization: Bearer sos_…');
+    }
+    request.principal = principal;
+  });
+
+  /**
+   * The CDC slot as PostgreSQL reports it: whether a consumer streams from it, how far its
+   * acknowledged position trails the WAL (bytes, and seconds as the WAL sender measures them), and
+   * `wal_status` (`lost` means the slot fell behind max_slot_wal_keep_size: a full sync is due).
+   */
+  app.get('/api/v1/cdc', async () => {
+    const { rows } = await app.pool.query(`
+      SELECT s.slot_name AS slot, s.active, s.wal_status AS "walStatus", s.confirmed_flush_lsn::text AS "confirmedLsn",
+             pg_current_wal_lsn()::text AS "walLsn", pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS "lagBytes",
+             EXTRACT(EPOCH FROM r.flush_lag)::float8 AS "lagSeconds", s.safe_wal_size::bigint AS "safeWalBytes"
+      FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+      WHERE s.database = current_database() AND s.plugin = 'pgoutput' ORDER BY s.slot_name`);
+    return { slots: rows.map((r) => ({ ...r, lagBytes: r.lagBytes === null ? null : Number(r.lagBytes), safeWalBytes: r.safeWalBytes === null ? null : Number(r.safeWalBytes) })) };
+  });
+
+  app.get('/api/v1/channels', async (request) => {
+    const q = listQuery.safeParse(request.query);
+    if (!q.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(q.error));
+    const out = [];
+    for (const p of propertiesOf(request, q.data.property)) {
+      const rows = await asTenant(app.pool, request.principal!, p.id, async (c) =>
+        (await c.query<StatusRow>(`SELECT * FROM channel.channel_status ORDER BY channel_code, ota_hotel_code`)).rows);
+      out.push(...rows.map((r) => view(r, p.code)));
+    }
+    return { channels: out };
+  });
+
+  /**
+   * Actions (roles admin, revenue_manager, integration). Each is recorded in
+   * channel.connection_actions as the key's user, in the same transaction as what it changes, so it
+   * is audited and published; a connection the key cannot see is a 404.
+   */
+  const ACTORS = new Set(['admin', 'revenue_manager', 'integration']);
+  const act = (path: string, run: (id: string, request: FastifyRequest) => Promise<Record<string, unknown>>) =>
+    app.post(`/api/v1/channels/:id/${path}`, async (request, reply) => {
+      if (!ACTORS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
+      const params = idParams.safeParse(request.params);
+      if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+      const result = await run(params.data.id, request);
+      return reply.code(202).send(result);
+    });
+  /** Runs `fn` as the tenant owning the connection; 404 when none of the key's properties has it. */
+  const onConnection = async <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>): Promise<T> => {
+    for (const p of request.principal!.properties) {
+      const r = await asTenant(app.pool, request.principal!, p.id, async (c) => {
+        if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
+        return { found: true as const, value: await fn(c) };
+      });
+      if (r.found) return r.value;
+    }
+    throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+  };
+  const fullSyncBody = z.object({ days: z.number().int().positive().optional() }).strict().optional();
+  act('full-sync', async (id, request) => {
+    const body = fullSyncBody.safeParse(request.body ?? undefined);
+    if (!body.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(body.error));
+    const days = body.data?.days ?? FULL_SYNC_DEFAULT_DAYS;
+    await onConnection(request, id, (c) => c.query(recordAction(id, 'full_sync', { days })));
+    const r = await requestFullSync(app.pool, id, days);
+    return { action: 'full_sync', connectionId: id, days: r.days, cellsMarked: r.cells };
+  });
+  for (const [path, paused] of [['pause', true], ['resume', false]] as const) {
+    act(path, async (id, request) => onConnection(request, id, async (c) => {
+      const { rows: [r] } = await c.query<{ status: string }>(setPaused(id, paused));
+      if (!r) throw new StayosError('ERR_CONFLICT', 'the connection is disabled; enable it first');
+      await c.query(recordAction(id, paused ? 'pause' : 'resume', {}));
+      return { action: path, connectionId: id, status: r.status };
+    }));
+  }
+  act('retry-errors', async (id, request) => onConnection(request, id, async (c) => {
+    const { rows: [r] } = await c.query<{ resolved: number; cellsMarked: number }>(retryErrors(id));
+    await c.query(recordAction(id, 'retry_errors', r!));
+    return { action: 'retry_errors', connectionId: id, ...r! };
+  }));
+
+  /**
+   * Parity ("partner prices", exact): for each cell of [from, to] the value the PMS says, in the
+   * OTA's terms, against the last value the OTA acknowledged, and which parts differ (a part never
+   * acknowledged differs). At most 93 nights per request.
+   */
+  const parityQuery = z.object({ from: z.iso.date(), to: z.iso.date(), only: z.enum(['differing']).optional() }).strict()
+    .refine((q) => q.to >= q.from, 'to must not be before from')
+    .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < 93, 'at most 93 nights per request');
+  app.get('/api/v1/channels/:id/parity', async (request) => {
+    const params = idParams.safeParse(request.params);
+    if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+    const q = parityQuery.safeParse(request.query);
+    if (!q.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(q.error));
+    const id = params.data.id;
+    return onConnection(request, id, async (c) => {
+      const { rows: [conn] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
+      const connector = CONNECTORS.find((x) => x.channel === conn!.channel);
+      if (!connector) throw new StayosError('ERR_VALIDATION', `a ${conn!.channel} connection has no outbound ARI to compare`);
+      const { rows } = await c.query<ClaimedCell>(parityAri(id, q.data.from, q.data.to));
+      const cells = rows.map((r) => {
+        const pms = connector.normalize(r);
+        const { avail, rateAcked, restr, ...ota } = r.acked;
+        const differs = partsToSend(pms, r.acked);
+        return {
+          date: r.stayDate, roomTypeId: r.roomTypeId, ratePlanId: r.ratePlanId, otaRoomCode: r.otaRoomCode, otaRateCode: r.otaRateCode,
+          pms, ota: avail || rateAcked || restr ? ota : null, differs, overbooked: r.overbooked,
+        };
+      });
+      const differing = cells.filter((x) => x.differs.length);
+      return { connectionId: id, from: q.data.from, to: q.data.to, cells: cells.length, differing: differing.length,
+        items: q.data.only === 'differing' ? differing : cells };
+    });
+  });
+
+  app.get('/api/v1/channels/:id', async (request) => {
+    const params = idParams.safeParse(request.params);
+    if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+    for (const p of request.principal!.properties) {
+      const found = await asTenant(app.pool, request.principal!, p.id, async (c) => {
+        const { rows: [row] } = await c.query<StatusRow>(`SELECT * FROM channel.channel_status WHERE id = $1`, [params.data.id]);
+        if (!row) return null;
+        const id = params.data.id;
+        const [errors, unmapped, inbound, overbookings] = await Promise.all([
+          c.query(`SELECT severity, kind, error_code AS "errorCode", ota_code AS "otaCode", message, occurrences, stay_from AS "stayFrom", stay_to AS "stayTo",
+                          first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"
+                   FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 20`, [id]),
+          c.query(`SELECT kind, room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", ota_room_code AS "otaRoomCode", ota_rate_code AS "otaRateCode",
+                          detail, occurrences, last_seen_at AS "lastSeenAt"
+                   FROM channel.mapping_problems WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 50`, [id]),
+          c.query(`SELECT id, created_at AS "receivedAt", source, message_type AS "messageType", external_reservation_id AS "reservationId", outcome,
+                          ota_error_code AS "otaErrorCode", error_message AS "error"
+                   FROM channel.inbound_messages WHERE connection_id = $1 AND created_at > now() - interval '24 hours' ORDER BY created_at DESC LIMIT 50`, [id]),
+          c.query(`SELECT id, reservation_id AS "reservationId", room_type_id AS "roomTypeId", first_night AS "firstNight", last_night AS "lastNight", nights,
+                          worst_shortfall AS "worstShortfall", created_at AS "raisedAt"
+                   FROM channel.overbooking_alerts WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY created_at DESC`, [id]),
+        ].map((q) => q.then((r) => r.rows)));
+        return { ...view(row, p.code), errors, unmappedItems: unmapped, inbound, overbookings };
+      });
+      if (found) return found;
+    }
+    throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+  });
+}
