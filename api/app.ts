@@ -8,6 +8,7 @@ import { StayosError, errorRegistry } from '../core/errors.ts';
 import { loggerOptions } from '../core/logger.ts';
 import { healthRoutes } from './routes/health.ts';
 import { channelRoutes } from './routes/channels.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
 
 export interface AppDeps {
@@ -49,6 +50,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(500).send({ error: { code: 'ERR_INTERNAL', message: errorRegistry.ERR_INTERNAL.summary } });
   });
 
+  // Not encapsulated: its onResponse hook times every route.
+  await metricsRoutes(app);
   await app.register(healthRoutes);
   await app.register(channelRoutes);
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));

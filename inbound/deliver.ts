@@ -8,6 +8,7 @@ import type { Pool } from '../core/db.ts';
 import type { Booking } from './booking.ts';
 import { ingestBooking, recordRefusal, type Answer, type Delivery, type IngestResult } from './ingest.ts';
 import { InboundRefusal } from './refusal.ts';
+import { inboundBookings } from '../core/metrics.ts';
 import type { InboundConnection } from './sql/connections.ts';
 
 export interface Replies {
@@ -25,9 +26,12 @@ export async function deliver(deps: { pool: Pool; encryptionKey: string }, conne
     if (booking.hotelCode !== connection.hotelCode) {
       throw new InboundRefusal('unknown_hotel', `the booking names hotel ${booking.hotelCode}, which is not this connection's`, { details: { hotelCode: booking.hotelCode } });
     }
-    return await ingestBooking(deps.pool, deps.encryptionKey, connection, booking, delivery, replies.ok);
+    const done = await ingestBooking(deps.pool, deps.encryptionKey, connection, booking, delivery, replies.ok);
+    inboundBookings.inc({ channel: connection.channel, result: done.result.outcome });
+    return done;
   } catch (err) {
     if (!(err instanceof InboundRefusal)) throw err;
+    inboundBookings.inc({ channel: connection.channel, result: 'refused' });
     const answer = replies.refused(err);
     const d = err.details ?? {};
     await recordRefusal(deps.pool, deps.encryptionKey, connection, connection.channel, err, delivery, answer, booking?.externalId ?? null, {

@@ -6,6 +6,7 @@
  * deltas → finish until nothing is left, the OTA fails, or the worker stops.
  */
 import { randomUUID } from 'node:crypto';
+import { otaRequests, otaRequestSeconds } from '../../core/metrics.ts';
 import type { Pool, PoolClient } from '../../core/db.ts';
 import { withTransaction } from '../../core/db.ts';
 import { addDays } from '../../core/dates.ts';
@@ -221,7 +222,11 @@ export class SyncWorker {
       ? await connector.push({
           connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
           settings: this.#settings(connection),
-          logRequest: async (e) => (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null,
+          logRequest: async (e) => {
+            otaRequests.inc({ channel: connection.channel, kind: e.kind, outcome: e.status, code: e.otaCodes[0] ?? e.errorCode ?? '' });
+            otaRequestSeconds.observe({ channel: connection.channel, kind: e.kind }, e.durationMs / 1000);
+            return (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null;
+          },
         }, push)
       : { acked: [], rejected: [], warnings: [], requests: 0 };
 

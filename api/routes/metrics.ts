@@ -1,0 +1,39 @@
+/**
+ * `GET /metrics`: Prometheus text format. Adds, at each scrape, the state every process shares:
+ * pending cells and the age of the oldest per connection, connection health, and the CDC slots'
+ * lag in bytes (from PostgreSQL, as the service role: operators see all properties).
+ */
+import type { FastifyInstance } from 'fastify';
+import client from 'prom-client';
+import { httpSeconds, registry } from '../../core/metrics.ts';
+
+export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+  const pending = new client.Gauge({ name: 'stayos_pending_cells', help: 'ARI cells waiting to be pushed, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
+  const oldest = new client.Gauge({ name: 'stayos_pending_oldest_seconds', help: 'Age of the oldest waiting cell, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
+  const up = new client.Gauge({ name: 'stayos_connection_active', help: '1 when the connection is active, 0 when degraded, down or paused', labelNames: ['connection', 'channel', 'hotel', 'status'] as const, registers: [] });
+  const lag = new client.Gauge({ name: 'stayos_cdc_lag_bytes', help: 'WAL bytes between the current position and what the CDC slot acknowledged', labelNames: ['slot'] as const, registers: [] });
+  const shared = new client.Registry();
+  for (const m of [pending, oldest, up, lag]) shared.registerMetric(m);
+
+  app.addHook('onResponse', async (request, reply) => {
+    httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    for (const m of [pending, oldest, up, lag]) m.reset();
+    const [{ rows: conns }, { rows: slots }] = await Promise.all([
+      app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),
+      app.pool.query(`SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots
+                      WHERE database = current_database() AND plugin = 'pgoutput'`),
+    ]);
+    for (const c of conns) {
+      const labels = { connection: c.id, channel: c.channel_code, hotel: c.ota_hotel_code };
+      pending.set(labels, c.pending_cells);
+      oldest.set(labels, c.oldest ?? 0);
+      up.set({ ...labels, status: c.status }, c.status === 'active' ? 1 : 0);
+    }
+    for (const s of slots) lag.set({ slot: s.slot_name }, s.lag ?? 0);
+    const text = (await registry.metrics()) + (await shared.metrics());
+    return reply.type(registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,51 @@
+/** `GET /metrics`: Prometheus text with the shared state read at scrape time and this process's counters. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { DEMO } from '../../core/demo/demo-data.ts';
+import { addDays } from '../../core/dates.ts';
+import { buildApp } from '../../api/index.ts';
+import { buildBnRequest } from '../../connectors/expedia/booking-notification.ts';
+
+const db = useTestDatabase();
+let app: FastifyInstance;
+const expedia = DEMO.connections.find((c) => c.channel === 'expedia')!;
+
+beforeAll(async () => {
+  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  app = await buildApp({ pool: db.current.pool, logLevel: 'silent', webhooks: { encryptionKey: TEST_KEY, bodyLimit: 256 * 1024, ratePerMinute: 1000 } });
+});
+afterAll(async () => app?.close());
+
+const metric = (text: string, name: string, labels: Record<string, string>) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+};
+
+describe('GET /metrics', () => {
+  it('reports pending cells and health per connection, and counts inbound bookings by result', async () => {
+    const { pool } = db.current;
+    const { rows } = await pool.query(`SELECT c.id, c.channel_code, count(d.*) FILTER (WHERE d.deleted_at IS NULL)::int AS n FROM channel.channel_connections c
+      LEFT JOIN channel.ari_dirty_cells d ON d.connection_id = c.id GROUP BY 1, 2`);
+    const before = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const r of rows) {
+      expect(metric(before, 'stayos_pending_cells', { connection: r.id })).toBe(r.n);
+      expect(metric(before, 'stayos_connection_active', { connection: r.id, status: 'active' })).toBe(1);
+    }
+    const arrival = addDays(new Date().toISOString().slice(0, 10), 20);
+    const body = buildBnRequest({
+      kind: 'new', requestId: 'm1', hotelCode: expedia.hotelCode, username: String(expedia.credentials.username), password: String(expedia.credentials.password),
+      externalId: 'METRICS-1', timeStamp: '2026-11-20T10:00:00+00:00', currency: 'EUR',
+      room: { roomCode: expedia.roomCodes.STD!, rateCode: expedia.rateCodes.BAR!, arrival, departure: addDays(arrival, 1), adults: 1, nights: [{ date: arrival, amount: '99.00' }] },
+      guest: { firstName: 'Metric', lastName: 'Guest' },
+    });
+    const created = metric(before, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'created' }) ?? 0;
+    for (let i = 0; i < 2; i++) expect((await app.inject({ method: 'POST', url: '/webhooks/expedia', payload: body, headers: { 'content-type': 'text/xml' } })).statusCode).toBe(200);
+    const after = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metric(after, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'created' })).toBe(created + 1);
+    expect(metric(after, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'duplicate' })).toBeGreaterThanOrEqual(1);
+    expect(after).toMatch(/^stayos_http_request_duration_seconds_bucket\{.*route="\/webhooks\/expedia".*\} \d+/m);
+    expect(after).toContain('# TYPE stayos_ota_requests_total counter');
+  });
+});
