@@ -14,6 +14,8 @@ import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
 export interface AppDeps {
   pool: Pool;
   logLevel?: string;
+  /** Encrypts connection credentials written through the API (the PII key). */
+  encryptionKey?: string;
   /** Mounts the OTA booking webhooks (/webhooks/expedia, /webhooks/ota/:connectionId). */
   webhooks?: WebhookOptions;
   /** Extra route plugins mounted by `stayos start` (sandboxes, dashboard …). */
@@ -53,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Not encapsulated: its onResponse hook times every route.
   await metricsRoutes(app);
   await app.register(healthRoutes);
-  await app.register(channelRoutes);
+  await app.register(channelRoutes, { encryptionKey: deps.encryptionKey ?? deps.webhooks?.encryptionKey });
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

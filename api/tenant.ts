@@ -6,6 +6,7 @@
  */
 import type { Pool, PoolClient } from '../core/db.ts';
 import { withTransaction } from '../core/db.ts';
+import { StayosError } from '../core/errors.ts';
 import type { Principal } from './keys.ts';
 
 export function asTenant<T>(pool: Pool, principal: Principal, propertyId: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -14,4 +15,19 @@ export function asTenant<T>(pool: Pool, principal: Principal, propertyId: string
     await c.query('SET LOCAL ROLE authenticated_user');
     return fn(c);
   });
+}
+
+/**
+ * Runs `fn` as the tenant that can see connection `id` (one of the key's properties), or throws
+ * ERR_NOT_FOUND: another property's connection does not exist for this key.
+ */
+export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  for (const p of principal.properties) {
+    const r = await asTenant(pool, principal, p.id, async (c) => {
+      if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
+      return { found: true as const, value: await fn(c) };
+    });
+    if (r.found) return r.value;
+  }
+  throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
 }

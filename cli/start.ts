@@ -61,7 +61,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
-        pool: db.pool, logLevel: config.logLevel, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
+        pool: db.pool, logLevel: config.logLevel, encryptionKey: db.encryptionKey, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
         webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute },
       });
       address = await listen(app, config.http);

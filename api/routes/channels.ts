@@ -14,7 +14,8 @@ import { StayosError } from '../../core/errors.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { authenticate, type Principal } from '../keys.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
-import { asTenant } from '../tenant.ts';
+import { connectionRoutes } from './connections.ts';
+import { asTenant, onConnection as onTenantConnection } from '../tenant.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,7 +54,7 @@ function propertiesOf(request: FastifyRequest, code?: string) {
   return chosen;
 }
 
-export async function channelRoutes(app: FastifyInstance): Promise<void> {
+export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?: string | undefined }): Promise<void> {
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.url.startsWith('/api/v1/')) return;
     const principal = await authenticate(app.pool, request.headers.authorization);
@@ -78,6 +79,8 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
       WHERE s.database = current_database() AND s.plugin = 'pgoutput' ORDER BY s.slot_name`);
     return { slots: rows.map((r) => ({ ...r, lagBytes: r.lagBytes === null ? null : Number(r.lagBytes), safeWalBytes: r.safeWalBytes === null ? null : Number(r.safeWalBytes) })) };
   });
+
+  connectionRoutes(app, opts.encryptionKey);
 
   app.get('/api/v1/channels', async (request) => {
     const q = listQuery.safeParse(request.query);
@@ -105,17 +108,7 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
       const result = await run(params.data.id, request);
       return reply.code(202).send(result);
     });
-  /** Runs `fn` as the tenant owning the connection; 404 when none of the key's properties has it. */
-  const onConnection = async <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>): Promise<T> => {
-    for (const p of request.principal!.properties) {
-      const r = await asTenant(app.pool, request.principal!, p.id, async (c) => {
-        if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
-        return { found: true as const, value: await fn(c) };
-      });
-      if (r.found) return r.value;
-    }
-    throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
-  };
+  const onConnection = <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>) => onTenantConnection(app.pool, request.principal!, id, fn);
   const fullSyncBody = z.object({ days: z.number().int().positive().optional() }).strict().optional();
   act('full-sync', async (id, request) => {
     const body = fullSyncBody.safeParse(request.body ?? undefined);

@@ -1,0 +1,95 @@
+/** Connection management queries, run as the tenant (RLS binds them to the request's property). */
+
+/** A connection as the API shows it: never its credentials, only whether it has some. */
+export const CONNECTION_COLUMNS = `id, property_id AS "propertyId", channel_code AS channel, ota_hotel_code AS "hotelCode", endpoint_url AS "endpointUrl",
+  settings, status, status_reason AS "statusReason", credentials IS NOT NULL AS "hasCredentials", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export function listConnections() {
+  return { text: `SELECT ${CONNECTION_COLUMNS} FROM channel.channel_connections WHERE deleted_at IS NULL ORDER BY channel_code, ota_hotel_code`, values: [] };
+}
+
+export function insertConnection(c: { propertyId: string; channel: string; hotelCode: string; endpointUrl: string; credentials: Record<string, string> | null;
+  settings: Record<string, unknown>; status: string }, key: string) {
+  return {
+    text: `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials, settings, status)
+           VALUES ($1, $2, $3, $4, CASE WHEN $5::text IS NULL THEN NULL ELSE shared.encrypt_pii($5, $8) END, $6, $7) RETURNING ${CONNECTION_COLUMNS}`,
+    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status, key],
+  };
+}
+
+/** Only the fields given change; credentials are replaced whole (write-only). `version`, when given, must be current (SV001 otherwise). */
+export function updateConnection(id: string, p: { hotelCode?: string | undefined; endpointUrl?: string | undefined; settings?: Record<string, unknown> | undefined;
+  status?: string | undefined; credentials?: Record<string, string> | undefined; version?: number | undefined }, key: string) {
+  return {
+    text: `UPDATE channel.channel_connections SET
+             ota_hotel_code = COALESCE($2, ota_hotel_code), endpoint_url = COALESCE($3, endpoint_url), settings = COALESCE($4, settings),
+             status = COALESCE($5, status), status_reason = CASE WHEN $5::text IS NULL THEN status_reason ELSE 'set by a user' END,
+             status_changed_at = CASE WHEN $5::text IS NULL OR $5 = status THEN status_changed_at ELSE now() END,
+             credentials = CASE WHEN $6::text IS NULL THEN credentials ELSE shared.encrypt_pii($6, $8) END,
+             version = COALESCE($7, version)
+           WHERE id = $1 AND deleted_at IS NULL RETURNING ${CONNECTION_COLUMNS}`,
+    values: [id, p.hotelCode ?? null, p.endpointUrl ?? null, p.settings ?? null, p.status ?? null, p.credentials ? JSON.stringify(p.credentials) : null,
+      p.version ?? null, key],
+  };
+}
+
+/**
+ * Replaces a connection's mappings with `items` (local codes → OTA codes): rows not in the list
+ * are soft-deleted, rows in it inserted or updated. The CDC sees each change and marks the cells
+ * it covers dirty, so the OTA gets the new mapping's values. Returns the unknown local codes
+ * instead of writing when there are any.
+ */
+export function replaceMappings(connectionId: string, items: Array<{ roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean }>) {
+  return {
+    text: `
+WITH c AS (SELECT id, property_id FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL),
+input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean)),
+resolved AS (
+  SELECT i.*, rt.id AS room_type_id, rp.id AS rate_plan_id FROM input i CROSS JOIN c
+  LEFT JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = i."roomType" AND rt.deleted_at IS NULL
+  LEFT JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = i."ratePlan" AND rp.deleted_at IS NULL),
+unknown AS (
+  SELECT array_agg(DISTINCT x) AS codes FROM (
+    SELECT 'room type ' || "roomType" AS x FROM resolved WHERE room_type_id IS NULL
+    UNION ALL SELECT 'rate plan ' || "ratePlan" FROM resolved WHERE rate_plan_id IS NULL) u),
+gone AS (
+  UPDATE channel.channel_mappings m SET deleted_at = now() FROM c
+  WHERE m.connection_id = c.id AND m.deleted_at IS NULL AND (SELECT codes FROM unknown) IS NULL
+    AND NOT EXISTS (SELECT 1 FROM resolved r WHERE r.room_type_id = m.room_type_id AND r.rate_plan_id = m.rate_plan_id
+                      AND r."otaRoomCode" = m.ota_room_code AND r."otaRateCode" = m.ota_rate_code)
+  RETURNING m.id),
+kept AS (
+  UPDATE channel.channel_mappings m SET active = r.active FROM resolved r
+  WHERE m.connection_id = $1 AND m.deleted_at IS NULL AND (SELECT codes FROM unknown) IS NULL AND m.room_type_id = r.room_type_id
+    AND m.rate_plan_id = r.rate_plan_id AND m.ota_room_code = r."otaRoomCode" AND m.ota_rate_code = r."otaRateCode" AND m.active IS DISTINCT FROM r.active
+  RETURNING m.id)
+SELECT (SELECT codes FROM unknown) AS unknown, (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM kept)::int AS changed`,
+    values: [connectionId, JSON.stringify(items)],
+  };
+}
+
+/** The mappings to add after replaceMappings removed the stale ones (a separate statement: the unique indexes must see the removals). */
+export function addMappings(connectionId: string, items: Array<{ roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean }>) {
+  return {
+    text: `
+INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, active)
+SELECT c.id, c.property_id, rt.id, rp.id, i."otaRoomCode", i."otaRateCode", i.active
+FROM channel.channel_connections c
+CROSS JOIN jsonb_to_recordset($2::jsonb) AS i("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean)
+JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = i."roomType" AND rt.deleted_at IS NULL
+JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = i."ratePlan" AND rp.deleted_at IS NULL
+WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.deleted_at IS NULL
+  AND m.room_type_id = rt.id AND m.rate_plan_id = rp.id AND m.ota_room_code = i."otaRoomCode" AND m.ota_rate_code = i."otaRateCode")
+RETURNING id`,
+    values: [connectionId, JSON.stringify(items)],
+  };
+}
+
+export function listMappings(connectionId: string) {
+  return {
+    text: `SELECT rt.code AS "roomType", rp.code AS "ratePlan", m.ota_room_code AS "otaRoomCode", m.ota_rate_code AS "otaRateCode", m.active
+           FROM channel.channel_mappings m JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
+           WHERE m.connection_id = $1 AND m.deleted_at IS NULL ORDER BY 1, 2`,
+    values: [connectionId],
+  };
+}

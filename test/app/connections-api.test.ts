@@ -1,0 +1,97 @@
+/**
+ * Connection management through the API: write-only encrypted credentials, the database's own
+ * rules as 400/409, optimistic locking, mappings replaced whole with unknown local codes refused,
+ * tenancy, and a mapping change reaching the dirty cells through the real CDC.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { createProperty } from '../helpers/fixtures.ts';
+import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createApiKey } from '../../api/keys.ts';
+import { buildApp } from '../../api/index.ts';
+
+const db = useTestDatabase();
+let app: FastifyInstance;
+let pipeline: TestPipeline;
+let manager: string;
+let viewer: string;
+let outsider: string;
+const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+beforeAll(async () => {
+  const { pool } = db.current;
+  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await createProperty(pool, { code: 'ELSEWHERE' });
+  manager = (await createApiKey(pool, { email: 'integration@demo.example', role: 'integration', properties: ['DEMO'] })).key;
+  viewer = (await createApiKey(pool, { email: 'viewer@demo.example', role: 'viewer', properties: ['DEMO'] })).key;
+  outsider = (await createApiKey(pool, { email: 'admin@elsewhere.example', role: 'admin', properties: ['ELSEWHERE'] })).key;
+  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY });
+  pipeline = await startPipeline(pool, db.current.url);
+});
+afterAll(async () => {
+  await pipeline?.stop();
+  await app?.close();
+});
+
+describe('connections API', () => {
+  let id: string;
+
+  it('creates a connection; credentials are stored encrypted and never returned', async () => {
+    const body = { channel: 'expedia', hotelCode: '4440001', endpointUrl: 'https://services.expediapartnercentral.com', credentials: { username: 'apiuser', password: 's3cret-pass' } };
+    expect((await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(viewer), payload: body })).statusCode).toBe(403);
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { ...body, hotelCode: 'ABC' } });
+    expect(bad.statusCode).toBe(400); // Expedia hotel ids are numeric (a CHECK of the schema)
+    expect((await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { ...body, endpointUrl: 'ftp://x' } })).statusCode).toBe(400);
+    const res = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: body });
+    expect(res.statusCode).toBe(201);
+    expect(res.body).not.toContain('s3cret-pass');
+    expect(res.json()).toMatchObject({ property: 'DEMO', channel: 'expedia', hotelCode: '4440001', hasCredentials: true, status: 'active' });
+    expect(res.json()).not.toHaveProperty('credentials');
+    id = res.json().id;
+    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    expect(c.creds).toEqual({ username: 'apiuser', password: 's3cret-pass' });
+    expect((await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: body })).statusCode).toBe(409); // one connection per OTA hotel
+    const list = await app.inject({ method: 'GET', url: '/api/v1/connections', headers: as(viewer) });
+    expect(list.json().connections.map((x: { hotelCode: string }) => x.hotelCode)).toContain('4440001');
+    expect(list.body).not.toContain('s3cret-pass');
+  });
+
+  it('patches fields and credentials, with optimistic locking; another property\'s key gets 404', async () => {
+    const stale = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { settings: { markup_pct: 5 }, version: 99 } });
+    expect(stale.statusCode).toBe(409);
+    const ok = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { settings: { markup_pct: 5 }, credentials: { username: 'apiuser', password: 'rotated-pass' } } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ settings: { markup_pct: 5 }, version: 2 });
+    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials, $2)::jsonb ->> 'password' AS p FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    expect(c.p).toBe('rotated-pass');
+    expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(outsider), payload: { status: 'paused' } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: {} })).statusCode).toBe(400);
+  });
+
+  it('replaces mappings whole; unknown local codes refuse the whole change; the CDC marks the new mapping\'s cells dirty', async () => {
+    const { pool } = db.current;
+    const put = (payload: object, key = manager) => app.inject({ method: 'PUT', url: `/api/v1/connections/${id}/mappings`, headers: as(key), payload });
+    const unknown = await put([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001' }, { roomType: 'PENTHOUSE', ratePlan: 'BAR', otaRoomCode: '9002', otaRateCode: '8001' }]);
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toContain('room type PENTHOUSE');
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1`, [id])).rows[0].n).toBe(0);
+    expect((await put([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001' }, { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9003', otaRateCode: '8003' }])).statusCode).toBe(400);
+    expect((await put([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001' }], outsider)).statusCode).toBe(404);
+
+    const first = await put([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001' }, { roomType: 'DLX', ratePlan: 'BAR', otaRoomCode: '9002', otaRateCode: '8001' }]);
+    expect(first.json()).toMatchObject({ added: 2, removed: 0 });
+    // The CDC sees the new mappings and marks their cells (the 5 seeded nights each) for the OTA.
+    await waitFor(async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND deleted_at IS NULL`, [id])).rows[0].n >= 10,
+      { what: 'the CDC marking the new mappings\' cells' });
+    const second = await put([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001', active: false }, { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003' }]);
+    expect(second.json()).toMatchObject({ added: 1, removed: 1, changed: 1 });
+    expect((await app.inject({ method: 'GET', url: `/api/v1/connections/${id}/mappings`, headers: as(viewer) })).json().mappings).toEqual([
+      { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001', active: false },
+      { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', active: true },
+    ]);
+    expect((await put([], viewer)).statusCode).toBe(403);
+  });
+});
