@@ -114,8 +114,11 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     const body = fullSyncBody.safeParse(request.body ?? undefined);
     if (!body.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(body.error));
     const days = body.data?.days ?? FULL_SYNC_DEFAULT_DAYS;
-    await onConnection(request, id, (c) => c.query(recordAction(id, 'full_sync', { days })));
+    // Visible to this key first; recorded once marked (a refused window records nothing). The
+    // marking runs in chunks of its own, so it cannot share the record's transaction.
+    await onConnection(request, id, async () => undefined);
     const r = await requestFullSync(app.pool, id, days);
+    await onConnection(request, id, (c) => c.query(recordAction(id, 'full_sync', { days, cells: r.cells })));
     return { action: 'full_sync', connectionId: id, days: r.days, cellsMarked: r.cells };
   });
   for (const [path, paused] of [['pause', true], ['resume', false]] as const) {

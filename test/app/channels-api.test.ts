@@ -108,6 +108,7 @@ describe('GET /api/v1/channels', () => {
     expect(sync.statusCode).toBe(202);
     expect(sync.json().cellsMarked).toBeGreaterThan(0);
     expect((await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 'many' })).statusCode).toBe(400);
+    expect((await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 5000 })).statusCode).toBe(400); // beyond Expedia's 2 years: nothing recorded
 
     const user = (await authenticate(pool, `Bearer ${keyA}`))!.userId;
     const { rows: actions } = await pool.query(`SELECT action, created_by FROM channel.connection_actions WHERE connection_id = $1 ORDER BY created_at, action`, [expedia]);
