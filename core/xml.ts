@@ -5,6 +5,9 @@
  */
 import { Builder } from 'xml2js';
 
+/** The OpenTravel namespace every OTA_* message (Booking.com, Expedia's notifications, OpenTravel) uses. */
+export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
+
 const builder = new Builder({ xmldec: { version: '1.0', encoding: 'UTF-8' }, renderOpts: { pretty: false } });
 
 /** Serialises an xml2js object (`$` attributes, `_` text, arrays for repeated elements). */

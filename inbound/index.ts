@@ -8,7 +8,7 @@ export { bookingSchema, checkBooking, CHANNELS as INBOUND_CHANNELS, type Booking
 export { basicAuth, credentialsMatch, sameSecret } from './auth.ts';
 export { deliver, type Delivered, type Replies } from './deliver.ts';
 export { ingestBooking, recordRefusal, type Answer, type Delivery, type IngestResult, type Outcome } from './ingest.ts';
-export { parseCancel, parseReservation, type ReservationContext } from './ota-reservation.ts';
+export { cancelHotelCode, parseCancel, parseReservation, type ReservationContext } from './ota-reservation.ts';
 export { InboundRefusal, REFUSAL_REASONS, refuse, type RefusalReason } from './refusal.ts';
 export { connectionById, connectionByHotel, connectionsOfChannel, type InboundConnection } from './sql/connections.ts';
 export { at, attr, kid, kids, parseInboundXml, textOf, type XmlNode } from './xml.ts';

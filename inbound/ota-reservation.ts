@@ -158,11 +158,15 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   return checkBooking(fromSchema(booking), ctx.today);
 }
 
+/** The hotel an `OTA_CancelRQ` names (`Verification/Vendor[@CodeContext="HotelCode"]`). */
+export function cancelHotelCode(root: XmlNode): string | undefined {
+  return textOf(kids(kid(root, 'Verification'), 'Vendor').find((v) => attr(v, 'CodeContext') === 'HotelCode'));
+}
+
 /** `OTA_CancelRQ` (Expedia) → a cancellation. */
 export function parseCancel(root: XmlNode, ctx: ReservationContext): Booking {
   const ids = kids(root, 'UniqueID');
-  const verification = kid(root, 'Verification');
-  const hotel = textOf(kids(verification, 'Vendor').find((v) => attr(v, 'CodeContext') === 'HotelCode')) ?? ctx.hotelCode;
+  const hotel = cancelHotelCode(root) ?? ctx.hotelCode;
   return fromSchema({
     channel: ctx.channel, kind: 'cancel', hotelCode: hotel, rooms: [], attributes: {},
     externalId: attr(ids.find((u) => attr(u, 'Type') === '14'), 'ID'),

@@ -8,6 +8,7 @@
 import type { Pool } from '../core/db.ts';
 import { StayosError } from '../core/errors.ts';
 import { bookingOfEnvelope, readEnvelope } from '../connectors/expedia/booking-notification.ts';
+import { RESERVATION_QUEUES } from '../connectors/booking-com/messages.ts';
 import type { Booking } from './booking.ts';
 import { deliver } from './deliver.ts';
 import { parseReservation } from './ota-reservation.ts';
@@ -21,10 +22,8 @@ export interface ReplayOutcome {
   error?: string;
 }
 
-const LISTS: Record<string, [string, string]> = {
-  OTA_HotelResNotifRQ: ['HotelReservations', 'HotelReservation'],
-  OTA_HotelResModifyNotifRQ: ['HotelResModifies', 'HotelResModify'],
-};
+/** Where each OTA_*NotifRQ holds its reservations (the same two roots Booking.com's queues hand out). */
+const LISTS = new Map(Object.values(RESERVATION_QUEUES).map((q) => [q.rq as string, [q.list, q.item] as const]));
 
 export async function replayMessage(pool: Pool, encryptionKey: string, messageId: string): Promise<ReplayOutcome[]> {
   if (!/^[0-9a-f-]{36}$/i.test(messageId)) throw new StayosError('ERR_VALIDATION', `message id must be a UUID, got "${messageId.slice(0, 40)}"`);
@@ -40,7 +39,7 @@ export async function replayMessage(pool: Pool, encryptionKey: string, messageId
     const env = readEnvelope(root, node);
     parsers = [() => bookingOfEnvelope(env, connection)];
   } else {
-    const [list, item] = LISTS[root] ?? [];
+    const [list, item] = LISTS.get(root) ?? [];
     if (!list || !item) throw new StayosError('ERR_VALIDATION', `message ${messageId} is a <${root}>, which holds no reservations to replay`);
     const kind = connection.channel === 'booking_com' ? (root === 'OTA_HotelResNotifRQ' ? 'new' : 'modify') : undefined;
     parsers = kids(kid(node, list), item).map((r) => () => parseReservation(r, { channel: connection.channel, ...(kind ? { kind } : {}), hotelCode: connection.hotelCode, today: connection.today }));

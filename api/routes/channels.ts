@@ -13,6 +13,7 @@ import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { authenticate, type Principal } from '../keys.ts';
+import { connectionIdOf, parseInput } from '../input.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
 import { connectionRoutes } from './connections.ts';
 import { asTenant, onConnection as onTenantConnection } from '../tenant.ts';
@@ -44,7 +45,6 @@ function view(r: StatusRow, propertyCode: string) {
 }
 
 const listQuery = z.object({ property: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional() }).strict();
-const idParams = z.object({ id: z.uuid() });
 
 /** The properties a request may read: the key's, narrowed to `?property=CODE`. */
 function propertiesOf(request: FastifyRequest, code?: string) {
@@ -83,10 +83,9 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
   connectionRoutes(app, opts.encryptionKey);
 
   app.get('/api/v1/channels', async (request) => {
-    const q = listQuery.safeParse(request.query);
-    if (!q.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(q.error));
+    const q = parseInput(listQuery, request.query);
     const out = [];
-    for (const p of propertiesOf(request, q.data.property)) {
+    for (const p of propertiesOf(request, q.property)) {
       const rows = await asTenant(app.pool, request.principal!, p.id, async (c) =>
         (await c.query<StatusRow>(`SELECT * FROM channel.channel_status ORDER BY channel_code, ota_hotel_code`)).rows);
       out.push(...rows.map((r) => view(r, p.code)));
@@ -103,17 +102,13 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
   const act = (path: string, run: (id: string, request: FastifyRequest) => Promise<Record<string, unknown>>) =>
     app.post(`/api/v1/channels/:id/${path}`, async (request, reply) => {
       if (!ACTORS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
-      const params = idParams.safeParse(request.params);
-      if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
-      const result = await run(params.data.id, request);
+      const result = await run(connectionIdOf(request.params), request);
       return reply.code(202).send(result);
     });
   const onConnection = <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>) => onTenantConnection(app.pool, request.principal!, id, fn);
   const fullSyncBody = z.object({ days: z.number().int().positive().optional() }).strict().optional();
   act('full-sync', async (id, request) => {
-    const body = fullSyncBody.safeParse(request.body ?? undefined);
-    if (!body.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(body.error));
-    const days = body.data?.days ?? FULL_SYNC_DEFAULT_DAYS;
+    const days = parseInput(fullSyncBody, request.body ?? undefined)?.days ?? FULL_SYNC_DEFAULT_DAYS;
     // Visible to this key first; recorded once marked (a refused window records nothing). The
     // marking runs in chunks of its own, so it cannot share the record's transaction.
     await onConnection(request, id, async () => undefined);
@@ -144,16 +139,13 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     .refine((q) => q.to >= q.from, 'to must not be before from')
     .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < 93, 'at most 93 nights per request');
   app.get('/api/v1/channels/:id/parity', async (request) => {
-    const params = idParams.safeParse(request.params);
-    if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
-    const q = parityQuery.safeParse(request.query);
-    if (!q.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(q.error));
-    const id = params.data.id;
+    const id = connectionIdOf(request.params);
+    const q = parseInput(parityQuery, request.query);
     return onConnection(request, id, async (c) => {
       const { rows: [conn] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
       const connector = CONNECTORS.find((x) => x.channel === conn!.channel);
       if (!connector) throw new StayosError('ERR_VALIDATION', `a ${conn!.channel} connection has no outbound ARI to compare`);
-      const { rows } = await c.query<ClaimedCell>(parityAri(id, q.data.from, q.data.to));
+      const { rows } = await c.query<ClaimedCell>(parityAri(id, q.from, q.to));
       const cells = rows.map((r) => {
         const pms = connector.normalize(r);
         const { avail, rateAcked, restr, ...ota } = r.acked;
@@ -164,37 +156,31 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
         };
       });
       const differing = cells.filter((x) => x.differs.length);
-      return { connectionId: id, from: q.data.from, to: q.data.to, cells: cells.length, differing: differing.length,
-        items: q.data.only === 'differing' ? differing : cells };
+      return { connectionId: id, from: q.from, to: q.to, cells: cells.length, differing: differing.length,
+        items: q.only === 'differing' ? differing : cells };
     });
   });
 
   app.get('/api/v1/channels/:id', async (request) => {
-    const params = idParams.safeParse(request.params);
-    if (!params.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
-    for (const p of request.principal!.properties) {
-      const found = await asTenant(app.pool, request.principal!, p.id, async (c) => {
-        const { rows: [row] } = await c.query<StatusRow>(`SELECT * FROM channel.channel_status WHERE id = $1`, [params.data.id]);
-        if (!row) return null;
-        const id = params.data.id;
-        const [errors, unmapped, inbound, overbookings] = await Promise.all([
-          c.query(`SELECT severity, kind, error_code AS "errorCode", ota_code AS "otaCode", message, occurrences, stay_from AS "stayFrom", stay_to AS "stayTo",
-                          first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"
-                   FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 20`, [id]),
-          c.query(`SELECT kind, room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", ota_room_code AS "otaRoomCode", ota_rate_code AS "otaRateCode",
-                          detail, occurrences, last_seen_at AS "lastSeenAt"
-                   FROM channel.mapping_problems WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 50`, [id]),
-          c.query(`SELECT id, created_at AS "receivedAt", source, message_type AS "messageType", external_reservation_id AS "reservationId", outcome,
-                          ota_error_code AS "otaErrorCode", error_message AS "error"
-                   FROM channel.inbound_messages WHERE connection_id = $1 AND created_at > now() - interval '24 hours' ORDER BY created_at DESC LIMIT 50`, [id]),
-          c.query(`SELECT id, reservation_id AS "reservationId", room_type_id AS "roomTypeId", first_night AS "firstNight", last_night AS "lastNight", nights,
-                          worst_shortfall AS "worstShortfall", created_at AS "raisedAt"
-                   FROM channel.overbooking_alerts WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY created_at DESC`, [id]),
-        ].map((q) => q.then((r) => r.rows)));
-        return { ...view(row, p.code), errors, unmappedItems: unmapped, inbound, overbookings };
-      });
-      if (found) return found;
-    }
-    throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+    const id = connectionIdOf(request.params);
+    return onConnection(request, id, async (c) => {
+      const { rows: [row] } = await c.query<StatusRow>(`SELECT * FROM channel.channel_status WHERE id = $1`, [id]);
+      const property = request.principal!.properties.find((p) => p.id === row!.property_id)!;
+      const [errors, unmapped, inbound, overbookings] = await Promise.all([
+        c.query(`SELECT severity, kind, error_code AS "errorCode", ota_code AS "otaCode", message, occurrences, stay_from AS "stayFrom", stay_to AS "stayTo",
+                        first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"
+                 FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 20`, [id]),
+        c.query(`SELECT kind, room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", ota_room_code AS "otaRoomCode", ota_rate_code AS "otaRateCode",
+                        detail, occurrences, last_seen_at AS "lastSeenAt"
+                 FROM channel.mapping_problems WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY last_seen_at DESC LIMIT 50`, [id]),
+        c.query(`SELECT id, created_at AS "receivedAt", source, message_type AS "messageType", external_reservation_id AS "reservationId", outcome,
+                        ota_error_code AS "otaErrorCode", error_message AS "error"
+                 FROM channel.inbound_messages WHERE connection_id = $1 AND created_at > now() - interval '24 hours' ORDER BY created_at DESC LIMIT 50`, [id]),
+        c.query(`SELECT id, reservation_id AS "reservationId", room_type_id AS "roomTypeId", first_night AS "firstNight", last_night AS "lastNight", nights,
+                        worst_shortfall AS "worstShortfall", created_at AS "raisedAt"
+                 FROM channel.overbooking_alerts WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY created_at DESC`, [id]),
+      ].map((q) => q.then((r) => r.rows)));
+      return { ...view(row!, property.code), errors, unmappedItems: unmapped, inbound, overbookings };
+    });
   });
 }

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fromPgError, StayosError } from '../../core/errors.ts';
+import { connectionIdOf, parseInput } from '../input.ts';
 import { asTenant, onConnection } from '../tenant.ts';
 import { addMappings, insertConnection, listConnections, listMappings, replaceMappings, updateConnection } from '../sql/connections.ts';
 
@@ -33,18 +34,8 @@ const mappingsBody = z.array(z.object({ roomType: code, ratePlan: code, otaRoomC
   .max(2000)
   .refine((m) => new Set(m.map((x) => `${x.roomType}|${x.ratePlan}`)).size === m.length, 'a room type and rate plan pair is mapped twice')
   .refine((m) => new Set(m.map((x) => `${x.otaRoomCode}|${x.otaRateCode}`)).size === m.length, 'an OTA room and rate pair is mapped twice');
-const idParams = z.object({ id: z.uuid() });
-
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const r = schema.safeParse(input);
-  if (!r.success) throw new StayosError('ERR_VALIDATION', z.prettifyError(r.error));
-  return r.data;
-}
-function idOf(request: FastifyRequest): string {
-  const p = idParams.safeParse(request.params);
-  if (!p.success) throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
-  return p.data.id;
-}
+const parse = parseInput;
+const idOf = (request: FastifyRequest) => connectionIdOf(request.params);
 function mayManage(request: FastifyRequest): void {
   if (!MANAGERS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read connections, not change them`);
 }

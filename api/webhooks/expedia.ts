@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
+import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfChannel, type InboundConnection, cancelHotelCode, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
 import type { WebhookDeps } from './index.ts';
 
 const XML = 'text/xml; charset=utf-8';
@@ -47,7 +47,8 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         reply.header('retry-after', String(wait));
         return fault(reply, 500, 'Server.4000', `too many failed authentications from this address; resend after ${wait} s`);
       }
-      const hotel = env.hotelCode ?? hotelOfBody(env);
+      // Expedia names the hotel in the header; a cancel also in its Verification.
+      const hotel = env.hotelCode ?? (env.root === 'OTA_CancelRQ' ? cancelHotelCode(env.body) : undefined);
       connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
       if (connection && !credentialsMatch(connection.credentials, env.username, env.password)) return await refuseAuth();
       if (!connection) {
@@ -82,13 +83,6 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
       return fault(reply, 500, e.code === 'ERR_DB_UNAVAILABLE' ? 'Server.5000' : 'Server.4000', 'the booking could not be stored now; please resend');
     }
   });
-}
-
-/** A cancel names its hotel in Verification; a reservation in BasicPropertyInfo. */
-function hotelOfBody(env: BnEnvelope): string | undefined {
-  const vendor = kids(kid(env.body, 'Verification'), 'Vendor').find((v) => v.$?.CodeContext === 'HotelCode');
-  const text = typeof vendor === 'object' ? vendor?._ : undefined;
-  return text?.trim() || undefined;
 }
 
 /** The connection whose credentials these are, whatever hotel it serves (an unknown-hotel problem is recorded on it). */

@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { resNotifErrors, resNotifSuccess, type OtaIssue, type TakenBooking } from '../../connectors/opentravel/messages.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { basicAuth, credentialsMatch, deliver, parseReservation, InboundRefusal, connectionById, type InboundConnection, attr, kid, kids, parseInboundXml } from '../../inbound/index.ts';
+import { basicAuth, credentialsMatch, deliver, parseReservation, InboundRefusal, connectionById, type InboundConnection, attr, kid, kids, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
 import type { WebhookDeps } from './index.ts';
 
 const RS = 'OTA_HotelResNotifRS';
@@ -60,8 +60,8 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
       } catch (err) {
         if (!(err instanceof InboundRefusal)) throw err;
         const text = resNotifErrors(RS, [issueOf(err)], new Date());
-        await deliver(deps, connection, { source: 'opentravel_webhook', messageType: 'OTA_HotelResNotifRQ', body, started }, () => { throw err; },
-          { ok: () => ({ status: 400, body: text }), refused: () => ({ status: 400, body: text }) });
+        await recordRefusal(deps.pool, deps.encryptionKey, connection, connection.channel, err,
+          { source: 'opentravel_webhook', messageType: 'OTA_HotelResNotifRQ', body, started }, { status: 400, body: text }, null);
         return send(reply, 400, text);
       }
 

@@ -6,9 +6,9 @@
  * `LocatorID` i+1, which a Warning's `RPH` (an Error's `RecordID`) points back at.
  */
 import { randomUUID } from 'node:crypto';
-import { buildXml } from '../../core/xml.ts';
+import { buildXml, OTA_NAMESPACE } from '../../core/xml.ts';
 
-export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
+export { OTA_NAMESPACE };
 // The payload Version; the API version travels in the Accept-Version header.
 export const OTA_PAYLOAD_VERSION = '1.0';
 /** Our own cap on messages per request (a chosen bound, not Booking.com's): ≈ 300 KB, cheap to retry. */

@@ -14,12 +14,11 @@
  * The answer is a pure function of the request and the booking's stored state, so a resend gets
  * the very same answer.
  */
-import { buildXml } from '../../core/xml.ts';
+import { buildXml, OTA_NAMESPACE as OTA_NS } from '../../core/xml.ts';
 import { type IngestResult, type Booking, parseCancel, parseReservation, InboundRefusal, refuse, at, attr, kid, kids, type XmlNode } from '../../inbound/index.ts';
 
 export const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const EXPEDIA_HEADER_NS = 'http://www.newtrade.com/expedia/R14/header';
-export const OTA_NS = 'http://www.opentravel.org/OTA/2003/05';
 /** Who we are in Expedia's header (`ResponderId` echoes what Expedia calls us; this is our name as a source). */
 const OUR_SOURCE = 'StayOS';
 

@@ -6,9 +6,8 @@
  * others (AlpineBits: `RecordID` = the refused booking's id); or `Errors` when nothing was taken.
  * The same builder answers Booking.com's acknowledgement format (connectors/booking-com).
  */
-import { buildXml } from '../../core/xml.ts';
+import { buildXml, OTA_NAMESPACE as OTA_NS } from '../../core/xml.ts';
 
-export const OTA_NS = 'http://www.opentravel.org/OTA/2003/05';
 
 export interface TakenBooking {
   externalId: string;
