@@ -2,11 +2,12 @@
  * buildApp(): the HTTP application as a value, without listening (tests use app.inject()).
  * Resources come in as dependencies; the caller owns their lifecycle.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Pool } from '../core/db.ts';
 import { StayosError, errorRegistry } from '../core/errors.ts';
-import { loggerOptions } from '../core/logger.ts';
+import { loggerOptions, type Logger } from '../core/logger.ts';
 import { healthRoutes } from './routes/health.ts';
+import { openApi } from './openapi.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
@@ -14,6 +15,8 @@ import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
 export interface AppDeps {
   pool: Pool;
   logLevel?: string;
+  /** A pino logger to use instead of one built from logLevel (tests capture the lines). */
+  logger?: Logger;
   /** Encrypts connection credentials written through the API (the PII key). */
   encryptionKey?: string;
   /** Mounts the OTA booking webhooks (/webhooks/expedia, /webhooks/ota/:connectionId). */
@@ -29,13 +32,26 @@ declare module 'fastify' {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: loggerOptions(deps.logLevel ?? 'warn'),
-    // Per-request lines would drown the pipeline's own logs; errors are still logged below.
+  const app: FastifyInstance = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: loggerOptions(deps.logLevel ?? 'warn') }),
+    // Fastify's two lines per request (incoming, completed) would carry every header and the
+    // sandboxes' and dashboard's traffic; the one line below is what an operator needs.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
   app.decorate('pool', deps.pool);
+
+  // One structured line per API and webhook request: route (not the raw URL, whose query could
+  // carry anything), status, duration, and who (the key's id and role, never the key). Bodies and
+  // headers are not logged; the logger's redaction (core/logger.ts) covers what a handler adds.
+  app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url ?? 'unmatched';
+    if (!url.startsWith('/api/') && !url.startsWith('/webhooks/')) return;
+    request.log.info({
+      method: request.method, route: url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
+      ...(request.principal ? { keyId: request.principal.keyId, role: request.principal.role } : {}),
+    }, 'request');
+  });
 
   // One translation from the error registry to HTTP; protocol routes (OTA webhooks) override it
   // with their own formats.
@@ -52,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(500).send({ error: { code: 'ERR_INTERNAL', message: errorRegistry.ERR_INTERNAL.summary } });
   });
 
+  // Not encapsulated: the zod compilers and the document see every route registered after them.
+  await openApi(app);
   // Not encapsulated: its onResponse hook times every route.
   await metricsRoutes(app);
   await app.register(healthRoutes);

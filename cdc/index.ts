@@ -10,7 +10,7 @@ import { createPool, type Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Part } from '../core/part.ts';
 import { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
-import { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
+import { CdcMetrics, cdcStatus, reportProgress, type CdcStatus } from './metrics.ts';
 import { ReplicationStream } from './replication.ts';
 import { ensureSlot, PUBLICATIONS } from './slot.ts';
 import { InProcessTransport } from './transport/in-process.ts';
@@ -64,12 +64,14 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     metrics,
   });
   stream.start();
+  const stopReporting = reportProgress(pool, config.cdcSlot, metrics, log);
   return {
     name: 'cdc',
     metrics,
     status: () => cdcStatus(pool, config.cdcSlot, metrics),
     async stop() {
       await stream.stop();
+      await stopReporting();
       await transport.close();
       await storePool?.end();
     },

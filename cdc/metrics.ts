@@ -4,7 +4,9 @@
  * counters, and the last error.
  */
 import type { Pool } from '../core/db.ts';
+import type { Logger } from '../core/logger.ts';
 import { slotStatus, type SlotStatus } from './slot.ts';
+import { SAMPLE_PENDING, saveProgress } from './sql/progress.ts';
 
 export class CdcMetrics {
   eventsTotal = 0;
@@ -66,5 +68,40 @@ export async function cdcStatus(pool: Pool, slot: string, metrics: CdcMetrics): 
     lagSeconds: metrics.lagSeconds,
     lastCommitTime: metrics.lastCommitTime,
     lastError: metrics.lastError,
+  };
+}
+
+/**
+ * Writes the counters to channel.cdc_progress every `everyMs` (5 s) and a pending-cells sample per
+ * connection every `sampleMs` (30 s), so an API process elsewhere can show events/s and the chart
+ * of pending changes. A failed write is logged and tried again at the next tick: monitoring must
+ * never stop the pipeline. Returns the stop function (it writes a last report).
+ */
+export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, log: Logger, opts: { everyMs?: number; sampleMs?: number } = {}): () => Promise<void> {
+  const everyMs = opts.everyMs ?? 5000;
+  const sampleMs = opts.sampleMs ?? 30_000;
+  let lastSample = 0;
+  const report = async () => {
+    await pool.query(saveProgress({
+      slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: metrics.eventsPerSecond(),
+      lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
+    }));
+    if (Date.now() - lastSample >= sampleMs) {
+      lastSample = Date.now();
+      await pool.query(SAMPLE_PENDING);
+    }
+  };
+  let running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed'));
+  const timer = setInterval(() => {
+    running = running.then(report).catch((err) => log.warn({ err }, 'cdc: progress report failed'));
+  }, everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+    await pool.query(saveProgress({
+      slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: 0,
+      lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
+    })).catch(() => undefined);
   };
 }

@@ -13,9 +13,11 @@ import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { authenticate, type Principal } from '../keys.ts';
-import { connectionIdOf, parseInput } from '../input.ts';
+import { doc } from '../openapi.ts';
+import { actionResult, cdcStatus, channelDetail, channelList, channelsQuery, fullSyncBody, idParams, parityQuery, parityReport } from '../schemas.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
 import { connectionRoutes } from './connections.ts';
+import { activityRoutes } from './activity.ts';
 import { asTenant, onConnection as onTenantConnection } from '../tenant.ts';
 
 declare module 'fastify' {
@@ -44,8 +46,6 @@ function view(r: StatusRow, propertyCode: string) {
   };
 }
 
-const listQuery = z.object({ property: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional() }).strict();
-
 /** The properties a request may read: the key's, narrowed to `?property=CODE`. */
 function propertiesOf(request: FastifyRequest, code?: string) {
   const all = request.principal!.properties;
@@ -70,20 +70,29 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * acknowledged position trails the WAL (bytes, and seconds as the WAL sender measures them), and
    * `wal_status` (`lost` means the slot fell behind max_slot_wal_keep_size: a full sync is due).
    */
-  app.get('/api/v1/cdc', async () => {
+  app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s', { response: { 200: cdcStatus } }) }, async () => {
     const { rows } = await app.pool.query(`
       SELECT s.slot_name AS slot, s.active, s.wal_status AS "walStatus", s.confirmed_flush_lsn::text AS "confirmedLsn",
              pg_current_wal_lsn()::text AS "walLsn", pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS "lagBytes",
              EXTRACT(EPOCH FROM r.flush_lag)::float8 AS "lagSeconds", s.safe_wal_size::bigint AS "safeWalBytes"
       FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
       WHERE s.database = current_database() AND s.plugin = 'pgoutput' ORDER BY s.slot_name`);
-    return { slots: rows.map((r) => ({ ...r, lagBytes: r.lagBytes === null ? null : Number(r.lagBytes), safeWalBytes: r.safeWalBytes === null ? null : Number(r.safeWalBytes) })) };
+    // What the CDC part last reported (channel.cdc_progress); a report older than 30 s means no CDC runs.
+    const { rows: [p] } = await app.pool.query<{ eps: number | null }>(
+      `SELECT sum(events_per_second) FILTER (WHERE reported_at > now() - interval '30 seconds')::float8 AS eps FROM channel.cdc_progress`);
+    return {
+      slots: rows.map((r) => ({ ...r, lagBytes: r.lagBytes === null ? null : Number(r.lagBytes), safeWalBytes: r.safeWalBytes === null ? null : Number(r.safeWalBytes) })),
+      eventsPerSecond: p?.eps ?? null,
+    };
   });
 
   connectionRoutes(app, opts.encryptionKey);
+  activityRoutes(app);
 
-  app.get('/api/v1/channels', async (request) => {
-    const q = parseInput(listQuery, request.query);
+  app.get('/api/v1/channels', {
+    schema: doc('channels', 'Every connection the key sees, with its health, pending cells, errors and bookings', { querystring: channelsQuery, response: { 200: channelList } }, [401, 404]),
+  }, async (request) => {
+    const q = request.query as z.infer<typeof channelsQuery>;
     const out = [];
     for (const p of propertiesOf(request, q.property)) {
       const rows = await asTenant(app.pool, request.principal!, p.id, async (c) =>
@@ -99,32 +108,33 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * is audited and published; a connection the key cannot see is a 404.
    */
   const ACTORS = new Set(['admin', 'revenue_manager', 'integration']);
-  const act = (path: string, run: (id: string, request: FastifyRequest) => Promise<Record<string, unknown>>) =>
-    app.post(`/api/v1/channels/:id/${path}`, async (request, reply) => {
+  const act = (path: string, summary: string, run: (id: string, request: FastifyRequest) => Promise<Record<string, unknown>>, body?: z.ZodType) =>
+    app.post(`/api/v1/channels/:id/${path}`, {
+      schema: doc('channels', summary, { params: idParams, ...(body ? { body } : {}), response: { 202: actionResult } }, [400, 401, 403, 404, 409]),
+    }, async (request, reply) => {
       if (!ACTORS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
-      const result = await run(connectionIdOf(request.params), request);
+      const result = await run((request.params as { id: string }).id, request);
       return reply.code(202).send(result);
     });
   const onConnection = <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>) => onTenantConnection(app.pool, request.principal!, id, fn);
-  const fullSyncBody = z.object({ days: z.number().int().positive().optional() }).strict().optional();
-  act('full-sync', async (id, request) => {
-    const days = parseInput(fullSyncBody, request.body ?? undefined)?.days ?? FULL_SYNC_DEFAULT_DAYS;
+  act('full-sync', 'Push every mapped cell of the window again (audited)', async (id, request) => {
+    const days = (request.body as z.infer<typeof fullSyncBody>)?.days ?? FULL_SYNC_DEFAULT_DAYS;
     // Visible to this key first; recorded once marked (a refused window records nothing). The
     // marking runs in chunks of its own, so it cannot share the record's transaction.
     await onConnection(request, id, async () => undefined);
     const r = await requestFullSync(app.pool, id, days);
     await onConnection(request, id, (c) => c.query(recordAction(id, 'full_sync', { days, cells: r.cells })));
     return { action: 'full_sync', connectionId: id, days: r.days, cellsMarked: r.cells };
-  });
+  }, fullSyncBody);
   for (const [path, paused] of [['pause', true], ['resume', false]] as const) {
-    act(path, async (id, request) => onConnection(request, id, async (c) => {
+    act(path, paused ? 'Stop pushing to the OTA; changes keep accumulating as pending cells (audited)' : 'Push again, starting with what accumulated (audited)', async (id, request) => onConnection(request, id, async (c) => {
       const { rows: [r] } = await c.query<{ status: string }>(setPaused(id, paused));
       if (!r) throw new StayosError('ERR_CONFLICT', 'the connection is disabled; enable it first');
       await c.query(recordAction(id, paused ? 'pause' : 'resume', {}));
       return { action: path, connectionId: id, status: r.status };
     }));
   }
-  act('retry-errors', async (id, request) => onConnection(request, id, async (c) => {
+  act('retry-errors', 'Resolve the open errors and mark the cells they cover for another push (audited)', async (id, request) => onConnection(request, id, async (c) => {
     const { rows: [r] } = await c.query<{ resolved: number; cellsMarked: number }>(retryErrors(id));
     await c.query(recordAction(id, 'retry_errors', r!));
     return { action: 'retry_errors', connectionId: id, ...r! };
@@ -135,12 +145,11 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * OTA's terms, against the last value the OTA acknowledged, and which parts differ (a part never
    * acknowledged differs). At most 93 nights per request.
    */
-  const parityQuery = z.object({ from: z.iso.date(), to: z.iso.date(), only: z.enum(['differing']).optional() }).strict()
-    .refine((q) => q.to >= q.from, 'to must not be before from')
-    .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < 93, 'at most 93 nights per request');
-  app.get('/api/v1/channels/:id/parity', async (request) => {
-    const id = connectionIdOf(request.params);
-    const q = parseInput(parityQuery, request.query);
+  app.get('/api/v1/channels/:id/parity', {
+    schema: doc('channels', 'Parity: per cell, the PMS value against the last value the OTA acknowledged', { params: idParams, querystring: parityQuery, response: { 200: parityReport } }, [400, 401, 404]),
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const q = request.query as z.infer<typeof parityQuery>;
     return onConnection(request, id, async (c) => {
       const { rows: [conn] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
       const connector = CONNECTORS.find((x) => x.channel === conn!.channel);
@@ -161,8 +170,10 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     });
   });
 
-  app.get('/api/v1/channels/:id', async (request) => {
-    const id = connectionIdOf(request.params);
+  app.get('/api/v1/channels/:id', {
+    schema: doc('channels', 'One connection: its status with the open errors, unmapped items, inbound messages (24 h) and overbookings', { params: idParams, response: { 200: channelDetail } }, [401, 404]),
+  }, async (request) => {
+    const { id } = request.params as { id: string };
     return onConnection(request, id, async (c) => {
       const { rows: [row] } = await c.query<StatusRow>(`SELECT * FROM channel.channel_status WHERE id = $1`, [id]);
       const property = request.principal!.properties.find((p) => p.id === row!.property_id)!;

@@ -9,33 +9,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fromPgError, StayosError } from '../../core/errors.ts';
-import { connectionIdOf, parseInput } from '../input.ts';
+import { connection, connectionList, createConnectionBody, idParams, mappingList, mappingsBody, mappingsResult, patchConnectionBody } from '../schemas.ts';
+import { doc } from '../openapi.ts';
 import { asTenant, onConnection } from '../tenant.ts';
 import { addMappings, insertConnection, listConnections, listMappings, replaceMappings, updateConnection } from '../sql/connections.ts';
 
 const MANAGERS = new Set(['admin', 'revenue_manager', 'integration']);
-const code = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, _ . -');
-const credentials = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().min(1).max(500)).refine((c) => Object.keys(c).length <= 10, 'at most 10 entries');
-const settings = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.unknown());
-const createBody = z.object({
-  property: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
-  channel: z.enum(['booking_com', 'expedia', 'opentravel']),
-  hotelCode: code,
-  endpointUrl: z.url({ protocol: /^https?$/ }),
-  credentials: credentials.optional(),
-  settings: settings.default({}),
-  status: z.enum(['active', 'paused']).default('active'),
-}).strict();
-const patchBody = z.object({
-  hotelCode: code.optional(), endpointUrl: z.url({ protocol: /^https?$/ }).optional(), settings: settings.optional(),
-  status: z.enum(['active', 'paused', 'disabled']).optional(), credentials: credentials.optional(), version: z.number().int().positive().optional(),
-}).strict().refine((b) => Object.keys(b).some((k) => k !== 'version'), 'nothing to change');
-const mappingsBody = z.array(z.object({ roomType: code, ratePlan: code, otaRoomCode: code, otaRateCode: code, active: z.boolean().default(true) }).strict())
-  .max(2000)
-  .refine((m) => new Set(m.map((x) => `${x.roomType}|${x.ratePlan}`)).size === m.length, 'a room type and rate plan pair is mapped twice')
-  .refine((m) => new Set(m.map((x) => `${x.otaRoomCode}|${x.otaRateCode}`)).size === m.length, 'an OTA room and rate pair is mapped twice');
-const parse = parseInput;
-const idOf = (request: FastifyRequest) => connectionIdOf(request.params);
+type CreateBody = z.infer<typeof createConnectionBody>;
+type PatchBody = z.infer<typeof patchConnectionBody>;
+const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 function mayManage(request: FastifyRequest): void {
   if (!MANAGERS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read connections, not change them`);
 }
@@ -48,7 +30,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     return encryptionKey;
   };
 
-  app.get('/api/v1/connections', async (request) => {
+  app.get('/api/v1/connections', { schema: doc('connections', 'The connections of every property the key sees (credentials never shown)', { response: { 200: connectionList } }) }, async (request) => {
     const out = [];
     for (const p of request.principal!.properties) {
       out.push(...(await asTenant(app.pool, request.principal!, p.id, async (c) => (await c.query(listConnections())).rows)).map((r) => ({ ...r, property: p.code })));
@@ -56,9 +38,11 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     return { connections: out };
   });
 
-  app.post('/api/v1/connections', async (request, reply) => {
+  app.post('/api/v1/connections', {
+    schema: doc('connections', 'Create a connection; credentials are write-only', { body: createConnectionBody, response: { 201: connection } }, [400, 401, 403, 404, 409]),
+  }, async (request, reply) => {
     mayManage(request);
-    const body = parse(createBody, request.body);
+    const body = request.body as CreateBody;
     const props = request.principal!.properties.filter((p) => !body.property || p.code === body.property);
     if (props.length !== 1) throw new StayosError(props.length ? 'ERR_VALIDATION' : 'ERR_NOT_FOUND', props.length ? 'this key sees several properties: name one in "property"' : `no property ${body.property} visible to this key`);
     const property = props[0]!;
@@ -69,22 +53,26 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     return reply.code(201).send({ ...row, property: property.code });
   });
 
-  app.patch('/api/v1/connections/:id', async (request) => {
+  app.patch('/api/v1/connections/:id', {
+    schema: doc('connections', 'Change a connection (only the fields given); `version` makes it conditional', { params: idParams, body: patchConnectionBody, response: { 200: connection } }, [400, 401, 403, 404, 409]),
+  }, async (request) => {
     mayManage(request);
     const id = idOf(request);
-    const body = parse(patchBody, request.body);
+    const body = request.body as PatchBody;
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => (await c.query(updateConnection(id, body, body.credentials ? key() : '-'))).rows[0]));
   });
 
-  app.get('/api/v1/connections/:id/mappings', async (request) => {
+  app.get('/api/v1/connections/:id/mappings', { schema: doc('connections', 'The mappings of a connection, by local and OTA codes', { params: idParams, response: { 200: mappingList } }, [401, 404]) }, async (request) => {
     const id = idOf(request);
     return { mappings: await onConnection(app.pool, request.principal!, id, async (c) => (await c.query(listMappings(id))).rows) };
   });
 
-  app.put('/api/v1/connections/:id/mappings', async (request) => {
+  app.put('/api/v1/connections/:id/mappings', {
+    schema: doc('connections', 'Replace the mappings whole; unknown local codes refuse the change. The CDC marks the cells a change covers.', { params: idParams, body: mappingsBody, response: { 200: mappingsResult } }, [400, 401, 403, 404]),
+  }, async (request) => {
     mayManage(request);
     const id = idOf(request);
-    const items = parse(mappingsBody, request.body);
+    const items = request.body as z.infer<typeof mappingsBody>;
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
       const { rows: [r] } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(id, items));
       if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);

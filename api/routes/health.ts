@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadMigrations } from '../../core/migrator.ts';
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: { tags: ['monitoring'], summary: 'Liveness: the process serves and PostgreSQL answers (503 otherwise)' } }, async (_request, reply) => {
     const started = performance.now();
     try {
       await app.pool.query('SELECT 1');
@@ -16,7 +16,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['monitoring'], summary: 'Readiness: also every migration on disk is applied (503 while migrating)' } }, async (_request, reply) => {
     try {
       const known = loadMigrations().map((m) => m.version);
       const { rows } = await app.pool.query<{ version: string; type: string }>(

@@ -19,7 +19,7 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
     httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format); no key: scrape it from inside your network' } }, async (_request, reply) => {
     for (const m of [pending, oldest, up, lag]) m.reset();
     const [{ rows: conns }, { rows: slots }] = await Promise.all([
       app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),

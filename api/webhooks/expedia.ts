@@ -19,7 +19,12 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
   const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type(XML).send(body);
   const fault = (reply: FastifyReply, status: number, code: string, text: string) => send(reply, status, bnFault(code, text));
 
-  app.post('/webhooks/expedia', async (request, reply) => {
+  app.post('/webhooks/expedia', {
+    schema: {
+      tags: ['webhooks'], summary: 'Expedia Booking Notification (SOAP 1.1, EQC): new, modified and cancelled bookings',
+      description: 'Body: a SOAP envelope with OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ / OTA_CancelRQ; credentials in the SOAP header. Answers the matching RS, or a SOAP Fault (HTTP 500; 401 for credentials).',
+    },
+  }, async (request, reply) => {
     const started = performance.now();
     const body = request.body as string;
     let env: BnEnvelope;

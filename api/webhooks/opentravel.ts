@@ -22,7 +22,12 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
   const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('application/xml; charset=utf-8').send(body);
   const errors = (reply: FastifyReply, status: number, e: InboundRefusal) => send(reply, status, resNotifErrors(RS, [issueOf(e)], new Date()));
 
-  app.post<{ Params: { connectionId: string } }>('/webhooks/ota/:connectionId', async (request, reply) => {
+  app.post<{ Params: { connectionId: string } }>('/webhooks/ota/:connectionId', {
+    schema: {
+      tags: ['webhooks'], summary: 'OpenTravel 2015A OTA_HotelResNotifRQ push (AlpineBits senders), HTTP Basic per connection',
+      description: 'Answers OTA_HotelResNotifRS: Success (with a Warning per refused reservation) or Errors.',
+    },
+  }, async (request, reply) => {
     const started = performance.now();
     const { username, password } = basicAuth(request.headers.authorization);
     let connection: InboundConnection | undefined;

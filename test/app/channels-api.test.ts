@@ -12,6 +12,10 @@ import { runCli } from '../helpers/process.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { authenticate, createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/index.ts';
+import { cdcStatus, channelDetail, channelList, connectionList, mappingList, parityReport, recentBookings, syncHistory } from '../../api/schemas.ts';
+import { CdcMetrics, reportProgress } from '../../cdc/metrics.ts';
+import { createLogger } from '../../core/logger.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
@@ -171,5 +175,111 @@ describe('GET /api/v1/channels', () => {
       connections: (await c.query(`SELECT DISTINCT property_id FROM channel.channel_connections`)).rows.map((r) => r.property_id),
     }));
     expect(seen).toEqual({ status: 0, connections: [demoId] });
+  });
+});
+
+describe('monitoring: history, recent bookings, CDC events/s', () => {
+  it('the CDC part\'s reports give events/s to any API process, and pending samples to the history chart', async () => {
+    const { pool } = db.current;
+    const metrics = new CdcMetrics();
+    for (let i = 0; i < 12; i++) metrics.recordTransaction(25, new Date().toISOString(), '0/1');
+    const expected = metrics.eventsPerSecond();
+    const stop = reportProgress(pool, 'stayos_cdc', metrics, createLogger('silent'), { everyMs: 20, sampleMs: 0 });
+    try {
+      const cdc = await waitFor(async () => {
+        const r = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(keyA) })).json();
+        return r.eventsPerSecond !== null && r;
+      }, { what: 'a CDC progress report' });
+      expect(cdc.eventsPerSecond).toBeCloseTo(expected, 5);
+      await waitFor(async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.pending_samples WHERE property_id = $1`, [demoId])).rows[0].n >= 2);
+    } finally {
+      await stop();
+    }
+    const { rows: [{ n: pendingNow }] } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE property_id = $1`, [demoId]);
+    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0].id;
+    await pool.query(`INSERT INTO channel.sync_log (connection_id, property_id, channel_code, message_kind, cells, status, duration_ms)
+      VALUES ($1, $2, 'booking_com', 'avail', 40, 'success', 120), ($1, $2, 'booking_com', 'rate', 7, 'partial', 80), ($1, $2, 'booking_com', 'rate', 9, 'failed', 80),
+             ($1, $2, 'booking_com', 'token', 0, 'success', 10)`, [booking, demoId]);
+    const res = await app.inject({ method: 'GET', url: '/api/v1/history?hours=2', headers: bearer(keyA) });
+    expect(res.statusCode).toBe(200);
+    const h = syncHistory.parse(res.json());
+    expect(h.bucketSeconds).toBe(120);
+    expect(h.points.length).toBeGreaterThanOrEqual(60);
+    expect(h.points.reduce((s, p) => s + p.acknowledged, 0)).toBe(47);
+    expect(h.points.reduce((s, p) => s + p.failed, 0)).toBe(1);
+    expect(h.points.at(-1)!.pending ?? h.points.at(-2)!.pending).toBe(pendingNow);
+    expect(h.pendingNow).toBe(pendingNow);
+    // The other property sees none of it.
+    const other = syncHistory.parse((await app.inject({ method: 'GET', url: '/api/v1/history?hours=2', headers: bearer(keyB) })).json());
+    expect(other.points.reduce((s, p) => s + p.acknowledged + (p.pending ?? 0), 0)).toBe(0);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/history?connection=${otherConn}`, headers: bearer(keyA) })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/history?hours=500', headers: bearer(keyA) })).json()).toMatchObject({ error: { code: 'ERR_VALIDATION' } });
+  });
+
+  it('recent bookings: the latest inbound messages of the key\'s properties, without their bodies', async () => {
+    const { pool } = db.current;
+    const expedia = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'expedia'`, [demoId])).rows[0].id;
+    for (const [pid, conn, ext, outcome] of [[demoId, expedia, 'R-1', 'created'], [demoId, expedia, 'R-2', 'refused'], [null, otherConn, 'X-9', 'created']]) {
+      await pool.query(`INSERT INTO channel.inbound_messages (connection_id, property_id, channel_code, source, message_type, external_reservation_id, body_sha256, body_bytes, outcome, answer_status)
+        VALUES ($1, COALESCE($2, (SELECT property_id FROM channel.channel_connections WHERE id = $1)), 'expedia', 'expedia_webhook', 'OTA_HotelResNotifRQ', $3, repeat('a', 64), 10, $4, 200)`, [conn, pid, ext, outcome]);
+    }
+    const res = await app.inject({ method: 'GET', url: '/api/v1/bookings?limit=5', headers: bearer(keyA) });
+    const { bookings } = recentBookings.parse(res.json());
+    expect(bookings.map((b) => [b.reservationId, b.outcome, b.property])).toEqual([['R-2', 'refused', 'DEMO'], ['R-1', 'created', 'DEMO']]);
+    expect(recentBookings.parse((await app.inject({ method: 'GET', url: '/api/v1/bookings', headers: bearer(keyB) })).json()).bookings.map((b) => b.reservationId)).toEqual(['X-9']);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every API route from its zod schemas at /docs/json, with the Bearer scheme; the sandboxes are not in it', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    const spec = res.json();
+    expect(spec.openapi).toBe('3.1.0');
+    expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const routes = app.printRoutes({ commonPrefix: false });
+    for (const path of ['/api/v1/channels', '/api/v1/channels/{id}', '/api/v1/channels/{id}/parity', '/api/v1/channels/{id}/pause', '/api/v1/cdc', '/api/v1/history',
+      '/api/v1/bookings', '/api/v1/connections', '/api/v1/connections/{id}', '/api/v1/connections/{id}/mappings', '/healthz', '/readyz', '/metrics']) {
+      expect(spec.paths, path).toHaveProperty([path]);
+      expect(routes).toContain(path.replace('{id}', ':id').split('/').at(-1));
+    }
+    expect(Object.keys(spec.paths).filter((p) => p.startsWith('/sandbox'))).toEqual([]);
+    const parity = spec.paths['/api/v1/channels/{id}/parity'].get;
+    expect(parity.security).toEqual([{ apiKey: [] }]);
+    expect(parity.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['path:id', 'query:from', 'query:only', 'query:to']);
+    expect(Object.keys(parity.responses).sort()).toEqual(['200', '400', '401', '404']);
+    const create = spec.paths['/api/v1/connections'].post.requestBody.content['application/json'].schema;
+    expect(create.required).toEqual(expect.arrayContaining(['channel', 'hotelCode', 'endpointUrl']));
+    expect(create.properties.channel.enum).toEqual(['booking_com', 'expedia', 'opentravel']);
+  });
+
+  it('serves the UI at /docs from the package, without any external URL', async () => {
+    const html = await app.inject({ method: 'GET', url: '/docs' });
+    expect(html.statusCode).toBe(200);
+    expect(html.body).toContain('swagger-ui');
+    const scripts = [...html.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(scripts.filter((u) => /^(https?:)?\/\//.test(u))).toEqual([]);
+    for (const u of scripts) expect((await app.inject({ method: 'GET', url: new URL(u, 'http://x/docs/').pathname })).statusCode, u).toBe(200);
+  });
+
+  it('the routes answer what the document says (their responses parse with the documented schemas)', async () => {
+    const { pool } = db.current;
+    const conn = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 ORDER BY channel_code LIMIT 1`, [demoId])).rows[0].id;
+    const get = async (url: string) => {
+      const res = await app.inject({ method: 'GET', url, headers: bearer(keyA) });
+      expect(res.statusCode, url).toBe(200);
+      return res.json();
+    };
+    const day = (await pool.query(`SELECT (current_date + 1)::text AS d`)).rows[0].d;
+    channelList.parse(await get('/api/v1/channels'));
+    channelDetail.parse(await get(`/api/v1/channels/${conn}`));
+    parityReport.parse(await get(`/api/v1/channels/${conn}/parity?from=${day}&to=${day}`));
+    cdcStatus.parse(await get('/api/v1/cdc'));
+    connectionList.parse(await get('/api/v1/connections'));
+    mappingList.parse(await get(`/api/v1/connections/${conn}/mappings`));
+    const bad = await app.inject({ method: 'GET', url: `/api/v1/channels/${conn}/parity?from=tomorrow&to=${day}&extra=1`, headers: bearer(keyA) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/from/);
   });
 });

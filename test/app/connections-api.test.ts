@@ -12,6 +12,8 @@ import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/index.ts';
+import { pino } from 'pino';
+import { loggerOptions } from '../../core/logger.ts';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
@@ -93,5 +95,29 @@ describe('connections API', () => {
       { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', active: true },
     ]);
     expect((await put([], viewer)).statusCode).toBe(403);
+  });
+
+  it('logs one structured line per request (route, status, key id), with no key, credential or body in the log', async () => {
+    const lines: string[] = [];
+    const logger = pino(loggerOptions('info'), { write: (line: string) => void lines.push(line) });
+    const logged = await buildApp({ pool: db.current.pool, logger, encryptionKey: TEST_KEY });
+    try {
+      const ok = await logged.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { credentials: { username: 'apiuser', password: 'logged-never-9' } } });
+      expect(ok.statusCode).toBe(200);
+      expect((await logged.inject({ method: 'GET', url: '/api/v1/channels?property=NOPE', headers: as(viewer) })).statusCode).toBe(404);
+      expect((await logged.inject({ method: 'GET', url: '/api/v1/channels', headers: { authorization: 'Bearer sos_wrongwrongwr_secretsecretsecretsecretsecret12' } })).statusCode).toBe(401);
+      // A handler that logs a connection object by mistake: the redaction paths catch it.
+      logged.log.info({ connection: { credentials: { password: 'logged-never-9' }, apiKey: manager } }, 'mistake');
+    } finally {
+      await logged.close();
+    }
+    const entries = lines.map((l) => JSON.parse(l));
+    const requests = entries.filter((e) => e.msg === 'request');
+    expect(requests.map((e) => [e.method, e.route, e.status])).toEqual([
+      ['PATCH', '/api/v1/connections/:id', 200], ['GET', '/api/v1/channels', 404], ['GET', '/api/v1/channels', 401]]);
+    expect(requests[0]).toMatchObject({ role: 'integration', keyId: expect.any(String), reqId: expect.any(String), service: 'stayos' });
+    const text = lines.join('');
+    for (const secret of ['logged-never-9', manager, manager.split('_')[2]!, 'secretsecretsecret', viewer]) expect(text).not.toContain(secret);
+    expect(entries.find((e) => e.msg === 'mistake').connection).toEqual({ credentials: '[redacted]', apiKey: '[redacted]' });
   });
 });

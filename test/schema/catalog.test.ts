@@ -55,7 +55,7 @@ describe('catalog', () => {
     // Derived pipeline state rebuilt by a full sync keeps its bookkeeping in its own upserts: no
     // row triggers and no audit on that hot path (auditing it would multiply the log per OTA). The
     // same for the per-request bookkeeping of the sync workers (breaker, tokens, rate counters).
-    const DERIVED = ['channel.ari_dirty_cells', 'channel.ari_acknowledged', 'channel.connection_sync_state', 'channel.ota_rate_limits', 'channel.ota_tokens'];
+    const DERIVED = ['channel.ari_dirty_cells', 'channel.ari_acknowledged', 'channel.connection_sync_state', 'channel.ota_rate_limits', 'channel.ota_tokens', 'channel.cdc_progress'];
     const lacking = rows.filter((r) => !DERIVED.includes(r.tbl) && (!r.triggers?.includes('trg_updated_at') || !r.triggers?.includes('trg_optimistic_lock')));
     expect(lacking.map((r) => r.tbl)).toEqual([]);
     const unaudited = rows.filter((r) => !r.triggers?.includes('trg_audit_update') && !r.triggers?.includes('trg_append_only') && !DERIVED.includes(r.tbl));

@@ -1,0 +1,19 @@
+/** The CDC part's monitoring writes: its counters (channel.cdc_progress) and pending-cell samples. */
+
+export function saveProgress(p: { slot: string; eventsTotal: number; transactionsTotal: number; eventsPerSecond: number; lastCommitTime: string | null; confirmedLsn: string | null }) {
+  return {
+    text: `INSERT INTO channel.cdc_progress AS x (slot_name, events_total, transactions_total, events_per_second, last_commit_at, confirmed_lsn, reported_at)
+           VALUES ($1, $2, $3, $4, $5, $6, now())
+           ON CONFLICT (slot_name) DO UPDATE SET events_total = EXCLUDED.events_total, transactions_total = EXCLUDED.transactions_total,
+             events_per_second = EXCLUDED.events_per_second, last_commit_at = COALESCE(EXCLUDED.last_commit_at, x.last_commit_at),
+             confirmed_lsn = COALESCE(EXCLUDED.confirmed_lsn, x.confirmed_lsn), reported_at = now()`,
+    values: [p.slot, p.eventsTotal, p.transactionsTotal, p.eventsPerSecond, p.lastCommitTime, p.confirmedLsn],
+  };
+}
+
+/** One sample per live connection, zero included (the chart must come back down to zero). */
+export const SAMPLE_PENDING = `
+INSERT INTO channel.pending_samples (connection_id, property_id, pending_cells)
+SELECT c.id, c.property_id, COALESCE(p.pending_cells, 0)
+FROM channel.channel_connections c LEFT JOIN channel.pending_updates p ON p.connection_id = c.id
+WHERE c.deleted_at IS NULL`;
