@@ -1,15 +1,21 @@
 /**
- * `stayos full-sync` and `stayos connection pause|resume`. The full sync marks the window dirty,
+ * `stayos full-sync`, `stayos connection pause|resume`, and connection management
+ * (`stayos connection list|create|update|mappings`, below). The full sync marks the window dirty,
  * then (unless --no-wait) runs a sync worker for that connection in this process and shows the
  * progress until every cell is pushed; a running `stayos start` pushes alongside (the connection
  * lock lets one push at a time), so the count only goes down.
  */
+import fs from 'node:fs';
+import { InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { openDatabase } from '../core/runtime.ts';
 import { migrate } from '../core/migrator.ts';
-import { StayosError } from '../core/errors.ts';
+import { fromPgError, StayosError } from '../core/errors.ts';
+import { createConnectionBody, mappingsBody, patchConnectionBody, propertyCode } from '../api/schemas.ts';
+import { addMappings, insertConnection, listConnections, listMappings, replaceMappings, updateConnection } from '../api/sql/connections.ts';
 import { pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions } from '../connectors/index.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
@@ -55,4 +61,98 @@ export async function runPause(config: Config, log: Logger, connectionId: string
   } finally {
     await db.close();
   }
+}
+
+/**
+ * `stayos connection list|create|update|mappings`: the operator's side of the connections API,
+ * with the same zod shapes (api/schemas.ts) and the same SQL (api/sql/connections.ts), run as the
+ * service (every property). Credentials come from a JSON file or stdin, never from the command
+ * line (shell history, `ps`), and are never printed.
+ */
+type Db = Awaited<ReturnType<typeof openDatabase>>;
+async function withDb<T>(config: Config, log: Logger, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config, log, { poolSize: 2 });
+  try {
+    await migrate(db.pool);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Reads `--credentials-file PATH|-`: a JSON object of strings. */
+export function readJsonInput(file: string): unknown {
+  const text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${file === '-' ? 'stdin' : file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function valid<T>(schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (!r.success) throw new InvalidArgumentError(z.prettifyError(r.error).replace(/\n/g, '; '));
+  return r.data;
+}
+
+const show = (c: Record<string, unknown>) =>
+  `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} `
+  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}`;
+
+export async function runConnectionList(config: Config, log: Logger, property?: string): Promise<void> {
+  await withDb(config, log, async (db) => {
+    const { rows } = await db.pool.query(`SELECT x.*, p.code AS property FROM (${listConnections().text}) x JOIN property_mgmt.properties p ON p.id = x."propertyId"
+                                          WHERE $1::text IS NULL OR p.code = $1`, [property ?? null]);
+    if (!rows.length) console.log('no connections');
+    for (const r of rows) console.log(show(r));
+  });
+}
+
+export async function runConnectionCreate(config: Config, log: Logger, input: Record<string, unknown>): Promise<void> {
+  const body = valid(createConnectionBody.extend({ property: propertyCode }), input);
+  await withDb(config, log, async (db) => {
+    const { rows: [p] } = await db.pool.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [body.property]);
+    if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
+    const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl,
+      credentials: body.credentials ?? null, settings: body.settings, status: body.status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+    console.log(`created ${show({ ...c, property: body.property })}`);
+  });
+}
+
+export async function runConnectionUpdate(config: Config, log: Logger, id: string, input: Record<string, unknown>): Promise<void> {
+  const body = valid(patchConnectionBody, input);
+  await withDb(config, log, async (db) => {
+    const { rows: [c] } = await db.pool.query(updateConnection(id, body, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+    if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
+    console.log(`updated ${show(c)}`);
+  });
+}
+
+/** Prints the mappings, or (with a file) replaces them whole, like PUT /api/v1/connections/:id/mappings. */
+export async function runMappings(config: Config, log: Logger, id: string, file?: string): Promise<void> {
+  const items = file === undefined ? undefined : valid(mappingsBody, readJsonInput(file));
+  await withDb(config, log, async (db) => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows: [c] } = await client.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
+      if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
+      if (items) {
+        const { rows: [r] } = await client.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(id, items));
+        if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
+        const added = (await client.query(addMappings(id, items))).rowCount ?? 0;
+        console.log(`mappings replaced: ${added} added, ${r!.removed} removed, ${r!.changed} changed (the CDC marks the cells they cover)`);
+      }
+      for (const m of (await client.query(listMappings(id))).rows) {
+        console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw fromPgError(err, 'mappings not saved');
+    } finally {
+      client.release();
+    }
+  });
 }

@@ -12,7 +12,7 @@ import { seedDemo } from '../core/demo/seed-demo.ts';
 import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
-import { runFullSync, runPause } from './connections.ts';
+import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
 import { createApiKey, ROLES, type Role } from '../api/keys.ts';
 
@@ -102,15 +102,82 @@ program
     await runFullSync(config, log, opts);
   });
 
-program
-  .command('connection')
-  .description('pause or resume the outbound sync of a connection')
-  .argument('<action>', 'pause or resume')
-  .requiredOption('--connection <id>', 'the connection id (UUID)')
-  .action(async (action: string, opts: { connection: string }) => {
-    if (action !== 'pause' && action !== 'resume') throw new InvalidArgumentError(`unknown action "${action}" (use pause or resume)`);
+/** `--setting key=value` (repeatable); the value is JSON when it parses (numbers, booleans), else text. */
+function setting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const m = /^([a-z_]{1,40})=(.*)$/s.exec(value);
+  if (!m) throw new InvalidArgumentError('must be key=value with a lower-case key, e.g. rate_limit_per_minute=300');
+  let v: unknown = m[2];
+  try { v = JSON.parse(m[2]!); } catch { /* text */ }
+  return { ...previous, [m[1]!]: v };
+}
+
+const connection = program.command('connection').description('channel connections: list, create, update, mappings, pause, resume');
+for (const action of ['pause', 'resume'] as const) {
+  connection
+    .command(action)
+    .description(action === 'pause' ? 'stop the outbound sync of a connection (changes accumulate as pending cells)' : 'resume the outbound sync of a connection')
+    .requiredOption('--connection <id>', 'the connection id (UUID)')
+    .action(async (opts: { connection: string }) => {
+      const { config, log } = context();
+      await runPause(config, log, opts.connection, action === 'pause');
+    });
+}
+connection
+  .command('list')
+  .description('every connection (credentials never shown)')
+  .option('--property <code>', 'one property only')
+  .action(async (opts: { property?: string }) => {
     const { config, log } = context();
-    await runPause(config, log, opts.connection, action === 'pause');
+    await runConnectionList(config, log, opts.property);
+  });
+connection
+  .command('create')
+  .description('create a connection; credentials come from a JSON file (or - for stdin), never from the command line')
+  .requiredOption('--property <code>', 'the property code')
+  .requiredOption('--channel <channel>', 'booking_com, expedia or opentravel')
+  .requiredOption('--hotel-code <code>', "the OTA's hotel id")
+  .requiredOption('--endpoint-url <url>', "the OTA's base URL")
+  .option('--credentials-file <path>', 'JSON object of credentials, e.g. {"username":"…","password":"…"} (- reads stdin)')
+  .option('--setting <key=value>', 'a connection setting (repeatable)', setting)
+  .option('--paused', 'create it paused')
+  .action(async (opts: { property: string; channel: string; hotelCode: string; endpointUrl: string; credentialsFile?: string; setting?: Record<string, unknown>; paused?: boolean }) => {
+    const input = {
+      property: opts.property, channel: opts.channel, hotelCode: opts.hotelCode, endpointUrl: opts.endpointUrl, settings: opts.setting ?? {},
+      status: opts.paused ? 'paused' : 'active', ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
+    };
+    const { config, log } = context();
+    await runConnectionCreate(config, log, input);
+  });
+connection
+  .command('update')
+  .description('change a connection (only what is given); credentials are replaced whole')
+  .requiredOption('--connection <id>', 'the connection id (UUID)')
+  .option('--hotel-code <code>', "the OTA's hotel id")
+  .option('--endpoint-url <url>', "the OTA's base URL")
+  .option('--status <status>', 'active, paused or disabled')
+  .option('--credentials-file <path>', 'JSON object of credentials (- reads stdin)')
+  .option('--setting <key=value>', 'replaces the settings with these (repeatable)', setting)
+  .option('--version <n>', 'only if the connection is still at this version (optimistic lock)', (v) => {
+    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('must be a positive whole number');
+    return Number(v);
+  })
+  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; status?: string; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
+    const input = {
+      ...(opts.hotelCode ? { hotelCode: opts.hotelCode } : {}), ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
+      ...(opts.status ? { status: opts.status } : {}), ...(opts.setting ? { settings: opts.setting } : {}), ...(opts.version ? { version: opts.version } : {}),
+      ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
+    };
+    const { config, log } = context();
+    await runConnectionUpdate(config, log, opts.connection, input);
+  });
+connection
+  .command('mappings')
+  .description('print the mappings of a connection; with --file, replace them whole (unknown local codes refuse the change)')
+  .requiredOption('--connection <id>', 'the connection id (UUID)')
+  .option('--file <path>', 'JSON array of {roomType, ratePlan, otaRoomCode, otaRateCode, active?} (- reads stdin)')
+  .action(async (opts: { connection: string; file?: string }) => {
+    const { config, log } = context();
+    await runMappings(config, log, opts.connection, opts.file);
   });
 
 program

@@ -1,8 +1,11 @@
 /**
  * The operators' commands: `stayos full-sync` pushes a connection's whole window and shows its
- * progress; `stayos connection pause|resume`; bad arguments get exit code 2 and a message, bad
+ * progress; `stayos connection pause|resume|list|create|update|mappings`; bad arguments get exit code 2 and a message, bad
  * requests a registry error.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/process.ts';
@@ -57,6 +60,55 @@ describe('stayos connection pause|resume', () => {
     expect(resume.output()).toContain('is active');
     const wrong = runCli(['connection', 'stop', '--connection', ids.booking_com!], env());
     expect((await wrong.exited).code).toBe(2);
-    expect(wrong.output()).toContain('use pause or resume');
+    expect(wrong.output()).toContain("unknown command 'stop'");
+  });
+});
+
+describe('stayos connection list|create|update|mappings', () => {
+  it('creates a connection with credentials from a file (stored encrypted, never printed), updates it with a version check, and replaces its mappings', async () => {
+    const { pool } = db.current;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stayos-cli-'));
+    const creds = path.join(dir, 'creds.json');
+    fs.writeFileSync(creds, JSON.stringify({ username: 'cliuser', password: 'cli-secret-77' }));
+    const run = async (args: string[]) => {
+      const p = runCli(['connection', ...args], env());
+      return { code: (await p.exited).code, out: p.output() };
+    };
+    const created = await run(['create', '--property', 'DEMO', '--channel', 'expedia', '--hotel-code', '5550001', '--endpoint-url', 'https://expedia.example',
+      '--credentials-file', creds, '--setting', 'rate_limit_per_minute=300', '--paused']);
+    expect(created.code, created.out).toBe(0);
+    const id = /created ([0-9a-f-]{36})/.exec(created.out)![1]!;
+    const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    expect(c).toEqual({ status: 'paused', settings: { rate_limit_per_minute: 300 }, creds: { username: 'cliuser', password: 'cli-secret-77' } });
+    const list = await run(['list', '--property', 'DEMO']);
+    expect(list.out).toContain('5550001');
+    expect(list.out).toContain('credentials set');
+    expect(list.out + created.out).not.toContain('cli-secret-77');
+
+    // Bad input: exit 2 and nothing written.
+    for (const args of [['create', '--property', 'DEMO', '--channel', 'agoda', '--hotel-code', '1', '--endpoint-url', 'https://x.example'],
+      ['update', '--connection', id, '--status', 'sleeping'], ['update', '--connection', id, '--setting', 'Bad Key=1'], ['update', '--connection', id]]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    const stale = await run(['update', '--connection', id, '--status', 'active', '--version', '7']);
+    expect(stale.code).toBe(1);
+    expect(stale.out).toContain('ERR_CONFLICT');
+    const updated = await run(['update', '--connection', id, '--status', 'active', '--version', '1']);
+    expect(updated.code, updated.out).toBe(0);
+    expect((await pool.query(`SELECT status, version FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ status: 'active', version: 2 });
+
+    const file = path.join(dir, 'mappings.json');
+    fs.writeFileSync(file, JSON.stringify([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' }, { roomType: 'NOPE', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' }]));
+    const refused = await run(['mappings', '--connection', id, '--file', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('room type NOPE');
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1`, [id])).rows[0].n).toBe(0);
+    fs.writeFileSync(file, JSON.stringify([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' }, { roomType: 'DLX', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' }]));
+    const replaced = await run(['mappings', '--connection', id, '--file', file]);
+    expect(replaced.code, replaced.out).toBe(0);
+    expect(replaced.out).toContain('2 added');
+    const shown = await run(['mappings', '--connection', id]);
+    expect(shown.out.trim().split('\n')).toEqual(['DLX/BAR -> 7002/6001', 'STD/BAR -> 7001/6001']);
   });
 });
