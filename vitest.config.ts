@@ -11,6 +11,11 @@ if (!pg15) console.warn('[vitest] /usr/lib/postgresql/15/bin not found: skipping
 // fake: test/pubsub-fake/start.sh); CI must not silently skip them.
 if (process.env.CI && !process.env.PUBSUB_EMULATOR_HOST) throw new Error('CI needs PUBSUB_EMULATOR_HOST (test/pubsub-fake/start.sh)');
 if (!process.env.PUBSUB_EMULATOR_HOST) console.warn('[vitest] PUBSUB_EMULATOR_HOST not set: skipping the Pub/Sub transport tests');
+// The dashboard test drives Debian's Chromium (playwright-core, no downloaded browser); CI installs it.
+const chromium = fs.existsSync('/usr/bin/chromium');
+if (process.env.CI && !chromium) throw new Error('CI needs Debian chromium (/usr/bin/chromium) for the dashboard test');
+if (!chromium) console.warn('[vitest] /usr/bin/chromium not found: skipping the dashboard browser test (apt-get install chromium)');
+
 // Never let Google's auth library look for a metadata server (there is none; it is not on loopback).
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 

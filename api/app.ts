@@ -8,6 +8,7 @@ import { StayosError, errorRegistry } from '../core/errors.ts';
 import { loggerOptions, type Logger } from '../core/logger.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApi } from './openapi.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Not encapsulated: its onResponse hook times every route.
   await metricsRoutes(app);
   await app.register(healthRoutes);
+  await app.register(dashboardRoutes);
   await app.register(channelRoutes, { encryptionKey: deps.encryptionKey ?? deps.webhooks?.encryptionKey });
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

@@ -14,6 +14,7 @@ import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
 import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
+import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
 import { createApiKey, ROLES, type Role } from '../api/keys.ts';
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
@@ -178,6 +179,39 @@ connection
   .action(async (opts: { connection: string; file?: string }) => {
     const { config, log } = context();
     await runMappings(config, log, opts.connection, opts.file);
+  });
+
+function bounded(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+program
+  .command('demo-traffic')
+  .description('make the demo move while `stayos start` runs: bookings through the webhooks and the Booking.com queue, and rate changes')
+  .option('--rate <n>', 'events per second (0.1-50)', bounded('--rate', 0.1, 50), 2)
+  .option('--count <n>', 'how many events (1-100000)', bounded('--count', 1, 100_000), 120)
+  .option('--seed <n>', 'seed of the generated traffic (same seed, same traffic)', bounded('--seed', 0, 2 ** 31), Date.now() % 1_000_000)
+  .action(async (opts: { rate: number; count: number; seed: number }) => {
+    const { config } = context();
+    const c = await runDemoTraffic(config, { rate: opts.rate, count: Math.floor(opts.count), seed: Math.floor(opts.seed) });
+    console.log(`sent: ${c.expedia} Expedia bookings, ${c.booking} Booking.com bookings (polled within ${config.inbound.bookingPollSeconds} s), `
+      + `${c.modified} modifications, ${c.cancelled} cancellations, ${c.rates} rate changes; ${c.refused} refused`);
+  });
+
+program
+  .command('demo-fault')
+  .description('switch a demo sandbox OTA to failing (outage: every request, flaky: half) or back (off)')
+  .argument('<channel>', 'booking_com or expedia')
+  .argument('<mode>', 'outage, flaky or off')
+  .action(async (channel: string, mode: string) => {
+    if (channel !== 'booking_com' && channel !== 'expedia') throw new InvalidArgumentError(`unknown channel "${channel}" (use booking_com or expedia)`);
+    if (!(mode in FAULT_MODES)) throw new InvalidArgumentError(`unknown mode "${mode}" (use outage, flaky or off)`);
+    const { config } = context();
+    await runDemoFault(config, channel, mode as keyof typeof FAULT_MODES);
   });
 
 program

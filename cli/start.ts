@@ -9,6 +9,7 @@ import type { Part, PartName } from '../core/part.ts';
 import { openDatabase } from '../core/runtime.ts';
 import { migrate } from '../core/migrator.ts';
 import { seedDemo } from '../core/demo/seed-demo.ts';
+import { demoApiKey } from '../core/demo/demo-key.ts';
 import { schedulePartitionMaintenance } from '../core/partitions.ts';
 import { buildApp, listen } from '../api/index.ts';
 import { startCdc } from '../cdc/index.ts';
@@ -77,8 +78,11 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     }
     if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
     if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
+    // One line: the dashboard's URL (with the demo's key in the fragment, which never reaches a
+    // server or its logs), the API docs, and how to stop.
+    const key = address && config.embedded && config.seedDemo ? await demoApiKey(db.pool, config.dataDir) : undefined;
     console.log(address
-      ? `StayOS Channel is running (${parts.join(', ')}): ${address}/  — health ${address}/healthz — Ctrl+C stops it`
+      ? `StayOS Channel is running (${parts.join(', ')}): dashboard ${address}/${key ? `#key=${key}` : ''} — API docs ${address}/docs — Ctrl+C stops it`
       : `StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`);
   } catch (err) {
     await Promise.all(running.map((p) => p.stop().catch(() => undefined)));

@@ -7,6 +7,8 @@ import { assertLogicalWal, createPool, withDatabase, type Pool } from './db.ts';
 import type { EmbeddedServer } from './embedded-postgres.ts';
 import { StayosError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 
 export interface Database {
@@ -69,4 +71,27 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * The database of a `stayos start` that is already running, without starting a server: embedded
+ * mode reads its password from the data directory (a second embedded server on the same data
+ * directory would be refused), otherwise DATABASE_URL.
+ */
+export async function connectRunning(config: Config, options: { poolSize?: number; applicationName?: string } = {}): Promise<{ pool: Pool; close(): Promise<void> }> {
+  let url = config.databaseUrl;
+  if (config.embedded) {
+    const file = path.join(config.dataDir, 'pg-password');
+    if (!fs.existsSync(file)) throw new StayosError('ERR_DB_UNAVAILABLE', `no embedded PostgreSQL in ${config.dataDir}: run \`npm start\` first (or set STAYOS_DATA_DIR)`);
+    const password = fs.readFileSync(file, 'utf8').trim();
+    url = withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.embeddedPgPort}/postgres`, EMBEDDED_DATABASE);
+  }
+  const pool = createPool(url!, { max: options.poolSize ?? 2, applicationName: options.applicationName ?? 'stayos-cli' });
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new StayosError('ERR_DB_UNAVAILABLE', `cannot reach the running StayOS database: ${(err as Error).message}. Fix: start it with \`npm start\`.`, { cause: err });
+  }
+  return { pool, close: () => pool.end() };
 }

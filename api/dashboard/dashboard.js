@@ -1,0 +1,197 @@
+// The revenue team's dashboard: reads the channel-status API with the key it was given (the
+// URL's #key=…, printed by `stayos start`, or pasted) and refreshes itself every few seconds.
+// Plain browser JavaScript with no build step; every value from the API goes into the page as
+// text (textContent), never as markup.
+'use strict';
+
+const REFRESH_MS = Number(new URLSearchParams(location.search).get('refresh')) || 5000;
+const KEY_ITEM = 'stayos.apiKey';
+const $ = (id) => document.getElementById(id);
+let chart;
+let timer;
+
+// -- the key ----------------------------------------------------------------------------------
+function takeKeyFromUrl() {
+  const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
+  if (m) {
+    localStorage.setItem(KEY_ITEM, decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search); // out of the address bar and history
+  }
+}
+const key = () => localStorage.getItem(KEY_ITEM);
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { ...options, headers: { authorization: `Bearer ${key()}`, ...(options.body ? { 'content-type': 'application/json' } : {}) } });
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 401) { showLogin('That key was refused.'); throw new Error('unauthorised'); }
+  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+  return body;
+}
+
+function showLogin(message) {
+  clearTimeout(timer);
+  $('main').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message || '';
+}
+
+// -- small helpers ----------------------------------------------------------------------------
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'data') Object.assign(e.dataset, v);
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
+  return e;
+}
+const CHANNEL = { booking_com: 'Booking.com', expedia: 'Expedia', opentravel: 'OpenTravel' };
+function ago(ts) {
+  if (!ts) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(ts)) / 1000));
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : s < 86400 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} d ago`;
+}
+const time = (ts) => new Date(ts).toLocaleTimeString();
+const bytes = (n) => (n == null ? '–' : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(1)} MB`);
+function fill(tbody, rows, empty) {
+  tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '5', class: 'note' }, empty))]));
+}
+
+// -- the parts of the page --------------------------------------------------------------------
+function tile(c) {
+  const paused = c.health.status === 'paused';
+  return el('article', { class: `tile health-${c.health.status}`, data: { connectionId: c.id, health: c.health.status } },
+    el('h3', {}, el('span', {}, `${CHANNEL[c.channel] || c.channel} · ${c.hotelCode}`), el('span', { class: 'badge' }, c.health.status)),
+    el('div', { class: 'reason' }, c.health.status === 'active' ? '' : c.health.reason || ''),
+    el('dl', {},
+      el('dt', {}, 'Pending'), el('dd', { class: 'pending' }, c.pending.cells ? `${c.pending.cells} cells, oldest ${c.pending.oldestAgeSeconds} s` : 'none: in sync'),
+      el('dt', {}, 'Last sync'), el('dd', {}, ago(c.lastSuccessAt)),
+      el('dt', {}, 'Last hour'), el('dd', {}, `${c.lastHour.requests} requests, ${c.lastHour.failed} failed`),
+      el('dt', {}, 'Bookings 24 h'), el('dd', {}, String(c.inboundBookings24h)),
+      el('dt', {}, 'Attention'), el('dd', {}, `${c.openErrors} errors, ${c.unmapped} unmapped, ${c.openOverbookings} overbookings`)),
+    el('button', { type: 'button', class: 'full-sync', onclick: () => act(c, 'full-sync') }, 'Full sync'),
+    el('button', { type: 'button', class: paused ? 'resume' : 'pause', onclick: () => act(c, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'));
+}
+
+async function act(c, action) {
+  if (action === 'full-sync' && !confirm(`Push every night of ${CHANNEL[c.channel] || c.channel} ${c.hotelCode} again?`)) return;
+  $('action-result').textContent = `${action} ${c.hotelCode}…`;
+  try {
+    const r = await api(`/api/v1/channels/${c.id}/${action}`, { method: 'POST', body: '{}' });
+    $('action-result').textContent = action === 'full-sync' ? `Full sync of ${c.hotelCode}: ${r.cellsMarked} cells marked.` : `${c.hotelCode} is ${r.status}.`;
+  } catch (err) {
+    $('action-result').textContent = `${action} failed: ${err.message}`;
+  }
+  await refresh();
+}
+
+function drawChart(h) {
+  const xs = h.points.map((p) => Date.parse(p.at) / 1000);
+  let last = null;
+  // A minute without a sample keeps the last known pending count (samples come every 30 s).
+  const pending = h.points.map((p, i) => (p.pending != null ? (last = p.pending) : i === h.points.length - 1 ? h.pendingNow : last));
+  const data = [xs, pending, h.points.map((p) => p.acknowledged), h.points.map((p) => p.failed)];
+  if (chart) { chart.setData(data); return; }
+  const box = $('chart');
+  chart = new uPlot({
+    width: box.clientWidth - 16, height: 220,
+    series: [{}, { label: 'pending cells', stroke: '#c98a00', width: 2 }, { label: 'acknowledged cells', stroke: '#1b873f', width: 2, fill: 'rgba(27,135,63,.08)' },
+      { label: 'failed requests', stroke: '#c62828', width: 1 }],
+    axes: [{}, { size: 60 }],
+  }, data, box);
+}
+
+function errorsOf(details) {
+  const rows = details.flatMap((d) => d.errors.map((e) => ({ ...e, channel: `${CHANNEL[d.channel] || d.channel} ${d.hotelCode}` })))
+    .sort((a, b) => Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt)).slice(0, 20);
+  fill($('errors').tBodies[0], rows.map((e) => el('tr', {},
+    el('td', {}, ago(e.lastSeenAt)), el('td', {}, e.channel), el('td', {}, e.otaCode || e.errorCode), el('td', {}, e.message), el('td', {}, String(e.occurrences)))), 'No open errors.');
+}
+
+function bookingsOf(list) {
+  fill($('bookings').tBodies[0], list.map((b) => el('tr', {},
+    el('td', {}, time(b.receivedAt)), el('td', {}, `${CHANNEL[b.channel] || b.channel} ${b.hotelCode || ''}`), el('td', {}, b.reservationId || '–'),
+    el('td', {}, b.messageType), el('td', { class: `outcome-${b.outcome}`, title: b.error || '' }, b.outcome))), 'No bookings in the last 7 days.');
+}
+
+function cdcOf(cdc) {
+  const s = cdc.slots.find((x) => x.slot === 'stayos_cdc') || cdc.slots[0];
+  const box = $('cdc');
+  if (!s) { box.textContent = 'CDC: no slot'; box.className = 'cdc lost'; return; }
+  box.textContent = `CDC ${s.active ? 'streaming' : 'stopped'} · lag ${bytes(s.lagBytes)}${s.lagSeconds != null ? `, ${s.lagSeconds.toFixed(1)} s` : ''}`
+    + ` · ${cdc.eventsPerSecond != null ? cdc.eventsPerSecond.toFixed(1) : '–'} events/s · WAL ${s.walStatus}`;
+  box.className = `cdc${s.walStatus === 'lost' ? ' lost' : !s.active || (s.lagBytes || 0) > 16 * 1048576 ? ' lagging' : ''}`;
+  box.dataset.lagBytes = String(s.lagBytes);
+}
+
+// -- parity -----------------------------------------------------------------------------------
+const val = (v) => (v == null ? '–' : String(v));
+const restr = (x) => (x ? [x.closed ? 'closed' : 'open', `min ${val(x.minLos)}`, x.maxLos ? `max ${x.maxLos}` : '', x.closedToArrival ? 'CTA' : '', x.closedToDeparture ? 'CTD' : ''].filter(Boolean).join(' ') : '–');
+async function parity(event) {
+  event?.preventDefault();
+  const id = $('parity-connection').value;
+  if (!id) return;
+  const q = new URLSearchParams({ from: $('parity-from').value, to: $('parity-to').value });
+  if ($('parity-differing').checked) q.set('only', 'differing');
+  try {
+    const r = await api(`/api/v1/channels/${id}/parity?${q}`);
+    $('parity-summary').textContent = `${r.cells} cells compared, ${r.differing} differ.`;
+    fill($('parity').tBodies[0], r.items.slice(0, 500).map((x) => {
+      const d = (part) => ({ class: x.differs.includes(part) ? 'differs' : '' });
+      return el('tr', {}, el('td', {}, x.date), el('td', {}, `${x.otaRoomCode} / ${x.otaRateCode}`),
+        el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`),
+        el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`),
+        el('td', d('restr'), `${restr(x.pms)} / ${restr(x.ota)}`));
+    }), 'Every cell matches.');
+  } catch (err) {
+    $('parity-summary').textContent = err.message;
+  }
+}
+
+// -- refresh ----------------------------------------------------------------------------------
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    const [{ channels }, history, cdc, { bookings }] = await Promise.all([
+      api('/api/v1/channels'), api('/api/v1/history?hours=1'), api('/api/v1/cdc'), api('/api/v1/bookings?limit=15')]);
+    // Shown before drawing: the chart takes its width from the page.
+    $('main').hidden = false;
+    $('login').hidden = true;
+    $('tiles').replaceChildren(...channels.map(tile));
+    const details = await Promise.all(channels.map((c) => api(`/api/v1/channels/${c.id}`)));
+    errorsOf(details);
+    bookingsOf(bookings);
+    cdcOf(cdc);
+    drawChart(history);
+    const select = $('parity-connection');
+    if (select.options.length !== channels.length) {
+      select.replaceChildren(...channels.map((c) => el('option', { value: c.id }, `${CHANNEL[c.channel] || c.channel} ${c.hotelCode}`)));
+    }
+    $('refreshed').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    document.body.dataset.refreshed = String(Date.now());
+  } catch (err) {
+    if (err.message === 'unauthorised') return;
+    $('refreshed').textContent = `refresh failed: ${err.message}`;
+  }
+  timer = setTimeout(refresh, REFRESH_MS);
+}
+
+function start() {
+  takeKeyFromUrl();
+  const today = new Date();
+  $('parity-from').value = today.toISOString().slice(0, 10);
+  $('parity-to').value = new Date(today.getTime() + 13 * 86400000).toISOString().slice(0, 10);
+  $('parity-form').addEventListener('submit', parity);
+  $('login-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    localStorage.setItem(KEY_ITEM, $('key').value.trim());
+    refresh().then(() => parity());
+  });
+  $('forget').addEventListener('click', () => { localStorage.removeItem(KEY_ITEM); showLogin(); });
+  if (!key()) return showLogin();
+  refresh().then(() => parity());
+}
+
+start();

@@ -1,0 +1,105 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core): it opens with the
+ * key from the URL's fragment, shows every demo connection coloured by the health the database
+ * holds, draws the chart, the parity view and the lists, asks nothing from outside this server,
+ * and its Pause button pauses the connection in the database. A screenshot goes to test-output/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createApiKey } from '../../api/keys.ts';
+import { buildApp, listen } from '../../api/index.ts';
+import { requestFullSync } from '../../connectors/index.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-output/dashboard.png');
+
+describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () => {
+  const db = useTestDatabase();
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+  let key: string;
+  const ids: Record<string, string> = {};
+  const slot = `dashboard_${process.pid}`;
+
+  beforeAll(async () => {
+    const { pool } = db.current;
+    await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 20 });
+    for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
+    await requestFullSync(pool, ids.booking_com!, 365); // pending cells to show (no sync worker runs here)
+    // Expedia is down (as the sync worker would leave it after an outage); Booking.com is active.
+    await pool.query(`UPDATE channel.channel_connections SET status = 'down', status_reason = 'expedia: HTTP 503', status_changed_at = now() WHERE id = $1`, [ids.expedia]);
+    await pool.query(`INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, message)
+      SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', 'expedia: HTTP 503' FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    key = (await createApiKey(pool, { email: 'revenue@demo.example', role: 'revenue_manager', properties: ['DEMO'] })).key;
+    app = await buildApp({ pool, logLevel: 'silent' });
+    base = await listen(app, { host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db.current.pool.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  });
+
+  it('renders the demo connections with their health, the chart, errors and parity; Pause changes the database; nothing comes from outside', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    const foreign: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+
+    await page.goto(`${base}/?refresh=1000#key=${key}`);
+    await page.waitForSelector('.tile[data-health]');
+    expect(new URL(page.url()).hash).toBe(''); // the key leaves the address bar
+    const tiles = await page.$$eval('.tile', (ts) => ts.map((t) => ({ id: (t as HTMLElement).dataset.connectionId, health: (t as HTMLElement).dataset.health, text: t.textContent })));
+    const { rows } = await db.current.pool.query(`SELECT id, status FROM channel.channel_connections ORDER BY channel_code`);
+    expect(tiles.map((t) => [t.id, t.health])).toEqual(rows.map((r) => [r.id, r.status]));
+    expect(tiles.find((t) => t.id === ids.expedia)!.text).toContain('HTTP 503');
+    const pending = (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com])).rows[0].n;
+    expect(pending).toBeGreaterThan(0);
+    expect(tiles.find((t) => t.id === ids.booking_com)!.text).toContain(`${pending} cells`);
+    expect(await page.$$eval('.tile.health-down', (t) => t.length)).toBe(1);
+
+    await page.waitForSelector('#chart canvas');
+    await waitFor(async () => (await page.textContent('#parity-summary'))?.includes('cells compared'), { what: 'the parity view' });
+    expect(await page.textContent('#parity-summary')).toMatch(/^\d+ cells compared, \d+ differ\.$/);
+    expect(await page.textContent('#errors')).toContain('expedia: HTTP 503');
+    expect(await page.textContent('#cdc')).toMatch(/^CDC stopped · lag [\d.]+ [kM]?B · – events\/s · WAL reserved$/); // a slot nobody streams from
+
+    await page.click(`.tile[data-connection-id="${ids.booking_com}"] button.pause`);
+    await waitFor(async () => (await db.current.pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0].status === 'paused',
+      { what: 'the Pause click reaching the database' });
+    await page.waitForSelector(`.tile[data-connection-id="${ids.booking_com}"][data-health="paused"] button.resume`);
+    const { rows: [action] } = await db.current.pool.query(`SELECT action FROM channel.connection_actions WHERE connection_id = $1`, [ids.booking_com]);
+    expect(action.action).toBe('pause');
+
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`dashboard screenshot: ${SCREENSHOT}`);
+    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    expect(foreign).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('without a key it asks for one, and a wrong key is refused on the page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#key', 'sos_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
+    await page.click('#login-form button');
+    await waitFor(async () => (await page.textContent('#login-error'))?.includes('refused'), { what: 'the refusal' });
+    expect(await page.isHidden('#main')).toBe(true);
+  });
+});
