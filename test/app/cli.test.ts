@@ -19,11 +19,12 @@ async function healthz(port: number): Promise<{ status: number; body: any }> {
 }
 
 describe('stayos start', () => {
-  it('from an empty data directory: embedded PostgreSQL, migrations, demo data, /healthz; SIGINT stops it all; a restart keeps the data', async () => {
+  it('from an empty data directory: embedded PostgreSQL, migrations, demo data, a healthy fully synced demo on the dashboard, demo traffic and a fault it recovers from; SIGINT stops it all; a restart keeps the data', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stayos-start-'));
     fs.chmodSync(dataDir, 0o755);
     const env = { DATABASE_URL: undefined, STAYOS_DATA_DIR: dataDir, STAYOS_PG_PORT: String(await freePort()), STAYOS_HTTP_PORT: String(await freePort()) };
     try {
+      const spawnedAt = Date.now();
       const first = runCli(['start'], env);
       await waitFor(() => first.output().includes('StayOS Channel is running'), { timeoutMs: 90_000, what: `start (${first.output()})` });
       const h = await healthz(Number(env.STAYOS_HTTP_PORT));
@@ -36,6 +37,50 @@ describe('stayos start', () => {
       }, { timeoutMs: 60_000, what: `the demo hotel reaching both sandboxes (${first.output()})` });
       const ready = await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/readyz`);
       expect(ready.status).toBe(200);
+
+      // What a newcomer sees: one line with the dashboard's URL (the demo key in its fragment),
+      // and within seconds every demo connection healthy and fully synced.
+      const line = first.output().split('\n').find((l) => l.startsWith('StayOS Channel is running'))!;
+      const url = /dashboard (http:\/\/\S+)\/#key=(sos_\S+)/.exec(line);
+      expect(url, line).not.toBeNull();
+      const [, base, apiKey] = url!;
+      const api = async (p: string, init: RequestInit = {}) => {
+        const res = await fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${apiKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+        expect(res.status, p).toBeLessThan(300);
+        return res.json() as Promise<any>;
+      };
+      const synced = async () => {
+        const { channels } = await api('/api/v1/channels');
+        return channels.length === 2 && channels.every((c: any) => c.health.status === 'active' && c.pending.cells === 0 && c.lastSuccessAt) && channels;
+      };
+      const channels = await waitFor(synced, { timeoutMs: 90_000, what: `a healthy, fully synced demo (${first.output()})` });
+      console.log(`first run: healthy and fully synced ${((Date.now() - spawnedAt) / 1000).toFixed(1)} s after \`stayos start\` on an empty data directory`);
+      const today = new Date().toISOString().slice(0, 10);
+      const in13 = new Date(Date.now() + 13 * 86_400_000).toISOString().slice(0, 10);
+      for (const c of channels) expect(await api(`/api/v1/channels/${c.id}/parity?from=${today}&to=${in13}`)).toMatchObject({ cells: 14 * 9, differing: 0 });
+      expect(await (await fetch(`${base}/`)).text()).toContain('<title>StayOS Channel</title>');
+
+      // demo-traffic moves it: bookings arrive through both paths, rate changes go out, and it settles synced again.
+      const traffic = runCli(['demo-traffic', '--rate', '20', '--count', '40', '--seed', '7'], env);
+      expect((await traffic.exited).code, traffic.output()).toBe(0);
+      const sent = /sent: (\d+) Expedia bookings, (\d+) Booking\.com bookings.*?(\d+) rate changes; 0 refused/.exec(traffic.output());
+      expect(sent, traffic.output()).not.toBeNull();
+      await waitFor(async () => {
+        const { bookings } = await api('/api/v1/bookings?limit=200');
+        const by = (ch: string) => new Set(bookings.filter((b: any) => b.channel === ch && b.outcome === 'created').map((b: any) => b.reservationId)).size;
+        return by('expedia') >= Number(sent![1]) && by('booking_com') === Number(sent![2]);
+      }, { timeoutMs: 60_000, what: 'the demo bookings in the PMS' });
+      await waitFor(synced, { timeoutMs: 60_000, what: 'the demo synced again after the traffic' });
+
+      // The fault switch: Expedia's sandbox fails, the connection leaves "active"; switched off, it recovers.
+      const outage = runCli(['demo-fault', 'expedia', 'outage'], env);
+      expect((await outage.exited).code).toBe(0);
+      const ex = channels.find((c: any) => c.channel === 'expedia').id;
+      await api(`/api/v1/channels/${ex}/full-sync`, { method: 'POST', body: JSON.stringify({ days: 30 }) });
+      await waitFor(async () => (await api(`/api/v1/channels/${ex}`)).health.status !== 'active', { timeoutMs: 60_000, what: 'Expedia degrading' });
+      const off = runCli(['demo-fault', 'expedia', 'off'], env);
+      expect((await off.exited).code).toBe(0);
+      await waitFor(synced, { timeoutMs: 120_000, what: 'Expedia recovering' });
       expect(fs.readFileSync(path.join(dataDir, 'encryption.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
       first.child.kill('SIGINT');
       expect(await first.exited).toEqual({ code: 0, signal: null });
