@@ -63,7 +63,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     await page.goto(`${base}/?refresh=1000#key=${key}`);
     await page.waitForSelector('.tile[data-health]');
     expect(new URL(page.url()).hash).toBe(''); // the key leaves the address bar
-    const tiles = await page.$$eval('.tile', (ts) => ts.map((t) => ({ id: (t as HTMLElement).dataset.connectionId, health: (t as HTMLElement).dataset.health, text: t.textContent })));
+    const tiles = await page.$$eval('.tile', (ts) => ts.map((t) => ({ id: t.getAttribute("data-connection-id"), health: t.getAttribute("data-health"), text: t.textContent })));
     const { rows } = await db.current.pool.query(`SELECT id, status FROM channel.channel_connections ORDER BY channel_code`);
     expect(tiles.map((t) => [t.id, t.health])).toEqual(rows.map((r) => [r.id, r.status]));
     expect(tiles.find((t) => t.id === ids.expedia)!.text).toContain('HTTP 503');
