@@ -74,14 +74,19 @@ export async function cdcStatus(pool: Pool, slot: string, metrics: CdcMetrics): 
 /**
  * Writes the counters to channel.cdc_progress every `everyMs` (5 s) and a pending-cells sample per
  * connection every `sampleMs` (30 s), so an API process elsewhere can show events/s and the chart
- * of pending changes. A failed write is logged and tried again at the next tick: monitoring must
- * never stop the pipeline. Returns the stop function (it writes a last report).
+ * of pending changes. Only while this process streams the slot: a standby CDC (waiting on the
+ * slot's lock) must not overwrite the active one's figures with its zeros. A failed write is
+ * logged and tried again at the next tick: monitoring must never stop the pipeline. Returns the
+ * stop function (it writes a last report, events/s 0, if this process ever reported).
  */
 export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, log: Logger, opts: { everyMs?: number; sampleMs?: number } = {}): () => Promise<void> {
   const everyMs = opts.everyMs ?? 5000;
   const sampleMs = opts.sampleMs ?? 30_000;
   let lastSample = 0;
+  let reported = false;
   const report = async () => {
+    if (!metrics.streaming) return;
+    reported = true;
     await pool.query(saveProgress({
       slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: metrics.eventsPerSecond(),
       lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
@@ -99,6 +104,7 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
   return async () => {
     clearInterval(timer);
     await running;
+    if (!reported) return;
     await pool.query(saveProgress({
       slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: 0,
       lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,

@@ -182,6 +182,11 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
   it('the CDC part\'s reports give events/s to any API process, and pending samples to the history chart', async () => {
     const { pool } = db.current;
     const metrics = new CdcMetrics();
+    // A standby (not streaming) reports nothing: it would overwrite the active CDC's figures.
+    const standby = reportProgress(pool, 'stayos_cdc', new CdcMetrics(), createLogger('silent'), { everyMs: 20, sampleMs: 0 });
+    await standby();
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.cdc_progress`)).rows[0].n).toBe(0);
+    metrics.streaming = true;
     for (let i = 0; i < 12; i++) metrics.recordTransaction(25, new Date().toISOString(), '0/1');
     const expected = metrics.eventsPerSecond();
     const stop = reportProgress(pool, 'stayos_cdc', metrics, createLogger('silent'), { everyMs: 20, sampleMs: 0 });
