@@ -141,3 +141,16 @@ export const recentBookings = z.object({
     messageType: z.string(), outcome: z.string(), error: z.string().nullable(),
   })),
 }).meta({ id: 'RecentBookings' });
+
+export const errorsQuery = z.object({
+  hours: z.coerce.number().int().min(1).max(168).default(24).describe('resolved errors seen in the last hours are listed too (1–168)'),
+  connection: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+}).strict();
+export const errorLog = z.object({
+  errors: z.array(z.object({
+    connectionId: z.uuid(), property: z.string(), channel: z.string(), hotelCode: z.string(), severity: z.enum(['warning', 'error', 'alert']), kind: z.string(),
+    errorCode: z.string(), otaCode: z.string().nullable(), message: z.string(), occurrences: int, stayFrom: day.nullable(), stayTo: day.nullable(),
+    firstSeenAt: ts, lastSeenAt: ts, resolvedAt: ts.nullable().describe('null: still open'),
+  })),
+}).meta({ id: 'ErrorLog' });

@@ -67,7 +67,7 @@ async function startApi(url: string): Promise<{ base: string; pid: number; stop:
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const base = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (l) => {
-      const m = /running \(api\): (http:\/\/\S+?)\/?\s/.exec(`${l} `);
+      const m = /running \(api\): dashboard (http:\/\/[^\s/#]+)/.exec(l);
       if (m) resolve(m[1]!);
     });
     child.once('exit', (code) => reject(new Error(`the API exited with ${code} before serving`)));

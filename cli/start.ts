@@ -17,7 +17,7 @@ import { requestFullSync, startConnectors } from '../connectors/index.ts';
 import { createSandboxes } from '../connectors/sandbox/index.ts';
 
 export async function runStart(config: Config, log: Logger, parts: PartName[]): Promise<void> {
-  const db = await openDatabase(config, log, { applicationName: `stayos-${parts.join('+')}` });
+  const db = await openDatabase(config, log, { applicationName: `stayos-${parts.join('+')}`, attach: false });
   const running: Part[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

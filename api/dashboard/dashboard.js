@@ -56,7 +56,8 @@ function ago(ts) {
 const time = (ts) => new Date(ts).toLocaleTimeString();
 const bytes = (n) => (n == null ? '–' : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(1)} MB`);
 function fill(tbody, rows, empty) {
-  tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '5', class: 'note' }, empty))]));
+  const columns = String(tbody.parentElement.tHead.rows[0].cells.length);
+  tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: columns, class: 'note' }, empty))]));
 }
 
 // -- the parts of the page --------------------------------------------------------------------
@@ -103,11 +104,11 @@ function drawChart(h) {
   }, data, box);
 }
 
-function errorsOf(details) {
-  const rows = details.flatMap((d) => d.errors.map((e) => ({ ...e, channel: `${CHANNEL[d.channel] || d.channel} ${d.hotelCode}` })))
-    .sort((a, b) => Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt)).slice(0, 20);
-  fill($('errors').tBodies[0], rows.map((e) => el('tr', {},
-    el('td', {}, ago(e.lastSeenAt)), el('td', {}, e.channel), el('td', {}, e.otaCode || e.errorCode), el('td', {}, e.message), el('td', {}, String(e.occurrences)))), 'No open errors.');
+function errorsOf(errors) {
+  fill($('errors').tBodies[0], errors.map((e) => el('tr', { class: e.resolvedAt ? 'resolved' : `severity-${e.severity}` },
+    el('td', {}, ago(e.lastSeenAt)), el('td', {}, `${CHANNEL[e.channel] || e.channel} ${e.hotelCode}`), el('td', {}, e.otaCode || e.errorCode),
+    el('td', {}, e.message), el('td', {}, String(e.occurrences)), el('td', {}, e.resolvedAt ? `resolved ${ago(e.resolvedAt)}` : 'open'))),
+    'No errors in the last 24 hours.');
 }
 
 function bookingsOf(list) {
@@ -154,14 +155,13 @@ async function parity(event) {
 async function refresh() {
   clearTimeout(timer);
   try {
-    const [{ channels }, history, cdc, { bookings }] = await Promise.all([
-      api('/api/v1/channels'), api('/api/v1/history?hours=1'), api('/api/v1/cdc'), api('/api/v1/bookings?limit=15')]);
+    const [{ channels }, history, cdc, { bookings }, { errors }] = await Promise.all([
+      api('/api/v1/channels'), api('/api/v1/history?hours=1'), api('/api/v1/cdc'), api('/api/v1/bookings?limit=15'), api('/api/v1/errors?hours=24&limit=20')]);
     // Shown before drawing: the chart takes its width from the page.
     $('main').hidden = false;
     $('login').hidden = true;
     $('tiles').replaceChildren(...channels.map(tile));
-    const details = await Promise.all(channels.map((c) => api(`/api/v1/channels/${c.id}`)));
-    errorsOf(details);
+    errorsOf(errors);
     bookingsOf(bookings);
     cdcOf(cdc);
     drawChart(history);

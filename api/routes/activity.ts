@@ -1,6 +1,7 @@
 /**
  * What moved recently, for the dashboard: `GET /api/v1/history` (pending vs acknowledged cells over
- * the last hours) and `GET /api/v1/bookings` (the latest inbound booking messages). Summed over
+ * the last hours), `GET /api/v1/errors` (the error log: open errors and those resolved lately) and
+ * `GET /api/v1/bookings` (the latest inbound booking messages). Summed over
  * the properties the key sees, each read as that tenant. Registered in the channel routes' scope
  * (their key check applies).
  */
@@ -9,8 +10,8 @@ import type { z } from 'zod';
 import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { doc } from '../openapi.ts';
-import { bookingsQuery, historyQuery, recentBookings as bookingsSchema, syncHistory as historySchema } from '../schemas.ts';
-import { pendingNow, recentBookings, syncHistory } from '../sql/activity.ts';
+import { bookingsQuery, errorLog as errorLogSchema, errorsQuery, historyQuery, recentBookings as bookingsSchema, syncHistory as historySchema } from '../schemas.ts';
+import { errorLog, pendingNow, recentBookings, syncHistory } from '../sql/activity.ts';
 import { asTenant, onConnection } from '../tenant.ts';
 
 type Point = { at: Date; pending: number | null; acknowledged: number; failed: number };
@@ -57,5 +58,19 @@ export function activityRoutes(app: FastifyInstance): void {
     const lists = await Promise.all(principal.properties.map(async (p) =>
       (await asTenant(app.pool, principal, p.id, async (c) => (await c.query(recentBookings(q.limit))).rows)).map((r) => ({ ...r, property: p.code }))));
     return { bookings: lists.flat().sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime()).slice(0, q.limit) };
+  });
+
+  app.get('/api/v1/errors', {
+    schema: doc('monitoring', 'The error log: open errors, and errors resolved in the last hours (an outage that recovered stays visible)', { querystring: errorsQuery, response: { 200: errorLogSchema } }, [400, 401, 404]),
+  }, async (request) => {
+    const q = request.query as z.infer<typeof errorsQuery>;
+    const principal = request.principal!;
+    const codeOf = new Map(principal.properties.map((p) => [p.id, p.code]));
+    const read = async (c: PoolClient) => (await c.query(errorLog(q.hours, q.connection ?? null, q.limit))).rows
+      .map(({ propertyId, ...r }) => ({ ...r, property: codeOf.get(propertyId)! }));
+    const lists = q.connection
+      ? [await onConnection(app.pool, principal, q.connection, read)]
+      : await Promise.all(principal.properties.map((p) => asTenant(app.pool, principal, p.id, read)));
+    return { errors: lists.flat().sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime()).slice(0, q.limit) };
   });
 }

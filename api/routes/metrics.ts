@@ -1,7 +1,7 @@
 /**
  * `GET /metrics`: Prometheus text format. Adds, at each scrape, the state every process shares:
- * pending cells and the age of the oldest per connection, connection health, and the CDC slots'
- * lag in bytes (from PostgreSQL, as the service role: operators see all properties).
+ * pending cells and the age of the oldest per connection, connection health, the CDC slots'
+ * lag in bytes and the CDC's events (total and per second, as its active process reported them) (from PostgreSQL, as the service role: operators see all properties).
  */
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
@@ -12,19 +12,24 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const oldest = new client.Gauge({ name: 'stayos_pending_oldest_seconds', help: 'Age of the oldest waiting cell, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
   const up = new client.Gauge({ name: 'stayos_connection_active', help: '1 when the connection is active, 0 when degraded, down or paused', labelNames: ['connection', 'channel', 'hotel', 'status'] as const, registers: [] });
   const lag = new client.Gauge({ name: 'stayos_cdc_lag_bytes', help: 'WAL bytes between the current position and what the CDC slot acknowledged', labelNames: ['slot'] as const, registers: [] });
+  const events = new client.Gauge({ name: 'stayos_cdc_events_total', help: 'Row changes the CDC decoded and handed on, as its active process last reported (channel.cdc_progress)', labelNames: ['slot'] as const, registers: [] });
+  const eventRate = new client.Gauge({ name: 'stayos_cdc_events_per_second', help: 'Row changes per second over the last 10 s, as the active CDC last reported (0 when its report is older than 30 s)', labelNames: ['slot'] as const, registers: [] });
+  const gauges = [pending, oldest, up, lag, events, eventRate];
   const shared = new client.Registry();
-  for (const m of [pending, oldest, up, lag]) shared.registerMetric(m);
+  for (const m of gauges) shared.registerMetric(m);
 
   app.addHook('onResponse', async (request, reply) => {
     httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
   app.get('/metrics', { schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format); no key: scrape it from inside your network' } }, async (_request, reply) => {
-    for (const m of [pending, oldest, up, lag]) m.reset();
-    const [{ rows: conns }, { rows: slots }] = await Promise.all([
+    for (const m of gauges) m.reset();
+    const [{ rows: conns }, { rows: slots }, { rows: progress }] = await Promise.all([
       app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),
       app.pool.query(`SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots
                       WHERE database = current_database() AND plugin = 'pgoutput'`),
+      app.pool.query(`SELECT slot_name, events_total::float8 AS total, CASE WHEN reported_at > now() - interval '30 seconds' THEN events_per_second ELSE 0 END AS rate
+                      FROM channel.cdc_progress`),
     ]);
     for (const c of conns) {
       const labels = { connection: c.id, channel: c.channel_code, hotel: c.ota_hotel_code };
@@ -33,6 +38,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
       up.set({ ...labels, status: c.status }, c.status === 'active' ? 1 : 0);
     }
     for (const s of slots) lag.set({ slot: s.slot_name }, s.lag ?? 0);
+    for (const p of progress) {
+      events.set({ slot: p.slot_name }, p.total);
+      eventRate.set({ slot: p.slot_name }, p.rate);
+    }
     const text = (await registry.metrics()) + (await shared.metrics());
     return reply.type(registry.contentType).send(text);
   });

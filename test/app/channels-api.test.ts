@@ -12,7 +12,7 @@ import { runCli } from '../helpers/process.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { authenticate, createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/index.ts';
-import { cdcStatus, channelDetail, channelList, connectionList, mappingList, parityReport, recentBookings, syncHistory } from '../../api/schemas.ts';
+import { cdcStatus, channelDetail, channelList, connectionList, errorLog, mappingList, parityReport, recentBookings, syncHistory } from '../../api/schemas.ts';
 import { CdcMetrics, reportProgress } from '../../cdc/metrics.ts';
 import { createLogger } from '../../core/logger.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -233,6 +233,28 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
     expect(bookings.map((b) => [b.reservationId, b.outcome, b.property])).toEqual([['R-2', 'refused', 'DEMO'], ['R-1', 'created', 'DEMO']]);
     expect(recentBookings.parse((await app.inject({ method: 'GET', url: '/api/v1/bookings', headers: bearer(keyB) })).json()).bookings.map((b) => b.reservationId)).toEqual(['X-9']);
   });
+  it('error log: open errors and those resolved within the window, newest first, only the key\'s properties', async () => {
+    const { pool } = db.current;
+    const expedia = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'expedia'`, [demoId])).rows[0].id;
+    await pool.query(`UPDATE channel.sync_errors SET resolved_at = now() WHERE resolved_at IS NULL`);
+    const insert = (conn: string, code: string, lastSeen: string, resolved: string | null) => pool.query(
+      `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, first_seen_at, last_seen_at, resolved_at)
+       SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', $2, 'log test ' || $2, now() - $3::interval, now() - $3::interval, now() - $4::interval
+       FROM channel.channel_connections WHERE id = $1`, [conn, code, lastSeen, resolved]);
+    await insert(expedia, 'OPEN1', '5 minutes', null);
+    await insert(expedia, 'FIXED2', '2 minutes', '1 minute');
+    await insert(expedia, 'OLD3', '3 days', '3 days');
+    await insert(otherConn, 'ELSE4', '1 minute', null);
+    const res = await app.inject({ method: 'GET', url: '/api/v1/errors?hours=24', headers: bearer(keyA) });
+    const { errors } = errorLog.parse(res.json());
+    const mine = errors.filter((e) => e.message.startsWith('log test'));
+    expect(mine.map((e) => [e.otaCode, e.resolvedAt === null])).toEqual([['FIXED2', false], ['OPEN1', true]]);
+    expect(mine[0]).toMatchObject({ property: 'DEMO', channel: 'expedia', connectionId: expedia });
+    const wider = errorLog.parse((await app.inject({ method: 'GET', url: `/api/v1/errors?hours=168&connection=${expedia}`, headers: bearer(keyA) })).json());
+    expect(wider.errors.filter((e) => e.message.startsWith('log test')).map((e) => e.otaCode)).toEqual(['FIXED2', 'OPEN1', 'OLD3']);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/errors?connection=${otherConn}`, headers: bearer(keyA) })).statusCode).toBe(404);
+    expect(errorLog.parse((await app.inject({ method: 'GET', url: '/api/v1/errors', headers: bearer(keyB) })).json()).errors.map((e) => e.otaCode)).toEqual(['ELSE4']);
+  });
 });
 
 describe('OpenAPI', () => {
@@ -244,7 +266,7 @@ describe('OpenAPI', () => {
     expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     const routes = app.printRoutes({ commonPrefix: false });
     for (const path of ['/api/v1/channels', '/api/v1/channels/{id}', '/api/v1/channels/{id}/parity', '/api/v1/channels/{id}/pause', '/api/v1/cdc', '/api/v1/history',
-      '/api/v1/bookings', '/api/v1/connections', '/api/v1/connections/{id}', '/api/v1/connections/{id}/mappings', '/healthz', '/readyz', '/metrics']) {
+      '/api/v1/bookings', '/api/v1/errors', '/api/v1/connections', '/api/v1/connections/{id}', '/api/v1/connections/{id}/mappings', '/healthz', '/readyz', '/metrics']) {
       expect(spec.paths, path).toHaveProperty([path]);
       expect(routes).toContain(path.replace('{id}', ':id').split('/').at(-1));
     }

@@ -60,6 +60,12 @@ describe('stayos start', () => {
       for (const c of channels) expect(await api(`/api/v1/channels/${c.id}/parity?from=${today}&to=${in13}`)).toMatchObject({ cells: 14 * 9, differing: 0 });
       expect(await (await fetch(`${base}/`)).text()).toContain('<title>StayOS Channel</title>');
 
+      // The operator's commands use the running server's PostgreSQL (a second one on the same data directory would be refused).
+      const list = runCli(['connection', 'list'], env);
+      expect((await list.exited).code, list.output()).toBe(0);
+      expect(list.output()).toMatch(/1234567[\s\S]*7654321/);
+      expect((await healthz(Number(env.STAYOS_HTTP_PORT))).status).toBe(200);
+
       // demo-traffic moves it: bookings arrive through both paths, rate changes go out, and it settles synced again.
       const traffic = runCli(['demo-traffic', '--rate', '20', '--count', '40', '--seed', '7'], env);
       expect((await traffic.exited).code, traffic.output()).toBe(0);
@@ -81,6 +87,9 @@ describe('stayos start', () => {
       const off = runCli(['demo-fault', 'expedia', 'off'], env);
       expect((await off.exited).code).toBe(0);
       await waitFor(synced, { timeoutMs: 120_000, what: 'Expedia recovering' });
+      // The outage stays in the error log, resolved.
+      const { errors } = await api('/api/v1/errors?hours=1');
+      expect(errors.some((e: any) => e.channel === 'expedia' && e.resolvedAt !== null && /HTTP 5\d\d/.test(e.message)), JSON.stringify(errors)).toBe(true);
       expect(fs.readFileSync(path.join(dataDir, 'encryption.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
       first.child.kill('SIGINT');
       expect(await first.exited).toEqual({ code: 0, signal: null });

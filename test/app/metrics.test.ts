@@ -7,6 +7,9 @@ import { DEMO } from '../../core/demo/demo-data.ts';
 import { addDays } from '../../core/dates.ts';
 import { buildApp } from '../../api/index.ts';
 import { buildBnRequest } from '../../connectors/expedia/booking-notification.ts';
+import { CdcMetrics, reportProgress } from '../../cdc/metrics.ts';
+import { createLogger } from '../../core/logger.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
@@ -47,5 +50,21 @@ describe('GET /metrics', () => {
     expect(metric(after, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'duplicate' })).toBeGreaterThanOrEqual(1);
     expect(after).toMatch(/^stayos_http_request_duration_seconds_bucket\{.*route="\/webhooks\/expedia".*\} \d+/m);
     expect(after).toContain('# TYPE stayos_ota_requests_total counter');
+  });
+
+  it('reports the CDC\'s events as its active process last wrote them, and 0 events/s once that report is stale', async () => {
+    const { pool } = db.current;
+    const metrics = new CdcMetrics();
+    metrics.streaming = true;
+    for (let i = 0; i < 5; i++) metrics.recordTransaction(40, new Date().toISOString(), '0/1');
+    const stop = reportProgress(pool, 'metrics_slot', metrics, createLogger('silent'), { everyMs: 60_000 });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.cdc_progress WHERE slot_name = 'metrics_slot'`)).rowCount);
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metric(text, 'stayos_cdc_events_total', { slot: 'metrics_slot' })).toBe(200);
+    expect(metric(text, 'stayos_cdc_events_per_second', { slot: 'metrics_slot' })).toBeCloseTo(metrics.eventsPerSecond(), 5);
+    await stop();
+    await pool.query(`UPDATE channel.cdc_progress SET reported_at = now() - interval '1 minute', events_per_second = 99 WHERE slot_name = 'metrics_slot'`);
+    const stale = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metric(stale, 'stayos_cdc_events_per_second', { slot: 'metrics_slot' })).toBe(0);
   });
 });

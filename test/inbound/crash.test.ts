@@ -20,7 +20,7 @@ async function startApi(): Promise<{ proc: CliProcess; url: string }> {
     DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_SEED_DEMO: 'false', STAYOS_SANDBOXES: 'false',
     STAYOS_HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), STAYOS_LOG_LEVEL: 'error',
   });
-  const line = await waitFor(() => /running \(api\): (http:\/\/[^\s/]+)/.exec(proc.output())?.[1], { timeoutMs: 30_000, what: `the API to start:\n${proc.output()}` });
+  const line = await waitFor(() => /running \(api\): dashboard (http:\/\/[^\s/]+)/.exec(proc.output())?.[1], { timeoutMs: 30_000, what: `the API to start:\n${proc.output()}` });
   return { proc, url: line };
 }
 
