@@ -106,7 +106,8 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
   return counts;
 }
 
-export const FAULT_MODES = { outage: { rates: { http5xx: 1 } }, flaky: { rates: { http5xx: 0.5 } }, off: {} } as const;
+// flaky: 4 requests in 5 fail; the retries within a push absorb some, so the connection goes degraded and active by turns.
+export const FAULT_MODES = { outage: { rates: { http5xx: 1 } }, flaky: { rates: { http5xx: 0.8 } }, off: {} } as const;
 
 /** Switches a sandbox OTA's fault plan (the running `stayos start` serves the sandboxes). */
 export async function runDemoFault(config: Config, channel: 'booking_com' | 'expedia', mode: keyof typeof FAULT_MODES): Promise<void> {
@@ -118,5 +119,7 @@ export async function runDemoFault(config: Config, channel: 'booking_com' | 'exp
   if (res.status !== 200) throw new StayosError('ERR_OTA_UNAVAILABLE', `the sandbox refused the fault plan (HTTP ${res.status})`);
   console.log(mode === 'off'
     ? `${channel} sandbox healthy again: the connection recovers at its next retry (the dashboard turns green)`
-    : `${channel} sandbox now fails ${mode === 'outage' ? 'every' : 'half of the'} request${mode === 'outage' ? '' : 's'}: watch the connection degrade${mode === 'outage' ? ' and go down' : ''}; \`stayos demo-fault ${channel} off\` ends it`);
+    : mode === 'outage'
+      ? `${channel} sandbox now fails every request: watch the connection degrade and go down; \`stayos demo-fault ${channel} off\` ends it`
+      : `${channel} sandbox now fails 4 requests in 5: retries absorb some, the connection turns degraded and back; \`stayos demo-fault ${channel} off\` ends it`);
 }

@@ -204,7 +204,7 @@ program
 
 program
   .command('demo-fault')
-  .description('switch a demo sandbox OTA to failing (outage: every request, flaky: half) or back (off)')
+  .description('switch a demo sandbox OTA to failing (outage: every request, flaky: 4 in 5) or back (off)')
   .argument('<channel>', 'booking_com or expedia')
   .argument('<mode>', 'outage, flaky or off')
   .action(async (channel: string, mode: string) => {
