@@ -18,7 +18,8 @@ import { StayosError } from '../core/errors.ts';
 import { errorBody } from './schemas.ts';
 
 const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data) => {
-  const r = schema.safeParse(data);
+  // A request without a body reaches the validator as null; an optional body means "absent".
+  const r = schema.safeParse(httpPart === 'body' && data === null ? undefined : data);
   if (r.success) return { value: r.data };
   if (httpPart === 'params') return { error: new StayosError('ERR_NOT_FOUND', 'no such resource') };
   return { error: new StayosError('ERR_VALIDATION', `${httpPart}: ${z.prettifyError(r.error)}`) };

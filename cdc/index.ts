@@ -70,8 +70,13 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     metrics,
     status: () => cdcStatus(pool, config.cdcSlot, metrics),
     async stop() {
-      await stream.stop();
-      await stopReporting();
+      // Reporting stops first, while this process still holds the slot: its last report must not
+      // land after a standby took over and overwrite the new active CDC's figures.
+      try {
+        await stopReporting();
+      } finally {
+        await stream.stop();
+      }
       await transport.close();
       await storePool?.end();
     },

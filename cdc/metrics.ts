@@ -96,9 +96,14 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
       await pool.query(SAMPLE_PENDING);
     }
   };
-  let running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed'));
+  // One report at a time: a tick while the previous report still waits on the database is skipped
+  // (not queued behind it), so a slow database gets no pile of reports when it comes back.
+  let inFlight = true;
+  let running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { inFlight = false; });
   const timer = setInterval(() => {
-    running = running.then(report).catch((err) => log.warn({ err }, 'cdc: progress report failed'));
+    if (inFlight) return;
+    inFlight = true;
+    running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { inFlight = false; });
   }, everyMs);
   timer.unref();
   return async () => {

@@ -85,8 +85,9 @@ export function readJsonInput(file: string): unknown {
   const text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
   try {
     return JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`${file === '-' ? 'stdin' : file} is not JSON: ${(err as Error).message}`);
+  } catch {
+    // Not the parser's message: it quotes the input, which holds credentials.
+    throw new InvalidArgumentError(`${file === '-' ? 'stdin' : file} is not valid JSON`);
   }
 }
 

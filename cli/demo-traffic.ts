@@ -80,9 +80,11 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
         (await expedia('cancel', b)) ? counts.cancelled++ : counts.refused++;
       } else if (x < 0.7) {
         const room = ROOMS[Math.floor(random() * ROOMS.length)]!;
+        // Booking.com ids are numeric; unique per run (from `run`), like the Expedia ids.
+        const id = String(1_000_000_000 + ((parseInt(run, 16) + i * 7919) % 8_999_999_999));
         const r = await http.post('/sandbox/booking-com/_control/reservations', {
           kind: 'new',
-          reservation: { id: String(1_000_000_000 + Math.floor(random() * 8_999_999_999)), hotel: BOOKING.hotelCode, modifiedAt: new Date().toISOString(), currency: DEMO.currency,
+          reservation: { id, hotel: BOOKING.hotelCode, modifiedAt: new Date().toISOString(), currency: DEMO.currency,
             rooms: [{ roomCode: BOOKING.roomCodes[room]!, rateCode: BOOKING.rateCodes.BAR!, adults: 2, ...stay(random) }],
             guest: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! } },
         });

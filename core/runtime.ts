@@ -35,24 +35,30 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   }
 }
 
-/** The URL of the embedded server in config.dataDir, built from the password file it keeps there. */
-function embeddedUrl(config: Config): string | undefined {
+/** The URL of the embedded server in config.dataDir (port: the live server's, else the configured one). */
+function embeddedUrl(config: Config, port = config.embeddedPgPort): string | undefined {
   const file = path.join(config.dataDir, 'pg-password');
   if (!fs.existsSync(file)) return undefined;
   const password = fs.readFileSync(file, 'utf8').trim();
-  return withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.embeddedPgPort}/postgres`, EMBEDDED_DATABASE);
+  return withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, EMBEDDED_DATABASE);
 }
 
-/** The embedded server a running `stayos start` serves from config.dataDir, if one answers. */
+/**
+ * The embedded server a running `stayos start` serves from config.dataDir: found through its
+ * postmaster.pid (pid alive; the port written there, whatever STAYOS_PG_PORT this shell has).
+ * A live server that does not answer is an error, never a reason to start (and so stop) another.
+ */
 async function runningEmbedded(config: Config): Promise<string | undefined> {
-  const url = embeddedUrl(config);
-  if (!url || !fs.existsSync(path.join(config.dataDir, 'pg', 'postmaster.pid'))) return undefined;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  const { livePostmaster } = await import('./embedded-postgres.ts');
+  const live = livePostmaster(path.join(config.dataDir, 'pg'));
+  const url = live ? embeddedUrl(config, live.port) : undefined;
+  if (!live || !url) return undefined;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     return url;
-  } catch {
-    return undefined; // a stale pid file, or another server on the port: start our own
+  } catch (err) {
+    throw new StayosError('ERR_DB_UNAVAILABLE', `the embedded PostgreSQL of ${config.dataDir} runs (pid ${live.pid}, port ${live.port}) but does not answer: ${(err as Error).message}`, { cause: err });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -112,7 +118,7 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
  * the server's password from the data directory and never starts one; otherwise DATABASE_URL.
  */
 export async function connectRunning(config: Config, options: { poolSize?: number; applicationName?: string } = {}): Promise<{ pool: Pool; close(): Promise<void> }> {
-  const url = config.embedded ? embeddedUrl(config) : config.databaseUrl;
+  const url = config.embedded ? await runningEmbedded(config) : config.databaseUrl;
   if (!url) throw new StayosError('ERR_DB_UNAVAILABLE', `no embedded PostgreSQL in ${config.dataDir}: run \`npm start\` first (or set STAYOS_DATA_DIR)`);
   const pool = createPool(url, { max: options.poolSize ?? 2, applicationName: options.applicationName ?? 'stayos-cli' });
   try {

@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { PoolClient } from '../../core/db.ts';
+import type { Principal } from '../keys.ts';
 import { StayosError } from '../../core/errors.ts';
 import { doc } from '../openapi.ts';
 import { bookingsQuery, errorLog as errorLogSchema, errorsQuery, historyQuery, recentBookings as bookingsSchema, syncHistory as historySchema } from '../schemas.ts';
@@ -16,21 +17,33 @@ import { asTenant, onConnection } from '../tenant.ts';
 
 type Point = { at: Date; pending: number | null; acknowledged: number; failed: number };
 
+/**
+ * Runs `fn` for each of the key's properties one after the other: a key of many properties must
+ * not take many pool connections at once from the pipeline sharing the pool (the dashboard polls).
+ */
+async function eachProperty<T>(principal: Principal, fn: (id: string, code: string) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const p of principal.properties) out.push(await fn(p.id, p.code));
+  return out;
+}
+
 export function activityRoutes(app: FastifyInstance): void {
   app.get('/api/v1/history', {
     schema: doc('monitoring', 'Pending vs acknowledged cells over the last hours (60 points)', { querystring: historyQuery, response: { 200: historySchema } }, [400, 401, 404]),
   }, async (request) => {
     const q = request.query as z.infer<typeof historyQuery>;
     const principal = request.principal!;
+    // One end for every property's query (each runs in its own transaction, with its own now()).
+    const end = new Date();
     const read = async (c: PoolClient) => ({
-      points: (await c.query<Point>(syncHistory(q.hours, q.connection ?? null))).rows,
+      points: (await c.query<Point>(syncHistory(q.hours, q.connection ?? null, end))).rows,
       now: (await c.query<{ n: number }>(pendingNow(q.connection ?? null))).rows[0]!.n,
     });
     const parts = q.connection
       ? [await onConnection(app.pool, principal, q.connection, read)]
-      : await Promise.all(principal.properties.map((p) => asTenant(app.pool, principal, p.id, read)));
+      : await eachProperty(principal, (id) => asTenant(app.pool, principal, id, read));
     if (!parts.length) throw new StayosError('ERR_NOT_FOUND', 'this key sees no property');
-    // Same buckets in every part (same query, same now() to the minute): sum them by time.
+    // Same buckets in every part (same query, same end): sum them by time.
     const byAt = new Map<number, Point>();
     for (const part of parts) {
       for (const pt of part.points) {
@@ -55,8 +68,8 @@ export function activityRoutes(app: FastifyInstance): void {
   }, async (request) => {
     const q = request.query as z.infer<typeof bookingsQuery>;
     const principal = request.principal!;
-    const lists = await Promise.all(principal.properties.map(async (p) =>
-      (await asTenant(app.pool, principal, p.id, async (c) => (await c.query(recentBookings(q.limit))).rows)).map((r) => ({ ...r, property: p.code }))));
+    const lists = await eachProperty(principal, async (id, code) =>
+      (await asTenant(app.pool, principal, id, async (c) => (await c.query(recentBookings(q.limit))).rows)).map((r) => ({ ...r, property: code })));
     return { bookings: lists.flat().sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime()).slice(0, q.limit) };
   });
 
@@ -70,7 +83,7 @@ export function activityRoutes(app: FastifyInstance): void {
       .map(({ propertyId, ...r }) => ({ ...r, property: codeOf.get(propertyId)! }));
     const lists = q.connection
       ? [await onConnection(app.pool, principal, q.connection, read)]
-      : await Promise.all(principal.properties.map((p) => asTenant(app.pool, principal, p.id, read)));
+      : await eachProperty(principal, (id) => asTenant(app.pool, principal, id, read));
     return { errors: lists.flat().sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime()).slice(0, q.limit) };
   });
 }

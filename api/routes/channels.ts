@@ -56,7 +56,8 @@ function propertiesOf(request: FastifyRequest, code?: string) {
 
 export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?: string | undefined }): Promise<void> {
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.url.startsWith('/api/v1/')) return;
+    // The matched route, not the raw URL: the router decodes the path (`/%61pi/v1/…` is /api/v1/…).
+    if (!request.routeOptions.url?.startsWith('/api/v1/')) return;
     const principal = await authenticate(app.pool, request.headers.authorization);
     if (!principal) {
       reply.header('www-authenticate', 'Bearer realm="StayOS"');

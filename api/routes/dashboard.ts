@@ -20,7 +20,7 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 // Only this server's files and API; no framing (clickjacking on the action buttons).
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const index = fs.readFileSync(path.join(here, 'index.html'));
@@ -30,6 +30,6 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { file: string } }>('/dashboard/:file', async (request, reply) => {
     const f = files.get(request.params.file);
     if (!f) return reply.status(404).send({ error: { code: 'ERR_NOT_FOUND', message: 'no such file' } });
-    return reply.type(f.type).header('cache-control', 'no-cache').send(f.body);
+    return reply.type(f.type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(f.body);
   });
 }

@@ -19,5 +19,6 @@ export async function demoApiKey(pool: Pool, dataDir: string): Promise<string | 
   if (kept && (await authenticate(pool, `Bearer ${kept}`))) return kept;
   const { key } = await createApiKey(pool, { email: DEMO_KEY_EMAIL, role: 'revenue_manager', properties: ['DEMO'], name: 'demo dashboard (stayos start)' });
   fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // `mode` applies only when the file is created
   return key;
 }

@@ -46,6 +46,10 @@ describe('API keys', () => {
       expect(res.statusCode).toBe(401);
       expect(res.json()).toMatchObject({ error: { code: 'ERR_AUTH' } });
     }
+    // The router decodes the path: an encoded spelling of /api/v1 is still /api/v1, key required.
+    for (const url of ['/%61pi/v1/cdc', '/api/%761/history', '/%61pi/v1/connections']) {
+      expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
+    }
   });
 
   it('stores only a hash, and `stayos api-key create` prints a working key once', async () => {
@@ -110,16 +114,19 @@ describe('GET /api/v1/channels', () => {
     expect(retried.json()).toMatchObject({ resolved: 1, cellsMarked: 2 });
     const sync = await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 30 });
     expect(sync.statusCode).toBe(202);
+    const bodiless = await post(`/api/v1/channels/${expedia}/full-sync`, keyA); // no body: the OTA's default window
+    expect(bodiless.statusCode, bodiless.body).toBe(202);
+    expect(bodiless.json().days).toBeGreaterThan(30);
     expect(sync.json().cellsMarked).toBeGreaterThan(0);
     expect((await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 'many' })).statusCode).toBe(400);
     expect((await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 5000 })).statusCode).toBe(400); // beyond Expedia's 2 years: nothing recorded
 
     const user = (await authenticate(pool, `Bearer ${keyA}`))!.userId;
     const { rows: actions } = await pool.query(`SELECT action, created_by FROM channel.connection_actions WHERE connection_id = $1 ORDER BY created_at, action`, [expedia]);
-    expect(actions.map((a) => a.action).sort()).toEqual(['full_sync', 'pause', 'resume', 'retry_errors']);
+    expect(actions.map((a) => a.action).sort()).toEqual(['full_sync', 'full_sync', 'pause', 'resume', 'retry_errors']);
     expect(actions.every((a) => a.created_by === user)).toBe(true);
     const { rows: [audited] } = await pool.query(`SELECT count(*)::int AS n FROM audit.audit_log WHERE table_name IN ('connection_actions', 'channel_connections') AND actor_id = $1`, [user]);
-    expect(audited.n).toBeGreaterThanOrEqual(6); // four actions, and the pause and resume of the connection itself
+    expect(audited.n).toBeGreaterThanOrEqual(7); // five actions, and the pause and resume of the connection itself
   });
 
   it('parity: PMS values against what the OTA acknowledged, cell by cell, and the parts that differ', async () => {
@@ -209,7 +216,9 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
     expect(res.statusCode).toBe(200);
     const h = syncHistory.parse(res.json());
     expect(h.bucketSeconds).toBe(120);
-    expect(h.points.length).toBeGreaterThanOrEqual(60);
+    expect(h.points).toHaveLength(60);
+    expect(Date.parse(h.points.at(-1)!.at)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(h.points.at(-1)!.at)).toBeGreaterThan(Date.now() - 120_000);
     expect(h.points.reduce((s, p) => s + p.acknowledged, 0)).toBe(47);
     expect(h.points.reduce((s, p) => s + p.failed, 0)).toBe(1);
     expect(h.points.at(-1)!.pending ?? h.points.at(-2)!.pending).toBe(pendingNow);

@@ -60,11 +60,16 @@ describe('stayos start', () => {
       for (const c of channels) expect(await api(`/api/v1/channels/${c.id}/parity?from=${today}&to=${in13}`)).toMatchObject({ cells: 14 * 9, differing: 0 });
       expect(await (await fetch(`${base}/`)).text()).toContain('<title>StayOS Channel</title>');
 
-      // The operator's commands use the running server's PostgreSQL (a second one on the same data directory would be refused).
-      const list = runCli(['connection', 'list'], env);
+      // The operator's commands use the running server's PostgreSQL, found through the data
+      // directory (even from a shell with another STAYOS_PG_PORT); a second `start` is refused and
+      // leaves the first one's database alone.
+      const list = runCli(['connection', 'list'], { ...env, STAYOS_PG_PORT: String(await freePort()) });
       expect((await list.exited).code, list.output()).toBe(0);
       expect(list.output()).toMatch(/1234567[\s\S]*7654321/);
-      expect((await healthz(Number(env.STAYOS_HTTP_PORT))).status).toBe(200);
+      const again = runCli(['start'], { ...env, STAYOS_HTTP_PORT: String(await freePort()) });
+      expect((await again.exited).code).toBe(1);
+      expect(again.output()).toContain('is in use by a running StayOS');
+      expect((await healthz(Number(env.STAYOS_HTTP_PORT))).body).toMatchObject({ status: 'ok', database: 'up' });
 
       // demo-traffic moves it: bookings arrive through both paths, rate changes go out, and it settles synced again.
       const traffic = runCli(['demo-traffic', '--rate', '20', '--count', '40', '--seed', '7'], env);

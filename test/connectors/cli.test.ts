@@ -91,6 +91,12 @@ describe('stayos connection list|create|update|mappings', () => {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
     }
+    // A file that is not JSON: refused without quoting it (the parser's message would show the password).
+    fs.writeFileSync(creds, '{"username":"cliuser","password":cli-secret-88}');
+    const notJson = await run(['update', '--connection', id, '--credentials-file', creds]);
+    expect(notJson.code).toBe(2);
+    expect(notJson.out).toContain('is not valid JSON');
+    expect(notJson.out).not.toContain('cli-secret-88');
     const stale = await run(['update', '--connection', id, '--status', 'active', '--version', '7']);
     expect(stale.code).toBe(1);
     expect(stale.out).toContain('ERR_CONFLICT');
