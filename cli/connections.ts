@@ -82,7 +82,12 @@ async function withDb<T>(config: Config, log: Logger, fn: (db: Db) => Promise<T>
 
 /** Reads `--credentials-file PATH|-`: a JSON object of strings. */
 export function readJsonInput(file: string): unknown {
-  const text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${file === '-' ? 'stdin' : file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
   try {
     return JSON.parse(text);
   } catch {
