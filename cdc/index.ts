@@ -20,7 +20,8 @@ import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport
 export { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
 export { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
 export { ReplicationStream } from './replication.ts';
-export { confirmedFlushLsn, currentWalLsn, ensureSlot, slotStatus, PUBLICATIONS } from './slot.ts';
+export { confirmedFlushLsn, currentWalLsn, databaseSlots, ensureSlot, slotStatus, PUBLICATIONS, type DatabaseSlot } from './slot.ts';
+export { READ_PROGRESS, type ProgressReport } from './sql/progress.ts';
 export { InProcessTransport } from './transport/in-process.ts';
 export { PubSubTransport, pubsubNames, createPubSubClient, ensurePubSubResources } from './transport/pubsub.ts';
 export { PubSubChangeSubscriber } from './transport/pubsub-subscriber.ts';

@@ -103,6 +103,31 @@ export async function slotStatus(pool: Pool, slot: string): Promise<SlotStatus> 
   };
 }
 
+/** One pgoutput slot of this database as the monitoring shows it (`GET /api/v1/cdc`, `/metrics`). */
+export interface DatabaseSlot {
+  slot: string;
+  active: boolean;
+  walStatus: string | null;
+  confirmedLsn: string | null;
+  walLsn: string;
+  /** WAL bytes between the current position and what the slot's consumer acknowledged. */
+  lagBytes: number | null;
+  /** Seconds, as the WAL sender measures them; null while nobody streams. */
+  lagSeconds: number | null;
+  safeWalBytes: number | null;
+}
+
+/** Every pgoutput slot of this database, whoever created it (the CDC's, a baseline's, a test's). */
+export async function databaseSlots(pool: Pool): Promise<DatabaseSlot[]> {
+  const { rows } = await pool.query<DatabaseSlot>(`
+    SELECT s.slot_name AS slot, s.active, s.wal_status AS "walStatus", s.confirmed_flush_lsn::text AS "confirmedLsn",
+           pg_current_wal_lsn()::text AS "walLsn", pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS "lagBytes",
+           EXTRACT(EPOCH FROM r.flush_lag)::float8 AS "lagSeconds", s.safe_wal_size::bigint AS "safeWalBytes"
+    FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+    WHERE s.database = current_database() AND s.plugin = 'pgoutput' ORDER BY s.slot_name`);
+  return rows;
+}
+
 /** pg_current_wal_lsn(), as a comparable number. */
 export async function currentWalLsn(pool: Pool): Promise<Lsn> {
   const { rows: [r] } = await pool.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS n`);

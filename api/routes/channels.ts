@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
+import { databaseSlots, READ_PROGRESS, type ProgressReport } from '../../cdc/index.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
@@ -72,19 +73,10 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * `wal_status` (`lost` means the slot fell behind max_slot_wal_keep_size: a full sync is due).
    */
   app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s', { response: { 200: cdcStatus } }) }, async () => {
-    const { rows } = await app.pool.query(`
-      SELECT s.slot_name AS slot, s.active, s.wal_status AS "walStatus", s.confirmed_flush_lsn::text AS "confirmedLsn",
-             pg_current_wal_lsn()::text AS "walLsn", pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS "lagBytes",
-             EXTRACT(EPOCH FROM r.flush_lag)::float8 AS "lagSeconds", s.safe_wal_size::bigint AS "safeWalBytes"
-      FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
-      WHERE s.database = current_database() AND s.plugin = 'pgoutput' ORDER BY s.slot_name`);
-    // What the CDC part last reported (channel.cdc_progress); a report older than 30 s means no CDC runs.
-    const { rows: [p] } = await app.pool.query<{ eps: number | null }>(
-      `SELECT sum(events_per_second) FILTER (WHERE reported_at > now() - interval '30 seconds')::float8 AS eps FROM channel.cdc_progress`);
-    return {
-      slots: rows.map((r) => ({ ...r, lagBytes: r.lagBytes === null ? null : Number(r.lagBytes), safeWalBytes: r.safeWalBytes === null ? null : Number(r.safeWalBytes) })),
-      eventsPerSecond: p?.eps ?? null,
-    };
+    const [slots, { rows: progress }] = await Promise.all([databaseSlots(app.pool), app.pool.query<ProgressReport>(READ_PROGRESS)]);
+    // What the CDC part last reported (channel.cdc_progress); null when no CDC reports now.
+    const fresh = progress.filter((p) => p.fresh);
+    return { slots, eventsPerSecond: fresh.length ? fresh.reduce((s, p) => s + p.eventsPerSecond, 0) : null };
   });
 
   connectionRoutes(app, opts.encryptionKey);

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
 import { httpSeconds, registry } from '../../core/metrics.ts';
+import { databaseSlots, READ_PROGRESS, type ProgressReport } from '../../cdc/index.ts';
 
 export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const pending = new client.Gauge({ name: 'stayos_pending_cells', help: 'ARI cells waiting to be pushed, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
@@ -24,12 +25,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/metrics', { schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format); no key: scrape it from inside your network' } }, async (_request, reply) => {
     for (const m of gauges) m.reset();
-    const [{ rows: conns }, { rows: slots }, { rows: progress }] = await Promise.all([
+    const [{ rows: conns }, slots, { rows: progress }] = await Promise.all([
       app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),
-      app.pool.query(`SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots
-                      WHERE database = current_database() AND plugin = 'pgoutput'`),
-      app.pool.query(`SELECT slot_name, events_total::float8 AS total, CASE WHEN reported_at > now() - interval '30 seconds' THEN events_per_second ELSE 0 END AS rate
-                      FROM channel.cdc_progress`),
+      databaseSlots(app.pool),
+      app.pool.query<ProgressReport>(READ_PROGRESS),
     ]);
     for (const c of conns) {
       const labels = { connection: c.id, channel: c.channel_code, hotel: c.ota_hotel_code };
@@ -37,10 +36,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
       oldest.set(labels, c.oldest ?? 0);
       up.set({ ...labels, status: c.status }, c.status === 'active' ? 1 : 0);
     }
-    for (const s of slots) lag.set({ slot: s.slot_name }, s.lag ?? 0);
+    for (const s of slots) lag.set({ slot: s.slot }, s.lagBytes ?? 0);
     for (const p of progress) {
-      events.set({ slot: p.slot_name }, p.total);
-      eventRate.set({ slot: p.slot_name }, p.rate);
+      events.set({ slot: p.slot }, p.eventsTotal);
+      eventRate.set({ slot: p.slot }, p.eventsPerSecond);
     }
     const text = (await registry.metrics()) + (await shared.metrics());
     return reply.type(registry.contentType).send(text);

@@ -11,6 +11,17 @@ export function saveProgress(p: { slot: string; eventsTotal: number; transaction
   };
 }
 
+/**
+ * The CDC's reports, per slot. A report older than 30 s (6 missed reports) means no CDC process
+ * streams that slot: it is not `fresh`, and its events/s reads 0.
+ */
+export const READ_PROGRESS = `
+SELECT slot_name AS slot, events_total AS "eventsTotal", reported_at > now() - interval '30 seconds' AS fresh,
+       CASE WHEN reported_at > now() - interval '30 seconds' THEN events_per_second ELSE 0 END AS "eventsPerSecond"
+FROM channel.cdc_progress ORDER BY slot_name`;
+
+export interface ProgressReport { slot: string; eventsTotal: number; fresh: boolean; eventsPerSecond: number }
+
 /** One sample per live connection, zero included (the chart must come back down to zero). */
 export const SAMPLE_PENDING = `
 INSERT INTO channel.pending_samples (connection_id, property_id, pending_cells)
