@@ -11,17 +11,16 @@ import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { withTransaction } from '../core/db.ts';
 import { openDatabase } from '../core/runtime.ts';
-import { migrate } from '../core/migrator.ts';
+import { withDb } from './db.ts';
 import { fromPgError, StayosError } from '../core/errors.ts';
 import { createConnectionBody, mappingsBody, patchConnectionBody, propertyCode } from '../api/schemas.ts';
-import { addMappings, insertConnection, listConnections, listMappings, replaceMappings, updateConnection } from '../api/sql/connections.ts';
+import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../api/sql/connections.ts';
 import { pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions } from '../connectors/index.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
-  const db = await openDatabase(config, log, { poolSize: 4 });
-  try {
-    await migrate(db.pool);
+  await withDb(config, log, async (db) => {
     const req = await requestFullSync(db.pool, opts.connection, opts.days);
     console.log(`full sync of ${req.channel} connection ${req.connectionId}: ${req.cells} cells (${req.days} days) marked`);
     if (!opts.wait) return;
@@ -48,9 +47,7 @@ export async function runFullSync(config: Config, log: Logger, opts: { connectio
     } finally {
       await worker.stop();
     }
-  } finally {
-    await db.close();
-  }
+  }, { poolSize: 4 });
 }
 
 export async function runPause(config: Config, log: Logger, connectionId: string, paused: boolean): Promise<void> {
@@ -69,17 +66,6 @@ export async function runPause(config: Config, log: Logger, connectionId: string
  * service (every property). Credentials come from a JSON file or stdin, never from the command
  * line (shell history, `ps`), and are never printed.
  */
-type Db = Awaited<ReturnType<typeof openDatabase>>;
-async function withDb<T>(config: Config, log: Logger, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config, log, { poolSize: 2 });
-  try {
-    await migrate(db.pool);
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
-
 /** Reads `--credentials-file PATH|-`: a JSON object of strings. */
 export function readJsonInput(file: string): unknown {
   let text: string;
@@ -138,27 +124,15 @@ export async function runConnectionUpdate(config: Config, log: Logger, id: strin
 /** Prints the mappings, or (with a file) replaces them whole, like PUT /api/v1/connections/:id/mappings. */
 export async function runMappings(config: Config, log: Logger, id: string, file?: string): Promise<void> {
   const items = file === undefined ? undefined : valid(mappingsBody, readJsonInput(file));
-  await withDb(config, log, async (db) => {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const { rows: [c] } = await client.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
-      if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
-      if (items) {
-        const { rows: [r] } = await client.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(id, items));
-        if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
-        const added = (await client.query(addMappings(id, items))).rowCount ?? 0;
-        console.log(`mappings replaced: ${added} added, ${r!.removed} removed, ${r!.changed} changed (the CDC marks the cells they cover)`);
-      }
-      for (const m of (await client.query(listMappings(id))).rows) {
-        console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw fromPgError(err, 'mappings not saved');
-    } finally {
-      client.release();
+  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
+    const { rows: [c] } = await client.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
+    if (items) {
+      const r = await putMappings(client, id, items);
+      console.log(`mappings replaced: ${r.added} added, ${r.removed} removed, ${r.changed} changed (the CDC marks the cells they cover)`);
     }
-  });
+    for (const m of (await client.query(listMappings(id))).rows) {
+      console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
+    }
+  }).catch((err) => { throw fromPgError(err, 'mappings not saved'); }));
 }

@@ -12,6 +12,7 @@ import { seedDemo } from '../core/demo/seed-demo.ts';
 import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
+import { withDb } from './db.ts';
 import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
 import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
@@ -73,18 +74,14 @@ program
   .description('create the demo property (idempotent)')
   .action(async () => {
     const { config, log } = context();
-    const db = await openDatabase(config, log, { poolSize: 2 });
-    try {
-      await migrate(db.pool);
+    await withDb(config, log, async (db) => {
       const r = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
       console.log(
         r.created
           ? `demo property created: ${r.reservations} reservations, ${r.rates} rates, ${r.restrictions} restrictions`
           : `demo property already present; rate window topped up (${r.rates} rates, ${r.restrictions} restrictions added)`,
       );
-    } finally {
-      await db.close();
-    }
+    });
   });
 
 function days(value: string): number {
@@ -220,14 +217,10 @@ program
   .option('--out <dir>', 'output directory', 'docs/er')
   .action(async (opts: { out: string }) => {
     const { config, log } = context();
-    const db = await openDatabase(config, log, { poolSize: 2 });
-    try {
-      await migrate(db.pool);
+    await withDb(config, log, async (db) => {
       const files = await writeErDiagrams(db.pool, opts.out);
       console.log(`wrote ${files.length} diagrams to ${opts.out}`);
-    } finally {
-      await db.close();
-    }
+    });
   });
 
 program
@@ -242,15 +235,11 @@ program
   .action(async (opts: { email: string; role: string; property: string[]; name?: string }) => {
     if (!(ROLES as readonly string[]).includes(opts.role)) throw new InvalidArgumentError(`--role must be one of ${ROLES.join(', ')}`);
     const { config, log } = context();
-    const db = await openDatabase(config, log, { poolSize: 2 });
-    try {
-      await migrate(db.pool);
+    await withDb(config, log, async (db) => {
       const { key } = await createApiKey(db.pool, { email: opts.email, role: opts.role as Role, properties: opts.property, ...(opts.name ? { name: opts.name } : {}) });
       console.log(key);
       console.error('Store this key now: it is shown once and kept only as a hash.');
-    } finally {
-      await db.close();
-    }
+    });
   });
 
 const inbound = program.command('inbound').description('inbound OTA bookings: a booking\'s message history, the replay of a stored message');

@@ -12,7 +12,7 @@ import { fromPgError, StayosError } from '../../core/errors.ts';
 import { connection, connectionList, createConnectionBody, idParams, mappingList, mappingsBody, mappingsResult, patchConnectionBody } from '../schemas.ts';
 import { doc } from '../openapi.ts';
 import { asTenant, onConnection } from '../tenant.ts';
-import { addMappings, insertConnection, listConnections, listMappings, replaceMappings, updateConnection } from '../sql/connections.ts';
+import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
 
 const MANAGERS = new Set(['admin', 'revenue_manager', 'integration']);
 type CreateBody = z.infer<typeof createConnectionBody>;
@@ -74,10 +74,8 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const id = idOf(request);
     const items = request.body as z.infer<typeof mappingsBody>;
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
-      const { rows: [r] } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(id, items));
-      if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
-      const added = (await c.query(addMappings(id, items))).rowCount ?? 0;
-      return { added, removed: r!.removed, changed: r!.changed, mappings: (await c.query(listMappings(id))).rows };
+      const counts = await putMappings(c, id, items);
+      return { ...counts, mappings: (await c.query(listMappings(id))).rows };
     }));
   });
 }

@@ -1,4 +1,11 @@
-/** Connection management queries, run as the tenant (RLS binds them to the request's property). */
+/**
+ * Connection management queries, run as the tenant by the API (RLS binds them to the request's
+ * property) and as the service by the CLI.
+ */
+import type { PoolClient } from '../../core/db.ts';
+import { StayosError } from '../../core/errors.ts';
+
+type MappingItem = { roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean };
 
 /** A connection as the API shows it: never its credentials, only whether it has some. */
 export const CONNECTION_COLUMNS = `id, property_id AS "propertyId", channel_code AS channel, ota_hotel_code AS "hotelCode", endpoint_url AS "endpointUrl",
@@ -39,7 +46,7 @@ export function updateConnection(id: string, p: { hotelCode?: string | undefined
  * it covers dirty, so the OTA gets the new mapping's values. Returns the unknown local codes
  * instead of writing when there are any.
  */
-export function replaceMappings(connectionId: string, items: Array<{ roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean }>) {
+export function replaceMappings(connectionId: string, items: MappingItem[]) {
   return {
     text: `
 WITH c AS (SELECT id, property_id FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL),
@@ -69,7 +76,7 @@ SELECT (SELECT codes FROM unknown) AS unknown, (SELECT count(*) FROM gone)::int 
 }
 
 /** The mappings to add after replaceMappings removed the stale ones (a separate statement: the unique indexes must see the removals). */
-export function addMappings(connectionId: string, items: Array<{ roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean }>) {
+export function addMappings(connectionId: string, items: MappingItem[]) {
   return {
     text: `
 INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, active)
@@ -92,4 +99,15 @@ export function listMappings(connectionId: string) {
            WHERE m.connection_id = $1 AND m.deleted_at IS NULL ORDER BY 1, 2`,
     values: [connectionId],
   };
+}
+
+/**
+ * PUT mappings, in the caller's transaction: replaceMappings, then addMappings. Unknown local codes
+ * throw ERR_VALIDATION naming them before anything is written.
+ */
+export async function putMappings(c: PoolClient, connectionId: string, items: MappingItem[]): Promise<{ added: number; removed: number; changed: number }> {
+  const { rows: [r] } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(connectionId, items));
+  if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
+  const added = (await c.query(addMappings(connectionId, items))).rowCount ?? 0;
+  return { added, removed: r!.removed, changed: r!.changed };
 }
