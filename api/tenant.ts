@@ -17,17 +17,31 @@ export function asTenant<T>(pool: Pool, principal: Principal, propertyId: string
   });
 }
 
+type Property = Principal['properties'][number];
+
 /**
  * Runs `fn` as the tenant that can see connection `id` (one of the key's properties), or throws
  * ERR_NOT_FOUND: another property's connection does not exist for this key.
  */
-export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient, property: Property) => Promise<T>): Promise<T> {
   for (const p of principal.properties) {
     const r = await asTenant(pool, principal, p.id, async (c) => {
       if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
-      return { found: true as const, value: await fn(c) };
+      return { found: true as const, value: await fn(c, p) };
     });
     if (r.found) return r.value;
   }
   throw new StayosError('ERR_NOT_FOUND', 'no such channel connection');
+}
+
+/**
+ * Runs `fn` as each of the key's properties, one after the other (a key of many properties must
+ * not take many pool connections at once from the pipeline sharing the pool; the dashboard polls),
+ * or, given `connection`, only as the property that sees it (ERR_NOT_FOUND otherwise).
+ */
+export async function asEachTenant<T>(pool: Pool, principal: Principal, connection: string | undefined, fn: (c: PoolClient, property: Property) => Promise<T>): Promise<T[]> {
+  if (connection) return [await onConnection(pool, principal, connection, fn)];
+  const out: T[] = [];
+  for (const p of principal.properties) out.push(await asTenant(pool, principal, p.id, (c) => fn(c, p)));
+  return out;
 }

@@ -84,13 +84,14 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
   const sampleMs = opts.sampleMs ?? 30_000;
   let lastSample = 0;
   let reported = false;
+  const save = (eventsPerSecond: number) => pool.query(saveProgress({
+    slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond,
+    lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
+  }));
   const report = async () => {
     if (!metrics.streaming) return;
     reported = true;
-    await pool.query(saveProgress({
-      slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: metrics.eventsPerSecond(),
-      lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
-    }));
+    await save(metrics.eventsPerSecond());
     if (Date.now() - lastSample >= sampleMs) {
       lastSample = Date.now();
       await pool.query(SAMPLE_PENDING);
@@ -98,21 +99,16 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
   };
   // One report at a time: a tick while the previous report still waits on the database is skipped
   // (not queued behind it), so a slow database gets no pile of reports when it comes back.
-  let inFlight = true;
-  let running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { inFlight = false; });
-  const timer = setInterval(() => {
-    if (inFlight) return;
-    inFlight = true;
-    running = report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { inFlight = false; });
-  }, everyMs);
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    running ??= report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { running = undefined; });
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
   timer.unref();
   return async () => {
     clearInterval(timer);
     await running;
-    if (!reported) return;
-    await pool.query(saveProgress({
-      slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond: 0,
-      lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
-    })).catch(() => undefined);
+    if (reported) await save(0).catch(() => undefined);
   };
 }

@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import { SingleBar, Presets } from 'cli-progress';
 import { sandboxBaseUrl, type Config } from '../core/config.ts';
-import { DEMO } from '../core/demo/demo-data.ts';
+import { DEMO, FIRST, LAST } from '../core/demo/demo-data.ts';
+import { addDays } from '../core/dates.ts';
 import { StayosError } from '../core/errors.ts';
 import { prng } from '../core/prng.ts';
 import { connectRunning } from '../core/runtime.ts';
@@ -20,13 +21,11 @@ import { buildBnRequest, type BnRequest } from '../connectors/expedia/booking-no
 
 const [BOOKING, EXPEDIA] = [DEMO.connections.find((c) => c.channel === 'booking_com')!, DEMO.connections.find((c) => c.channel === 'expedia')!];
 const ROOMS = ['STD', 'DLX'] as const;
-const FIRST = ['Anna', 'Lukas', 'Sofia', 'Mateo', 'Emma', 'Noah', 'Julia', 'Liam'];
-const LAST = ['de Vries', 'Müller', 'Rossi', 'García', 'Janssen', 'Smith', 'Kowalski', 'Dubois'];
 
 function stay(random: () => number, nightsBase = 1) {
-  const arrival = new Date(Date.now() + (3 + Math.floor(random() * 50)) * 86_400_000);
+  const arrival = addDays(new Date().toISOString().slice(0, 10), 3 + Math.floor(random() * 50));
   const nights = nightsBase + Math.floor(random() * 3);
-  const day = (i: number) => new Date(arrival.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+  const day = (i: number) => addDays(arrival, i);
   const price = (110 + Math.floor(random() * 60)).toFixed(2);
   return { arrival: day(0), departure: day(nights), nights: Array.from({ length: nights }, (_, i) => ({ date: day(i), amount: price })) };
 }

@@ -80,6 +80,17 @@ export function livePostmaster(pgDir: string): { pid: number; port: number } | u
 }
 
 const OWNER_FILE = 'stayos-owner.pid';
+const PASSWORD_FILE = 'pg-password';
+
+const serverUrl = (password: string, port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+/** The live PostgreSQL holding dataDir (a running `stayos start`'s): its server URL, pid and port. */
+export function runningServer(dataDir: string): { url: string; pid: number; port: number } | undefined {
+  const live = livePostmaster(path.join(dataDir, 'pg'));
+  const file = path.join(dataDir, PASSWORD_FILE);
+  if (!live || !fs.existsSync(file)) return undefined;
+  return { ...live, url: serverUrl(fs.readFileSync(file, 'utf8').trim(), live.port) };
+}
 
 /** Whether the process that started the data directory's PostgreSQL (OWNER_FILE) still runs. */
 function ownerAlive(dataDir: string): number | undefined {
@@ -151,7 +162,7 @@ export async function startEmbeddedPostgres(options: {
   const pgDir = path.join(dataDir, 'pg');
   fs.mkdirSync(dataDir, { recursive: true });
   assertReachableByPostgres(pgDir);
-  const password = readOrCreateSecret(path.join(dataDir, 'pg-password'), 24);
+  const password = readOrCreateSecret(path.join(dataDir, PASSWORD_FILE), 24);
   const logFile = path.join(dataDir, 'postgres.log');
   // initdb's output (the server itself logs through pg_ctl -l into the same file).
   const onLog = (message: string) => fs.appendFileSync(logFile, message);
@@ -194,7 +205,7 @@ export async function startEmbeddedPostgres(options: {
     );
   }
   fs.writeFileSync(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  const url = serverUrl(password, options.port);
   let stopped = false;
   return {
     url,

@@ -7,8 +7,6 @@ import { assertLogicalWal, createPool, withDatabase, type Pool } from './db.ts';
 import type { EmbeddedServer } from './embedded-postgres.ts';
 import { StayosError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import fs from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 
 export interface Database {
@@ -35,24 +33,16 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   }
 }
 
-/** The URL of the embedded server in config.dataDir (port: the live server's, else the configured one). */
-function embeddedUrl(config: Config, port = config.embeddedPgPort): string | undefined {
-  const file = path.join(config.dataDir, 'pg-password');
-  if (!fs.existsSync(file)) return undefined;
-  const password = fs.readFileSync(file, 'utf8').trim();
-  return withDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, EMBEDDED_DATABASE);
-}
-
 /**
  * The embedded server a running `stayos start` serves from config.dataDir: found through its
  * postmaster.pid (pid alive; the port written there, whatever STAYOS_PG_PORT this shell has).
  * A live server that does not answer is an error, never a reason to start (and so stop) another.
  */
 async function runningEmbedded(config: Config): Promise<string | undefined> {
-  const { livePostmaster } = await import('./embedded-postgres.ts');
-  const live = livePostmaster(path.join(config.dataDir, 'pg'));
-  const url = live ? embeddedUrl(config, live.port) : undefined;
-  if (!live || !url) return undefined;
+  const { runningServer } = await import('./embedded-postgres.ts');
+  const live = runningServer(config.dataDir);
+  if (!live) return undefined;
+  const url = withDatabase(live.url, EMBEDDED_DATABASE);
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();

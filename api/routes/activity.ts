@@ -8,40 +8,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { PoolClient } from '../../core/db.ts';
-import type { Principal } from '../keys.ts';
 import { StayosError } from '../../core/errors.ts';
 import { doc } from '../openapi.ts';
 import { bookingsQuery, errorLog as errorLogSchema, errorsQuery, historyQuery, recentBookings as bookingsSchema, syncHistory as historySchema } from '../schemas.ts';
 import { errorLog, pendingNow, recentBookings, syncHistory } from '../sql/activity.ts';
-import { asTenant, onConnection } from '../tenant.ts';
+import { asEachTenant } from '../tenant.ts';
 
 type Point = { at: Date; pending: number | null; acknowledged: number; failed: number };
-
-/**
- * Runs `fn` for each of the key's properties one after the other: a key of many properties must
- * not take many pool connections at once from the pipeline sharing the pool (the dashboard polls).
- */
-async function eachProperty<T>(principal: Principal, fn: (id: string, code: string) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (const p of principal.properties) out.push(await fn(p.id, p.code));
-  return out;
-}
 
 export function activityRoutes(app: FastifyInstance): void {
   app.get('/api/v1/history', {
     schema: doc('monitoring', 'Pending vs acknowledged cells over the last hours (60 points)', { querystring: historyQuery, response: { 200: historySchema } }, [400, 401, 404]),
   }, async (request) => {
     const q = request.query as z.infer<typeof historyQuery>;
-    const principal = request.principal!;
     // One end for every property's query (each runs in its own transaction, with its own now()).
     const end = new Date();
     const read = async (c: PoolClient) => ({
       points: (await c.query<Point>(syncHistory(q.hours, q.connection ?? null, end))).rows,
       now: (await c.query<{ n: number }>(pendingNow(q.connection ?? null))).rows[0]!.n,
     });
-    const parts = q.connection
-      ? [await onConnection(app.pool, principal, q.connection, read)]
-      : await eachProperty(principal, (id) => asTenant(app.pool, principal, id, read));
+    const parts = await asEachTenant(app.pool, request.principal!, q.connection, read);
     if (!parts.length) throw new StayosError('ERR_NOT_FOUND', 'this key sees no property');
     // Same buckets in every part (same query, same end): sum them by time.
     const byAt = new Map<number, Point>();
@@ -67,9 +53,8 @@ export function activityRoutes(app: FastifyInstance): void {
     schema: doc('monitoring', 'The latest inbound booking messages (last 7 days) and how each ended', { querystring: bookingsQuery, response: { 200: bookingsSchema } }, [400, 401]),
   }, async (request) => {
     const q = request.query as z.infer<typeof bookingsQuery>;
-    const principal = request.principal!;
-    const lists = await eachProperty(principal, async (id, code) =>
-      (await asTenant(app.pool, principal, id, async (c) => (await c.query(recentBookings(q.limit))).rows)).map((r) => ({ ...r, property: code })));
+    const lists = await asEachTenant(app.pool, request.principal!, undefined, async (c, p) =>
+      (await c.query(recentBookings(q.limit))).rows.map((r) => ({ ...r, property: p.code })));
     return { bookings: lists.flat().sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime()).slice(0, q.limit) };
   });
 
@@ -77,13 +62,8 @@ export function activityRoutes(app: FastifyInstance): void {
     schema: doc('monitoring', 'The error log: open errors, and errors resolved in the last hours (an outage that recovered stays visible)', { querystring: errorsQuery, response: { 200: errorLogSchema } }, [400, 401, 404]),
   }, async (request) => {
     const q = request.query as z.infer<typeof errorsQuery>;
-    const principal = request.principal!;
-    const codeOf = new Map(principal.properties.map((p) => [p.id, p.code]));
-    const read = async (c: PoolClient) => (await c.query(errorLog(q.hours, q.connection ?? null, q.limit))).rows
-      .map(({ propertyId, ...r }) => ({ ...r, property: codeOf.get(propertyId)! }));
-    const lists = q.connection
-      ? [await onConnection(app.pool, principal, q.connection, read)]
-      : await eachProperty(principal, (id) => asTenant(app.pool, principal, id, read));
+    const lists = await asEachTenant(app.pool, request.principal!, q.connection, async (c, p) =>
+      (await c.query(errorLog(q.hours, q.connection ?? null, q.limit))).rows.map((r) => ({ ...r, property: p.code })));
     return { errors: lists.flat().sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime()).slice(0, q.limit) };
   });
 }

@@ -56,8 +56,9 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-const FIRST = ['Anna', 'Lukas', 'Sofia', 'Mateo', 'Emma', 'Noah', 'Julia', 'Liam', 'Chloé', 'Hugo', 'Aiko', 'Ravi', 'Fatima', 'Oliver', 'Ingrid', 'Tomás'];
-const LAST = ['de Vries', 'Müller', 'Rossi', 'García', 'Janssen', 'Smith', 'Kowalski', 'Dubois', 'Nakamura', 'Patel', 'Haddad', 'Brown', 'Larsen', 'Silva', 'May', 'Stern'];
+/** The demo's guest names (also used by `stayos demo-traffic`). */
+export const FIRST = ['Anna', 'Lukas', 'Sofia', 'Mateo', 'Emma', 'Noah', 'Julia', 'Liam', 'Chloé', 'Hugo', 'Aiko', 'Ravi', 'Fatima', 'Oliver', 'Ingrid', 'Tomás'];
+export const LAST = ['de Vries', 'Müller', 'Rossi', 'García', 'Janssen', 'Smith', 'Kowalski', 'Dubois', 'Nakamura', 'Patel', 'Haddad', 'Brown', 'Larsen', 'Silva', 'May', 'Stern'];
 const COUNTRIES = ['NL', 'DE', 'IT', 'ES', 'BE', 'GB', 'PL', 'FR', 'JP', 'IN', 'MA', 'US', 'NO', 'PT', 'IE', 'AT'];
 const LANGS = ['nl', 'de', 'it', 'es', 'nl', 'en', 'pl', 'fr', 'ja', 'en', 'fr', 'en', 'no', 'pt', 'en', 'de'];
 
