@@ -17,7 +17,7 @@ import { buildApp, listen } from '../../api/index.ts';
 import { requestFullSync } from '../../connectors/index.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-output/dashboard.png');
+const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-output/dashboard.png');
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () => {
   const db = useTestDatabase();
