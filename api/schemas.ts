@@ -95,18 +95,24 @@ const credentials = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().min(
   .describe('write-only: stored encrypted, never returned');
 const settings = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.unknown());
 const endpointUrl = z.url({ protocol: /^https?$/ });
+const reservationsUrl = endpointUrl.describe('Booking.com only: base URL of the reservation queues (default https://secure-supply-xml.booking.com; ARI goes to endpointUrl)');
 export const createConnectionBody = z.object({
   property: propertyCode.optional().describe('needed when the key sees several properties'),
-  channel: channelCode, hotelCode: otaCode, endpointUrl, credentials: credentials.optional(), settings: settings.default({}),
+  channel: channelCode, hotelCode: otaCode,
+  endpointUrl: endpointUrl.optional().describe('base URL of the OTA\'s ARI API (default: the OTA\'s production host; required for opentravel)'),
+  reservationsUrl: reservationsUrl.optional(), credentials: credentials.optional(), settings: settings.default({}),
   status: z.enum(['active', 'paused']).default('active'),
-}).strict();
+}).strict()
+  .refine((b) => b.channel !== 'opentravel' || b.endpointUrl, { message: 'endpointUrl is required for opentravel (it has no production host)', path: ['endpointUrl'] })
+  .refine((b) => b.channel === 'booking_com' || !b.reservationsUrl, { message: 'reservationsUrl is for booking_com only', path: ['reservationsUrl'] });
 export const patchConnectionBody = z.object({
-  hotelCode: otaCode.optional(), endpointUrl: endpointUrl.optional(), settings: settings.optional(),
+  hotelCode: otaCode.optional(), endpointUrl: endpointUrl.optional(), reservationsUrl: reservationsUrl.optional(), settings: settings.optional(),
   status: z.enum(['active', 'paused', 'disabled']).optional(), credentials: credentials.optional(),
   version: z.number().int().positive().optional().describe('optimistic lock: the version you read (409 if it moved)'),
 }).strict().refine((b) => Object.keys(b).some((k) => k !== 'version'), 'nothing to change');
 export const connection = z.object({
   id: z.uuid(), propertyId: z.uuid(), property: z.string().optional(), channel: channelCode, hotelCode: z.string(), endpointUrl: z.string(),
+  reservationsUrl: z.string().nullable().describe('Booking.com reservation queues (null: other channels)'),
   settings: z.record(z.string(), z.unknown()), status: z.string(), statusReason: z.string().nullable(), hasCredentials: z.boolean(),
   version: int, createdAt: ts, updatedAt: ts,
 }).meta({ id: 'Connection' });

@@ -90,7 +90,7 @@ function valid<T>(schema: z.ZodType<T>, input: unknown): T {
 
 const show = (c: Record<string, unknown>) =>
   `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} `
-  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}`;
+  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}`;
 
 export async function runConnectionList(config: Config, log: Logger, property?: string): Promise<void> {
   await withDb(config, log, async (db) => {
@@ -102,11 +102,11 @@ export async function runConnectionList(config: Config, log: Logger, property?: 
 }
 
 export async function runConnectionCreate(config: Config, log: Logger, input: Record<string, unknown>): Promise<void> {
-  const body = valid(createConnectionBody.extend({ property: propertyCode }), input);
+  const body = valid(createConnectionBody.safeExtend({ property: propertyCode }), input);
   await withDb(config, log, async (db) => {
     const { rows: [p] } = await db.pool.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [body.property]);
     if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
-    const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl,
+    const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl,
       credentials: body.credentials ?? null, settings: body.settings, status: body.status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     console.log(`created ${show({ ...c, property: body.property })}`);
   });

@@ -134,13 +134,15 @@ connection
   .requiredOption('--property <code>', 'the property code')
   .requiredOption('--channel <channel>', 'booking_com, expedia or opentravel')
   .requiredOption('--hotel-code <code>', "the OTA's hotel id")
-  .requiredOption('--endpoint-url <url>', "the OTA's base URL")
+  .option('--endpoint-url <url>', "the OTA's ARI base URL (default: the OTA's production host; required for opentravel)")
+  .option('--reservations-url <url>', 'booking_com: the reservation queues\' base URL (default https://secure-supply-xml.booking.com)')
   .option('--credentials-file <path>', 'JSON object of credentials, e.g. {"username":"…","password":"…"} (- reads stdin)')
   .option('--setting <key=value>', 'a connection setting (repeatable)', setting)
   .option('--paused', 'create it paused')
-  .action(async (opts: { property: string; channel: string; hotelCode: string; endpointUrl: string; credentialsFile?: string; setting?: Record<string, unknown>; paused?: boolean }) => {
+  .action(async (opts: { property: string; channel: string; hotelCode: string; endpointUrl?: string; reservationsUrl?: string; credentialsFile?: string; setting?: Record<string, unknown>; paused?: boolean }) => {
     const input = {
-      property: opts.property, channel: opts.channel, hotelCode: opts.hotelCode, endpointUrl: opts.endpointUrl, settings: opts.setting ?? {},
+      property: opts.property, channel: opts.channel, hotelCode: opts.hotelCode, settings: opts.setting ?? {},
+      ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}), ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
       status: opts.paused ? 'paused' : 'active', ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
     };
     const { config, log } = context();
@@ -151,7 +153,8 @@ connection
   .description('change a connection (only what is given); credentials are replaced whole')
   .requiredOption('--connection <id>', 'the connection id (UUID)')
   .option('--hotel-code <code>', "the OTA's hotel id")
-  .option('--endpoint-url <url>', "the OTA's base URL")
+  .option('--endpoint-url <url>', "the OTA's ARI base URL")
+  .option('--reservations-url <url>', 'booking_com: the reservation queues\' base URL')
   .option('--status <status>', 'active, paused or disabled')
   .option('--credentials-file <path>', 'JSON object of credentials (- reads stdin)')
   .option('--setting <key=value>', 'replaces the settings with these (repeatable)', setting)
@@ -159,9 +162,10 @@ connection
     if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('must be a positive whole number');
     return Number(v);
   })
-  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; status?: string; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
+  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; reservationsUrl?: string; status?: string; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
     const input = {
       ...(opts.hotelCode ? { hotelCode: opts.hotelCode } : {}), ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
+      ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
       ...(opts.status ? { status: opts.status } : {}), ...(opts.setting ? { settings: opts.setting } : {}), ...(opts.version ? { version: opts.version } : {}),
       ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
     };

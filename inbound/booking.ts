@@ -29,27 +29,44 @@ export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 
 const otaCode = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, _ . -');
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+const personSchema = z.object({ firstName: text(100).optional(), lastName: text(100) });
+
 export const roomStaySchema = z.object({
+  /** The OTA's id of this room within the booking (Booking.com RoomStay/@IndexNumber): a
+   * modification names its rooms by it. */
+  ref: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   roomCode: otaCode,
   rateCode: otaCode,
   arrival: isoDate,
   departure: isoDate,
   adults: z.number().int().min(1, 'at least one adult').max(20),
   children: z.number().int().min(0).max(20),
-  /** Price of each night; empty when the OTA gave only a total (spread evenly then). */
+  /** The children's ages, where the OTA gives them (GuestCount/@Age). */
+  childAges: z.array(z.number().int().min(0).max(17)).max(20).default([]),
+  /** Price of each night (what the guest pays for the room that night: the OTA's nightly total,
+   * or base + extra guests + nightly fees); empty when the OTA gave only a total (spread evenly then). */
   nights: z.array(z.object({ date: isoDate, amount: money })).max(366),
   total: money.optional(),
   currency: currencyCode.optional(),
   guestName: text(200).optional(),
+  /** The people staying in this room (Booking.com ResGuests linked by ResGuestRPH). */
+  guests: z.array(personSchema).max(20).default([]),
 });
 
-export const guestSchema = z.object({
-  firstName: text(100).optional(),
-  lastName: text(100),
-  email: z.string().trim().max(254).regex(/^[^@\s]+@[^@\s]+$/, 'must be an e-mail address').optional(),
-  phone: z.string().trim().regex(/^[+0-9 ()./-]{5,32}$/, 'must be a phone number').optional(),
+/** Contact checks of the PMS (guest.profiles' CHECK constraints). A value that fails them is not a
+ * reason to refuse a paid booking: the parser keeps it as given in the booking's details instead. */
+export const isEmail = (v: string) => v.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(v);
+export const isPhone = (v: string) => /^[+0-9 ()./-]{5,32}$/.test(v);
+
+export const guestSchema = personSchema.extend({
+  email: z.string().trim().refine(isEmail, 'must be an e-mail address').optional(),
+  phone: z.string().trim().refine(isPhone, 'must be a phone number').optional(),
   language: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/).optional(),
   country: z.string().regex(/^[A-Z]{2}$/).optional(),
+  address: z.object({
+    line1: text(200).optional(), city: text(100).optional(), postalCode: text(20).optional(), region: text(100).optional(),
+    country: z.string().regex(/^[A-Z]{2}$/).optional(), company: text(200).optional(),
+  }).optional(),
 });
 
 export const cardSchema = z.object({
@@ -61,6 +78,9 @@ export const cardSchema = z.object({
   /** OTA virtual cards: chargeable from an activation date, up to the amount loaded. */
   virtual: z.boolean(),
   activationDate: isoDate.optional(),
+  /** What the OTA says may be charged on it (Expedia RoomStay/Payment/@Amount; its currency may
+   * differ from the booking's), and until when. */
+  chargeable: z.object({ amount: money, currency: currencyCode, until: isoDate.optional() }).optional(),
 });
 
 export const documentSchema = z.object({
@@ -82,11 +102,19 @@ export const bookingSchema = z.object({
   card: cardSchema.optional(),
   document: documentSchema.optional(),
   specialRequests: z.string().max(4000).optional(),
+  /** The guest's own words among the requests (Expedia RequestCode 4), which Expedia sends only
+   * when new: a modification without them keeps the earlier ones. */
+  freeText: z.string().max(2000).optional(),
   paymentCollect: z.enum(['hotel', 'ota']).optional(),
   /** The confirmation number we gave earlier, when the OTA repeats it (modify / cancel). */
   ourConfirmation: z.string().max(64).optional(),
   /** Free-form facts kept on the reservation (the OTA's promotion, its booking channel …). */
   attributes: z.record(z.string(), z.string().max(500)).default({}),
+  /** Everything else the message says that the PMS schema has no column for — taxes and fees,
+   * commission, extras, comments, penalties, room descriptions, contact values as given — kept in
+   * reservations.attributes.ota_details, never dropped silently (docs/conformance.md lists them). */
+  details: z.record(z.string(), z.unknown()).default({})
+    .refine((d) => JSON.stringify(d).length <= 64_000, 'the booking\'s details exceed 64 KB'),
 });
 
 export type Booking = z.output<typeof bookingSchema>;

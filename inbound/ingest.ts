@@ -25,8 +25,8 @@ import { InboundRefusal } from './refusal.ts';
 import type { InboundConnection } from './sql/connections.ts';
 import {
   cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
-  lockNights, mappingsFor, raiseOverbooking, resolveOverbooking, updateGuest, updateReservation, upsertChannelReservation, upsertPrimaryGuest,
-  writeRooms, type HeldBooking, type HeldRoom, type RoomWrite,
+  lockNights, mappingsFor, raiseOverbooking, resolveOverbooking, syncRoomGuests, updateGuest, updateReservation, upsertChannelReservation,
+  upsertGuestAddress, upsertPrimaryGuest, writeRooms, type HeldBooking, type HeldRoom, type RoomWrite,
 } from './sql/ingest.ts';
 import { insertMessage, recordUnknownCode, type MessageRecord } from './sql/messages.ts';
 
@@ -162,11 +162,19 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
   const stayFrom = booking.rooms.map((r) => r.arrival).sort()[0]!;
   const stayTo = booking.rooms.map((r) => r.departure).sort().at(-1)!;
   const guest = booking.guest!;
+  // Expedia sends the guest's own request only when it is new: a modification without it keeps
+  // the one held ("append the new free-form text special request to the existing one", BN reference).
+  const keptFreeText = booking.kind === 'modify' && booking.channel === 'expedia' && !booking.freeText && held?.freeText ? held.freeText : null;
+  const freeText = booking.freeText ?? keptFreeText;
   const reservationFields = {
     checkIn: stayFrom, checkOut: stayTo, total: booking.total ?? sumAmounts(rooms.map((r) => r.total)), currency: booking.currency!,
     adults: booking.rooms.reduce((s, r) => s + r.adults, 0), children: booking.rooms.reduce((s, r) => s + r.children, 0),
-    specialRequests: booking.specialRequests ?? null, paymentCollect: booking.paymentCollect ?? null,
-    attributes: { ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId, ...(cancelled ? { cancelled_before_booking: 'true' } : {}) },
+    specialRequests: [booking.specialRequests, keptFreeText].filter(Boolean).join('; ').slice(0, 4000) || null, paymentCollect: booking.paymentCollect ?? null,
+    attributes: {
+      ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId, ...(cancelled ? { cancelled_before_booking: 'true' } : {}),
+      // Replaced whole with each version: the OTA sends the reservation's whole current state.
+      ota_details: booking.details, ...(freeText ? { ota_free_text: freeText } : {}),
+    },
   };
   if (!cancelled) await client.query(lockNights(rooms.flatMap((r) => r.nights.map((n) => ({ roomTypeId: r.roomTypeId, date: n.date })))));
 
@@ -180,6 +188,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
     confirmationNumber = held.confirmationNumber!;
     createdAt = held.createdAt!;
     await client.query(updateGuest(guestId, guest));
+    if (guest.address) await client.query(upsertGuestAddress(guestId, connection.propertyId, guest.address));
     await client.query(updateReservation(reservationId, reservationFields));
     const current = (await client.query<HeldRoom>(heldRooms(reservationId))).rows;
     const plan = planRooms(current, rooms);
@@ -187,6 +196,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
     if (plan.writes.length) await client.query(writeRooms(reservationId, connection.propertyId, booking.currency!, plan.writes));
   } else {
     guestId = (await client.query<{ id: string }>(insertGuest(connection.propertyId, guest, booking.channel))).rows[0]!.id;
+    if (guest.address) await client.query(upsertGuestAddress(guestId, connection.propertyId, guest.address));
     const { rows: [r] } = await client.query<{ id: string; confirmationNumber: string; createdAt: Date }>(insertReservation({
       ...reservationFields, propertyId: connection.propertyId, status: cancelled ? 'cancelled' : 'confirmed', channel: booking.channel, guestId,
     }));
@@ -194,8 +204,15 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
     await client.query(writeRooms(reservationId, connection.propertyId, booking.currency!, rooms.map((x) => ({ ...x, id: null, status: cancelled ? 'cancelled' : 'confirmed' }))));
   }
   await client.query(upsertPrimaryGuest(reservationId, connection.propertyId, guestId, guest));
+  // The people per room, but the booker once: a booker staying in a room is already the primary guest.
+  const people = booking.rooms.flatMap((r) => r.guests);
+  const booker = people.findIndex((p) => p.lastName === guest.lastName && (p.firstName ?? null) === (guest.firstName ?? null));
+  if (booker >= 0) people.splice(booker, 1);
+  await client.query(syncRoomGuests(reservationId, connection.propertyId, booking.channel, people));
   if (booking.card) {
-    await client.query(insertCard({ propertyId: connection.propertyId, guestId, reservationId, channel: booking.channel, total: reservationFields.total, currency: booking.currency! }, booking.card, key));
+    const { chargeable } = booking.card;
+    await client.query(insertCard({ propertyId: connection.propertyId, guestId, reservationId, channel: booking.channel,
+      limit: chargeable?.amount ?? reservationFields.total, currency: chargeable?.currency ?? booking.currency! }, booking.card, key));
   }
   if (booking.document) await client.query(insertDocument(connection.propertyId, guestId, booking.document, key));
   const status = cancelled ? 'cancelled' : held?.reservationId ? 'modified' : STATUS_OF_KIND[booking.kind];
@@ -215,12 +232,20 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
 
 type ResolvedRoom = Omit<RoomWrite, 'id' | 'status'>;
 
+/**
+ * The forms of one rate plan id an OTA uses: Expedia's Hotel Collect bookings carry the rate plan id
+ * with an "A" suffix ("Equal to the internal Expedia rate plan ID + 'A'", BN enumerations), which the
+ * mapping may hold with or without it; Booking.com's "VCC" suffix is removed by the parser.
+ */
+const rateCodeForms = (channel: string, code: string) =>
+  channel === 'expedia' ? (/\dA$/.test(code) ? [code, code.slice(0, -1)] : [code, `${code}A`]) : [code];
+
 /** OTA codes → local room types and rate plans; an unknown code refuses the whole booking. */
 async function resolveRooms(client: PoolClient, connection: InboundConnection, booking: Booking): Promise<ResolvedRoom[]> {
   const { rows } = await client.query<{ roomCode: string; rateCode: string; roomTypeId: string; ratePlanId: string }>(
     mappingsFor(connection.id, [...new Set(booking.rooms.map((r) => r.roomCode))]));
   return booking.rooms.map((r, i) => {
-    const m = rows.find((x) => x.roomCode === r.roomCode && x.rateCode === r.rateCode);
+    const m = rateCodeForms(booking.channel, r.rateCode).map((code) => rows.find((x) => x.roomCode === r.roomCode && x.rateCode === code)).find(Boolean);
     if (!m) {
       const roomKnown = rows.some((x) => x.roomCode === r.roomCode);
       throw new InboundRefusal(roomKnown ? 'unknown_rate' : 'unknown_room',
@@ -229,7 +254,7 @@ async function resolveRooms(client: PoolClient, connection: InboundConnection, b
         { details: { roomCode: r.roomCode, rateCode: r.rateCode } });
     }
     return {
-      roomTypeId: m.roomTypeId, ratePlanId: m.ratePlanId, arrival: r.arrival, departure: r.departure, adults: r.adults, children: r.children,
+      ref: r.ref ?? null, roomTypeId: m.roomTypeId, ratePlanId: m.ratePlanId, arrival: r.arrival, departure: r.departure, adults: r.adults, children: r.children,
       total: roomTotal({ ...r, nights: r.nights.length ? r.nights : nightlyPrices(r) }), guestName: r.guestName ?? fullName(booking.guest) ?? null,
       nights: nightlyPrices(r),
     };
@@ -237,9 +262,10 @@ async function resolveRooms(client: PoolClient, connection: InboundConnection, b
 }
 
 /**
- * A modification against the rooms held: each new room takes the held room of the same type and
- * dates, else of the same type, else any left (kept rows keep their history and assignment);
- * held rooms left over are dropped; nights whose price or rate plan changed are replaced.
+ * A modification against the rooms held: each new room takes the held room the OTA names the same
+ * (its ref, e.g. Booking.com's IndexNumber), else of the same type and dates, else of the same type,
+ * else any left (kept rows keep their history and assignment); held rooms left over are dropped;
+ * nights whose price or rate plan changed are replaced.
  */
 function planRooms(current: HeldRoom[], next: ResolvedRoom[]): { writes: RoomWrite[]; dropRooms: string[]; dropNights: string[] } {
   const free = [...current];
@@ -248,7 +274,8 @@ function planRooms(current: HeldRoom[], next: ResolvedRoom[]): { writes: RoomWri
     return i < 0 ? undefined : free.splice(i, 1)[0];
   };
   const pairs = next.map((n) => ({ n, h: undefined as HeldRoom | undefined }));
-  for (const p of pairs) p.h = take((h) => h.roomTypeId === p.n.roomTypeId && h.arrival === p.n.arrival && h.departure === p.n.departure);
+  for (const p of pairs) if (p.n.ref) p.h = take((h) => h.ref === p.n.ref);
+  for (const p of pairs) p.h ??= take((h) => h.roomTypeId === p.n.roomTypeId && h.arrival === p.n.arrival && h.departure === p.n.departure);
   for (const p of pairs) p.h ??= take((h) => h.roomTypeId === p.n.roomTypeId);
   for (const p of pairs) p.h ??= take(() => true);
   const dropNights: string[] = [];

@@ -1,19 +1,28 @@
 /**
- * OpenTravel reservations → normalised bookings. Every source speaks the same OTA vocabulary with
- * its own accents, read here once:
- *  - Expedia: `HotelReservation` / `HotelResModify` (kind from the root), its id in
- *    `UniqueID Type="14"`, nightly prices in `RoomRate/Rates/Rate/Base`, the hotel in
- *    `BasicPropertyInfo`, our confirmation in `HotelReservationID ResID_Type="3"`;
- *    `OTA_CancelRQ` by `UniqueID` and `Verification`.
- *  - Booking.com: its id in `ResGlobalInfo/HotelReservationIDs/HotelReservationID/@ResID_Value`.
- *  - OpenTravel / AlpineBits: `ResStatus` on the reservation (Requested, Reserved, Commit, Modify,
- *    Cancel, Cancelled), the hotel in `ResGlobalInfo/BasicPropertyInfo`, the card number in
- *    `CardNumber/PlainText`.
- * What the schema refuses becomes an InboundRefusal naming the element.
+ * OpenTravel reservations → normalised bookings. The three senders speak the same vocabulary with
+ * their own accents, each read as its publisher documents it (docs/conformance.md lists every
+ * element and where it lands):
+ *  - Booking.com (developers.booking.com/connectivity/docs/api-reference/…): no TimeSpan (the stay
+ *    is the list of `RoomRate/@EffectiveDate`, one per room per night); amounts are integers scaled
+ *    by `@DecimalPlaces`; the booker in `ResGlobalInfo/Profiles`, the people per room in `ResGuests`
+ *    linked by `ResGuestRPH`; the reservation id in `HotelReservationID/@ResID_Value`; the queue
+ *    (new, or modifications and cancellations) decides the kind, and a modification without rooms
+ *    or with `ResStatus="Cancelled"` is a cancellation; a `RatePlanCode` ending in `VCC` is the
+ *    same rate plan paid by a virtual card.
+ *  - Expedia Booking Notification (one room per message): Rate `@ExpireDate` is exclusive; the
+ *    night's price is `Base` + `AdditionalGuestAmounts` + `Fees` (per-stay fees and taxes only in
+ *    `Total`); a virtual card's chargeable amount in `RoomStay/Payment`; the guest's own request is
+ *    `SpecialRequest RequestCode="4"`; a Hotel Collect booking is sold by an "A-" point of sale.
+ *  - OpenTravel / AlpineBits: `ResStatus` on the reservation; 2015A date rules (ExpireDate
+ *    inclusive unless `ExpireDateExclusiveInd="true"`); the card number in `CardNumber/PlainText`.
+ * What a value can never mean is an InboundRefusal naming the element; what is legal but unusual
+ * (a phone with letters, an unknown status at Booking.com) is taken and kept as given.
  */
+import { addDays } from '../core/dates.ts';
 import { bookingSchema, checkBooking, type Booking, type InboundChannel } from './booking.ts';
 import { InboundRefusal, refuse, type RefusalReason } from './refusal.ts';
 import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
+import { cardExpiryDay, cardOf, customerOf, money, nightsOf, parseTime, personOf, sumMoney, type Money } from './ota-values.ts';
 
 export interface ReservationContext {
   channel: InboundChannel;
@@ -23,6 +32,8 @@ export interface ReservationContext {
   timeStamp?: string;
   /** The hotel named outside the reservation (a SOAP header, the connection). */
   hotelCode?: string;
+  /** The message's root element (Expedia names the point of sale there: `POS/Source/RequestorID`). */
+  root?: XmlNode;
   /** The property's date today (bounds the stay dates). */
   today: string;
 }
@@ -32,17 +43,20 @@ const STATUS_KIND: Record<string, Booking['kind']> = {
   modify: 'modify', modified: 'modify',
   cancel: 'cancel', cancelled: 'cancel', canceled: 'cancel',
 };
+// OpenTravel AgeQualifyingCode (AQC) values that mean a child: 3 under 2, 4 under 12, 5 under 17,
+// 7 infant, 8 child, 12 under 10, 13 junior, 14 teenager. An @Age, when given, decides.
+const CHILD_CODES = new Set(['3', '4', '5', '7', '8', '12', '13', '14']);
 
-// OpenTravel payment card codes → StayOS card brands.
-const CARD_BRANDS: Record<string, NonNullable<Booking['card']>['brand']> = {
-  VI: 'visa', MC: 'mastercard', CA: 'mastercard', AX: 'amex', DS: 'discover', DC: 'diners', DN: 'diners', JC: 'jcb', CU: 'unionpay', MA: 'maestro',
-};
+type Details = Record<string, unknown>;
+const compact = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))) as Partial<T>;
+const texts = (nodes: XmlNode[]) => nodes.map((n) => textOf(kid(n, 'Text')) ?? textOf(n)).filter((x): x is string => !!x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
 
 /** A reservation element (HotelReservation or HotelResModify) → a checked booking. */
 export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking {
   const status = attr(res, 'ResStatus')?.toLowerCase();
-  const kind = ctx.kind === 'cancel' ? 'cancel' : (status ? STATUS_KIND[status] : undefined) ?? ctx.kind ?? (status ? undefined : 'new');
-  if (!kind) refuse('invalid_value', `HotelReservation/@ResStatus: "${attr(res, 'ResStatus')!.slice(0, 20)}" is not a status we know (Commit, Reserved, Requested, Modify, Cancel)`);
+  const stays = kids(kid(res, 'RoomStays'), 'RoomStay');
+  const kind = kindOf(status, stays.length, ctx);
   const global = kid(res, 'ResGlobalInfo');
   const ids = kids(at(global, 'HotelReservationIDs'), 'HotelReservationID');
   const uniqueIds = kids(res, 'UniqueID');
@@ -52,110 +66,273 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
     ?? attr(uniqueIds[0], 'ID');
   const ourConfirmation = attr(ids.find((i) => attr(i, 'ResID_Type') === '3'), 'ResID_Value');
 
-  const stays = kids(kid(res, 'RoomStays'), 'RoomStay');
   const currencies = new Set<string>();
-  const amount = (node: XmlNode | undefined, where: string, ...names: string[]): string | undefined => {
-    for (const name of names) {
-      const v = attr(node, name);
-      if (v === undefined) continue;
-      const c = attr(node, 'CurrencyCode');
-      if (c) currencies.add(c);
-      if (/^-/.test(v)) refuse('invalid_amount', `${where}/@${name} must not be negative`);
-      if (!/^\d{1,10}(\.\d{1,3})?$/.test(v)) refuse('invalid_amount', `${where}/@${name} must be a decimal amount (e.g. 120.50)`);
-      return v;
-    }
-    return undefined;
+  const seen = (m: Money | undefined) => {
+    if (m?.currency) currencies.add(m.currency);
+    return m;
   };
+  const resGuests = kids(kid(res, 'ResGuests'), 'ResGuest');
+  const byRph = new Map(resGuests.map((g) => [attr(g, 'ResGuestRPH') ?? '', personOf(at(g, 'Profiles', 'ProfileInfo', 'Profile', 'Customer'))]));
+  const vccRate = stays.some((s) => kids(kid(s, 'RoomRates'), 'RoomRate').some((r) => /VCC$/i.test(attr(r, 'RatePlanCode') ?? '')));
 
+  const roomDetails: Details[] = [];
   const rooms = stays.flatMap((stay, i) => {
-    const where = `RoomStay[${i + 1}]`;
-    const roomRates = kids(kid(stay, 'RoomRates'), 'RoomRate');
-    const span = kid(stay, 'TimeSpan');
-    const arrival = attr(span, 'Start');
-    const departure = attr(span, 'End');
-    if (!arrival || !departure) refuse('missing_field', `${where}/TimeSpan/@Start and @End are required (the stay dates)`);
-    const nights: Array<{ date: string; amount: string }> = [];
-    roomRates.forEach((rr, j) => {
-      for (const rate of kids(kid(rr, 'Rates'), 'Rate')) {
-        const from = attr(rate, 'EffectiveDate') ?? attr(rr, 'EffectiveDate');
-        const to = attr(rate, 'ExpireDate') ?? attr(rr, 'ExpireDate');
-        const base = amount(kid(rate, 'Base'), `${where}/RoomRate[${j + 1}]/Rate/Base`, 'AmountAfterTax', 'AmountBeforeTax');
-        const total = base === undefined ? amount(kid(rate, 'Total'), `${where}/RoomRate[${j + 1}]/Rate/Total`, 'AmountAfterTax', 'AmountBeforeTax') : undefined;
-        if (!from || (base ?? total) === undefined) continue;
-        // ExpireDate is exclusive (Expedia: Effective 05-31, Expire 06-01 prices the night of 05-31).
-        const dates = expandNights(from, to && to > from ? to : undefined, `${where}/RoomRate[${j + 1}]`);
-        const each = base ?? perNight(total!, dates.length);
-        for (const date of dates) nights.push({ date, amount: each });
-      }
+    const { room, details, units } = roomOf(stay, i, ctx, seen, byRph);
+    return Array.from({ length: units }, (_, k) => {
+      roomDetails.push(details);
+      return units > 1 && room.ref ? { ...room, ref: `${room.ref}-${k + 1}` } : room;
     });
-    const counts = kids(kid(stay, 'GuestCounts'), 'GuestCount');
-    let adults = 0;
-    let children = 0;
-    for (const g of counts) {
-      const n = Number(attr(g, 'Count') ?? '1');
-      if (!Number.isInteger(n) || n < 0 || n > 99) refuse('invalid_occupancy', `${where}/GuestCounts/GuestCount/@Count must be a whole number 0–99`);
-      const code = attr(g, 'AgeQualifyingCode');
-      const age = attr(g, 'Age');
-      const child = code ? code !== '10' : age !== undefined && Number(age) < 18;
-      if (child) children += n;
-      else adults += n;
-    }
-    if (!counts.length) adults = 1;
-    const units = Number(attr(roomRates[0], 'NumberOfUnits') ?? '1');
-    if (!Number.isInteger(units) || units < 1 || units > 10) refuse('invalid_value', `${where}/RoomRate/@NumberOfUnits must be 1–10`);
-    const room = {
-      roomCode: attr(at(stay, 'RoomTypes', 'RoomType'), 'RoomTypeCode') ?? attr(roomRates[0], 'RoomTypeCode'),
-      rateCode: attr(at(stay, 'RatePlans', 'RatePlan'), 'RatePlanCode') ?? attr(roomRates[0], 'RatePlanCode'),
-      arrival, departure, adults, children, nights,
-      total: amount(kid(stay, 'Total'), `${where}/Total`, 'AmountAfterTax', 'AmountBeforeTax'),
-      currency: attr(kid(stay, 'Total'), 'CurrencyCode') ?? [...currencies][0],
-    };
-    if (!room.roomCode) refuse('unknown_room', `${where}: no RoomType/@RoomTypeCode`);
-    if (!room.rateCode) refuse('unknown_rate', `${where}: no RatePlan/@RatePlanCode`);
-    return Array.from({ length: units }, () => room);
   });
 
-  const customer = findCustomer(res, global);
-  const person = kid(customer, 'PersonName');
-  const phone = kid(customer, 'Telephone');
-  const phoneNumber = phone && [attr(phone, 'CountryAccessCode') ? `+${attr(phone, 'CountryAccessCode')}` : '', attr(phone, 'AreaCityCode') ?? '', attr(phone, 'PhoneNumber') ?? '']
-    .filter(Boolean).join(' ');
-  const lastName = textOf(kid(person, 'Surname'));
-  const guest = lastName || kind !== 'cancel'
-    ? {
-        firstName: textOf(kid(person, 'GivenName')), lastName: lastName ?? '',
-        email: textOf(kid(customer, 'Email')), phone: phoneNumber || undefined,
-        language: normaliseLanguage(attr(customer, 'Language')), country: attr(at(customer, 'Address', 'CountryName'), 'Code'),
-      }
-    : undefined;
-  if (guest && !guest.lastName) refuse('missing_guest_name', 'ResGuest/Profiles/ProfileInfo/Profile/Customer/PersonName/Surname is required');
+  // The booker: ResGlobalInfo/Profiles (Booking.com, "the booker is not always a guest"), else the
+  // primary (or first) ResGuest (Expedia, AlpineBits).
+  const primary = resGuests.find((g) => attr(g, 'PrimaryIndicator') === 'true') ?? resGuests[0];
+  const bookerNode = [at(global, 'Profiles', 'ProfileInfo', 'Profile', 'Customer'), at(primary, 'Profiles', 'ProfileInfo', 'Profile', 'Customer')]
+    .find((c) => personOf(c));
+  const { guest, asGiven } = customerOf(bookerNode);
+  if (!guest && kind !== 'cancel' && bookerNode) refuse('missing_guest_name', 'ResGuest/Profiles/ProfileInfo/Profile/Customer/PersonName/Surname is required');
 
+  // The card: in the RoomStay (Expedia, AlpineBits) or in ResGlobalInfo (Booking.com, sent once).
   const guarantee = stays.map((s) => kid(s, 'Guarantee')).find(Boolean) ?? kid(global, 'Guarantee');
   const cardNode = at(guarantee, 'GuaranteesAccepted', 'GuaranteeAccepted', 'PaymentCard');
-  const virtual = stays.some((s) => textOf(kid(s, 'PaymentMethod')) === 'VirtualCard') || !!attr(cardNode, 'CardActivation');
-  const card = cardNode ? parseCard(cardNode, virtual) : undefined;
+  const payment = stays.map((s) => kid(s, 'Payment')).find(Boolean);
+  const virtual = vccRate || stays.some((s) => textOf(kid(s, 'PaymentMethod')) === 'VirtualCard') || !!attr(cardNode, 'CardActivation')
+    || (ctx.channel === 'booking_com' && !!attr(cardNode, 'EffectiveDate'));
+  const read = cardNode ? cardOf(cardNode, virtual) : undefined;
+  const globalTotal = seen(money(kid(global, 'Total'), 'ResGlobalInfo/Total', 'AmountAfterTax', 'AmountBeforeTax'));
+  let card = read && 'card' in read ? read.card : undefined;
+  if (card?.virtual) {
+    // Expedia: "The Payment Amount field will specify the exact amount that is available to charge
+    // on the virtual card", in its own currency. Booking.com publishes no amount element for its
+    // VCC: it is loaded with the reservation's total.
+    const loaded = money(payment, 'RoomStay/Payment', 'Amount') ?? globalTotal;
+    const currency = loaded?.currency ?? attr(payment, 'CurrencyCode') ?? [...currencies][0];
+    if (loaded && currency) card = { ...card, chargeable: { amount: loaded.amount, currency, until: cardExpiryDay(card) } };
+  }
 
   const requests = [
-    ...stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').map((r) => textOf(kid(r, 'Text')) ?? textOf(r))),
-    ...[...stays, global].flatMap((s) => kids(kid(s, 'Comments'), 'Comment').map((c) => textOf(kid(c, 'Text')))),
-  ].filter((x): x is string => !!x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
+    ...stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').map((r) => [attr(r, 'Name') === 'smoking preference' ? '' : attr(r, 'Name'), textOf(kid(r, 'Text')) ?? textOf(r)]
+      .filter(Boolean).join(': '))),
+    ...[...stays, global].flatMap((s) => texts(kids(kid(s, 'Comments'), 'Comment'))),
+  ].filter((x) => x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
+  const freeText = ctx.channel === 'expedia'
+    ? texts(stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').filter((r) => attr(r, 'RequestCode') === '4'))).join('; ') || undefined
+    : undefined;
 
   const hotelCode = attr(at(stays[0], 'BasicPropertyInfo'), 'HotelCode') ?? attr(kid(global, 'BasicPropertyInfo'), 'HotelCode') ?? ctx.hotelCode;
   const when = attr(res, 'LastModifyDateTime') ?? ctx.timeStamp ?? attr(res, 'CreateDateTime') ?? attr(ids[0], 'ResID_Date');
-  const docNode = kids(customer, 'Document').find((d) => attr(d, 'DocType') === '2' && attr(d, 'DocID'));
+  const docNode = bookerNode && kids(bookerNode, 'Document').find((d) => attr(d, 'DocType') === '2' && attr(d, 'DocID'));
   const promotion = attr(kids(kid(stays[0], 'RoomRates'), 'RoomRate')[0], 'PromotionCode');
+  const pos = attr(at(ctx.root, 'POS', 'Source', 'RequestorID'), 'ID');
+  // Expedia Hotel Collect: "A-" point of sale and the rate plan id with an "A" suffix (BN enumerations).
+  const hotelCollect = ctx.channel === 'expedia' && (pos?.startsWith('A-') || rooms.some((r) => /\dA$/.test(r.rateCode ?? "")));
+  const details = compact({
+    rooms: roomDetails.some((d) => Object.keys(d).length) ? roomDetails : undefined,
+    booker_as_given: Object.keys(asGiven).length ? asGiven : undefined,
+    taxes: taxesOf(kid(global, 'Total'), 'ResGlobalInfo/Total'),
+    total_commission: commissionOf(kid(global, 'TotalCommissions'), 'ResGlobalInfo/TotalCommissions'),
+    services: servicesOf(res),
+    cancel_penalties: penaltiesOf(kid(global, 'CancelPenalties')),
+    payment: payment ? compact({ method: stays.map((s) => textOf(kid(s, 'PaymentMethod'))).find(Boolean), amount: money(payment, 'RoomStay/Payment', 'Amount')?.amount,
+      currency: attr(payment, 'CurrencyCode'), model: attr(payment, 'model') ?? attr(payment, 'Model') }) : undefined,
+    card_unavailable: read && 'unavailable' in read ? read.unavailable : undefined,
+    virtual_card: card?.virtual ? compact({ chargeable: card.chargeable?.amount, currency: card.chargeable?.currency, from: card.activationDate, until: card.chargeable?.until }) : undefined,
+    amounts: globalTotal?.kind,
+    memberships: kids(kid(global, 'Memberships'), 'Membership').map((m) => compact({ program: attr(m, 'ProgramCode'), account: attr(m, 'AccountID') })),
+  });
   const booking = {
-    channel: ctx.channel, hotelCode, externalId, kind, modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime'),
-    rooms, currency: attr(kid(global, 'Total'), 'CurrencyCode') ?? rooms.find((r) => r.currency)?.currency,
-    total: amount(kid(global, 'Total'), 'ResGlobalInfo/Total', 'AmountAfterTax', 'AmountBeforeTax'),
+    channel: ctx.channel, hotelCode, externalId, kind, modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime / ResID_Date'),
+    rooms, currency: globalTotal?.currency ?? rooms.find((r) => r.currency)?.currency, total: globalTotal?.amount,
     guest, card, ourConfirmation,
     document: docNode ? { type: 'passport', number: attr(docNode, 'DocID'), country: attr(docNode, 'DocIssueCountry') } : undefined,
     specialRequests: requests.length ? requests.join('; ').slice(0, 4000) : undefined,
-    paymentCollect: card ? (virtual ? 'ota' : 'hotel') : undefined,
-    attributes: { ...(promotion ? { promotion: promotion.slice(0, 500) } : {}), ...(status ? { ota_status: status.slice(0, 40) } : {}) },
+    freeText: freeText?.slice(0, 2000),
+    paymentCollect: card?.virtual ? 'ota' : hotelCollect || card ? 'hotel' : ctx.channel === 'expedia' ? 'ota' : undefined,
+    attributes: compact({
+      promotion: promotion?.slice(0, 500), ota_status: status?.slice(0, 40), point_of_sale: pos?.slice(0, 100),
+      base_rate_type: stays.map((s) => textOf(kid(s, 'BaseRateType'))).find(Boolean)?.slice(0, 20),
+    }),
+    details,
   };
   if (currencies.size > 1) refuse('currency_mismatch', `the booking mixes currencies (${[...currencies].sort().join(', ').slice(0, 60)}); all amounts must be in one`);
   return checkBooking(fromSchema(booking), ctx.today);
+}
+
+function kindOf(status: string | undefined, rooms: number, ctx: ReservationContext): Booking['kind'] {
+  if (ctx.kind === 'cancel') return 'cancel';
+  const byStatus = status ? STATUS_KIND[status] : undefined;
+  if (ctx.channel === 'booking_com') {
+    // Booking.com documents no status attribute: the queue decides. The cancellation marker is not
+    // shown in the stored reference (shared/ota/README.md): a ResStatus saying cancelled, or a
+    // modification without any RoomStay, is a cancellation — never refused as "no rooms".
+    if (byStatus === 'cancel' || (ctx.kind === 'modify' && rooms === 0)) return 'cancel';
+    return ctx.kind ?? 'new';
+  }
+  const kind = byStatus ?? ctx.kind ?? (status ? undefined : 'new');
+  if (!kind) refuse('invalid_value', `HotelReservation/@ResStatus: "${status!.slice(0, 20)}" is not a status we know (Commit, Reserved, Requested, Modify, Cancel)`);
+  return ctx.kind === 'modify' && kind === 'new' ? 'modify' : kind!;
+}
+
+type Person = ReturnType<typeof personOf>;
+
+/** One RoomStay → the room, its details for the reservation's attributes, and how many units. */
+function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Money | undefined) => Money | undefined, byRph: Map<string, Person>) {
+  const where = `RoomStay[${i + 1}]`;
+  const roomRates = kids(kid(stay, 'RoomRates'), 'RoomRate');
+  const nights: Array<{ date: string; amount: string }> = [];
+  const nightlyFees: string[] = [];
+  const extraGuests: string[] = [];
+  roomRates.forEach((rr, j) => {
+    const at = `${where}/RoomRate[${j + 1}]`;
+    const rates = kids(kid(rr, 'Rates'), 'Rate');
+    for (const rate of rates.length ? rates : [undefined]) {
+      const from = attr(rate, 'EffectiveDate') ?? attr(rr, 'EffectiveDate');
+      const own = attr(rate, 'ExpireDate') !== undefined ? rate : rr;
+      const to = attr(own, 'ExpireDate');
+      const exclusive = ctx.channel === 'expedia' || attr(own, 'ExpireDateExclusiveInd') === 'true';
+      const base = seen(money(kid(rate, 'Base'), `${at}/Rate/Base`, 'AmountAfterTax', 'AmountBeforeTax'));
+      const total = seen(money(kid(rate, 'Total'), `${at}/Rate/Total`, 'AmountAfterTax', 'AmountBeforeTax'));
+      if (!from || (!base && !total)) continue;
+      const dates = nightsOf(from, to, exclusive, at);
+      if (base) {
+        // Per night (RateTimeUnit Day): the base, plus each additional guest, plus the nightly fees
+        // that are not already inside the rate (Expedia: "per day fees … not the per stay fees").
+        const extras = kids(kid(rate, 'AdditionalGuestAmounts'), 'AdditionalGuestAmount')
+          .map((a, k) => seen(money(kid(a, 'Amount'), `${at}/Rate/AdditionalGuestAmount[${k + 1}]/Amount`, 'AmountAfterTax', 'AmountBeforeTax'))?.amount ?? '0');
+        const fees = kids(kid(rate, 'Fees'), 'Fee').filter((f) => attr(f, 'Type') !== 'Inclusive')
+          .map((f, k) => seen(money(f, `${at}/Rate/Fee[${k + 1}]`, 'Amount'))?.amount ?? '0');
+        extraGuests.push(...extras);
+        nightlyFees.push(...fees);
+        const each = sumMoney([base.amount, ...extras, ...fees]);
+        for (const date of dates) nights.push({ date, amount: each });
+      } else {
+        // A Total covers its whole period: spread exactly, the remainder on the last night.
+        spread(total!.amount, dates).forEach((n) => nights.push(n));
+      }
+    }
+  });
+  const counts = kids(kid(stay, 'GuestCounts'), 'GuestCount');
+  let adults = 0;
+  let children = 0;
+  const childAges: number[] = [];
+  for (const g of counts) {
+    const n = Number(attr(g, 'Count') ?? '1');
+    if (!Number.isInteger(n) || n < 0 || n > 99) refuse('invalid_occupancy', `${where}/GuestCounts/GuestCount/@Count must be a whole number 0–99`);
+    const age = attr(g, 'Age');
+    if (age !== undefined && !/^\d{1,3}$/.test(age)) refuse('invalid_occupancy', `${where}/GuestCounts/GuestCount/@Age must be a whole number`);
+    const child = age !== undefined ? Number(age) < 18 : CHILD_CODES.has(attr(g, 'AgeQualifyingCode') ?? '');
+    if (child) {
+      children += n;
+      if (age !== undefined) for (let k = 0; k < n; k++) childAges.push(Number(age));
+    } else adults += n;
+  }
+  if (!counts.length) adults = 1;
+  const units = Number(attr(roomRates[0], 'NumberOfUnits') ?? '1');
+  if (!Number.isInteger(units) || units < 1 || units > 10) refuse('invalid_value', `${where}/RoomRate/@NumberOfUnits must be 1–10`);
+
+  const span = kid(stay, 'TimeSpan');
+  const dates = nights.map((n) => n.date).sort();
+  const arrival = attr(span, 'Start') ?? dates[0];
+  const departure = attr(span, 'End') ?? (dates.length ? addDays(dates.at(-1)!, 1) : undefined);
+  if (!arrival || !departure) refuse('missing_field', `${where}: no stay dates (TimeSpan/@Start and @End, or a RoomRate/@EffectiveDate per night)`);
+  const rawRate = attr(at1(stay, 'RatePlans', 'RatePlan'), 'RatePlanCode') ?? attr(roomRates[0], 'RatePlanCode');
+  // Booking.com: "you can see the letters VCC attached to the end of the id" (api-reference/roomrate).
+  const rateCode = ctx.channel === 'booking_com' ? rawRate?.replace(/VCC$/i, '') : rawRate;
+  const total = seen(money(kid(stay, 'Total'), `${where}/Total`, 'AmountAfterTax', 'AmountBeforeTax'));
+  const guests = kids(kid(stay, 'ResGuestRPHs'), 'ResGuestRPH').map((r) => byRph.get(attr(r, 'RPH') ?? '')).filter((p): p is NonNullable<Person> => !!p);
+  const roomType = at1(stay, 'RoomTypes', 'RoomType');
+  const description = kid(roomType, 'RoomDescription');
+  const room = {
+    ref: attr(stay, 'IndexNumber'),
+    roomCode: attr(roomType, 'RoomTypeCode') ?? attr(roomRates[0], 'RoomTypeCode'),
+    rateCode, arrival, departure, adults, children, childAges, nights,
+    total: total?.amount, currency: total?.currency ?? nightsCurrency(stay),
+    guests, guestName: guests.length ? guests.map((g) => [g.firstName, g.lastName].filter(Boolean).join(' ')).join(', ').slice(0, 200) : undefined,
+  };
+  if (!room.roomCode) refuse('unknown_room', `${where}: no RoomType/@RoomTypeCode`);
+  if (!room.rateCode) refuse('unknown_rate', `${where}: no RatePlan/@RatePlanCode`);
+  const rateCodes = [...new Set(roomRates.map((r) => attr(r, 'RatePlanCode')).filter(Boolean))];
+  const details = compact({
+    ref: room.ref, room_name: attr(description, 'Name'), meal_plan: textOf(kid(description, 'MealPlan')),
+    amenities: kids(kid(roomType, 'Amenities'), 'Amenity').map(textOf).filter(Boolean),
+    additional_details: kids(kid(roomType, 'AdditionalDetails'), 'AdditionalDetail').map((d) => textOf(at(d, 'DetailDescription', 'Text'))).filter(Boolean),
+    rate_codes: rateCodes.length > 1 || rateCodes[0] !== rateCode ? rateCodes : undefined,
+    commission: commissionOf(at(stay, 'RatePlans', 'RatePlan', 'Commission'), `${where}/RatePlans/RatePlan/Commission`),
+    taxes: taxesOf(kid(stay, 'Total'), `${where}/Total`),
+    extra_guest_amounts: extraGuests.length ? sumMoney(extraGuests) : undefined,
+    nightly_fees: nightlyFees.length ? sumMoney(nightlyFees) : undefined,
+    total_amount_kind: total?.kind,
+    comments: texts(kids(kid(stay, 'Comments'), 'Comment')),
+    special_requests: kids(kid(stay, 'SpecialRequests'), 'SpecialRequest').map((r) => compact({ code: attr(r, 'RequestCode') ?? attr(r, 'Name'), text: textOf(kid(r, 'Text')) ?? textOf(r) })),
+    service_rphs: kids(kid(stay, 'ServiceRPHs'), 'ServiceRPH').map((s) => attr(s, 'RPH')).filter(Boolean),
+    cancel_penalties: penaltiesOf(kid(stay, 'CancelPenalties')),
+  });
+  return { room, details, units };
+}
+
+/** The first element of a path whose last step may repeat (RatePlans/RatePlan: Expedia gives one per night). */
+const at1 = (node: XmlNode, list: string, item: string) => kids(kid(node, list), item)[0];
+const nightsCurrency = (stay: XmlNode) => attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Total'), 'CurrencyCode')
+  ?? attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Base'), 'CurrencyCode');
+
+/** An amount over several nights, exactly: equal parts in the amount's own precision, the remainder on the last. */
+function spread(amount: string, dates: string[]): Array<{ date: string; amount: string }> {
+  const places = amount.split('.')[1]?.length ?? 0;
+  const unit = 10 ** places;
+  const units = Math.round(Number(amount) * unit);
+  const each = Math.floor(units / dates.length);
+  return dates.map((date, i) => ({ date, amount: ((i === dates.length - 1 ? units - each * (dates.length - 1) : each) / unit).toFixed(places) }));
+}
+
+function taxesOf(total: XmlNode | undefined, where: string) {
+  const taxes = kid(total, 'Taxes');
+  if (!taxes) return undefined;
+  const list = kids(taxes, 'Tax').map((t, k) => compact({
+    code: attr(t, 'Code'), type: attr(t, 'Type'), amount: money(t, `${where}/Taxes/Tax[${k + 1}]`, 'Amount')?.amount,
+    percent: attr(t, 'Percent'), currency: attr(t, 'CurrencyCode'), description: textOf(kid(t, 'TaxDescription')) ?? textOf(at(t, 'TaxDescription', 'Text')),
+  }));
+  return compact({ amount: money(taxes, `${where}/Taxes`, 'Amount')?.amount, currency: attr(taxes, 'CurrencyCode'), items: list });
+}
+
+/** `Commission/CommissionPayableAmount` (Booking.com, scaled) or `Commission/@Percent` (Expedia Hotel Collect, 0–1). */
+function commissionOf(node: XmlNode | undefined, where: string) {
+  if (!node) return undefined;
+  const payable = kid(node, 'CommissionPayableAmount') ?? (attr(node, 'Amount') ? node : undefined);
+  const m = money(payable, `${where}/CommissionPayableAmount`, 'Amount');
+  const percent = attr(node, 'Percent');
+  return m || percent ? compact({ amount: m?.amount, currency: m?.currency, percent }) : undefined;
+}
+
+/** Booking.com extras (`Services/Service`): prices are plain decimals there (api-reference/price). */
+function servicesOf(res: XmlNode) {
+  return kids(kid(res, 'Services'), 'Service').map((s, k) => {
+    const where = `Services/Service[${k + 1}]`;
+    const price = kid(s, 'Price');
+    const d = kid(s, 'ServiceDetails');
+    const policy = kid(d, 'CancelPenalties');
+    return compact({
+      rph: attr(s, 'ServiceRPH'), code: attr(s, 'ServiceInventoryCode'), pricing: attr(s, 'ServicePricingType'), inclusive: attr(s, 'Inclusive'),
+      quantity: attr(s, 'Quantity'), units: attr(price, 'NumberOfUnits'),
+      total: money(kid(price, 'Total'), `${where}/Price/Total`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
+      unit_price: money(kid(price, 'Base'), `${where}/Price/Base`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
+      currency: attr(kid(price, 'Total'), 'CurrencyCode') ?? attr(kid(price, 'Base'), 'CurrencyCode'),
+      description: textOf(at(price, 'RateDescription', 'Text')), nights: attr(kid(d, 'TimeSpan'), 'Duration'),
+      guests: attr(at(d, 'GuestCounts', 'GuestCount'), 'Count'),
+      fees: kids(kid(d, 'Fees'), 'Fee').map((f, j) => money(f, `${where}/ServiceDetails/Fees/Fee[${j + 1}]`, 'Amount')?.amount).filter(Boolean),
+      answers: kids(kid(d, 'Comments'), 'Comment').map((c) => compact({ question: attr(c, 'Name'), answer: textOf(kid(c, 'Text')) })),
+      cancel_policy: policy ? compact({ penalty: attr(policy, 'CancelPolicyIndicator'), code: attr(kid(policy, 'CancelPenalty'), 'PolicyCode') }) : undefined,
+    });
+  });
+}
+
+function penaltiesOf(node: XmlNode | undefined) {
+  return kids(node, 'CancelPenalty').map((p) => compact({
+    code: attr(p, 'PolicyCode'), non_refundable: attr(p, 'NonRefundable'),
+    deadline: attr(kid(p, 'Deadline'), 'AbsoluteDeadline') ?? ([attr(kid(p, 'Deadline'), 'OffsetUnitMultiplier'), attr(kid(p, 'Deadline'), 'OffsetTimeUnit'),
+      attr(kid(p, 'Deadline'), 'OffsetDropTime')].filter(Boolean).join(' ') || undefined),
+    amount: attr(kid(p, 'AmountPercent'), 'Amount'), percent: attr(kid(p, 'AmountPercent'), 'Percent'), nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
+    description: texts(kids(kid(p, 'PenaltyDescription'), 'Text')).join(' ') || textOf(kid(p, 'PenaltyDescription')),
+  }));
 }
 
 /** The hotel an `OTA_CancelRQ` names (`Verification/Vendor[@CodeContext="HotelCode"]`). */
@@ -168,7 +345,7 @@ export function parseCancel(root: XmlNode, ctx: ReservationContext): Booking {
   const ids = kids(root, 'UniqueID');
   const hotel = cancelHotelCode(root) ?? ctx.hotelCode;
   return fromSchema({
-    channel: ctx.channel, kind: 'cancel', hotelCode: hotel, rooms: [], attributes: {},
+    channel: ctx.channel, kind: 'cancel', hotelCode: hotel, rooms: [], attributes: {}, details: {},
     externalId: attr(ids.find((u) => attr(u, 'Type') === '14'), 'ID'),
     ourConfirmation: attr(ids.find((u) => attr(u, 'Type') === '10'), 'ID'),
     modifiedAt: parseTime(ctx.timeStamp, 'OTA_CancelRQ/@TimeStamp'),
@@ -185,11 +362,11 @@ function fromSchema(input: Record<string, unknown>): Booking {
   const field = FIELD_NAMES[path.find((p) => p in FIELD_NAMES) ?? ''] ?? path.join('.');
   const reason: RefusalReason =
     path[0] === 'hotelCode' ? (missing ? 'missing_field' : 'unknown_hotel')
-    : path[0] === 'guest' && path[1] === 'lastName' ? (missing ? 'missing_guest_name' : 'invalid_guest_name')
+    : path.at(-1) === 'lastName' || path.at(-1) === 'firstName' ? (missing ? 'missing_guest_name' : 'invalid_guest_name')
     : path.includes('roomCode') ? 'unknown_room'
     : path.includes('rateCode') ? 'unknown_rate'
     : path[0] === 'card' ? 'invalid_card'
-    : path.includes('adults') || path.includes('children') ? 'invalid_occupancy'
+    : path.includes('adults') || path.includes('children') || path.includes('childAges') ? 'invalid_occupancy'
     : path.includes('arrival') || path.includes('departure') || path.includes('date') ? 'invalid_dates'
     : path[0] === 'rooms' && path.length === 1 ? 'no_rooms'
     : missing ? 'missing_field' : 'invalid_value';
@@ -198,53 +375,8 @@ function fromSchema(input: Record<string, unknown>): Booking {
 
 const FIELD_NAMES: Record<string, string> = {
   hotelCode: 'BasicPropertyInfo/@HotelCode', externalId: 'the reservation id (UniqueID/@ID or HotelReservationID/@ResID_Value)',
-  roomCode: 'RoomType/@RoomTypeCode', rateCode: 'RatePlan/@RatePlanCode', arrival: 'TimeSpan/@Start', departure: 'TimeSpan/@End',
-  adults: 'GuestCounts (adults)', children: 'GuestCounts (children)', email: 'Customer/Email', phone: 'Customer/Telephone',
-  lastName: 'PersonName/Surname', firstName: 'PersonName/GivenName', card: 'PaymentCard', currency: '@CurrencyCode',
-  document: 'Customer/Document', specialRequests: 'SpecialRequests',
+  roomCode: 'RoomType/@RoomTypeCode', rateCode: 'RatePlan/@RatePlanCode', arrival: 'TimeSpan/@Start (or the first RoomRate/@EffectiveDate)',
+  departure: 'TimeSpan/@End (or the last RoomRate/@EffectiveDate + 1)', adults: 'GuestCounts (adults)', children: 'GuestCounts (children)',
+  childAges: 'GuestCount/@Age', email: 'Customer/Email', phone: 'Customer/Telephone', lastName: 'PersonName/Surname', firstName: 'PersonName/GivenName',
+  card: 'PaymentCard', currency: '@CurrencyCode', document: 'Customer/Document', specialRequests: 'SpecialRequests', details: 'the booking\'s details',
 };
-
-function findCustomer(res: XmlNode, global: XmlNode | undefined): XmlNode | undefined {
-  const guests = kids(kid(res, 'ResGuests'), 'ResGuest');
-  const primary = guests.find((g) => attr(g, 'PrimaryIndicator') === 'true') ?? guests[0];
-  return at(primary, 'Profiles', 'ProfileInfo', 'Profile', 'Customer') ?? at(global, 'Profiles', 'ProfileInfo', 'Profile', 'Customer');
-}
-
-function parseCard(node: XmlNode, virtual: boolean) {
-  const number = (attr(node, 'CardNumber') ?? textOf(at(node, 'CardNumber', 'PlainText')) ?? '').replace(/\s/g, '');
-  const expire = attr(node, 'ExpireDate') ?? '';
-  if (!/^(0[1-9]|1[0-2])\d{2}$/.test(expire)) refuse('invalid_card', 'PaymentCard/@ExpireDate must be MMYY');
-  const activation = attr(node, 'CardActivation') ?? attr(node, 'EffectiveDate');
-  return {
-    brand: CARD_BRANDS[attr(node, 'CardCode') ?? ''] ?? 'other', number, holder: textOf(kid(node, 'CardHolderName')),
-    expiryMonth: Number(expire.slice(0, 2)), expiryYear: 2000 + Number(expire.slice(2)), virtual,
-    activationDate: activation && /^\d{4}-\d{2}-\d{2}/.test(activation) ? activation.slice(0, 10) : undefined,
-  };
-}
-
-function normaliseLanguage(v: string | undefined): string | undefined {
-  if (!v) return undefined;
-  const m = /^([a-zA-Z]{2})(?:[-_]([a-zA-Z]{2}))?$/.exec(v);
-  return m ? (m[2] ? `${m[1]!.toLowerCase()}-${m[2].toUpperCase()}` : m[1]!.toLowerCase()) : undefined;
-}
-
-/** An OTA date-time; without an offset it is read as UTC (Booking.com's ResID_Date has none). */
-function parseTime(v: string | undefined, what: string): Date {
-  if (!v) return refuse('missing_field', `${what} is required (the time of this version of the booking)`);
-  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(v);
-  const t = m ? Date.parse(m[3] ? v : `${v}Z`) : NaN;
-  if (Number.isNaN(t)) refuse('invalid_value', `${what} must be an ISO date-time (YYYY-MM-DDThh:mm:ss±hh:mm)`);
-  return new Date(t);
-}
-
-function expandNights(from: string, to: string | undefined, where: string): string[] {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || (to !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(to))) refuse('invalid_dates', `${where}: EffectiveDate/ExpireDate must be YYYY-MM-DD`);
-  const start = Date.parse(`${from}T00:00:00Z`);
-  const nights = to ? Math.round((Date.parse(`${to}T00:00:00Z`) - start) / 86_400_000) : 1;
-  if (!(nights >= 1 && nights <= 366)) refuse('invalid_dates', `${where}: a rate may cover 1–366 nights`);
-  return Array.from({ length: nights }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
-}
-
-function perNight(total: string, nights: number): string {
-  return (Math.round((Number(total) * 1000) / nights) / 1000).toString();
-}

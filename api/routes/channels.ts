@@ -144,12 +144,12 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     const { id } = request.params as { id: string };
     const q = request.query as z.infer<typeof parityQuery>;
     return onConnection(request, id, async (c) => {
-      const { rows: [conn] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
+      const { rows: [conn] } = await c.query<{ channel: string; settings: Record<string, unknown> }>(`SELECT channel_code AS channel, settings FROM channel.channel_connections WHERE id = $1`, [id]);
       const connector = CONNECTORS.find((x) => x.channel === conn!.channel);
       if (!connector) throw new StayosError('ERR_VALIDATION', `a ${conn!.channel} connection has no outbound ARI to compare`);
       const { rows } = await c.query<ClaimedCell>(parityAri(id, q.from, q.to));
       const cells = rows.map((r) => {
-        const pms = connector.normalize(r);
+        const pms = connector.normalize(r, conn!.settings);
         const { avail, rateAcked, restr, ...ota } = r.acked;
         const differs = partsToSend(pms, r.acked);
         return {

@@ -47,7 +47,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     if (props.length !== 1) throw new StayosError(props.length ? 'ERR_VALIDATION' : 'ERR_NOT_FOUND', props.length ? 'this key sees several properties: name one in "property"' : `no property ${body.property} visible to this key`);
     const property = props[0]!;
     const row = await db(() => asTenant(app.pool, request.principal!, property.id, async (c) => (await c.query(insertConnection({
-      propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, credentials: body.credentials ?? null,
+      propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl, credentials: body.credentials ?? null,
       settings: body.settings, status: body.status,
     }, key()))).rows[0]));
     return reply.code(201).send({ ...row, property: property.code });

@@ -5,7 +5,7 @@
  * Answers (connectors/expedia/booking-notification.ts): the RS with our confirmation number, an
  * Expedia business error (final), or a SOAP Fault Nack that Expedia resends: HTTP 500 when we
  * cannot take the booking now (database, the connection's rate, a sender failing authentication
- * repeatedly) or cannot read the envelope; 401 for credentials.
+ * repeatedly), cannot read the envelope, or do not accept the credentials.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
@@ -22,7 +22,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
   app.post('/webhooks/expedia', {
     schema: {
       tags: ['webhooks'], summary: 'Expedia Booking Notification (SOAP 1.1, EQC): new, modified and cancelled bookings',
-      description: 'Body: a SOAP envelope with OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ / OTA_CancelRQ; credentials in the SOAP header. Answers the matching RS, or a SOAP Fault (HTTP 500; 401 for credentials).',
+      description: 'Body: a SOAP envelope with OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ / OTA_CancelRQ; credentials in the SOAP header. Answers the matching RS, or a SOAP Fault with HTTP 500 (a Nack: Expedia resends).',
     },
   }, async (request, reply) => {
     const started = performance.now();
@@ -43,7 +43,10 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
     let connection: InboundConnection | undefined;
     const refuseAuth = async () => {
       await deps.authFailed(request.ip);
-      return fault(reply, 401, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
+      // A Nack, which Expedia documents as a SOAP Fault with HTTP 500 (it resends until the message
+      // expires, so a credentials slip on our side loses nothing); 2001 "Invalid header": the
+      // credentials are header values, and Expedia lists no code of its own for them.
+      return fault(reply, 500, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
     };
     try {
       // A sender that keeps failing authentication is turned away before any database work.

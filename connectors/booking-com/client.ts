@@ -1,19 +1,23 @@
 /**
  * The Booking.com connector: deltas as OTA_HotelAvailNotifRQ (rooms to sell, room-level, and
- * restrictions per room and rate) and OTA_HotelRateAmountNotifRQ (rates), one hotel per request,
- * `Accept-Version: 1.1`, a Bearer token from ./auth.ts. Answers per the v1.1 rules: 200 = at least
- * one item applied (Warnings with RPH name the items that were not), 400 = all failed, 401 = the
- * token is refused (exchange a new one once, then it is an authentication failure), 403 = not
- * authorised for this hotel.
+ * restrictions per room and rate) and OTA_HotelRateAmountNotifRQ (rates), one hotel and one
+ * calendar month per request, the room-rates of that month together ("Monthly Batching … Each
+ * request should cover a single month period"; "Room-Rate Grouping"; developers.booking.com/
+ * connectivity/docs/ota-rateamountnotif), `Accept-Version: 1.1`, a Bearer token from ./auth.ts.
+ * Answers per the v1.1 rules (b_xml-availability-troubleshooting): 200 = at least one update
+ * applied, the Warnings or Errors naming those that were not (./issues.ts); 400 = all failed;
+ * 401 = the token is refused (exchange a new one once, then it is an authentication failure);
+ * 403 = not authorised for this hotel.
  */
 import { StayosError } from '../../core/errors.ts';
 import type { AriValues } from '../sql/ari.ts';
 import type { SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues } from '../types.ts';
-import type { Connector, PushContext, PushOutcome } from '../outbound/connector.ts';
+import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
 import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken } from './auth.ts';
+import { namedUpdates } from './issues.ts';
 import {
   availStatusMessageCount, BOOKING_LIMIT_MAX, BOOKING_MAX_MESSAGES, buildAvailNotifRQ, buildRateAmountNotifRQ,
   type BookingAvailUpdate, type BookingRateUpdate,
@@ -27,7 +31,7 @@ export const bookingConnector: Connector = {
   channel: 'booking_com',
   maxDaysAhead: 1095, // no published bound; the sync window (default 500 days) is the real one
 
-  normalize(v: AriValues): OtaValues {
+  normalize(v: AriValues, _settings): OtaValues {
     return {
       availability: Math.min(v.availability, BOOKING_LIMIT_MAX), rate: v.rate, currency: v.currency,
       minLos: Math.max(v.minLos ?? 1, 1), maxLos: v.maxLos, // null: no maximum (sent as Time="0")
@@ -37,33 +41,42 @@ export const bookingConnector: Connector = {
 
   async push(ctx, cells) {
     const out: PushOutcome = { acked: [], rejected: [], warnings: [], requests: 0 };
-    const limits = planRanges<BookingAvailUpdate>(cells, ['avail'], (c) => c.roomCode, (c) => ({
+    // A series per calendar month: ranges never cross a month, so a request can hold one month.
+    const month = (c: PushCell) => c.night.slice(0, 7);
+    const limits = planRanges<BookingAvailUpdate>(cells, ['avail'], (c) => `${month(c)}|${c.roomCode}`, (c) => ({
       roomCode: c.roomCode, from: '', to: '', bookingLimit: c.values.availability,
     }));
-    const restrictions = planRanges<BookingAvailUpdate>(cells, ['restr'], (c) => `${c.roomCode}|${c.rateCode}`, (c) => ({
+    const restrictions = planRanges<BookingAvailUpdate>(cells, ['restr'], (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`, (c) => ({
       roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', minLos: c.values.minLos, maxLos: c.values.maxLos,
       closed: c.values.closed, closedToArrival: c.values.closedToArrival, closedToDeparture: c.values.closedToDeparture,
     }));
-    const rates = planRanges<BookingRateUpdate>(cells, ['rate'], (c) => `${c.roomCode}|${c.rateCode}`, (c) => ({
+    const rates = planRanges<BookingRateUpdate>(cells, ['rate'], (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`, (c) => ({
       roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', amount: c.values.rate!, currency: c.values.currency!,
     }));
     const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) => rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
-    const avail = packGreedy(withDates([...limits, ...restrictions]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES);
-    const rate = packGreedy(withDates(rates), () => 1, BOOKING_MAX_MESSAGES);
     type Batch = { kind: Kind; b: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>> };
-    const queue: Batch[] = [...avail.map((b) => ({ kind: 'avail' as const, b })), ...rate.map((b) => ({ kind: 'rate' as const, b }))];
+    const queue: Batch[] = [];
+    for (const m of [...new Set([...limits, ...restrictions, ...rates].map((r) => r.from.slice(0, 7)))].sort()) {
+      const inMonth = <V>(rs: Array<PlannedRange<V>>) => rs.filter((r) => r.from.startsWith(m));
+      for (const b of packGreedy(withDates([...inMonth(limits), ...inMonth(restrictions)]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES)) queue.push({ kind: 'avail', b });
+      for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', b });
+    }
     while (queue.length) {
       const { kind, b } = queue.shift()!;
       const r = await send(ctx, kind, b, out);
       if (r === 'stop') return out;
-      // All refused and the answer names no item: resend in halves until the refused one stands alone.
-      if (r === 'split') queue.unshift({ kind, b: b.slice(0, Math.ceil(b.length / 2)) }, { kind, b: b.slice(Math.ceil(b.length / 2)) });
+      // Updates whose fate the answer does not tell: resent (in halves when the answer named no
+      // update at all, until a refused one stands alone and gets its own answer).
+      if (r !== 'ok') queue.unshift(...(r.length > 1 && r.length === b.length ? [r.slice(0, Math.ceil(r.length / 2)), r.slice(Math.ceil(r.length / 2))] : [r]).map((x) => ({ kind, b: x })));
     }
     return out;
   },
 };
 
-async function send(ctx: PushContext, kind: Kind, batch: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>>, out: PushOutcome): Promise<'ok' | 'stop' | 'split'> {
+type Planned = PlannedRange<BookingAvailUpdate | BookingRateUpdate>;
+
+/** Sends one request; answers 'ok', 'stop' (the push ends), or the updates to send again. */
+async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOutcome): Promise<'ok' | 'stop' | Planned[]> {
   const started = performance.now();
   const base = { kind, cells: cellIdsOf(batch).length, ranges: batch.length };
   const hotel = ctx.connection.hotelCode;
@@ -100,25 +113,34 @@ async function send(ctx: PushContext, kind: Kind, batch: Array<PlannedRange<Book
     const { parsed, status } = res.value;
     const issues = parsed.kind === 'success' ? parsed.warnings : parsed.errors;
     const otaCodes = issues.map((i) => i.code);
-    // Items the answer names (RPH = the 1-based index of the update) were not applied.
+    // The updates each Warning or Error names were not applied (./issues.ts).
     const named = new Map<number, OtaIssue>();
-    for (const i of issues) if (i.rph !== undefined && i.rph >= 1 && i.rph <= batch.length) named.set(i.rph - 1, i);
-    const failedAll = parsed.kind === 'errors';
-    if (failedAll && named.size === 0 && batch.length > 1) {
-      await ctx.logRequest({ ...base, bytes, status: 'failed', httpStatus: status, otaCodes, errorCode: 'ERR_OTA_REJECTED',
-        message: `${issueText(issues[0]!)} (no item named: resent in halves)`, attempts: res.attempts, durationMs: performance.now() - started });
-      return 'split';
+    const general: OtaIssue[] = [];
+    for (const i of issues) {
+      const which = namedUpdates(i, batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate })));
+      if (!which.length) general.push(i);
+      for (const idx of which) if (!named.has(idx)) named.set(idx, i);
     }
-    const applied = batch.filter((_, idx) => !failedAll && !named.has(idx));
-    const refused = batch.map((r, idx) => ({ r, issue: failedAll ? named.get(idx) ?? issues[0]! : named.get(idx) })).filter((x) => x.issue);
-    await ctx.logRequest({
-      ...base, bytes, status: failedAll ? 'failed' : refused.length ? 'partial' : 'success', httpStatus: status, otaCodes,
-      errorCode: failedAll ? 'ERR_OTA_REJECTED' : null, message: issues.length ? issueText(issues[0]!) : null, attempts: res.attempts,
-      durationMs: performance.now() - started,
-    });
+    // v1.1: HTTP 400 when every update failed; 200 when at least one was applied.
+    const failedAll = status === 400;
+    const log = (st: 'success' | 'partial' | 'failed', message: string | null) => ctx.logRequest({ ...base, bytes, status: st, httpStatus: status, otaCodes,
+      errorCode: st === 'failed' ? 'ERR_OTA_REJECTED' : null, message, attempts: res.attempts, durationMs: performance.now() - started });
+    // Errors that name no update leave the fate of every unnamed update unknown (a 400 refused
+    // them for a reason we cannot tell, or a 200 with <Errors> applied some): send them again.
+    if (parsed.kind === 'errors' && general.length && batch.length > named.size) {
+      const again = batch.filter((_, idx) => !named.has(idx));
+      if (again.length < batch.length || batch.length > 1) {
+        await log(named.size ? 'partial' : 'failed', `${issueText(general[0]!)} (${again.length} update(s) not named: sent again)`);
+        for (const [idx, issue] of named) out.rejected.push({ covers: batch[idx]!.covers, error: rejection(issue, batch[idx]!) });
+        return again;
+      }
+    }
+    const refused = batch.map((r, idx) => ({ r, issue: named.get(idx) ?? (failedAll || parsed.kind === 'errors' ? issues[0] : undefined) })).filter((x) => x.issue);
+    const applied = failedAll ? [] : batch.filter((_, idx) => !named.has(idx));
+    await log(failedAll ? 'failed' : refused.length ? 'partial' : 'success', issues.length ? issueText(issues[0]!) : null);
     out.acked.push(...ackedCells(applied));
     for (const { r, issue } of refused) out.rejected.push({ covers: r.covers, error: rejection(issue!, r) });
-    if (!failedAll) for (const i of issues) if (i.rph === undefined) out.warnings.push({ severity: 'warning', kind: 'ota_warning', errorCode: 'OTA_WARNING', otaCode: i.code || null, message: issueText(i) });
+    if (parsed.kind === 'success') for (const i of general) out.warnings.push({ severity: 'warning', kind: 'ota_warning', errorCode: 'OTA_WARNING', otaCode: i.code || null, message: issueText(i) });
     return 'ok';
   } catch (err) {
     const e = err instanceof StayosError ? err

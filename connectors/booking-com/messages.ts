@@ -173,17 +173,28 @@ export type ReservationQueueName = keyof typeof RESERVATION_QUEUES;
 
 const ackBase = () => ({ xmlns: OTA_NAMESPACE, TimeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), Target: 'Production', Version: '2.001' });
 
-/** Acknowledges reservations stored in the PMS: they leave Booking.com's queue. */
+/**
+ * Acknowledges reservations stored in the PMS: they leave Booking.com's queue. Shape of the
+ * acknowledging-new-reservations-ota request table (root, TimeStamp, Target; the ids under
+ * HotelReservations/HotelReservation/ResGlobalInfo/HotelReservationIDs/HotelReservationID, modify:
+ * HotelResModifies/HotelResModify/…) with the namespace and Version of api-reference/ota_hotelresmodifynotifrs.
+ */
 export function buildReservationAck(queue: ReservationQueueName, reservationIds: string[]): string {
   const q = RESERVATION_QUEUES[queue];
   const item = (id: string) => ({ ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: { $: { ResID_Value: id } } } } });
   return buildXml({ [q.rs]: { $: ackBase(), Success: '', [q.list]: { [q.item]: reservationIds.map(item) } } });
 }
 
-/** Reports reservations the PMS refused (they stay queued, and reach the hotel by e-mail after 30 minutes). */
+/**
+ * Reports reservations the PMS could not process ("Unsuccessfully processed": they stay queued until
+ * acknowledged or the 30-minute fallback e-mails them to the hotel; acknowledging-new-reservations-ota).
+ * Booking.com's Error element (api-reference/error): `@Type`, `@Code` (OTA ERR code), `@RecordID`
+ * ("ID of the request element that caused the error": the reservation id), `@ShortText`, `@Status`.
+ */
 export function buildReservationNack(queue: ReservationQueueName, failures: Array<{ id: string; type: string; code: string; text: string }>): string {
   const q = RESERVATION_QUEUES[queue];
   return buildXml({
-    [q.rs]: { $: ackBase(), Errors: { Error: failures.slice(0, 99).map((f) => ({ $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64) }, _: f.text.slice(0, 500) })) } },
+    [q.rs]: { $: ackBase(), Errors: { Error: failures.slice(0, 99).map((f) => ({
+      $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64), ShortText: f.text.replace(/\s+/g, ' ').slice(0, 250), Status: 'NotProcessed' } })) } },
   });
 }

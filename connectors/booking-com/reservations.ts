@@ -99,7 +99,8 @@ export class BookingReservationPoller {
       pool: this.#o.pool, encryptionKey: this.#o.encryptionKey, signal: this.#abort.signal, connection: c, settings: { timeoutMs: this.#o.timeoutMs },
       logRequest: async (e) => (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ?? null,
     };
-    const url = `${c.endpointUrl.replace(/\/+$/, '')}${q.path}`;
+    // Reservations come from Booking.com's PCI host, not the ARI one (the connection's reservations_url).
+    const url = `${c.reservationsUrl.replace(/\/+$/, '')}${q.path}`;
     const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx)}`, accept: 'application/xml', 'content-type': 'application/xml' });
     let list;
     let body: string;

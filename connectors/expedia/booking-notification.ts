@@ -9,8 +9,10 @@
  *    `HotelReservationID ResID_Type="3"` beside Expedia's `ResID_Type="8"` (cancel: `UniqueID
  *    Type="10"` and a `CancelInfoRS` cancellation number), or `Errors` with a code of Expedia's
  *    fixed list in `ShortText` (final: Expedia e-mails the booking to the hotel).
- *  - Out, a SOAP Fault (a Nack; Expedia resends until the message expires): HTTP 500 when we cannot
- *    take it now or cannot read the envelope, HTTP 401 for credentials we do not accept.
+ *  - Out, a SOAP Fault (a Nack; Expedia resends until the message expires), always with HTTP 500
+ *    ("HTTP/1.1 500 Internal Server Error", BN reference "Response Headers - Temporary System
+ *    Failure"): when we cannot take it now, cannot read the envelope, or do not accept the
+ *    credentials (`Client.2001` "Invalid header": Expedia documents no code of its own for that).
  * The answer is a pure function of the request and the booking's stored state, so a resend gets
  * the very same answer.
  */
@@ -77,7 +79,7 @@ export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
 
 /** The one booking an envelope carries (Expedia sends one reservation per notification). */
 export function bookingOfEnvelope(env: BnEnvelope, connection: { hotelCode: string; today: string }): Booking {
-  const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today };
+  const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today, root: env.body };
   if (env.root === 'OTA_CancelRQ') return parseCancel(env.body, ctx);
   const list = env.root === 'OTA_HotelResNotifRQ' ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation') : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
   if (list.length !== 1) throw new InboundRefusal('missing_field', `${env.root} must carry exactly one reservation (it has ${list.length})`);

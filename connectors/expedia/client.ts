@@ -12,6 +12,8 @@ import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from
 import { post, withRetries } from '../outbound/resilience.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
+import { arRate, expediaPricingOf } from './pricing.ts';
+import { readWarnings } from './warnings.ts';
 
 /** Expedia's own "no maximum" for maxLOS (its schema allows 1–28). */
 const EXPEDIA_MAX_LOS = 28;
@@ -22,9 +24,9 @@ export const expediaConnector: Connector = {
   channel: 'expedia',
   maxDaysAhead: 730, // "dates from yesterday to 2 years ahead" (3020/3022)
 
-  normalize(v: AriValues): OtaValues {
+  normalize(v: AriValues, settings): OtaValues {
     return {
-      availability: v.availability, rate: v.rate, currency: v.currency,
+      availability: v.availability, rate: v.rate === null ? null : arRate(v.rate, expediaPricingOf(settings)), currency: v.currency,
       minLos: Math.min(Math.max(v.minLos ?? 1, 1), EXPEDIA_MAX_LOS),
       maxLos: v.maxLos === null ? EXPEDIA_MAX_LOS : Math.min(Math.max(v.maxLos, 1), EXPEDIA_MAX_LOS),
       closedToArrival: v.closedToArrival, closedToDeparture: v.closedToDeparture, closed: v.closed,
@@ -35,9 +37,10 @@ export const expediaConnector: Connector = {
     const out: PushOutcome = { acked: [], rejected: [], warnings: [], requests: 0 };
     const ranges = plan(cells);
     const queue = chunk(ranges);
+    const nights = new Map(cells.map((c) => [c.cellId, c.night]));
     while (queue.length) {
       const batch = queue.shift()!;
-      const r = await send(ctx, batch, out);
+      const r = await send(ctx, batch, out, (id) => nights.get(id));
       if (r === 'stop') return out;
       if (r === 'split') queue.unshift(...split(batch));
     }
@@ -121,7 +124,7 @@ function split(batch: Planned[]): Planned[][] {
   return [batch.slice(0, half), batch.slice(half)];
 }
 
-async function send(ctx: PushContext, batch: Planned[], out: PushOutcome): Promise<'ok' | 'stop' | 'split'> {
+async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightOf: (cellId: string) => string | undefined): Promise<'ok' | 'stop' | 'split'> {
   const started = performance.now();
   const cellIds = cellIdsOf(batch);
   const base = { kind: 'ar' as const, cells: cellIds.length, ranges: batch.length };
@@ -151,9 +154,14 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome): Promi
     const codes = (parsed.kind === 'error' ? parsed.errors : parsed.warnings).map((e) => String(e.code));
     const duration = performance.now() - started;
     if (parsed.kind === 'success') {
-      await ctx.logRequest({ ...base, bytes, status: 'success', httpStatus: status, otaCodes: codes, errorCode: null, message: null, attempts, durationMs: duration });
-      out.acked.push(...ackedCells(batch));
-      for (const w of parsed.warnings) out.warnings.push({ severity: 'warning', kind: 'ota_warning', errorCode: 'OTA_WARNING', otaCode: String(w.code), message: `expedia ${w.code}: ${w.message}` });
+      // Items a warning names were not applied as sent: not acknowledged, recorded on their cells.
+      const { refused, general } = readWarnings(parsed.warnings, batch, nightOf);
+      const notApplied = new Set(refused.flatMap((r) => r.covers.map((c) => `${c.cellId}|${c.part}`)));
+      await ctx.logRequest({ ...base, bytes, status: notApplied.size ? 'partial' : 'success', httpStatus: status, otaCodes: codes, errorCode: null,
+        message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null, attempts, durationMs: duration });
+      out.acked.push(...ackedCells(batch.map((r) => ({ covers: r.covers.filter((c) => !notApplied.has(`${c.cellId}|${c.part}`)) }))));
+      out.rejected.push(...refused);
+      out.warnings.push(...general);
       return 'ok';
     }
     return refused(ctx, batch, parsed.errors, out, { ...base, bytes, httpStatus: status, otaCodes: codes, attempts, durationMs: duration });

@@ -57,8 +57,10 @@ export interface PushStop {
 export interface PushOutcome {
   acked: Array<{ cellId: string; parts: Part[] }>;
   /** Parts refused for a reason retrying cannot fix: recorded, not retried (a cell leaves the
-   * queue once each of its parts was acknowledged or refused). */
-  rejected: Array<{ covers: Array<{ cellId: string; part: Part }>; error: SyncErrorEntry }>;
+   * queue once each of its parts was acknowledged or refused). `value`: the OTA refused these very
+   * values (a rate outside its threshold), so they are remembered and not sent again until the PMS
+   * value changes; otherwise (a mapping, a date window) the next change sends them as usual. */
+  rejected: Array<{ covers: Array<{ cellId: string; part: Part }>; error: SyncErrorEntry; value?: boolean }>;
   warnings: SyncErrorEntry[];
   requests: number;
   stop?: PushStop;
@@ -68,8 +70,8 @@ export interface Connector {
   readonly channel: OtaChannel;
   /** The last night the OTA accepts, in days after the property's today. */
   readonly maxDaysAhead: number;
-  /** The PMS values in this OTA's terms (caps, defaults). */
-  normalize(values: AriValues): OtaValues;
+  /** The PMS values in this OTA's terms (caps, defaults, the connection's pricing settings). */
+  normalize(values: AriValues, settings: Record<string, unknown>): OtaValues;
   push(ctx: PushContext, cells: PushCell[]): Promise<PushOutcome>;
 }
 
@@ -79,18 +81,28 @@ const PART_FIELDS: Record<Part, Array<keyof OtaValues>> = {
   restr: ['minLos', 'maxLos', 'closedToArrival', 'closedToDeparture', 'closed'],
 };
 
-/** The parts of a cell to send: never acknowledged, or acknowledged with another value. A rate
- * part is not sent when there is no rate (the cell is closed instead). */
-export function partsToSend(current: OtaValues, acked: ClaimedCell['acked']): Part[] {
+/**
+ * The parts of a cell to send: never acknowledged, or acknowledged with another value. A rate
+ * part is not sent when there is no rate (the cell is closed instead). With `skipRefused` (the
+ * sync worker), a part whose current value is exactly the one the OTA refused for good is not
+ * sent again: resending it would only be refused again (an Expedia 7019 threshold warning); a new
+ * PMS value, or a full sync (which forgets the refusal), sends it.
+ */
+export function partsToSend(current: OtaValues, acked: ClaimedCell['acked'], skipRefused = false): Part[] {
   const ackedOf: Record<Part, boolean> = { avail: acked.avail, rate: acked.rateAcked, restr: acked.restr };
   const out: Part[] = [];
   for (const part of ['avail', 'rate', 'restr'] as const) {
     if (part === 'rate' && current.rate === null) continue;
     const same = ackedOf[part] && PART_FIELDS[part].every((f) => normalizeAcked(f, acked[f as keyof typeof acked]) === current[f]);
-    if (!same) out.push(part);
+    const refused = acked.refused?.[part];
+    const refusedAgain = skipRefused && refused && PART_FIELDS[part].every((f) => normalizeAcked(f, refused[f]) === current[f]);
+    if (!same && !refusedAgain) out.push(part);
   }
   return out;
 }
+
+/** A cell's values of one part, as stored in channel.ari_acknowledged.refused. */
+export const partValues = (v: OtaValues, part: Part): Record<string, unknown> => Object.fromEntries(PART_FIELDS[part].map((f) => [f, v[f]]));
 
 /** Acknowledged values come back from SQL as text/number; compare in the OtaValues types. */
 function normalizeAcked(field: keyof OtaValues, v: unknown): unknown {

@@ -16,11 +16,11 @@ import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
 import {
   abandonClaim, claimCells, finishClaim, forgetParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals,
-  resolveTransientErrors, storeAcknowledged, type SyncErrorEntry,
+  resolveTransientErrors, storeAcknowledged, storeRefused, type SyncErrorEntry,
 } from '../sql/sync.ts';
 import { recordRejectedMapping } from '../sql/mapping.ts';
 import type { OtaValues, Part } from '../types.ts';
-import { partsToSend, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
+import { partsToSend, partValues, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
 
 export interface WorkerOptions {
@@ -53,7 +53,7 @@ interface Claimed {
 const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
 const NOTHING_ACKED: ClaimedCell['acked'] = {
   availability: null, rate: null, currency: null, minLos: null, maxLos: null, closedToArrival: null, closedToDeparture: null, closed: null,
-  avail: false, rateAcked: false, restr: false,
+  avail: false, rateAcked: false, restr: false, refused: null,
 };
 
 /** Consecutive failed pushes after which a degraded connection is marked down. */
@@ -205,9 +205,9 @@ export class SyncWorker {
     const windowOf = (today: string) => windows.get(today) ?? windows.set(today, { first: addDays(today, -1), last: addDays(today, connector.maxDaysAhead) }).get(today)!;
     for (const c of cells) {
       seen.add(c.cellId);
-      const values: OtaValues = connector.normalize(c);
+      const values: OtaValues = connector.normalize(c, connection.settings);
       const w = windowOf(c.today);
-      const parts = c.stayDate < w.first || c.stayDate > w.last ? [] : partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked);
+      const parts = c.stayDate < w.first || c.stayDate > w.last ? [] : partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked, true);
       if (c.overbooked) {
         errors.push({ severity: 'alert', kind: 'overbooking', errorCode: 'OVERBOOKING', message: `more rooms sold than sellable on ${c.stayDate}: 0 is pushed`, roomTypeId: c.roomTypeId, stayFrom: c.stayDate, stayTo: c.stayDate });
       } else if (parts.includes('avail')) notOverbooked.push({ roomTypeId: c.roomTypeId, stayDate: c.stayDate });
@@ -262,6 +262,15 @@ export class SyncWorker {
         await client.query(storeAcknowledged(claimId, [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values }))));
       }
       if (uncertain.length) await client.query(forgetParts(claimId, uncertain));
+      const refused = new Map<string, Record<string, Record<string, unknown>>>();
+      for (const r of outcome.rejected) {
+        if (!r.value) continue;
+        for (const c of r.covers) {
+          const values = byId.get(c.cellId)?.values;
+          if (values) (refused.get(c.cellId) ?? refused.set(c.cellId, {}).get(c.cellId)!)[c.part] = partValues(values, c.part);
+        }
+      }
+      if (refused.size) await client.query(storeRefused(claimId, [...refused].map(([cellId, r]) => ({ cellId, refused: r }))));
       const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
       const held = new Set(finished?.held ?? []);
       const lost = push.filter((p) => !held.has(p.cellId));

@@ -58,8 +58,15 @@ export interface ClaimedCell extends AriValues {
     avail: boolean;
     rateAcked: boolean;
     restr: boolean;
+    /** Per part, the values the OTA refused for good (channel.ari_acknowledged.refused), or null. */
+    refused: Partial<Record<'avail' | 'rate' | 'restr', Record<string, unknown>>> | null;
   };
 }
+
+/** What the OTA acknowledged for a cell (a LEFT JOINed channel.ari_acknowledged `a`), as one JSON value. */
+const ACKED = `json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
+         'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
+         'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL, 'refused', a.refused)`;
 
 /**
  * The cells a sync worker's claim holds, with their values. A claimed cell whose mapping is gone
@@ -73,9 +80,7 @@ export function claimedAri(claimId: string, cellIds: string[]) {
        FROM channel.ari_dirty_cells d WHERE d.id = ANY ($2::uuid[]) AND d.claim_id = $1`,
       `, cm."cellId", cm."dirtySeq", cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
        (now() AT TIME ZONE pr.timezone)::date::text AS today,
-       json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
-         'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
-         'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL) AS acked`,
+       ${ACKED} AS acked`,
       `JOIN property_mgmt.properties pr ON pr.id = cm.property_id
        LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
                                          AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
@@ -138,9 +143,7 @@ export function parityAri(connectionId: string, from: string, to: string) {
        FROM channel.channel_mappings m CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
        WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
       `, cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
-       json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
-         'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
-         'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL) AS acked`,
+       ${ACKED} AS acked`,
       `LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
                                          AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
     ) + ' ORDER BY cm."stayDate", cm.ota_room_code, cm.ota_rate_code',

@@ -73,8 +73,29 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
   closed_to_departure = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_departure ELSE a.closed_to_departure END,
   closed = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed ELSE a.closed END,
   restr_acked_at = COALESCE(EXCLUDED.restr_acked_at, a.restr_acked_at),
+  -- A part the OTA has now accepted is no longer refused.
+  refused = NULLIF(a.refused - array_remove(ARRAY[CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN 'avail' END,
+                     CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN 'rate' END, CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN 'restr' END], NULL), '{}'),
   updated_at = now(), version = a.version + 1`,
     values: [claimId, JSON.stringify(rows)],
+  };
+}
+
+/**
+ * Remembers values the OTA refused for good, per cell and part (`refused`: {part: values}), so the
+ * worker does not send them again until the PMS value changes (connector.ts partsToSend). Only for
+ * cells this claim still holds.
+ */
+export function storeRefused(claimId: string, refused: Array<{ cellId: string; refused: Record<string, Record<string, unknown>> }>) {
+  return {
+    text: `
+INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, refused)
+SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date, r.refused
+FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, refused jsonb)
+JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
+ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
+  refused = COALESCE(a.refused, '{}') || EXCLUDED.refused, updated_at = now(), version = a.version + 1`,
+    values: [claimId, JSON.stringify(refused.map((r) => ({ id: r.cellId, refused: r.refused })))],
   };
 }
 

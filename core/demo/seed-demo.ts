@@ -100,8 +100,10 @@ async function createProperty(client: PoolClient, key: string, sandboxBaseUrl: s
   );
   for (const c of DEMO.connections) {
     const { rows: [conn] } = await client.query<{ id: string }>(
-      `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials, status, settings)
-       VALUES ($1, $2, $3, $4, shared.encrypt_pii($5, $6), 'active', $7) RETURNING id`,
+      // The sandbox serves ARI and (Booking.com) the reservation queues on one base URL; a real
+      // Booking.com connection has two hosts (OTA_HOSTS).
+      `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, status, settings)
+       VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'booking_com' THEN $4 END, shared.encrypt_pii($5, $6), 'active', $7) RETURNING id`,
       [propertyId, c.channel, c.hotelCode, `${sandboxBaseUrl}${c.sandboxPath}`, JSON.stringify(c.credentials), key,
        { ...c.settings, ...(c.channel === 'booking_com' ? { auth_url: `${sandboxBaseUrl}${c.sandboxPath}` } : {}) }],
     );

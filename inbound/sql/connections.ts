@@ -10,6 +10,8 @@ export interface InboundConnection {
   channel: 'booking_com' | 'expedia' | 'opentravel';
   hotelCode: string;
   endpointUrl: string;
+  /** Booking.com's reservation queues (NULL in the column: the ARI base URL serves them too, as a sandbox does). */
+  reservationsUrl: string;
   status: string;
   settings: Record<string, unknown>;
   credentials: Record<string, unknown> | null;
@@ -18,7 +20,7 @@ export interface InboundConnection {
 
 const SELECT = `
 SELECT c.id, c.property_id AS "propertyId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", c.endpoint_url AS "endpointUrl",
-       c.status, c.settings, shared.decrypt_pii(c.credentials, $1)::jsonb AS credentials,
+       COALESCE(c.reservations_url, c.endpoint_url) AS "reservationsUrl", c.status, c.settings, shared.decrypt_pii(c.credentials, $1)::jsonb AS credentials,
        (now() AT TIME ZONE p.timezone)::date::text AS today
 FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
 WHERE c.deleted_at IS NULL AND c.status <> 'disabled'`;

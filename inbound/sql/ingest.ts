@@ -26,6 +26,8 @@ export interface HeldBooking {
   lastHash: string | null;
   confirmationNumber: string | null;
   reservationStatus: string | null;
+  /** The guest's own words Expedia sent earlier (kept when a modification does not repeat them). */
+  freeText: string | null;
   guestId: string | null;
   createdAt: Date | null;
 }
@@ -36,14 +38,15 @@ export function heldBooking(channel: string, externalId: string) {
 SELECT cr.id, cr.connection_id AS "connectionId", cr.property_id AS "propertyId", cr.reservation_id AS "reservationId", cr.status,
        cr.last_modified_at AS "lastModifiedAt", COALESCE((r.attributes ->> 'cancelled_before_booking')::boolean, false) AS "cancelledFirst",
        cr.last_message_hash AS "lastHash", r.confirmation_number AS "confirmationNumber", r.status AS "reservationStatus",
-       r.guest_id AS "guestId", r.created_at AS "createdAt"
+       r.guest_id AS "guestId", r.created_at AS "createdAt", r.attributes ->> 'ota_free_text' AS "freeText"
 FROM channel.channel_reservations cr LEFT JOIN reservation.reservations r ON r.id = cr.reservation_id
 WHERE cr.channel_code = $1 AND cr.external_reservation_id = $2`,
     values: [channel, externalId],
   };
 }
 
-/** The connection's mappings for these OTA room codes (inactive ones too: an OTA may still sell a room we stopped pushing). */
+/** The connection's mappings for these OTA room codes (inactive ones too: an OTA may still sell a
+ * room we stopped pushing). The caller matches rate codes, with the OTA's equivalent forms. */
 export function mappingsFor(connectionId: string, roomCodes: string[]) {
   return {
     text: `
@@ -71,6 +74,8 @@ export interface GuestInput {
   phone?: string | undefined;
   language?: string | undefined;
   country?: string | undefined;
+  address?: { line1?: string | undefined; city?: string | undefined; postalCode?: string | undefined; region?: string | undefined;
+    country?: string | undefined; company?: string | undefined } | undefined;
 }
 
 export function insertGuest(propertyId: string, g: GuestInput, source: string) {
@@ -89,6 +94,46 @@ export function updateGuest(guestId: string, g: GuestInput) {
            WHERE id = $1 AND (first_name, last_name, email, phone, language, nationality)
              IS DISTINCT FROM ($2, $3, COALESCE($4, email), COALESCE($5, phone), COALESCE($6, language), COALESCE($7, nationality))`,
     values: [guestId, g.firstName ?? null, g.lastName, g.email ?? null, g.phone ?? null, g.language ?? null, g.country ?? null],
+  };
+}
+
+/**
+ * The booker's address (Booking.com `Customer/Address`) as the profile's home address: inserted
+ * once, updated where it changed (a company name rides in line2, the schema's only free line).
+ */
+export function upsertGuestAddress(guestId: string, propertyId: string, a: NonNullable<GuestInput['address']>) {
+  return {
+    text: `
+WITH cur AS (SELECT id FROM guest.addresses WHERE profile_id = $1 AND kind = 'home' AND deleted_at IS NULL ORDER BY created_at LIMIT 1),
+upd AS (
+  UPDATE guest.addresses g SET line1 = $3, line2 = $4, city = $5, region = $6, postal_code = $7, country = $8
+  FROM cur WHERE g.id = cur.id AND (g.line1, g.line2, g.city, g.region, g.postal_code, g.country) IS DISTINCT FROM ($3, $4, $5, $6, $7, $8::char(2)))
+INSERT INTO guest.addresses (profile_id, property_id, kind, line1, line2, city, region, postal_code, country)
+SELECT $1, $2, 'home', $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM cur)`,
+    values: [guestId, propertyId, a.line1 ?? null, a.company ?? null, a.city ?? null, a.region ?? null, a.postalCode ?? null, a.country ?? null],
+  };
+}
+
+/**
+ * The people staying, room by room (Booking.com ResGuests by ResGuestRPH), as the reservation's
+ * non-primary guests. Only rows the OTA's service user wrote are replaced: companions the front
+ * desk added stay. An unchanged list writes nothing.
+ */
+export function syncRoomGuests(reservationId: string, propertyId: string, channel: string, people: Array<{ firstName?: string | undefined; lastName: string }>) {
+  return {
+    text: `
+WITH wanted AS (SELECT x."firstName" AS first_name, x."lastName" AS last_name, count(*) AS n
+                FROM jsonb_to_recordset($3::jsonb) AS x("firstName" text, "lastName" text) GROUP BY 1, 2),
+mine AS (SELECT id, first_name, last_name, row_number() OVER (PARTITION BY first_name, last_name ORDER BY created_at, id) AS k
+         FROM reservation.reservation_guests
+         WHERE reservation_id = $1 AND NOT is_primary AND deleted_at IS NULL AND created_by = shared.channel_user_id($4)),
+gone AS (
+  UPDATE reservation.reservation_guests g SET deleted_at = now() FROM mine m
+  WHERE g.id = m.id AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.first_name IS NOT DISTINCT FROM m.first_name AND w.last_name = m.last_name AND m.k <= w.n))
+INSERT INTO reservation.reservation_guests (reservation_id, property_id, first_name, last_name, is_primary)
+SELECT $1, $2, w.first_name, w.last_name, false FROM wanted w CROSS JOIN LATERAL generate_series(1, w.n::int) k
+WHERE k > (SELECT count(*) FROM mine m WHERE m.first_name IS NOT DISTINCT FROM w.first_name AND m.last_name = w.last_name)`,
+    values: [reservationId, propertyId, JSON.stringify(people.map((p) => ({ firstName: p.firstName ?? null, lastName: p.lastName }))), channel],
   };
 }
 
@@ -148,6 +193,7 @@ WHERE rr.reservation_id = r.id AND rr.deleted_at IS NULL AND rr.status <> 'cance
 
 export interface HeldRoom {
   id: string;
+  ref: string | null;
   roomTypeId: string;
   ratePlanId: string | null;
   arrival: string;
@@ -161,7 +207,7 @@ export interface HeldRoom {
 export function heldRooms(reservationId: string) {
   return {
     text: `
-SELECT rr.id, rr.room_type_id AS "roomTypeId", rr.rate_plan_id AS "ratePlanId", rr.arrival_date::text AS arrival, rr.departure_date::text AS departure,
+SELECT rr.id, rr.ota_room_ref AS ref, rr.room_type_id AS "roomTypeId", rr.rate_plan_id AS "ratePlanId", rr.arrival_date::text AS arrival, rr.departure_date::text AS departure,
        rr.adults, rr.children, rr.total_amount::text AS total,
        COALESCE((SELECT json_agg(json_build_object('id', n.id, 'date', n.stay_date::text, 'amount', n.amount::text, 'ratePlanId', n.rate_plan_id) ORDER BY n.stay_date)
                  FROM reservation.reservation_nightly_rates n WHERE n.reservation_room_id = rr.id AND n.deleted_at IS NULL), '[]') AS nights
@@ -173,6 +219,8 @@ FROM reservation.reservation_rooms rr WHERE rr.reservation_id = $1 AND rr.delete
 export interface RoomWrite {
   /** Existing room to update in place (its room assignment kept when the type stays); null: a new room. */
   id: string | null;
+  /** The OTA's id of the room within the booking (Booking.com RoomStay/@IndexNumber). */
+  ref: string | null;
   roomTypeId: string;
   ratePlanId: string;
   arrival: string;
@@ -196,19 +244,21 @@ export function writeRooms(reservationId: string, propertyId: string, currency: 
     text: `
 WITH input AS MATERIALIZED (
   SELECT COALESCE(x.id, shared.new_id()) AS room_id, x.id IS NULL AS is_new, x.* FROM jsonb_to_recordset($1::jsonb) AS x(
-    id uuid, "roomTypeId" uuid, "ratePlanId" uuid, arrival date, departure date, adults int, children int, total numeric, "guestName" text, status text, nights jsonb)),
+    id uuid, ref text, "roomTypeId" uuid, "ratePlanId" uuid, arrival date, departure date, adults int, children int, total numeric, "guestName" text,
+    status text, nights jsonb)),
 inserted AS (
   INSERT INTO reservation.reservation_rooms (id, reservation_id, property_id, room_type_id, rate_plan_id, arrival_date, departure_date, adults, children,
-                                             status, total_amount, currency, guest_name)
-  SELECT i.room_id, $2, $3, i."roomTypeId", i."ratePlanId", i.arrival, i.departure, i.adults, i.children, i.status, i.total, $4, i."guestName"
+                                             status, total_amount, currency, guest_name, ota_room_ref)
+  SELECT i.room_id, $2, $3, i."roomTypeId", i."ratePlanId", i.arrival, i.departure, i.adults, i.children, i.status, i.total, $4, i."guestName", i.ref
   FROM input i WHERE i.is_new),
 updated AS (
   UPDATE reservation.reservation_rooms rr SET room_type_id = i."roomTypeId", rate_plan_id = i."ratePlanId", arrival_date = i.arrival,
          departure_date = i.departure, adults = i.adults, children = i.children, total_amount = i.total, currency = $4,
+         guest_name = i."guestName", ota_room_ref = i.ref,
          room_id = CASE WHEN rr.room_type_id = i."roomTypeId" THEN rr.room_id END
   FROM input i WHERE NOT i.is_new AND rr.id = i.room_id
-    AND (rr.room_type_id, rr.rate_plan_id, rr.arrival_date, rr.departure_date, rr.adults, rr.children, rr.total_amount, rr.currency)
-        IS DISTINCT FROM (i."roomTypeId", i."ratePlanId", i.arrival, i.departure, i.adults, i.children, i.total, $4::text))
+    AND (rr.room_type_id, rr.rate_plan_id, rr.arrival_date, rr.departure_date, rr.adults, rr.children, rr.total_amount, rr.currency, rr.guest_name, rr.ota_room_ref)
+        IS DISTINCT FROM (i."roomTypeId", i."ratePlanId", i.arrival, i.departure, i.adults, i.children, i.total, $4::text, i."guestName", i.ref))
 INSERT INTO reservation.reservation_nightly_rates (reservation_id, reservation_room_id, property_id, stay_date, amount, currency, rate_plan_id)
 SELECT $2, i.room_id, $3, (n ->> 'date')::date, (n ->> 'amount')::numeric, $4, i."ratePlanId"
 FROM input i CROSS JOIN LATERAL jsonb_array_elements(i.nights) n`,
@@ -250,9 +300,10 @@ export interface CardInput {
 
 /**
  * The card, encrypted (number and holder) with a keyed fingerprint; the CVC is never stored (PCI
- * DSS). The same card again (a resent or modified booking) is not stored twice.
+ * DSS). The same card again (a resent or modified booking) is not stored twice. A virtual card's
+ * limit is what the OTA says may be charged on it, in its own currency (`limit`, `currency`).
  */
-export function insertCard(p: { propertyId: string; guestId: string; reservationId: string; channel: string; total: string; currency: string }, c: CardInput, key: string) {
+export function insertCard(p: { propertyId: string; guestId: string; reservationId: string; channel: string; limit: string; currency: string }, c: CardInput, key: string) {
   return {
     text: `
 INSERT INTO billing.payment_methods (property_id, guest_id, reservation_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand,
@@ -264,7 +315,7 @@ WHERE NOT EXISTS (SELECT 1 FROM billing.payment_methods m WHERE m.reservation_id
                     AND m.card_fingerprint = shared.pii_fingerprint($4, $13))
 ON CONFLICT (property_id, guest_id, card_fingerprint) WHERE deleted_at IS NULL AND guest_id IS NOT NULL DO NOTHING`,
     values: [p.propertyId, p.guestId, p.reservationId, c.number, c.holder ?? null, c.brand, c.expiryMonth, c.expiryYear, c.virtual, p.channel,
-      c.activationDate ?? null, p.total, key, p.currency],
+      c.activationDate ?? null, p.limit, key, p.currency],
   };
 }
 

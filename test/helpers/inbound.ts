@@ -37,11 +37,11 @@ export interface Mapping {
 
 /** A connection of the demo property (or `propertyCode`'s) with these OTA codes mapped; returns its id. */
 export async function addConnection(pool: Pool, c: { channel: 'expedia' | 'booking_com' | 'opentravel'; hotelCode: string; credentials: Record<string, string>;
-  mappings: Mapping[]; endpointUrl?: string; propertyCode?: string }): Promise<string> {
+  mappings: Mapping[]; endpointUrl?: string; reservationsUrl?: string; propertyCode?: string; settings?: Record<string, unknown> }): Promise<string> {
   const { rows: [conn] } = await pool.query<{ id: string }>(
-    `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials)
-     SELECT id, $1, $2, $3, shared.encrypt_pii($4, $5) FROM property_mgmt.properties WHERE code = $6 RETURNING id`,
-    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), TEST_KEY, c.propertyCode ?? 'DEMO'],
+    `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, settings)
+     SELECT id, $1, $2, $3, $7, shared.encrypt_pii($4, $5), $8 FROM property_mgmt.properties WHERE code = $6 RETURNING id`,
+    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), TEST_KEY, c.propertyCode ?? 'DEMO', c.reservationsUrl ?? null, c.settings ?? {}],
   );
   for (const m of c.mappings) {
     await pool.query(
@@ -97,4 +97,30 @@ export async function reservationOf(pool: Pool, channel: string, externalId: str
   const { rows: cards } = await pool.query(
     `SELECT card_brand, card_last4, is_virtual, shared.decrypt_pii(card_number_encrypted, $2) AS number FROM billing.payment_methods WHERE reservation_id = $1`, [r.id, TEST_KEY]);
   return { ...r, rooms, cards };
+}
+
+/**
+ * What the schema holds beyond reservationOf: the OTA details kept in attributes, rooms with their
+ * OTA ref, guest name and room assignment, the reservation's guests, the booker's address and the
+ * card's virtual-card fields.
+ */
+export async function reservationDetail(pool: Pool, channel: string, externalId: string) {
+  const { rows: [r] } = await pool.query(
+    `SELECT r.id, r.attributes, r.payment_collect, r.guest_id, g.nationality, g.language
+     FROM channel.channel_reservations cr JOIN reservation.reservations r ON r.id = cr.reservation_id LEFT JOIN guest.profiles g ON g.id = r.guest_id
+     WHERE cr.channel_code = $1 AND cr.external_reservation_id = $2`, [channel, externalId]);
+  if (!r) return undefined;
+  const { rows: rooms } = await pool.query(
+    `SELECT rr.id, rr.ota_room_ref AS ref, rr.guest_name, rr.room_id, rt.code AS room_type, rp.code AS rate_plan, rr.children
+     FROM reservation.reservation_rooms rr JOIN property_mgmt.room_types rt ON rt.id = rr.room_type_id LEFT JOIN property_mgmt.rate_plans rp ON rp.id = rr.rate_plan_id
+     WHERE rr.reservation_id = $1 AND rr.deleted_at IS NULL ORDER BY rr.ota_room_ref, rr.id`, [r.id]);
+  const { rows: guests } = await pool.query(
+    `SELECT first_name, last_name, is_primary FROM reservation.reservation_guests WHERE reservation_id = $1 AND deleted_at IS NULL ORDER BY is_primary DESC, last_name, first_name`, [r.id]);
+  const { rows: addresses } = await pool.query(
+    `SELECT kind, line1, line2, city, postal_code, country::text FROM guest.addresses WHERE profile_id = $1 AND deleted_at IS NULL`, [r.guest_id]);
+  const { rows: cards } = await pool.query(
+    `SELECT card_brand, card_last4, expiry_month, expiry_year, is_virtual, virtual_card_source, virtual_activation_date::text AS activation,
+            virtual_amount_limit::text AS "limit", virtual_currency::text AS currency
+     FROM billing.payment_methods WHERE reservation_id = $1 AND deleted_at IS NULL`, [r.id]);
+  return { attributes: r.attributes, paymentCollect: r.payment_collect, nationality: r.nationality, rooms, guests, addresses, cards };
 }

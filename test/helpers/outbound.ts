@@ -33,7 +33,7 @@ export interface Mismatch {
 
 /** Every mapped cell of [today, today + days) of a connection, compared with what its sandbox holds. */
 export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sandboxes, days: number): Promise<Mismatch[]> {
-  const { rows: [conn] } = await pool.query(`SELECT channel_code, ota_hotel_code FROM channel.channel_connections WHERE id = $1`, [connectionId]);
+  const { rows: [conn] } = await pool.query(`SELECT channel_code, ota_hotel_code, settings FROM channel.channel_connections WHERE id = $1`, [connectionId]);
   const { rows: keys } = await pool.query<CellKey & { room: string; rate: string }>(`
     SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date::text AS "stayDate",
            m.ota_room_code AS room, m.ota_rate_code AS rate
@@ -49,7 +49,7 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
   const out: Mismatch[] = [];
   for (const t of truth) {
     const k = codes.get(`${t.roomTypeId}|${t.ratePlanId}`)!;
-    const want = connector.normalize(t);
+    const want = connector.normalize(t, conn.settings);
     const got = cells.get(sandboxKey(k.room, k.rate, t.stayDate)) ?? {};
     const cell = `${k.room}/${k.rate}/${t.stayDate}`;
     const check = (field: string, pms: unknown, ota: unknown) => {
