@@ -81,11 +81,13 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
         const room = ROOMS[Math.floor(random() * ROOMS.length)]!;
         // Booking.com ids are numeric; unique per run (from `run`), like the Expedia ids.
         const id = String(1_000_000_000 + ((parseInt(run, 16) + i * 7919) % 8_999_999_999));
+        // The sandbox's reservation input (connectors/booking-com/sandbox-reservations.ts): the booker's name
+        // is also the room's guest; arrival/departure are checked against the nights.
         const r = await http.post('/sandbox/booking-com/_control/reservations', {
           kind: 'new',
-          reservation: { id, hotel: BOOKING.hotelCode, modifiedAt: new Date().toISOString(), currency: DEMO.currency,
+          reservation: { id, hotel: BOOKING.hotelCode, currency: DEMO.currency,
             rooms: [{ roomCode: BOOKING.roomCodes[room]!, rateCode: BOOKING.rateCodes.BAR!, adults: 2, ...stay(random) }],
-            guest: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! } },
+            booker: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! } },
         });
         r.status === 202 ? counts.booking++ : counts.refused++;
       } else {

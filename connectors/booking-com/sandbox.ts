@@ -1,125 +1,114 @@
 /**
- * A Booking.com stand-in for tests and benchmarks: token exchange, `OTA_HotelAvailNotif` and
- * `OTA_HotelRateAmountNotif` as the supply XML API v1.1 answers them (200 + `<Success/>` with a
- * Warning per failed item if anything was applied, 400 + `<Errors>` if nothing was, 403 for a hotel
- * the token may not touch) and injected faults; a Fastify plugin mounted under a prefix. Invariants:
- * a faulted request changes nothing (`slow` then runs normally); availability is room-level, shown on
- * every rate of the room; each item is validated alone, so one bad item never blocks the others.
+ * A Booking.com stand-in for tests, benchmarks and the demo, written from Booking.com's published
+ * connectivity reference (developers.booking.com/connectivity/docs/…), never from our client, so a
+ * test where the two agree means something. A Fastify plugin mounted under a prefix:
+ *
+ * - token exchange (token-based-authentication): JSON {client_id, client_secret} → {jwt, ruid};
+ *   "The token expires after one hour. You can create up to 30 tokens per hour.";
+ * - ARI at /hotels/ota/OTA_HotelAvailNotif and …/OTA_HotelRateAmountNotif (sandbox-ari.ts):
+ *   Bearer token, Accept-Version 1.1, the v1.1 HTTP model (b_xml-availability-troubleshooting);
+ * - reservations at /hotels/ota/OTA_HotelResNotif and …/OTA_HotelResModifyNotif, GET to pull and
+ *   POST to acknowledge (sandbox-reservations.ts, rendered by sandbox-render.ts); in production they
+ *   live on secure-supply-xml.booking.com, ARI on supply-xml.booking.com (index-content);
+ * - faults on command and the control routes (connectors/sandbox/).
+ *
+ * Invariant: a faulted request changes nothing (`slow` then runs normally).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { parseStringPromise } from 'xml2js';
-import { buildXml } from '../../core/xml.ts';
 import { z } from 'zod';
-import { nextDay } from '../../core/dates.ts';
 import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector } from '../sandbox/faults.ts';
-import { sandboxKey, type SandboxCell } from '../types.ts';
-import { BOOKING_LIMIT_MAX, OTA_NAMESPACE, OTA_PAYLOAD_VERSION } from './messages.ts';
-import { XML2JS_OPTIONS } from './parser.ts';
-import { ReservationQueue, type QueueKind, type SandboxReservation } from './sandbox-reservations.ts';
-import { attr, kid, kids, parseInboundXml, textOf } from '../../inbound/index.ts';
+import type { SandboxCell } from '../types.ts';
+import { ARI, AriStore, ERR, EWT, type AriKind, type Products } from './sandbox-ari.ts';
+import { QUEUE_ROOTS, ReservationQueue, type Queue, type QueueKind, type SandboxReservation } from './sandbox-reservations.ts';
+import { errors, otaDocument, readXml, XmlRefused, type Issue, type XmlNode } from './sandbox-xml.ts';
 
 export interface BookingSandboxOptions {
   accounts: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
   tokenTtlSeconds?: number; // default 3600
   faults?: unknown; // FaultPlan input
-  // Optional catalogue: for a hotel listed, unknown room/rate codes are rejected per item.
-  products?: Record<string, { rooms: string[]; rates: string[] }>;
+  /** Per hotel, its room and rate ids (and currency): unknown ids are refused per message. */
+  products?: Products;
   now?: () => Date;
 }
 
-const TOKENS_PER_HOUR = 30; // Booking.com: at most 30 tokens per hour per machine account
+const TOKENS_PER_HOUR = 30;
 const HOUR_MS = 3_600_000;
-const MAX_NIGHTS = 1100; // a range longer than ~3 years is a bug in the sender (and would stall this loop)
-const MAX_ERRORS = 99; // OTA ErrorsType allows at most 99 Error elements
 const TOKEN_PATH = '/token-based-authentication/exchange';
-const AVAIL_PATH = '/hotels/ota/OTA_HotelAvailNotif';
-const RATE_PATH = '/hotels/ota/OTA_HotelRateAmountNotif';
+const ARI_PATH = { avail: '/hotels/ota/OTA_HotelAvailNotif', rate: '/hotels/ota/OTA_HotelRateAmountNotif' } as const;
 const RES_PATH = { new: '/hotels/ota/OTA_HotelResNotif', modify: '/hotels/ota/OTA_HotelResModifyNotif' } as const;
-const ACK_ROOT = { new: 'OTA_HotelResNotifRS', modify: 'OTA_HotelResModifyNotifRS' } as const;
+// Version of the RS roots: "3.000" as on Booking.com's sibling RS examples (api-reference/ota_hotelproductnotifrs).
+const ARI_RS_VERSION = '3.000';
+const RES_VERSION = '2.001'; // api-reference/ota_hotelresmodifynotifrs
 
-/** OpenTravel code lists: EWT (the Type of an error/warning) and ERR (its Code). */
-const EWT = { bizRule: '3', authentication: '4', authorization: '6', protocol: '7', requiredField: '10', processing: '12' };
-const ERR = { invalidDate: '15', invalidRate: '249', invalidValue: '320', requiredField: '321', invalidRoom: '402', unableToProcess: '450', authorization: '497' };
+// The texts of our own refusals (the publisher gives the HTTP status, not the body).
+const AUTH: Issue = { type: EWT.authentication, code: ERR.authorization, shortText: 'Invalid or expired JWT token' };
+const INTERNAL: Issue = { type: EWT.processing, code: ERR.systemError, shortText: 'INTERNAL_SERVER_ERROR' };
+const WRONG_TYPE = 'Hotel reservation has transaction message of the wrong type'; // reservations-troubleshooting, HTTP 400
+const ACCESS_DENIED = 'Access denied for hotel'; // reservations-troubleshooting, HTTP 403
+const protocol = (shortText: string): Issue => ({ type: EWT.protocol, code: ERR.unableToProcess, shortText });
 
-interface Issue {
-  type: string;
-  code: string;
-  shortText: string; // Booking.com's symbolic name; ≤ 64 characters (OTA StringLength1to64)
-  text: string;
-  rph?: number;
-}
+const tokenRequestSchema = z.object({ client_id: z.string().min(1), client_secret: z.string().min(1) });
+const one = <T extends z.ZodType>(item: T) => z.array(item).length(1);
+
+/**
+ * An acknowledgement body (acknowledging-new-reservations-ota): `<Success/>` and
+ * HotelReservations/HotelReservation/ResGlobalInfo/HotelReservationIDs/HotelReservationID/@ResID_Value
+ * (modify: HotelResModifies/HotelResModify/…), repeated for several ids; or `<Errors>` whose
+ * Error/@RecordID names a reservation not processed. Never both, and ids listed beside Errors would
+ * be ambiguous: refused (OTA 2015A makes them a choice). Read through `ackView` (the list's names
+ * differ per queue).
+ */
+const ackSchema = z
+  .object({
+    Success: one(z.unknown()).optional(),
+    List: one(z.object({ Items: z.array(z.object({ ResGlobalInfo: one(z.object({ HotelReservationIDs: one(z.object({
+      HotelReservationID: z.array(z.object({ $: z.object({ ResID_Value: z.string().min(1) }) })).min(1),
+    })) })) })).min(1) })).optional(),
+    Errors: one(z.object({ Error: z.array(z.object({ _: z.string().optional(), $: z.object({ RecordID: z.string().min(1), ShortText: z.string().optional() }) })).min(1) })).optional(),
+  })
+  .refine((b) => (b.Success ? !b.Errors && b.List : b.Errors && !b.List), 'give <Success/> with the reservation ids, or <Errors> alone')
+  .transform((b) => ({
+    ok: (b.List?.[0]!.Items ?? []).flatMap((r) => r.ResGlobalInfo[0]!.HotelReservationIDs[0]!.HotelReservationID.map((i) => i.$.ResID_Value)),
+    failed: (b.Errors?.[0]!.Error ?? []).map((e) => ({ id: e.$.RecordID, text: e.$.ShortText ?? e._?.trim() ?? '' })),
+  }));
+const ackView = (queue: Queue, node: XmlNode) => {
+  const { list, item } = QUEUE_ROOTS[queue];
+  const lists = node[list] as XmlNode[] | undefined;
+  return { Success: node.Success, Errors: node.Errors, List: lists?.map((l) => ({ Items: l[item] })) };
+};
+
 type Resumed = 'elapsed' | 'client-gone' | 'closing';
 type Held = (why: Resumed) => void;
-type Kind = 'avail' | 'rate';
-const RS = { avail: 'OTA_HotelAvailNotifRS', rate: 'OTA_HotelRateAmountNotifRS' } as const;
-const RQ = { avail: 'OTA_HotelAvailNotifRQ', rate: 'OTA_HotelRateAmountNotifRQ' } as const;
-
-// ---- request schemas (xml2js with explicitArray: zod decides what occurs once) ----
-const one = <T extends z.ZodType>(item: T) => z.array(item).length(1);
-const code = z.string().min(1);
-const uint = z.string().regex(/^\d{1,9}$/, 'must be a non-negative integer').transform(Number);
-const date = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a calendar date');
-const sac = one(z.object({ $: z.object({ Start: date, End: date, InvTypeCode: code, RatePlanCode: code.optional() }) }));
-
-const availItemSchema = z.object({
-  $: z.object({ BookingLimit: uint.pipe(z.number().max(BOOKING_LIMIT_MAX, `BookingLimit must be 0–${BOOKING_LIMIT_MAX}`)).optional() }).optional(),
-  StatusApplicationControl: sac,
-  LengthsOfStay: one(z.object({ LengthOfStay: z.array(z.object({ $: z.object({ MinMaxMessageType: z.enum(['SetMinLOS', 'SetMaxLOS']), Time: uint }) })).min(1) })).optional(),
-  RestrictionStatus: one(z.object({ $: z.object({ Status: z.enum(['Open', 'Close']), Restriction: z.enum(['Master', 'Arrival', 'Departure']).default('Master') }) })).optional(),
-});
-const amount = z.object({ $: z.object({ AmountAfterTax: z.string().regex(/^\d{1,12}(\.\d{1,3})?$/, 'must be a decimal amount'), CurrencyCode: z.string().regex(/^[A-Z]{3}$/, 'must be ISO 4217') }) });
-const rateItemSchema = z.object({
-  StatusApplicationControl: sac,
-  Rates: one(z.object({ Rate: z.array(z.object({ BaseByGuestAmts: one(z.object({ BaseByGuestAmt: z.array(amount).min(1) })) })).min(1) })),
-});
-
-// The document around the items; each item is checked on its own afterwards.
-const itemList = z.array(z.unknown()).min(1);
-const hotelAttrs = z.object({ HotelCode: code });
-const docSchemas = {
-  avail: z
-    .object({ AvailStatusMessages: one(z.object({ $: hotelAttrs, AvailStatusMessage: itemList })) })
-    .transform((d) => ({ hotel: d.AvailStatusMessages[0]!.$.HotelCode, items: d.AvailStatusMessages[0]!.AvailStatusMessage })),
-  rate: z
-    .object({ RateAmountMessages: one(z.object({ $: hotelAttrs, RateAmountMessage: itemList })) })
-    .transform((d) => ({ hotel: d.RateAmountMessages[0]!.$.HotelCode, items: d.RateAmountMessages[0]!.RateAmountMessage })),
-};
-const locatorSchema = z.object({ $: z.object({ LocatorID: z.string().regex(/^\d{1,8}$/).transform(Number) }) });
-const tokenRequestSchema = z.object({ client_id: z.string().min(1), client_secret: z.string().min(1) });
-
-const dayNumber = (s: string) => Date.parse(`${s}T00:00:00Z`) / 86_400_000;
-const firstIssue = (e: z.ZodError) => {
-  const i = e.issues[0];
-  return i ? `${i.path.join('.') || 'message'}: ${i.message}` : 'invalid';
-};
+interface Token { clientId: string; hotels: Set<string>; expires: number }
 
 export class BookingSandbox {
   readonly faults: FaultInjector;
   readonly plugin: FastifyPluginAsync;
-  /** Per OTA request: `accepted`/`rejected` count items (AvailStatusMessage/RateAmountMessage), not requests. */
-  readonly stats = { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {} as Record<string, number> };
-  readonly #opts: BookingSandboxOptions;
-  readonly #now: () => Date;
-  readonly #rateCells = new Map<string, Map<string, { room: string; rate: string; night: string; cell: SandboxCell }>>();
-  readonly #rooms = new Map<string, Map<string, { room: string; night: string; value: number }>>();
-  readonly #tokens = new Map<string, { clientId: string; hotels: Set<string>; expires: number }>();
-  readonly #exchanges = new Map<string, number[]>(); // issue times (ms) per client_id, the last hour's
-  readonly #held = new Set<Held>();
+  /**
+   * `accepted`/`rejected` count ARI messages (AvailStatusMessage/RateAmountMessage), not requests.
+   * Booking.com asks for one calendar month, one hotel per request (ota-rateamountnotif, usage
+   * recommendations); not published as errors, so such requests are applied and counted here.
+   */
+  readonly stats = { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {} as Record<string, number>, multiMonthRequests: 0, multiHotelRequests: 0, duplicateDateRequests: 0 };
   /** The reservation queue Booking.com keeps for the PMS to pull and acknowledge. */
   readonly reservations: ReservationQueue;
   /** The next this-many acknowledgements fail with HTTP 503 (the reservations stay queued). */
   failNextAcks = 0;
+  readonly #opts: BookingSandboxOptions;
+  readonly #now: () => Date;
+  readonly #ari: AriStore;
+  readonly #tokens = new Map<string, Token>();
+  readonly #exchanges = new Map<string, number[]>(); // issue times (ms) per client_id, the last hour's
+  readonly #held = new Set<Held>();
 
   constructor(opts: BookingSandboxOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => new Date());
     this.faults = new FaultInjector(opts.faults ?? {});
     this.reservations = new ReservationQueue(this.#now);
+    this.#ari = new AriStore(opts.products ?? {}, this.#now, this.stats);
     this.plugin = async (app) => {
       // Encapsulated on purpose (no fastify-plugin): the XML parser stays inside the prefix.
       app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -129,60 +118,65 @@ export class BookingSandbox {
         done();
       });
       app.post(TOKEN_PATH, (req, reply) => this.#exchange(req, reply));
-      app.post(AVAIL_PATH, (req, reply) => this.#ari('avail', req, reply));
-      app.post(RATE_PATH, (req, reply) => this.#ari('rate', req, reply));
+      for (const kind of ['avail', 'rate'] as const) app.post(ARI_PATH[kind], (req, reply) => this.#ariRequest(kind, req, reply));
       for (const queue of ['new', 'modify'] as const) {
         app.get(RES_PATH[queue], (req, reply) => this.#poll(queue, req, reply));
         app.post(RES_PATH[queue], (req, reply) => this.#acknowledge(queue, req, reply));
       }
       // Queues a reservation message, as a guest booking at Booking.com would (bench, demo traffic).
       app.post('/_control/reservations', async (req, reply) => {
-        const b = req.body as { kind?: QueueKind; reservation?: SandboxReservation } | undefined;
-        if (!b?.reservation?.id || !b.reservation.hotel || !['new', 'modify', 'cancel'].includes(b.kind ?? '')) return reply.code(400).send({ error: 'give { kind: new|modify|cancel, reservation: { id, hotel, … } }' });
-        this.reservations.add(b.kind!, b.reservation);
-        return reply.code(202).send({ queued: b.reservation.id });
+        const b = req.body as { kind?: QueueKind; reservation?: unknown } | undefined;
+        if (!['new', 'modify', 'cancel'].includes(b?.kind ?? '')) return reply.code(400).send({ error: 'give { kind: new|modify|cancel, reservation: { id, hotel, rooms, … } }' });
+        try {
+          this.reservations.add(b!.kind!, b!.reservation as SandboxReservation); // validated there
+        } catch (err) {
+          if (err instanceof z.ZodError) return reply.code(400).send({ error: z.prettifyError(err) });
+          throw err;
+        }
+        return reply.code(202).send({ queued: (b!.reservation as { id: string }).id });
       });
       app.get('/_control/reservations', async (req) => this.reservations.summary((req.query as Record<string, string | undefined>).hotel));
-      controlRoutes(app, this, () => ({ ...this.stats }));
+      controlRoutes(app, this, () => ({ ...this.stats, multiMonth: this.multiMonthRequests }));
     };
   }
 
   cells(hotel: string): Map<string, SandboxCell> {
-    const out = new Map<string, SandboxCell>();
-    const rooms = this.#rooms.get(hotel) ?? new Map();
-    for (const [key, { room, night, cell }] of this.#rateCells.get(hotel) ?? []) {
-      const a = rooms.get(`${room}|${night}`);
-      out.set(key, a ? { ...cell, availability: a.value } : { ...cell });
-    }
-    // Rates the catalogue knows show the room's availability even before any rate was pushed.
-    for (const rate of this.#opts.products?.[hotel]?.rates ?? []) {
-      for (const { room, night, value } of rooms.values()) {
-        const key = sandboxKey(room, rate, night);
-        if (!out.has(key)) out.set(key, { availability: value });
-      }
-    }
-    return out;
+    return this.#ari.cells(hotel);
   }
 
   roomAvailability(hotel: string): Map<string, number> {
-    return new Map([...(this.#rooms.get(hotel) ?? [])].map(([k, v]) => [k, v.value]));
+    return this.#ari.roomAvailability(hotel);
   }
 
-  /** Back to the constructed state: no ARI, zero stats, the initial fault plan. Issued tokens stay valid. */
+  /** Room-type open/closed per `room|night` (RestrictionStatus sent without a RatePlanCode). */
+  roomStatus(hotel: string): Map<string, 'Open' | 'Close'> {
+    return this.#ari.roomStatus(hotel);
+  }
+
+  /** Occupancy-based prices (BaseByGuestAmt/@NumberOfGuests) per sandboxKey. */
+  occupancyPrices(hotel: string): Map<string, Record<number, string>> {
+    return this.#ari.occupancyPrices(hotel);
+  }
+
+  /** The ARI requests that spanned more than one calendar month (our client should send none). */
+  get multiMonthRequests(): ReadonlyArray<{ kind: AriKind; months: string[] }> {
+    return this.#ari.multiMonthRequests;
+  }
+
+  /** Back to the constructed state: no ARI, no reservations, zero stats, the initial fault plan. Issued tokens stay valid. */
   reset(): void {
-    this.#rateCells.clear();
-    this.#rooms.clear();
+    this.#ari.reset();
     this.#exchanges.clear();
     this.reservations.reset();
     this.failNextAcks = 0;
-    Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {} });
+    Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {}, multiMonthRequests: 0, multiHotelRequests: 0, duplicateDateRequests: 0 });
     this.faults.set(this.#opts.faults ?? {});
     for (const k of Object.keys(this.faults.injected) as Array<keyof FaultInjector['injected']>) this.faults.injected[k] = 0;
   }
 
   async #exchange(req: FastifyRequest, reply: FastifyReply) {
     const fail = (status: number, error: string, message: string) => reply.code(status).send({ error, message });
-    if (await this.#gate(TOKEN_PATH, reply, fail)) return reply;
+    if (await this.#gate(TOKEN_PATH, reply, (status, what) => (what === 'auth' ? fail(status, 'invalid_client', 'authentication failed') : fail(status, 'internal_error', 'retry later')))) return reply;
     const body = tokenRequestSchema.safeParse(req.body);
     if (!body.success) return fail(400, 'invalid_request', z.prettifyError(body.error));
     const account = this.#opts.accounts.find((a) => a.clientId === body.data.client_id);
@@ -191,6 +185,7 @@ export class BookingSandbox {
     const recent = (this.#exchanges.get(account.clientId) ?? []).filter((t) => t > now - HOUR_MS);
     this.#exchanges.set(account.clientId, recent);
     if (recent.length >= TOKENS_PER_HOUR) {
+      // The answer to a 31st exchange is not published: 429 with Retry-After is ours.
       reply.header('retry-after', String(Math.max(1, Math.ceil((recent[0]! + HOUR_MS - now) / 1000))));
       return fail(429, 'too_many_tokens', `at most ${TOKENS_PER_HOUR} tokens per hour per client_id; reuse the one you have`);
     }
@@ -198,187 +193,100 @@ export class BookingSandbox {
     for (const [jwt, t] of this.#tokens) if (t.expires <= now) this.#tokens.delete(jwt);
     const expires = now + (this.#opts.tokenTtlSeconds ?? 3600) * 1000;
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    // JWT-shaped (header.claims.signature) so clients that peek at `exp` work; never verified.
-    const jwt = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: account.clientId, exp: Math.floor(expires / 1000) })}.${randomBytes(16).toString('base64url')}`;
+    // JWT-shaped with the claims the reference lists (sub, aud, iss, exp, iat); never verified.
+    const claims = { sub: 'connectivity-auth-proxy', aud: '', iss: 'urn://connectivity-modern-auth/v1', client_id: account.clientId, iat: Math.floor(now / 1000), exp: Math.floor(expires / 1000) };
+    const jwt = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.${randomBytes(16).toString('base64url')}`;
     this.#tokens.set(jwt, { clientId: account.clientId, hotels: new Set(account.hotels), expires });
     this.stats.tokenExchanges += 1;
     return reply.send({ jwt, ruid: randomUUID() });
   }
 
-  async #ari(kind: Kind, req: FastifyRequest, reply: FastifyReply) {
-    const path = kind === 'avail' ? AVAIL_PATH : RATE_PATH;
-    let echo: string | undefined;
-    const fail = (status: number, shortText: string, text: string, type: string = EWT.bizRule, code: string = ERR.unableToProcess) =>
-      this.#xml(reply, status, RS[kind], echo, { errors: [{ type, code, shortText, text }] });
-    const faulted = (status: number, shortText: string, text: string) =>
-      status === 401 ? fail(status, shortText, text, EWT.authentication, ERR.authorization) : fail(status, shortText, text, EWT.processing);
-    if (await this.#gate(path, reply, faulted)) return reply;
-    const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const token = auth ? this.#tokens.get(auth) : undefined;
-    if (!token || token.expires <= this.#now().getTime()) return fail(401, 'INVALID_TOKEN', 'Authorization: Bearer <jwt> missing, unknown or expired', EWT.authentication, ERR.authorization);
-    if (req.headers['accept-version'] !== '1.1') return fail(400, 'UNSUPPORTED_VERSION', 'Accept-Version: 1.1 is required', EWT.protocol);
-    // Fastify would also hand a text/plain body over as a string; Booking.com speaks XML only.
-    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (mediaType !== 'application/xml' && mediaType !== 'text/xml') return fail(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/xml or text/xml', EWT.protocol);
+  /** The token of `Authorization: Bearer <jwt>`, if issued here and not expired (token-based-authentication). */
+  #token(req: FastifyRequest): Token | undefined {
+    const jwt = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token = jwt ? this.#tokens.get(jwt) : undefined;
+    return token && token.expires > this.#now().getTime() ? token : undefined;
+  }
 
-    let doc: Record<string, unknown> | null;
+  /** "Must be application/xml" (ota-hotelavailnotif headers); text/xml tolerated. Anything else is 415 (ours). */
+  #isXml(req: FastifyRequest): boolean {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    return type === 'application/xml' || type === 'text/xml';
+  }
+
+  async #read(req: FastifyRequest): Promise<{ root: string; node: XmlNode } | Issue> {
     try {
-      doc = typeof req.body === 'string' ? await parseStringPromise(req.body, XML2JS_OPTIONS) : null;
+      return await readXml(req.body);
     } catch (err) {
-      return fail(400, 'INVALID_XML', `the body is not well-formed XML: ${(err as Error).message.split('\n')[0]}`, EWT.protocol);
+      if (err instanceof XmlRefused) return protocol(err.message);
+      throw err;
     }
-    const root = doc ? Object.keys(doc)[0] : undefined;
-    if (!doc || root !== RQ[kind]) return fail(400, 'INVALID_ROOT', `expected <${RQ[kind]}>, got ${root ? `<${root}>` : 'no document'}`, EWT.protocol);
-    const body = doc[root] as Record<string, unknown> & { $?: Record<string, string> };
-    const echoToken = body.$?.EchoToken;
-    if (typeof echoToken === 'string' && echoToken.length <= 128) echo = echoToken;
-    const parsed = docSchemas[kind].safeParse(body);
-    if (!parsed.success) return fail(400, 'INVALID_MESSAGE', firstIssue(parsed.error), EWT.requiredField, ERR.requiredField);
-    const { hotel, items } = parsed.data;
-    if (!token.hotels.has(hotel)) return fail(403, 'FORBIDDEN_HOTEL', `this token may not update hotel ${hotel}`, EWT.authorization, ERR.authorization);
-
-    const issues: Issue[] = [];
-    const apply: Array<() => void> = [];
-    items.forEach((raw, position) => {
-      // The issue points at the message's LocatorID (our builders' update index), else its position.
-      const rph = locatorSchema.safeParse(raw).data?.$.LocatorID ?? position + 1;
-      const result = kind === 'avail' ? this.#checkAvail(hotel, raw) : this.#checkRate(hotel, raw);
-      if ('issue' in result) issues.push({ ...result.issue, rph });
-      else apply.push(result.apply);
-    });
-    this.stats.accepted += apply.length;
-    this.stats.rejected += issues.length;
-    if (!apply.length) return this.#xml(reply, 400, RS[kind], echo, { errors: issues });
-    for (const f of apply) f();
-    return this.#xml(reply, 200, RS[kind], echo, { warnings: issues });
   }
 
-  /** The token's hotels, narrowed by `hotel_ids` when given; answers 401 itself when there is no valid token. */
-  #hotelsOf(req: FastifyRequest): Set<string> | null {
-    const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const token = auth ? this.#tokens.get(auth) : undefined;
-    if (!token || token.expires <= this.#now().getTime()) return null;
-    const asked = (req.query as Record<string, string | undefined>).hotel_ids?.split(',').map((h) => h.trim()).filter(Boolean);
-    return asked?.length ? new Set(asked.filter((h) => token.hotels.has(h))) : token.hotels;
+  async #ariRequest(kind: AriKind, req: FastifyRequest, reply: FastifyReply) {
+    const fail = (status: number, issue: Issue) => this.#xml(reply, status, ARI[kind].rs, ARI_RS_VERSION, errors([issue]));
+    if (await this.#gate(ARI_PATH[kind], reply, (status, what) => fail(status, what === 'auth' ? AUTH : INTERNAL))) return reply;
+    const token = this.#token(req);
+    if (!token) return fail(401, AUTH);
+    // Accept-Version "Required … 1.1: Current version (default)": absent or other values refused
+    // with 400 (ours; B.XML answers a sunset version so, b_xml-availability).
+    if (req.headers['accept-version'] !== '1.1') return fail(400, protocol('Accept-Version: 1.1 is required'));
+    if (!this.#isXml(req)) return fail(415, protocol('Content-Type must be application/xml'));
+    const doc = await this.#read(req);
+    if ('shortText' in doc) return fail(400, doc);
+    const { status, content } = this.#ari.handle(kind, doc.root, doc.node, token.hotels);
+    return this.#xml(reply, status, ARI[kind].rs, ARI_RS_VERSION, content);
   }
 
-  async #poll(queue: 'new' | 'modify', req: FastifyRequest, reply: FastifyReply) {
-    const fail = (status: number, shortText: string, text: string) => this.#xml(reply, status, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.processing, code: ERR.unableToProcess, shortText, text }] });
-    if (await this.#gate(RES_PATH[queue], reply, fail)) return reply;
-    const hotels = this.#hotelsOf(req);
-    if (!hotels) return this.#xml(reply, 401, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.authentication, code: ERR.authorization, shortText: 'INVALID_TOKEN', text: 'Authorization: Bearer <jwt> missing, unknown or expired' }] });
-    const limit = Number((req.query as Record<string, string | undefined>).limit ?? 50);
-    return reply.code(200).type('application/xml').send(this.reservations.poll(queue, hotels, Number.isInteger(limit) && limit > 0 ? limit : 50));
+  /** GET: the queue's pending messages for the token's hotels, narrowed by `hotel_ids`, at most `limit` (retrieving-new-reservations-ota). */
+  async #poll(queue: Queue, req: FastifyRequest, reply: FastifyReply) {
+    // Errors travel in the endpoint's RS root (ours: the publisher shows no error body for a GET).
+    const fail = (status: number, issue: Issue) => this.#xml(reply, status, QUEUE_ROOTS[queue].rs, RES_VERSION, errors([issue]));
+    if (await this.#gate(RES_PATH[queue], reply, (status, what) => fail(status, what === 'auth' ? AUTH : INTERNAL))) return reply;
+    const token = this.#token(req);
+    if (!token) return fail(401, AUTH);
+    const q = req.query as Record<string, string | undefined>;
+    const asked = q.hotel_ids?.split(',').map((h) => h.trim()).filter(Boolean);
+    if (asked?.some((h) => !token.hotels.has(h))) return fail(403, { type: EWT.authorization, code: ERR.authorization, shortText: ACCESS_DENIED });
+    if (q.limit !== undefined && !/^[1-9]\d{0,5}$/.test(q.limit)) return fail(400, { type: EWT.bizRule, code: ERR.invalidValue, shortText: 'Invalid value: limit' });
+    // `last_change` is accepted and not applied (ours: the queue holds only what is pending anyway).
+    const xml = this.reservations.poll(queue, asked?.length ? new Set(asked) : token.hotels, q.limit ? Number(q.limit) : undefined, q.id);
+    if (xml === null) return fail(404, { type: EWT.bizRule, code: ERR.unableToProcess, shortText: 'Hotel reservation was not found' }); // reservations-troubleshooting
+    return reply.code(200).type('application/xml').send(xml);
   }
 
-  async #acknowledge(queue: 'new' | 'modify', req: FastifyRequest, reply: FastifyReply) {
-    const fail = (status: number, shortText: string, text: string) => this.#xml(reply, status, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.processing, code: ERR.unableToProcess, shortText, text }] });
-    if (await this.#gate(`${RES_PATH[queue]}#ack`, reply, fail)) return reply;
+  /** POST: an acknowledgement (acknowledging-new-reservations-ota, acknowledging-modif-cancel-reservations-ota). */
+  async #acknowledge(queue: Queue, req: FastifyRequest, reply: FastifyReply) {
+    const rs = QUEUE_ROOTS[queue].rs;
+    const fail = (status: number, issue: Issue) => this.#xml(reply, status, rs, RES_VERSION, errors([issue]));
+    if (await this.#gate(`${RES_PATH[queue]}#ack`, reply, (status, what) => fail(status, what === 'auth' ? AUTH : INTERNAL))) return reply;
     if (this.failNextAcks > 0) {
+      // "If you receive a 5XX … the message is still pending": retried by the client (reservations_best_practices).
       this.failNextAcks -= 1;
-      return fail(503, 'SERVICE_UNAVAILABLE', 'acknowledgement not stored (injected); retry');
+      return fail(503, INTERNAL);
     }
-    const hotels = this.#hotelsOf(req);
-    if (!hotels) return this.#xml(reply, 401, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.authentication, code: ERR.authorization, shortText: 'INVALID_TOKEN', text: 'Authorization: Bearer <jwt> missing, unknown or expired' }] });
-    let parsed;
-    try {
-      parsed = await parseInboundXml(req.body);
-    } catch (err) {
-      return this.#xml(reply, 400, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.protocol, code: ERR.unableToProcess, shortText: 'INVALID_XML', text: (err as Error).message }] });
-    }
-    if (parsed.root !== ACK_ROOT[queue]) return this.#xml(reply, 400, ACK_ROOT[queue], undefined, { errors: [{ type: EWT.protocol, code: ERR.unableToProcess, shortText: 'WRONG_TYPE', text: `this endpoint acknowledges with <${ACK_ROOT[queue]}>` }] });
-    const list = queue === 'new' ? kids(kid(parsed.node, 'HotelReservations'), 'HotelReservation') : kids(kid(parsed.node, 'HotelResModifies'), 'HotelResModify');
-    const ok = list.flatMap((r) => kids(kid(kid(r, 'ResGlobalInfo'), 'HotelReservationIDs'), 'HotelReservationID').map((i) => attr(i, 'ResID_Value'))).filter((x): x is string => !!x);
-    const failed = kids(kid(parsed.node, 'Errors'), 'Error').map((e) => ({ id: attr(e, 'RecordID') ?? '', text: textOf(e) ?? attr(e, 'ShortText') ?? '' })).filter((f) => f.id);
-    this.reservations.acknowledge(queue, hotels, ok, failed);
-    return this.#xml(reply, 200, ACK_ROOT[queue], undefined, { warnings: [] });
-  }
-
-  #checkRange(hotel: string, room: string, rate: string | undefined, start: string, end: string): Issue | null {
-    const issue = (type: string, code: string, shortText: string, text: string) => ({ type, code, shortText, text });
-    if (end < start) return issue(EWT.bizRule, ERR.invalidDate, 'INVALID_DATE_RANGE', `End ${end} is before Start ${start}`);
-    if (dayNumber(end) - dayNumber(start) >= MAX_NIGHTS) return issue(EWT.bizRule, ERR.invalidDate, 'INVALID_DATE_RANGE', `a range may span at most ${MAX_NIGHTS} nights`);
-    // Booking.com rejects dates more than a day in the past; yesterday is still accepted.
-    const yesterday = new Date(this.#now().getTime() - 86_400_000).toISOString().slice(0, 10);
-    if (start < yesterday) return issue(EWT.bizRule, ERR.invalidDate, 'NOT_A_VALID_DATE', `Start ${start} is more than one day in the past`);
-    const catalogue = this.#opts.products?.[hotel];
-    if (catalogue && !catalogue.rooms.includes(room)) return issue(EWT.bizRule, ERR.invalidRoom, 'UNKNOWN_ROOM', `room ${room} is not a room of hotel ${hotel}`);
-    if (catalogue && rate !== undefined && !catalogue.rates.includes(rate)) return issue(EWT.bizRule, ERR.invalidRate, 'UNKNOWN_RATE', `rate ${rate} is not a rate of hotel ${hotel}`);
-    return null;
-  }
-
-  #checkAvail(hotel: string, raw: unknown): { issue: Issue } | { apply: () => void } {
-    const p = availItemSchema.safeParse(raw);
-    if (!p.success) return { issue: { type: EWT.bizRule, code: ERR.invalidValue, shortText: 'INVALID_VALUE', text: firstIssue(p.error) } };
-    const m = p.data;
-    const { Start, End, InvTypeCode: room, RatePlanCode: rate } = m.StatusApplicationControl[0]!.$;
-    const limit = m.$?.BookingLimit;
-    const los = m.LengthsOfStay?.[0]!.LengthOfStay.map((l) => l.$) ?? [];
-    const status = m.RestrictionStatus?.[0]!.$;
-    if (limit === undefined && !los.length && !status) return { issue: { type: EWT.requiredField, code: ERR.requiredField, shortText: 'NOTHING_TO_UPDATE', text: 'no BookingLimit, LengthsOfStay or RestrictionStatus' } };
-    if ((los.length || status) && !rate) return { issue: { type: EWT.requiredField, code: ERR.requiredField, shortText: 'RATE_PLAN_REQUIRED', text: 'restrictions need StatusApplicationControl/@RatePlanCode' } };
-    const bad = this.#checkRange(hotel, room, rate, Start, End);
-    if (bad) return { issue: bad };
-    return {
-      apply: () =>
-        this.#eachNight(Start, End, (night) => {
-          // BookingLimit is room-level even when a RatePlanCode is present.
-          if (limit !== undefined) this.#roomsOf(hotel).set(`${room}|${night}`, { room, night, value: limit });
-          if (!rate || (!los.length && !status)) return;
-          const cell = this.#cell(hotel, room, rate, night);
-          for (const l of los) {
-            if (l.MinMaxMessageType === 'SetMinLOS') cell.minLos = l.Time;
-            else cell.maxLos = l.Time === 0 ? null : l.Time; // Booking.com: Time 0 removes the maximum
-          }
-          if (status) {
-            const closed = status.Status === 'Close';
-            if (status.Restriction === 'Master') cell.closed = closed;
-            else if (status.Restriction === 'Arrival') cell.closedToArrival = closed;
-            else cell.closedToDeparture = closed;
-          }
-        }),
-    };
-  }
-
-  #checkRate(hotel: string, raw: unknown): { issue: Issue } | { apply: () => void } {
-    const p = rateItemSchema.safeParse(raw);
-    if (!p.success) return { issue: { type: EWT.bizRule, code: ERR.invalidValue, shortText: 'INVALID_VALUE', text: firstIssue(p.error) } };
-    const m = p.data;
-    const { Start, End, InvTypeCode: room, RatePlanCode: rate } = m.StatusApplicationControl[0]!.$;
-    if (!rate) return { issue: { type: EWT.requiredField, code: ERR.requiredField, shortText: 'RATE_PLAN_REQUIRED', text: 'rates need StatusApplicationControl/@RatePlanCode' } };
-    const bad = this.#checkRange(hotel, room, rate, Start, End);
-    if (bad) return { issue: bad };
-    // One price per night: the first Rate's first BaseByGuestAmt (no occupancy pricing here).
-    const { AmountAfterTax, CurrencyCode } = m.Rates[0]!.Rate[0]!.BaseByGuestAmts[0]!.BaseByGuestAmt[0]!.$;
-    return { apply: () => this.#eachNight(Start, End, (night) => Object.assign(this.#cell(hotel, room, rate, night), { rate: AmountAfterTax, currency: CurrencyCode })) };
-  }
-
-  #eachNight(start: string, end: string, f: (night: string) => void): void {
-    for (let night = start; night <= end; night = nextDay(night)) f(night);
-  }
-
-  #roomsOf(hotel: string) {
-    let m = this.#rooms.get(hotel);
-    if (!m) this.#rooms.set(hotel, (m = new Map()));
-    return m;
-  }
-
-  #cell(hotel: string, room: string, rate: string, night: string): SandboxCell {
-    let m = this.#rateCells.get(hotel);
-    if (!m) this.#rateCells.set(hotel, (m = new Map()));
-    const key = sandboxKey(room, rate, night);
-    let entry = m.get(key);
-    if (!entry) m.set(key, (entry = { room, rate, night, cell: {} }));
-    return entry.cell;
+    const token = this.#token(req);
+    if (!token) return fail(401, AUTH);
+    if (!this.#isXml(req)) return fail(415, protocol('Content-Type must be application/xml'));
+    const doc = await this.#read(req);
+    if ('shortText' in doc) return fail(400, doc);
+    // "acknowledge a message using the wrong endpoint" is the wrong type too.
+    if (doc.root !== rs) return fail(400, { type: EWT.bizRule, code: ERR.unableToProcess, shortText: WRONG_TYPE });
+    const ack = ackSchema.safeParse(ackView(queue, doc.node));
+    if (!ack.success) return fail(400, { type: EWT.requiredField, code: ERR.requiredField, shortText: `Invalid acknowledgement: ${ack.error.issues[0]?.message ?? 'not the protocol'}` });
+    const outcome = this.reservations.acknowledge(queue, token.hotels, ack.data.ok, ack.data.failed);
+    if (outcome.status === 403) return fail(403, { type: EWT.authorization, code: ERR.authorization, shortText: ACCESS_DENIED });
+    if (outcome.status === 400) return fail(400, { type: EWT.bizRule, code: ERR.unableToProcess, recordId: outcome.id, shortText: WRONG_TYPE });
+    return this.#xml(reply, 200, rs, RES_VERSION, { Success: '' }); // "respond back with OTA_HotelResNotifRS success" (ota-resnotif, outdated)
   }
 
   /** Counts the request, applies `authFailure` and one fault draw; true when answered here (state untouched). */
-  async #gate(path: string, reply: FastifyReply, fail: (status: number, shortText: string, text: string) => FastifyReply): Promise<boolean> {
+  async #gate(path: string, reply: FastifyReply, fail: (status: number, what: 'auth' | 'internal') => unknown): Promise<boolean> {
     this.stats.requests += 1;
     this.stats.byPath[path] = (this.stats.byPath[path] ?? 0) + 1;
     const plan = this.faults.plan;
     if (plan.authFailure) {
-      fail(401, 'AUTHENTICATION_FAILED', 'authentication failed (injected)');
+      fail(401, 'auth');
       return true;
     }
     const html = (status: number, text: string, headers: Record<string, string> = {}) =>
@@ -396,7 +304,7 @@ export class BookingSandbox {
     } else if (fault === 'http5xx') html(503, 'Service Unavailable');
     else if (fault === 'tooMany') html(429, 'Too Many Requests', { 'retry-after': String(plan.retryAfterSeconds) });
     else if (fault === 'malformed') reply.code(200).type('text/html').send('<html>oops');
-    else fail(500, 'INTERNAL_ERROR', 'processing error, retry later (injected)'); // otaError
+    else fail(500, 'internal'); // otaError: "INTERNAL_SERVER_ERROR → HTTP 500"
     return true;
   }
 
@@ -420,18 +328,7 @@ export class BookingSandbox {
     });
   }
 
-  /** An OTA_*RS document: `<Success/>` (+ Warnings with RPH) or `<Errors>` (index in RecordID: 2015A ErrorType has no RPH). */
-  #xml(reply: FastifyReply, status: number, root: string, echo: string | undefined, r: { errors: Issue[] } | { warnings: Issue[] }): FastifyReply {
-    const attrs = (i: Issue, ref: 'RPH' | 'RecordID') => ({
-      $: { Type: i.type, Code: i.code, ShortText: i.shortText.slice(0, 64), Status: 'NotProcessed', ...(i.rph ? { [ref]: String(i.rph) } : {}) },
-      _: i.text,
-    });
-    const content =
-      'errors' in r
-        ? { Errors: { Error: r.errors.slice(0, MAX_ERRORS).map((i) => attrs(i, 'RecordID')) } }
-        : { Success: '', ...(r.warnings.length ? { Warnings: { Warning: r.warnings.map((i) => attrs(i, 'RPH')) } } : {}) };
-    const $ = { xmlns: OTA_NAMESPACE, ...(echo ? { EchoToken: echo } : {}), TimeStamp: this.#now().toISOString(), Version: OTA_PAYLOAD_VERSION };
-    const xml = buildXml({ [root]: { $, ...content } });
-    return reply.code(status).type('application/xml').send(xml);
+  #xml(reply: FastifyReply, status: number, root: string, version: string, content: Record<string, unknown>): FastifyReply {
+    return reply.code(status).type('application/xml').send(otaDocument(root, version, this.#now(), content));
   }
 }

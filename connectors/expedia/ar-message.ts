@@ -8,7 +8,12 @@
 import { buildXml } from '../../core/xml.ts';
 
 export const AR_NAMESPACE = 'http://www.expediaconnect.com/EQC/AR/2011/06';
-/** Expedia's AR limits per message (../shared/ota/README.md): over them, error 3107 / 3405. */
+/**
+ * Expedia's AR limits per message: "Each message can contain no more than 5000 updates" (error
+ * 3107; developers.expediagroup.com/…/avail_rates/reference/request), where "each individual rate,
+ * restriction or status change for one stay date is counted as 1 update" (EQC AR guides); 100 KB
+ * (3405). `arUpdateCount` counts an update that way.
+ */
 export const AR_MAX_UPDATES = 5_000;
 export const AR_MAX_BYTES = 100 * 1024;
 
@@ -65,6 +70,17 @@ export function buildAvailRateUpdateRQ(auth: ArCredentials, updates: ArUpdate[])
       })),
     },
   });
+}
+
+/** Updates in Expedia's sense that `u` writes: per stay date, one per value (inventory, closed, rate, each restriction). */
+export function arUpdateCount(u: ArUpdate): number {
+  const nights = Math.round((Date.parse(`${u.to}T00:00:00Z`) - Date.parse(`${u.from}T00:00:00Z`)) / 86_400_000) + 1;
+  let values = u.availability !== undefined ? 1 : 0;
+  if (u.ratePlan) {
+    const rp = ratePlanElement(u.ratePlan) as { $: Record<string, string>; Rate?: unknown; Restrictions?: { $: Record<string, unknown> } };
+    values += (rp.$.closed !== undefined ? 1 : 0) + (rp.Rate ? 1 : 0) + Object.keys(rp.Restrictions?.$ ?? {}).length;
+  }
+  return nights * values;
 }
 
 function ratePlanElement(rp: NonNullable<ArUpdate['ratePlan']>): Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { OtaValues } from '../types.ts';
 import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
 import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';
-import { AR_MAX_BYTES, AR_MAX_UPDATES, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
+import { AR_MAX_BYTES, AR_MAX_UPDATES, arUpdateCount, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
 import { arRate, expediaPricingOf } from './pricing.ts';
 import { readWarnings } from './warnings.ts';
@@ -111,7 +111,7 @@ function chunk(ranges: Planned[]): Planned[][] {
   const ordered = ranges.map((r) => ({ r, key: `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}` }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.r);
   // 512 bytes of room for the real credentials and hotel id.
-  return packGreedy(ordered, cost, AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES);
+  return packGreedy(ordered, cost, AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES, (r) => arUpdateCount(r.value));
 }
 
 /** A message refused for a mapping error is resent one (room, rate) series at a time, so only the
@@ -133,7 +133,7 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
   try {
     const xml = buildAvailRateUpdateRQ(auth(ctx), batch.map((r) => r.value));
     bytes = Buffer.byteLength(xml);
-    if ((bytes > AR_MAX_BYTES || batch.length > AR_MAX_UPDATES) && batch.length > 1) return 'split';
+    if ((bytes > AR_MAX_BYTES || batch.reduce((n, r) => n + arUpdateCount(r.value), 0) > AR_MAX_UPDATES) && batch.length > 1) return 'split';
     const res = await withRetries(
       { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
       async () => {

@@ -1,50 +1,57 @@
 /**
- * Expedia sandbox: the AR endpoint (`POST /eqc/ar`) as Expedia QuickConnect behaves per
- * ../shared/ota/README.md, as a Fastify plugin mounted under a prefix, plus a control API
- * (`/_control/faults|state|stats|reset`) for tests and benchmarks. It keeps what it accepted per
- * hotel, in the SandboxCell vocabulary, so a test can compare "what the OTA shows" with the PMS.
+ * Expedia sandbox: Expedia QuickConnect's Availability and Rates endpoint (`POST /eqc/ar`) as
+ * Expedia's published documentation describes it — a second reading, independent of our client
+ * (it imports none of client.ts, ar-message.ts or parser.ts) — as a Fastify plugin mounted under a
+ * prefix, plus a control API (`/_control/faults|state|stats|reset`) for tests and benchmarks. It
+ * keeps what it accepted per hotel, in the SandboxCell vocabulary, so a test can compare "what the
+ * OTA shows" with the PMS. Sources: /work/notes/expedia.md (§1) and the pages and samples cited at
+ * each rule here and in ./sandbox-request.ts (schema), ./sandbox-rules.ts (errors, update count),
+ * ./sandbox-apply.ts (state, warnings).
  *
  * Invariants:
- * - all-or-nothing: a response with `<Error>` (or any fault) leaves the state untouched;
- * - every AR response validates against AvailRateUpdateRS.xsd (namespace …/AR/2007/02);
- * - one connection per hotel: a request is in flight from arrival until its response is sent or
- *   its connection closes; a request for a hotel that overlaps another is recorded and gets 3210.
+ * - every AR answer is an AvailRateUpdateRS in namespace …/AR/2007/02 that validates against
+ *   AvailRateUpdateRS.xsd: `<Success/>` with 0..n `<Warning code>`, or 1..n `<Error code>`;
+ * - all-or-nothing: a response with `<Error>` (or any fault) leaves the state untouched; a
+ *   `<Success>` applied everything except what its warnings name as refused ([EQC guides]);
+ * - concurrent requests for one hotel are accepted ([EG] release notes, Dec 1, 2020: "API now
+ *   supports multiple, concurrent requests to update availability and rates on the same hotel";
+ *   the older EQC rule, error 3210 for a second connection, is superseded) and applied in the order
+ *   they finish; every overlap is recorded in `overlaps`, because our client keeps one request per
+ *   hotel at a time so that updates arrive in order ([EQC guides] "Sequencing/Ordering of Messages").
  */
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { buildXml } from '../../core/xml.ts';
-import { addDays, nextDay } from '../../core/dates.ts';
-import { StayosError } from '../../core/errors.ts';
 import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector, type FaultKind } from '../sandbox/faults.ts';
 import { sandboxKey, type SandboxCell } from '../types.ts';
-import { AR_RS_NAMESPACE, WEEKDAYS, parseAvailRateUpdateRQ, type ArIssue, type ParsedAvailRateUpdateRQ } from './parser.ts';
-import { AR_MAX_BYTES, AR_MAX_UPDATES } from './ar-message.ts';
+import { applyChanges, layOutWarnings, newHotelState, type HotelSettings, type HotelState, type Price } from './sandbox-apply.ts';
+import { readAvailRateUpdateRQ } from './sandbox-request.ts';
+import { AR_MAX_BYTES, checkRequest, type ArIssue, type ExpediaProduct } from './sandbox-rules.ts';
 
-/** Warning for a rate moving more than RATE_THRESHOLD against the stored one; Expedia's sample ar_20 uses 7013 for it. */
-export const AR_RATE_WARNING = 7013;
-const RATE_THRESHOLD = 0.5;
+/** The response namespace, whatever the request's ([EG response] page; samples ar_18, ar_20, ar_21). */
+const AR_RS_NAMESPACE = 'http://www.expediaconnect.com/EQC/AR/2007/02';
 // Far above AR_MAX_BYTES so that an oversized message gets Expedia's 3405, not Fastify's 413.
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface ExpediaSandboxOptions {
   accounts: Array<{ username: string; password: string; hotels: string[] }>;
   faults?: unknown; // FaultPlan input
-  /** Optional catalogue: unknown hotel → 3202, unknown room → 3203, unknown rate → 3204. */
-  products?: Record<string, { rooms: string[]; rates: string[] }>;
+  /** Optional catalogue per hotel: unknown hotel → 3202, room → 3203, rate → 3204; currency → 3103; pricing models → 3090/3123/3124/3125. */
+  products?: Record<string, ExpediaProduct>;
   /** "Today" for the date window (UTC calendar date). */
   now?: () => Date;
+  /** Rate verification thresholds per hotel and room type (7019/7021: the rate is not applied). */
+  thresholds?: Record<string, NonNullable<HotelSettings['thresholds']>>;
+  /** Rate acquisition type per hotel: decides 7019 (NetRate, the default) or 7021 (SellLAR). */
+  rateAcquisition?: Record<string, NonNullable<HotelSettings['rateAcquisition']>>;
+  /** Unsold base allocation per hotel and room type (7013, 7018, 7010). */
+  baseAllocation?: Record<string, NonNullable<HotelSettings['baseAllocation']>>;
+  /** The `Ref=[…]` of a response's warnings (default: a random UUID per response). */
+  ref?: () => string;
 }
 
-interface RoomNight {
-  availability?: number;
-  closed?: boolean;
-}
-interface HotelState {
-  rates: Map<string, SandboxCell>; // sandboxKey(room, rate, night) → rate-level values only
-  rooms: Map<string, RoomNight>; // `${room}|${night}` → room-level values
-  roomRates: Map<string, Set<string>>; // rate plans seen per room type (Expedia ids: a rate belongs to one room)
-}
 /** One request to /eqc/ar, from arrival (onRequest) to its end (response sent or connection closed). */
 interface Flight {
   arrival: number;
@@ -62,17 +69,20 @@ const successXml = (warnings: ArIssue[]) => xml({ Success: warnings.length ? { W
 const errorXml = (errors: ArIssue[]) => xml({ Error: issues(errors) });
 const html = (status: number, text: string) => `<!DOCTYPE html><html><head><title>${status} ${text}</title></head><body><h1>${text}</h1></body></html>`;
 
-const weekday = (date: string) => WEEKDAYS[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
-
 export class ExpediaSandbox {
   readonly faults: FaultInjector;
   readonly plugin: FastifyPluginAsync;
-  /** Every time two requests for one hotel overlapped (Expedia allows one connection per hotel): a test asserts this stays empty. */
+  /**
+   * Every time two requests for one hotel overlapped. Expedia accepts them (see the header), but
+   * our client sends one at a time per hotel to keep updates in order: a test asserts this stays empty.
+   */
   readonly overlaps: Array<{ hotel: string; at: string }> = [];
-  readonly stats = { requests: 0, accepted: 0, rejected: 0, updates: 0, bytes: 0 };
+  /** `updates` counts Expedia's way (one value for one item and stay date: ./sandbox-rules.ts countUpdates), over accepted requests. */
+  readonly stats = { requests: 0, accepted: 0, rejected: 0, updates: 0, bytes: 0, warnings: 0 };
 
   readonly #opts: ExpediaSandboxOptions;
   readonly #now: () => Date;
+  readonly #ref: () => string;
   readonly #hotels = new Map<string, HotelState>();
   readonly #flights = new WeakMap<ServerResponse, Flight>();
   readonly #inFlight = new Map<string, number>();
@@ -85,9 +95,11 @@ export class ExpediaSandbox {
   constructor(opts: ExpediaSandboxOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => new Date());
+    this.#ref = opts.ref ?? randomUUID;
     this.faults = new FaultInjector(opts.faults);
     this.plugin = async (app) => {
       // Encapsulated: the parent app's XML parsers (if any) stay as they are outside this prefix.
+      // [EQC reference] "Content-Type of the HTTP Request Header should be: text/xml"; application/xml is accepted too (our leniency).
       for (const type of ['text/xml', 'application/xml']) {
         if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
         app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -109,8 +121,11 @@ export class ExpediaSandbox {
 
   /**
    * What the OTA shows per sandboxKey(room, rate, night). Availability (and a room type's closed
-   * flag) is room-level at Expedia: it shows on every rate of that room seen so far and on every
-   * catalogue rate; a closed room type shows its rates closed.
+   * flag) is room-level at Expedia ([EQC reference] Inventory "only applies to a single room type"):
+   * it shows on every rate of that room seen so far and on every catalogue rate; a closed room type
+   * shows its rates closed ("no longer available on Expedia", XSD RoomType/@closed). Rates are the
+   * decimal strings sent; for PerOccupancy and length-of-stay prices, the lowest occupancy's or
+   * length's (every amount: `prices`).
    */
   cells(hotel: string): Map<string, SandboxCell> {
     const h = this.#hotels.get(hotel);
@@ -131,7 +146,12 @@ export class ExpediaSandbox {
     return out;
   }
 
-  /** Rooms to sell per `${room}|${night}` (totalInventoryAvailable, or flexibleAllocation: the sandbox models no base allocation). */
+  /** Every amount accepted per sandboxKey(room, rate, night), by the model it came in (occupancy / length of stay keyed). */
+  prices(hotel: string): Map<string, Price> {
+    return new Map([...this.#hotels.get(hotel)?.prices ?? []].map(([k, p]) => [k, { ...p, values: { ...p.values } }]));
+  }
+
+  /** Rooms to sell per `${room}|${night}`: the total as applied (with base allocation: raised to it, or base + flexible capped at 4999). */
   roomAvailability(hotel: string): Map<string, number> {
     const out = new Map<string, number>();
     for (const [key, rn] of this.#hotels.get(hotel)?.rooms ?? []) if (rn.availability !== undefined) out.set(key, rn.availability);
@@ -146,7 +166,7 @@ export class ExpediaSandbox {
   /** Forgets state, stats, overlaps and injected-fault counts, and restores the constructor's fault plan. Requests in flight stay counted. */
   reset(): void {
     this.#hotels.clear();
-    Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, updates: 0, bytes: 0 });
+    Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, updates: 0, bytes: 0, warnings: 0 });
     this.overlaps.length = 0;
     this.faults.set(this.#opts.faults ?? {});
     for (const k of Object.keys(this.faults.injected) as FaultKind[]) this.faults.injected[k] = 0;
@@ -162,106 +182,47 @@ export class ExpediaSandbox {
     const bytes = Buffer.byteLength(body, 'utf8');
     this.stats.requests += 1;
     this.stats.bytes += bytes;
-    const oversize: ArIssue[] = bytes > AR_MAX_BYTES ? [{ code: 3405, message: `The message is ${bytes} bytes; the limit is ${AR_MAX_BYTES} bytes (100 KB).` }] : [];
-
-    let rq: ParsedAvailRateUpdateRQ | undefined;
-    let invalid: ArIssue | undefined;
-    try {
-      rq = await parseAvailRateUpdateRQ(body);
-    } catch (err) {
-      if (!(err instanceof StayosError)) throw err;
-      invalid = { code: err.details?.reason === 'xml' ? 2002 : 3010, message: err.message };
-    }
+    // Read even an oversized body: the in-flight bookkeeping needs its hotel.
+    const reading = await readAvailRateUpdateRQ(body);
     if (flight.gone) return this.#drop(reply);
-    // The hotel is known only now; the slot was taken at arrival (flight.arrival) all the same.
-    if (rq && this.#begin(flight, rq.hotelId)) {
-      return this.#reject(reply, flight, [{ code: 3210, message: `Another connection for hotel ${rq.hotelId} is in progress; one concurrent connection per hotel is allowed.` }]);
-    }
+    // The hotel is known only now; the request has counted as in flight since its arrival all the same.
+    const hotel = reading.kind === 'request' ? reading.rq.hotelId : reading.hotelId;
+    if (hotel !== undefined) this.#begin(flight, hotel);
 
-    // After the slot is taken, so a held (timeout/slow) request counts as in flight.
+    // After the hotel is named, so a held (timeout/slow) request counts as in flight.
     const fault = this.faults.draw();
     if (fault && (await this.#fault(fault, reply, flight))) return;
-    if (this.faults.plan.authFailure) return this.#reject(reply, flight, [{ code: 1001, message: 'Authentication failed.' }]);
-    if (!rq) return this.#reject(reply, flight, [...oversize, invalid!]);
+    // [EQC guides] 1001's text.
+    const authError = [{ code: 1001, message: 'Authentication error: invalid username or password.' }];
+    if (this.faults.plan.authFailure) return this.#reject(reply, flight, authError);
+    // [EQC guides] 3405 "The overall size of the AR incoming request exceeds our limit of 100 kb":
+    // a property of the message as received, so it comes first and alone (our ordering).
+    if (bytes > AR_MAX_BYTES) return this.#reject(reply, flight, [{ code: 3405, message: 'Message size limit exceeded.' }]);
+    if (reading.kind === 'refused') return this.#reject(reply, flight, [reading.error]);
+    const rq = reading.rq;
+    // [EQC reference] Authentication: "Username exists", "Password fits with the username" (case sensitive).
     const account = this.#opts.accounts.find((a) => a.username === rq.username && a.password === rq.password);
-    if (!account) return this.#reject(reply, flight, [{ code: 1001, message: 'Authentication failed: wrong username or password.' }]);
-    if (!account.hotels.includes(rq.hotelId)) return this.#reject(reply, flight, [{ code: 1001, message: `User ${rq.username} is not authorised for hotel ${rq.hotelId}.` }]);
-
-    const errors = [...oversize, ...this.#check(rq)];
-    if (errors.length) return this.#reject(reply, flight, errors);
-    const warnings = this.#apply(rq);
-    this.stats.accepted += 1;
-    this.stats.updates += rq.availRateUpdates;
-    return this.#send(reply, flight, 200, successXml(warnings), 'text/xml; charset=utf-8');
-  }
-
-  /** Request-level rules beyond the schema; all are reported at once, like Expedia's list of Errors. */
-  #check(rq: ParsedAvailRateUpdateRQ): ArIssue[] {
-    const errors: ArIssue[] = [];
-    if (rq.availRateUpdates > AR_MAX_UPDATES) errors.push({ code: 3107, message: `The message has ${rq.availRateUpdates} AvailRateUpdate elements; the limit is ${AR_MAX_UPDATES}.` });
-    const today = this.#now().toISOString().slice(0, 10);
-    const earliest = addDays(today, -1);
-    const t = new Date(`${today}T00:00:00Z`);
-    const latest = new Date(Date.UTC(t.getUTCFullYear() + 2, t.getUTCMonth(), t.getUTCDate())).toISOString().slice(0, 10);
-    const past = rq.updates.filter((u) => u.from < earliest).map((u) => u.from).sort()[0];
-    if (past) errors.push({ code: 3020, message: `Date ${past} is before ${earliest}: updates may start yesterday at the earliest.` });
-    const far = rq.updates.filter((u) => u.to > latest).map((u) => u.to).sort().at(-1);
-    if (far) errors.push({ code: 3022, message: `Date ${far} is after ${latest}: updates may reach 2 years ahead at most.` });
-
+    if (!account) return this.#reject(reply, flight, authError);
+    // [EQC guides] 3202: "You either specified an invalid hotel ID or your account is not linked to this hotel."
     const products = this.#opts.products;
-    if (products) {
-      const p = products[rq.hotelId];
-      if (!p) return [...errors, { code: 3202, message: `Hotel ${rq.hotelId} is not mapped.` }];
-      const rooms = [...new Set(rq.updates.map((u) => u.roomTypeId))].filter((r) => !p.rooms.includes(r));
-      const rates = [...new Set(rq.updates.flatMap((u) => (u.ratePlan ? [u.ratePlan.id] : [])))].filter((r) => !p.rates.includes(r));
-      // Wording of Expedia's sample ar_21.
-      if (rooms.length) errors.push({ code: 3203, message: `The following RoomTypeIDs do not belong to the given hotel: ${rooms.join(', ')}.` });
-      if (rates.length) errors.push({ code: 3204, message: `The following RatePlanIDs do not belong to the given hotel: ${rates.join(', ')}.` });
+    if (!account.hotels.includes(rq.hotelId) || (products && !products[rq.hotelId])) {
+      return this.#reject(reply, flight, [{ code: 3202, message: 'Hotel ID not found. You either specified an invalid hotel ID or your account is not linked to this hotel.' }]);
     }
-    return errors;
-  }
 
-  /** Applies a checked message in order; returns the rate-threshold warnings (applied all the same). */
-  #apply(rq: ParsedAvailRateUpdateRQ): ArIssue[] {
+    const checked = checkRequest(rq, this.#now().toISOString().slice(0, 10), products?.[rq.hotelId]);
+    if (checked.errors.length) return this.#reject(reply, flight, checked.errors);
     let h = this.#hotels.get(rq.hotelId);
-    if (!h) this.#hotels.set(rq.hotelId, (h = { rates: new Map(), rooms: new Map(), roomRates: new Map() }));
-    const warnings: ArIssue[] = [];
-    for (const u of rq.updates) {
-      const rp = u.ratePlan;
-      if (rp) h.roomRates.set(u.roomTypeId, (h.roomRates.get(u.roomTypeId) ?? new Set()).add(rp.id));
-      const availability = u.availability ?? u.flexibleAllocation;
-      // Only PerDay amounts are comparable night to night (PerOccupancy/PerPerson store a stand-in).
-      const perDay = !u.rateDetail || u.rateDetail[0]?.kind === 'PerDay';
-      for (let night = u.from; night <= u.to; night = nextDay(night)) {
-        if (u.weekdays?.[weekday(night)] === false) continue; // an absent day flag means "included"
-        if (availability !== undefined || u.roomClosed !== undefined) {
-          const rn = h.rooms.get(`${u.roomTypeId}|${night}`) ?? {};
-          if (availability !== undefined) rn.availability = availability;
-          if (u.roomClosed !== undefined) rn.closed = u.roomClosed;
-          h.rooms.set(`${u.roomTypeId}|${night}`, rn);
-        }
-        if (!rp) continue;
-        const key = sandboxKey(u.roomTypeId, rp.id, night);
-        const cell = h.rates.get(key) ?? {};
-        if (rp.closed !== undefined) cell.closed = rp.closed;
-        if (rp.rate) {
-          const before = cell.rate === undefined ? undefined : Number(cell.rate);
-          const after = Number(rp.rate.amount);
-          if (perDay && before !== undefined && Math.abs(after - before) > RATE_THRESHOLD * before) {
-            warnings.push({ code: AR_RATE_WARNING, message: `[Room Type ID ${u.roomTypeId}; Rate Plan ID ${rp.id}; Stay Date ${night}] One or more costs provided are out of threshold for an identified room type.` });
-          }
-          cell.rate = rp.rate.amount;
-          cell.currency = rp.rate.currency;
-        }
-        const r = rp.restrictions;
-        if (r?.minLos != null) cell.minLos = r.minLos;
-        if (r?.maxLos != null) cell.maxLos = r.maxLos; // 28 is Expedia's "no maximum"; kept as sent
-        if (r?.closedToArrival !== undefined) cell.closedToArrival = r.closedToArrival;
-        if (r?.closedToDeparture !== undefined) cell.closedToDeparture = r.closedToDeparture;
-        h.rates.set(key, cell);
-      }
-    }
-    return warnings;
+    if (!h) this.#hotels.set(rq.hotelId, (h = newHotelState()));
+    const o = this.#opts;
+    const raw = applyChanges(h, checked.changes, {
+      ...(o.thresholds?.[rq.hotelId] ? { thresholds: o.thresholds[rq.hotelId] } : {}),
+      ...(o.rateAcquisition?.[rq.hotelId] ? { rateAcquisition: o.rateAcquisition[rq.hotelId] } : {}),
+      ...(o.baseAllocation?.[rq.hotelId] ? { baseAllocation: o.baseAllocation[rq.hotelId] } : {}),
+    });
+    this.stats.accepted += 1;
+    this.stats.updates += checked.updates;
+    this.stats.warnings += raw.length;
+    return this.#send(reply, flight, 200, successXml(layOutWarnings(raw, this.#ref())), 'text/xml; charset=utf-8');
   }
 
   /** Answers with the injected fault and says true, or says false when the request goes on (slow, once its delay is over). */
@@ -279,7 +240,8 @@ export class ExpediaSandbox {
         this.#send(reply, flight, 200, successXml([]).slice(0, 80), 'text/xml; charset=utf-8');
         return true;
       case 'otaError':
-        this.#reject(reply, flight, [{ code: 4000, message: 'Internal error; please retry later.' }]);
+        // [EQC guides] 4000's text ("Enter in incremental retry mode").
+        this.#reject(reply, flight, [{ code: 4000, message: 'Internal system error, please try again in a few minutes.' }]);
         return true;
       case 'timeout': {
         const end = await this.#hold(flight, plan.timeoutMs);
@@ -327,13 +289,12 @@ export class ExpediaSandbox {
     return flight;
   }
 
-  /** Names the flight's hotel; true when another request for it is (or was, since this one arrived) in flight. */
-  #begin(flight: Flight, hotel: string): boolean {
+  /** Names the flight's hotel and records an overlap when another request for it is (or was, since this one arrived) in flight. */
+  #begin(flight: Flight, hotel: string): void {
     const busy = this.inFlight(hotel) > 0 || (this.#lastEnd.get(hotel) ?? 0) > flight.arrival;
     flight.hotel = hotel;
     this.#inFlight.set(hotel, this.inFlight(hotel) + 1);
     if (busy) this.overlaps.push({ hotel, at: new Date().toISOString() });
-    return busy;
   }
 
   #end(flight: Flight): void {

@@ -63,24 +63,30 @@ export const cellIdsOf = (ranges: Array<{ covers: Array<{ cellId: string }> }>) 
 
 /**
  * Greedy packing of ranges, in order, into requests: a request closes when the next range's cost
- * would take it over `budget`, or when it holds `maxItems` ranges. A range costlier than the
- * budget goes alone (the OTA then says what it thinks of it). `cost` is told the item before it in
- * the same request (undefined for a request's first), for messages that write neighbours together.
+ * would take it over `budget`, or its `weight` over `maxWeight` (by default: a count of ranges). A
+ * range costlier than the budget goes alone (the OTA then says what it thinks of it). `cost` is
+ * told the item before it in the same request (undefined for a request's first), for messages that
+ * write neighbours together.
  */
-export function packGreedy<T>(items: T[], cost: (item: T, previous: T | undefined) => number, budget: number, maxItems = Infinity): T[][] {
+export function packGreedy<T>(items: T[], cost: (item: T, previous: T | undefined) => number, budget: number, maxWeight = Infinity,
+  weight: (item: T) => number = () => 1): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let used = 0;
+  let weighed = 0;
   for (const item of items) {
     let c = cost(item, cur.at(-1));
-    if (cur.length && (cur.length >= maxItems || used + c > budget)) {
+    const w = weight(item);
+    if (cur.length && (weighed + w > maxWeight || used + c > budget)) {
       out.push(cur);
       cur = [];
       used = 0;
+      weighed = 0;
       c = cost(item, undefined);
     }
     cur.push(item);
     used += c;
+    weighed += w;
   }
   if (cur.length) out.push(cur);
   return out;

@@ -26,14 +26,16 @@ const poller = (pool = db.current.pool) => new BookingReservationPoller({
   pool, encryptionKey: TEST_KEY, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
 });
 
-function reservation(id: string, i: number, over: Partial<SandboxReservation> = {}, room = '123456701'): SandboxReservation {
+/** One room for 1–3 nights from 20–59 days ahead at 100 + i a night; booker (and guest) "Guest Number<i>"; a card. */
+function reservation(id: string, i: number, over: Omit<Partial<SandboxReservation>, 'rooms'> = {}, room = '123456701'):
+  SandboxReservation & { rooms: Array<SandboxReservation['rooms'][number] & { arrival: string; departure: string }> } {
   const arrival = addDays(today, 20 + (i % 40));
   const nights = 1 + (i % 3);
   return {
-    id, hotel: HOTEL, modifiedAt: `2026-11-0${1 + (i % 5)}T10:${String(i % 60).padStart(2, '0')}:00`, currency: 'EUR',
+    id, hotel: HOTEL, currency: 'EUR',
     rooms: [{ roomCode: room, rateCode: '5001', arrival, departure: addDays(arrival, nights), adults: 2,
       nights: Array.from({ length: nights }, (_, n) => ({ date: addDays(arrival, n), amount: (100 + i).toFixed(2) })) }],
-    guest: { firstName: 'Guest', lastName: `Number${i}`, email: `g${i}@example.com` },
+    booker: { firstName: 'Guest', lastName: `Number${i}`, email: `g${i}@example.com` },
     card: { code: 'VI', number: '4111111111111111', expire: '1230', holder: `Guest Number${i}` },
     ...over,
   };
@@ -69,14 +71,17 @@ describe('Booking.com reservation poller', () => {
     expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ status: 'confirmed', last_name: 'Number1' });
   });
 
-  it('an id is acknowledged only when all its messages of the batch were stored (a refused one keeps them all queued)', async () => {
-    const good = reservation('BK-LOCK-1', 1, { modifiedAt: '2026-11-22T09:00:00' });
+  it('a modification we cannot take is reported as a failure and stays queued; the reservation keeps its last stored state', async () => {
+    const good = reservation('BK-LOCK-1', 1);
     good.rooms[0]!.adults = 3;
     server.booking.reservations.add('modify', good);
-    server.booking.reservations.add('modify', reservation('BK-LOCK-1', 1, { modifiedAt: '2026-11-22T10:00:00' }, '999999998'));
+    expect((await poller().pollOnce()).find((r) => r.queue === 'modify')).toMatchObject({ received: 1, stored: 1, acknowledged: true });
+    expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ adults: 3 });
+    server.booking.reservations.add('modify', reservation('BK-LOCK-1', 1, {}, '999999998')); // a room we do not map
     const results = await poller().pollOnce();
-    expect(results.find((r) => r.queue === 'modify')).toMatchObject({ received: 2, stored: 1, refused: 1, acknowledged: false });
-    expect(server.booking.reservations.summary(HOTEL).pending.map((p) => p.id)).toEqual(['BK-LOCK-1', 'BK-LOCK-1']);
+    expect(results.find((r) => r.queue === 'modify')).toMatchObject({ received: 1, stored: 0, refused: 1, acknowledged: false });
+    const { pending } = server.booking.reservations.summary(HOTEL);
+    expect(pending).toEqual([expect.objectContaining({ id: 'BK-LOCK-1', failures: [expect.stringContaining('999999998')] })]);
     expect(await reservationOf(db.current.pool, 'booking_com', 'BK-LOCK-1')).toMatchObject({ adults: 3 });
     server.booking.reservations.reset(); // the refused one would otherwise stay queued for the next test
   });
@@ -85,17 +90,13 @@ describe('Booking.com reservation poller', () => {
     const { pool } = db.current;
     const N = 60;
     for (let i = 0; i < N; i++) server.booking.reservations.add('new', reservation(`BK-${i}`, i));
-    // Modifications (a night more, later) and cancellations, some queued before their booking was pulled.
-    for (let i = 0; i < N; i += 4) {
-      const r = reservation(`BK-${i}`, i, { modifiedAt: `2026-11-20T12:00:${String(i % 60).padStart(2, '0')}` });
-      r.rooms[0]!.departure = addDays(r.rooms[0]!.departure, 1);
-      r.rooms[0]!.nights.push({ date: addDays(r.rooms[0]!.departure, -1), amount: '99.00' });
-      server.booking.reservations.add('modify', r);
-    }
-    for (let i = 2; i < N; i += 6) server.booking.reservations.add('cancel', reservation(`BK-${i}`, i, { modifiedAt: '2026-11-21T08:00:00' }));
     server.booking.reservations.add('new', reservation('BK-BAD', 99, {}, '999999999')); // a room we do not map
     server.booking.faults.set({ rates: { http5xx: 0.2 }, seed: 7 });
     server.booking.failNextAcks = 3;
+    const settled = () => {
+      const { pending } = server.booking.reservations.summary(HOTEL);
+      return pending.every((x) => x.id === 'BK-BAD') && pending[0]?.failures.length;
+    };
 
     let p = poller();
     p.start();
@@ -107,10 +108,18 @@ describe('Booking.com reservation poller', () => {
         p = poller();
         p.start();
       }
-      await waitFor(() => {
-        const { pending } = server.booking.reservations.summary(HOTEL);
-        return pending.every((x) => x.id === 'BK-BAD') && pending[0]?.failures.length;
-      }, { timeoutMs: 60_000, what: 'all good messages acknowledged, the refused one reported' });
+      await waitFor(settled, { timeoutMs: 60_000, what: 'all new reservations acknowledged, the refused one reported' });
+      // Then the guests change their bookings (a night more) and cancel some, under the same faults.
+      for (let i = 0; i < N; i += 4) {
+        const r = reservation(`BK-${i}`, i);
+        const last = r.rooms[0]!.departure;
+        r.rooms[0]!.nights.push({ date: last, amount: '99.00' });
+        r.rooms[0]!.departure = addDays(last, 1);
+        server.booking.reservations.add('modify', r);
+      }
+      for (let i = 2; i < N; i += 6) server.booking.reservations.add('cancel', reservation(`BK-${i}`, i));
+      server.booking.failNextAcks = 2;
+      await waitFor(settled, { timeoutMs: 60_000, what: 'all modifications and cancellations acknowledged' });
     } finally {
       await p.stop();
       server.booking.faults.set({});
@@ -130,9 +139,10 @@ describe('Booking.com reservation poller', () => {
       const base = reservation(`BK-${i}`, i).rooms[0]!;
       const cancelled = i >= 2 && (i - 2) % 6 === 0;
       const modified = i % 4 === 0;
-      expect(r, `BK-${i}`).toMatchObject({
-        status: cancelled ? 'cancelled' : 'confirmed', check_in: base.arrival, check_out: modified ? addDays(base.departure, 1) : base.departure,
-      });
+      // A cancellation queued over a modification not yet handed out replaces it (one current message
+      // per reservation): a cancelled booking's dates may be either version.
+      expect(r, `BK-${i}`).toMatchObject({ status: cancelled ? 'cancelled' : 'confirmed', check_in: base.arrival });
+      if (!cancelled) expect(r!.check_out, `BK-${i}`).toBe(modified ? addDays(base.departure, 1) : base.departure);
     }
     const { rows: problems } = await pool.query(`SELECT kind FROM channel.mapping_problems WHERE ota_room_code = '999999999'`);
     expect(problems).toEqual([{ kind: 'unknown_ota_room' }]);
@@ -141,18 +151,25 @@ describe('Booking.com reservation poller', () => {
 
 describe('the sandbox reservation queue (Booking.com rules)', () => {
   it('expires what is not acknowledged within 30 minutes, and an acknowledgement covers only versions handed out', () => {
-    let now = Date.parse('2027-01-10T10:00:00Z');
+    const t0 = Date.parse('2027-01-10T10:00:00Z');
+    let now = t0;
     const q = new ReservationQueue(() => new Date(now));
     const hotels = new Set([HOTEL]);
     q.add('new', reservation('A', 1));
     q.add('new', reservation('B', 2));
     expect(q.poll('new', hotels)).toContain('ResID_Value="A"');
-    q.add('modify', reservation('A', 1, { modifiedAt: '2026-12-01T00:00:00' }));
-    // Acknowledging A in the modify queue before it was handed out acknowledges nothing.
-    expect(q.acknowledge('modify', hotels, ['A'], [])).toBe(0);
-    expect(q.acknowledge('new', hotels, ['A'], [])).toBe(1);
-    now += EXPIRY_MS;
-    expect(q.summary()).toMatchObject({ acked: [{ id: 'A' }], expired: [{ id: 'B', kind: 'new' }, { id: 'A', kind: 'modify' }], pending: [] });
+    const changed = reservation('A', 1);
+    changed.rooms[0]!.adults = 3;
+    q.add('modify', changed); // before A's first acknowledgement: A's new message holds the change, not yet handed out
+    // Acknowledging A acknowledges nothing: it has no modify message, and the version handed out is no longer the latest.
+    expect(q.acknowledge('modify', hotels, ['A'])).toEqual({ status: 400, id: 'A' });
+    expect(q.acknowledge('new', hotels, ['A'])).toEqual({ status: 400, id: 'A' });
+    expect(q.poll('new', hotels)).toContain('<GuestCount Count="3"/>');
+    expect(q.acknowledge('new', hotels, ['A'])).toEqual({ status: 200, acknowledged: 1 });
+    now = t0 + 60_000;
+    q.add('modify', reservation('A', 1)); // after it: a modify message, never acknowledged
+    now = t0 + 60_000 + EXPIRY_MS;
+    expect(q.summary()).toMatchObject({ acked: [{ id: 'A', kind: 'new' }], expired: [{ id: 'B', kind: 'new' }, { id: 'A', kind: 'modify' }], pending: [] });
     expect(q.poll('new', hotels)).not.toContain('ResID_Value');
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase, TEST_KEY, useTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { schemaErrors } from '../helpers/xml.ts';
-import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
+import { addConnection, businessFingerprint, fixture, post, reservationDetail, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createPool } from '../../core/db.ts';
 import { createProperty } from '../helpers/fixtures.ts';
@@ -21,7 +21,8 @@ async function setUp(database: TestDatabase) {
   await seedDemo(database.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   await addConnection(database.pool, {
     channel: 'expedia', hotelCode: '1154286', credentials: { username: 'Expedia', password: 'Password' },
-    mappings: [{ room: '50292', rate: '113712', roomType: 'STD', ratePlan: 'BAR' }, { room: '50287', rate: '113702A', roomType: 'DLX', ratePlan: 'NRF' }],
+    // bn_06 is Hotel Collect: its rate plan id 113702A is the AR id 113702 with Expedia's "A" suffix (BN enumerations).
+    mappings: [{ room: '50292', rate: '113712', roomType: 'STD', ratePlan: 'BAR' }, { room: '50287', rate: '113702', roomType: 'DLX', ratePlan: 'NRF' }],
   });
   await addConnection(database.pool, {
     channel: 'expedia', hotelCode: '12696123', credentials: { username: 'EQCUser1', password: 'Pass1' },
@@ -36,6 +37,20 @@ function payload(soap: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>${m[1]}`;
 }
 const ourConfirmation = (soap: string) => /ResID_Type="3" ResID_Value="([^"]+)"/.exec(soap)?.[1];
+
+/**
+ * The oracle for nightly prices, from the raw message by Expedia's published rule (EQC BN
+ * reference, RoomRate/Rates/Rate): a night costs its Base plus every AdditionalGuestAmount plus
+ * every exclusive (per-day) Fee; per-stay fees and taxes only appear in Total.
+ */
+function publishedNights(xml: string): Array<{ date: string; amount: string }> {
+  return [...xml.matchAll(/<RoomRate EffectiveDate="([^"]+)"[\s\S]*?<\/RoomRate>/g)].map(([block, date]) => {
+    const cents = [...block.matchAll(/<Base AmountBeforeTax="([\d.]+)"/g), ...block.matchAll(/<Amount AmountBeforeTax="([\d.]+)"/g),
+      ...block.matchAll(/<Fee [^>]*Type="Exclusive"[^>]*Amount="([\d.]+)"/g)].reduce((sum, m) => sum + Math.round(Number(m[1]) * 100), 0);
+    return { date: date!, amount: (cents / 100).toFixed(2) };
+  });
+}
+const centsOf = (a: string) => Math.round(Number(a) * 100);
 
 beforeAll(async () => {
   await setUp(db.current);
@@ -56,11 +71,21 @@ describe('Expedia Booking Notification samples', () => {
       first_name: 'Etienne', last_name: 'Beaulne-Dury', email: 'customer@email.com', phone: '+1 321 3331112', source_channel: 'expedia', channel_status: 'new',
     });
     expect(r!.special_requests).toContain('1 king bed');
+    const nights = publishedNights(fixture('expedia/bn_00_New_reservation_Request.xml'));
+    // 178.64 + 10.00 + 5.00 + 5.00 (three extra guests) on three nights, 187.60 + 20.00 on the last.
+    expect(nights.map((n) => n.amount)).toEqual(['198.64', '198.64', '198.64', '207.60']);
     expect(r!.rooms).toEqual([expect.objectContaining({
-      room_type: 'STD', rate_plan: 'BAR', arrival: '2016-05-31', departure: '2016-06-04', status: 'confirmed', total: '951.61',
-      nights: [{ date: '2016-05-31', amount: '178.64' }, { date: '2016-06-01', amount: '178.64' }, { date: '2016-06-02', amount: '178.64' }, { date: '2016-06-03', amount: '187.60' }],
+      room_type: 'STD', rate_plan: 'BAR', arrival: '2016-05-31', departure: '2016-06-04', status: 'confirmed', total: '951.61', nights,
     })]);
+    // The publisher's own arithmetic holds on what we stored: nights + Taxes (148.09) = Total (951.61).
+    const d = await reservationDetail(db.current.pool, 'expedia', '13357395');
+    expect(nights.reduce((s, n) => s + centsOf(n.amount), 0) + centsOf(d!.attributes.ota_details.rooms[0].taxes.amount)).toBe(centsOf('951.61'));
+    expect(d!.attributes.ota_details.rooms[0]).toMatchObject({ extra_guest_amounts: '80.00', taxes: { amount: '148.09', currency: 'CAD' } });
     expect(r!.cards).toEqual([{ card_brand: 'mastercard', card_last4: '1111', is_virtual: true, number: '5191111111111111' }]);
+    // The virtual card's limit is RoomStay/Payment/@Amount (807.60), not the booking total (951.61).
+    expect(d!.cards).toEqual([expect.objectContaining({ is_virtual: true, virtual_card_source: 'expedia', limit: '807.60', currency: 'CAD', activation: '2016-05-31' })]);
+    expect(d!.paymentCollect).toBe('ota');
+    expect(d!.attributes).toMatchObject({ base_rate_type: 'Sell', point_of_sale: 'Expedia' });
     // The card number is nowhere in clear: not in the message log, the audit log or the events.
     const { rows: [leak] } = await db.current.pool.query(`SELECT
       (SELECT count(*) FROM channel.inbound_messages m WHERE m::text LIKE '%5191111111111111%'
@@ -91,8 +116,7 @@ describe('Expedia Booking Notification samples', () => {
     const r = await reservationOf(db.current.pool, 'expedia', '13357395');
     expect(r).toMatchObject({ status: 'confirmed', check_in: '2016-06-01', check_out: '2016-06-04', total: '762.45', channel_status: 'modified' });
     expect(r!.rooms).toEqual([expect.objectContaining({
-      room_type: 'STD', arrival: '2016-06-01', departure: '2016-06-04',
-      nights: [{ date: '2016-06-01', amount: '191.40' }, { date: '2016-06-02', amount: '191.40' }, { date: '2016-06-03', amount: '201.00' }],
+      room_type: 'STD', arrival: '2016-06-01', departure: '2016-06-04', nights: publishedNights(fixture('expedia/bn_02_Modification_Request_removing_1_night_Request.xml')),
     })]);
     const { rows: [n] } = await db.current.pool.query(`SELECT reservation.free_rooms(rt.property_id, rt.id, '2016-05-31') AS free, count(r.*)::int AS rooms
       FROM property_mgmt.room_types rt JOIN property_mgmt.rooms r ON r.room_type_id = rt.id WHERE rt.code = 'STD' GROUP BY rt.property_id, rt.id`);
@@ -119,8 +143,9 @@ describe('Expedia Booking Notification samples', () => {
     const booked = await reservationOf(db.current.pool, 'expedia', '13357309');
     expect(booked).toMatchObject({ status: 'confirmed', check_in: '2016-05-29', check_out: '2016-06-03', total: '955.49', adults: 2, children: 2, last_name: 'Tester' });
     expect(booked!.rooms[0]).toMatchObject({ room_type: 'DLX', rate_plan: 'NRF' });
-    expect(booked!.rooms[0].nights.map((n: { amount: string }) => n.amount)).toEqual(['139.30', '131.25', '140.00', '148.75', '157.50']);
+    expect(booked!.rooms[0].nights).toEqual(publishedNights(fixture('expedia/bn_06_New_Reservation_Request.xml')));
     expect(booked!.cards).toEqual([expect.objectContaining({ card_brand: 'visa', is_virtual: false })]);
+    expect((await reservationDetail(db.current.pool, 'expedia', '13357309'))!.paymentCollect).toBe('hotel'); // "A-Expedia": Hotel Collect
     expect((await post(`${server.url}/webhooks/expedia`, fixture('expedia/bn_08_Cancelling_the_Reservation_Request.xml'))).status).toBe(200);
     expect((await reservationOf(db.current.pool, 'expedia', '13357309'))!.status).toBe('cancelled');
 
@@ -144,6 +169,17 @@ describe('Expedia Booking Notification samples', () => {
           const res = await post(`${app.url}/webhooks/expedia`, fixture(file));
           expect(res.status).toBe(200);
           expect(await reservationOf(own.pool, 'expedia', id)).toMatchObject({ status: 'confirmed', ...expected });
+          if (id === '13357395') {
+            // bn_12 carries the guest's own words (RequestCode 4); bn_02 modifies 13357395 without them:
+            // "the free-form text special request … in a reservation modification is sent only if a new
+            // special request is entered" (BN reference): the earlier one stays.
+            expect((await reservationOf(own.pool, 'expedia', id))!.special_requests).toContain('需要接机，谢谢！');
+            expect((await post(`${app.url}/webhooks/expedia`, fixture('expedia/bn_02_Modification_Request_removing_1_night_Request.xml'))).status).toBe(200);
+            const modified = await reservationOf(own.pool, 'expedia', id);
+            expect(modified).toMatchObject({ channel_status: 'modified', check_in: '2016-06-01' });
+            expect(modified!.special_requests).toContain('需要接机，谢谢！');
+            expect((await reservationDetail(own.pool, 'expedia', id))!.attributes.ota_free_text).toBe('需要接机，谢谢！');
+          }
         } finally {
           await app.close();
         }
@@ -172,7 +208,7 @@ describe('Expedia reservation ids across hotels', () => {
 });
 
 describe('Expedia credentials and failures', () => {
-  it('a wrong password is a 401 SOAP Fault, and nothing is written or recorded', async () => {
+  it('a wrong password is a SOAP Fault Nack with HTTP 500 (the publisher\'s negative acknowledgement), and nothing is written or recorded', async () => {
     const before = await businessFingerprint(db.current.pool);
     const { rows: [{ n: messages }] } = await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.inbound_messages`);
     for (const body of [
@@ -180,12 +216,24 @@ describe('Expedia credentials and failures', () => {
       fixture('expedia/bn_06_New_Reservation_Request.xml').replace(/<Authentication[^>]*\/>/, '').replace('13357309', '99990002'),
     ]) {
       const res = await post(`${server.url}/webhooks/expedia`, body);
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(500);
       expect(res.body).toContain('<faultcode>soap-env:Client.2001</faultcode>');
       expect(schemaErrors(path.join(XSD, 'SOAP_fault.xsd'), payload(res.body).replace('<soap-env:Fault>', '<Fault xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">').replace('</soap-env:Fault>', '</Fault>'))).toBeNull();
     }
     expect(await businessFingerprint(db.current.pool)).toEqual(before);
     expect((await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.inbound_messages`)).rows[0].n).toBe(messages);
+  });
+
+  it('contact values our checks would refuse are kept as given, and the paid booking is taken (a refusal is final at Expedia)', async () => {
+    const body = fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('13357309', '99990030')
+      .replace('PhoneNumber="3331111"', 'PhoneNumber="333 CALL ME"').replace(/<Email>[^<]*<\/Email>/, '<Email>guest(at)example</Email>');
+    expect(body).toContain('guest(at)example');
+    const res = await post(`${server.url}/webhooks/expedia`, body);
+    expect(res.status).toBe(200);
+    expect(ourConfirmation(res.body)).toBeDefined();
+    expect(await reservationOf(db.current.pool, 'expedia', '99990030')).toMatchObject({ status: 'confirmed', last_name: 'Tester', phone: null, email: null });
+    expect((await reservationDetail(db.current.pool, 'expedia', '99990030'))!.attributes.ota_details.booker_as_given)
+      .toEqual({ phone: '+1 321 333 CALL ME', email: 'guest(at)example' });
   });
 
   it('an unmapped room type is Expedia error 3203, recorded as a mapping problem', async () => {

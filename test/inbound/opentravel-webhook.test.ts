@@ -45,6 +45,24 @@ describe('OpenTravel / AlpineBits reservation push', () => {
     expect(r!.cards).toEqual([expect.objectContaining({ card_brand: 'visa', card_last4: '1111', is_virtual: false, number: '4444333322221111' })]);
   });
 
+  it('OpenTravel 2015A dates and amounts: ExpireDate inclusive unless ExpireDateExclusiveInd="true", amounts scaled by DecimalPlaces', async () => {
+    const res = await post(url, fixture('opentravel/ota_2015a_inclusive_expire.xml'), auth());
+    expect(res.status).toBe(200);
+    const r = await reservationOf(db.current.pool, 'opentravel', 'OT-2015A-1');
+    // 05-01..05-02 inclusive: two nights at 11000/100; 05-03..05-05 exclusive: two nights at 9550/100.
+    expect(r).toMatchObject({ check_in: '2027-05-01', check_out: '2027-05-05', total: '411.00', adults: 2, children: 1 });
+    expect(r!.rooms[0].nights).toEqual([
+      { date: '2027-05-01', amount: '110.00' }, { date: '2027-05-02', amount: '110.00' }, { date: '2027-05-03', amount: '95.50' }, { date: '2027-05-04', amount: '95.50' },
+    ]);
+    // The same message read as "ExpireDate exclusive" would price 05-01 only and leave 05-02 unpriced: refused, not guessed.
+    const exclusiveReading = fixture('opentravel/ota_2015a_inclusive_expire.xml').replace('OT-2015A-1', 'OT-2015A-2')
+      .replace('ExpireDate="2027-05-02" RateTimeUnit', 'ExpireDate="2027-05-02" ExpireDateExclusiveInd="true" RateTimeUnit');
+    const refused = await post(url, exclusiveReading, auth());
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain('2027-05-02');
+    expect(await reservationOf(db.current.pool, 'opentravel', 'OT-2015A-2')).toBeUndefined();
+  });
+
   it('Modify and Cancel by ResStatus; a modification older than the one held is acknowledged and ignored', async () => {
     const base = fixture('opentravel/alpinebits-reservation-push.xml');
     const modify = base.replace('ResStatus="Reserved"', 'ResStatus="Modify" LastModifyDateTime="2012-03-22T10:00:00+01:00"')
