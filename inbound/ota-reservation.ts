@@ -139,6 +139,8 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
     virtual_card: card?.virtual ? compact({ chargeable: card.chargeable?.amount, currency: card.chargeable?.currency, from: card.activationDate, until: card.chargeable?.until }) : undefined,
     amounts: globalTotal?.kind,
     memberships: kids(kid(global, 'Memberships'), 'Membership').map((m) => compact({ program: attr(m, 'ProgramCode'), account: attr(m, 'AccountID') })),
+    price_details: raw(kid(global, 'PriceDetails')),
+    extensions: raw(kid(global, 'TPA_Extensions')),
   });
   const booking = {
     channel: ctx.channel, hotelCode, externalId, kind, modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime / ResID_Date'),
@@ -262,12 +264,24 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
     extra_guest_amounts: extraGuests.length ? sumMoney(extraGuests) : undefined,
     nightly_fees: nightlyFees.length ? sumMoney(nightlyFees) : undefined,
     total_amount_kind: total?.kind,
+    child_ages: childAges.length ? childAges : undefined,
     comments: texts(kids(kid(stay, 'Comments'), 'Comment')),
     special_requests: kids(kid(stay, 'SpecialRequests'), 'SpecialRequest').map((r) => compact({ code: attr(r, 'RequestCode') ?? attr(r, 'Name'), text: textOf(kid(r, 'Text')) ?? textOf(r) })),
     service_rphs: kids(kid(stay, 'ServiceRPHs'), 'ServiceRPH').map((s) => attr(s, 'RPH')).filter(Boolean),
     cancel_penalties: penaltiesOf(kid(stay, 'CancelPenalties')),
+    // Booking.com's price breakdowns (PriceDetails with the Payments Clarity Package: city tax, fees
+    // excluded from the price …) and any TPA_Extensions: no column fits, so they are kept as sent.
+    price_details: raw(kid(stay, 'PriceDetails')),
+    extensions: raw(kid(stay, 'TPA_Extensions')) ?? raw(kid(kid(stay, 'RoomRates'), 'TPA_Extensions')),
   });
   return { room, details, units };
+}
+
+/** An element as sent (attributes and children, as xml2js reads them), for details nothing else reads; at most 8 KB. */
+function raw(node: XmlNode | undefined): unknown {
+  if (!node) return undefined;
+  const json = JSON.stringify(node);
+  return json.length <= 8192 ? node : { truncated: json.slice(0, 8192) };
 }
 
 /** The first element of a path whose last step may repeat (RatePlans/RatePlan: Expedia gives one per night). */

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DEMO } from '../../core/demo/demo-data.ts';
 import { BookingSandbox } from '../booking-com/sandbox.ts';
-import { ExpediaSandbox } from '../expedia/sandbox.ts';
+import { ExpediaSandbox, type ExpediaSandboxOptions } from '../expedia/sandbox.ts';
 
 export interface Sandboxes {
   booking: BookingSandbox;
@@ -22,7 +22,9 @@ const demo = (channel: string) => {
 
 export function createSandboxes(options: { faults?: unknown; expediaProducts?: Record<string, { rooms: string[]; rates: string[] }>;
   bookingProducts?: Record<string, { rooms: string[]; rates: string[] }>; bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
-  expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }> } = {}): Sandboxes {
+  expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
+  /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
+  expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'> } = {}): Sandboxes {
   const b = demo('booking_com');
   const e = demo('expedia');
   const booking = new BookingSandbox({
@@ -34,6 +36,7 @@ export function createSandboxes(options: { faults?: unknown; expediaProducts?: R
     accounts: options.expediaAccounts ?? [{ username: String(e.credentials.username), password: String(e.credentials.password), hotels: [e.hotelCode] }],
     faults: options.faults,
     ...(options.expediaProducts ? { products: options.expediaProducts } : {}),
+    ...options.expediaHotels,
   });
   return {
     booking,

@@ -61,6 +61,25 @@ describe('connections API', () => {
     expect(list.body).not.toContain('s3cret-pass');
   });
 
+  it('Booking.com: ARI and reservations have their own base URLs, defaulting to Booking.com\'s two production hosts; settable; refused where they do not apply', async () => {
+    const base = { channel: 'booking_com', hotelCode: '4440002', credentials: { client_id: 'm', client_secret: 's' } };
+    const res = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: base });
+    expect(res.statusCode).toBe(201);
+    // developers.booking.com/connectivity/docs/index-content: supply-xml (non-PCI) and secure-supply-xml (reservations).
+    expect(res.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com', reservationsUrl: 'https://secure-supply-xml.booking.com' });
+    const moved = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${res.json().id}`, headers: as(manager), payload: { reservationsUrl: 'https://res.example/booking' } });
+    expect(moved.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com', reservationsUrl: 'https://res.example/booking' });
+    const own = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager),
+      payload: { ...base, hotelCode: '4440003', endpointUrl: 'https://ari.example', reservationsUrl: 'https://res.example' } });
+    expect(own.json()).toMatchObject({ endpointUrl: 'https://ari.example', reservationsUrl: 'https://res.example' });
+    const expedia = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'expedia', hotelCode: '4440004' } });
+    expect(expedia.json()).toMatchObject({ endpointUrl: 'https://services.expediapartnercentral.com', reservationsUrl: null });
+    for (const payload of [{ channel: 'expedia', hotelCode: '4440005', reservationsUrl: 'https://x.example' }, { channel: 'opentravel', hotelCode: 'OT1' }]) {
+      const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload });
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
+    }
+  });
+
   it('patches fields and credentials, with optimistic locking; another property\'s key gets 404', async () => {
     const stale = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { settings: { markup_pct: 5 }, version: 99 } });
     expect(stale.statusCode).toBe(409);

@@ -86,6 +86,19 @@ describe('Booking.com reservation poller', () => {
     server.booking.reservations.reset(); // the refused one would otherwise stay queued for the next test
   });
 
+  it('children and their ages, when the message lists them per GuestCount (the variant beyond the reference\'s Count), DecimalPlaces 3', async () => {
+    const r = reservation('BK-KIDS-1', 3);
+    r.rooms[0]!.childAges = [4, 9];
+    r.rooms[0]!.adults = 2;
+    server.booking.reservations.add('new', { ...r, decimalPlaces: 3 });
+    expect((await poller().pollOnce()).find((x) => x.queue === 'new')).toMatchObject({ stored: 1, acknowledged: true });
+    const stored = await reservationOf(db.current.pool, 'booking_com', 'BK-KIDS-1');
+    expect(stored).toMatchObject({ adults: 2, children: 2 });
+    expect(stored!.rooms[0].nights.every((n: { amount: string }) => n.amount === '103.00')).toBe(true);
+    const { rows: [a] } = await db.current.pool.query(`SELECT attributes -> 'ota_details' -> 'rooms' -> 0 -> 'child_ages' AS ages FROM reservation.reservations WHERE attributes ->> 'ota_reservation_id' = 'BK-KIDS-1'`);
+    expect(a.ages).toEqual([4, 9]);
+  });
+
   it('every queued reservation ends in the PMS exactly once and acknowledged, across 5xx, lost acknowledgements and restarts', async () => {
     const { pool } = db.current;
     const N = 60;
@@ -132,7 +145,7 @@ describe('Booking.com reservation poller', () => {
     const { rows: counts } = await pool.query(`SELECT cr.external_reservation_id AS id, count(*)::int AS n,
         (SELECT count(*)::int FROM reservation.reservations r WHERE r.attributes ->> 'ota_reservation_id' = cr.external_reservation_id) AS reservations
       FROM channel.channel_reservations cr WHERE cr.channel_code = 'booking_com' AND cr.external_reservation_id LIKE 'BK-%' GROUP BY 1`);
-    expect(counts).toHaveLength(N + 1); // BK-0 … BK-59 and BK-LOCK-1
+    expect(counts).toHaveLength(N + 2); // BK-0 … BK-59, BK-LOCK-1 and BK-KIDS-1
     expect(counts.every((c) => c.n === 1 && c.reservations === 1)).toBe(true);
     for (let i = 0; i < N; i++) {
       const r = await reservationOf(pool, 'booking_com', `BK-${i}`);

@@ -80,6 +80,10 @@ describe('stayos connection list|create|update|mappings', () => {
     const id = /created ([0-9a-f-]{36})/.exec(created.out)![1]!;
     const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
     expect(c).toEqual({ status: 'paused', settings: { rate_limit_per_minute: 300 }, creds: { username: 'cliuser', password: 'cli-secret-77' } });
+    // Booking.com: both base URLs default to the production hosts; --reservations-url sets the second.
+    const booking = await run(['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550002', '--reservations-url', 'https://res.example']);
+    expect(booking.code, booking.out).toBe(0);
+    expect(booking.out).toContain('https://supply-xml.booking.com  reservations https://res.example');
     const list = await run(['list', '--property', 'DEMO']);
     expect(list.out).toContain('5550001');
     expect(list.out).toContain('credentials set');

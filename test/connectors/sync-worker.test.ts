@@ -58,8 +58,11 @@ describe('sync worker', () => {
     expect(server.expedia.stats.rejected).toBe(0);
     const ar = await log(ids.expedia!);
     expect(ar.every((r) => r.message_kind === 'ar' && r.status === 'success' && r.ranges <= 5000 && r.bytes <= 100 * 1024)).toBe(true);
-    // Booking.com: one token for all requests (cached), avail and rate messages.
+    // Booking.com: one token for all requests (cached), avail and rate messages, each request one
+    // calendar month ("Monthly Batching", ota-rateamountnotif), never a date twice.
     expect(server.booking.stats.tokenExchanges).toBe(1);
+    expect(server.booking.multiMonthRequests).toEqual([]);
+    expect(server.booking.stats.duplicateDateRequests).toBe(0);
     expect(new Set((await log(ids.booking_com!)).map((r) => r.message_kind))).toEqual(new Set(['token', 'avail', 'rate']));
   });
 

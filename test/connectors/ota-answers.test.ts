@@ -1,0 +1,208 @@
+/**
+ * What an OTA's answer says about each item, read as the publishers document it:
+ *  - the answers themselves (test/fixtures/booking-com/ari_rs_*.xml, test/fixtures/expedia/ar_20 and
+ *    ar_w0): which updates a Booking.com Warning or Error names, which items an Expedia warning names;
+ *  - end to end against the sandboxes (written from the same pages, not from our client): an update
+ *    the OTA did not apply is not acknowledged, is recorded on its cell, is not sent again while the
+ *    PMS value stays the same, and is sent again when it changes or on a full sync;
+ *  - Expedia's rate acquisition type and tax-inclusive settings change what AR sends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { fixture } from '../helpers/inbound.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createLogger } from '../../core/logger.ts';
+import { CONNECTORS, requestFullSync, sandboxKey, SyncWorker } from '../../connectors/index.ts';
+import { parseBookingResponse } from '../../connectors/booking-com/parser.ts';
+import { namedUpdates } from '../../connectors/booking-com/issues.ts';
+import { parseAvailRateUpdateRS } from '../../connectors/expedia/parser.ts';
+import { readWarnings } from '../../connectors/expedia/warnings.ts';
+import { DEMO } from '../../core/demo/demo-data.ts';
+
+const range = <V>(from: string, to: string, value: V, covers: Array<{ cellId: string; part: 'avail' | 'rate' | 'restr' }>) => ({ series: '', from, to, value, covers });
+
+describe('answers, item by item', () => {
+  const batch = [
+    range('2027-03-01', '2027-03-05', { roomCode: '36745601', rateCode: '1278608', from: '2027-03-01', to: '2027-03-05' }, []),
+    range('2027-03-01', '2027-03-31', { roomCode: '36745602', rateCode: '1278608', from: '2027-03-01', to: '2027-03-31' }, []),
+    range('2027-03-10', '2027-03-12', { roomCode: '36745602', from: '2027-03-10', to: '2027-03-12' }, []),
+  ];
+  const issuesOf = async (file: string) => {
+    const r = await parseBookingResponse(fixture(`booking-com/${file}`));
+    return r.kind === 'success' ? r.warnings : r.errors;
+  };
+
+  it('Booking.com: a Warning names its room in ShortText; an Error its message by RecordID; the published hotel warning names no update', async () => {
+    expect(await parseBookingResponse(fixture('booking-com/ari_rs_success.xml'))).toEqual({ kind: 'success', warnings: [] });
+    const [room] = await issuesOf('ari_rs_warning_room.xml');
+    expect(room).toMatchObject({ code: '402', type: '3', status: 'NotProcessed', shortText: "Room ID '36745602' is not valid" });
+    expect(namedUpdates(room!, batch)).toEqual([1, 2]); // both updates of room 36745602
+    const [dates] = await issuesOf('ari_rs_errors_recordid.xml'); // RUID comment after the root: ignored
+    expect(namedUpdates(dates!, batch)).toEqual([1]); // RecordID="2": the second message's LocatorID
+    // Without RecordID, its dates name the updates outside the window it states ("not before '2027-03-09'").
+    expect(namedUpdates({ ...dates!, rph: undefined }, batch)).toEqual([0, 1]);
+    const [hotel] = await issuesOf('ari_rs_warning_hotel.xml');
+    expect(namedUpdates(hotel!, batch)).toEqual([]);
+  });
+
+  it('Expedia: ar_20 names rate plan and stay date in brackets; the EQC layout names them after "Inventory date", and a truncated cause leaves the rest unknown', async () => {
+    const night = (id: string) => id.split('|')[1];
+    const cells = (room: string, rate: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) =>
+      ({ cellId: `${room}/${rate}|2012-08-0${from + i}`, part: 'rate' as const }));
+    const ar20 = await parseAvailRateUpdateRS(fixture('expedia/ar_20_AR_Response_Success_with_warning.xml'));
+    if (ar20.kind !== 'success') throw new Error('ar_20 is a success');
+    const plans = ['23123', '52333', '77777'].map((rp) => range('2012-08-01', '2012-08-05', { from: '2012-08-01', to: '2012-08-05', roomTypeId: '32241', ratePlan: { id: rp, rate: { amount: '0.00', currency: 'EUR' } } }, cells('32241', rp, 1, 5)));
+    const out = readWarnings(ar20.warnings, plans, night);
+    // "One or more costs … out of threshold": the rate of each named plan and date, nothing of plan 77777.
+    expect(out.refused.flatMap((r) => r.covers.map((c) => c.cellId)).sort()).toEqual([...cells('32241', '23123', 1, 5), ...cells('32241', '52333', 1, 5)].map((c) => c.cellId).sort());
+    expect(out.refused.every((r) => r.value && r.error.otaCode === '7013' && r.error.stayFrom === r.error.stayTo)).toBe(true);
+
+    const w0 = await parseAvailRateUpdateRS(fixture('expedia/ar_w0_rate_threshold_warnings_eqc_layout.xml'));
+    if (w0.kind !== 'success') throw new Error('ar_w0 is a success');
+    const march = Array.from({ length: 22 }, (_, i) => ({ cellId: `c|2027-03-${String(10 + i).padStart(2, '0')}`, part: 'rate' as const }));
+    const rp = range('2027-03-10', '2027-03-31', { from: '2027-03-10', to: '2027-03-31', roomTypeId: '200101', ratePlan: { id: '300101', rate: { amount: '9.00', currency: 'EUR' } } }, march);
+    const inv = range('2027-03-10', '2027-03-31', { from: '2027-03-10', to: '2027-03-31', roomTypeId: '200101', availability: 4 }, march.map((c) => ({ ...c, part: 'avail' as const })));
+    const got = readWarnings(w0.warnings, [rp, inv], night);
+    const named = got.refused.filter((r) => r.value).flatMap((r) => r.covers.map((c) => night(c.cellId)));
+    expect(named).toEqual(['2027-03-10', '2027-03-11', '2027-03-29']);
+    // "Remaining 2 warnings will not be returned": every rate of the request's rate plans is unconfirmed, not remembered as refused.
+    const unknown = got.refused.filter((r) => !r.value);
+    expect(unknown.flatMap((r) => r.covers).every((c) => c.part === 'rate')).toBe(true);
+    expect(unknown.flatMap((r) => r.covers)).toHaveLength(22);
+    expect(got.general).toEqual([]);
+  });
+});
+
+const db = useTestDatabase();
+let server: Awaited<ReturnType<typeof startSandboxServer>>;
+let worker: SyncWorker;
+const ids: Record<string, string> = {};
+const BOOKING = DEMO.connections.find((c) => c.channel === 'booking_com')!;
+const EXPEDIA = DEMO.connections.find((c) => c.channel === 'expedia')!;
+
+const mark = (connection: string, room: string, plan: string, day: number) => db.current.pool.query(`
+  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+  SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, (now() AT TIME ZONE p.timezone)::date + $4::int
+  FROM channel.channel_mappings m JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
+  JOIN property_mgmt.properties p ON p.id = m.property_id
+  WHERE m.connection_id = $1 AND rt.code = $2 AND rp.code = $3 ON CONFLICT DO NOTHING`, [connection, room, plan, day]);
+const setRate = (room: string, plan: string, day: number, amount: string) => db.current.pool.query(`
+  UPDATE property_mgmt.daily_rates dr SET amount = $4 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, property_mgmt.properties p
+  WHERE rt.id = dr.room_type_id AND rp.id = dr.rate_plan_id AND p.id = dr.property_id AND rt.code = $1 AND rp.code = $2
+    AND dr.stay_date = (now() AT TIME ZONE p.timezone)::date + $3::int`, [room, plan, day, amount]);
+const requests = async (connection: string) => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.sync_log WHERE connection_id = $1 AND message_kind <> 'token'`, [connection])).rows[0].n;
+const cellAck = async (connection: string, room: string, plan: string, day: number) => (await db.current.pool.query(`
+  SELECT a.rate_acked_at IS NOT NULL AS rate, a.avail_acked_at IS NOT NULL AS avail, a.restr_acked_at IS NOT NULL AS restr, a.refused
+  FROM channel.ari_acknowledged a JOIN property_mgmt.room_types rt ON rt.id = a.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = a.rate_plan_id
+  JOIN property_mgmt.properties p ON p.id = a.property_id
+  WHERE a.connection_id = $1 AND rt.code = $2 AND rp.code = $3 AND a.stay_date = (now() AT TIME ZONE p.timezone)::date + $4::int`, [connection, room, plan, day])).rows[0];
+const openRefusals = async (connection: string) => (await db.current.pool.query(`
+  SELECT e.ota_code, rt.code AS room, rp.code AS plan, e.stay_from::text, e.message FROM channel.sync_errors e
+  LEFT JOIN property_mgmt.room_types rt ON rt.id = e.room_type_id LEFT JOIN property_mgmt.rate_plans rp ON rp.id = e.rate_plan_id
+  WHERE e.connection_id = $1 AND e.kind = 'rejected' AND e.resolved_at IS NULL ORDER BY e.stay_from, rt.code, rp.code`, [connection])).rows;
+const dayOf = async (n: number) => (await db.current.pool.query(`SELECT ((now() AT TIME ZONE timezone)::date + $1::int)::text AS d FROM property_mgmt.properties WHERE code = 'DEMO'`, [n])).rows[0].d as string;
+
+beforeAll(async () => {
+  server = await startSandboxServer({
+    // Booking.com does not know the demo's third room (STE): ROOM_ID_INVALID for its updates.
+    bookingProducts: { [BOOKING.hotelCode]: { rooms: [BOOKING.roomCodes.STD!, BOOKING.roomCodes.DLX!], rates: Object.values(BOOKING.rateCodes) } },
+    // Expedia checks DLX rates against a threshold of 20–500 (a SellLAR property: warning 7021).
+    expediaHotels: { thresholds: { [EXPEDIA.hotelCode]: { [EXPEDIA.roomCodes.DLX!]: { min: 20, max: 500 } } }, rateAcquisition: { [EXPEDIA.hotelCode]: 'SellLAR' } },
+  });
+  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
+  Object.assign(ids, await connectionIds(db.current.pool));
+  worker = new SyncWorker({
+    pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
+    batchSize: 5000, leaseSeconds: 300, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+  });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await server?.close();
+});
+
+describe('updates an OTA did not apply', () => {
+  it('Booking.com: the updates of a room it does not know are refused and recorded; the rest of each request applied and acknowledged', async () => {
+    await requestFullSync(db.current.pool, ids.booking_com!, 365);
+    await worker.syncConnection(ids.booking_com!);
+    const wrong = await mismatches(db.current.pool, ids.booking_com!, server, 60);
+    expect(wrong.length).toBeGreaterThan(0);
+    expect(wrong.every((m) => m.cell.startsWith(`${BOOKING.roomCodes.STE}/`))).toBe(true); // only STE differs
+    const { rows: acks } = await db.current.pool.query(`SELECT rt.code, bool_and(a.avail_acked_at IS NOT NULL AND a.rate_acked_at IS NOT NULL) AS all_acked,
+        bool_or(a.avail_acked_at IS NOT NULL OR a.rate_acked_at IS NOT NULL OR a.restr_acked_at IS NOT NULL) AS any_acked
+      FROM channel.ari_acknowledged a JOIN property_mgmt.room_types rt ON rt.id = a.room_type_id
+      WHERE a.connection_id = $1 AND a.stay_date < (SELECT (now() AT TIME ZONE timezone)::date + 60 FROM property_mgmt.properties WHERE code = 'DEMO') GROUP BY 1 ORDER BY 1`, [ids.booking_com]);
+    expect(acks).toEqual([{ code: 'DLX', all_acked: true, any_acked: true }, { code: 'STD', all_acked: true, any_acked: true }]);
+    const refusals = await openRefusals(ids.booking_com!);
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((r) => r.room === 'STE' && r.ota_code === '402' && r.message.includes(`Room ID '${BOOKING.roomCodes.STE}' is not valid`))).toBe(true);
+    expect((await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com])).rows[0].n).toBe(0);
+  });
+
+  it('Expedia: a rate its threshold refuses (7021) is not acknowledged, is recorded on the cell, is not resent while the PMS says the same, and is resent when it changes or on a full sync', async () => {
+    const expedia = ids.expedia!;
+    await setRate('DLX', 'BAR', 10, '9.00');
+    await requestFullSync(db.current.pool, expedia, 30);
+    await worker.syncConnection(expedia);
+    const day10 = await dayOf(10);
+    const key = sandboxKey(EXPEDIA.roomCodes.DLX!, EXPEDIA.rateCodes.BAR!, day10);
+    expect(server.expedia.cells(EXPEDIA.hotelCode).get(key)?.rate).not.toBe('9.00'); // not applied at Expedia
+    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toEqual({ rate: false, avail: true, restr: true, refused: { rate: { rate: '9.00', currency: 'EUR' } } });
+    expect(await openRefusals(expedia)).toEqual([expect.objectContaining({ ota_code: '7021', room: 'DLX', plan: 'BAR', stay_from: day10 })]);
+    expect((await openRefusals(expedia))[0].message).toContain(`Inventory date ${day10}; Room Type ID ${EXPEDIA.roomCodes.DLX}; Rate Plan ID ${EXPEDIA.rateCodes.BAR}`);
+
+    // The cell is marked again with the same PMS values (another change touched it): nothing to send.
+    const before = await requests(expedia);
+    await mark(expedia, 'DLX', 'BAR', 10);
+    await worker.syncConnection(expedia);
+    expect(await requests(expedia)).toBe(before);
+
+    // The revenue manager fixes the rate: sent, accepted, acknowledged; the refusal resolves.
+    await setRate('DLX', 'BAR', 10, '25.00');
+    await mark(expedia, 'DLX', 'BAR', 10);
+    await worker.syncConnection(expedia);
+    expect(await requests(expedia)).toBe(before + 1);
+    expect(server.expedia.cells(EXPEDIA.hotelCode).get(key)?.rate).toBe('25.00');
+    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toEqual({ rate: true, avail: true, restr: true, refused: null });
+    expect(await openRefusals(expedia)).toEqual([]);
+
+    // Back to 9.00: refused again, then remembered; a full sync sends it once more all the same.
+    await setRate('DLX', 'BAR', 10, '9.00');
+    await mark(expedia, 'DLX', 'BAR', 10);
+    await worker.syncConnection(expedia);
+    const refusedAgain = await requests(expedia);
+    expect(refusedAgain).toBe(before + 2);
+    await mark(expedia, 'DLX', 'BAR', 10);
+    await worker.syncConnection(expedia);
+    expect(await requests(expedia)).toBe(refusedAgain);
+    const warnings = server.expedia.stats.warnings;
+    await requestFullSync(db.current.pool, expedia, 30);
+    await worker.syncConnection(expedia);
+    expect(await requests(expedia)).toBeGreaterThan(refusedAgain);
+    expect(server.expedia.stats.warnings).toBe(warnings + 1);
+    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toMatchObject({ rate: false, refused: { rate: { rate: '9.00' } } });
+  });
+});
+
+describe('what Expedia is sent: the property\'s rate acquisition type and tax setting', () => {
+  it('NetRate with 18 % commission on a tax-inclusive Expedia property, from tax-exclusive PMS rates (10 %): rate × 1.10 × 0.82, to the cent', async () => {
+    await setRate('DLX', 'BAR', 10, '120.00');
+    await db.current.pool.query(`UPDATE channel.channel_connections SET settings = settings || $2::jsonb WHERE id = $1`,
+      [ids.expedia, JSON.stringify({ rate_acquisition_type: 'NetRate', commission_percent: 18, tax_inclusive: true, pms_rates_include_tax: false, tax_percent: 10 })]);
+    await requestFullSync(db.current.pool, ids.expedia!, 5);
+    await worker.syncConnection(ids.expedia!);
+    const { rows } = await db.current.pool.query(`SELECT rt.code AS room, rp.code AS plan, dr.stay_date::text AS night, dr.amount::text AS amount
+      FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id
+      JOIN property_mgmt.properties p ON p.id = dr.property_id WHERE p.code = 'DEMO' AND dr.stay_date BETWEEN (now() AT TIME ZONE p.timezone)::date AND (now() AT TIME ZONE p.timezone)::date + 4`);
+    expect(rows.length).toBe(9 * 5);
+    const cells = server.expedia.cells(EXPEDIA.hotelCode);
+    for (const r of rows) {
+      // Exact in hundredths of a cent: cents × 110 × 82 / 10,000, half up.
+      const cents = BigInt(Math.round(Number(r.amount) * 100));
+      const want = (cents * 110n * 82n + 5_000n) / 10_000n;
+      expect(cells.get(sandboxKey(EXPEDIA.roomCodes[r.room]!, EXPEDIA.rateCodes[r.plan]!, r.night))?.rate, `${r.room}/${r.plan}/${r.night}`)
+        .toBe(`${want / 100n}.${String(want % 100n).padStart(2, '0')}`);
+    }
+  });
+});
