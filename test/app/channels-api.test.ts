@@ -285,7 +285,10 @@ describe('OpenAPI', () => {
     expect(parity.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['path:id', 'query:from', 'query:only', 'query:to']);
     expect(Object.keys(parity.responses).sort()).toEqual(['200', '400', '401', '404']);
     const create = spec.paths['/api/v1/connections'].post.requestBody.content['application/json'].schema;
-    expect(create.required).toEqual(expect.arrayContaining(['channel', 'hotelCode', 'endpointUrl']));
+    // The base URLs default to the OTA's production hosts: not required.
+    expect(create.required).toEqual(expect.arrayContaining(['channel', 'hotelCode']));
+    expect(create.required).not.toContain('endpointUrl');
+    expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['endpointUrl', 'reservationsUrl']));
     expect(create.properties.channel.enum).toEqual(['booking_com', 'expedia', 'opentravel']);
   });
 
