@@ -24,3 +24,9 @@ export function addDays(date: string, n: number): string {
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
+
+/** Today's calendar date in an IANA time zone (e.g. Europe/Amsterdam), as YYYY-MM-DD. */
+export function todayIn(timeZone: string, at = new Date()): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}

@@ -23,6 +23,7 @@ import { bookingSchema, checkBooking, type Booking, type InboundChannel } from '
 import { InboundRefusal, refuse, type RefusalReason } from './refusal.ts';
 import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
 import { cardExpiryDay, cardOf, customerOf, money, nightsOf, parseTime, personOf, sumMoney, type Money } from './ota-values.ts';
+import { commissionOf, compact, penaltiesOf, raw, READ, servicesOf, taxesOf, texts, unread } from './ota-details.ts';
 
 export interface ReservationContext {
   channel: InboundChannel;
@@ -48,9 +49,6 @@ const STATUS_KIND: Record<string, Booking['kind']> = {
 const CHILD_CODES = new Set(['3', '4', '5', '7', '8', '12', '13', '14']);
 
 type Details = Record<string, unknown>;
-const compact = <T extends Record<string, unknown>>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))) as Partial<T>;
-const texts = (nodes: XmlNode[]) => nodes.map((n) => textOf(kid(n, 'Text')) ?? textOf(n)).filter((x): x is string => !!x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
 
 /** A reservation element (HotelReservation or HotelResModify) → a checked booking. */
 export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking {
@@ -141,6 +139,8 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
     memberships: kids(kid(global, 'Memberships'), 'Membership').map((m) => compact({ program: attr(m, 'ProgramCode'), account: attr(m, 'AccountID') })),
     price_details: raw(kid(global, 'PriceDetails')),
     extensions: raw(kid(global, 'TPA_Extensions')),
+    other: unread(res, READ.reservation),
+    global_other: unread(global, READ.global),
   });
   const booking = {
     channel: ctx.channel, hotelCode, externalId, kind, modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime / ResID_Date'),
@@ -273,15 +273,10 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
     // excluded from the price …) and any TPA_Extensions: no column fits, so they are kept as sent.
     price_details: raw(kid(stay, 'PriceDetails')),
     extensions: raw(kid(stay, 'TPA_Extensions')) ?? raw(kid(kid(stay, 'RoomRates'), 'TPA_Extensions')),
+    other: unread(stay, READ.stay),
+    rate_plan_other: unread(at1(stay, 'RatePlans', 'RatePlan'), READ.ratePlan),
   });
   return { room, details, units };
-}
-
-/** An element as sent (attributes and children, as xml2js reads them), for details nothing else reads; at most 8 KB. */
-function raw(node: XmlNode | undefined): unknown {
-  if (!node) return undefined;
-  const json = JSON.stringify(node);
-  return json.length <= 8192 ? node : { truncated: json.slice(0, 8192) };
 }
 
 /** The first element of a path whose last step may repeat (RatePlans/RatePlan: Expedia gives one per night). */
@@ -296,57 +291,6 @@ function spread(amount: string, dates: string[]): Array<{ date: string; amount: 
   const units = Math.round(Number(amount) * unit);
   const each = Math.floor(units / dates.length);
   return dates.map((date, i) => ({ date, amount: ((i === dates.length - 1 ? units - each * (dates.length - 1) : each) / unit).toFixed(places) }));
-}
-
-function taxesOf(total: XmlNode | undefined, where: string) {
-  const taxes = kid(total, 'Taxes');
-  if (!taxes) return undefined;
-  const list = kids(taxes, 'Tax').map((t, k) => compact({
-    code: attr(t, 'Code'), type: attr(t, 'Type'), amount: money(t, `${where}/Taxes/Tax[${k + 1}]`, 'Amount')?.amount,
-    percent: attr(t, 'Percent'), currency: attr(t, 'CurrencyCode'), description: textOf(kid(t, 'TaxDescription')) ?? textOf(at(t, 'TaxDescription', 'Text')),
-  }));
-  return compact({ amount: money(taxes, `${where}/Taxes`, 'Amount')?.amount, currency: attr(taxes, 'CurrencyCode'), items: list });
-}
-
-/** `Commission/CommissionPayableAmount` (Booking.com, scaled) or `Commission/@Percent` (Expedia Hotel Collect, 0–1). */
-function commissionOf(node: XmlNode | undefined, where: string) {
-  if (!node) return undefined;
-  const payable = kid(node, 'CommissionPayableAmount') ?? (attr(node, 'Amount') ? node : undefined);
-  const m = money(payable, `${where}/CommissionPayableAmount`, 'Amount');
-  const percent = attr(node, 'Percent');
-  return m || percent ? compact({ amount: m?.amount, currency: m?.currency, percent }) : undefined;
-}
-
-/** Booking.com extras (`Services/Service`): prices are plain decimals there (api-reference/price). */
-function servicesOf(res: XmlNode) {
-  return kids(kid(res, 'Services'), 'Service').map((s, k) => {
-    const where = `Services/Service[${k + 1}]`;
-    const price = kid(s, 'Price');
-    const d = kid(s, 'ServiceDetails');
-    const policy = kid(d, 'CancelPenalties');
-    return compact({
-      rph: attr(s, 'ServiceRPH'), code: attr(s, 'ServiceInventoryCode'), pricing: attr(s, 'ServicePricingType'), inclusive: attr(s, 'Inclusive'),
-      quantity: attr(s, 'Quantity'), units: attr(price, 'NumberOfUnits'),
-      total: money(kid(price, 'Total'), `${where}/Price/Total`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
-      unit_price: money(kid(price, 'Base'), `${where}/Price/Base`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
-      currency: attr(kid(price, 'Total'), 'CurrencyCode') ?? attr(kid(price, 'Base'), 'CurrencyCode'),
-      description: textOf(at(price, 'RateDescription', 'Text')), nights: attr(kid(d, 'TimeSpan'), 'Duration'),
-      guests: attr(at(d, 'GuestCounts', 'GuestCount'), 'Count'),
-      fees: kids(kid(d, 'Fees'), 'Fee').map((f, j) => money(f, `${where}/ServiceDetails/Fees/Fee[${j + 1}]`, 'Amount')?.amount).filter(Boolean),
-      answers: kids(kid(d, 'Comments'), 'Comment').map((c) => compact({ question: attr(c, 'Name'), answer: textOf(kid(c, 'Text')) })),
-      cancel_policy: policy ? compact({ penalty: attr(policy, 'CancelPolicyIndicator'), code: attr(kid(policy, 'CancelPenalty'), 'PolicyCode') }) : undefined,
-    });
-  });
-}
-
-function penaltiesOf(node: XmlNode | undefined) {
-  return kids(node, 'CancelPenalty').map((p) => compact({
-    code: attr(p, 'PolicyCode'), non_refundable: attr(p, 'NonRefundable'),
-    deadline: attr(kid(p, 'Deadline'), 'AbsoluteDeadline') ?? ([attr(kid(p, 'Deadline'), 'OffsetUnitMultiplier'), attr(kid(p, 'Deadline'), 'OffsetTimeUnit'),
-      attr(kid(p, 'Deadline'), 'OffsetDropTime')].filter(Boolean).join(' ') || undefined),
-    amount: attr(kid(p, 'AmountPercent'), 'Amount'), percent: attr(kid(p, 'AmountPercent'), 'Percent'), nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
-    description: texts(kids(kid(p, 'PenaltyDescription'), 'Text')).join(' ') || textOf(kid(p, 'PenaltyDescription')),
-  }));
 }
 
 /** The hotel an `OTA_CancelRQ` names (`Verification/Vendor[@CodeContext="HotelCode"]`). */
@@ -381,7 +325,9 @@ function fromSchema(input: Record<string, unknown>): Booking {
     : path.includes('rateCode') ? 'unknown_rate'
     : path[0] === 'card' ? 'invalid_card'
     : path.includes('adults') || path.includes('children') || path.includes('childAges') ? 'invalid_occupancy'
-    : path.includes('arrival') || path.includes('departure') || path.includes('date') ? 'invalid_dates'
+    // Expedia: 3206 "The Check-in date is missing or invalid", 3207 the check-out date.
+    : path.includes('arrival') ? 'invalid_arrival'
+    : path.includes('departure') || path.includes('date') ? 'invalid_dates'
     : path[0] === 'rooms' && path.length === 1 ? 'no_rooms'
     : missing ? 'missing_field' : 'invalid_value';
   throw new InboundRefusal(reason, `${field}: ${missing ? 'is required' : issue.message}`);

@@ -151,6 +151,9 @@ const CARD_BRANDS: Record<string, NonNullable<Booking['card']>['brand']> = {
  */
 export function cardOf(node: XmlNode, virtual: boolean): { card: NonNullable<Booking['card']> } | { unavailable: string } {
   const number = (attr(node, 'CardNumber') ?? textOf(at(node, 'CardNumber', 'PlainText')) ?? '').replace(/\s/g, '');
+  // OpenTravel lets a sender give the number encrypted or as a token only (CardNumber/@EncryptedValue,
+  // @Token), or no number at all: a legal booking, taken without a card we could store.
+  if (!number) return { unavailable: 'the card number was not sent in clear (encrypted, tokenised or absent); it is not stored' };
   const expire = attr(node, 'ExpireDate') ?? '';
   if (attr(node, 'CardCode') === 'XX' || /^0+$/.test(number) || /^0+$/.test(expire) || textOf(kid(node, 'CardHolderName')) === '-') {
     return { unavailable: 'the OTA could not hand over the card details (retrieval failed); ask the OTA or the guest' };

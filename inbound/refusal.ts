@@ -39,6 +39,7 @@ export const REFUSAL_REASONS = {
   invalid_value: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '3', otaCode: '320' },
   missing_guest_name: { error: 'ERR_VALIDATION', expedia: { error: '3205' }, otaType: '10', otaCode: '321' },
   invalid_guest_name: { error: 'ERR_VALIDATION', expedia: { error: '3205' }, otaType: '3', otaCode: '320' },
+  invalid_arrival: { error: 'ERR_VALIDATION', expedia: { error: '3206' }, otaType: '3', otaCode: '15' },
   invalid_dates: { error: 'ERR_VALIDATION', expedia: { error: '3207' }, otaType: '3', otaCode: '15' },
   dates_out_of_range: { error: 'ERR_VALIDATION', expedia: { error: '3206' }, otaType: '3', otaCode: '15' },
   invalid_amount: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '3', otaCode: '320' },

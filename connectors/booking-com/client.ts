@@ -10,6 +10,7 @@
  * 403 = not authorised for this hotel.
  */
 import { StayosError } from '../../core/errors.ts';
+import { addDays, todayIn } from '../../core/dates.ts';
 import type { AriValues } from '../sql/ari.ts';
 import type { SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues } from '../types.ts';
@@ -30,6 +31,10 @@ const PATH: Record<Kind, string> = { avail: '/hotels/ota/OTA_HotelAvailNotif', r
 export const bookingConnector: Connector = {
   channel: 'booking_com',
   maxDaysAhead: 1095, // no published bound; the sync window (default 500 days) is the real one
+  // "Set past date updates up to 1 day in the past (follows Central European Time (CET) timezone).
+  // Updates more than 1 day in the past, return a NOT_A_VALID_DATE error" (ota-hotelavailnotif):
+  // a hotel west of Amsterdam has a yesterday Booking.com already refuses for part of the day.
+  earliestNight: () => addDays(todayIn('Europe/Amsterdam'), -1),
 
   normalize(v: AriValues, _settings): OtaValues {
     return {
@@ -135,7 +140,8 @@ async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOut
         return again;
       }
     }
-    const refused = batch.map((r, idx) => ({ r, issue: named.get(idx) ?? (failedAll || parsed.kind === 'errors' ? issues[0] : undefined) })).filter((x) => x.issue);
+    // A 200 applied every update its issues do not name; a 400 none (each then carries the first issue).
+    const refused = batch.map((r, idx) => ({ r, issue: named.get(idx) ?? (failedAll ? issues[0] : undefined) })).filter((x) => x.issue);
     const applied = failedAll ? [] : batch.filter((_, idx) => !named.has(idx));
     await log(failedAll ? 'failed' : refused.length ? 'partial' : 'success', issues.length ? issueText(issues[0]!) : null);
     out.acked.push(...ackedCells(applied));

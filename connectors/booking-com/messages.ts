@@ -5,12 +5,17 @@
  * setting closed + CTA + CTD becomes several messages; every message built from update i carries
  * `LocatorID` i+1, which a Warning's `RPH` (an Error's `RecordID`) points back at.
  */
-import { randomUUID } from 'node:crypto';
 import { buildXml, OTA_NAMESPACE } from '../../core/xml.ts';
 
 export { OTA_NAMESPACE };
-// The payload Version; the API version travels in the Accept-Version header.
-export const OTA_PAYLOAD_VERSION = '1.0';
+/**
+ * The root as Booking.com's examples write it, "fixed and mandatory, except: timestamp … target"
+ * (developers.booking.com/connectivity/docs/ota-hotelavailnotif; …/ota-rateamountnotif): the
+ * namespaces, `TimeStamp`, `Target="Production"` and the payload Version of each example (the API
+ * version travels in the Accept-Version header).
+ */
+export const OTA_PAYLOAD_VERSION = { OTA_HotelAvailNotifRQ: '1.005', OTA_HotelRateAmountNotifRQ: '3.000' } as const;
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 /** Our own cap on messages per request (a chosen bound, not Booking.com's): ≈ 300 KB, cheap to retry. */
 export const BOOKING_MAX_MESSAGES = 1000;
 /** Booking.com accepts 0–254 rooms to sell per room type and night. */
@@ -40,7 +45,6 @@ export interface BookingRateUpdate {
 }
 
 export interface BuildOptions {
-  echoToken?: string;
   timeStamp?: string;
 }
 
@@ -60,12 +64,14 @@ function checkRange(i: number, u: { roomCode: string; from: string; to: string }
 
 const isLos = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
 
-function restrictionStatuses(u: BookingAvailUpdate): Array<{ Status: string; Restriction: string }> {
-  const out: Array<{ Status: string; Restriction: string }> = [];
-  const add = (flag: boolean | undefined, restriction: string) => {
-    if (flag !== undefined) out.push({ Status: flag ? 'Close' : 'Open', Restriction: restriction });
+/** The room-rate's own status as Booking.com's example writes it (`<RestrictionStatus Status="Open"/>`,
+ * no Restriction: the OTA default, Master); arrival and departure with `Restriction` (OTA 2015A). */
+function restrictionStatuses(u: BookingAvailUpdate): Array<{ Status: string; Restriction?: string }> {
+  const out: Array<{ Status: string; Restriction?: string }> = [];
+  const add = (flag: boolean | undefined, restriction?: string) => {
+    if (flag !== undefined) out.push({ Status: flag ? 'Close' : 'Open', ...(restriction ? { Restriction: restriction } : {}) });
   };
-  add(u.closed, 'Master');
+  add(u.closed);
   add(u.closedToArrival, 'Arrival');
   add(u.closedToDeparture, 'Departure');
   return out;
@@ -81,14 +87,14 @@ export function availStatusMessageCount(u: BookingAvailUpdate): number {
   return (u.bookingLimit !== undefined ? 1 : 0) + rateLevel;
 }
 
-function root(name: string, opts: BuildOptions | undefined, inner: Record<string, unknown>): string {
+function root(name: keyof typeof OTA_PAYLOAD_VERSION, opts: BuildOptions | undefined, inner: Record<string, unknown>): string {
   const body = {
     [name]: {
       $: {
-        xmlns: OTA_NAMESPACE,
-        EchoToken: opts?.echoToken ?? randomUUID(),
-        TimeStamp: opts?.timeStamp ?? new Date().toISOString(),
-        Version: OTA_PAYLOAD_VERSION,
+        xmlns: OTA_NAMESPACE, 'xmlns:xsi': XSI, 'xsi:schemaLocation': `${OTA_NAMESPACE} ${name}.xsd`,
+        TimeStamp: opts?.timeStamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+        Target: 'Production',
+        Version: OTA_PAYLOAD_VERSION[name],
       },
       ...inner,
     },
@@ -113,9 +119,9 @@ export function buildAvailNotifRQ(hotelCode: string, updates: BookingAvailUpdate
     if (u.bookingLimit !== undefined) {
       const n = u.bookingLimit;
       if (!Number.isInteger(n) || n < 0 || n > BOOKING_LIMIT_MAX) fail(i, `bookingLimit must be an integer 0–${BOOKING_LIMIT_MAX} (got ${n})`);
-      // Room-level: no RatePlanCode, or Booking.com would read it as a rate-level limit.
+      // Room-level, as Booking.com's example: no RatePlanCode ("applies across all rates").
       messages.push({
-        $: { BookingLimit: String(n), BookingLimitMessageType: 'SetLimit', LocatorID: locator },
+        $: { BookingLimit: String(n), LocatorID: locator },
         StatusApplicationControl: { $: { ...span, InvTypeCode: u.roomCode } },
       });
     }
@@ -143,7 +149,9 @@ export function buildAvailNotifRQ(hotelCode: string, updates: BookingAvailUpdate
     }
   });
   checkCount(messages.length);
-  return root('OTA_HotelAvailNotifRQ', opts, { AvailStatusMessages: { $: { HotelCode: hotelCode }, AvailStatusMessage: messages } });
+  // No HotelCode on AvailStatusMessages: Booking.com's example has none, the rooms name the hotel
+  // (one hotel per request); `hotelCode` only checks the caller knows it.
+  return root('OTA_HotelAvailNotifRQ', opts, { AvailStatusMessages: { AvailStatusMessage: messages } });
 }
 
 export function buildRateAmountNotifRQ(hotelCode: string, updates: BookingRateUpdate[], opts?: BuildOptions): string {
@@ -181,8 +189,10 @@ const ackBase = () => ({ xmlns: OTA_NAMESPACE, TimeStamp: new Date().toISOString
  */
 export function buildReservationAck(queue: ReservationQueueName, reservationIds: string[]): string {
   const q = RESERVATION_QUEUES[queue];
-  const item = (id: string) => ({ ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: { $: { ResID_Value: id } } } } });
-  return buildXml({ [q.rs]: { $: ackBase(), Success: '', [q.list]: { [q.item]: reservationIds.map(item) } } });
+  // "confirm every … reservation message in separate requests or in one request using the
+  // HotelReservationID tag multiple times" (acknowledging-new-reservations-ota).
+  const ids = reservationIds.map((id) => ({ $: { ResID_Value: id } }));
+  return buildXml({ [q.rs]: { $: ackBase(), Success: '', [q.list]: { [q.item]: { ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: ids } } } } } });
 }
 
 /**

@@ -72,7 +72,7 @@ export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
     hotelCode: attr(at(info, 'PayloadDescriptor', 'PayloadReference'), 'SupplierHotelCode'),
     root: bodyRoot as BnRoot,
     body: rq,
-    echoToken: attr(rq, 'EchoToken')?.slice(0, 128),
+    echoToken: attr(rq, 'EchoToken')?.slice(0, 20), // the answers' schemas allow 0–20 characters
     timeStamp: attr(rq, 'TimeStamp'),
   };
 }
@@ -119,9 +119,9 @@ export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at:
         Success: '',
         UniqueID: [
           { $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' },
-          { $: { Type: '10', ID: cancelled }, CompanyName: OUR_SOURCE },
+          { $: { Type: '10', ID: cancelled }, CompanyName: to.responderId },
         ],
-        CancelInfoRS: { UniqueID: { $: { Type: '10', ID: `${cancelled}-CX`.slice(0, 64) }, CompanyName: OUR_SOURCE } },
+        CancelInfoRS: { UniqueID: { $: { Type: '10', ID: `${cancelled}-CX`.slice(0, 64) }, CompanyName: to.responderId } },
       },
     });
   }
@@ -129,7 +129,8 @@ export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at:
     ResGlobalInfo: {
       HotelReservationIDs: {
         HotelReservationID: [
-          { $: { ResID_Type: '3', ResID_Value: ours, ResID_Source: OUR_SOURCE, ResID_Date: stamp(r.createdAt ?? at) } },
+          // Named as Expedia names us (its ResponderId), as samples bn_01 and bn_05 do.
+          { $: { ResID_Type: '3', ResID_Value: ours, ResID_Source: to.responderId, ResID_Date: stamp(r.createdAt ?? at) } },
           { $: { ResID_Type: '8', ResID_Value: r.externalId, ResID_Source: 'Expedia' } },
         ],
       },
@@ -158,7 +159,8 @@ export function bnError(to: BnReplyTo & { root: BnRoot }, code: string, text: st
 /** A SOAP Fault (Nack): `Client.*` for what is wrong in the request, `Server.*` for what is wrong here. */
 export function bnFault(code: string, text: string): string {
   return envelope(undefined, {
-    'soap-env:Fault': { faultcode: `soap-env:${code}`, faultstring: text.slice(0, 512), faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver' },
+    // faultstring and faultactor: at most 128 characters (BN reference, Fault).
+    'soap-env:Fault': { faultcode: `soap-env:${code}`, faultstring: text.slice(0, 128), faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver' },
   });
 }
 

@@ -29,7 +29,10 @@ export const expediaConnector: Connector = {
       availability: v.availability, rate: v.rate === null ? null : arRate(v.rate, expediaPricingOf(settings)), currency: v.currency,
       minLos: Math.min(Math.max(v.minLos ?? 1, 1), EXPEDIA_MAX_LOS),
       maxLos: v.maxLos === null ? EXPEDIA_MAX_LOS : Math.min(Math.max(v.maxLos, 1), EXPEDIA_MAX_LOS),
-      closedToArrival: v.closedToArrival, closedToDeparture: v.closedToDeparture, closed: v.closed,
+      closedToArrival: v.closedToArrival, closedToDeparture: v.closedToDeparture,
+      // A minimum stay Expedia cannot express (its minLOS is 1–28) would be sent as 28, selling
+      // stays the PMS forbids: no stay of the rate is sellable, so it is closed instead.
+      closed: v.closed || (v.minLos ?? 1) > EXPEDIA_MAX_LOS,
     };
   },
 
@@ -139,6 +142,8 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
       async () => {
         await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
         const answer = await post(`${ctx.connection.endpointUrl.replace(/\/+$/, '')}/eqc/ar`, xml, { 'Content-Type': 'text/xml; charset=utf-8' }, ctx.settings.timeoutMs, 'expedia', ctx.signal);
+        // "401 … (no body)" (EG AR error-messaging): the credentials, not an outage.
+        if (answer.status === 401) throw new StayosError('ERR_OTA_AUTH', 'expedia: HTTP 401, the credentials were refused', { details: { ota: 'expedia', httpStatus: 401 } });
         const parsed = await parseAvailRateUpdateRS(answer.body);
         if (parsed.kind === 'error') {
           const retryable = parsed.errors.find((e) => arErrorFamily(e.code) === 'retry' || e.code === 3210);

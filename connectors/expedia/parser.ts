@@ -24,7 +24,11 @@ export type ArErrorFamily = 'auth' | 'bug' | 'mapping' | 'retry' | 'unknown';
 
 // Named codes only (style rule 6): anything unlisted is 'unknown', which the caller must not retry.
 const MAPPING_CODES = new Set([3202, 3203, 3204]); // hotel / room type / rate plan not mapped: flag the mapping
-const RETRY_CODES = new Set([4000, 4001, 4206, 5000]); // Expedia-side trouble: retry with backoff
+// Expedia-side trouble: retry with backoff (EQC AR guides, Troubleshooting: 4000/4004/4007
+// "internal system error, try again in a few minutes", 4001 timeout, 4206 interface temporarily
+// closed, 5000 database; 3145 "hotel undergoing business model conversion": later). 4100/4101 say
+// "Do not retry this request": unlisted, so never retried.
+const RETRY_CODES = new Set([3145, 4000, 4001, 4004, 4007, 4206, 5000]);
 const BUG_CODES = new Set([3010]); // schema violation; the 2xxx parse/protocol family is matched by range
 
 export function arErrorFamily(code: number): ArErrorFamily {

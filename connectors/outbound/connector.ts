@@ -70,6 +70,8 @@ export interface Connector {
   readonly channel: OtaChannel;
   /** The last night the OTA accepts, in days after the property's today. */
   readonly maxDaysAhead: number;
+  /** The earliest night the OTA accepts now, when its own clock decides (else the property's yesterday). */
+  earliestNight?(): string;
   /** The PMS values in this OTA's terms (caps, defaults, the connection's pricing settings). */
   normalize(values: AriValues, settings: Record<string, unknown>): OtaValues;
   push(ctx: PushContext, cells: PushCell[]): Promise<PushOutcome>;

@@ -200,9 +200,12 @@ export class SyncWorker {
     // Cells taken over from a worker that died mid-push: what reached the OTA is unknown, so every
     // part is sent, whatever was acknowledged before.
     const takenOver = new Set(claimed.filter((r) => r.takenOver).map((r) => r.id));
-    // The OTA's window per property "today" (one in practice): from yesterday to maxDaysAhead.
+    // The OTA's window per property "today" (one in practice): from yesterday (or the OTA's own
+    // earliest night, if later) to maxDaysAhead.
     const windows = new Map<string, { first: string; last: string }>();
-    const windowOf = (today: string) => windows.get(today) ?? windows.set(today, { first: addDays(today, -1), last: addDays(today, connector.maxDaysAhead) }).get(today)!;
+    const earliest = connector.earliestNight?.() ?? '';
+    const windowOf = (today: string) => windows.get(today) ?? windows.set(today, {
+      first: [addDays(today, -1), earliest].sort().at(-1)!, last: addDays(today, connector.maxDaysAhead) }).get(today)!;
     for (const c of cells) {
       seen.add(c.cellId);
       const values: OtaValues = connector.normalize(c, connection.settings);

@@ -23,7 +23,8 @@ const availErrors = (xml: string) => schemaErrors(xsd('OTA_HotelAvailNotifRQ'), 
 const rateErrors = (xml: string) => schemaErrors(xsd('OTA_HotelRateAmountNotifRQ'), xml);
 
 const day = (n: number) => new Date(Date.UTC(2027, 2, 1 + n)).toISOString().slice(0, 10);
-const opts = { echoToken: 'echo-1', timeStamp: '2027-03-01T10:00:00Z' };
+const opts = { timeStamp: '2027-03-01T10:00:00Z' };
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const messagesOf = async (xml: string) => (await parseStringPromise(xml)).OTA_HotelAvailNotifRQ.AvailStatusMessages[0].AvailStatusMessage as Array<Record<string, any>>;
 
 // A missing include would only show as "failed to load schema" in CI, far from the cause.
@@ -48,12 +49,14 @@ describe('OTA_HotelAvailNotifRQ', () => {
     expect(availErrors(xml)).toBeNull();
     const doc = await parseStringPromise(xml);
     const rq = doc.OTA_HotelAvailNotifRQ;
-    // Version is required by OTA_PayloadStdAttributes; EchoToken lets a response be matched to its request.
-    expect(rq.$).toEqual({ xmlns: OTA_NAMESPACE, EchoToken: 'echo-1', TimeStamp: '2027-03-01T10:00:00Z', Version: '1.0' });
+    // The root of Booking.com's example, "fixed and mandatory, except: timestamp … target"
+    // (developers.booking.com/connectivity/docs/ota-hotelavailnotif): Version="1.005", Target.
+    expect(rq.$).toEqual({ xmlns: OTA_NAMESPACE, 'xmlns:xsi': XSI, 'xsi:schemaLocation': `${OTA_NAMESPACE} OTA_HotelAvailNotifRQ.xsd`,
+      TimeStamp: '2027-03-01T10:00:00Z', Target: 'Production', Version: '1.005' });
     expect(rq.AvailStatusMessages).toHaveLength(1);
-    expect(rq.AvailStatusMessages[0].$.HotelCode).toBe('1234567');
+    expect(rq.AvailStatusMessages[0].$).toBeUndefined(); // no HotelCode, as in the example: the rooms name the hotel
     const msgs = await messagesOf(xml);
-    // LocatorID is the update's 1-based index: what a Warning's RPH will point at.
+    // LocatorID is the update's 1-based index: what an Error's RecordID points at.
     expect(msgs.map((m) => [m.$.LocatorID, m.$.BookingLimit])).toEqual([['1', '4'], ['2', '0'], ['3', '254']]);
     expect(msgs[1]!.StatusApplicationControl[0].$).toEqual({ Start: day(3), End: day(3), InvTypeCode: 'SGL' });
     expect(msgs.every((m) => !m.LengthsOfStay && !m.RestrictionStatus)).toBe(true);
@@ -70,7 +73,7 @@ describe('OTA_HotelAvailNotifRQ', () => {
     expect(msgs.map((m) => m.StatusApplicationControl[0].$.RatePlanCode)).toEqual(['BAR', 'BAR', 'BAR']);
     expect(msgs[0]!.LengthsOfStay[0].LengthOfStay.map((l: any) => l.$)).toEqual([{ MinMaxMessageType: 'SetMinLOS', Time: '2' }, { MinMaxMessageType: 'SetMaxLOS', Time: '7' }]);
     expect(msgs.map((m) => m.RestrictionStatus[0].$)).toEqual([
-      { Status: 'Open', Restriction: 'Master' },
+      { Status: 'Open' }, // the room-rate itself, as Booking.com's example writes it
       { Status: 'Close', Restriction: 'Arrival' },
       { Status: 'Open', Restriction: 'Departure' },
     ]);
@@ -88,7 +91,7 @@ describe('OTA_HotelAvailNotifRQ', () => {
     const msgs = await messagesOf(xml);
     // Update 3 splits into a room-level limit and a rate-level restriction, both LocatorID 3.
     expect(msgs.map((m) => m.$.LocatorID)).toEqual(['1', '2', '3', '3']);
-    expect(msgs[0]!.RestrictionStatus[0].$).toEqual({ Status: 'Close', Restriction: 'Master' });
+    expect(msgs[0]!.RestrictionStatus[0].$).toEqual({ Status: 'Close' });
     expect(msgs[1]!.LengthsOfStay[0].LengthOfStay[0].$).toEqual({ MinMaxMessageType: 'SetMaxLOS', Time: '0' });
     expect(msgs[2]!.$.BookingLimit).toBe('1');
     expect(msgs[2]!.StatusApplicationControl[0].$.RatePlanCode).toBeUndefined(); // room-level
@@ -109,9 +112,9 @@ describe('OTA_HotelAvailNotifRQ', () => {
     expect(() => buildAvailNotifRQ('1234567', many.slice(1))).not.toThrow();
   });
 
-  // Proves the xmllint check is live: HotelCode is StringLength1to16.
-  it('the schema check can fail (a hotel code over 16 characters)', () => {
-    expect(availErrors(buildAvailNotifRQ('12345678901234567', [{ roomCode: 'DBL', from: day(0), to: day(0), bookingLimit: 1 }]))).toMatch(/HotelCode/);
+  // Proves the xmllint check is live: InvTypeCode is StringLength1to16.
+  it('the schema check can fail (a room code over 16 characters)', () => {
+    expect(availErrors(buildAvailNotifRQ('1234567', [{ roomCode: '12345678901234567', from: day(0), to: day(0), bookingLimit: 1 }]))).toMatch(/InvTypeCode/);
   });
 });
 
@@ -126,7 +129,8 @@ describe('OTA_HotelRateAmountNotifRQ', () => {
     const xml = buildRateAmountNotifRQ('1234567', updates, opts);
     expect(rateErrors(xml)).toBeNull();
     const rq = (await parseStringPromise(xml)).OTA_HotelRateAmountNotifRQ;
-    expect(rq.$.Version).toBe('1.0');
+    // Booking.com's rate example: Target="Production" Version="3.000" (ota-rateamountnotif).
+    expect(rq.$).toMatchObject({ Target: 'Production', Version: '3.000' });
     expect(rq.RateAmountMessages[0].$.HotelCode).toBe('1234567');
     const msgs = rq.RateAmountMessages[0].RateAmountMessage;
     expect(msgs.map((m: any) => m.$.LocatorID)).toEqual(['1', '2', '3']);
@@ -142,10 +146,11 @@ describe('OTA_HotelRateAmountNotifRQ', () => {
     expect(() => buildRateAmountNotifRQ('1234567', [{ ...updates[0]!, currency: 'eur' }])).toThrow(/currency/);
   });
 
-  it('generates an EchoToken and TimeStamp when none is given', async () => {
+  it('stamps the current time when none is given ("timestamp: Should contain the current time and date")', async () => {
+    const before = Date.now() - 1000;
     const rq = (await parseStringPromise(buildRateAmountNotifRQ('1234567', updates))).OTA_HotelRateAmountNotifRQ;
-    expect(rq.$.EchoToken).toMatch(/^[0-9a-f-]{36}$/);
-    expect(Number.isNaN(Date.parse(rq.$.TimeStamp))).toBe(false);
+    expect(Date.parse(rq.$.TimeStamp)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(rq.$.TimeStamp)).toBeLessThanOrEqual(Date.now());
   });
 });
 
