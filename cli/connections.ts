@@ -18,6 +18,7 @@ import { fromPgError, StayosError } from '../core/errors.ts';
 import { createConnectionBody, mappingsBody, patchConnectionBody, propertyCode } from '../api/schemas.ts';
 import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../api/sql/connections.ts';
 import { pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions } from '../connectors/index.ts';
+import { checkConnectionInput } from '../connectors/settings.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
   await withDb(config, log, async (db) => {
@@ -88,6 +89,15 @@ function valid<T>(schema: z.ZodType<T>, input: unknown): T {
   return r.data;
 }
 
+/** checkConnectionInput's refusal as a usage error (exit 2), like every other bad argument. */
+function checkInput(...args: Parameters<typeof checkConnectionInput>): void {
+  try {
+    checkConnectionInput(...args);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 const show = (c: Record<string, unknown>) =>
   `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} `
   + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}`;
@@ -106,6 +116,7 @@ export async function runConnectionCreate(config: Config, log: Logger, input: Re
   await withDb(config, log, async (db) => {
     const { rows: [p] } = await db.pool.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [body.property]);
     if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
+    checkInput(body.channel, body);
     const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl,
       credentials: body.credentials ?? null, settings: body.settings, status: body.status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     console.log(`created ${show({ ...c, property: body.property })}`);
@@ -115,6 +126,8 @@ export async function runConnectionCreate(config: Config, log: Logger, input: Re
 export async function runConnectionUpdate(config: Config, log: Logger, id: string, input: Record<string, unknown>): Promise<void> {
   const body = valid(patchConnectionBody, input);
   await withDb(config, log, async (db) => {
+    const { rows: [cur] } = await db.pool.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    if (cur) checkInput(cur.channel, body);
     const { rows: [c] } = await db.pool.query(updateConnection(id, body, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
     console.log(`updated ${show(c)}`);

@@ -156,7 +156,38 @@ export function checkBooking(b: Booking, today: string): Booking {
   });
   if (currencies.size > 1) refuse('currency_mismatch', `the booking mixes currencies (${[...currencies].sort().join(', ')}); all amounts must be in one`);
   if (!currencies.size) refuse('missing_field', 'the booking has no currency (CurrencyCode)');
-  return { ...b, currency: [...currencies][0]! };
+  return toCents({ ...b, currency: [...currencies][0]! });
+}
+
+const mills = (a: string) => Math.round(Number(a) * 1000);
+const cents = (m: number) => Math.floor((m + 5) / 10); // half up
+const money2 = (c: number) => (c / 100).toFixed(2);
+
+/**
+ * The PMS keeps money to the cent (shared.amount is numeric(14, 2)); a currency with three decimal
+ * places (KWD, BHD, JOD, OMR, TND: DecimalPlaces="3") is rounded half up, each room's nights so
+ * that they add up to the rounded sum of the exact nights (the rounding is carried, not repeated),
+ * and the exact amounts are kept in the details (`exact_amounts`). Amounts in cents pass unchanged.
+ */
+function toCents(b: Booking): Booking {
+  const all = [b.total, b.card?.chargeable?.amount, ...b.rooms.flatMap((r) => [r.total, ...r.nights.map((n) => n.amount)])];
+  if (!all.some((a) => a !== undefined && (a.split('.')[1]?.length ?? 0) > 2)) return b;
+  const round = (a: string | undefined) => (a === undefined ? undefined : money2(cents(mills(a))));
+  const rooms = b.rooms.map((r) => {
+    let sum = 0;
+    const nights = r.nights.map((n) => {
+      const before = cents(sum);
+      sum += mills(n.amount);
+      return { ...n, amount: money2(cents(sum) - before) };
+    });
+    return { ...r, nights, total: round(r.total) };
+  });
+  const exact = { total: b.total, rooms: b.rooms.map((r) => ({ total: r.total, nights: r.nights })), card_chargeable: b.card?.chargeable?.amount };
+  return {
+    ...b, rooms, total: round(b.total),
+    ...(b.card?.chargeable ? { card: { ...b.card, chargeable: { ...b.card.chargeable, amount: round(b.card.chargeable.amount)! } } } : {}),
+    details: { ...b.details, exact_amounts: exact },
+  };
 }
 
 /** Each night's price of a room stay: as sent, or the total spread evenly (cents to the last night). */

@@ -150,7 +150,7 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
       reservationId: held?.reservationId ?? null, status: 'cancelled', modifiedAt: booking.modifiedAt, hash,
     }));
     if (held?.reservationId) {
-      await client.query(cancelReservation(held.reservationId, booking.channel));
+      await client.query(cancelReservation(held.reservationId, booking.channel, booking.details));
       await client.query(resolveOverbooking(cr!.id));
     }
     return { ...(held ? base('cancelled', held) : { externalId: booking.externalId, confirmationNumber: null, createdAt: null, reservationId: null, overbooked: [] }),
@@ -162,14 +162,18 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
   const stayFrom = booking.rooms.map((r) => r.arrival).sort()[0]!;
   const stayTo = booking.rooms.map((r) => r.departure).sort().at(-1)!;
   const guest = booking.guest!;
-  // Expedia sends the guest's own request only when it is new: a modification without it keeps
-  // the one held ("append the new free-form text special request to the existing one", BN reference).
-  const keptFreeText = booking.kind === 'modify' && booking.channel === 'expedia' && !booking.freeText && held?.freeText ? held.freeText : null;
-  const freeText = booking.freeText ?? keptFreeText;
+  // Expedia sends the guest's own request only when it is new: a modification keeps the one held,
+  // and a new one is appended to it ("append the new free-form text special request to the
+  // existing one saved in the partner system", BN reference).
+  const keptFreeText = booking.kind === 'modify' && booking.channel === 'expedia' && held?.freeText ? held.freeText : null;
+  const freshFreeText = booking.freeText && !(keptFreeText ?? '').includes(booking.freeText) ? booking.freeText : null;
+  const freeText = [keptFreeText, freshFreeText].filter(Boolean).join('; ').slice(0, 2000) || null;
   const reservationFields = {
     checkIn: stayFrom, checkOut: stayTo, total: booking.total ?? sumAmounts(rooms.map((r) => r.total)), currency: booking.currency!,
     adults: booking.rooms.reduce((s, r) => s + r.adults, 0), children: booking.rooms.reduce((s, r) => s + r.children, 0),
-    specialRequests: [booking.specialRequests, keptFreeText].filter(Boolean).join('; ').slice(0, 4000) || null, paymentCollect: booking.paymentCollect ?? null,
+    specialRequests: [booking.specialRequests, keptFreeText && !(booking.specialRequests ?? '').includes(keptFreeText) ? keptFreeText : null]
+      .filter(Boolean).join('; ').slice(0, 4000) || null,
+    paymentCollect: booking.paymentCollect ?? null,
     attributes: {
       ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId, ...(cancelled ? { cancelled_before_booking: 'true' } : {}),
       // Replaced whole with each version: the OTA sends the reservation's whole current state.

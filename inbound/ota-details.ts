@@ -81,7 +81,26 @@ export function penaltiesOf(node: XmlNode | undefined) {
     code: attr(p, 'PolicyCode'), non_refundable: attr(p, 'NonRefundable'),
     deadline: attr(kid(p, 'Deadline'), 'AbsoluteDeadline') ?? ([attr(kid(p, 'Deadline'), 'OffsetUnitMultiplier'), attr(kid(p, 'Deadline'), 'OffsetTimeUnit'),
       attr(kid(p, 'Deadline'), 'OffsetDropTime')].filter(Boolean).join(' ') || undefined),
-    amount: attr(kid(p, 'AmountPercent'), 'Amount'), percent: attr(kid(p, 'AmountPercent'), 'Percent'), nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
+    amount: money(kid(p, 'AmountPercent'), 'CancelPenalty/AmountPercent', 'Amount')?.amount, currency: attr(kid(p, 'AmountPercent'), 'CurrencyCode'),
+    percent: attr(kid(p, 'AmountPercent'), 'Percent'), nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
     description: texts(kids(kid(p, 'PenaltyDescription'), 'Text')).join(' ') || textOf(kid(p, 'PenaltyDescription')),
   }));
+}
+
+/** What the schema's 64 KB bound on details leaves room for (the booking's other fields come first). */
+const DETAILS_BUDGET = 60_000;
+const BULKY = ['price_details', 'extensions', 'other', 'global_other', 'rate_plan_other', 'additional_details', 'amenities'];
+const LEFT_OUT = 'left out: the booking\'s details exceeded 64 KB (the whole message is in channel.inbound_messages)';
+
+/**
+ * Details that fit: a legal booking is never refused for the size of what we keep about it. The
+ * elements kept as sent go first, then, if still too large, everything but a note; the message
+ * itself stays in the message log either way.
+ */
+export function fitDetails(d: Record<string, unknown>): Record<string, unknown> {
+  if (JSON.stringify(d).length <= DETAILS_BUDGET) return d;
+  const slim = (o: unknown) => (o && typeof o === 'object' && !Array.isArray(o)
+    ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, BULKY.includes(k) ? LEFT_OUT : v])) : o);
+  const out = { ...(slim(d) as Record<string, unknown>), ...(Array.isArray(d.rooms) ? { rooms: d.rooms.map(slim) } : {}), details_trimmed: true };
+  return JSON.stringify(out).length <= DETAILS_BUDGET ? out : { details_trimmed: true, note: LEFT_OUT };
 }

@@ -23,7 +23,7 @@ import { bookingSchema, checkBooking, type Booking, type InboundChannel } from '
 import { InboundRefusal, refuse, type RefusalReason } from './refusal.ts';
 import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
 import { cardExpiryDay, cardOf, customerOf, money, nightsOf, parseTime, personOf, sumMoney, type Money } from './ota-values.ts';
-import { commissionOf, compact, penaltiesOf, raw, READ, servicesOf, taxesOf, texts, unread } from './ota-details.ts';
+import { commissionOf, compact, fitDetails, penaltiesOf, raw, READ, servicesOf, taxesOf, texts, unread } from './ota-details.ts';
 
 export interface ReservationContext {
   channel: InboundChannel;
@@ -96,7 +96,7 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const payment = stays.map((s) => kid(s, 'Payment')).find(Boolean);
   const virtual = vccRate || stays.some((s) => textOf(kid(s, 'PaymentMethod')) === 'VirtualCard') || !!attr(cardNode, 'CardActivation')
     || (ctx.channel === 'booking_com' && !!attr(cardNode, 'EffectiveDate'));
-  const read = cardNode ? cardOf(cardNode, virtual) : undefined;
+  const read = cardNode ? cardOf(cardNode, virtual, ctx.channel === 'booking_com') : undefined;
   const globalTotal = seen(money(kid(global, 'Total'), 'ResGlobalInfo/Total', 'AmountAfterTax', 'AmountBeforeTax'));
   let card = read && 'card' in read ? read.card : undefined;
   if (card?.virtual) {
@@ -154,7 +154,7 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
       promotion: promotion?.slice(0, 500), ota_status: status?.slice(0, 40), point_of_sale: pos?.slice(0, 100),
       base_rate_type: stays.map((s) => textOf(kid(s, 'BaseRateType'))).find(Boolean)?.slice(0, 20),
     }),
-    details,
+    details: fitDetails(details),
   };
   if (currencies.size > 1) refuse('currency_mismatch', `the booking mixes currencies (${[...currencies].sort().join(', ').slice(0, 60)}); all amounts must be in one`);
   return checkBooking(fromSchema(booking), ctx.today);
@@ -166,8 +166,9 @@ function kindOf(status: string | undefined, rooms: number, ctx: ReservationConte
   if (ctx.channel === 'booking_com') {
     // Booking.com documents no status attribute: the queue decides. The cancellation marker is not
     // shown in the stored reference (shared/ota/README.md): a ResStatus saying cancelled, or a
-    // modification without any RoomStay, is a cancellation — never refused as "no rooms".
-    if (byStatus === 'cancel' || (ctx.kind === 'modify' && rooms === 0)) return 'cancel';
+    // message without any RoomStay, is a cancellation — never refused as "no rooms" (one cancelled
+    // before its first acknowledgement may come on the new queue, as a change does).
+    if (byStatus === 'cancel' || rooms === 0) return 'cancel';
     return ctx.kind ?? 'new';
   }
   const kind = byStatus ?? ctx.kind ?? (status ? undefined : 'new');
@@ -182,6 +183,7 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
   const where = `RoomStay[${i + 1}]`;
   const roomRates = kids(kid(stay, 'RoomRates'), 'RoomRate');
   const nights: Array<{ date: string; amount: string }> = [];
+  const stayDates: string[] = []; // every night a RoomRate names, priced or not (an unpriced one must not shorten the stay)
   const nightlyFees: string[] = [];
   const extraGuests: string[] = [];
   roomRates.forEach((rr, j) => {
@@ -194,8 +196,10 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
       const exclusive = ctx.channel === 'expedia' || attr(own, 'ExpireDateExclusiveInd') === 'true';
       const base = seen(money(kid(rate, 'Base'), `${at}/Rate/Base`, 'AmountAfterTax', 'AmountBeforeTax'));
       const total = seen(money(kid(rate, 'Total'), `${at}/Rate/Total`, 'AmountAfterTax', 'AmountBeforeTax'));
-      if (!from || (!base && !total)) continue;
+      if (!from) continue;
       const dates = nightsOf(from, to, exclusive, at);
+      stayDates.push(...dates);
+      if (!base && !total) continue;
       if (base) {
         // Per night (RateTimeUnit Day): the base, plus each additional guest, plus the nightly fees
         // that are not already inside the rate (Expedia: "per day fees … not the per stay fees").
@@ -233,7 +237,7 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
   if (!Number.isInteger(units) || units < 1 || units > 10) refuse('invalid_value', `${where}/RoomRate/@NumberOfUnits must be 1–10`);
 
   const span = kid(stay, 'TimeSpan');
-  const dates = nights.map((n) => n.date).sort();
+  const dates = [...stayDates].sort();
   const arrival = attr(span, 'Start') ?? dates[0];
   const departure = attr(span, 'End') ?? (dates.length ? addDays(dates.at(-1)!, 1) : undefined);
   if (!arrival || !departure) refuse('missing_field', `${where}: no stay dates (TimeSpan/@Start and @End, or a RoomRate/@EffectiveDate per night)`);
@@ -259,7 +263,8 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
     amenities: kids(kid(roomType, 'Amenities'), 'Amenity').map(textOf).filter(Boolean),
     additional_details: kids(kid(roomType, 'AdditionalDetails'), 'AdditionalDetail').map((d) => textOf(at(d, 'DetailDescription', 'Text'))).filter(Boolean),
     rate_codes: rateCodes.length > 1 || rateCodes[0] !== rateCode ? rateCodes : undefined,
-    commission: commissionOf(at(stay, 'RatePlans', 'RatePlan', 'Commission'), `${where}/RatePlans/RatePlan/Commission`),
+    commission: ((c) => (c.length > 1 ? c : c[0]))(kids(kid(stay, 'RatePlans'), 'RatePlan')
+      .map((rp, k) => commissionOf(kid(rp, 'Commission'), `${where}/RatePlans/RatePlan[${k + 1}]/Commission`)).filter(Boolean)),
     taxes: taxesOf(kid(stay, 'Total'), `${where}/Total`),
     extra_guest_amounts: extraGuests.length ? sumMoney(extraGuests) : undefined,
     nightly_fees: nightlyFees.length ? sumMoney(nightlyFees) : undefined,

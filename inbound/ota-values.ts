@@ -90,7 +90,9 @@ export function personOf(customer: XmlNode | undefined): { firstName?: string; l
   const name = kid(customer, 'PersonName');
   const lastName = textOf(kid(name, 'Surname'));
   if (!lastName) return undefined;
-  const first = [textOf(kid(name, 'GivenName')), textOf(kid(name, 'MiddleName'))].filter(Boolean).join(' ');
+  // GivenName alone: a middle name (Expedia's MiddleName, up to 64 more characters) would make a
+  // legal name too long for the profile; it is kept in the details (customerOf).
+  const first = textOf(kid(name, 'GivenName'));
   return { ...(first ? { firstName: first } : {}), lastName };
 }
 
@@ -105,8 +107,12 @@ export function customerOf(customer: XmlNode | undefined): { guest: Booking['gue
   if (!person) return { guest: undefined, asGiven };
   const email = textOf(kid(customer, 'Email'));
   const tel = kid(customer, 'Telephone');
-  const phone = tel && [attr(tel, 'CountryAccessCode') ? `+${attr(tel, 'CountryAccessCode')}` : '', attr(tel, 'AreaCityCode') ?? '', attr(tel, 'PhoneNumber') ?? '',
-    attr(tel, 'Extension') ? `ext. ${attr(tel, 'Extension')}` : ''].filter(Boolean).join(' ');
+  const phone = tel && [attr(tel, 'CountryAccessCode') ? `+${attr(tel, 'CountryAccessCode')}` : '', attr(tel, 'AreaCityCode') ?? '', attr(tel, 'PhoneNumber') ?? '']
+    .filter(Boolean).join(' ');
+  // The profile's phone holds digits only (its CHECK); an extension and a middle name go to the details.
+  if (attr(tel, 'Extension')) asGiven.phone_extension = attr(tel, 'Extension')!.slice(0, 20);
+  const middle = textOf(kid(kid(customer, 'PersonName'), 'MiddleName'));
+  if (middle) asGiven.middle_name = middle.slice(0, 100);
   const address = kid(customer, 'Address');
   // Booking.com: <CountryName Code="NL"/>; OpenTravel also allows the code as text.
   const countryNode = kid(address, 'CountryName');
@@ -149,11 +155,16 @@ const CARD_BRANDS: Record<string, NonNullable<Booking['card']>['brand']> = {
  * (Booking.com: CardCode "XX", a number or expiry of zeros, holder "-": "retrieval failed, try
  * later"; api-reference/paymentcard). The CVC (`@SeriesCode`) is never read: it is never stored.
  */
-export function cardOf(node: XmlNode, virtual: boolean): { card: NonNullable<Booking['card']> } | { unavailable: string } {
+export function cardOf(node: XmlNode, virtual: boolean, lenient = false): { card: NonNullable<Booking['card']> } | { unavailable: string } {
   const number = (attr(node, 'CardNumber') ?? textOf(at(node, 'CardNumber', 'PlainText')) ?? '').replace(/\s/g, '');
   // OpenTravel lets a sender give the number encrypted or as a token only (CardNumber/@EncryptedValue,
   // @Token), or no number at all: a legal booking, taken without a card we could store.
   if (!number) return { unavailable: 'the card number was not sent in clear (encrypted, tokenised or absent); it is not stored' };
+  // `lenient` (Booking.com): "Card number as entered by the booker" — a refusal there sends the paid
+  // booking to the hotel's e-mail, so a card we cannot store is noted and the booking taken.
+  if (lenient && (!/^\d{12,19}$/.test(number) || !/^(0[1-9]|1[0-2])\d{2}$/.test(attr(node, 'ExpireDate') ?? ''))) {
+    return { unavailable: 'the card as entered by the booker is not a card number and expiry we can store; ask the guest' };
+  }
   const expire = attr(node, 'ExpireDate') ?? '';
   if (attr(node, 'CardCode') === 'XX' || /^0+$/.test(number) || /^0+$/.test(expire) || textOf(kid(node, 'CardHolderName')) === '-') {
     return { unavailable: 'the OTA could not hand over the card details (retrieval failed); ask the OTA or the guest' };

@@ -6,6 +6,11 @@
 -- (Expedia pushes its bookings; the OpenTravel webhook receives them).
 ALTER TABLE channel.channel_connections ADD COLUMN reservations_url text
   CHECK (reservations_url IS NULL OR reservations_url ~ '^https?://[^\s]+$');
+-- Connections made before this column called Booking.com's ARI host for reservations too: those
+-- pointing at Booking.com itself get its reservations host (NULL keeps meaning "the ARI base URL",
+-- which is right for a sandbox or a proxy serving both).
+UPDATE channel.channel_connections SET reservations_url = 'https://secure-supply-xml.booking.com'
+WHERE channel_code = 'booking_com' AND endpoint_url ~ '^https://supply-xml\.booking\.com/?$';
 
 -- reservation.reservation_rooms.ota_room_ref: the OTA's own id of this room within the booking
 -- (Booking.com RoomStay/@IndexNumber, "unique index number for the room within the reservation").

@@ -13,6 +13,7 @@ import { connection, connectionList, createConnectionBody, idParams, mappingList
 import { doc } from '../openapi.ts';
 import { asTenant, onConnection } from '../tenant.ts';
 import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
+import { checkConnectionInput } from '../../connectors/settings.ts';
 
 const MANAGERS = new Set(['admin', 'revenue_manager', 'integration']);
 type CreateBody = z.infer<typeof createConnectionBody>;
@@ -46,6 +47,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const props = request.principal!.properties.filter((p) => !body.property || p.code === body.property);
     if (props.length !== 1) throw new StayosError(props.length ? 'ERR_VALIDATION' : 'ERR_NOT_FOUND', props.length ? 'this key sees several properties: name one in "property"' : `no property ${body.property} visible to this key`);
     const property = props[0]!;
+    checkConnectionInput(body.channel, body);
     const row = await db(() => asTenant(app.pool, request.principal!, property.id, async (c) => (await c.query(insertConnection({
       propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl, credentials: body.credentials ?? null,
       settings: body.settings, status: body.status,
@@ -59,7 +61,11 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     mayManage(request);
     const id = idOf(request);
     const body = request.body as PatchBody;
-    return db(() => onConnection(app.pool, request.principal!, id, async (c) => (await c.query(updateConnection(id, body, body.credentials ? key() : '-'))).rows[0]));
+    return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
+      const { rows: [cur] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
+      if (cur) checkConnectionInput(cur.channel, body);
+      return (await c.query(updateConnection(id, body, body.credentials ? key() : '-'))).rows[0];
+    }));
   });
 
   app.get('/api/v1/connections/:id/mappings', { schema: doc('connections', 'The mappings of a connection, by local and OTA codes', { params: idParams, response: { 200: mappingList } }, [401, 404]) }, async (request) => {

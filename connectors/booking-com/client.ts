@@ -59,22 +59,48 @@ export const bookingConnector: Connector = {
       roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', amount: c.values.rate!, currency: c.values.currency!,
     }));
     const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) => rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
+    // OpenTravel allows one RestrictionStatus per AvailStatusMessage, so a room-rate's own status,
+    // its closed-to-arrival and its closed-to-departure are three messages with the same dates.
+    // Booking.com's v1.1 warns "Request contains duplicate dates, we have applied only the first
+    // occurrence" (WARN_DUPLICATE_DATES) without saying what counts as a duplicate: so they go in
+    // three requests (layers), and a cell's restrictions count as acknowledged only when every
+    // layer holding them was.
+    const layer = (pick: (v: BookingAvailUpdate) => Partial<BookingAvailUpdate>): Array<PlannedRange<BookingAvailUpdate>> => restrictions
+      .map((r) => ({ ...r, value: { roomCode: r.value.roomCode, rateCode: r.value.rateCode, from: '', to: '', ...pick(r.value) } }))
+      .filter((r) => availStatusMessageCount(r.value) > 0);
+    const layers = [
+      layer((v) => ({ minLos: v.minLos, maxLos: v.maxLos, closed: v.closed })),
+      layer((v) => ({ closedToArrival: v.closedToArrival })),
+      layer((v) => ({ closedToDeparture: v.closedToDeparture })),
+    ];
     type Batch = { kind: Kind; b: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>> };
     const queue: Batch[] = [];
     for (const m of [...new Set([...limits, ...restrictions, ...rates].map((r) => r.from.slice(0, 7)))].sort()) {
       const inMonth = <V>(rs: Array<PlannedRange<V>>) => rs.filter((r) => r.from.startsWith(m));
-      for (const b of packGreedy(withDates([...inMonth(limits), ...inMonth(restrictions)]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES)) queue.push({ kind: 'avail', b });
+      for (const [i, layer] of layers.entries()) {
+        for (const b of packGreedy(withDates([...(i ? [] : inMonth(limits)), ...inMonth(layer)]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES)) queue.push({ kind: 'avail', b });
+      }
       for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', b });
     }
+    const done = async () => {
+      // Restrictions acknowledged in fewer layers than they were sent in are not acknowledged.
+      const sent = new Map<string, number>();
+      for (const l of layers) for (const r of l) for (const c of r.covers) if (c.part === 'restr') sent.set(c.cellId, (sent.get(c.cellId) ?? 0) + 1);
+      const acked = new Map<string, number>();
+      for (const a of out.acked) if (a.parts.includes('restr')) acked.set(a.cellId, (acked.get(a.cellId) ?? 0) + 1);
+      out.acked = out.acked.map((a) => (a.parts.includes('restr') && (acked.get(a.cellId) ?? 0) < (sent.get(a.cellId) ?? 0)
+        ? { ...a, parts: a.parts.filter((p) => p !== 'restr') } : a)).filter((a) => a.parts.length);
+      return out;
+    };
     while (queue.length) {
       const { kind, b } = queue.shift()!;
       const r = await send(ctx, kind, b, out);
-      if (r === 'stop') return out;
+      if (r === 'stop') return done();
       // Updates whose fate the answer does not tell: resent (in halves when the answer named no
       // update at all, until a refused one stands alone and gets its own answer).
       if (r !== 'ok') queue.unshift(...(r.length > 1 && r.length === b.length ? [r.slice(0, Math.ceil(r.length / 2)), r.slice(Math.ceil(r.length / 2))] : [r]).map((x) => ({ kind, b: x })));
     }
-    return out;
+    return done();
   },
 };
 
@@ -122,7 +148,10 @@ async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOut
     const named = new Map<number, OtaIssue>();
     const general: OtaIssue[] = [];
     for (const i of issues) {
-      const which = namedUpdates(i, batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate })));
+      // A Warning's Status "specifies how/if the request information was processed"
+      // (api-reference/warning): one that says it was processed names nothing left undone.
+      const blocking = parsed.kind === 'errors' || !i.status || /not\s*processed/i.test(i.status);
+      const which = blocking ? namedUpdates(i, batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate }))) : [];
       if (!which.length) general.push(i);
       for (const idx of which) if (!named.has(idx)) named.set(idx, i);
     }

@@ -204,7 +204,9 @@ export function buildReservationAck(queue: ReservationQueueName, reservationIds:
 export function buildReservationNack(queue: ReservationQueueName, failures: Array<{ id: string; type: string; code: string; text: string }>): string {
   const q = RESERVATION_QUEUES[queue];
   return buildXml({
+    // ShortText is StringLength1to64 in OpenTravel; the whole text rides as the element's content.
     [q.rs]: { $: ackBase(), Errors: { Error: failures.slice(0, 99).map((f) => ({
-      $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64), ShortText: f.text.replace(/\s+/g, ' ').slice(0, 250), Status: 'NotProcessed' } })) } },
+      $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64), ShortText: f.text.replace(/\s+/g, ' ').slice(0, 64), Status: 'NotProcessed' },
+      _: f.text.slice(0, 500) })) } },
   });
 }

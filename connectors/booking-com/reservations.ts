@@ -20,6 +20,7 @@ import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { deliver, parseReservation, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
 import { insertSyncLog } from '../sql/sync.ts';
+import { pollLock, pollUnlock } from '../sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
@@ -72,10 +73,21 @@ export class BookingReservationPoller {
     for (const c of rows) {
       if (this.#abort.signal.aborted) break;
       if ((this.#notBefore.get(c.id) ?? 0) > Date.now()) continue;
-      for (const queue of ['new', 'modify'] as const) {
-        const r = await this.#pollQueue(c, queue);
-        results.push(r);
-        if (r.error) break; // the next poll tries again
+      const lock = await this.#o.pool.connect();
+      try {
+        // Another process polls this connection now: its turn, not ours.
+        if (!(await lock.query<{ locked: boolean }>(pollLock(c.id))).rows[0]?.locked) continue;
+        try {
+          for (const queue of ['new', 'modify'] as const) {
+            const r = await this.#pollQueue(c, queue);
+            results.push(r);
+            if (r.error) break; // the next poll tries again
+          }
+        } finally {
+          await lock.query(pollUnlock(c.id));
+        }
+      } finally {
+        lock.release();
       }
     }
     return results;

@@ -44,13 +44,28 @@ export function warningItem(text: string): WarningItem {
   };
 }
 
-/** The parts a warning is about: the room's inventory without a rate plan; with one, the rate or
- * the restrictions as its text says (both when it says neither). */
+/** The part each documented warning is about (EQC AR guides, "AR Response Business Warnings"). */
+const CODE_PARTS: Record<number, Part[]> = {
+  7009: ['rate'], 7019: ['rate'], 7021: ['rate'], 7024: ['rate'], 7025: ['rate'], 7027: ['rate'],
+  7014: ['restr'], 7016: ['restr'], 7023: ['restr'], 7026: ['restr'],
+  7010: ['avail'], 7013: ['avail'], 7018: ['avail'],
+};
+
+/**
+ * The parts a warning is about. Its text decides when it names what it is about (sample ar_20
+ * labels a rate-threshold warning 7013, the inventory code): "costs", "rate" → the rate;
+ * "restriction", "LOS", "close" → the restrictions; else the code's documented part; else the
+ * room's inventory without a rate plan, both rate-plan parts with one. The item fields are cut off
+ * first: every item names its "Rate Plan ID".
+ */
 function partsOf(w: ArIssue, item: WarningItem): Part[] {
-  if (!item.ratePlan) return ['avail'];
-  const rate = /\b(rate|cost|price|amount)s?\b/i.test(w.message);
-  const restr = /\b(restriction|LOS|length of stay|close|closed|open)\b/i.test(w.message);
-  return rate && !restr ? ['rate'] : restr && !rate ? ['restr'] : ['rate', 'restr'];
+  const text = w.message.replace(/\[[^\]]*\]/g, ' ').replace(/(Inventory date|Stay Date|Room Type ID|Rate Plan ID|Occupancy|Length of stay):?\s*[^;\]]*;?/gi, ' ');
+  const rate = /\b(rates?|costs?|prices?|amounts?)\b/i.test(text);
+  const restr = /\b(restrictions?|LOS|MinLOS|MaxLOS|length of stay|close|closed|open)\b/i.test(text);
+  if (rate !== restr && item.ratePlan) return rate ? ['rate'] : ['restr'];
+  const byCode = CODE_PARTS[w.code];
+  if (byCode && (item.ratePlan || byCode[0] === 'avail')) return byCode;
+  return item.ratePlan ? ['rate', 'restr'] : ['avail'];
 }
 
 export interface WarningOutcome {
@@ -86,10 +101,11 @@ export function readWarnings(warnings: ArIssue[], batch: Array<PlannedRange<ArUp
       }
     }
     if (item.unlisted) {
-      // Expedia stopped listing this cause: every item of the same kind in the request may be one of
-      // the unlisted. Not acknowledged (the OTA may not show them), but not remembered as refused:
-      // the next change of the cell sends them again.
-      const kind = (r: PlannedRange<ArUpdate>) => (item.ratePlan ? r.value.ratePlan !== undefined : r.value.availability !== undefined);
+      // Expedia stopped listing this cause: every item of the same kind for the same room type (and
+      // rate plan) in the request may be one of the unlisted. Not acknowledged (the OTA may not show
+      // them), but not remembered as refused: the next change of the cell sends them again.
+      const kind = (r: PlannedRange<ArUpdate>) => r.value.roomTypeId === item.room
+        && (item.ratePlan ? r.value.ratePlan?.id === item.ratePlan : r.value.availability !== undefined);
       for (const r of batch.filter(kind)) {
         const covers = r.covers.filter((c) => parts.includes(c.part));
         if (covers.length) {

@@ -218,3 +218,16 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING`,
   };
 }
 
+
+/**
+ * One poller at a time per Booking.com connection, across processes (`connectors` runs replicated):
+ * two pollers could each take a version of one reservation and commit them in the wrong order,
+ * and Booking.com's messages carry no modification time to order them by. A session lock, held
+ * from the GET to the acknowledgement; `pollUnlock` releases it.
+ */
+export function pollLock(connectionId: string) {
+  return { text: `SELECT pg_try_advisory_lock(hashtextextended('booking-poll:' || $1, 0)) AS locked`, values: [connectionId] };
+}
+export function pollUnlock(connectionId: string) {
+  return { text: `SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, values: [connectionId] };
+}

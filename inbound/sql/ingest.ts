@@ -179,15 +179,19 @@ WHERE id = $1 AND (check_in_date, check_out_date, total_amount, currency, adults
   };
 }
 
-/** Cancels the reservation and each of its rooms (rooms stop consuming inventory by their own status). */
-export function cancelReservation(id: string, channel: string) {
+/**
+ * Cancels the reservation and each of its rooms (rooms stop consuming inventory by their own
+ * status), keeping what the cancellation said beyond its status (fees, penalties: `details`).
+ */
+export function cancelReservation(id: string, channel: string, details: Record<string, unknown>) {
   return {
     text: `
-WITH r AS (UPDATE reservation.reservations SET status = 'cancelled', cancelled_at = now(), cancellation_reason = 'cancelled by ' || $2
+WITH r AS (UPDATE reservation.reservations SET status = 'cancelled', cancelled_at = now(), cancellation_reason = 'cancelled by ' || $2,
+             attributes = attributes || CASE WHEN $3::jsonb = '{}' THEN '{}' ELSE jsonb_build_object('ota_cancellation_details', $3::jsonb) END
            WHERE id = $1 AND status <> 'cancelled' RETURNING id)
 UPDATE reservation.reservation_rooms rr SET status = 'cancelled' FROM r
 WHERE rr.reservation_id = r.id AND rr.deleted_at IS NULL AND rr.status <> 'cancelled'`,
-    values: [id, channel],
+    values: [id, channel, JSON.stringify(details)],
   };
 }
 
@@ -306,13 +310,19 @@ export interface CardInput {
 export function insertCard(p: { propertyId: string; guestId: string; reservationId: string; channel: string; limit: string; currency: string }, c: CardInput, key: string) {
   return {
     text: `
+WITH held AS (SELECT id FROM billing.payment_methods m WHERE m.reservation_id = $3 AND m.deleted_at IS NULL
+                AND m.card_fingerprint = shared.pii_fingerprint($4, $13)),
+-- A virtual card held already: a modification may load it with another amount or date.
+reloaded AS (
+  UPDATE billing.payment_methods m SET virtual_activation_date = $11::date, virtual_amount_limit = $12::numeric, virtual_currency = $14
+  FROM held WHERE m.id = held.id AND m.is_virtual AND $9
+    AND (m.virtual_activation_date, m.virtual_amount_limit, m.virtual_currency) IS DISTINCT FROM ($11::date, $12::numeric, $14::char(3)))
 INSERT INTO billing.payment_methods (property_id, guest_id, reservation_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand,
   expiry_month, expiry_year, card_fingerprint, is_virtual, virtual_card_source, virtual_activation_date, virtual_amount_limit, virtual_currency)
 SELECT $1, $2, $3, shared.encrypt_pii($4, $13), shared.encrypt_pii($5, $13), right($4, 4), $6, $7, $8, shared.pii_fingerprint($4, $13),
        $9, CASE WHEN $9 THEN (CASE WHEN $10 IN ('expedia', 'booking_com') THEN $10 ELSE 'other_ota' END) END,
        CASE WHEN $9 THEN $11::date END, CASE WHEN $9 THEN $12::numeric END, CASE WHEN $9 THEN $14 END
-WHERE NOT EXISTS (SELECT 1 FROM billing.payment_methods m WHERE m.reservation_id = $3 AND m.deleted_at IS NULL
-                    AND m.card_fingerprint = shared.pii_fingerprint($4, $13))
+WHERE NOT EXISTS (SELECT 1 FROM held)
 ON CONFLICT (property_id, guest_id, card_fingerprint) WHERE deleted_at IS NULL AND guest_id IS NOT NULL DO NOTHING`,
     values: [p.propertyId, p.guestId, p.reservationId, c.number, c.holder ?? null, c.brand, c.expiryMonth, c.expiryYear, c.virtual, p.channel,
       c.activationDate ?? null, p.limit, key, p.currency],

@@ -78,6 +78,16 @@ describe('connections API', () => {
       const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload });
       expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
     }
+    // Settings Expedia's rate depends on are checked where they are set, not at the first push.
+    const noCommission = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager),
+      payload: { channel: 'expedia', hotelCode: '4440006', settings: { rate_acquisition_type: 'NetRate' } } });
+    expect(noCommission.statusCode).toBe(400);
+    expect(noCommission.json().error.message).toContain('commission_percent');
+    const patchUrl = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${expedia.json().id}`, headers: as(manager), payload: { reservationsUrl: 'https://x.example' } });
+    expect(patchUrl.statusCode).toBe(400);
+    const patchSettings = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${expedia.json().id}`, headers: as(manager),
+      payload: { settings: { rate_acquisition_type: 'NetRate', commission_percent: 150 } } });
+    expect(patchSettings.statusCode).toBe(400);
   });
 
   it('patches fields and credentials, with optimistic locking; another property\'s key gets 404', async () => {

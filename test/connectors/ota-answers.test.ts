@@ -7,9 +7,11 @@
  *    PMS value stays the same, and is sent again when it changes or on a full sync;
  *  - Expedia's rate acquisition type and tax-inclusive settings change what AR sends.
  */
+import Fastify from 'fastify';
+import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
-import { fixture } from '../helpers/inbound.ts';
+import { addConnection, fixture } from '../helpers/inbound.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -71,6 +73,14 @@ describe('answers, item by item', () => {
     expect(unknown.flatMap((r) => r.covers).every((c) => c.part === 'rate')).toBe(true);
     expect(unknown.flatMap((r) => r.covers)).toHaveLength(22);
     expect(got.general).toEqual([]);
+  });
+
+  it('Expedia: a warning about restrictions (7023, linked rate plans) refuses the restrictions it names, not the rate beside them', () => {
+    const covers = [{ cellId: 'c|2027-04-02', part: 'rate' as const }, { cellId: 'c|2027-04-02', part: 'restr' as const }];
+    const rp = range('2027-04-01', '2027-04-03', { from: '2027-04-01', to: '2027-04-03', roomTypeId: '200101', ratePlan: { id: '300101', rate: { amount: '99.00', currency: 'EUR' }, restrictions: { minLos: 2 } } }, covers);
+    const text = 'Warning 1 out of 1 for this cause. Inventory date 2027-04-02; Room Type ID 200101; Rate Plan ID 300101; Restrictions were not updated due to a rate plan linkage rule. Ref=[x]';
+    const out = readWarnings([{ code: 7023, message: text }], [rp], (id) => id.split('|')[1]);
+    expect(out.refused.flatMap((r) => r.covers)).toEqual([{ cellId: 'c|2027-04-02', part: 'restr' }]);
   });
 });
 
@@ -203,6 +213,67 @@ describe('what Expedia is sent: the property\'s rate acquisition type and tax se
       const want = (cents * 110n * 82n + 5_000n) / 10_000n;
       expect(cells.get(sandboxKey(EXPEDIA.roomCodes[r.room]!, EXPEDIA.rateCodes[r.plan]!, r.night))?.rate, `${r.room}/${r.plan}/${r.night}`)
         .toBe(`${want / 100n}.${String(want % 100n).padStart(2, '0')}`);
+    }
+  });
+});
+
+/** Booking.com as a fixture file says it answers: token, ARI endpoints; each answer taken from `answers` (default: success), each request kept. */
+async function fixtureBooking() {
+  const app = Fastify({ bodyLimit: 16 * 1024 * 1024 });
+  const requests: Array<{ kind: 'avail' | 'rate'; body: string }> = [];
+  const answers: Array<{ kind: 'avail' | 'rate'; status: number; file: string }> = [];
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_r, body, done) => done(null, body));
+  app.post('/token-based-authentication/exchange', async () => ({ jwt: 'header.claims.signature', ruid: 'r' }));
+  for (const [kind, path] of [['avail', '/hotels/ota/OTA_HotelAvailNotif'], ['rate', '/hotels/ota/OTA_HotelRateAmountNotif']] as const) {
+    app.post(path, async (req, reply) => {
+      requests.push({ kind, body: String(req.body) });
+      const i = answers.findIndex((a) => a.kind === kind);
+      const a = i >= 0 ? answers.splice(i, 1)[0]! : { status: 200, file: 'ari_rs_success.xml' };
+      const body = fixture(`booking-com/${a.file}`).replace(/OTA_HotelAvailNotifRS/g, kind === 'avail' ? 'OTA_HotelAvailNotifRS' : 'OTA_HotelRateAmountNotifRS');
+      return reply.code(a.status).type('application/xml').send(kind === 'avail' ? body.replace(/OTA_HotelRateAmountNotifRS/g, 'OTA_HotelAvailNotifRS') : body);
+    });
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const a = app.server.address();
+  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, requests, answers, close: () => app.close() };
+}
+
+describe('Booking.com requests and answers, against the publisher\'s answer files', () => {
+  let fake: Awaited<ReturnType<typeof fixtureBooking>>;
+  let id: string;
+  beforeAll(async () => {
+    fake = await fixtureBooking();
+    id = await addConnection(db.current.pool, {
+      channel: 'booking_com', hotelCode: '7770777', credentials: { client_id: 'fixture', client_secret: 'fixture' }, endpointUrl: fake.url, settings: { auth_url: fake.url },
+      mappings: [{ room: 'R1', rate: 'P1', roomType: 'STD', ratePlan: 'BAR' }, { room: 'R2', rate: 'P1', roomType: 'DLX', ratePlan: 'BAR' }, { room: 'R1', rate: 'P2', roomType: 'STD', ratePlan: 'NRF' }],
+    });
+  });
+  afterAll(async () => fake?.close());
+
+  it('a 200 with Errors: the update its RecordID names is refused and recorded, every other one applied; no request repeats a room-rate\'s dates', async () => {
+    fake.answers.push({ kind: 'rate', status: 200, file: 'ari_rs_partial_errors.xml' });
+    await requestFullSync(db.current.pool, id, 365);
+    await worker.syncConnection(id);
+    const first = fake.requests.find((r) => r.kind === 'rate')!;
+    const msg = (await parseStringPromise(first.body)).OTA_HotelRateAmountNotifRQ.RateAmountMessages[0].RateAmountMessage
+      .find((m: { $: { LocatorID: string } }) => m.$.LocatorID === '2').StatusApplicationControl[0].$;
+    const { rows } = await db.current.pool.query(`SELECT m.ota_room_code AS room, m.ota_rate_code AS rate, a.stay_date::text AS night, a.rate_acked_at IS NOT NULL AS rate_acked
+      FROM channel.ari_acknowledged a JOIN channel.channel_mappings m ON m.connection_id = a.connection_id AND m.room_type_id = a.room_type_id AND m.rate_plan_id = a.rate_plan_id
+      JOIN property_mgmt.daily_rates dr ON dr.room_type_id = a.room_type_id AND dr.rate_plan_id = a.rate_plan_id AND dr.stay_date = a.stay_date
+      WHERE a.connection_id = $1`, [id]);
+    const named = (r: { room: string; rate: string; night: string }) => r.room === msg.InvTypeCode && r.rate === msg.RatePlanCode && r.night >= msg.Start && r.night <= msg.End;
+    expect(rows.filter(named).length).toBeGreaterThan(0);
+    expect(rows.filter(named).every((r) => !r.rate_acked)).toBe(true);
+    expect(rows.filter((r) => !named(r)).every((r) => r.rate_acked)).toBe(true);
+    expect(await openRefusals(id)).toEqual([expect.objectContaining({ ota_code: '249', stay_from: msg.Start })]);
+    // Each request one calendar month, and never the same room-rate and dates twice (WARN_DUPLICATE_DATES).
+    for (const r of fake.requests) {
+      const doc = await parseStringPromise(r.body);
+      const items = r.kind === 'avail' ? doc.OTA_HotelAvailNotifRQ.AvailStatusMessages[0].AvailStatusMessage : doc.OTA_HotelRateAmountNotifRQ.RateAmountMessages[0].RateAmountMessage;
+      const spans = items.map((m: { StatusApplicationControl: Array<{ $: Record<string, string> }> }) => m.StatusApplicationControl[0]!.$);
+      expect(new Set(spans.map((x: Record<string, string>) => x.Start!.slice(0, 7))).size).toBe(1);
+      const keys = spans.map((x: Record<string, string>) => `${x.InvTypeCode}|${x.RatePlanCode ?? ''}|${x.Start}|${x.End}`);
+      expect(new Set(keys).size, `a request repeats a room-rate's dates: ${r.body.slice(0, 300)}`).toBe(keys.length);
     }
   });
 });

@@ -19,6 +19,18 @@ const decimalText = (minor: bigint, places: number) => {
   const s = minor.toString().padStart(places + 1, '0');
   return `${s.slice(0, -places)}.${s.slice(-places)}`;
 };
+/** Half up to the cent, in the test's own arithmetic (BigInt): what the PMS's numeric(14, 2) keeps. */
+const centsText = (minor: bigint, places: number) => {
+  if (places <= 2) return decimalText(minor, places);
+  const c = (minor + 5n) / 10n;
+  return decimalText(c, 2);
+};
+/** What the parser hands the PMS (cents) and what it keeps exactly (details.exact_amounts) for an amount with > 2 places. */
+function readBack(b: Booking, pick: (x: { nights: Array<{ amount: string }>; total?: string | undefined }) => string | undefined, room = 0) {
+  const exact = (b.details.exact_amounts as { rooms: Array<{ nights: Array<{ amount: string }>; total?: string }> } | undefined)?.rooms[room];
+  return { stored: pick(b.rooms[room]!), exact: exact ? pick(exact) : pick(b.rooms[room]!) };
+}
+
 /** Two decimal strings are the same amount (trailing zeros aside). */
 const same = (a: string, b: string) => {
   const norm = (x: string) => (x.includes('.') ? x.replace(/0+$/, '').replace(/\.$/, '') : x).replace(/^0+(?=\d)/, '');
@@ -54,9 +66,11 @@ describe('amounts, parse(render(x)) = x', () => {
     await fc.assert(fc.asyncProperty(amount, async ({ minor, places }) => {
       const b = await booking(bookingCom(minor.toString(), places), 'booking_com', 'new');
       const want = decimalText(minor, places);
-      expect(same(b.rooms[0]!.nights[0]!.amount, want), `${minor} / 10^${places}: got ${b.rooms[0]!.nights[0]!.amount}`).toBe(true);
-      expect(same(b.rooms[0]!.total!, want)).toBe(true);
-      expect(same(b.total!, want)).toBe(true);
+      const night = readBack(b, (r) => r.nights[0]!.amount);
+      expect(same(night.exact!, want), `${minor} / 10^${places}: read ${night.exact}`).toBe(true);
+      expect(same(night.stored!, centsText(minor, places)), `${minor} / 10^${places}: stored ${night.stored}`).toBe(true);
+      expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true);
+      expect(same(b.total!, centsText(minor, places))).toBe(true);
     }), { numRuns: 300 });
   });
 
@@ -64,16 +78,26 @@ describe('amounts, parse(render(x)) = x', () => {
     await fc.assert(fc.asyncProperty(amount, async ({ minor, places }) => {
       const want = decimalText(minor, places);
       const b = await booking(expedia(want), 'expedia', 'new');
-      expect(same(b.rooms[0]!.nights[0]!.amount, want), `${want}: got ${b.rooms[0]!.nights[0]!.amount}`).toBe(true);
-      expect(same(b.rooms[0]!.total!, want)).toBe(true); // Expedia's Total is the RoomStay's (one room per message)
+      const night = readBack(b, (r) => r.nights[0]!.amount);
+      expect(same(night.exact!, want), `${want}: read ${night.exact}`).toBe(true);
+      expect(same(night.stored!, centsText(minor, places)), `${want}: stored ${night.stored}`).toBe(true);
+      expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true); // Expedia's Total is the RoomStay's (one room per message)
     }), { numRuns: 300 });
+  });
+
+  it('three decimals: nights rounded half up with the rounding carried, so they add up to the rounded sum of the exact nights', async () => {
+    // 13.355 + 13.355 + 13.355 = 40.065: stored 13.36 + 13.35 + 13.36 = 40.07, the exact ones kept.
+    const xml = bookingCom('13355', 3).replace(/<RoomRate [\s\S]*<\/RoomRate>/, (rr) => [10, 11, 12].map((d) => rr.replace('2027-01-10', `2027-01-${d}`)).join(''));
+    const b = await booking(xml, 'booking_com', 'new');
+    expect(b.rooms[0]!.nights.map((n) => n.amount)).toEqual(['13.36', '13.35', '13.36']);
+    expect(readBack(b, (r) => r.nights.map((n) => n.amount).join(' ')).exact).toBe('13.355 13.355 13.355');
   });
 
   it('the edges: zero, one minor unit, the largest amount, every places count', async () => {
     for (const places of [0, 1, 2, 3]) {
       for (const minor of [0n, 1n, 10n ** BigInt(places), 9_999_999_999n * 10n ** BigInt(places)]) {
         const b = await booking(bookingCom(minor.toString(), places), 'booking_com', 'new');
-        expect(same(b.rooms[0]!.nights[0]!.amount, decimalText(minor, places))).toBe(true);
+        expect(same(readBack(b, (r) => r.nights[0]!.amount).exact!, decimalText(minor, places))).toBe(true);
       }
     }
   });

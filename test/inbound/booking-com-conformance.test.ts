@@ -178,6 +178,33 @@ describe('Booking.com reservations as the reference shapes them', () => {
     ota.queued.modify = fixture('booking-com/res_cancel_status.xml');
     await poll();
     expect(await reservationOf(db.current.pool, 'booking_com', '312637551')).toMatchObject({ status: 'cancelled', channel_status: 'cancelled' });
+    // What the cancellation said beyond its status is kept (fees, penalties, the rooms as cancelled).
+    const cancelled = await reservationDetail(db.current.pool, 'booking_com', '312637551');
+    expect(cancelled!.attributes.ota_cancellation_details.rooms.map((x: { ref: string }) => x.ref)).toEqual(['369', '370']);
+  });
+
+  it('a reservation cancelled before its first acknowledgement may come on the NEW queue without rooms: a cancellation, kept until its booking', async () => {
+    ota.queued.new = fixture('booking-com/res_new_cancelled_empty.xml');
+    const [res] = await poll();
+    expect(res).toMatchObject({ queue: 'new', received: 1, stored: 1, refused: 0, acknowledged: true });
+    const { rows } = await db.current.pool.query(`SELECT status, reservation_id FROM channel.channel_reservations WHERE external_reservation_id = '312637555'`);
+    expect(rows).toEqual([{ status: 'cancelled', reservation_id: null }]);
+  });
+
+  it('one poller per connection at a time, across processes: a connection another poller holds is skipped', async () => {
+    ota.queued.new = fixture('booking-com/res_new_one_room.xml');
+    const gets = ota.state.gets;
+    const other = await db.current.pool.connect();
+    try {
+      const { rows: [c] } = await other.query(`SELECT id FROM channel.channel_connections WHERE ota_hotel_code = '367456'`);
+      await other.query(`SELECT pg_advisory_lock(hashtextextended('booking-poll:' || $1, 0))`, [c.id]);
+      expect(await poll()).toEqual([]);
+      expect(ota.state.gets).toBe(gets);
+      await other.query(`SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, [c.id]);
+    } finally {
+      other.release();
+      ota.queued.new = EMPTY.new;
+    }
   });
 
   it('a Booking.com virtual card: "VCC" rate plan suffix maps to the same rate plan; activation date and chargeable amount kept, encrypted card, paid via the OTA', async () => {
