@@ -2,8 +2,9 @@
  * Booking.com outbound ARI: pure builders of `OTA_HotelAvailNotifRQ` (availability, restrictions) and
  * `OTA_HotelRateAmountNotifRQ` (rates), one hotel per request, valid against the vendored OpenTravel
  * 2015A schemas (./xsd). An AvailStatusMessage holds at most one RestrictionStatus, so an update
- * setting closed + CTA + CTD becomes several messages; every message built from update i carries
- * `LocatorID` i+1, which a Warning's `RPH` (an Error's `RecordID`) points back at.
+ * setting closed + CTA + CTD becomes several messages (the client sends them in separate requests);
+ * every message built from update i carries `LocatorID` i+1, which an Error's `RecordID` points
+ * back at (a Warning names its update in its text: issues.ts).
  */
 import { buildXml, OTA_NAMESPACE } from '../../core/xml.ts';
 
@@ -18,7 +19,8 @@ export const OTA_PAYLOAD_VERSION = { OTA_HotelAvailNotifRQ: '1.005', OTA_HotelRa
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 /** Our own cap on messages per request (a chosen bound, not Booking.com's): ≈ 300 KB, cheap to retry. */
 export const BOOKING_MAX_MESSAGES = 1000;
-/** Booking.com accepts 0–254 rooms to sell per room type and night. */
+/** Rooms to sell per room type and night, 0–254: the bound of ../shared/ota/README.md (the
+ * reference page's BookingLimit row is not readable here: docs/conformance.md, section B). */
 export const BOOKING_LIMIT_MAX = 254;
 
 export interface BookingAvailUpdate {
@@ -28,7 +30,7 @@ export interface BookingAvailUpdate {
   to: string; // YYYY-MM-DD, inclusive
   bookingLimit?: number;
   minLos?: number;
-  /** null = no maximum, sent as Time="0" (Booking.com: 0 removes the restriction). */
+  /** null = no maximum, sent as Time="0" (0 removes the restriction: ../shared/ota/README.md; the reference page does not say). */
   maxLos?: number | null;
   closed?: boolean;
   closedToArrival?: boolean;

@@ -4,7 +4,7 @@
  * `HotelReservation` per booking taken (its `UniqueID Type="14"`, and our confirmation number as
  * `HotelReservationID ResID_Type="10"`), a `Warning` per booking refused in a message that had
  * others (AlpineBits: `RecordID` = the refused booking's id); or `Errors` when nothing was taken.
- * The same builder answers Booking.com's acknowledgement format (connectors/booking-com).
+ * (Booking.com's acknowledgements are built by connectors/booking-com/messages.ts.)
  */
 import { buildXml, OTA_NAMESPACE as OTA_NS } from '../../core/xml.ts';
 
