@@ -74,13 +74,26 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const vccRate = stays.some((s) => kids(kid(s, 'RoomRates'), 'RoomRate').some((r) => /VCC$/i.test(attr(r, 'RatePlanCode') ?? '')));
 
   const roomDetails: Details[] = [];
-  const rooms = stays.flatMap((stay, i) => {
+  const readRooms = () => stays.flatMap((stay, i) => {
     const { room, details, units } = roomOf(stay, i, ctx, seen, byRph);
     return Array.from({ length: units }, (_, k) => {
       roomDetails.push(details);
       return units > 1 && room.ref ? { ...room, ref: `${room.ref}-${k + 1}` } : room;
     });
   });
+  // A cancellation cancels the whole reservation: what its rooms say is kept when it can be read,
+  // and never a reason to refuse it (the rooms would stay booked in the PMS).
+  let rooms: ReturnType<typeof readRooms> = [];
+  if (kind !== 'cancel') rooms = readRooms();
+  else {
+    try {
+      readRooms();
+    } catch (err) {
+      if (!(err instanceof InboundRefusal)) throw err;
+      roomDetails.length = 0;
+      roomDetails.push({ unreadable: err.message });
+    }
+  }
 
   // The booker: ResGlobalInfo/Profiles (Booking.com, "the booker is not always a guest"), else the
   // primary (or first) ResGuest (Expedia, AlpineBits).

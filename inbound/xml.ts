@@ -65,9 +65,12 @@ function notWellFormed(xml: string): string | null {
     const lt = xml.indexOf('<', i);
     if (lt < 0) break;
     if (rootClosed && xml.slice(i, lt).trim()) return 'there is text after the root element';
-    if (xml.startsWith('<!--', lt)) { i = end(xml, '-->', lt); continue; }
-    if (xml.startsWith('<![CDATA[', lt)) { i = end(xml, ']]>', lt); continue; }
-    if (xml.startsWith('<?', lt)) { i = end(xml, '?>', lt); continue; }
+    const skip = xml.startsWith('<!--', lt) ? '-->' : xml.startsWith('<![CDATA[', lt) ? ']]>' : xml.startsWith('<?', lt) ? '?>' : null;
+    if (skip) {
+      i = end(xml, skip, lt);
+      if (i < 0) return `a comment, CDATA section or processing instruction at character ${lt} is never closed`;
+      continue;
+    }
     if (rootClosed) return 'there is markup after the root element';
     const closing = xml[lt + 1] === '/';
     TAG.lastIndex = lt;
@@ -89,9 +92,10 @@ function notWellFormed(xml: string): string | null {
   return null;
 }
 
+/** Where the construct opened at `from` ends (after `marker`), or -1 when it never does. */
 function end(xml: string, marker: string, from: number): number {
   const at = xml.indexOf(marker, from);
-  return at < 0 ? xml.length : at + marker.length;
+  return at < 0 ? -1 : at + marker.length;
 }
 
 /** The children named `name` (always an array). */

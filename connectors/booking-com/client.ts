@@ -149,8 +149,9 @@ async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOut
     const general: OtaIssue[] = [];
     for (const i of issues) {
       // A Warning's Status "specifies how/if the request information was processed"
-      // (api-reference/warning): one that says it was processed names nothing left undone.
-      const blocking = parsed.kind === 'errors' || !i.status || /not\s*processed/i.test(i.status);
+      // (api-reference/warning): only one that says it was (OpenTravel's "Complete") names nothing
+      // left undone; NotProcessed, Incomplete, Unknown or none block what it names.
+      const blocking = parsed.kind === 'errors' || !/^\s*complete\s*$/i.test(i.status ?? '');
       const which = blocking ? namedUpdates(i, batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate }))) : [];
       if (!which.length) general.push(i);
       for (const idx of which) if (!named.has(idx)) named.set(idx, i);

@@ -33,6 +33,8 @@ beforeAll(async () => {
   server = await startSandboxServer();
   await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
   Object.assign(ids, await connectionIds(db.current.pool));
+  // The demo's request budgets (120 and 60 a minute) would pace these back-to-back full syncs.
+  await db.current.pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
   worker = workerFor();
 });
 afterAll(async () => {

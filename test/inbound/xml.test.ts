@@ -18,6 +18,8 @@ describe('inbound XML pre-scan', () => {
       ['<a x="1" x="2"/>', 'repeated attribute'], ['<a x="<"/>', '< in a value'], ['<p:a/>', 'undeclared prefix'],
       ['<a/><b/>', 'a second root'], ['<a/>text', 'text after the root'], ['<a>\u0001</a>', 'a control character'],
       ['<!DOCTYPE a><a/>', 'a DTD'], ['<a x=1/>', 'an unquoted value'],
+      ['<a/><!-- never closed', 'an unterminated comment after the root'], ['<a><![CDATA[ open</a>', 'an unterminated CDATA section'],
+      ['<?xml version="1.0"', 'an unterminated declaration'],
     ]) expect({ why, reason: await refusal(xml!) }).toEqual({ why, reason: expect.stringMatching(/^(malformed_xml|forbidden_xml)$/) });
   });
 });
