@@ -4,6 +4,8 @@
  */
 import pg from 'pg';
 import { StayosError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { dbReruns } from './metrics.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -78,6 +80,29 @@ export const RETRYABLE_PG_CODES: Readonly<Record<string, string>> = {
   '08006': 'connection_failure',
   '08003': 'connection_does_not_exist',
 };
+
+/** The SQLSTATEs of RETRYABLE_PG_CODES after which the transaction is simply run again at once: two transactions met, PostgreSQL let one through. */
+const RERUN_AT_ONCE = new Set(['40001', '40P01']);
+
+/**
+ * Runs `fn` (a whole transaction), again at once when PostgreSQL aborted it for meeting another
+ * (a deadlock or a serialization failure: the other side went through, the rerun will too), up to
+ * `attempts` times (default 3). Each rerun is counted (`stayos_db_reruns_total`, by `what`) and
+ * logged, so one that PostgreSQL absorbed still shows. Anything else, and the last failure, is
+ * thrown as is.
+ */
+export async function rerunOnConflict<T>(fn: () => Promise<T>, o: { what: string; log?: Pick<Logger, 'warn'>; attempts?: number }): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (i >= (o.attempts ?? 3) || !RERUN_AT_ONCE.has(code)) throw err;
+      dbReruns.inc({ what: o.what, code });
+      o.log?.warn({ what: o.what, code, attempt: i + 1 }, `${o.what}: ${RETRYABLE_PG_CODES[code]} (run again at once)`);
+    }
+  }
+}
 
 /** The pipeline reads the WAL; without wal_level=logical nothing downstream can work. */
 export async function assertLogicalWal(pool: Pool): Promise<void> {

@@ -38,3 +38,10 @@ export const httpSeconds = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 });
+
+export const dbReruns = new client.Counter({
+  name: 'stayos_db_reruns_total',
+  help: 'Transactions run again at once after PostgreSQL aborted them for a deadlock (40P01) or a serialization failure (40001), by what they were',
+  labelNames: ['what', 'code'] as const,
+  registers: [registry],
+});

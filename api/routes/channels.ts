@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { PoolClient } from '../../core/db.ts';
+import { rerunOnConflict, type PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { databaseSlots, READ_PROGRESS, type ProgressReport } from '../../cdc/index.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
@@ -127,11 +127,12 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
       return { action: path, connectionId: id, status: r.status };
     }));
   }
-  act('retry-errors', 'Resolve the open errors and mark the cells they cover for another push (audited)', async (id, request) => onConnection(request, id, async (c) => {
-    const { rows: [r] } = await c.query<{ resolved: number; cellsMarked: number }>(retryErrors(id));
-    await c.query(recordAction(id, 'retry_errors', r!));
-    return { action: 'retry_errors', connectionId: id, ...r! };
-  }));
+  // Run again at once if PostgreSQL aborts it for meeting a sync worker's finish on the same rows.
+  act('retry-errors', 'Resolve the open errors and mark the cells they cover for another push (audited)', async (id, request) => rerunOnConflict(() => onConnection(request, id, async (c) => {
+    const r = await retryErrors(c, id);
+    await c.query(recordAction(id, 'retry_errors', r));
+    return { action: 'retry_errors', connectionId: id, ...r };
+  }), { what: 'retry errors', log: request.log }));
 
   /**
    * Parity ("partner prices", exact): for each cell of [from, to] the value the PMS says, in the

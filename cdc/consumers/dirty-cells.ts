@@ -13,7 +13,8 @@
  * Marking a cell dirty twice is harmless, so re-delivered events need no deduplication.
  */
 import type { Pool } from '../../core/db.ts';
-import { withTransaction } from '../../core/db.ts';
+import type { Logger } from '../../core/logger.ts';
+import { rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { nextDay } from '../../core/dates.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
 import { RangeBuffer } from './ranges.ts';
@@ -45,6 +46,7 @@ export class DirtyCellsConsumer implements ChangeSink {
   constructor(
     private readonly pool: Pool,
     readonly channels: readonly string[],
+    private readonly log?: Logger,
   ) {}
 
   write(c: ChangeEvent): void | Promise<void> {
@@ -116,12 +118,17 @@ export class DirtyCellsConsumer implements ChangeSink {
     const remapped = [...this.remapped];
     this.reservations = new Set();
     this.remapped = new Set();
-    await withTransaction(this.pool, async (client) => {
-      if (reservations.length) {
-        const { rows } = await client.query(roomsOfReservations(reservations));
-        for (const r of rows) this.ranges.add(null, r.property_id, r.room_type_id, null, r.arrival, r.departure, reservationsLsn);
-      }
-      const ranges = this.ranges.drain();
+    // The reservations' nights are read before the marking transaction, so that everything it
+    // writes is in hand when it starts: PostgreSQL may abort it for meeting a sync worker's finish
+    // (a deadlock it would have been, were both not locking in the cell key's order) and it then
+    // runs again with the same ranges (a failure escaping the reruns leaves the transaction
+    // unconfirmed, and the changes are delivered again).
+    if (reservations.length) {
+      const { rows } = await this.pool.query(roomsOfReservations(reservations));
+      for (const r of rows) this.ranges.add(null, r.property_id, r.room_type_id, null, r.arrival, r.departure, reservationsLsn);
+    }
+    const ranges = this.ranges.drain();
+    await rerunOnConflict(() => withTransaction(this.pool, async (client) => {
       if (ranges.length) {
         // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
         // cell table grown since its last analysis, would otherwise scan whole tables per flush.
@@ -131,6 +138,6 @@ export class DirtyCellsConsumer implements ChangeSink {
         if (!problems.empty) await client.query(problems);
       }
       if (remapped.length) await client.query(resolveMappedProblems(remapped));
-    });
+    }), { what: 'cdc marking', log: this.log });
   }
 }

@@ -85,12 +85,16 @@ stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor()
 -- reading the values to push, and clear only if dirty_seq is unchanged. A claim committed after
 -- this statement's snapshot means the worker reads values committed before it (nothing lost); one
 -- committed before is seen here and bumps dirty_seq.
+-- Rows go in the cell key's order, the order every writer of this table that waits locks in (a
+-- sync worker's finish locks its claim the same way first: connectors/sql/sync.ts lockClaim), so
+-- the two never wait on each other in a circle.
 INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date, last_lsn, dirty_seq, created_by, updated_by)
 SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_date, c.lsn, s.seq, s.actor, s.actor
 FROM cells c CROSS JOIN stamp s
 WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells w WHERE w.connection_id = c.connection_id AND w.room_type_id = c.room_type_id
                     AND w.rate_plan_id = c.rate_plan_id AND w.stay_date = c.stay_date AND w.claimed_at IS NULL AND w.deleted_at IS NULL
                   OFFSET 0)
+ORDER BY c.connection_id, c.room_type_id, c.rate_plan_id, c.stay_date
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
        updated_at = now(), updated_by = EXCLUDED.updated_by, version = d.version + 1

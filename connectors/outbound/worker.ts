@@ -7,21 +7,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { otaRequests, otaRequestSeconds } from '../../core/metrics.ts';
-import type { Pool, PoolClient } from '../../core/db.ts';
-import { withTransaction } from '../../core/db.ts';
+import type { Pool } from '../../core/db.ts';
+import { rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { addDays } from '../../core/dates.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
-import {
-  abandonClaim, claimCells, finishClaim, forgetParts, insertSyncLog, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals,
-  resolveTransientErrors, storeAcknowledged, storeRefused, type SyncErrorEntry,
-} from '../sql/sync.ts';
-import { recordRejectedMapping } from '../sql/mapping.ts';
+import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveTransientErrors, type SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues, Part } from '../types.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
+import { finishPush, type PushFinish } from './finish.ts';
 
 export interface WorkerOptions {
   pool: Pool;
@@ -174,7 +171,11 @@ export class SyncWorker {
       // A failure of our own (database, a bug): give the cells back at once rather than after the
       // lease (forgetting what the OTA may or may not have received), and count it against the
       // connection so a poison batch cannot spin.
-      await pool.query(abandonClaim(claimId, claimed.map((r) => r.id))).catch(() => undefined);
+      const ids = claimed.map((r) => r.id);
+      await rerunOnConflict(() => withTransaction(pool, async (client) => {
+        await client.query(lockClaim(claimId, ids));
+        await client.query(abandonClaim(claimId, ids));
+      }), { what: 'sync abandon', log: this.#o.log }).catch(() => undefined);
       const error = err instanceof StayosError ? err : new StayosError('ERR_INTERNAL', `sync pass failed: ${(err as Error).message}`, { cause: err });
       await this.#breaker(connection, { acked: [], rejected: [], warnings: [], requests: 0, stop: { kind: 'unavailable', error, retryAfterMs: 0 } }).catch(() => undefined);
       throw err;
@@ -260,36 +261,29 @@ export class SyncWorker {
       if (parts.length) uncertain.push({ cellId: c.cellId, parts });
     }
 
-    await withTransaction(pool, async (client) => {
-      if (outcome.acked.length) {
-        await client.query(storeAcknowledged(claimId, [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values }))));
+    const refused = new Map<string, Record<string, Record<string, unknown>>>();
+    for (const r of outcome.rejected) {
+      if (!r.value) continue;
+      for (const c of r.covers) {
+        const values = byId.get(c.cellId)?.values;
+        if (values) (refused.get(c.cellId) ?? refused.set(c.cellId, {}).get(c.cellId)!)[c.part] = partValues(values, c.part);
       }
-      if (uncertain.length) await client.query(forgetParts(claimId, uncertain));
-      const refused = new Map<string, Record<string, Record<string, unknown>>>();
-      for (const r of outcome.rejected) {
-        if (!r.value) continue;
-        for (const c of r.covers) {
-          const values = byId.get(c.cellId)?.values;
-          if (values) (refused.get(c.cellId) ?? refused.set(c.cellId, {}).get(c.cellId)!)[c.part] = partValues(values, c.part);
-        }
-      }
-      if (refused.size) await client.query(storeRefused(claimId, [...refused].map(([cellId, r]) => ({ cellId, refused: r }))));
-      const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(claimId, claimed.map((r) => r.id), [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq }))));
-      const held = new Set(finished?.held ?? []);
-      const lost = push.filter((p) => !held.has(p.cellId));
-      if (lost.length) {
-        this.#o.log.warn({ connection: connectionId, cells: lost.length }, 'sync worker: cells taken over by another worker during the push; marked dirty again');
-        await client.query(redirtyLostCells(lost.map((p) => ({ connectionId, propertyId: connection.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }))));
-      }
-      // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
-      const accepted = push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
-        .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night }));
-      if (accepted.length) await client.query(resolveRefusals(connectionId, accepted));
-      if (errors.length) await client.query(recordSyncErrors(connectionId, connection.propertyId, null, errors));
-      if (notOverbooked.length) await client.query(resolveOverbookings(connectionId, notOverbooked));
-
-      for (const r of outcome.rejected) if (r.error.kind === 'mapping') await recordMapping(client, connection, byId.get(r.covers[0]?.cellId ?? ''), r.error.message);
-    });
+    }
+    const finish: PushFinish = {
+      connectionId, propertyId: connection.propertyId, claimId, cellIds: claimed.map((r) => r.id), pushed: push,
+      acked: [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values })),
+      uncertain, refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r })),
+      done: [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq })),
+      accepted: push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
+        .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night })),
+      errors, notOverbooked,
+      unknownMappings: outcome.rejected.filter((r) => r.error.kind === 'mapping' && byId.has(r.covers[0]?.cellId ?? ''))
+        .map((r) => ({ cell: byId.get(r.covers[0]!.cellId)!, message: r.error.message })),
+    };
+    // A deadlock or serialization failure there is PostgreSQL choosing between two transactions
+    // that met: this one runs again at once (counted and logged), it is not a failure of the connection.
+    const { lost } = await rerunOnConflict(() => withTransaction(pool, (client) => finishPush(client, finish)), { what: 'sync finish', log: this.#o.log });
+    if (lost) this.#o.log.warn({ connection: connectionId, cells: lost }, 'sync worker: cells taken over by another worker during the push; marked dirty again');
 
     await this.#breaker(connection, outcome);
     return { cells: claimed.length, requests: outcome.requests, stopped: !!outcome.stop };
@@ -344,9 +338,3 @@ export class SyncWorker {
     if (moved.rowCount) this.#o.log.warn({ connection: connection.id, status, reason: stop.error.message, retryInMs: wait }, `connection ${status}`);
   }
 }
-
-async function recordMapping(client: PoolClient, connection: ConnectionRow, cell: PushCell | undefined, detail: string): Promise<void> {
-  if (!cell) return;
-  await client.query(recordRejectedMapping(connection.id, connection.propertyId, cell, detail));
-}
-

@@ -179,6 +179,7 @@ stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor()
 marked AS (
   INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date, dirty_seq, created_by, updated_by)
   SELECT x.connection_id, x.property_id, x.room_type_id, x.rate_plan_id, x.stay_date, s.seq, s.actor, s.actor FROM cells x CROSS JOIN stamp s
+  ORDER BY x.connection_id, x.room_type_id, x.rate_plan_id, x.stay_date -- the table's lock order (sync.ts lockClaim)
   ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
     SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1
     WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL
@@ -213,6 +214,7 @@ INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, r
 SELECT c.id, m.property_id, m.room_type_id, m.rate_plan_id, d::date
 FROM c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
 CROSS JOIN generate_series(c.today + c.days - 2, c.today + c.days - 1, interval '1 day') d
+ORDER BY c.id, m.room_type_id, m.rate_plan_id, d -- the table's lock order (sync.ts lockClaim)
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING`,
     values: [],
   };

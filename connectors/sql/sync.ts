@@ -125,6 +125,23 @@ WHERE a.connection_id = d.connection_id AND a.room_type_id = d.room_type_id AND 
 }
 
 /**
+ * The first statement of a push's finish (and of an abandon): locks the rows of every cell the
+ * claim took — those another worker took over meanwhile too, since a lost cell is made dirty again
+ * in the same transaction — in the cell key's order, the order in which the CDC's marking upsert
+ * (cdc/sql/dirty-cells.ts) and every other writer of the table that waits take theirs. Without it
+ * the finish's DELETE and UPDATE lock rows in whatever order their plans produce, and a concurrent
+ * marking of the same cells could deadlock with it.
+ */
+export function lockClaim(claimId: string, cellIds: string[]) {
+  return {
+    text: `SELECT count(*) FILTER (WHERE claim_id = $1)::int AS held FROM (
+             SELECT claim_id FROM channel.ari_dirty_cells WHERE id = ANY ($2::uuid[])
+             ORDER BY connection_id, room_type_id, rate_plan_id, stay_date FOR UPDATE) locked`,
+    values: [claimId, cellIds],
+  };
+}
+
+/**
  * Ends a claim: deletes the cells that are done (sent and acknowledged, or nothing to send, or not
  * sendable) if their dirty_seq is still the one read after claiming; releases every other cell the
  * claim holds, so the next pass picks it up. `done` pairs each cell id with that dirty_seq.
@@ -180,6 +197,7 @@ forgot AS (
   WHERE a.connection_id = l."connectionId" AND a.room_type_id = l."roomTypeId" AND a.rate_plan_id = l."ratePlanId" AND a.stay_date = l."stayDate")
 INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
 SELECT "connectionId", "propertyId", "roomTypeId", "ratePlanId", "stayDate" FROM lost
+ORDER BY "connectionId", "roomTypeId", "ratePlanId", "stayDate" -- the table's lock order (lockClaim)
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
   SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1`,
     values: [JSON.stringify(lost)],

@@ -110,8 +110,23 @@ describe('GET /api/v1/channels', () => {
       SELECT m.connection_id, m.property_id, 'error', 'rejected', 'ERR_OTA_REJECTED', '3020', 'test refusal', m.room_type_id, m.rate_plan_id, current_date + 3, current_date + 4
       FROM channel.channel_mappings m WHERE m.connection_id = $1 LIMIT 1`, [expedia]);
     await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [expedia]);
+    // The refused values remembered for the error's nights (and one night it does not name).
+    await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, refused)
+      SELECT e.connection_id, e.property_id, e.room_type_id, e.rate_plan_id, d::date, '{"rate": {"rate": 999}}'
+      FROM channel.sync_errors e CROSS JOIN generate_series(e.stay_from, e.stay_to + 1, interval '1 day') d
+      WHERE e.connection_id = $1 AND e.message = 'test refusal'`, [expedia]);
+    // A worker is pushing the first night right now: retrying must push it once more after that.
+    const { rows: [inFlight] } = await pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, claimed_at, claim_id)
+      SELECT e.connection_id, e.property_id, e.room_type_id, e.rate_plan_id, e.stay_from, now(), gen_random_uuid()
+      FROM channel.sync_errors e WHERE e.connection_id = $1 AND e.message = 'test refusal' RETURNING id, dirty_seq::text`, [expedia]);
     const retried = await post(`/api/v1/channels/${expedia}/retry-errors`, keyA);
     expect(retried.json()).toMatchObject({ resolved: 1, cellsMarked: 2 });
+    const { rows: [bumped] } = await pool.query(`SELECT dirty_seq::text FROM channel.ari_dirty_cells WHERE id = $1`, [inFlight.id]);
+    expect(bumped.dirty_seq).not.toBe(inFlight.dirty_seq); // the worker's finish sees the change and keeps the cell dirty
+    // Retrying sends again: the named nights' refused values are forgotten, the other night's kept.
+    const { rows: refused } = await pool.query(`SELECT stay_date - current_date AS day, refused IS NOT NULL AS refused
+      FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date`, [expedia]);
+    expect(refused).toEqual([{ day: 3, refused: false }, { day: 4, refused: false }, { day: 5, refused: true }]);
     const sync = await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 30 });
     expect(sync.statusCode).toBe(202);
     const bodiless = await post(`/api/v1/channels/${expedia}/full-sync`, keyA); // no body: the OTA's default window

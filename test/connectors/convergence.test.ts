@@ -56,7 +56,14 @@ const env = () => ({
   DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
   STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '400', STAYOS_SYNC_LEASE_SECONDS: '8',
 });
-const start = (part: 'cdc' | 'connectors') => runCli(['start', '--only', part], env());
+// Every process's output, killed ones included: the log must be free of deadlocks (issue 20).
+const started: CliProcess[] = [];
+const start = (part: 'cdc' | 'connectors') => {
+  const proc = runCli(['start', '--only', part], env());
+  started.push(proc);
+  return proc;
+};
+const deadlocks = async (pool: Pool) => Number((await pool.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
 
 interface Ctx {
   pool: Pool;
@@ -121,6 +128,7 @@ describe('outbound convergence under faults', () => {
       types: (await pool.query(`SELECT rt.id, count(r.id)::int AS rooms FROM property_mgmt.room_types rt JOIN property_mgmt.rooms r ON r.room_type_id = rt.id GROUP BY rt.id ORDER BY rt.id`)).rows,
       plans: (await pool.query(`SELECT id FROM property_mgmt.rate_plans ORDER BY id`)).rows.map((r) => r.id),
     };
+    const deadlocksBefore = await deadlocks(pool);
     let cdc = start('cdc');
     let connectors = start('connectors');
     // Both OTAs start from a full sync (pushed under the same faults).
@@ -178,5 +186,11 @@ describe('outbound convergence under faults', () => {
     connectors.child.kill('SIGTERM');
     expect((await cdc.exited).code).toBe(0);
     expect((await connectors.exited).code).toBe(0);
+    // No deadlock, neither in any process's log nor in PostgreSQL's own count (which also sees
+    // one that a rerun absorbed); a backend reports its statistics when its connection closes.
+    expect(started.map((p) => p.output()).filter((o) => /deadlock/i.test(o))).toEqual([]);
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_type IN ('client backend', 'walsender') AND application_name <> 'stayos-test'`)).rowCount === 0,
+      { what: 'the pipeline\'s connections closed' });
+    expect(await deadlocks(pool)).toBe(deadlocksBefore);
   }, 600_000);
 });

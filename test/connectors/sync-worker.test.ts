@@ -7,7 +7,7 @@
  */
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { abortNextInsertAsDeadlock, TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -46,6 +46,18 @@ const log = async (connection: string) => (await db.current.pool.query(
   `SELECT message_kind, cells, ranges, bytes, status, ota_codes, error_code FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at, id`, [connection])).rows;
 const pending = async (connection: string) => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [connection])).rows[0].n;
 
+/** A rate edit of one night, and its cell marked as the CDC consumer would (the CDC path has its own tests). */
+async function changeRate(connection: string, room: string, plan: string, day: number, plus: number): Promise<void> {
+  const { pool } = db.current;
+  await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + $4 WHERE id = (
+    SELECT dr.id FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
+    JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = $1 AND rp.code = $2 AND dr.stay_date = current_date + $3::int)`, [room, plan, day, plus]);
+  await pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+    SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, current_date + $4::int FROM channel.channel_mappings m
+    JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
+    WHERE rt.code = $2 AND rp.code = $3 AND m.connection_id = $1`, [connection, room, plan, day]);
+}
+
 describe('sync worker', () => {
   it('full sync: every mapped cell of the window reaches each OTA, within its limits, and nothing stays dirty', async () => {
     for (const channel of ['booking_com', 'expedia']) {
@@ -71,17 +83,34 @@ describe('sync worker', () => {
   it('a rate change goes out as a delta: one request, one range, one cell', async () => {
     const { pool } = db.current;
     const before = (await log(ids.booking_com!)).length;
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 7 WHERE id = (
-      SELECT dr.id FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
-      JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = 'DLX' AND rp.code = 'NRF' AND dr.stay_date = current_date + 10)`);
-    // What the CDC consumer would do: mark the cell (the CDC path has its own tests).
-    await pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
-      SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, current_date + 10 FROM channel.channel_mappings m
-      JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
-      WHERE rt.code = 'DLX' AND rp.code = 'NRF' AND m.connection_id = $1`, [ids.booking_com]);
+    await changeRate(ids.booking_com!, 'DLX', 'NRF', 10, 7);
     await worker.syncConnection(ids.booking_com!);
     const after = (await log(ids.booking_com!)).slice(before);
     expect(after).toMatchObject([{ message_kind: 'rate', cells: 1, ranges: 1, status: 'success', ota_codes: [], error_code: null }]);
+    expect(await mismatches(pool, ids.booking_com!, server, DAYS)).toEqual([]);
+  });
+
+  it('a finish PostgreSQL aborts as a deadlock victim runs again at once: the push counts, the connection stays healthy (issue 20)', async () => {
+    const { pool } = db.current;
+    const stateOf = async () => (await pool.query(`SELECT c.status, COALESCE(s.consecutive_failures, 0) AS consecutive_failures FROM channel.channel_connections c
+      LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`, [ids.booking_com])).rows[0];
+    expect(await stateOf()).toEqual({ status: 'active', consecutive_failures: 0 });
+    await changeRate(ids.booking_com!, 'STD', 'BAR', 12, 3);
+    // The finish's first write of what the OTA acknowledged fails once, as a deadlock victim's would.
+    const fault = await abortNextInsertAsDeadlock(pool, 'channel.ari_acknowledged', 'finish_fault');
+    const logged = (await log(ids.booking_com!)).length;
+    try {
+      expect(await worker.syncConnection(ids.booking_com!)).toMatchObject({ stopped: false });
+    } finally {
+      await fault.remove();
+    }
+    expect(await fault.firings()).toBe(2); // failed once, then went through
+    // The OTA was asked once for the rate (the rerun is of the database transaction only), and nothing failed.
+    const sent = (await log(ids.booking_com!)).slice(logged);
+    expect(sent.filter((r) => r.message_kind === 'rate')).toHaveLength(1);
+    expect(sent.every((r) => r.status === 'success')).toBe(true);
+    expect(await stateOf()).toEqual({ status: 'active', consecutive_failures: 0 });
+    expect(await pending(ids.booking_com!)).toBe(0);
     expect(await mismatches(pool, ids.booking_com!, server, DAYS)).toEqual([]);
   });
 

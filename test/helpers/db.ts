@@ -96,3 +96,22 @@ export async function asTenant<T>(pool: Pool, propertyId: string, fn: (c: PoolCl
     client.release();
   }
 }
+
+/**
+ * Makes the next statement that inserts into `table` fail once with SQLSTATE 40P01, as a
+ * deadlock victim's would: the code under test must run its transaction again. A sequence counts
+ * the firings (its value survives the rollback of the failed transaction).
+ */
+export async function abortNextInsertAsDeadlock(pool: Pool, table: string, name: string): Promise<{ firings(): Promise<number>; remove(): Promise<void> }> {
+  await pool.query(`CREATE SEQUENCE ${name};
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('${name}') = 1 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = 'deadlock_detected'; END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER ${name} AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${name}();`);
+  return {
+    firings: async () => Number((await pool.query(`SELECT last_value FROM ${name}`)).rows[0].last_value),
+    remove: async () => void (await pool.query(`DROP TRIGGER ${name} ON ${table}; DROP FUNCTION ${name}()`)),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The end of a push, in one transaction: what the OTA acknowledged, refused or left unknown is
+ * stored, the claim ended, cells lost to another worker made dirty again, and the connection's
+ * error rows brought up to date. Separate from the worker so that the lock-order test runs this
+ * very code against the CDC's marking and the revenue team's "retry errors".
+ *
+ * Lock order (issue 20): the claimed cells' rows first, all of them, in the cell key's order
+ * (lockClaim) — the order of the CDC's marking upsert and of every other writer of
+ * channel.ari_dirty_cells — then channel.ari_acknowledged, then the error tables. Nothing here
+ * waits on a cell row after that first statement except a lost cell whose row another worker
+ * deleted meanwhile (redirtyLostCells inserting it anew); the caller runs the whole transaction
+ * again at once if PostgreSQL still aborts it (rerunOnConflict).
+ */
+import type { PoolClient } from '../../core/db.ts';
+import { recordRejectedMapping } from '../sql/mapping.ts';
+import {
+  finishClaim, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
+  type AckedCell, type SyncErrorEntry,
+} from '../sql/sync.ts';
+import type { Part } from '../types.ts';
+import type { PushCell } from './connector.ts';
+
+export interface PushFinish {
+  connectionId: string;
+  propertyId: string;
+  claimId: string;
+  /** Every cell the claim took. */
+  cellIds: string[];
+  /** The cells that were pushed (a lost one is made dirty again by its key). */
+  pushed: PushCell[];
+  acked: AckedCell[];
+  /** Parts sent without a definitive answer: their acknowledgement is forgotten. */
+  uncertain: Array<{ cellId: string; parts: Part[] }>;
+  /** Values the OTA refused for good, per cell and part. */
+  refused: Array<{ cellId: string; refused: Record<string, Record<string, unknown>> }>;
+  /** Cells done, with the dirty_seq read after claiming: deleted if it is unchanged. */
+  done: Array<{ cellId: string; dirtySeq: string }>;
+  /** Cells the OTA accepted whole: their refusal rows resolve. */
+  accepted: Array<{ roomTypeId: string; ratePlanId: string; stayDate: string }>;
+  errors: SyncErrorEntry[];
+  /** Cells whose availability went out without an overbooking: their overbooking alerts resolve. */
+  notOverbooked: Array<{ roomTypeId: string; stayDate: string }>;
+  /** A mapping the OTA said it does not know, with its message. */
+  unknownMappings: Array<{ cell: PushCell; message: string }>;
+}
+
+/** Runs the finish inside the caller's transaction; returns how many pushed cells were lost to another worker. */
+export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ lost: number }> {
+  await client.query(lockClaim(f.claimId, f.cellIds));
+  if (f.acked.length) await client.query(storeAcknowledged(f.claimId, f.acked));
+  if (f.uncertain.length) await client.query(forgetParts(f.claimId, f.uncertain));
+  if (f.refused.length) await client.query(storeRefused(f.claimId, f.refused));
+  const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(f.claimId, f.cellIds, f.done));
+  const held = new Set(finished?.held ?? []);
+  const lost = f.pushed.filter((p) => !held.has(p.cellId));
+  if (lost.length) {
+    await client.query(redirtyLostCells(lost.map((p) => ({
+      connectionId: f.connectionId, propertyId: f.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night,
+    }))));
+  }
+  // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
+  if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));
+  if (f.errors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, f.errors));
+  if (f.notOverbooked.length) await client.query(resolveOverbookings(f.connectionId, f.notOverbooked));
+  for (const m of f.unknownMappings) await client.query(recordRejectedMapping(f.connectionId, f.propertyId, m.cell, m.message));
+  return { lost: lost.length };
+}
