@@ -26,7 +26,8 @@ const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'proper
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function sellable(row: Row | null): boolean {
+/** Mirrors property_mgmt.room_is_sellable (a test holds the two equal for every room status). */
+export function sellable(row: Row | null): boolean {
   return !!row && row.deleted_at == null && !UNSELLABLE.has(String(row.status));
 }
 

@@ -1,8 +1,10 @@
 /**
  * What the OTA must show for a batch of cells, computed in one statement (the sync workers call it
  * for the cells they claimed; the parity view will call it for a date range):
- *  - availability = sellable rooms of the type (not deleted, not out_of_service: the contract the
- *    CDC consumer marks cells by) − rooms of confirmed/checked-in stays that night − blocked rooms,
+ *  - availability = sellable rooms of the type (property_mgmt.room_is_sellable: not deleted, not
+ *    out_of_service, the contract the CDC consumer marks cells by) − rooms consuming that night
+ *    (reservation.consumes_inventory: reservation and room both confirmed or checked in, neither
+ *    deleted) − blocked rooms,
  *    never below 0 (below is an overbooking: `overbooked`, and 0 is pushed), capped by the
  *    connection's `settings.max_availability` when set;
  *  - rate = the night's `daily_rates.amount` with the markup of the mapping (`settings.markup_pct`)
@@ -116,10 +118,11 @@ FROM cm
 -- GiST over stays, GiST over blocks).
 CROSS JOIN LATERAL (SELECT (
     (SELECT count(*) FROM property_mgmt.rooms r
-      WHERE r.property_id = cm.property_id AND r.room_type_id = cm."roomTypeId" AND r.deleted_at IS NULL AND r.status <> 'out_of_service')
-  - (SELECT count(*) FROM reservation.reservation_rooms rr
+      WHERE r.property_id = cm.property_id AND r.room_type_id = cm."roomTypeId" AND property_mgmt.room_is_sellable(r.status, r.deleted_at))
+  - (SELECT count(*) FROM reservation.reservation_rooms rr JOIN reservation.reservations res ON res.id = rr.reservation_id
       WHERE rr.property_id = cm.property_id AND rr.room_type_id = cm."roomTypeId" AND rr.deleted_at IS NULL
-        AND daterange(rr.arrival_date, rr.departure_date) @> cm."stayDate" AND rr.status IN ('confirmed', 'checked_in'))
+        AND daterange(rr.arrival_date, rr.departure_date) @> cm."stayDate"
+        AND reservation.consumes_inventory(res.status, res.deleted_at, rr.status, rr.deleted_at))
   - (SELECT COALESCE(sum(b.rooms), 0) FROM property_mgmt.inventory_blocks b
       WHERE b.property_id = cm.property_id AND b.room_type_id = cm."roomTypeId" AND b.deleted_at IS NULL
         AND b.start_date <= cm."stayDate" AND b.end_date > cm."stayDate"))::int AS free

@@ -365,9 +365,9 @@ export function raiseOverbooking(p: { connectionId: string; propertyId: string; 
     text: `
 WITH nights AS (
   SELECT rr.room_type_id, d::date AS night, reservation.free_rooms(rr.property_id, rr.room_type_id, d::date) AS free
-  FROM reservation.reservation_rooms rr
+  FROM reservation.reservation_rooms rr JOIN reservation.reservations res ON res.id = rr.reservation_id
   CROSS JOIN LATERAL generate_series(rr.arrival_date, rr.departure_date - 1, interval '1 day') d
-  WHERE rr.reservation_id = $4 AND rr.deleted_at IS NULL AND rr.status IN ('confirmed', 'checked_in')),
+  WHERE rr.reservation_id = $4 AND reservation.consumes_inventory(res.status, res.deleted_at, rr.status, rr.deleted_at)),
 short AS (
   SELECT room_type_id, min(night) AS first_night, max(night) AS last_night, count(DISTINCT night)::int AS nights, -min(free) AS worst
   FROM nights WHERE free < 0 GROUP BY room_type_id),

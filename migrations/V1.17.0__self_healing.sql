@@ -1,0 +1,47 @@
+-- Self-healing sync (issue 15).
+
+-- 1. One rule for what consumes inventory, in one place. A room of a reservation holds its nights
+-- only while both the reservation and the room are active (confirmed or checked in) and neither is
+-- deleted: a reservation cancelled at the reservation level (the usual PMS action) frees its rooms
+-- whatever their own status says, and reinstating it takes them again. Used by the ARI values
+-- (connectors/sql/ari.ts), free_rooms (the inbound overbooking check), the contract view
+-- room_nights_consumed and the overbooking alert (inbound/sql/ingest.ts). A plain SQL expression,
+-- so the planner inlines it where it is called.
+CREATE FUNCTION reservation.consumes_inventory(p_reservation_status text, p_reservation_deleted_at timestamptz,
+                                               p_room_status text, p_room_deleted_at timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT p_reservation_status IN ('confirmed', 'checked_in') AND p_reservation_deleted_at IS NULL
+     AND p_room_status IN ('confirmed', 'checked_in') AND p_room_deleted_at IS NULL
+$$;
+COMMENT ON FUNCTION reservation.consumes_inventory(text, timestamptz, text, timestamptz) IS
+  'A reservation room consumes its nights only while the reservation and the room are both confirmed or checked in and neither is deleted.';
+
+-- The sellable-room rule (the CDC consumer marks a room type's cells when a room crosses it:
+-- cdc/consumers/dirty-cells.ts mirrors it, and a test holds the two equal).
+CREATE FUNCTION property_mgmt.room_is_sellable(p_status text, p_deleted_at timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT p_deleted_at IS NULL AND p_status <> 'out_of_service'
+$$;
+
+CREATE OR REPLACE VIEW reservation.room_nights_consumed WITH (security_invoker = true) AS
+  SELECT rr.property_id, rr.room_type_id, d::date AS stay_date, count(*)::int AS rooms
+  FROM reservation.reservation_rooms rr
+  JOIN reservation.reservations r ON r.id = rr.reservation_id
+  CROSS JOIN LATERAL generate_series(rr.arrival_date, rr.departure_date - 1, interval '1 day') d
+  WHERE reservation.consumes_inventory(r.status, r.deleted_at, rr.status, rr.deleted_at)
+  GROUP BY rr.property_id, rr.room_type_id, d::date;
+
+CREATE OR REPLACE FUNCTION reservation.free_rooms(p_property uuid, p_room_type uuid, p_night date) RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT ((SELECT count(*) FROM property_mgmt.rooms r
+            WHERE r.property_id = p_property AND r.room_type_id = p_room_type AND property_mgmt.room_is_sellable(r.status, r.deleted_at))
+        - (SELECT count(*) FROM reservation.reservation_rooms rr JOIN reservation.reservations res ON res.id = rr.reservation_id
+            WHERE rr.property_id = p_property AND rr.room_type_id = p_room_type AND daterange(rr.arrival_date, rr.departure_date) @> p_night
+              AND reservation.consumes_inventory(res.status, res.deleted_at, rr.status, rr.deleted_at))
+        - (SELECT COALESCE(sum(b.rooms), 0) FROM property_mgmt.inventory_blocks b
+            WHERE b.property_id = p_property AND b.room_type_id = p_room_type AND b.deleted_at IS NULL
+              AND b.start_date <= p_night AND b.end_date > p_night))::int
+$$;
+
+GRANT EXECUTE ON FUNCTION reservation.consumes_inventory(text, timestamptz, text, timestamptz) TO authenticated_user, stayos_service;
+GRANT EXECUTE ON FUNCTION property_mgmt.room_is_sellable(text, timestamptz) TO authenticated_user, stayos_service;
