@@ -1,4 +1,5 @@
 -- Undo of V1.17.0.
+ALTER TABLE channel.connection_sync_state DROP COLUMN window_end;
 CREATE OR REPLACE FUNCTION reservation.free_rooms(p_property uuid, p_room_type uuid, p_night date) RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT ((SELECT count(*) FROM property_mgmt.rooms r

@@ -45,3 +45,8 @@ $$;
 
 GRANT EXECUTE ON FUNCTION reservation.consumes_inventory(text, timestamptz, text, timestamptz) TO authenticated_user, stayos_service;
 GRANT EXECUTE ON FUNCTION property_mgmt.room_is_sellable(text, timestamptz) TO authenticated_user, stayos_service;
+
+-- 8. The window's far end: the last night the hourly roll has marked for each connection. The roll
+-- marks every night after it up to the window's end, so a gap of any length (a stopped process, a
+-- widened window) is caught up; without it only the last two nights were marked.
+ALTER TABLE channel.connection_sync_state ADD COLUMN window_end date;

@@ -198,28 +198,40 @@ export function pendingCells(connectionId: string) {
 }
 
 /**
- * The nights that entered each connection's sync window since yesterday (its last two nights):
- * the CDC marks changes only, so a night that comes into the window by the calendar alone would
- * never be pushed. Run hourly; cells already waiting are left alone, and a night the OTA already
- * has costs no request (deltas).
+ * The nights that entered each connection's sync window by the calendar alone (the CDC marks
+ * changes only, so they would never be pushed): every night after the last one the roll marked
+ * (connection_sync_state.window_end) up to the window's end — after a gap of any length (a process
+ * stopped for days, a widened window) all of them; the first time, the window's last two nights.
+ * Run at start and hourly; cells already waiting are left alone, and a night the OTA already has
+ * costs no request (deltas). Returns the cells marked.
  */
 export function markWindowHorizon() {
   return {
     text: `
 WITH c AS (
-  SELECT c.id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days
+  SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days, s.window_end
   FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
-  WHERE c.deleted_at IS NULL AND c.channel_code IN ('booking_com', 'expedia'))
-INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
-SELECT c.id, m.property_id, m.room_type_id, m.rate_plan_id, d::date
-FROM c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.active AND m.deleted_at IS NULL
-CROSS JOIN generate_series(c.today + c.days - 2, c.today + c.days - 1, interval '1 day') d
-ORDER BY c.id, m.room_type_id, m.rate_plan_id, d -- the table's lock order (sync.ts lockClaim)
-ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING`,
+  LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
+  WHERE c.deleted_at IS NULL AND c.channel_code IN ('booking_com', 'expedia')),
+span AS (
+  SELECT id, property_id, GREATEST(COALESCE(window_end + 1, today + days - 2), today - 1) AS first_night, today + days - 1 AS last_night FROM c),
+marked AS (
+  INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+  SELECT s.id, m.property_id, m.room_type_id, m.rate_plan_id, d::date
+  FROM span s JOIN channel.channel_mappings m ON m.connection_id = s.id AND m.active AND m.deleted_at IS NULL
+  CROSS JOIN generate_series(s.first_night, s.last_night, interval '1 day') d
+  ORDER BY s.id, m.room_type_id, m.rate_plan_id, d -- the table's lock order (sync.ts lockClaim)
+  ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO NOTHING
+  RETURNING 1),
+rolled AS (
+  INSERT INTO channel.connection_sync_state (connection_id, property_id, window_end)
+  SELECT id, property_id, last_night FROM span
+  ON CONFLICT (connection_id) DO UPDATE SET window_end = EXCLUDED.window_end, updated_at = now()
+  WHERE channel.connection_sync_state.window_end IS DISTINCT FROM EXCLUDED.window_end)
+SELECT count(*)::int AS marked FROM marked`,
     values: [],
   };
 }
-
 
 /**
  * One poller at a time per Booking.com connection, across processes (`connectors` runs replicated):

@@ -356,6 +356,24 @@ describe('the sync window', () => {
     await expect(requestFullSync(pool, ids.booking_com!, 600)).rejects.toThrow(/beyond the connection's sync window/);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
   });
+
+  it('after days without the roll, every night that entered the window meanwhile is marked, once (issue 15, defect 8)', async () => {
+    const { pool } = db.current;
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await pool.query(markWindowHorizon()); // the roll as it ran last (the window's end recorded)
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    // Five days without a roll: the window's end moved five nights past the last one marked.
+    await pool.query(`UPDATE channel.connection_sync_state SET window_end = window_end - 5`);
+    expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(2 * 9 * 5);
+    const { rows } = await pool.query(`SELECT c.channel_code, count(*)::int AS n, min(d.stay_date - (now() AT TIME ZONE p.timezone)::date) AS first,
+        max(d.stay_date - (now() AT TIME ZONE p.timezone)::date) AS last
+      FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id JOIN property_mgmt.properties p ON p.id = c.property_id
+      GROUP BY 1 ORDER BY 1`);
+    // 9 mapped cells a night, nights 495–499 of a 500-night window (the demo's sync_days).
+    expect(rows).toEqual([{ channel_code: 'booking_com', n: 45, first: 495, last: 499 }, { channel_code: 'expedia', n: 45, first: 495, last: 499 }]);
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(0); // caught up: nothing twice
+  });
 });
 
 describe('Expedia mapping errors', () => {
