@@ -38,7 +38,7 @@ export interface CdcPart extends Part {
 
 /** In-process: the OTA consumers run here. Pub/Sub: publish; the connectors consume. */
 async function createTransport(config: Config, pool: Pool, log: Logger): Promise<Transport> {
-  if (config.transport === 'inprocess') return new InProcessTransport([new DirtyCellsConsumer(pool, CHANNELS, log)]);
+  if (config.transport === 'inprocess') return new InProcessTransport([new DirtyCellsConsumer(pool, CHANNELS, { log, source: config.cdcSlot })]);
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
   await ensurePubSubResources(pubsub, names, CHANNELS);

@@ -65,7 +65,7 @@ export async function startConnectors(deps: { config: Config; url: string; pool:
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
   await ensurePubSubResources(pubsub, names, CHANNELS);
-  const subscribers = CHANNELS.map((ota) => new PubSubChangeSubscriber(pubsub, names.subscription(ota), new DirtyCellsConsumer(pool, [ota], log), log));
+  const subscribers = CHANNELS.map((ota) => new PubSubChangeSubscriber(pubsub, names.subscription(ota), new DirtyCellsConsumer(pool, [ota], { log, source: names.subscription(ota) }), log));
   for (const s of subscribers) s.start();
   log.info({ subscriptions: CHANNELS.map((o) => names.subscription(o)) }, 'connectors: consuming CDC changes from Pub/Sub');
   return {

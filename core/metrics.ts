@@ -45,3 +45,10 @@ export const dbReruns = new client.Counter({
   labelNames: ['what', 'code'] as const,
   registers: [registry],
 });
+
+export const cdcIncidents = new client.Counter({
+  name: 'stayos_cdc_incidents_total',
+  help: 'What the CDC detected and healed by itself: a slot lost, dropped or missing after a failover (every connection resynchronised), a TRUNCATE of an ARI table, a change it could not process (isolated)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});

@@ -1,4 +1,13 @@
 -- Undo of V1.17.0.
+DROP TABLE channel.cdc_slots;
+DROP TABLE channel.cdc_incidents;
+DELETE FROM channel.connection_actions WHERE action IN ('resync', 'disable', 'delete');
+ALTER TABLE channel.connection_actions DROP CONSTRAINT connection_actions_action_check;
+ALTER TABLE channel.connection_actions ADD CONSTRAINT connection_actions_action_check CHECK (action IN ('full_sync', 'pause', 'resume', 'retry_errors'));
+DELETE FROM channel.sync_errors WHERE kind IN ('resync', 'closing');
+ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
+ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
+  CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking'));
 ALTER TABLE channel.connection_sync_state DROP COLUMN window_end;
 CREATE OR REPLACE FUNCTION reservation.free_rooms(p_property uuid, p_room_type uuid, p_night date) RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE AS $$

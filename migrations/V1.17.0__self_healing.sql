@@ -50,3 +50,61 @@ GRANT EXECUTE ON FUNCTION property_mgmt.room_is_sellable(text, timestamptz) TO a
 -- marks every night after it up to the window's end, so a gap of any length (a stopped process, a
 -- widened window) is caught up; without it only the last two nights were marked.
 ALTER TABLE channel.connection_sync_state ADD COLUMN window_end date;
+
+-- 3, 6, 7. What StayOS does by itself is recorded where the revenue team looks:
+--  - sync_errors kind 'resync' (StayOS resynchronised the connection: a lost slot, a TRUNCATE; open
+--    until the connection's queue drains) and 'closing' (closing the inventory at the OTA before a
+--    connection is disabled or deleted; open until the OTA confirmed it);
+--  - connection_actions 'resync', 'disable', 'delete' (who and why, with the closing's outcome).
+ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
+ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
+  CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking', 'resync', 'closing'));
+ALTER TABLE channel.connection_actions DROP CONSTRAINT connection_actions_action_check;
+ALTER TABLE channel.connection_actions ADD CONSTRAINT connection_actions_action_check
+  CHECK (action IN ('full_sync', 'pause', 'resume', 'retry_errors', 'resync', 'disable', 'delete'));
+
+-- The CDC's incidents: a slot lost (wal_status 'lost'), dropped, or missing after a failover; a
+-- TRUNCATE of an ARI table; a change the consumer could not process. Each is detected, logged,
+-- counted (stayos_cdc_incidents_total) and healed (a new slot, every connection resynchronised, the
+-- stream moving on); `resync_at` says when every connection's window was marked, `resolved_at`
+-- when nothing is left to do. Not tenant data (a slot serves every property).
+CREATE TABLE channel.cdc_incidents (
+  id            uuid PRIMARY KEY DEFAULT shared.new_id(),
+  slot_name     text NOT NULL,
+  kind          text NOT NULL CHECK (kind IN ('slot_lost', 'slot_dropped', 'failover', 'truncate', 'poison')),
+  detail        text NOT NULL CHECK (length(detail) <= 2000),
+  data          jsonb NOT NULL DEFAULT '{}',
+  resync_at     timestamptz,
+  resolved_at   timestamptz,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  created_by    uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  updated_by    uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  deleted_at    timestamptz,
+  version       integer NOT NULL DEFAULT 1
+);
+CREATE INDEX cdc_incidents_open_idx ON channel.cdc_incidents (slot_name, created_at) WHERE resolved_at IS NULL;
+CREATE INDEX cdc_incidents_created_by_idx ON channel.cdc_incidents (created_by);
+SELECT shared.attach_standard_triggers('channel.cdc_incidents');
+GRANT SELECT, INSERT, UPDATE ON channel.cdc_incidents TO stayos_service;
+GRANT SELECT ON channel.cdc_incidents TO authenticated_user;
+
+-- Where each slot was made: the server (system identifier) and timeline. A slot missing on the
+-- same server and timeline was dropped; on another timeline or server, the database failed over
+-- (or was restored) without it. Either way what happened in between is unknown: resynchronise.
+CREATE TABLE channel.cdc_slots (
+  id                uuid PRIMARY KEY DEFAULT shared.new_id(),
+  slot_name         text NOT NULL UNIQUE,
+  system_identifier text NOT NULL,
+  timeline          integer NOT NULL,
+  failover          boolean NOT NULL DEFAULT false,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  updated_at        timestamptz NOT NULL DEFAULT now(),
+  created_by        uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  updated_by        uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  deleted_at        timestamptz,
+  version           integer NOT NULL DEFAULT 1
+);
+CREATE INDEX cdc_slots_created_by_idx ON channel.cdc_slots (created_by);
+SELECT shared.attach_standard_triggers('channel.cdc_slots');
+GRANT SELECT, INSERT, UPDATE, DELETE ON channel.cdc_slots TO stayos_service;

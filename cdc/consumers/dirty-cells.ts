@@ -18,11 +18,18 @@ import { rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { nextDay } from '../../core/dates.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
 import { RangeBuffer } from './ranges.ts';
+import { resyncChannels } from '../resync.ts';
+import { recordIncident } from '../sql/incidents.ts';
+import { cdcIncidents } from '../../core/metrics.ts';
 import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations } from '../sql/dirty-cells.ts';
 
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
 const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'property_id', 'deleted_at', 'channel_code'];
+
+/** The tables whose rows feed the ARI values (the switch below). */
+const ARI_TABLES = new Set(['property_mgmt.daily_rates', 'property_mgmt.restrictions', 'reservation.reservation_rooms', 'reservation.reservations',
+  'property_mgmt.inventory_blocks', 'property_mgmt.rooms', 'channel.channel_mappings', 'channel.channel_connections']);
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -44,11 +51,19 @@ export class DirtyCellsConsumer implements ChangeSink {
   private reservationsLsn = ''; // the latest change among them (changes arrive in commit order)
   private remapped = new Set<string>(); // connections whose mappings changed
 
+  private truncated = new Set<string>(); // ARI tables truncated: every connection resynchronised
+  private readonly log: Logger | undefined;
+  private readonly source: string;
+
+  /** `source`: the slot or subscription the changes come from, named in incident records. */
   constructor(
     private readonly pool: Pool,
     readonly channels: readonly string[],
-    private readonly log?: Logger,
-  ) {}
+    options: { log?: Logger; source?: string } = {},
+  ) {
+    this.log = options.log;
+    this.source = options.source ?? 'cdc';
+  }
 
   write(c: ChangeEvent): void | Promise<void> {
     this.collect(c);
@@ -65,7 +80,13 @@ export class DirtyCellsConsumer implements ChangeSink {
 
   private collect(c: ChangeEvent): void {
     const b = this.ranges;
-    switch (`${c.schema}.${c.table}`) {
+    const table = `${c.schema}.${c.table}`;
+    // A TRUNCATE names no rows: every cell its table feeds may have changed.
+    if (c.op === 'truncate') {
+      if (ARI_TABLES.has(table)) this.truncated.add(table);
+      return;
+    }
+    switch (table) {
       case 'property_mgmt.daily_rates':
       case 'property_mgmt.restrictions': {
         // The hot case (a rate edit): one cell, whose key an update rarely changes.
@@ -113,6 +134,7 @@ export class DirtyCellsConsumer implements ChangeSink {
   }
 
   async flush(): Promise<void> {
+    if (this.truncated.size) await this.resyncTruncated();
     if (!this.ranges.size && !this.reservations.size && !this.remapped.size) return;
     const reservations = [...this.reservations];
     const reservationsLsn = this.reservationsLsn;
@@ -140,5 +162,20 @@ export class DirtyCellsConsumer implements ChangeSink {
       }
       if (remapped.length) await client.query(resolveMappedProblems(remapped));
     }), { what: 'cdc marking', log: this.log });
+  }
+
+  /**
+   * A TRUNCATE of an ARI table: every connection of these channels is resynchronised (its whole
+   * window marked; what the OTA acknowledged stays valid, it is our side that changed), and the
+   * incident recorded and counted. Done before the transaction is confirmed, like any marking.
+   */
+  private async resyncTruncated(): Promise<void> {
+    const tables = [...this.truncated].sort();
+    const reason = `TRUNCATE of ${tables.join(', ')}`;
+    const done = await resyncChannels(this.pool, this.channels, { reason, severity: 'warning', forgetAcknowledged: false, log: this.log });
+    await this.pool.query(recordIncident(this.source, 'truncate', `${reason}: ${done.connections} connection(s) resynchronised (${this.channels.join(', ')})`,
+      { tables, channels: this.channels, ...done }, { resynced: true, resolved: true }));
+    cdcIncidents.inc({ kind: 'truncate' });
+    this.truncated = new Set();
   }
 }

@@ -14,7 +14,7 @@ import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
-import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveTransientErrors, type SyncErrorEntry } from '../sql/sync.ts';
+import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveDrainedResyncs, resolveTransientErrors, type SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues, Part } from '../types.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
@@ -142,6 +142,8 @@ export class SyncWorker {
           result.requests += one.requests;
           if (one.stopped || one.cells === 0) {
             result.stopped = one.stopped;
+            // The queue drained: a resync StayOS started for this connection is over.
+            if (!one.stopped) await this.#o.pool.query(resolveDrainedResyncs(connectionId));
             break;
           }
         }

@@ -261,6 +261,16 @@ DO UPDATE SET occurrences = e.occurrences + 1, last_seen_at = now(), message = E
   };
 }
 
+/** A resync StayOS started (a lost slot, a TRUNCATE) ends when the connection has nothing left to push. */
+export function resolveDrainedResyncs(connectionId: string) {
+  return {
+    text: `UPDATE channel.sync_errors SET resolved_at = now()
+           WHERE connection_id = $1 AND kind = 'resync' AND resolved_at IS NULL AND deleted_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = $1 AND d.deleted_at IS NULL)`,
+    values: [connectionId],
+  };
+}
+
 /** A success ends the transient problems of a connection (outage, bad answers, authentication). */
 export function resolveTransientErrors(connectionId: string) {
   return {

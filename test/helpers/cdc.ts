@@ -34,7 +34,7 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
   const slot = slotName();
   await ensureSlot(pool, slot);
   const metrics = new CdcMetrics();
-  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, CHANNELS)];
+  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, CHANNELS, { source: slot })];
   const stream = new ReplicationStream({
     connectionString: url,
     slot,
