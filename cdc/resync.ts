@@ -4,7 +4,7 @@
  * pushing the whole window again.
  */
 import type { Pool } from '../core/db.ts';
-import { rerunOnConflict } from '../core/db.ts';
+import { isInputError, rerunOnConflict } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { resyncConnection, resyncTargets } from './sql/resync.ts';
 
@@ -16,12 +16,21 @@ export interface ResyncOptions {
   log?: Logger;
 }
 
-export async function resyncChannels(pool: Pool, channels: readonly string[], o: ResyncOptions): Promise<{ connections: number; cells: number }> {
+/** Returns how many connections were resynchronised, their cells, and those that could not be (their settings unreadable, say: named with the error). */
+export async function resyncChannels(pool: Pool, channels: readonly string[], o: ResyncOptions): Promise<{ connections: number; cells: number; failed: Array<{ connectionId: string; error: string }> }> {
   const { rows } = await pool.query<{ id: string }>(resyncTargets(channels));
   let cells = 0;
+  const failed: Array<{ connectionId: string; error: string }> = [];
   for (const { id } of rows) {
-    cells += (await rerunOnConflict(() => pool.query<{ marked: number }>(resyncConnection(id, o)), { what: 'resync', log: o.log })).rows[0]!.marked;
+    try {
+      cells += (await rerunOnConflict(() => pool.query<{ marked: number }>(resyncConnection(id, o)), { what: 'resync', log: o.log })).rows[0]!.marked;
+    } catch (err) {
+      // One connection's bad input must not keep the others from their resync.
+      if (!isInputError(err)) throw err;
+      failed.push({ connectionId: id, error: (err as Error).message });
+      o.log?.error({ connection: id, err: (err as Error).message }, 'cdc: this connection could not be resynchronised');
+    }
   }
-  o.log?.warn({ connections: rows.length, cells, reason: o.reason }, 'cdc: connections resynchronised (their whole window is pushed again)');
-  return { connections: rows.length, cells };
+  o.log?.warn({ connections: rows.length - failed.length, cells, failed: failed.length, reason: o.reason }, 'cdc: connections resynchronised (their whole window is pushed again)');
+  return { connections: rows.length - failed.length, cells, failed };
 }

@@ -104,6 +104,16 @@ export async function rerunOnConflict<T>(fn: () => Promise<T>, o: { what: string
   }
 }
 
+/**
+ * Whether a failure is the statement's input (a data exception, an integrity violation, a
+ * trigger's or a cast's refusal: SQLSTATE classes 22, 23, 42, P0): running it again fails again,
+ * so a pipeline isolates that input instead of retrying it. Anything else (connection lost, server
+ * restarting, lock timeouts, no SQLSTATE at all) may pass on a retry.
+ */
+export function isInputError(err: unknown): boolean {
+  return /^(22|23|42|P0)/.test((err as { code?: string }).code ?? '');
+}
+
 /** The pipeline reads the WAL; without wal_level=logical nothing downstream can work. */
 export async function assertLogicalWal(pool: Pool): Promise<void> {
   const { rows } = await pool.query<{ wal_level: string }>('SHOW wal_level');

@@ -14,14 +14,14 @@
  */
 import type { Pool } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
-import { rerunOnConflict, withTransaction } from '../../core/db.ts';
+import { isInputError, rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { nextDay } from '../../core/dates.ts';
 import type { ChangeEvent, ChangeSink, Row } from '../types.ts';
 import { RangeBuffer } from './ranges.ts';
 import { resyncChannels } from '../resync.ts';
-import { recordIncident } from '../sql/incidents.ts';
+import { recordIncident, resolveIsolated } from '../sql/incidents.ts';
 import { cdcIncidents } from '../../core/metrics.ts';
-import { markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations } from '../sql/dirty-cells.ts';
+import { connectionsOfProperty, markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations, type CellRange } from '../sql/dirty-cells.ts';
 
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
@@ -150,18 +150,67 @@ export class DirtyCellsConsumer implements ChangeSink {
       const { rows } = await this.pool.query(roomsOfReservations(reservations));
       for (const r of rows) this.ranges.add(null, r.property_id, r.room_type_id, null, r.arrival, r.departure, reservationsLsn);
     }
-    const ranges = this.ranges.drain();
-    await rerunOnConflict(() => withTransaction(this.pool, async (client) => {
-      if (ranges.length) {
-        // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
-        // cell table grown since its last analysis, would otherwise scan whole tables per flush.
-        await client.query('SET LOCAL enable_seqscan = off');
-        await client.query(markDirtyCells(this.channels, ranges));
-        const problems = recordMappingProblems(this.channels, ranges);
-        if (!problems.empty) await client.query(problems);
+    await this.store(this.ranges.drain(), remapped);
+  }
+
+  /**
+   * Stores ranges in one transaction. If PostgreSQL refuses their input (a connection setting the
+   * statement cannot read, say), running them again would fail forever and stall every hotel
+   * behind them: the batch is split in halves, each stored on its own, down to the one range that
+   * fails alone, which is set aside (isolate). Transient failures are thrown: the stream
+   * reconnects and delivers the changes again.
+   */
+  private async store(ranges: CellRange[], remapped: string[]): Promise<void> {
+    try {
+      await rerunOnConflict(() => withTransaction(this.pool, async (client) => {
+        if (ranges.length) {
+          // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
+          // cell table grown since its last analysis, would otherwise scan whole tables per flush.
+          await client.query('SET LOCAL enable_seqscan = off');
+          await client.query(markDirtyCells(this.channels, ranges));
+          const problems = recordMappingProblems(this.channels, ranges);
+          if (!problems.empty) await client.query(problems);
+        }
+        if (remapped.length) await client.query(resolveMappedProblems(remapped));
+        // A connection whose whole window was marked has every change it missed: what was set aside for it is healed.
+        const whole = ranges.filter((r) => r.connectionId && !r.roomTypeId && !r.ratePlanId && !r.from && !r.to).map((r) => r.connectionId!);
+        if (whole.length) await client.query(resolveIsolated(this.source, whole));
+      }), { what: 'cdc marking', log: this.log });
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      if (ranges.length > 1) {
+        const half = Math.ceil(ranges.length / 2);
+        await this.store(ranges.slice(0, half), remapped);
+        await this.store(ranges.slice(half), []);
+        return;
       }
-      if (remapped.length) await client.query(resolveMappedProblems(remapped));
-    }), { what: 'cdc marking', log: this.log });
+      const range = ranges[0];
+      if (range && range.connectionId === null) {
+        // A change of a property concerns each of its connections: store it for each apart, so
+        // that only the connection at fault misses it (and its fix, which marks its whole window, heals it).
+        const { rows } = await this.pool.query<{ id: string }>(connectionsOfProperty(this.channels, range.propertyId));
+        if (rows.length) {
+          for (const c of rows) await this.store([{ ...range, connectionId: c.id }], []);
+          if (remapped.length) await this.store([], remapped);
+          return;
+        }
+      }
+      await this.isolate(range, remapped, err as Error & { code?: string });
+    }
+  }
+
+  /** A change that cannot be stored: recorded (an open incident naming it and the error), counted, logged; the stream moves on. */
+  private async isolate(range: CellRange | undefined, remapped: string[], err: Error & { code?: string }): Promise<void> {
+    const what = range
+      ? `the change to ${range.connectionId ? `connection ${range.connectionId}` : `property ${range.propertyId}`}`
+        + `${range.roomTypeId ? `, room type ${range.roomTypeId}` : ''}${range.ratePlanId ? `, rate plan ${range.ratePlanId}` : ''}`
+        + ` (nights ${range.from ?? 'window start'} to ${range.to ?? 'window end'}, WAL ${range.lsn})`
+      : `the mapping change of connection(s) ${remapped.join(', ')}`;
+    const detail = `${what} could not be stored and was set aside: ${err.code ?? ''} ${err.message}. Fix the cause (a connection's settings, say) and the fix itself marks the cells again; or run a full sync.`;
+    this.log?.error({ range, remapped, code: err.code, err: err.message }, 'cdc: a change could not be stored; set aside so the stream moves on');
+    cdcIncidents.inc({ kind: 'poison' });
+    await this.pool.query(recordIncident(this.source, 'poison', detail, { range: range ?? null, remapped, code: err.code ?? null, error: err.message },
+      { resynced: false, resolved: false }));
   }
 
   /**
@@ -173,8 +222,10 @@ export class DirtyCellsConsumer implements ChangeSink {
     const tables = [...this.truncated].sort();
     const reason = `TRUNCATE of ${tables.join(', ')}`;
     const done = await resyncChannels(this.pool, this.channels, { reason, severity: 'warning', forgetAcknowledged: false, log: this.log });
-    await this.pool.query(recordIncident(this.source, 'truncate', `${reason}: ${done.connections} connection(s) resynchronised (${this.channels.join(', ')})`,
-      { tables, channels: this.channels, ...done }, { resynced: true, resolved: true }));
+    const failed = done.failed.map((f) => `${f.connectionId} (${f.error})`).join(', ');
+    await this.pool.query(recordIncident(this.source, 'truncate',
+      `${reason}: ${done.connections} connection(s) resynchronised (${this.channels.join(', ')})${failed ? `; not resynchronised: ${failed}` : ''}`,
+      { tables, channels: this.channels, ...done }, { resynced: true, resolved: !failed }));
     cdcIncidents.inc({ kind: 'truncate' });
     this.truncated = new Set();
   }

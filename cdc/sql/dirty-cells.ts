@@ -161,3 +161,11 @@ export function roomsOfReservations(reservationIds: string[]) {
     values: [reservationIds],
   };
 }
+
+/** The connections of these channels at a property (a property-wide change concerns each). */
+export function connectionsOfProperty(channels: readonly string[], propertyId: string) {
+  return {
+    text: `SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = ANY ($2::text[]) AND deleted_at IS NULL ORDER BY id`,
+    values: [propertyId, channels],
+  };
+}

@@ -22,3 +22,12 @@ export function recentIncidents(hours: number, limit: number) {
     values: [hours, limit],
   };
 }
+
+/** Changes set aside for these connections are healed: each has had its whole window marked since. */
+export function resolveIsolated(slot: string, connectionIds: string[]) {
+  return {
+    text: `UPDATE channel.cdc_incidents SET resolved_at = now(), detail = left(detail || ' Healed: the connection''s whole window was marked since.', 2000)
+           WHERE slot_name = $1 AND kind = 'poison' AND resolved_at IS NULL AND data -> 'range' ->> 'connectionId' = ANY ($2::text[])`,
+    values: [slot, connectionIds],
+  };
+}

@@ -212,7 +212,9 @@ WITH c AS (
   SELECT c.id, c.property_id, (now() AT TIME ZONE p.timezone)::date AS today, COALESCE((c.settings ->> 'sync_days')::int, 500) AS days, s.window_end
   FROM channel.channel_connections c JOIN property_mgmt.properties p ON p.id = c.property_id
   LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
-  WHERE c.deleted_at IS NULL AND c.channel_code IN ('booking_com', 'expedia')),
+  WHERE c.deleted_at IS NULL AND c.channel_code IN ('booking_com', 'expedia')
+    -- A sync_days the API would refuse (written by plain SQL) skips that connection, not the roll of every other.
+    AND (c.settings ->> 'sync_days' IS NULL OR c.settings ->> 'sync_days' ~ '^[0-9]{1,4}$')),
 span AS (
   SELECT id, property_id, GREATEST(COALESCE(window_end + 1, today + days - 2), today - 1) AS first_night, today + days - 1 AS last_night FROM c),
 marked AS (

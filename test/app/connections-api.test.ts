@@ -88,6 +88,23 @@ describe('connections API', () => {
     const patchSettings = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${expedia.json().id}`, headers: as(manager),
       payload: { settings: { rate_acquisition_type: 'NetRate', commission_percent: 150 } } });
     expect(patchSettings.statusCode).toBe(400);
+
+    // Every setting is checked per channel (issue 15, defect 5): named, refused, nothing stored.
+    const before = (await db.current.pool.query(`SELECT count(*)::int AS n, max(updated_at) AS at FROM channel.channel_connections`)).rows[0];
+    for (const [method, url, payload, named] of [
+      ['POST', '/api/v1/connections', { channel: 'booking_com', hotelCode: '7770001', settings: { sync_days: '400d' } }, 'settings.sync_days'],
+      ['POST', '/api/v1/connections', { channel: 'expedia', hotelCode: '4440007', settings: { sync_days: 1.5 } }, 'settings.sync_days'],
+      ['POST', '/api/v1/connections', { channel: 'booking_com', hotelCode: '7770002', settings: { sync_days: 200 } }, 'at least 365'],
+      ['POST', '/api/v1/connections', { channel: 'expedia', hotelCode: '4440008', settings: { sync_dayz: 30 } }, 'unknown key "sync_dayz"'],
+      ['PATCH', `/api/v1/connections/${expedia.json().id}`, { settings: { rate_limit_per_minute: 0 } }, 'settings.rate_limit_per_minute'],
+      ['PATCH', `/api/v1/connections/${expedia.json().id}`, { settings: { markup_pct: 'ten' } }, 'settings.markup_pct'],
+    ] as const) {
+      const r = await app.inject({ method, url, headers: as(manager), payload });
+      expect(r.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(r.json().error).toMatchObject({ code: 'ERR_VALIDATION' });
+      expect(r.json().error.message).toContain(named);
+    }
+    expect((await db.current.pool.query(`SELECT count(*)::int AS n, max(updated_at) AS at FROM channel.channel_connections`)).rows[0]).toEqual(before);
   });
 
   it('patches fields and credentials, with optimistic locking; another property\'s key gets 404', async () => {

@@ -91,10 +91,16 @@ describe('stayos connection list|create|update|mappings', () => {
 
     // Bad input: exit 2 and nothing written.
     for (const args of [['create', '--property', 'DEMO', '--channel', 'agoda', '--hotel-code', '1', '--endpoint-url', 'https://x.example'],
-      ['update', '--connection', id, '--status', 'sleeping'], ['update', '--connection', id, '--setting', 'Bad Key=1'], ['update', '--connection', id]]) {
+      ['update', '--connection', id, '--status', 'sleeping'], ['update', '--connection', id, '--setting', 'Bad Key=1'], ['update', '--connection', id],
+      ['update', '--connection', id, '--setting', 'sync_days=400d'], ['update', '--connection', id, '--setting', 'sync_days=1.5'],
+      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550009', '--setting', 'max_attempts=many']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
     }
+    const bad = await run(['update', '--connection', id, '--setting', 'sync_days=400d']);
+    expect(bad.out).toContain('settings.sync_days: must be a whole number from 1 to 730');
+    expect((await pool.query(`SELECT settings, version FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ settings: { rate_limit_per_minute: 300 }, version: 1 });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections WHERE ota_hotel_code = '5550009'`)).rows[0].n).toBe(0);
     // A file that is not JSON: refused without quoting it (the parser's message would show the password).
     fs.writeFileSync(creds, '{"username":"cliuser","password":cli-secret-88}');
     const notJson = await run(['update', '--connection', id, '--credentials-file', creds]);
