@@ -88,7 +88,7 @@ async function main(): Promise<void> {
 
     worker = new SyncWorker({
       pool: workerPool, encryptionKey: KEY, log: createLogger('warn'), connectors: CONNECTORS, pollMs: POLL_MS, concurrency: 4,
-      batchSize: 5000, leaseSeconds: 300, timeoutMs: 15_000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+      batchSize: 5000, timeoutMs: 15_000, maxAttempts: 3, defaultRatePerMinute: 100_000,
     });
 
     // 1. Full sync of both connections at once, requested as the API does it: to running workers.

@@ -33,7 +33,7 @@ export { OTA_CHANNELS, sandboxKey, type OtaValues, type SandboxCell } from './ty
 export function workerOptions(config: Config, deps: { pool: Pool; encryptionKey: string; log: Logger }, extra: Partial<WorkerOptions> = {}): WorkerOptions {
   return {
     ...deps, connectors: CONNECTORS, pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, batchSize: 5000,
-    leaseSeconds: config.sync.leaseSeconds, timeoutMs: config.sync.timeoutMs, maxAttempts: config.sync.maxAttempts,
+    timeoutMs: config.sync.timeoutMs, maxAttempts: config.sync.maxAttempts,
     defaultRatePerMinute: config.sync.ratePerMinute, ...extra,
   };
 }

@@ -93,10 +93,6 @@ const spec = {
     schema: z.coerce.number().int().min(1).max(100_000).default(600),
     fix: 'give the default OTA requests per minute per connection (default 600); a connection setting rate_limit_per_minute overrides it',
   },
-  STAYOS_SYNC_LEASE_SECONDS: {
-    schema: z.coerce.number().int().min(5).max(86_400).default(300),
-    fix: 'give after how many seconds (>= 5, default 300) a claim of a stopped worker is taken over; keep it above timeout x attempts',
-  },
   STAYOS_WEBHOOK_BODY_LIMIT: {
     schema: z.coerce.number().int().min(4096).max(10 * 1024 * 1024).default(256 * 1024),
     fix: 'give the largest webhook body in bytes (4096-10485760, default 262144); a booking is a few kilobytes',
@@ -141,7 +137,7 @@ export interface Config {
   partitionMaintenanceHours: number;
   cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
-  sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number; leaseSeconds: number };
+  sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number };
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
   inbound: { bodyLimit: number; ratePerMinute: number; bookingPollSeconds: number };
 }
@@ -187,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transport: r.STAYOS_TRANSPORT,
     sync: {
       pollMs: r.STAYOS_SYNC_POLL_MS, concurrency: r.STAYOS_SYNC_CONCURRENCY, timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
-      maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE, leaseSeconds: r.STAYOS_SYNC_LEASE_SECONDS,
+      maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE,
     },
     inbound: { bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT, ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE, bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS },
     pubsub: {

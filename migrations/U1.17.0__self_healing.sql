@@ -1,4 +1,6 @@
 -- Undo of V1.17.0.
+DROP FUNCTION channel.sync_lock_held(uuid);
+DROP FUNCTION channel.sync_lock_key(uuid);
 DROP TABLE channel.cdc_slots;
 DROP TABLE channel.cdc_incidents;
 DELETE FROM channel.connection_actions WHERE action IN ('resync', 'disable', 'delete');

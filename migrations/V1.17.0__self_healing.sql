@@ -108,3 +108,25 @@ CREATE TABLE channel.cdc_slots (
 CREATE INDEX cdc_slots_created_by_idx ON channel.cdc_slots (created_by);
 SELECT shared.attach_standard_triggers('channel.cdc_slots');
 GRANT SELECT, INSERT, UPDATE, DELETE ON channel.cdc_slots TO stayos_service;
+
+-- 2. A claim lives as long as its worker. A sync worker pushes a connection only while holding that
+-- connection's session advisory lock (one push at a time per connection), and claims cells only
+-- under it; so when the lock is free, no live worker is pushing the connection, and any cell still
+-- claimed belongs to a worker that died (SIGKILL, a lost machine: PostgreSQL ends its session and
+-- frees the lock). The next worker takes such cells over at once instead of after a lease; a live
+-- worker, however slow, keeps its claim, since nobody else gets the lock.
+CREATE FUNCTION channel.sync_lock_key(p_connection uuid) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtextextended('stayos.sync:' || p_connection::text, 0) $$;
+
+-- Whether some session holds the connection's sync lock (pg_locks shows a 64-bit advisory key as
+-- its high and low 32 bits in classid and objid, with objsubid 1).
+CREATE FUNCTION channel.sync_lock_held(p_connection uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid = ((channel.sync_lock_key(p_connection) >> 32) & 4294967295)::text::oid
+      AND l.objid = (channel.sync_lock_key(p_connection) & 4294967295)::text::oid)
+$$;
+GRANT EXECUTE ON FUNCTION channel.sync_lock_key(uuid), channel.sync_lock_held(uuid) TO stayos_service;

@@ -29,8 +29,6 @@ export interface WorkerOptions {
   concurrency: number;
   /** Cells per claim: one Expedia message holds 5,000 updates. */
   batchSize: number;
-  /** A claim older than this is taken over (its worker stopped mid-push). Longer than a push can last. */
-  leaseSeconds: number;
   timeoutMs: number;
   maxAttempts: number;
   /** Requests per minute per connection when its settings name none. */
@@ -111,7 +109,7 @@ export class SyncWorker {
   async poll(): Promise<void> {
     if (this.#inflight.size >= this.#o.concurrency) return;
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, this.#o.leaseSeconds, [...this.#inflight.keys()]));
+    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()]));
     for (const { id } of rows) {
       if (this.#o.only && !this.#o.only.includes(id)) continue;
       if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
@@ -133,7 +131,8 @@ export class SyncWorker {
     const onError = (err: Error) => (broken = err);
     lockClient.on('error', onError);
     try {
-      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('stayos.sync:' || $1, 0)) AS ok`, [connectionId]);
+      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+              set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(channel.sync_lock_key($1)) AS ok`, [connectionId]);
       if (!lock?.ok) return result;
       try {
         while (!this.#abort.signal.aborted && !broken) {
@@ -148,7 +147,7 @@ export class SyncWorker {
           }
         }
       } finally {
-        if (!broken) await lockClient.query(`SELECT pg_advisory_unlock(hashtextextended('stayos.sync:' || $1, 0))`, [connectionId]);
+        if (!broken) await lockClient.query(`SELECT pg_advisory_unlock(channel.sync_lock_key($1))`, [connectionId]);
       }
       return result;
     } finally {
@@ -165,13 +164,13 @@ export class SyncWorker {
     if (!connector) return { cells: 0, requests: 0, stopped: false };
 
     const claimId = randomUUID();
-    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#o.leaseSeconds));
+    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize));
     if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
     try {
       return await this.#push(connection, connector, claimId, claimed);
     } catch (err) {
-      // A failure of our own (database, a bug): give the cells back at once rather than after the
-      // lease (forgetting what the OTA may or may not have received), and count it against the
+      // A failure of our own (database, a bug): give the cells back at once rather than leave them
+      // claimed (forgetting what the OTA may or may not have received), and count it against the
       // connection so a poison batch cannot spin.
       const ids = claimed.map((r) => r.id);
       await rerunOnConflict(() => withTransaction(pool, async (client) => {

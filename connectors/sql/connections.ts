@@ -6,23 +6,26 @@
 
 /**
  * Connections of these channels with cells to push now: not paused or disabled, breaker closed
- * (retry_at passed); one index probe per connection, newest cell first. The oldest entries of the
- * claim index are the ones a pass has claimed or just deleted (dead until vacuumed), and a probe
- * from that end walked past thousands of them during a full sync. Except `busy`, the connections
- * this worker is pushing already: their pass loops until nothing is left.
+ * (retry_at passed), and a cell waiting — or only claimed cells whose worker is gone (nobody holds
+ * the connection's sync lock: channel.sync_lock_held). One index probe per connection, newest cell
+ * first: the oldest entries of the claim index are the ones a pass has claimed or just deleted
+ * (dead until vacuumed), and a probe from that end walked past thousands of them during a full
+ * sync. Except `busy`, the connections this worker is pushing already: their pass loops until
+ * nothing is left.
  */
-export function connectionsWithWork(channels: readonly string[], leaseSeconds: number, busy: readonly string[] = []) {
+export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = []) {
   return {
     text: `
 SELECT c.id FROM channel.channel_connections c
 LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
 WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status NOT IN ('paused', 'disabled')
-  AND c.id <> ALL ($3::uuid[])
+  AND c.id <> ALL ($2::uuid[])
   AND (s.retry_at IS NULL OR s.retry_at <= now())
-  AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL
-                AND (d.claimed_at IS NULL OR d.claimed_at < now() - make_interval(secs => $2))
-              ORDER BY d.first_dirty_at DESC LIMIT 1)`,
-    values: [channels, leaseSeconds, busy],
+  AND (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+               ORDER BY d.first_dirty_at DESC LIMIT 1)
+       OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
+           AND NOT channel.sync_lock_held(c.id)))`,
+    values: [channels, busy],
   };
 }
 

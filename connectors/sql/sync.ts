@@ -1,31 +1,37 @@
 /**
  * Queries of the sync workers: claiming dirty cells, finishing a push, the request log and the
  * error table. The claim protocol (agreed with the CDC consumer's upsert, cdc/sql/dirty-cells.ts):
+ *  0. a worker pushes a connection only while it holds the connection's session advisory lock
+ *     (channel.sync_lock_key): one push at a time per connection, whichever machine;
  *  1. claim: set claimed_at/claim_id in a committed statement, *before* reading the values;
  *  2. read the values and the acknowledged ones; push the parts that differ;
  *  3. finish, in one transaction: store what the OTA acknowledged, forget the acknowledgements of
  *     the parts whose outcome is unknown, delete each cell whose dirty_seq is still the one read
  *     (a change during the push bumped it: the cell stays dirty), release the rest.
- * A worker that dies between 1 and 3 leaves its cells claimed: the next claim after the lease
- * takes them over and, not knowing what reached the OTA, sends every part of them again.
+ * A worker that dies between 1 and 3 leaves its cells claimed, and its lock is freed with its
+ * session: the next worker to get the lock takes those cells over at once and, not knowing what
+ * reached the OTA, sends every part of them again.
  */
 import type { OtaValues, Part } from '../types.ts';
 
-/** Claims up to `limit` waiting cells of a connection, oldest first; also takes over claims older
- * than the lease (a worker that died mid-push: `takenOver`). SKIP LOCKED: workers on several
- * machines share. */
-export function claimCells(connectionId: string, claimId: string, limit: number, leaseSeconds: number) {
+/**
+ * Claims up to `limit` cells of a connection, oldest first, for a caller holding the connection's
+ * sync lock. Cells another claim still holds are taken too (`takenOver`): with the lock held here,
+ * the worker that claimed them is gone. SKIP LOCKED: a dead worker's transaction PostgreSQL has
+ * not yet ended keeps its rows until it has.
+ */
+export function claimCells(connectionId: string, claimId: string, limit: number) {
   return {
     text: `
 WITH picked AS (
   SELECT id, claimed_at IS NOT NULL AS taken_over FROM channel.ari_dirty_cells
-  WHERE connection_id = $1 AND deleted_at IS NULL AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $4))
+  WHERE connection_id = $1 AND deleted_at IS NULL
   ORDER BY first_dirty_at LIMIT $3
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
 FROM picked WHERE d.id = picked.id
 RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver"`,
-    values: [connectionId, claimId, limit, leaseSeconds],
+    values: [connectionId, claimId, limit],
   };
 }
 
@@ -182,8 +188,8 @@ WHERE a.connection_id = r.connection_id AND a.room_type_id = r.room_type_id AND 
 }
 
 /**
- * Cells of a claim that another worker took over while this one pushed (its lease ran out: a
- * process stalled for minutes), as finishClaim found them. What this worker sent may have reached
+ * Cells of a claim that another worker took over while this one pushed (this worker's lock
+ * session broke — a network cut — while its push went on), as finishClaim found them. What this worker sent may have reached
  * the OTA after the other worker's newer values, so they are made dirty again with their
  * acknowledged values forgotten: the next push sends them whole.
  */

@@ -40,7 +40,7 @@ describe('TRUNCATE of an ARI table (issue 15, defect 7)', () => {
     const { pool } = db.current;
     const worker = new SyncWorker({
       pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
-      batchSize: 5000, leaseSeconds: 300, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+      batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
     });
     // A group block over ten nights, and Expedia equal to the PMS with it.
     await pool.query(`INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)

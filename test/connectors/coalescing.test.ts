@@ -30,7 +30,7 @@ beforeAll(async () => {
   await setConnectionPaused(pool, ids.booking_com!, true); // this test watches Expedia alone
   worker = new SyncWorker({
     pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
-    leaseSeconds: 300, timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000, breakerMaxMs: 1000,
+    timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000, breakerMaxMs: 1000,
   });
   // Start equal: a full sync of the window.
   await requestFullSync(pool, ids.expedia!, DAYS);

@@ -40,7 +40,7 @@ beforeAll(async () => {
     WHERE connection_id = $1 AND room_type_id = $2 AND active ORDER BY ota_rate_code LIMIT 1`, [ids.expedia, type.id])).rows[0];
   worker = new SyncWorker({
     pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
-    batchSize: 5000, leaseSeconds: 300, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000, only: [ids.expedia!],
+    batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000, only: [ids.expedia!],
   });
   await requestFullSync(pool, ids.expedia!, 60);
   await worker.syncConnection(ids.expedia!);

@@ -124,7 +124,7 @@ beforeAll(async () => {
   Object.assign(ids, await connectionIds(db.current.pool));
   worker = new SyncWorker({
     pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
-    batchSize: 5000, leaseSeconds: 300, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+    batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
   });
 });
 afterAll(async () => {

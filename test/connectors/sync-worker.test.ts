@@ -26,7 +26,7 @@ const DAYS = 365;
 
 const workerFor = () => new SyncWorker({
   pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 4,
-  batchSize: 5000, leaseSeconds: 300, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+  batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
 });
 
 beforeAll(async () => {
@@ -253,11 +253,11 @@ describe('races with the OTA', () => {
     { headers: { 'content-type': 'text/xml' } });
     expect(otaRate()).toBe('404.00');
     await markCell(c, 16);
-    const dead = await pool.query(`UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now() - interval '1 hour'
+    const dead = await pool.query(`UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now()
       WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`, [ids.expedia, c.room_type_id, c.rate_plan_id, night]);
     expect(dead.rowCount).toBe(1);
-    // The lease (300 s) has run out: this worker takes the cell over and, not knowing what reached
-    // the OTA, sends it whole.
+    // Its worker is gone (nobody holds the connection's sync lock): this worker takes the cell over
+    // at once and, not knowing what reached the OTA, sends it whole.
     await worker.syncConnection(ids.expedia!);
     expect(await pending(ids.expedia!)).toBe(0);
     expect(otaRate()).toBe(truth.rate);
@@ -270,7 +270,7 @@ describe('races with the OTA', () => {
     // The OTA applies 303 but answers after the client gave up.
     const slowWorker = new SyncWorker({
       pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
-      batchSize: 5000, leaseSeconds: 300, timeoutMs: 150, maxAttempts: 1, defaultRatePerMinute: 100_000,
+      batchSize: 5000, timeoutMs: 150, maxAttempts: 1, defaultRatePerMinute: 100_000,
     });
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 303 WHERE id = $1`, [c.rate_id]);
     await markCell(c, 14);

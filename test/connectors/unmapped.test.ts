@@ -26,7 +26,7 @@ beforeAll(async () => {
   pipeline = await startPipeline(pool, db.current.url);
   worker = new SyncWorker({
     pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
-    leaseSeconds: 300, timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000,
+    timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000,
   });
   worker.start();
 });

@@ -1,0 +1,106 @@
+/**
+ * Issue 15, defect 2: a claim lives as long as its worker. A sync worker SIGKILLed in the middle
+ * of a push used to leave its cells claimed for the whole lease (300 s): the OTA stayed stale for
+ * five minutes. Now the next worker takes them over as soon as the dead worker's session (and its
+ * connection lock) is gone: the OTA equals the PMS within 15 s of the kill, with the pipeline
+ * loaded at the time. And a live worker, however slow, keeps its claim.
+ *
+ * Real `stayos start --only cdc|connectors` processes, a real SIGKILL; the OTA state is compared
+ * with the PMS cell by cell.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { dropSlot, slotName } from '../helpers/cdc.ts';
+import { runCli } from '../helpers/process.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createLogger } from '../../core/logger.ts';
+import { ensureSlot } from '../../cdc/index.ts';
+import { CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+
+const db = useTestDatabase();
+const slot = slotName();
+const DAYS = 60;
+let server: Awaited<ReturnType<typeof startSandboxServer>>;
+const ids: Record<string, string> = {};
+let hotel: string;
+
+beforeAll(async () => {
+  const { pool } = db.current;
+  server = await startSandboxServer();
+  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS + 5 });
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [DAYS]);
+  Object.assign(ids, await connectionIds(pool));
+  hotel = (await pool.query(`SELECT ota_hotel_code FROM channel.channel_connections WHERE id = $1`, [ids.expedia])).rows[0].ota_hotel_code;
+  await ensureSlot(pool, slot);
+});
+afterAll(async () => {
+  await server?.close();
+  await dropSlot(db.current.pool, slot);
+});
+
+const env = () => ({
+  DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+  STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '60000',
+});
+const claimed = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [ids.expedia])).rows[0].n as number;
+
+describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
+  it('a live but slow worker keeps its claim: another worker leaves the connection alone', async () => {
+    const { pool } = db.current;
+    const worker = () => new SyncWorker({
+      pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
+      batchSize: 100, timeoutMs: 60_000, maxAttempts: 1, defaultRatePerMinute: 100_000, only: [ids.expedia!],
+    });
+    const [slow, other] = [worker(), worker()];
+    await requestFullSync(pool, ids.expedia!, DAYS);
+    server.expedia.faults.set({ rates: { slow: 1 }, slowMs: 3_000 });
+    const pass = slow.syncConnection(ids.expedia!);
+    await waitFor(() => server.expedia.inFlight(hotel) === 1, { what: 'the slow push in flight' });
+    const { rows: before } = await pool.query(`SELECT id, claim_id FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL ORDER BY id`);
+    expect(before.length).toBe(100);
+    expect(await other.syncConnection(ids.expedia!)).toEqual({ cells: 0, requests: 0, stopped: false });
+    expect((await pool.query(`SELECT id, claim_id FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL ORDER BY id`)).rows).toEqual(before);
+    server.expedia.faults.set({});
+    await pass;
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await Promise.all([slow.stop(), other.stop()]);
+  });
+
+  it('SIGKILLed while its request hangs at the OTA, under load: the OTA equals the PMS within 15 s of the kill', async () => {
+    const { pool } = db.current;
+    const cdc = runCli(['start', '--only', 'cdc'], env());
+    let connectors = runCli(['start', '--only', 'connectors'], env());
+    await requestFullSync(pool, ids.expedia!, DAYS);
+    // Load: rate edits every few milliseconds while the worker pushes, through the CDC.
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = current_date + $1::int`, [i % DAYS]);
+      }
+    })();
+    // The OTA hangs on the next request: the worker is mid-push when it dies.
+    await waitFor(async () => (await claimed()) > 0 && server.expedia.stats.requests > 0, { what: 'the worker pushing', timeoutMs: 30_000 });
+    server.expedia.faults.set({ rates: { slow: 1 }, slowMs: 20_000 }); // longer than the 15 s the takeover may take
+    await waitFor(() => server.expedia.inFlight(hotel) > 0, { what: 'a request hanging at the OTA', timeoutMs: 30_000 });
+    expect(await claimed()).toBeGreaterThan(0);
+    connectors.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    await connectors.exited;
+    writing = false;
+    await writer;
+    server.expedia.faults.set({});
+    connectors = runCli(['start', '--only', 'connectors'], env());
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount === 0
+      && (await mismatches(pool, ids.expedia!, server, DAYS)).length === 0,
+    { what: `the OTA equal to the PMS (${connectors.output().slice(-1500)})`, timeoutMs: 60_000, intervalMs: 100 });
+    const seconds = (performance.now() - killedAt) / 1000;
+    console.log(`OTA equal to the PMS ${seconds.toFixed(1)} s after the worker was SIGKILLed mid-push`);
+    expect(seconds).toBeLessThanOrEqual(15);
+    cdc.child.kill('SIGTERM');
+    connectors.child.kill('SIGTERM');
+    expect((await cdc.exited).code).toBe(0);
+    expect((await connectors.exited).code).toBe(0);
+  }, 120_000);
+});
