@@ -21,7 +21,7 @@ export const channelsQuery = z.object({ property: propertyCode.optional() }).str
 export const channelStatus = z.object({
   id: z.uuid(), property: z.string(), channel: channelCode, hotelCode: z.string(),
   health: z.object({
-    status: z.enum(['active', 'degraded', 'down', 'paused']),
+    status: z.enum(['active', 'degraded', 'down', 'paused', 'closing', 'disabled']).describe('paused: the OTA keeps the last values it got; closing: its inventory is being closed at the OTA before it is disabled or deleted; disabled: StayOS no longer feeds it'),
     reason: z.string().nullable().describe('why it is not active (the OTA error, a pause by a user …)'),
     since: ts,
   }),
@@ -29,6 +29,7 @@ export const channelStatus = z.object({
   pending: z.object({ cells: int.describe('cells changed in the PMS and not yet acknowledged by the OTA'), oldestAgeSeconds: int.nullable() }),
   lastHour: z.object({ requests: int, failed: int }),
   openErrors: int, unmapped: int, inboundBookings24h: int, openOverbookings: int,
+  pendingClosures: int.describe('OTA targets StayOS no longer feeds (a mapping re-pointed or removed, the hotel moved, the connection closing) still to be closed at the OTA'),
 }).meta({ id: 'ChannelStatus' });
 export const channelList = z.object({ channels: z.array(channelStatus) });
 export const channelDetail = channelStatus.extend({
@@ -107,13 +108,25 @@ export const createConnectionBody = z.object({
   .refine((b) => b.channel === 'booking_com' || !b.reservationsUrl, { message: 'reservationsUrl is for booking_com only', path: ['reservationsUrl'] });
 export const patchConnectionBody = z.object({
   hotelCode: otaCode.optional(), endpointUrl: endpointUrl.optional(), reservationsUrl: reservationsUrl.optional(), settings: settings.optional(),
-  status: z.enum(['active', 'paused', 'disabled']).optional(), credentials: credentials.optional(),
+  status: z.enum(['active', 'paused', 'disabled']).optional().describe('paused: the OTA keeps the last values it got; disabled: its inventory is closed at the OTA first (closingFor says so until the OTA confirmed), unless closeAtOta is false'),
+  closeAtOta: z.boolean().optional().describe('with status disabled: false leaves the OTA selling at the last values (default true: close first)'),
+  credentials: credentials.optional(),
   version: z.number().int().positive().optional().describe('optimistic lock: the version you read (409 if it moved)'),
-}).strict().refine((b) => Object.keys(b).some((k) => k !== 'version'), 'nothing to change');
+}).strict().refine((b) => Object.keys(b).some((k) => k !== 'version' && k !== 'closeAtOta'), 'nothing to change')
+  .refine((b) => b.closeAtOta === undefined || b.status === 'disabled', { message: 'closeAtOta goes with status disabled', path: ['closeAtOta'] });
+export const deleteConnectionQuery = z.object({
+  closeAtOta: z.enum(['true', 'false']).default('true').describe('false: delete at once, leaving the OTA selling at the last values (default: close the inventory at the OTA first)'),
+}).strict();
+export const closeResult = z.object({
+  connection: z.lazy(() => connection).describe('the connection now (closingFor set while the OTA closes)'),
+  closures: int.describe('OTA targets being closed; the connection is disabled or deleted once the OTA confirmed them'),
+  finished: z.boolean().describe('disabled or deleted already'),
+}).meta({ id: 'CloseResult' });
 export const connection = z.object({
   id: z.uuid(), propertyId: z.uuid(), property: z.string().optional(), channel: channelCode, hotelCode: z.string(), endpointUrl: z.string(),
   reservationsUrl: z.string().nullable().describe('Booking.com reservation queues (null: other channels)'),
-  settings: z.record(z.string(), z.unknown()), status: z.string(), statusReason: z.string().nullable(), hasCredentials: z.boolean(),
+  settings: z.record(z.string(), z.unknown()), status: z.string(), statusReason: z.string().nullable(),
+  closingFor: z.enum(['disable', 'delete']).nullable().describe('being disabled or deleted: its inventory is being closed at the OTA first'), hasCredentials: z.boolean(),
   version: int, createdAt: ts, updatedAt: ts,
 }).meta({ id: 'Connection' });
 export const connectionList = z.object({ connections: z.array(connection) });

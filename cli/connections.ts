@@ -1,6 +1,6 @@
 /**
  * `stayos full-sync`, `stayos connection pause|resume`, and connection management
- * (`stayos connection list|create|update|mappings`, below). The full sync marks the window dirty,
+ * (`stayos connection list|create|update|delete|mappings`, below). The full sync marks the window dirty,
  * then (unless --no-wait) runs a sync worker for that connection in this process and shows the
  * progress until every cell is pushed; a running `stayos start` pushes alongside (the connection
  * lock lets one push at a time), so the count only goes down.
@@ -16,8 +16,8 @@ import { openDatabase } from '../core/runtime.ts';
 import { withDb } from './db.ts';
 import { fromPgError, StayosError } from '../core/errors.ts';
 import { createConnectionBody, mappingsBody, patchConnectionBody, propertyCode } from '../api/schemas.ts';
-import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../api/sql/connections.ts';
-import { pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions } from '../connectors/index.ts';
+import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../api/sql/connections.ts';
+import { closeConnection, pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions, type CloseResult } from '../connectors/index.ts';
 import { checkConnectionInput } from '../connectors/settings.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
@@ -100,7 +100,8 @@ function checkInput(...args: Parameters<typeof checkConnectionInput>): void {
 
 const show = (c: Record<string, unknown>) =>
   `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} `
-  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}`;
+  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}`
+  + `${c.closingFor ? `  closing at the OTA before it is ${c.closingFor === 'disable' ? 'disabled' : 'deleted'}` : ''}`;
 
 export async function runConnectionList(config: Config, log: Logger, property?: string): Promise<void> {
   await withDb(config, log, async (db) => {
@@ -123,15 +124,34 @@ export async function runConnectionCreate(config: Config, log: Logger, input: Re
   });
 }
 
+/** Says what closing a connection did: at once, or once the OTA confirmed its closures. */
+const closing = (r: CloseResult, then: string) => (r.finished
+  ? `${then} now`
+  : `closing ${r.closures} OTA target(s) first (availability 0, rates closed); ${then} once the OTA confirmed them`);
+
 export async function runConnectionUpdate(config: Config, log: Logger, id: string, input: Record<string, unknown>): Promise<void> {
   const body = valid(patchConnectionBody, input);
-  await withDb(config, log, async (db) => {
-    const { rows: [cur] } = await db.pool.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
+    const { rows: [cur] } = await client.query<{ channel: string; closing: string | null }>(
+      `SELECT channel_code AS channel, closing_for AS closing FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
     if (cur) checkInput(cur.channel, body);
-    const { rows: [c] } = await db.pool.query(updateConnection(id, body, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+    if (cur?.closing && body.status) throw new StayosError('ERR_CONFLICT', `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`);
+    const { status, closeAtOta, ...rest } = body;
+    const disabling = status === 'disabled';
+    const { rows: [c] } = await client.query(updateConnection(id, disabling ? rest : { ...rest, status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
-    console.log(`updated ${show(c)}`);
-  });
+    if (!disabling) return console.log(`updated ${show(c)}`);
+    const r = await closeConnection(client, id, 'disable', closeAtOta ?? true);
+    console.log(`updated ${show((await client.query(connectionById(id))).rows[0])}\n${closing(r, 'disabled')}`);
+  }));
+}
+
+export async function runConnectionDelete(config: Config, log: Logger, id: string, closeAtOta: boolean): Promise<void> {
+  if (!z.uuid().safeParse(id).success) throw new InvalidArgumentError(`--connection must be a connection id (UUID), got ${JSON.stringify(id)}`);
+  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
+    const r = await closeConnection(client, id, 'delete', closeAtOta);
+    console.log(`connection ${id}: ${closing(r, 'deleted')}`);
+  }));
 }
 
 /** Prints the mappings, or (with a file) replaces them whole, like PUT /api/v1/connections/:id/mappings. */

@@ -13,7 +13,7 @@ import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
 import { withDb } from './db.ts';
-import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
+import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionDelete, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
 import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
 import { createApiKey, ROLES, type Role } from '../api/keys.ts';
@@ -155,15 +155,17 @@ connection
   .option('--hotel-code <code>', "the OTA's hotel id")
   .option('--endpoint-url <url>', "the OTA's ARI base URL")
   .option('--reservations-url <url>', 'booking_com: the reservation queues\' base URL')
-  .option('--status <status>', 'active, paused or disabled')
+  .option('--status <status>', 'active, paused (the OTA keeps the last values) or disabled (its inventory is closed at the OTA first)')
+  .option('--keep-ota-open', 'with --status disabled: leave the OTA selling at the last values instead of closing it first')
   .option('--credentials-file <path>', 'JSON object of credentials (- reads stdin)')
   .option('--setting <key=value>', 'replaces the settings with these (repeatable)', setting)
   .option('--version <n>', 'only if the connection is still at this version (optimistic lock)', (v) => {
     if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('must be a positive whole number');
     return Number(v);
   })
-  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; reservationsUrl?: string; status?: string; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
+  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; reservationsUrl?: string; status?: string; keepOtaOpen?: boolean; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
     const input = {
+      ...(opts.keepOtaOpen ? { closeAtOta: false } : {}),
       ...(opts.hotelCode ? { hotelCode: opts.hotelCode } : {}), ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
       ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
       ...(opts.status ? { status: opts.status } : {}), ...(opts.setting ? { settings: opts.setting } : {}), ...(opts.version ? { version: opts.version } : {}),
@@ -171,6 +173,15 @@ connection
     };
     const { config, log } = context();
     await runConnectionUpdate(config, log, opts.connection, input);
+  });
+connection
+  .command('delete')
+  .description('delete a connection: its inventory is closed at the OTA first (the connection is deleted once the OTA confirmed it)')
+  .requiredOption('--connection <id>', 'the connection id (UUID)')
+  .option('--keep-ota-open', 'delete at once, leaving the OTA selling at the last values')
+  .action(async (opts: { connection: string; keepOtaOpen?: boolean }) => {
+    const { config, log } = context();
+    await runConnectionDelete(config, log, opts.connection, !opts.keepOtaOpen);
   });
 connection
   .command('mappings')

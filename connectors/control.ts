@@ -4,10 +4,11 @@
  */
 import { z } from 'zod';
 import { StayosError } from '../core/errors.ts';
-import type { Pool } from '../core/db.ts';
+import type { Pool, PoolClient } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { addDays } from '../core/dates.ts';
 import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, setPaused } from './sql/connections.ts';
+import { startClosing } from './sql/closures.ts';
 
 /** Default window: 500 days, as channel-manager certifications demand. */
 export const FULL_SYNC_DEFAULT_DAYS = 500;
@@ -92,4 +93,30 @@ export function scheduleHorizon(pool: Pool, log: Logger): () => Promise<void> {
     clearInterval(timer);
     await running;
   };
+}
+
+export interface CloseResult {
+  /** The connection is disabled or deleted now (nothing to close, or the operator kept the OTA open). */
+  finished: boolean;
+  /** OTA targets queued for closing; the connection is disabled or deleted once the OTA confirmed them. */
+  closures: number;
+}
+
+/**
+ * Disables or deletes a connection, closing its inventory at the OTA first unless `closeAtOta` is
+ * false: every target it feeds gets availability 0 and its rates closed, and only once the OTA
+ * confirmed that does the connection become disabled (or deleted). Until then it is "closing": its
+ * sync worker sends the closures and nothing else. Runs in the caller's transaction (the API's as
+ * the tenant, the CLI's as the service).
+ */
+export async function closeConnection(client: PoolClient, connectionId: string, then: 'disable' | 'delete', closeAtOta: boolean): Promise<CloseResult> {
+  const { rows: [r] } = await client.query<{ found: number; closures: number; finished: boolean }>(startClosing(connectionId, then, closeAtOta));
+  if (!r?.found) {
+    const { rows: [c] } = await client.query<{ closing_for: string | null; status: string }>(
+      `SELECT closing_for, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [connectionId]);
+    if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
+    if (c.closing_for) throw new StayosError('ERR_CONFLICT', `connection ${connectionId} is being closed at the OTA before it is ${c.closing_for === 'disable' ? 'disabled' : 'deleted'}; wait for it to finish`);
+    return { finished: true, closures: 0 }; // disabling a disabled connection: nothing to do
+  }
+  return { finished: r.finished, closures: r.closures };
 }

@@ -23,7 +23,7 @@ import { BookingReservationPoller } from './booking-com/reservations.ts';
 export const CONNECTORS: readonly Connector[] = [bookingConnector, expediaConnector];
 export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
 export { BookingReservationPoller, type PollerOptions, type PollResult } from './booking-com/reservations.ts';
-export { FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type FullSyncRequest } from './control.ts';
+export { closeConnection, FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type CloseResult, type FullSyncRequest } from './control.ts';
 export { currentAri, parityAri, type AriValues, type CellKey, type ClaimedCell } from './sql/ari.ts';
 export { partsToSend } from './outbound/connector.ts';
 export { setPaused } from './sql/connections.ts';

@@ -71,7 +71,8 @@ function tile(c) {
       el('dt', {}, 'Last sync'), el('dd', {}, ago(c.lastSuccessAt)),
       el('dt', {}, 'Last hour'), el('dd', {}, `${c.lastHour.requests} requests, ${c.lastHour.failed} failed`),
       el('dt', {}, 'Bookings 24 h'), el('dd', {}, String(c.inboundBookings24h)),
-      el('dt', {}, 'Attention'), el('dd', {}, `${c.openErrors} errors, ${c.unmapped} unmapped, ${c.openOverbookings} overbookings`)),
+      el('dt', {}, 'Attention'), el('dd', {}, `${c.openErrors} errors, ${c.unmapped} unmapped, ${c.openOverbookings} overbookings`
+        + (c.pendingClosures ? `, ${c.pendingClosures} old OTA target(s) to close` : ''))),
     el('button', { type: 'button', class: 'full-sync', onclick: () => act(c, 'full-sync') }, 'Full sync'),
     el('button', { type: 'button', class: paused ? 'resume' : 'pause', onclick: () => act(c, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'));
 }

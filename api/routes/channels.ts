@@ -31,15 +31,24 @@ interface StatusRow {
   id: string; property_id: string; channel_code: string; ota_hotel_code: string; status: string; status_reason: string | null;
   status_changed_at: Date; last_success_at: Date | null; consecutive_failures: number; retry_at: Date | null; last_error: string | null;
   pending_cells: number; oldest_dirty_at: Date | null; requests_1h: number; failed_1h: number; open_errors: number;
-  open_mapping_problems: number; bookings_24h: number; open_overbookings: number;
+  open_mapping_problems: number; bookings_24h: number; open_overbookings: number; closing_for: string | null; pending_closures: number;
 }
 
-const HEALTH: Record<string, string> = { active: 'active', degraded: 'degraded', down: 'down', paused: 'paused', disabled: 'paused' };
+const HEALTH: Record<string, string> = { active: 'active', degraded: 'degraded', down: 'down', paused: 'paused', disabled: 'disabled' };
+
+/** Why a connection is not active, as the revenue team reads it. */
+function health(r: StatusRow): string | null {
+  if (r.status === 'paused') return `${r.status_reason ?? 'paused'}: the OTA keeps the last values it got until it is resumed`;
+  return r.status_reason ?? (r.status === 'active' ? null : r.last_error);
+}
 
 function view(r: StatusRow, propertyCode: string) {
   return {
     id: r.id, property: propertyCode, channel: r.channel_code, hotelCode: r.ota_hotel_code,
-    health: { status: HEALTH[r.status] ?? r.status, reason: r.status_reason ?? (r.status === 'active' ? null : r.last_error), since: r.status_changed_at },
+    health: r.closing_for
+      ? { status: 'closing', reason: `closing its inventory at the OTA (${r.pending_closures} target(s) left) before it is ${r.closing_for === 'disable' ? 'disabled' : 'deleted'}`, since: r.status_changed_at }
+      : { status: HEALTH[r.status] ?? r.status, reason: health(r), since: r.status_changed_at },
+    pendingClosures: r.pending_closures,
     lastSuccessAt: r.last_success_at, consecutiveFailures: r.consecutive_failures, retryAt: r.retry_at,
     pending: { cells: r.pending_cells, oldestAgeSeconds: r.oldest_dirty_at ? Math.round((Date.now() - r.oldest_dirty_at.getTime()) / 1000) : null },
     lastHour: { requests: r.requests_1h, failed: r.failed_1h },

@@ -1,6 +1,6 @@
 /**
  * Connection management, the revenue team's and integration engineers' daily work:
- * `GET/POST /api/v1/connections`, `PATCH /api/v1/connections/:id`, `GET/PUT
+ * `GET/POST /api/v1/connections`, `PATCH/DELETE /api/v1/connections/:id`, `GET/PUT
  * /api/v1/connections/:id/mappings`. Credentials are write-only: stored encrypted, never returned
  * (only `hasCredentials`), never logged. A mapping change is seen by the CDC, which marks the cells
  * it covers dirty: the OTA gets the new mapping's values without a full sync. Runs as the tenant
@@ -9,11 +9,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fromPgError, StayosError } from '../../core/errors.ts';
-import { connection, connectionList, createConnectionBody, idParams, mappingList, mappingsBody, mappingsResult, patchConnectionBody } from '../schemas.ts';
+import { closeResult, connection, connectionList, createConnectionBody, deleteConnectionQuery, idParams, mappingList, mappingsBody, mappingsResult, patchConnectionBody } from '../schemas.ts';
 import { doc } from '../openapi.ts';
 import { asTenant, onConnection } from '../tenant.ts';
-import { insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
+import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
 import { checkConnectionInput } from '../../connectors/settings.ts';
+import { closeConnection } from '../../connectors/control.ts';
 
 const MANAGERS = new Set(['admin', 'revenue_manager', 'integration']);
 type CreateBody = z.infer<typeof createConnectionBody>;
@@ -62,10 +63,32 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const id = idOf(request);
     const body = request.body as PatchBody;
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
-      const { rows: [cur] } = await c.query<{ channel: string }>(`SELECT channel_code AS channel FROM channel.channel_connections WHERE id = $1`, [id]);
+      const { rows: [cur] } = await c.query<{ channel: string; closing: string | null }>(
+        `SELECT channel_code AS channel, closing_for AS closing FROM channel.channel_connections WHERE id = $1`, [id]);
       if (cur) checkConnectionInput(cur.channel, body);
-      return (await c.query(updateConnection(id, body, body.credentials ? key() : '-'))).rows[0];
+      if (cur?.closing && body.status) throw new StayosError('ERR_CONFLICT', `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`);
+      // Disabling closes the inventory at the OTA first (connectors/control.ts closeConnection).
+      const { status, closeAtOta, ...rest } = body;
+      const disabling = status === 'disabled';
+      const row = (await c.query(updateConnection(id, disabling ? rest : { ...rest, status }, body.credentials ? key() : '-'))).rows[0];
+      if (!disabling || !row) return row;
+      await closeConnection(c, id, 'disable', closeAtOta ?? true);
+      return (await c.query(connectionById(id))).rows[0];
     }));
+  });
+
+  app.delete('/api/v1/connections/:id', {
+    schema: doc('connections', 'Delete a connection: its inventory is closed at the OTA first (202, closingFor "delete" until the OTA confirmed), unless closeAtOta=false',
+      { params: idParams, querystring: deleteConnectionQuery, response: { 200: closeResult, 202: closeResult } }, [400, 401, 403, 404, 409]),
+  }, async (request, reply) => {
+    mayManage(request);
+    const id = idOf(request);
+    const closeAtOta = (request.query as z.infer<typeof deleteConnectionQuery>).closeAtOta === 'true';
+    const out = await db(() => onConnection(app.pool, request.principal!, id, async (c) => {
+      const r = await closeConnection(c, id, 'delete', closeAtOta);
+      return { ...r, connection: (await c.query(connectionById(id))).rows[0] };
+    }));
+    return reply.code(out.finished ? 200 : 202).send(out);
   });
 
   app.get('/api/v1/connections/:id/mappings', { schema: doc('connections', 'The mappings of a connection, by local and OTA codes', { params: idParams, response: { 200: mappingList } }, [401, 404]) }, async (request) => {

@@ -10,7 +10,8 @@ type MappingItem = { roomType: string; ratePlan: string; otaRoomCode: string; ot
 
 /** A connection as the API shows it: never its credentials, only whether it has some. */
 export const CONNECTION_COLUMNS = `id, property_id AS "propertyId", channel_code AS channel, ota_hotel_code AS "hotelCode", endpoint_url AS "endpointUrl",
-  reservations_url AS "reservationsUrl", settings, status, status_reason AS "statusReason", credentials IS NOT NULL AS "hasCredentials", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
+  reservations_url AS "reservationsUrl", settings, status, status_reason AS "statusReason", closing_for AS "closingFor",
+  credentials IS NOT NULL AS "hasCredentials", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export function listConnections() {
   return { text: `SELECT ${CONNECTION_COLUMNS} FROM channel.channel_connections WHERE deleted_at IS NULL ORDER BY channel_code, ota_hotel_code`, values: [] };
@@ -115,4 +116,9 @@ export async function putMappings(c: PoolClient, connectionId: string, items: Ma
   if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
   const added = (await c.query(addMappings(connectionId, items))).rowCount ?? 0;
   return { added, removed: r!.removed, changed: r!.changed };
+}
+
+/** A connection as the API shows it (after an action on it; deleted ones too, with `deleted`). */
+export function connectionById(id: string) {
+  return { text: `SELECT ${CONNECTION_COLUMNS}, deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, values: [id] };
 }

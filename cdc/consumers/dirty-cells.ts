@@ -124,7 +124,10 @@ export class DirtyCellsConsumer implements ChangeSink {
         });
         break;
       case 'channel.channel_connections': {
-        const changed = c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
+        // Re-enabled after a disable (its OTA targets were closed and their acknowledgements
+        // forgotten): its whole window goes out again.
+        const enabled = c.before?.status === 'disabled' && c.after?.status !== 'disabled';
+        const changed = enabled || c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
         if (changed && c.after && c.after.property_id != null) b.add(str(c.after.id), String(c.after.property_id), null, null, null, null, c.lsn);
         break;
       }

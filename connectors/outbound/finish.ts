@@ -15,7 +15,7 @@ import type { PoolClient } from '../../core/db.ts';
 import { recordRejectedMapping } from '../sql/mapping.ts';
 import {
   finishClaim, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
-  type AckedCell, type SyncErrorEntry,
+  type AckedCell, type PushTarget, type SyncErrorEntry,
 } from '../sql/sync.ts';
 import type { Part } from '../types.ts';
 import type { PushCell } from './connector.ts';
@@ -24,6 +24,8 @@ export interface PushFinish {
   connectionId: string;
   propertyId: string;
   claimId: string;
+  /** Where the push went (with each cell's OTA room and rate): what is acknowledged or refused is that target's. */
+  target: PushTarget;
   /** Every cell the claim took. */
   cellIds: string[];
   /** The cells that were pushed (a lost one is made dirty again by its key). */
@@ -32,7 +34,7 @@ export interface PushFinish {
   /** Parts sent without a definitive answer: their acknowledgement is forgotten. */
   uncertain: Array<{ cellId: string; parts: Part[] }>;
   /** Values the OTA refused for good, per cell and part. */
-  refused: Array<{ cellId: string; refused: Record<string, Record<string, unknown>> }>;
+  refused: Array<{ cellId: string; room: string; rate: string; refused: Record<string, Record<string, unknown>> }>;
   /** Cells done, with the dirty_seq read after claiming: deleted if it is unchanged. */
   done: Array<{ cellId: string; dirtySeq: string }>;
   /** Cells the OTA accepted whole: their refusal rows resolve. */
@@ -47,9 +49,9 @@ export interface PushFinish {
 /** Runs the finish inside the caller's transaction; returns how many pushed cells were lost to another worker. */
 export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ lost: number }> {
   await client.query(lockClaim(f.claimId, f.cellIds));
-  if (f.acked.length) await client.query(storeAcknowledged(f.claimId, f.acked));
+  if (f.acked.length) await client.query(storeAcknowledged(f.claimId, f.target, f.acked));
   if (f.uncertain.length) await client.query(forgetParts(f.claimId, f.uncertain));
-  if (f.refused.length) await client.query(storeRefused(f.claimId, f.refused));
+  if (f.refused.length) await client.query(storeRefused(f.claimId, f.target, f.refused));
   const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(f.claimId, f.cellIds, f.done));
   const held = new Set(finished?.held ?? []);
   const lost = f.pushed.filter((p) => !held.has(p.cellId));

@@ -16,7 +16,9 @@ import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
 import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveDrainedResyncs, resolveTransientErrors, type SyncErrorEntry } from '../sql/sync.ts';
 import type { OtaValues, Part } from '../types.ts';
-import { partsToSend, partValues, type Connector, type PushCell, type PushOutcome, type SyncSettings } from './connector.ts';
+import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
+import { closedEverywhere, closureCells } from './closures.ts';
+import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, type Closure } from '../sql/closures.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
 import { finishPush, type PushFinish } from './finish.ts';
 
@@ -159,9 +161,20 @@ export class SyncWorker {
   async #onePush(connectionId: string): Promise<PassResult> {
     const { pool, encryptionKey } = this.#o;
     const { rows: [connection] } = await pool.query<ConnectionRow>(connectionForSync(connectionId, encryptionKey));
-    if (!connection || connection.status === 'paused' || connection.status === 'disabled') return { cells: 0, requests: 0, stopped: false };
+    // Paused: the OTA keeps the last values, closures included — unless the connection is being
+    // disabled or deleted, which closes it at the OTA first.
+    if (!connection || connection.status === 'disabled' || (connection.status === 'paused' && !connection.closingFor)) return { cells: 0, requests: 0, stopped: false };
     const connector = this.#o.connectors.find((c) => c.channel === connection.channel);
     if (!connector) return { cells: 0, requests: 0, stopped: false };
+    // OTA targets no longer fed come first: they sell at values nobody updates.
+    const { rows: [closure] } = await pool.query<Closure>(nextClosure(connectionId));
+    if (closure) return this.#close(connection, connector, closure);
+    if (connection.closingFor) {
+      const { rows: [closed] } = await pool.query<{ deleted: boolean }>(completeClosing(connectionId));
+      if (closed) this.#o.log.warn({ connection: connectionId }, `connection ${closed.deleted ? 'deleted' : 'disabled'}: its inventory is closed at the OTA`);
+      return { cells: 0, requests: 0, stopped: false };
+    }
+    if (connection.status === 'paused') return { cells: 0, requests: 0, stopped: false };
 
     const claimId = randomUUID();
     const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize));
@@ -224,15 +237,7 @@ export class SyncWorker {
 
     const cellById = new Map(cells.map((c) => [c.cellId, c]));
     const outcome: PushOutcome = push.length
-      ? await connector.push({
-          connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
-          settings: this.#settings(connection),
-          logRequest: async (e) => {
-            otaRequests.inc({ channel: connection.channel, kind: e.kind, outcome: e.status, code: e.otaCodes[0] ?? e.errorCode ?? '' });
-            otaRequestSeconds.observe({ channel: connection.channel, kind: e.kind }, e.durationMs / 1000);
-            return (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null;
-          },
-        }, push)
+      ? await connector.push(this.#context(connection), push)
       : { acked: [], rejected: [], warnings: [], requests: 0 };
 
     const byId = new Map(push.map((p) => [p.cellId, p]));
@@ -272,8 +277,9 @@ export class SyncWorker {
     }
     const finish: PushFinish = {
       connectionId, propertyId: connection.propertyId, claimId, cellIds: claimed.map((r) => r.id), pushed: push,
-      acked: [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values })),
-      uncertain, refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r })),
+      target: { endpoint: connection.endpointUrl, hotel: connection.hotelCode },
+      acked: [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
+      uncertain, refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
       done: [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq })),
       accepted: push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
         .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night })),
@@ -288,6 +294,64 @@ export class SyncWorker {
 
     await this.#breaker(connection, outcome);
     return { cells: claimed.length, requests: outcome.requests, stopped: !!outcome.stop };
+  }
+
+  /** What a connector needs for one push of this connection (to `connection`'s hotel and endpoint). */
+  #context(connection: ConnectionRow): PushContext {
+    const { pool, encryptionKey } = this.#o;
+    return {
+      connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
+      settings: this.#settings(connection),
+      logRequest: async (e) => {
+        otaRequests.inc({ channel: connection.channel, kind: e.kind, outcome: e.status, code: e.otaCodes[0] ?? e.errorCode ?? '' });
+        otaRequestSeconds.observe({ channel: connection.channel, kind: e.kind }, e.durationMs / 1000);
+        return (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null;
+      },
+    };
+  }
+
+  /**
+   * Closes one OTA target no longer fed (connectors/sql/closures.ts): moot when it is mapped again;
+   * done once the OTA acknowledged every night; given up when the OTA refuses it for good (the
+   * error is recorded where the revenue team looks); an outage leaves it pending behind the breaker.
+   */
+  async #close(connection: ConnectionRow, connector: Connector, closure: Closure): Promise<PassResult> {
+    const { pool } = this.#o;
+    if (closure.pairMapped) {
+      await pool.query(finishClosure(closure.id, 'moot', null, 'none'));
+      return { cells: 1, requests: 0, stopped: false };
+    }
+    const cells = closureCells(closure, connector);
+    if (!cells.length) {
+      await pool.query(finishClosure(closure.id, 'done', null, 'none'));
+      return { cells: 1, requests: 0, stopped: false };
+    }
+    const target = { ...connection, hotelCode: closure.hotelCode, endpointUrl: closure.endpointUrl };
+    // A closure at a hotel or endpoint the connection has left says nothing of its health now: its
+    // failures never open the connection's breaker, they only put the closure back (with a backoff).
+    const current = closure.hotelCode === connection.hotelCode && closure.endpointUrl.replace(/\/+$/, '') === connection.endpointUrl.replace(/\/+$/, '');
+    const outcome = await connector.push(this.#context(target), cells);
+    const what = `closing ${closure.roomCode}/${closure.rateCode} at ${connection.channel} hotel ${closure.hotelCode} (${closure.reason})`;
+    const giveUp = async (error: string) => {
+      await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{ severity: 'warning', kind: 'closing', errorCode: 'ERR_CLOSING', message: `${what}: given up: ${error}` }]));
+      this.#o.log.warn({ connection: connection.id, closure: closure.id, error }, `${what}: given up`);
+    };
+    if (closedEverywhere(cells, outcome)) {
+      await pool.query(finishClosure(closure.id, 'done', null, closure.roomMapped ? 'rate' : 'room'));
+      this.#o.log.info({ connection: connection.id, closure: closure.id, nights: cells.length }, `${what}: confirmed by the OTA`);
+    } else if (outcome.stop?.kind === 'unavailable' || (!current && outcome.stop)) {
+      const error = outcome.stop.error.message;
+      const { rows: [r] } = await pool.query<{ gaveUp: boolean }>(closureFailed(closure.id, error));
+      if (r?.gaveUp) await giveUp(`${error} (after ${CLOSURE_MAX_ATTEMPTS} attempts)`);
+    } else {
+      // Refused for good (the room, rate or hotel is not ours there any more): retrying cannot help.
+      const error = outcome.stop?.error.message ?? outcome.rejected[0]?.error.message ?? 'the OTA did not acknowledge every night';
+      await pool.query(finishClosure(closure.id, 'given_up', error, 'none'));
+      await giveUp(error);
+    }
+    if (!current) return { cells: cells.length, requests: outcome.requests, stopped: false };
+    await this.#breaker(connection, outcome);
+    return { cells: cells.length, requests: outcome.requests, stopped: !!outcome.stop };
   }
 
   #settings(connection: ConnectionRow): SyncSettings {

@@ -65,6 +65,15 @@ export interface ClaimedCell extends AriValues {
   };
 }
 
+/**
+ * What the OTA acknowledged for the cell at its current target (endpoint, OTA hotel, room and rate:
+ * channel.ota_target): an acknowledgement made at another target — before a mapping was re-pointed
+ * or the hotel moved — is not this target's, so the cell counts as never acknowledged there.
+ */
+const ACKED_JOIN = `LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
+  AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"
+  AND a.ota_target = channel.ota_target(cm.endpoint_url, cm.ota_hotel_code, cm.ota_room_code, cm.ota_rate_code)`;
+
 /** What the OTA acknowledged for a cell (a LEFT JOINed channel.ari_acknowledged `a`), as one JSON value. */
 const ACKED = `json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
          'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
@@ -84,8 +93,7 @@ export function claimedAri(claimId: string, cellIds: string[]) {
        (now() AT TIME ZONE pr.timezone)::date::text AS today,
        ${ACKED} AS acked`,
       `JOIN property_mgmt.properties pr ON pr.id = cm.property_id
-       LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
-                                         AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
+       ${ACKED_JOIN}`,
     ),
     values: [claimId, cellIds],
   };
@@ -96,7 +104,8 @@ function ariQuery(cellsSql: string, extraColumns: string, extraJoins = ''): stri
   return `
 WITH cells AS (${cellsSql}),
 cm AS MATERIALIZED (
-  SELECT c.*, m.property_id, m.ota_room_code, m.ota_rate_code, conn.settings AS conn_settings, m.settings AS map_settings
+  SELECT c.*, m.property_id, m.ota_room_code, m.ota_rate_code, conn.settings AS conn_settings, m.settings AS map_settings,
+         conn.endpoint_url, conn.ota_hotel_code
   FROM cells c
   JOIN channel.channel_connections conn ON conn.id = c."connectionId"
   JOIN channel.channel_mappings m ON m.connection_id = c."connectionId" AND m.room_type_id = c."roomTypeId"
@@ -147,8 +156,7 @@ export function parityAri(connectionId: string, from: string, to: string) {
        WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
       `, cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
        ${ACKED} AS acked`,
-      `LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm."connectionId" AND a.room_type_id = cm."roomTypeId"
-                                         AND a.rate_plan_id = cm."ratePlanId" AND a.stay_date = cm."stayDate"`,
+      `${ACKED_JOIN}`,
     ) + ' ORDER BY cm."stayDate", cm.ota_room_code, cm.ota_rate_code',
     values: [connectionId, from, to],
   };

@@ -5,8 +5,8 @@
  */
 
 /**
- * Connections of these channels with cells to push now: not paused or disabled, breaker closed
- * (retry_at passed), and a cell waiting — or only claimed cells whose worker is gone (nobody holds
+ * Connections of these channels with cells to push now: not paused (unless being closed) or
+ * disabled, breaker closed (retry_at passed), and an OTA target to close, or a cell waiting — or only claimed cells whose worker is gone (nobody holds
  * the connection's sync lock: channel.sync_lock_held). One index probe per connection, newest cell
  * first: the oldest entries of the claim index are the ones a pass has claimed or just deleted
  * (dead until vacuumed), and a probe from that end walked past thousands of them during a full
@@ -18,10 +18,14 @@ export function connectionsWithWork(channels: readonly string[], busy: readonly 
     text: `
 SELECT c.id FROM channel.channel_connections c
 LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
-WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status NOT IN ('paused', 'disabled')
+WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <> 'disabled' AND (c.status <> 'paused' OR c.closing_for IS NOT NULL)
   AND c.id <> ALL ($2::uuid[])
   AND (s.retry_at IS NULL OR s.retry_at <= now())
-  AND (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+  AND (EXISTS (SELECT 1 FROM channel.ota_closures o WHERE o.connection_id = c.id AND o.finished_at IS NULL AND o.deleted_at IS NULL
+               AND (o.retry_at IS NULL OR o.retry_at <= now()))
+       -- being closed, with every closure finished: to be disabled or deleted now
+       OR (c.closing_for IS NOT NULL AND NOT EXISTS (SELECT 1 FROM channel.ota_closures o WHERE o.connection_id = c.id AND o.finished_at IS NULL AND o.deleted_at IS NULL))
+       OR EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
                ORDER BY d.first_dirty_at DESC LIMIT 1)
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
            AND NOT channel.sync_lock_held(c.id)))`,
@@ -37,6 +41,8 @@ export interface ConnectionRow {
   endpointUrl: string;
   settings: Record<string, unknown>;
   status: string;
+  /** Being disabled or deleted: its closures go out first (connectors/sql/closures.ts). */
+  closingFor: 'disable' | 'delete' | null;
   credentials: unknown;
   consecutiveFailures: number;
 }
@@ -45,7 +51,7 @@ export function connectionForSync(connectionId: string, key: string) {
   return {
     text: `
 SELECT c.id, c.property_id AS "propertyId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", c.endpoint_url AS "endpointUrl",
-       c.settings, c.status, shared.decrypt_pii(c.credentials, $2)::jsonb AS credentials,
+       c.settings, c.status, c.closing_for AS "closingFor", shared.decrypt_pii(c.credentials, $2)::jsonb AS credentials,
        COALESCE(s.consecutive_failures, 0) AS "consecutiveFailures"
 FROM channel.channel_connections c LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
 WHERE c.id = $1 AND c.deleted_at IS NULL`,

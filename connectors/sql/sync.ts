@@ -35,6 +35,9 @@ RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver
   };
 }
 
+/** In an upsert of channel.ari_acknowledged: the stored row was acknowledged at the target being recorded now. */
+const SAME = `a.ota_target IS NOT DISTINCT FROM EXCLUDED.ota_target`;
+
 /** A cell's parts as the flag columns the acknowledgement statements read (`rate` is a type name in SQL). */
 const partFlags = (parts: Part[]) => ({ avail: parts.includes('avail'), rate_p: parts.includes('rate'), restr: parts.includes('restr') });
 
@@ -42,48 +45,59 @@ export interface AckedCell {
   cellId: string;
   parts: Part[];
   values: OtaValues;
+  /** The OTA room and rate codes it was sent to. */
+  room: string;
+  rate: string;
+}
+
+/** Where a push went: the connection's endpoint and OTA hotel at the time (with each cell's room and rate, channel.ota_target). */
+export interface PushTarget {
+  endpoint: string;
+  hotel: string;
 }
 
 /**
- * Records what the OTA acknowledged: per cell, the parts it accepted (other parts keep their
- * previous acknowledged value). Only for cells this claim still holds: a cell taken over by another
- * worker is that worker's to record.
+ * Records what the OTA acknowledged: per cell, the parts it accepted, at the target they were sent
+ * to (other parts keep their previous acknowledged value — unless that was acknowledged at another
+ * target: then they are no longer acknowledged anywhere that counts). Only for cells this claim
+ * still holds: a cell taken over by another worker is that worker's to record.
  */
-export function storeAcknowledged(claimId: string, acked: AckedCell[]) {
+export function storeAcknowledged(claimId: string, target: PushTarget, acked: AckedCell[]) {
   const rows = acked.map((a) => ({
-    id: a.cellId, ...partFlags(a.parts),
+    id: a.cellId, ...partFlags(a.parts), room: a.room, rate_code: a.rate,
     availability: a.values.availability, rate: a.values.rate, currency: a.values.currency, min_los: a.values.minLos,
     max_los: a.values.maxLos, cta: a.values.closedToArrival, ctd: a.values.closedToDeparture, closed: a.values.closed,
   }));
   return {
     text: `
-INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date,
+INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, ota_target,
   availability, avail_acked_at, rate, currency, rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at)
-SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date,
+SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date, channel.ota_target($3, $4, r.room, r.rate_code),
        CASE WHEN r.avail THEN r.availability END, CASE WHEN r.avail THEN now() END,
        CASE WHEN r.rate_p THEN r.rate END, CASE WHEN r.rate_p THEN r.currency END, CASE WHEN r.rate_p THEN now() END,
        CASE WHEN r.restr THEN r.min_los END, CASE WHEN r.restr THEN r.max_los END, CASE WHEN r.restr THEN r.cta END,
        CASE WHEN r.restr THEN r.ctd END, CASE WHEN r.restr THEN r.closed END, CASE WHEN r.restr THEN now() END
 FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, avail boolean, rate_p boolean, restr boolean, availability int, rate numeric,
-                                        currency text, min_los int, max_los int, cta boolean, ctd boolean, closed boolean)
+                                        currency text, min_los int, max_los int, cta boolean, ctd boolean, closed boolean, room text, rate_code text)
 JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
-  availability = CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN EXCLUDED.availability ELSE a.availability END,
-  avail_acked_at = COALESCE(EXCLUDED.avail_acked_at, a.avail_acked_at),
-  rate = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.rate ELSE a.rate END,
-  currency = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.currency ELSE a.currency END,
-  rate_acked_at = COALESCE(EXCLUDED.rate_acked_at, a.rate_acked_at),
-  min_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_los ELSE a.min_los END,
-  max_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_los ELSE a.max_los END,
-  closed_to_arrival = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_arrival ELSE a.closed_to_arrival END,
-  closed_to_departure = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_departure ELSE a.closed_to_departure END,
-  closed = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed ELSE a.closed END,
-  restr_acked_at = COALESCE(EXCLUDED.restr_acked_at, a.restr_acked_at),
-  -- A part the OTA has now accepted is no longer refused.
-  refused = NULLIF(a.refused - array_remove(ARRAY[CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN 'avail' END,
-                     CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN 'rate' END, CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN 'restr' END], NULL), '{}'),
+  ota_target = EXCLUDED.ota_target,
+  availability = CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN EXCLUDED.availability WHEN ${SAME} THEN a.availability END,
+  avail_acked_at = COALESCE(EXCLUDED.avail_acked_at, CASE WHEN ${SAME} THEN a.avail_acked_at END),
+  rate = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.rate WHEN ${SAME} THEN a.rate END,
+  currency = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.currency WHEN ${SAME} THEN a.currency END,
+  rate_acked_at = COALESCE(EXCLUDED.rate_acked_at, CASE WHEN ${SAME} THEN a.rate_acked_at END),
+  min_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_los WHEN ${SAME} THEN a.min_los END,
+  max_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_los WHEN ${SAME} THEN a.max_los END,
+  closed_to_arrival = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_arrival WHEN ${SAME} THEN a.closed_to_arrival END,
+  closed_to_departure = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_departure WHEN ${SAME} THEN a.closed_to_departure END,
+  closed = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed WHEN ${SAME} THEN a.closed END,
+  restr_acked_at = COALESCE(EXCLUDED.restr_acked_at, CASE WHEN ${SAME} THEN a.restr_acked_at END),
+  -- A part the OTA has now accepted is no longer refused (nor is anything another target refused).
+  refused = CASE WHEN ${SAME} THEN NULLIF(a.refused - array_remove(ARRAY[CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN 'avail' END,
+                     CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN 'rate' END, CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN 'restr' END], NULL), '{}') END,
   updated_at = now(), version = a.version + 1`,
-    values: [claimId, JSON.stringify(rows)],
+    values: [claimId, JSON.stringify(rows), target.endpoint, target.hotel],
   };
 }
 
@@ -92,16 +106,20 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
  * worker does not send them again until the PMS value changes (connector.ts partsToSend). Only for
  * cells this claim still holds.
  */
-export function storeRefused(claimId: string, refused: Array<{ cellId: string; refused: Record<string, Record<string, unknown>> }>) {
+export function storeRefused(claimId: string, target: PushTarget, refused: Array<{ cellId: string; room: string; rate: string; refused: Record<string, Record<string, unknown>> }>) {
   return {
     text: `
-INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, refused)
-SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date, r.refused
-FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, refused jsonb)
+INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, ota_target, refused)
+SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date, channel.ota_target($3, $4, r.room, r.rate_code), r.refused
+FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, refused jsonb, room text, rate_code text)
 JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
-  refused = COALESCE(a.refused, '{}') || EXCLUDED.refused, updated_at = now(), version = a.version + 1`,
-    values: [claimId, JSON.stringify(refused.map((r) => ({ id: r.cellId, refused: r.refused })))],
+  -- Refused at another target than the one acknowledged: nothing acknowledged holds any more.
+  ota_target = EXCLUDED.ota_target,
+  avail_acked_at = CASE WHEN ${SAME} THEN a.avail_acked_at END, rate_acked_at = CASE WHEN ${SAME} THEN a.rate_acked_at END,
+  restr_acked_at = CASE WHEN ${SAME} THEN a.restr_acked_at END,
+  refused = CASE WHEN ${SAME} THEN COALESCE(a.refused, '{}') ELSE '{}' END || EXCLUDED.refused, updated_at = now(), version = a.version + 1`,
+    values: [claimId, JSON.stringify(refused.map((r) => ({ id: r.cellId, refused: r.refused, room: r.room, rate_code: r.rate }))), target.endpoint, target.hotel],
   };
 }
 
@@ -239,7 +257,7 @@ export function insertSyncLog(e: SyncLogEntry) {
 
 export interface SyncErrorEntry {
   severity: 'warning' | 'error' | 'alert';
-  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking';
+  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing';
   errorCode: string;
   otaCode?: string | null;
   message: string;

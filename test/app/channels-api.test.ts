@@ -155,9 +155,11 @@ describe('GET /api/v1/channels', () => {
     expect(cell).toMatchObject({ ota: null, differs: ['avail', 'rate', 'restr'] });
     // The OTA acknowledges exactly the PMS values of that cell: it no longer differs.
     const v = cell.pms;
+    // At the cell's target (the OTA hotel, room and rate it is mapped to): what the OTA knows.
     await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at, rate, currency,
-        rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at)
-      VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8, now(), $9, $10, $11, $12, $13, now())`,
+        rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at, ota_target)
+      SELECT $1, $2, $3, $4, $5, $6, now(), $7, $8, now(), $9, $10, $11, $12, $13, now(), channel.ota_target(c.endpoint_url, c.ota_hotel_code, m.ota_room_code, m.ota_rate_code)
+      FROM channel.channel_connections c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.room_type_id = $3 AND m.rate_plan_id = $4 WHERE c.id = $1`,
       [booking, demoId, cell.roomTypeId, cell.ratePlanId, day, v.availability, v.rate, v.currency, v.minLos, v.maxLos, v.closedToArrival, v.closedToDeparture, v.closed]);
     const second = (await app.inject({ method: 'GET', url: `${url}&only=differing`, headers: bearer(keyA) })).json();
     expect(second).toMatchObject({ cells: 9, differing: 8 });

@@ -166,4 +166,34 @@ describe('connections API', () => {
     for (const secret of ['logged-never-9', manager, manager.split('_')[2]!, 'secretsecretsecret', viewer]) expect(text).not.toContain(secret);
     expect(entries.find((e) => e.msg === 'mistake').connection).toEqual({ credentials: '[redacted]', apiKey: '[redacted]' });
   });
+
+  it('disabling or deleting closes the inventory at the OTA first (closingFor, 202), unless closeAtOta is false; status changes wait for it (issue 15, defect 6)', async () => {
+    const { pool } = db.current;
+    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE channel_code = 'booking_com' AND deleted_at IS NULL`)).rows[0].id;
+    const mapped = (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`, [booking])).rows[0].n;
+    expect(mapped).toBeGreaterThan(0);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/connections/${booking}`, headers: as(viewer) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/connections/${booking}?closeAtOta=maybe`, headers: as(manager) })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${booking}`, headers: as(manager), payload: { closeAtOta: false, hotelCode: '1234567' } })).statusCode).toBe(400);
+    const del = await app.inject({ method: 'DELETE', url: `/api/v1/connections/${booking}`, headers: as(manager) });
+    expect(del.statusCode, del.body).toBe(202);
+    expect(del.json()).toMatchObject({ finished: false, closures: mapped, connection: { id: booking, closingFor: 'delete', status: 'active' } });
+    // Shown as closing; its status waits for the OTA's confirmation.
+    const tiles = (await app.inject({ method: 'GET', url: '/api/v1/channels', headers: as(viewer) })).json().channels;
+    expect(tiles.find((t: { id: string }) => t.id === booking)).toMatchObject({ health: { status: 'closing' }, pendingClosures: mapped });
+    expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${booking}`, headers: as(manager), payload: { status: 'paused' } })).statusCode).toBe(409);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/connections/${booking}`, headers: as(manager) })).statusCode).toBe(409);
+
+    // A connection that feeds nothing is disabled at once; keeping the OTA open disables at once too.
+    const bare = (await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'expedia', hotelCode: '4440099' } })).json().id;
+    const disabled = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${bare}`, headers: as(manager), payload: { status: 'disabled' } });
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect(disabled.json()).toMatchObject({ status: 'disabled', closingFor: null });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1 AND active`, [id])).rows[0].n).toBeGreaterThan(0);
+    const kept = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { status: 'disabled', closeAtOta: false } });
+    expect(kept.json()).toMatchObject({ status: 'disabled', closingFor: null, statusReason: 'disabled by a user; the OTA was left as it was' });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.ota_closures WHERE connection_id = $1 AND reason = 'connection_closing'`, [id])).rows[0].n).toBe(0);
+    const paused = (await app.inject({ method: 'GET', url: '/api/v1/channels', headers: as(viewer) })).json().channels;
+    expect(paused.every((t: { health: { status: string; reason: string } }) => t.health.status !== 'paused' || /OTA keeps the last values/.test(t.health.reason))).toBe(true);
+  });
 });

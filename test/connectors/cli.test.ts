@@ -126,5 +126,20 @@ describe('stayos connection list|create|update|mappings', () => {
     expect(replaced.out).toContain('2 added');
     const shown = await run(['mappings', '--connection', id]);
     expect(shown.out.trim().split('\n')).toEqual(['DLX/BAR -> 7002/6001', 'STD/BAR -> 7001/6001']);
+
+    // Disabling closes the inventory at the OTA first; deleting keeps the OTA open only when told.
+    const disabling = await run(['update', '--connection', id, '--status', 'disabled']);
+    expect(disabling.code, disabling.out).toBe(0);
+    expect(disabling.out).toContain('closing 2 OTA target(s) first (availability 0, rates closed); disabled once the OTA confirmed them');
+    expect((await pool.query(`SELECT status, closing_for FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ status: 'active', closing_for: 'disable' });
+    const busy = await run(['delete', '--connection', id]);
+    expect(busy.code).toBe(1);
+    expect(busy.out).toContain('ERR_CONFLICT');
+    expect((await run(['delete', '--connection', 'not-a-uuid'])).code).toBe(2);
+    const bookingId = /created ([0-9a-f-]{36})/.exec(booking.out)![1]!;
+    const gone = await run(['delete', '--connection', bookingId, '--keep-ota-open']);
+    expect(gone.code, gone.out).toBe(0);
+    expect(gone.out).toContain('deleted now');
+    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [bookingId])).rows[0].deleted).toBe(true);
   });
 });

@@ -112,7 +112,8 @@ describe('the writers of the dirty cells, side by side', () => {
         const run = {
           worker: () => finishPush(parties.worker as unknown as PoolClient, {
             connectionId: connection, propertyId: property, claimId, cellIds: cells.map((c) => c.id).reverse(), pushed: push,
-            acked: round % 3 === 0 ? [] : cells.filter((_, i) => i % 2 === 0).map((c) => ({ cellId: c.id, parts: ['avail'], values: values as never })),
+            target: { endpoint: 'http://127.0.0.1:9', hotel: 'H' },
+            acked: round % 3 === 0 ? [] : cells.filter((_, i) => i % 2 === 0).map((c) => ({ cellId: c.id, parts: ['avail'], values: values as never, room: 'R', rate: 'P' })),
             uncertain: cells.filter((_, i) => i % 5 === 1).map((c) => ({ cellId: c.id, parts: ['avail'] })),
             refused: [],
             done: cells.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),
