@@ -81,6 +81,10 @@ export const cdcStatus = z.object({
     confirmedLsn: z.string().nullable(), walLsn: z.string(), lagBytes: int.nullable(), lagSeconds: z.number().nullable(), safeWalBytes: int.nullable(),
   })),
   eventsPerSecond: z.number().nullable().describe('row changes decoded per second over the last 10 s, as the CDC part last reported it (null: no CDC has run)'),
+  incidents: z.array(z.object({
+    id: z.uuid(), slot: z.string(), kind: z.enum(['slot_lost', 'slot_dropped', 'failover', 'truncate', 'poison']), detail: z.string(),
+    detectedAt: ts, resyncAt: ts.nullable().describe('every connection\'s window marked to be pushed again'), resolvedAt: ts.nullable(),
+  })).describe('open incidents and those of the last 24 hours, newest first: a slot lost, dropped or missing after a failover (remade, every connection resynchronised), a TRUNCATE, a change set aside'),
 }).meta({ id: 'CdcStatus' });
 
 // -- actions --------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import type { Part } from '../core/part.ts';
 import { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
 import { CdcMetrics, cdcStatus, reportProgress, type CdcStatus } from './metrics.ts';
 import { ReplicationStream } from './replication.ts';
-import { ensureSlot, PUBLICATIONS } from './slot.ts';
+import { PUBLICATIONS } from './slot.ts';
+import { healSlot } from './slot-health.ts';
 import { InProcessTransport } from './transport/in-process.ts';
 import type { Transport } from './transport/types.ts';
 import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport } from './transport/pubsub.ts';
@@ -21,6 +22,8 @@ export { CdcMetrics, cdcStatus, type CdcStatus } from './metrics.ts';
 export { DirtyCellsConsumer } from './consumers/dirty-cells.ts';
 export { ReplicationStream } from './replication.ts';
 export { confirmedFlushLsn, currentWalLsn, databaseSlots, ensureSlot, slotStatus, PUBLICATIONS, type DatabaseSlot } from './slot.ts';
+export { healSlot, SLOT_PROBLEMS } from './slot-health.ts';
+export { recentIncidents } from './sql/incidents.ts';
 export { READ_PROGRESS, type ProgressReport } from './sql/progress.ts';
 export { InProcessTransport } from './transport/in-process.ts';
 export { PubSubTransport, pubsubNames, createPubSubClient, ensurePubSubResources } from './transport/pubsub.ts';
@@ -47,7 +50,6 @@ async function createTransport(config: Config, pool: Pool, log: Logger): Promise
 
 export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; transport?: Transport }): Promise<CdcPart> {
   const { config, url, pool, log } = deps;
-  if (await ensureSlot(pool, config.cdcSlot)) log.info({ slot: config.cdcSlot }, 'cdc: replication slot created');
   const metrics = new CdcMetrics();
   // The consumers store through their own connections: the WAL pipeline must never queue for a
   // connection behind API requests or sync workers (its lag would grow with their load).
@@ -63,6 +65,9 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     sink: transport,
     log,
     metrics,
+    // The slot's health, each time the stream (re)connects: made if missing, remade and every
+    // connection resynchronised if lost or dropped (cdc/slot-health.ts).
+    beforeConnect: () => healSlot(pool, config.cdcSlot, CHANNELS, log),
   });
   stream.start();
   const stopReporting = reportProgress(pool, config.cdcSlot, metrics, log);

@@ -4,6 +4,7 @@
  * counters, and the last error.
  */
 import type { Pool } from '../core/db.ts';
+import { RESOLVE_DRAINED_INCIDENTS } from './slot-health.ts';
 import type { Logger } from '../core/logger.ts';
 import { slotStatus, type SlotStatus } from './slot.ts';
 import { SAMPLE_PENDING, saveProgress } from './sql/progress.ts';
@@ -96,6 +97,8 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
       lastSample = Date.now();
       await pool.query(SAMPLE_PENDING);
     }
+    // A slot incident ends once the resync it started has drained.
+    await pool.query(RESOLVE_DRAINED_INCIDENTS);
   };
   // One report at a time: a tick while the previous report still waits on the database is skipped
   // (not queued behind it), so a slow database gets no pile of reports when it comes back.

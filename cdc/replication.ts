@@ -11,8 +11,9 @@
  *   stream order while no transaction is open moves the confirmed LSN to the keepalive's position:
  *   everything the server sent before it is handled, so an idle publication on a busy database
  *   does not pin WAL.
- * - The confirmed LSN never goes backwards; a commit LSN lower than the last one confirmed in the
- *   same session is a bug and stops the stream loudly.
+ * - Within a connection the confirmed LSN never goes backwards; a commit LSN lower than the last
+ *   one confirmed in the same session is a bug and stops the stream loudly. Each connection starts
+ *   from the slot's own confirmed position (a new slot, a new timeline: see streamOnce).
  * - The library's status update reports `lsn + 1` ("last byte + 1" added again); we send
  *   `lsn − 1` through it so the server receives exactly the end LSN. Confirming one byte too far
  *   could skip a transaction whose commit record starts exactly at that end LSN.
@@ -50,6 +51,9 @@ export interface ReplicationOptions {
   maxGroupDelayMs?: number;
   /** Called once a transaction is durably handled (benchmarks measure commit → stored latency). */
   onDurable?: (commitTime: string, endLsn: string, events: number) => void;
+  /** Run, holding the slot's leadership, before each connection: the slot's health check
+   * (cdc/slot-health.ts: a lost or dropped slot is remade and every connection resynchronised). */
+  beforeConnect?: () => Promise<unknown>;
   /** Reconnect backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -97,6 +101,7 @@ export class ReplicationStream {
         log.info({ slot: this.o.slot }, 'cdc: holding the slot lock, streaming');
         while (!this.stopped) {
           const started = Date.now();
+          await this.o.beforeConnect?.();
           const ended = await Promise.race([this.streamOnce().then(() => 'ended' as const), leadership.lost.then(() => 'lost' as const)]);
           if (ended === 'lost') {
             await this.service?.stop().catch(() => undefined);
@@ -136,15 +141,17 @@ export class ReplicationStream {
     let failure: unknown;
     let wake: (() => void) | undefined;
     let closed = false;
-    // Start from the slot's own position: a fresh process knows nothing it handled before.
+    // Start from the slot's own position, every time: never from an LSN this process remembers.
+    // The slot may be a new one (the old was lost or dropped) or be on another timeline after a
+    // failover, where a higher LSN remembered from before says nothing about what was handled:
+    // comparing across them would skip transactions. Behind what this process confirmed (the
+    // server restarted before saving it), the sinks absorb the re-delivery.
     const probe = createPool(this.o.connectionString, { max: 1, applicationName: 'stayos-cdc-probe' });
     try {
       const status = await slotStatus(probe, this.o.slot);
       if (!status.exists) throw new Error(`replication slot ${this.o.slot} does not exist`);
-      if (status.confirmedFlushLsn) {
-        const slotLsn = parseLsn(status.confirmedFlushLsn);
-        if (slotLsn > this.confirmed) this.confirmed = slotLsn;
-      }
+      if (status.walStatus === 'lost') throw new Error(`replication slot ${this.o.slot} was invalidated (wal_status lost)`);
+      this.confirmed = status.confirmedFlushLsn ? parseLsn(status.confirmedFlushLsn) : 0n;
     } finally {
       await probe.end();
     }

@@ -10,20 +10,58 @@ import type { Lsn } from './lsn.ts';
 
 export const PUBLICATIONS = { ari: 'stayos_ari', domainEvents: 'stayos_domain_events' } as const;
 
-/** Creates the logical slot (pgoutput) if missing. Returns true when it was created now. */
+/** Creates the logical slot (pgoutput) if missing, and records where (channel.cdc_slots). Returns true when it was created now. */
 export async function ensureSlot(pool: Pool, slot: string): Promise<boolean> {
   const { rows } = await pool.query(`SELECT plugin FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
   if (rows[0]) {
     if (rows[0].plugin !== 'pgoutput') throw new Error(`replication slot ${slot} exists with plugin ${rows[0].plugin}, not pgoutput`);
     return false;
   }
+  return createSlot(pool, slot);
+}
+
+/**
+ * Creates the slot; on PostgreSQL 17+ as a failover slot, so that a standby configured to
+ * synchronise slots (docs/operations.md) has it, at a position safe to resume from, when it is
+ * promoted. Records the server and timeline it was made on. Returns false if a concurrent start
+ * created it first.
+ */
+export async function createSlot(pool: Pool, slot: string): Promise<boolean> {
+  const { rows: [v] } = await pool.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
+  const failover = (v?.n ?? 0) >= 170000;
   try {
-    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-    return true;
+    await pool.query(failover
+      ? `SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
+      : `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
   } catch (err) {
     if ((err as { code?: string }).code === '42710') return false; // created by a concurrent start
     throw err;
   }
+  const id = await serverIdentity(pool);
+  await pool.query(recordSlot(slot, id, failover));
+  return true;
+}
+
+/** Where this database runs now: its server (system identifier) and timeline (null if not readable by this role). */
+export interface ServerIdentity { systemIdentifier: string; timeline: number }
+
+export async function serverIdentity(pool: Pool): Promise<ServerIdentity | null> {
+  try {
+    const { rows: [r] } = await pool.query<{ systemIdentifier: string; timeline: number }>(
+      `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS "systemIdentifier", (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`);
+    return r ?? null;
+  } catch {
+    return null; // pg_control_* are not granted to every role: the slot's absence alone still tells
+  }
+}
+
+export function recordSlot(slot: string, id: ServerIdentity | null, failover: boolean) {
+  return {
+    text: `INSERT INTO channel.cdc_slots AS s (slot_name, system_identifier, timeline, failover) VALUES ($1, COALESCE($2, 'unknown'), COALESCE($3, 0), $4)
+           ON CONFLICT (slot_name) DO UPDATE SET system_identifier = EXCLUDED.system_identifier, timeline = EXCLUDED.timeline, failover = EXCLUDED.failover,
+             updated_at = now()`,
+    values: [slot, id?.systemIdentifier ?? null, id?.timeline ?? null, failover],
+  };
 }
 
 /** A stable 64-bit advisory-lock key per slot name. */

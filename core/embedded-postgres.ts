@@ -157,6 +157,8 @@ function assertReachableByPostgres(dir: string): void {
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
+  /** More `-c name=value` settings, after (so over) EMBEDDED_SERVER_FLAGS: tests of a small WAL budget. */
+  settings?: Record<string, string>;
 }): Promise<EmbeddedServer> {
   const dataDir = path.resolve(options.dataDir);
   const pgDir = path.join(dataDir, 'pg');
@@ -194,7 +196,8 @@ export async function startEmbeddedPostgres(options: {
     const ids = postgresUserIds();
     if (ids) fs.chownSync(logFile, ids.uid, ids.gid);
   }
-  const flags = ['-p', String(options.port), ...EMBEDDED_SERVER_FLAGS].join(' ');
+  const extra = Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  const flags = ['-p', String(options.port), ...EMBEDDED_SERVER_FLAGS, ...extra].join(' ');
   const started = await pgCtl(['start', '-D', pgDir, '-l', logFile, '-o', flags, '-w', '-t', '60', '-s']);
   if (!started.ok) {
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-12).join('\n') : '';

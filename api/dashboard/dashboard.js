@@ -125,6 +125,14 @@ function cdcOf(cdc) {
   box.textContent = `CDC ${s.active ? 'streaming' : 'stopped'} · lag ${bytes(s.lagBytes)}${s.lagSeconds != null ? `, ${s.lagSeconds.toFixed(1)} s` : ''}`
     + ` · ${cdc.eventsPerSecond != null ? cdc.eventsPerSecond.toFixed(1) : '–'} events/s · WAL ${s.walStatus}`;
   box.className = `cdc${s.walStatus === 'lost' ? ' lost' : !s.active || (s.lagBytes || 0) > 16 * 1048576 ? ' lagging' : ''}`;
+  // What the CDC detected and healed by itself (a slot lost or dropped, a TRUNCATE, a change set
+  // aside), while open: the revenue team must know the OTAs are being resynchronised.
+  const open = (cdc.incidents || []).filter((i) => !i.resolvedAt);
+  if (open.length) {
+    box.textContent += ` · ${open.length} open incident(s): ${open.map((i) => `${i.kind.replace('_', ' ')}${i.resyncAt ? ' (resynchronising)' : ''}`).join(', ')}`;
+    box.title = open.map((i) => i.detail).join('\n');
+    box.className = 'cdc lost';
+  }
   box.dataset.lagBytes = String(s.lagBytes);
 }
 

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { rerunOnConflict, type PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
-import { databaseSlots, READ_PROGRESS, type ProgressReport } from '../../cdc/index.ts';
+import { databaseSlots, READ_PROGRESS, recentIncidents, type ProgressReport } from '../../cdc/index.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
@@ -81,11 +81,12 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * acknowledged position trails the WAL (bytes, and seconds as the WAL sender measures them), and
    * `wal_status` (`lost` means the slot fell behind max_slot_wal_keep_size: a full sync is due).
    */
-  app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s', { response: { 200: cdcStatus } }) }, async () => {
-    const [slots, { rows: progress }] = await Promise.all([databaseSlots(app.pool), app.pool.query<ProgressReport>(READ_PROGRESS)]);
+  app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s, and what the CDC detected and healed by itself (incidents)', { response: { 200: cdcStatus } }) }, async () => {
+    const [slots, { rows: progress }, { rows: incidents }] = await Promise.all([databaseSlots(app.pool), app.pool.query<ProgressReport>(READ_PROGRESS),
+      app.pool.query(recentIncidents(24, 20))]);
     // What the CDC part last reported (channel.cdc_progress); null when no CDC reports now.
     const fresh = progress.filter((p) => p.fresh);
-    return { slots, eventsPerSecond: fresh.length ? fresh.reduce((s, p) => s + p.eventsPerSecond, 0) : null };
+    return { slots, eventsPerSecond: fresh.length ? fresh.reduce((s, p) => s + p.eventsPerSecond, 0) : null, incidents };
   });
 
   connectionRoutes(app, opts.encryptionKey);

@@ -1,12 +1,13 @@
 /**
  * `GET /metrics`: Prometheus text format. Adds, at each scrape, the state every process shares:
  * pending cells and the age of the oldest per connection, connection health, the CDC slots'
- * lag in bytes and the CDC's events (total and per second, as its active process reported them) (from PostgreSQL, as the service role: operators see all properties).
+ * lag in bytes, the CDC's events (total and per second, as its active process reported them), slot
+ * problems and open CDC incidents (from PostgreSQL, as the service role: operators see all properties).
  */
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
 import { httpSeconds, registry } from '../../core/metrics.ts';
-import { databaseSlots, READ_PROGRESS, type ProgressReport } from '../../cdc/index.ts';
+import { databaseSlots, READ_PROGRESS, SLOT_PROBLEMS, type ProgressReport } from '../../cdc/index.ts';
 
 export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const pending = new client.Gauge({ name: 'stayos_pending_cells', help: 'ARI cells waiting to be pushed, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
@@ -15,7 +16,9 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const lag = new client.Gauge({ name: 'stayos_cdc_lag_bytes', help: 'WAL bytes between the current position and what the CDC slot acknowledged', labelNames: ['slot'] as const, registers: [] });
   const events = new client.Gauge({ name: 'stayos_cdc_events_total', help: 'Row changes the CDC decoded and handed on, as its active process last reported (channel.cdc_progress)', labelNames: ['slot'] as const, registers: [] });
   const eventRate = new client.Gauge({ name: 'stayos_cdc_events_per_second', help: 'Row changes per second over the last 10 s, as the active CDC last reported (0 when its report is older than 30 s)', labelNames: ['slot'] as const, registers: [] });
-  const gauges = [pending, oldest, up, lag, events, eventRate];
+  const slotProblems = new client.Gauge({ name: 'stayos_cdc_slot_problems', help: 'CDC slot problems not yet healed: a recorded slot missing or lost, a slot incident not yet resynchronised (page on > 0)', registers: [] });
+  const openIncidents = new client.Gauge({ name: 'stayos_cdc_open_incidents', help: 'CDC incidents still open, by kind (slot_lost, slot_dropped, failover: until the resync drained; poison: a change set aside until its connection is fixed)', labelNames: ['kind'] as const, registers: [] });
+  const gauges = [pending, oldest, up, lag, events, eventRate, slotProblems, openIncidents];
   const shared = new client.Registry();
   for (const m of gauges) shared.registerMetric(m);
 
@@ -25,11 +28,15 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/metrics', { schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format); no key: scrape it from inside your network' } }, async (_request, reply) => {
     for (const m of gauges) m.reset();
-    const [{ rows: conns }, slots, { rows: progress }] = await Promise.all([
+    const [{ rows: conns }, slots, { rows: progress }, { rows: problems }, { rows: incidents }] = await Promise.all([
       app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),
       databaseSlots(app.pool),
       app.pool.query<ProgressReport>(READ_PROGRESS),
+      app.pool.query(SLOT_PROBLEMS),
+      app.pool.query(`SELECT kind, count(*)::int AS n FROM channel.cdc_incidents WHERE resolved_at IS NULL AND deleted_at IS NULL GROUP BY kind`),
     ]);
+    slotProblems.set(problems.length);
+    for (const i of incidents) openIncidents.set({ kind: i.kind }, i.n);
     for (const c of conns) {
       const labels = { connection: c.id, channel: c.channel_code, hotel: c.ota_hotel_code };
       pending.set(labels, c.pending_cells);

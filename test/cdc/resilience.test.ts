@@ -143,3 +143,41 @@ describe('a 1,000,000-row transaction', () => {
     }
   });
 });
+
+describe('a slot replaced under the stream by one at an earlier position', () => {
+  it('is read from its own position: what it has not confirmed is delivered again, never skipped (issue 15, defect 3)', async () => {
+    const { pool } = db.current;
+    await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+    // A copy made now stands for a standby's slot that lags behind the primary's.
+    const lagging = slotName();
+    await ensureSlot(pool, lagging);
+    const pipe = await startPipeline(pool, db.current.url);
+    try {
+      await waitFor(() => pipe.metrics.streaming, { what: 'streaming' });
+      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(11)]);
+      const cells = async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(11)])).rows[0].count);
+      await waitFor(async () => (await cells()) === 18, { what: 'the change stored' });
+      const end = await currentWal(pool);
+      await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= end, { what: 'the change confirmed' });
+      await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+
+      // The slot is swapped, under the running stream, for a copy of the lagging one (same name).
+      for (;;) {
+        await pool.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [pipe.slot]);
+        try {
+          await pool.query(`SELECT pg_drop_replication_slot($1)`, [pipe.slot]);
+          break;
+        } catch (err) {
+          if ((err as { code: string }).code !== '55006') throw err;
+        }
+      }
+      await pool.query(`SELECT pg_copy_logical_replication_slot($1, $2)`, [lagging, pipe.slot]);
+      // The stream reconnects at the copy's position and delivers the change again: a position it
+      // remembers from the old slot would have skipped it.
+      await waitFor(async () => (await cells()) === 18, { what: 'the change delivered again', timeoutMs: 30_000 });
+    } finally {
+      await pipe.stop();
+      await dropSlot(pool, lagging);
+    }
+  });
+});

@@ -14,6 +14,8 @@ export async function dropSlot(pool: Pool, slot: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       await pool.query(`SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+      // Forgotten on purpose: the slot's record would otherwise make health report it missing.
+      await pool.query(`DELETE FROM channel.cdc_slots WHERE slot_name = $1`, [slot]).catch(() => undefined);
       return;
     } catch (err) {
       if ((err as { code?: string }).code !== '55006') throw err;
