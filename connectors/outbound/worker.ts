@@ -53,6 +53,9 @@ const NOTHING_ACKED: ClaimedCell['acked'] = {
   avail: false, rateAcked: false, restr: false, refused: null,
 };
 
+/** The longest a dead worker's claim waits for its last request to end at the OTA. */
+const DEAD_WORKER_GRACE_MAX_MS = 5000;
+
 /** Consecutive failed pushes after which a degraded connection is marked down. */
 const DOWN_AFTER_FAILURES = 5;
 /** Breaker backoff between pushes to a failing OTA: from half a second, doubling with jitter. */
@@ -111,7 +114,7 @@ export class SyncWorker {
   async poll(): Promise<void> {
     if (this.#inflight.size >= this.#o.concurrency) return;
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()]));
+    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()], this.#graceSeconds));
     for (const { id } of rows) {
       if (this.#o.only && !this.#o.only.includes(id)) continue;
       if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
@@ -177,7 +180,7 @@ export class SyncWorker {
     if (connection.status === 'paused') return { cells: 0, requests: 0, stopped: false };
 
     const claimId = randomUUID();
-    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize));
+    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#graceSeconds));
     if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
     try {
       return await this.#push(connection, connector, claimId, claimed);
@@ -352,6 +355,12 @@ export class SyncWorker {
     if (!current) return { cells: cells.length, requests: outcome.requests, stopped: false };
     await this.#breaker(connection, outcome);
     return { cells: cells.length, requests: outcome.requests, stopped: !!outcome.stop };
+  }
+
+  /** How long a dead worker's claimed cells wait before they are taken over: its last request may
+   * still be in flight at the OTA until its timeout (at most 5 s, so the OTA is healed quickly). */
+  get #graceSeconds(): number {
+    return Math.min(this.#o.timeoutMs, DEAD_WORKER_GRACE_MAX_MS) / 1000;
   }
 
   #settings(connection: ConnectionRow): SyncSettings {

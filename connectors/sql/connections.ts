@@ -3,17 +3,19 @@
  * details for a push (credentials decrypted only here), its breaker state, status transitions,
  * pause/resume, Booking.com's shared tokens, and the full-sync marking.
  */
+import { DEAD_WORKER_QUIET } from './sync.ts';
 
 /**
  * Connections of these channels with cells to push now: not paused (unless being closed) or
- * disabled, breaker closed (retry_at passed), and an OTA target to close, or a cell waiting — or only claimed cells whose worker is gone (nobody holds
- * the connection's sync lock: channel.sync_lock_held). One index probe per connection, newest cell
+ * disabled, breaker closed (retry_at passed), and an OTA target to close, or a cell waiting — or
+ * only claimed cells whose worker is gone (nobody holds the connection's sync lock:
+ * channel.sync_lock_held) and quiet for the grace (sync.ts claimCells). One index probe per connection, newest cell
  * first: the oldest entries of the claim index are the ones a pass has claimed or just deleted
  * (dead until vacuumed), and a probe from that end walked past thousands of them during a full
  * sync. Except `busy`, the connections this worker is pushing already: their pass loops until
  * nothing is left.
  */
-export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = []) {
+export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = [], graceSeconds = 0) {
   return {
     text: `
 SELECT c.id FROM channel.channel_connections c
@@ -28,8 +30,8 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <>
        OR EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
                ORDER BY d.first_dirty_at DESC LIMIT 1)
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
-           AND NOT channel.sync_lock_held(c.id)))`,
-    values: [channels, busy],
+           AND NOT channel.sync_lock_held(c.id) AND ${DEAD_WORKER_QUIET('c.id', '$3')}))`,
+    values: [channels, busy, graceSeconds],
   };
 }
 

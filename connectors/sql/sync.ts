@@ -17,23 +17,35 @@ import type { OtaValues, Part } from '../types.ts';
 /**
  * Claims up to `limit` cells of a connection, oldest first, for a caller holding the connection's
  * sync lock. Cells another claim still holds are taken too (`takenOver`): with the lock held here,
- * the worker that claimed them is gone. SKIP LOCKED: a dead worker's transaction PostgreSQL has
- * not yet ended keeps its rows until it has.
+ * the worker that claimed them is gone — once `graceSeconds` have passed since its last sign of
+ * life (its claim, or its last logged OTA request): a request it sent just before dying may still
+ * be in flight at the OTA, and Expedia takes one request per hotel at a time. SKIP LOCKED: a dead
+ * worker's transaction PostgreSQL has not yet ended keeps its rows until it has.
  */
-export function claimCells(connectionId: string, claimId: string, limit: number) {
+export function claimCells(connectionId: string, claimId: string, limit: number, graceSeconds: number) {
   return {
     text: `
-WITH picked AS (
+WITH quiet AS (SELECT ${DEAD_WORKER_QUIET('$1', '$4')} AS ok),
+picked AS (
   SELECT id, claimed_at IS NOT NULL AS taken_over FROM channel.ari_dirty_cells
-  WHERE connection_id = $1 AND deleted_at IS NULL
+  WHERE connection_id = $1 AND deleted_at IS NULL AND (claimed_at IS NULL OR (SELECT ok FROM quiet))
   ORDER BY first_dirty_at LIMIT $3
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
 FROM picked WHERE d.id = picked.id
 RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver"`,
-    values: [connectionId, claimId, limit],
+    values: [connectionId, claimId, limit, graceSeconds],
   };
 }
+
+/**
+ * SQL: whether the connection's claimed cells have been quiet for `grace` seconds — no claim and no
+ * logged OTA request of the connection since (a dead worker's last request may still be in flight
+ * until its timeout).
+ */
+export const DEAD_WORKER_QUIET = (connection: string, grace: string) => `
+  COALESCE(GREATEST((SELECT max(claimed_at) FROM channel.ari_dirty_cells WHERE connection_id = ${connection} AND claimed_at IS NOT NULL),
+                    (SELECT max(created_at) FROM channel.sync_log WHERE connection_id = ${connection})), '-infinity') < now() - make_interval(secs => ${grace})`;
 
 /** In an upsert of channel.ari_acknowledged: the stored row was acknowledged at the target being recorded now. */
 const SAME = `a.ota_target IS NOT DISTINCT FROM EXCLUDED.ota_target`;

@@ -90,7 +90,7 @@ describe('the writers of the dirty cells, side by side', () => {
         await pool.query(`DELETE FROM channel.sync_errors WHERE connection_id = $1`, [connection]);
         await pool.query(markDirtyCells(['booking_com'], [range(0, NIGHTS, day)]));
         const claimId = randomUUID();
-        const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connection, claimId, 10_000));
+        const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connection, claimId, 10_000, 0));
         // Settled in the reverse of the key order: an order a plan could take.
         const { rows: cells } = await pool.query<{ id: string; roomTypeId: string; ratePlanId: string; night: string }>(`
           SELECT id, room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", stay_date AS night FROM channel.ari_dirty_cells WHERE claim_id = $1

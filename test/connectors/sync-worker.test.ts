@@ -256,10 +256,13 @@ describe('races with the OTA', () => {
     const dead = await pool.query(`UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now()
       WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`, [ids.expedia, c.room_type_id, c.rate_plan_id, night]);
     expect(dead.rowCount).toBe(1);
-    // Its worker is gone (nobody holds the connection's sync lock): this worker takes the cell over
-    // at once and, not knowing what reached the OTA, sends it whole.
-    await worker.syncConnection(ids.expedia!);
-    expect(await pending(ids.expedia!)).toBe(0);
+    // Its worker is gone (nobody holds the connection's sync lock): once its last request can no
+    // longer be in flight (the grace: the request timeout), this worker takes the cell over and,
+    // not knowing what reached the OTA, sends it whole.
+    await waitFor(async () => {
+      await worker.syncConnection(ids.expedia!);
+      return (await pending(ids.expedia!)) === 0;
+    }, { what: 'the dead worker\'s cell taken over', intervalMs: 100 });
     expect(otaRate()).toBe(truth.rate);
   });
 
