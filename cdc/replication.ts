@@ -275,10 +275,23 @@ export class ReplicationStream {
       void service.stop();
     });
 
+    // A stop() while this connection was being set up (the slot probe, the library connecting)
+    // found no stream to end: end it here, or it would stream on and stop() would wait for it.
+    if (this.stopped) {
+      clearInterval(heartbeat);
+      return;
+    }
+    service.on('start', () => {
+      if (this.stopped) void service.stop().catch(() => undefined);
+    });
     metrics.streaming = true;
     try {
       // '0/0': start where the slot's confirmed position is, never where this process last *received*.
-      await service.subscribe(plugin, this.o.slot, '0/00000000');
+      const subscribed = service.subscribe(plugin, this.o.slot, '0/00000000');
+      subscribed.catch(() => undefined); // its failure is `failure` (the 'error' event), or moot after a stop
+      // A stop() while the library is still connecting ends a client whose connect() may never
+      // settle (pg): wait for the stop too, not for the subscription alone.
+      await Promise.race([subscribed, this.stopPromise]);
     } finally {
       clearInterval(heartbeat);
       closed = true;

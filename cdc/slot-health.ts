@@ -8,8 +8,10 @@
  *    slot is back, the dashboard and GET /api/v1/cdc show it, every connection gets an 'alert'
  *    error row), a new slot made, and every connection resynchronised — its whole window marked
  *    with what the OTA acknowledged forgotten — once, with the reason recorded;
- *  - present on another timeline than recorded (a failover slot the standby kept in sync): nothing
- *    was lost; recorded, no resync.
+ *  - present on another server or timeline than recorded (a failover slot the standby kept in
+ *    sync): the slot lost nothing, but the OTAs may hold values of transactions the old primary
+ *    committed and never passed on; the slot is kept, and every connection resynchronised the same
+ *    way.
  * The order makes it crash-proof: the incident is written before the new slot exists and marked
  * resynchronised after the marking, so a crash in between resynchronises at the next start. The
  * stream itself starts from the new slot's own position (cdc/replication.ts), never from an LSN
@@ -33,6 +35,14 @@ export async function healSlot(pool: Pool, slot: string, channels: readonly stri
     FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
   if (s && !s.here) throw new Error(`replication slot ${slot} belongs to database ${s.database}, not this one: choose another STAYOS_CDC_SLOT`);
   if (s && s.plugin !== 'pgoutput') throw new Error(`replication slot ${slot} exists with plugin ${s.plugin}, not pgoutput`);
+  // Records of other slots that no longer exist (STAYOS_CDC_SLOT renamed, the old slot dropped)
+  // are retired with their open incidents: health speaks of the slot this CDC streams.
+  const { rows: retired } = await pool.query<{ slot: string }>(`WITH r AS (
+      UPDATE channel.cdc_slots c SET deleted_at = now() WHERE c.slot_name <> $1 AND c.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.slot_name = c.slot_name) RETURNING c.slot_name),
+    i AS (UPDATE channel.cdc_incidents x SET resolved_at = now() FROM r WHERE x.slot_name = r.slot_name AND x.resolved_at IS NULL)
+    SELECT slot_name AS slot FROM r`, [slot]);
+  if (retired.length) log.warn({ slot, retired: retired.map((x) => x.slot) }, 'cdc: records of replication slots that no longer exist retired (another slot name is in use)');
   const { rows: [r] } = await pool.query<Recorded>(`SELECT system_identifier AS "systemIdentifier", timeline FROM channel.cdc_slots WHERE slot_name = $1`, [slot]);
   const moved = !!(r && id && r.systemIdentifier !== 'unknown' && (r.systemIdentifier !== id.systemIdentifier || r.timeline !== id.timeline));
 
@@ -50,19 +60,25 @@ export async function healSlot(pool: Pool, slot: string, channels: readonly stri
   } else if (!r) {
     await pool.query(recordSlot(slot, id, false)); // made before slots were recorded
   } else if (moved) {
-    // The slot survived a failover (synchronised to the promoted standby): nothing was lost.
+    // The slot survived a failover (synchronised to the promoted standby): it lost no change the
+    // new primary has. But the old primary may have committed transactions the standby never
+    // received (asynchronous replication) and the workers, reading the old primary, may have
+    // pushed their values: the OTA can hold what the PMS no longer says, and no cell is dirty
+    // for it. So a failover is resynchronised all the same, with what the OTA acknowledged
+    // forgotten (a full push; rare and cheap next to an OTA selling a lost change).
     await pool.query(recordSlot(slot, id, true));
-    await pool.query(recordIncident(slot, 'failover', `replication slot ${slot} is on a new ${r.systemIdentifier !== id!.systemIdentifier ? 'server' : 'timeline'} (timeline ${r.timeline} → ${id!.timeline}) and kept its position (a failover slot): nothing to resynchronise`, { from: r, to: id }, { resynced: false, resolved: true }));
-    cdcIncidents.inc({ kind: 'failover' });
-    log.warn({ slot, from: r, to: id }, 'cdc: the database failed over; the slot came along');
+    problem = { kind: 'failover', detail: `replication slot ${slot} is on a new ${r.systemIdentifier !== id!.systemIdentifier ? 'server' : 'timeline'} (timeline ${r.timeline} → ${id!.timeline}) and kept its position (a failover slot); the OTAs may hold values of transactions the old primary did not pass on before it failed` };
   }
 
   if (problem) {
-    log.error({ slot, kind: problem.kind }, `cdc: ${problem.detail}; making a new slot and resynchronising every connection`);
+    const remake = !(s && moved && s.walStatus !== 'lost'); // a failover slot that came along is kept
+    log.error({ slot, kind: problem.kind }, `cdc: ${problem.detail}; ${remake ? 'making a new slot and ' : ''}resynchronising every connection`);
     cdcIncidents.inc({ kind: problem.kind });
     await pool.query(recordIncident(slot, problem.kind, problem.detail, { walStatus: s?.walStatus ?? null, recorded: r ?? null, now: id }, { resynced: false, resolved: false }));
-    if (s) await dropSlot(pool, slot, s.activePid);
-    await createSlot(pool, slot);
+    if (remake) {
+      if (s) await dropSlot(pool, slot, s.activePid);
+      await createSlot(pool, slot);
+    }
   }
   // Any incident of this slot not yet resynchronised (this one, or one a crash interrupted).
   const { rows: pending } = await pool.query<{ id: string; detail: string }>(

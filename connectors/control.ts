@@ -7,7 +7,7 @@ import { StayosError } from '../core/errors.ts';
 import type { Pool, PoolClient } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { addDays } from '../core/dates.ts';
-import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, setPaused } from './sql/connections.ts';
+import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, resolvePoisonOf, setPaused } from './sql/connections.ts';
 import { startClosing } from './sql/closures.ts';
 
 /** Default window: 500 days, as channel-manager certifications demand. */
@@ -65,6 +65,7 @@ export async function requestFullSync(pool: Pool, connectionId: string, days = F
     const chunk = { from: addDays(scope.today, from), to: addDays(scope.today, to), first: from === 0, last: to === days };
     cells += (await pool.query<{ cells: number }>(markFullSync(connectionId, chunk))).rows[0]!.cells;
   }
+  if (days >= scope.windowDays) await pool.query(resolvePoisonOf(connectionId));
   return { connectionId, channel: c.channel, days, cells };
 }
 

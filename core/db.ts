@@ -105,13 +105,15 @@ export async function rerunOnConflict<T>(fn: () => Promise<T>, o: { what: string
 }
 
 /**
- * Whether a failure is the statement's input (a data exception, an integrity violation, a
- * trigger's or a cast's refusal: SQLSTATE classes 22, 23, 42, P0): running it again fails again,
- * so a pipeline isolates that input instead of retrying it. Anything else (connection lost, server
- * restarting, lock timeouts, no SQLSTATE at all) may pass on a retry.
+ * Whether a failure is the statement's input (a data exception such as a cast's refusal, an
+ * integrity violation, a trigger's refusal: SQLSTATE classes 22, 23, P0): running it again fails
+ * again, so a pipeline isolates that input instead of retrying it. Anything else may pass on a
+ * retry (connection lost, server restarting, lock timeouts, no SQLSTATE at all) or concerns every
+ * input alike — class 42 (a missing table or function during a deploy, a permission taken away)
+ * is the system, not one change, and setting changes aside for it would drop the whole stream.
  */
 export function isInputError(err: unknown): boolean {
-  return /^(22|23|42|P0)/.test((err as { code?: string }).code ?? '');
+  return /^(22|23|P0)/.test((err as { code?: string }).code ?? '');
 }
 
 /** The pipeline reads the WAL; without wal_level=logical nothing downstream can work. */

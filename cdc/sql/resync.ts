@@ -41,6 +41,8 @@ acted AS (
 opened AS (
   INSERT INTO channel.sync_errors AS e (connection_id, property_id, severity, kind, error_code, message)
   SELECT id, property_id, $3, 'resync', 'ERR_RESYNC', left('StayOS is resynchronising the whole window: ' || $2::text, 2000) FROM c
+  -- A connection that maps nothing has nothing to push: an open row would never drain.
+  WHERE EXISTS (SELECT 1 FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active AND m.deleted_at IS NULL)
   ON CONFLICT (connection_id, kind, coalesce(ota_code, ''), coalesce(room_type_id::text, ''), coalesce(rate_plan_id::text, ''), coalesce(stay_from, '-infinity'::date))
     WHERE resolved_at IS NULL AND deleted_at IS NULL
   DO UPDATE SET occurrences = e.occurrences + 1, last_seen_at = now(), message = EXCLUDED.message, severity = EXCLUDED.severity)

@@ -14,7 +14,7 @@
 import type { PoolClient } from '../../core/db.ts';
 import { recordRejectedMapping } from '../sql/mapping.ts';
 import {
-  finishClaim, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
+  finishClaim, forgetOthersAtTargets, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
   type AckedCell, type PushTarget, type SyncErrorEntry,
 } from '../sql/sync.ts';
 import type { Part } from '../types.ts';
@@ -31,6 +31,8 @@ export interface PushFinish {
   /** The cells that were pushed (a lost one is made dirty again by its key). */
   pushed: PushCell[];
   acked: AckedCell[];
+  /** Of the acknowledged cells, those that had nothing acknowledged at their target before this push (forgetOthersAtTargets). */
+  fresh: string[];
   /** Parts sent without a definitive answer: their acknowledgement is forgotten. */
   uncertain: Array<{ cellId: string; parts: Part[] }>;
   /** Values the OTA refused for good, per cell and part. */
@@ -49,6 +51,9 @@ export interface PushFinish {
 /** Runs the finish inside the caller's transaction; returns how many pushed cells were lost to another worker. */
 export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ lost: number }> {
   await client.query(lockClaim(f.claimId, f.cellIds));
+  const fresh = new Set(f.fresh);
+  const newOwners = f.acked.filter((a) => fresh.has(a.cellId));
+  if (newOwners.length) await client.query(forgetOthersAtTargets(f.claimId, f.target, newOwners));
   if (f.acked.length) await client.query(storeAcknowledged(f.claimId, f.target, f.acked));
   if (f.uncertain.length) await client.query(forgetParts(f.claimId, f.uncertain));
   if (f.refused.length) await client.query(storeRefused(f.claimId, f.target, f.refused));

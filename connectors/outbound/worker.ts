@@ -18,7 +18,7 @@ import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, r
 import type { OtaValues, Part } from '../types.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
 import { closedEverywhere, closureCells } from './closures.ts';
-import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, type Closure } from '../sql/closures.ts';
+import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, retryClosuresNow, type Closure } from '../sql/closures.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
 import { finishPush, type PushFinish } from './finish.ts';
 
@@ -114,7 +114,7 @@ export class SyncWorker {
   async poll(): Promise<void> {
     if (this.#inflight.size >= this.#o.concurrency) return;
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()], this.#graceSeconds));
+    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()]));
     for (const { id } of rows) {
       if (this.#o.only && !this.#o.only.includes(id)) continue;
       if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
@@ -136,7 +136,9 @@ export class SyncWorker {
     const onError = (err: Error) => (broken = err);
     lockClient.on('error', onError);
     try {
-      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+      // The server's keepalives on the lock session: a machine that vanished (no FIN, no RST)
+      // frees the lock within 5 + 3 × 3 = 14 s, and the next worker takes its claims over.
+      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '3', false),
               set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(channel.sync_lock_key($1)) AS ok`, [connectionId]);
       if (!lock?.ok) return result;
       try {
@@ -173,14 +175,15 @@ export class SyncWorker {
     const { rows: [closure] } = await pool.query<Closure>(nextClosure(connectionId));
     if (closure) return this.#close(connection, connector, closure);
     if (connection.closingFor) {
-      const { rows: [closed] } = await pool.query<{ deleted: boolean }>(completeClosing(connectionId));
-      if (closed) this.#o.log.warn({ connection: connectionId }, `connection ${closed.deleted ? 'deleted' : 'disabled'}: its inventory is closed at the OTA`);
+      const { rows: [closed] } = await pool.query<{ deleted: boolean; notClosed: number }>(completeClosing(connectionId));
+      if (closed?.notClosed) this.#o.log.error({ connection: connectionId, targets: closed.notClosed }, 'connection disabled, but the OTA did not confirm closing its inventory: it may still sell');
+      else if (closed) this.#o.log.warn({ connection: connectionId }, `connection ${closed.deleted ? 'deleted' : 'disabled'}: its inventory is closed at the OTA`);
       return { cells: 0, requests: 0, stopped: false };
     }
     if (connection.status === 'paused') return { cells: 0, requests: 0, stopped: false };
 
     const claimId = randomUUID();
-    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#graceSeconds));
+    const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#graceSeconds(connection)));
     if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
     try {
       return await this.#push(connection, connector, claimId, claimed);
@@ -282,6 +285,8 @@ export class SyncWorker {
       connectionId, propertyId: connection.propertyId, claimId, cellIds: claimed.map((r) => r.id), pushed: push,
       target: { endpoint: connection.endpointUrl, hotel: connection.hotelCode },
       acked: [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
+      // Nothing acknowledged at its target before (or taken over: unknown): the OTA shows what this push sent there now.
+      fresh: cells.filter((c) => takenOver.has(c.cellId) || !(c.acked.avail || c.acked.rateAcked || c.acked.restr)).map((c) => c.cellId),
       uncertain, refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
       done: [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq })),
       accepted: push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
@@ -335,20 +340,25 @@ export class SyncWorker {
     const current = closure.hotelCode === connection.hotelCode && closure.endpointUrl.replace(/\/+$/, '') === connection.endpointUrl.replace(/\/+$/, '');
     const outcome = await connector.push(this.#context(target), cells);
     const what = `closing ${closure.roomCode}/${closure.rateCode} at ${connection.channel} hotel ${closure.hotelCode} (${closure.reason})`;
+    // An alert: the OTA did not confirm the closure, so it may still sell that target.
     const giveUp = async (error: string) => {
-      await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{ severity: 'warning', kind: 'closing', errorCode: 'ERR_CLOSING', message: `${what}: given up: ${error}` }]));
-      this.#o.log.warn({ connection: connection.id, closure: closure.id, error }, `${what}: given up`);
+      await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{ severity: 'alert', kind: 'closing_failed', errorCode: 'ERR_CLOSING', message: `${what}: given up, the OTA may still sell it: ${error}` }]));
+      this.#o.log.error({ connection: connection.id, closure: closure.id, error }, `${what}: given up`);
     };
     if (closedEverywhere(cells, outcome)) {
       await pool.query(finishClosure(closure.id, 'done', null, closure.roomMapped ? 'rate' : 'room'));
       this.#o.log.info({ connection: connection.id, closure: closure.id, nights: cells.length }, `${what}: confirmed by the OTA`);
-    } else if (outcome.stop?.kind === 'unavailable' || (!current && outcome.stop)) {
+    } else if (outcome.stop) {
+      // The request did not go through (an outage, refused credentials, the OTA refusing the whole
+      // request): tried again after a backoff — an operator fixing the credentials or resuming
+      // the connection sends it at once —, given up only after CLOSURE_MAX_ATTEMPTS.
       const error = outcome.stop.error.message;
       const { rows: [r] } = await pool.query<{ gaveUp: boolean }>(closureFailed(closure.id, error));
       if (r?.gaveUp) await giveUp(`${error} (after ${CLOSURE_MAX_ATTEMPTS} attempts)`);
     } else {
-      // Refused for good (the room, rate or hotel is not ours there any more): retrying cannot help.
-      const error = outcome.stop?.error.message ?? outcome.rejected[0]?.error.message ?? 'the OTA did not acknowledge every night';
+      // The OTA answered and refused nights by name (the room, rate or hotel is not ours there any
+      // more, a night outside its window): retrying cannot help.
+      const error = outcome.rejected[0]?.error.message ?? 'the OTA did not acknowledge every night';
       await pool.query(finishClosure(closure.id, 'given_up', error, 'none'));
       await giveUp(error);
     }
@@ -359,8 +369,8 @@ export class SyncWorker {
 
   /** How long a dead worker's claimed cells wait before they are taken over: its last request may
    * still be in flight at the OTA until its timeout (at most 5 s, so the OTA is healed quickly). */
-  get #graceSeconds(): number {
-    return Math.min(this.#o.timeoutMs, DEAD_WORKER_GRACE_MAX_MS) / 1000;
+  #graceSeconds(connection: ConnectionRow): number {
+    return Math.min(this.#settings(connection).timeoutMs, DEAD_WORKER_GRACE_MAX_MS) / 1000;
   }
 
   #settings(connection: ConnectionRow): SyncSettings {
@@ -388,6 +398,7 @@ export class SyncWorker {
       this.#recorded.set(connection.id, Date.now());
       await pool.query(recordOutcome(connection.id, true, null, null));
       await pool.query(resolveTransientErrors(connection.id));
+      if (!healthy) await pool.query(retryClosuresNow(connection.id));
       const moved = await pool.query(transitionStatus(connection.id, 'active', null));
       if (moved.rowCount) this.#o.log.info({ connection: connection.id }, 'connection active again');
       return;

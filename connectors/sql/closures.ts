@@ -82,26 +82,54 @@ export function closureFailed(closureId: string, error: string) {
 }
 
 /**
+ * The OTA answers the connection again (its breaker closed after failures, or it was resumed):
+ * closures at its current hotel and endpoint that waited out a backoff from the outage go now, not
+ * after their own backoff (up to an hour) — the target no longer fed must stop selling as soon as
+ * the OTA can take it. Closures at a hotel or endpoint the connection left keep their backoff: the
+ * connection's health says nothing of theirs.
+ */
+export function retryClosuresNow(connectionId: string) {
+  return {
+    text: `UPDATE channel.ota_closures o SET retry_at = NULL
+           FROM channel.channel_connections c
+           WHERE o.connection_id = $1 AND c.id = o.connection_id AND o.finished_at IS NULL AND o.deleted_at IS NULL AND o.retry_at > now()
+             AND o.ota_hotel_code = c.ota_hotel_code AND rtrim(o.endpoint_url, '/') = rtrim(c.endpoint_url, '/')`,
+    values: [connectionId],
+  };
+}
+
+/**
  * A connection being disabled or deleted whose closures are all finished: it is disabled (or
- * deleted) now, and the open 'closing' error resolves. Returns what was done.
+ * deleted) now, and the open 'closing' error resolves. If the OTA did not confirm every closure of
+ * this closing (given up: an outage that outlasted the attempts, a refusal), that is never
+ * reported as closed: the connection is disabled — not deleted, even if a delete was asked, so it
+ * stays in sight — with a reason saying the OTA may still sell, and the 'closing_failed' alert
+ * stays open. Returns what was done.
  */
 export function completeClosing(connectionId: string) {
   return {
     text: `
-WITH c AS (
+WITH failed AS (
+  SELECT count(*)::int AS n FROM channel.ota_closures o JOIN channel.channel_connections x ON x.id = o.connection_id
+  WHERE o.connection_id = $1 AND o.reason = 'connection_closing' AND o.outcome = 'given_up' AND o.created_at >= x.closing_since AND o.deleted_at IS NULL),
+c AS (
   UPDATE channel.channel_connections SET
-    status = CASE WHEN closing_for = 'disable' THEN 'disabled' ELSE status END,
-    status_reason = CASE WHEN closing_for = 'disable' THEN 'disabled by a user; its inventory was closed at the OTA first' ELSE status_reason END,
-    status_changed_at = CASE WHEN closing_for = 'disable' THEN now() ELSE status_changed_at END,
-    deleted_at = CASE WHEN closing_for = 'delete' THEN now() END,
+    status = CASE WHEN closing_for = 'disable' OR f.n > 0 THEN 'disabled' ELSE status END,
+    status_reason = CASE
+      WHEN f.n > 0 THEN 'disabled by a user' || CASE WHEN closing_for = 'delete' THEN ' (not deleted)' ELSE '' END
+                        || '; its inventory could not be closed at the OTA for ' || f.n || ' target(s): the OTA may still sell them (see the errors)'
+      WHEN closing_for = 'disable' THEN 'disabled by a user; its inventory was closed at the OTA first' ELSE status_reason END,
+    status_changed_at = CASE WHEN closing_for = 'disable' OR f.n > 0 THEN now() ELSE status_changed_at END,
+    deleted_at = CASE WHEN closing_for = 'delete' AND f.n = 0 THEN now() END,
     closing_for = NULL, closing_since = NULL
+  FROM failed f
   WHERE id = $1 AND closing_for IS NOT NULL AND deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM channel.ota_closures o WHERE o.connection_id = $1 AND o.finished_at IS NULL AND o.deleted_at IS NULL)
-  RETURNING id, deleted_at IS NOT NULL AS deleted),
+  RETURNING id, deleted_at IS NOT NULL AS deleted, f.n AS "notClosed"),
 resolved AS (
   UPDATE channel.sync_errors e SET resolved_at = now() FROM c
   WHERE e.connection_id = c.id AND e.kind = 'closing' AND e.resolved_at IS NULL)
-SELECT deleted FROM c`,
+SELECT deleted, "notClosed" FROM c`,
     values: [connectionId],
   };
 }

@@ -3,8 +3,6 @@
  * details for a push (credentials decrypted only here), its breaker state, status transitions,
  * pause/resume, Booking.com's shared tokens, and the full-sync marking.
  */
-import { DEAD_WORKER_QUIET } from './sync.ts';
-
 /**
  * Connections of these channels with cells to push now: not paused (unless being closed) or
  * disabled, breaker closed (retry_at passed), and an OTA target to close, or a cell waiting — or
@@ -15,7 +13,7 @@ import { DEAD_WORKER_QUIET } from './sync.ts';
  * sync. Except `busy`, the connections this worker is pushing already: their pass loops until
  * nothing is left.
  */
-export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = [], graceSeconds = 0) {
+export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = []) {
   return {
     text: `
 SELECT c.id FROM channel.channel_connections c
@@ -30,8 +28,8 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <>
        OR EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
                ORDER BY d.first_dirty_at DESC LIMIT 1)
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
-           AND NOT channel.sync_lock_held(c.id) AND ${DEAD_WORKER_QUIET('c.id', '$3')}))`,
-    values: [channels, busy, graceSeconds],
+           AND NOT channel.sync_lock_held(c.id)))`,
+    values: [channels, busy],
   };
 }
 
@@ -92,7 +90,8 @@ RETURNING status`,
 }
 
 /** Pause: workers skip the connection, the CDC keeps marking its cells (bounded by distinct
- * cells). Resume: active again, breaker reset, so the backlog goes out at once. */
+ * cells). Resume: active again, breaker reset, so the backlog and the closures waiting out a
+ * backoff go out at once. */
 export function setPaused(connectionId: string, paused: boolean) {
   return {
     text: `
@@ -103,7 +102,11 @@ WITH c AS (
   RETURNING id, status),
 reset AS (
   UPDATE channel.connection_sync_state s SET consecutive_failures = 0, retry_at = NULL, updated_at = now()
-  FROM c WHERE s.connection_id = c.id AND NOT $2)
+  FROM c WHERE s.connection_id = c.id AND NOT $2),
+-- Resumed: the operator says the OTA is fine again, so OTA targets waiting to be closed go now too.
+closures AS (
+  UPDATE channel.ota_closures o SET retry_at = NULL
+  FROM c WHERE o.connection_id = c.id AND NOT $2 AND o.finished_at IS NULL AND o.retry_at > now())
 SELECT status FROM c`,
     values: [connectionId, paused],
   };
@@ -152,6 +155,19 @@ export function dropToken(accountHash: string) {
     text: `UPDATE channel.ota_tokens SET token = NULL, expires_at = NULL, updated_at = now(), version = version + 1
            WHERE channel_code = 'booking_com' AND account_hash = $1`,
     values: [accountHash],
+  };
+}
+
+/**
+ * After a full sync of a connection's whole window: every change the CDC set aside for it
+ * (channel.cdc_incidents kind 'poison', whatever slot) is covered — the cells are marked from the
+ * tables themselves — so those incidents resolve.
+ */
+export function resolvePoisonOf(connectionId: string) {
+  return {
+    text: `UPDATE channel.cdc_incidents SET resolved_at = now(), data = data || '{"resolvedBy": "full sync"}'::jsonb
+           WHERE kind = 'poison' AND resolved_at IS NULL AND data -> 'range' ->> 'connectionId' = $1::text`,
+    values: [connectionId],
   };
 }
 

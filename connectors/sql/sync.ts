@@ -16,19 +16,35 @@ import type { OtaValues, Part } from '../types.ts';
 
 /**
  * Claims up to `limit` cells of a connection, oldest first, for a caller holding the connection's
- * sync lock. Cells another claim still holds are taken too (`takenOver`): with the lock held here,
- * the worker that claimed them is gone — once `graceSeconds` have passed since its last sign of
- * life (its claim, or its last logged OTA request): a request it sent just before dying may still
- * be in flight at the OTA, and Expedia takes one request per hotel at a time. SKIP LOCKED: a dead
- * worker's transaction PostgreSQL has not yet ended keeps its rows until it has.
+ * sync lock. Claims the caller finds when it claims are not its own (it claims, pushes and
+ * finishes in turn): their worker held the lock while it pushed, so it is gone. They are taken
+ * over too (`takenOver`) once `graceSeconds` have passed since a lock holder first saw them
+ * (connection_sync_state.orphans_seen_at, stamped here): a request the dead worker sent just
+ * before dying may still be in flight at the OTA (Expedia takes one request per hotel at a time).
+ * The clock runs per dead claim — from after the death, whatever the live workers do meanwhile;
+ * a claim made after the stamp waits for a stamp of its own. SKIP LOCKED: a dead worker's
+ * transaction PostgreSQL has not yet ended keeps its rows until it has.
  */
 export function claimCells(connectionId: string, claimId: string, limit: number, graceSeconds: number) {
   return {
     text: `
-WITH quiet AS (SELECT ${DEAD_WORKER_QUIET('$1', '$4')} AS ok),
+WITH orphans AS (
+  SELECT min(claimed_at) AS oldest FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL AND deleted_at IS NULL),
+before AS (SELECT (SELECT orphans_seen_at FROM channel.connection_sync_state WHERE connection_id = $1) AS seen),
+clock AS (
+  SELECT CASE WHEN o.oldest IS NULL THEN NULL -- none left: the clock stops
+              WHEN b.seen IS NULL OR o.oldest >= b.seen THEN now() -- claims nobody saw yet: their clock starts now
+              ELSE b.seen END AS seen
+  FROM orphans o, before b),
+stamped AS (
+  INSERT INTO channel.connection_sync_state AS s (connection_id, property_id, orphans_seen_at)
+  SELECT c.id, c.property_id, k.seen FROM channel.channel_connections c, clock k, before b
+  WHERE c.id = $1 AND k.seen IS DISTINCT FROM b.seen
+  ON CONFLICT (connection_id) DO UPDATE SET orphans_seen_at = EXCLUDED.orphans_seen_at),
 picked AS (
   SELECT id, claimed_at IS NOT NULL AS taken_over FROM channel.ari_dirty_cells
-  WHERE connection_id = $1 AND deleted_at IS NULL AND (claimed_at IS NULL OR (SELECT ok FROM quiet))
+  WHERE connection_id = $1 AND deleted_at IS NULL
+    AND (claimed_at IS NULL OR (claimed_at < (SELECT seen FROM clock) AND (SELECT seen FROM clock) <= now() - make_interval(secs => $4)))
   ORDER BY first_dirty_at LIMIT $3
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
@@ -37,15 +53,6 @@ RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver
     values: [connectionId, claimId, limit, graceSeconds],
   };
 }
-
-/**
- * SQL: whether the connection's claimed cells have been quiet for `grace` seconds — no claim and no
- * logged OTA request of the connection since (a dead worker's last request may still be in flight
- * until its timeout).
- */
-export const DEAD_WORKER_QUIET = (connection: string, grace: string) => `
-  COALESCE(GREATEST((SELECT max(claimed_at) FROM channel.ari_dirty_cells WHERE connection_id = ${connection} AND claimed_at IS NOT NULL),
-                    (SELECT max(created_at) FROM channel.sync_log WHERE connection_id = ${connection})), '-infinity') < now() - make_interval(secs => ${grace})`;
 
 /** In an upsert of channel.ari_acknowledged: the stored row was acknowledged at the target being recorded now. */
 const SAME = `a.ota_target IS NOT DISTINCT FROM EXCLUDED.ota_target`;
@@ -110,6 +117,29 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
                      CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN 'rate' END, CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN 'restr' END], NULL), '{}') END,
   updated_at = now(), version = a.version + 1`,
     values: [claimId, JSON.stringify(rows), target.endpoint, target.hotel],
+  };
+}
+
+/**
+ * Before a push's acknowledgements are stored: the cells pushed to a target they had nothing
+ * acknowledged at (a remap, a new mapping, a full sync) now own what the OTA shows there, so what
+ * any *other* cell of the connection had acknowledged at that target on those nights is forgotten
+ * — and, as availability belongs to the OTA room, what another room type had acknowledged at any
+ * rate of that room. Without it a cell that fed the target before, then left, then came back
+ * would compare equal to its old acknowledgement and be cleared without a request, while the OTA
+ * shows what the other cell sent. Rows of the claim's own cells are left to storeAcknowledged.
+ */
+export function forgetOthersAtTargets(claimId: string, target: PushTarget, cells: Array<{ cellId: string; room: string; rate: string }>) {
+  return {
+    text: `
+DELETE FROM channel.ari_acknowledged a
+USING jsonb_to_recordset($2::jsonb) AS r(id uuid, room text, rate_code text)
+JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
+WHERE a.connection_id = d.connection_id AND a.stay_date = d.stay_date
+  AND (a.room_type_id, a.rate_plan_id) <> (d.room_type_id, d.rate_plan_id)
+  AND (a.ota_target = channel.ota_target($3, $4, r.room, r.rate_code)
+       OR (a.room_type_id <> d.room_type_id AND starts_with(a.ota_target, channel.ota_target($3, $4, r.room, ''))))`,
+    values: [claimId, JSON.stringify(cells.map((c) => ({ id: c.cellId, room: c.room, rate_code: c.rate }))), target.endpoint, target.hotel],
   };
 }
 
@@ -269,7 +299,7 @@ export function insertSyncLog(e: SyncLogEntry) {
 
 export interface SyncErrorEntry {
   severity: 'warning' | 'error' | 'alert';
-  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing';
+  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing' | 'closing_failed';
   errorCode: string;
   otaCode?: string | null;
   message: string;

@@ -11,6 +11,9 @@ import { confirmedFlush, currentWal, startPipeline, type TestPipeline } from '..
 import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { registry } from '../../core/metrics.ts';
+import { isInputError } from '../../core/db.ts';
+import { recordIncident } from '../../cdc/sql/incidents.ts';
+import { requestFullSync } from '../../connectors/index.ts';
 
 const db = useTestDatabase();
 let pipeline: TestPipeline;
@@ -82,5 +85,38 @@ describe('a change the CDC cannot store (issue 15, defect 5)', () => {
     await pool.query(`UPDATE channel.channel_connections SET settings = settings - 'sync_days' WHERE id = $1`, [demo.booking]);
     await waitFor(() => dirty(demo.booking, demo.std, demo.bar, 4), { what: 'the fixed connection marked again', timeoutMs: 30_000 });
     await waitFor(async () => (await incidents()).every((i) => i.resolved_at !== null), { what: 'the incidents healed' });
+  });
+
+  it('only a refusal of the input is set aside; a failure of the system (a missing table or function, a permission) is retried, never swallowed', async () => {
+    const { pool } = db.current;
+    const codeOf = async (sql: string) => pool.query(sql).then(() => null, (err: Error & { code?: string }) => err);
+    // What PostgreSQL itself answers, not codes written down here.
+    expect(isInputError(await codeOf(`SELECT '400d'::int`))).toBe(true); // a sync_days PostgreSQL cannot read
+    expect(isInputError(await codeOf(`SELECT (1.5::text)::int`))).toBe(true);
+    expect(isInputError(await codeOf(`INSERT INTO channel.ari_dirty_cells (connection_id) VALUES (NULL)`))).toBe(true); // integrity
+    expect(isInputError(await codeOf(`SELECT * FROM channel.no_such_table`))).toBe(false);
+    expect(isInputError(await codeOf(`SELECT channel.no_such_function()`))).toBe(false);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN; SET LOCAL ROLE authenticated_user');
+      const denied = await client.query(`SELECT * FROM channel.cdc_slots`).then(() => null, (err: Error) => err);
+      expect(isInputError(denied)).toBe(false); // permission denied
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    expect(isInputError(new Error('Connection terminated unexpectedly'))).toBe(false);
+  });
+
+  it('a full sync of the whole window also heals what was set aside for the connection (a shorter one does not)', async () => {
+    const { pool } = db.current;
+    // A change set aside for the Expedia connection, as the consumer records it (its range names the connection).
+    const { rows: [inc] } = await pool.query(recordIncident(pipeline.slot, 'poison', 'a change set aside (test)', { range: { connectionId: demo.expedia }, code: 'P0001' }, { resynced: false, resolved: false }));
+    const open = async () => (await pool.query(`SELECT resolved_at IS NULL AS open FROM channel.cdc_incidents WHERE id = $1`, [inc.id])).rows[0].open as boolean;
+    const window = Number((await pool.query(`SELECT COALESCE((settings ->> 'sync_days')::int, 500) AS d FROM channel.channel_connections WHERE id = $1`, [demo.expedia])).rows[0].d);
+    await requestFullSync(pool, demo.expedia, 30);
+    expect(await open()).toBe(true);
+    await requestFullSync(pool, demo.expedia, window);
+    expect(await open()).toBe(false);
   });
 });

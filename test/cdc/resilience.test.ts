@@ -16,7 +16,8 @@ import { startEmbeddedPostgres } from '../../core/embedded-postgres.ts';
 import { createPool, withDatabase } from '../../core/db.ts';
 import { migrate } from '../../core/migrator.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { ensureSlot } from '../../cdc/index.ts';
+import { CdcMetrics, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
+import { createLogger } from '../../core/logger.ts';
 
 const db = useTestDatabase();
 const day = (o: number) => new Date(Date.now() + o * 86400_000).toISOString().slice(0, 10);
@@ -180,4 +181,34 @@ describe('a slot replaced under the stream by one at an earlier position', () =>
       await dropSlot(pool, lagging);
     }
   });
+});
+
+describe('stopping while the stream connects', () => {
+  it('a stop at any moment of a (re)connection returns at once (a client ended while connecting never settles)', async () => {
+    const { pool } = db.current;
+    const slot = slotName();
+    await ensureSlot(pool, slot);
+    /** `n` turns of the event loop: the stop lands at a different point of the connection each time. */
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    try {
+      for (let k = 0; k < 40; k++) {
+        let stopping: Promise<void> | undefined;
+        const stream: ReplicationStream = new ReplicationStream({
+          connectionString: db.current.url, slot, publications: [PUBLICATIONS.ari], sink: new InProcessTransport([]),
+          log: createLogger('silent'), metrics: new CdcMetrics(), minBackoffMs: 50, maxBackoffMs: 200,
+          beforeConnect: async () => {
+            void turns(k).then(() => (stopping ??= stream.stop()));
+          },
+        });
+        stream.start();
+        await waitFor(() => stopping !== undefined, { what: `the stop after ${k} turns`, timeoutMs: 10_000, intervalMs: 5 });
+        const done = await Promise.race([stopping!.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]);
+        expect(done, `stop() after ${k} turns of the loop`).toBe(true);
+      }
+    } finally {
+      await dropSlot(pool, slot);
+    }
+  }, 120_000);
 });

@@ -160,4 +160,33 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     expect(await seen()).toBe(true);
     expect((await health()).statusCode).toBe(200);
   });
+
+  it('kept through a failover (a failover slot on the promoted standby): the slot stays, every connection is resynchronised with acknowledgements forgotten', async () => {
+    const { pool } = db.current;
+    await stop();
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    const before = (await pool.query(`SELECT count(*)::int AS n FROM channel.connection_actions WHERE action = 'resync'`)).rows[0].n as number;
+    // As if recorded on the old primary's timeline: this server was promoted with the slot synchronised.
+    await pool.query(`UPDATE channel.cdc_slots SET timeline = timeline - 1 WHERE slot_name = $1`, [SLOT]);
+    await start();
+    await waitFor(async () => (await incidents()).some((i) => i.kind === 'failover' && /kept its position/.test(i.detail) && i.resynced), { what: 'the failover resynchronised', timeoutMs: 30_000 });
+    const { rows: actions } = await pool.query(`SELECT detail FROM channel.connection_actions WHERE action = 'resync' ORDER BY created_at DESC`);
+    const connections = (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections WHERE deleted_at IS NULL AND status <> 'disabled'`)).rows[0].n as number;
+    expect(actions.length - before).toBe(connections);
+    expect(actions.slice(0, connections).every((a) => a.detail.forgotAcknowledged === true)).toBe(true);
+    expect(await dirtyCells()).toBe(await windowCells());
+    expect((await health()).statusCode).toBe(200);
+  });
+
+  it('the record of a slot no longer in use (STAYOS_CDC_SLOT renamed, the old slot dropped) is retired at the next start: health speaks of the slot in use', async () => {
+    const { pool } = db.current;
+    await stop();
+    await pool.query(`INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) SELECT $1, system_identifier, timeline FROM channel.cdc_slots WHERE slot_name = $2`, [`${SLOT}_old`, SLOT]);
+    const sick = await health();
+    expect(sick.statusCode).toBe(503);
+    expect(sick.json().cdc).toEqual([`replication slot ${SLOT}_old: missing`]);
+    await start();
+    await waitFor(async () => (await health()).statusCode === 200, { what: 'health back once the old record is retired' });
+    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS retired FROM channel.cdc_slots WHERE slot_name = $1`, [`${SLOT}_old`])).rows[0].retired).toBe(true);
+  });
 });

@@ -114,6 +114,7 @@ describe('the writers of the dirty cells, side by side', () => {
             connectionId: connection, propertyId: property, claimId, cellIds: cells.map((c) => c.id).reverse(), pushed: push,
             target: { endpoint: 'http://127.0.0.1:9', hotel: 'H' },
             acked: round % 3 === 0 ? [] : cells.filter((_, i) => i % 2 === 0).map((c) => ({ cellId: c.id, parts: ['avail'], values: values as never, room: 'R', rate: 'P' })),
+            fresh: round % 2 === 0 ? cells.map((c) => c.id) : [], // forgetOthersAtTargets under the same contention
             uncertain: cells.filter((_, i) => i % 5 === 1).map((c) => ({ cellId: c.id, parts: ['avail'] })),
             refused: [],
             done: cells.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),

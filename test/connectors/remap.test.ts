@@ -104,6 +104,60 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
     expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]); // the rest is untouched
   });
 
+  it('a closure that met an outage goes as soon as the OTA answers the connection again, not after its own backoff', async () => {
+    const { pool } = db.current;
+    const before = await mappingOf('STD', 'BB');
+    await pool.query(`UPDATE channel.channel_mappings SET ota_room_code = 'R9002', ota_rate_code = 'P9002' WHERE id = $1`, [before.id]);
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, { what: 'the CDC marking the remap' });
+    const closure = async () => (await pool.query(`SELECT attempts, retry_at, finished_at, outcome FROM channel.ota_closures
+      WHERE connection_id = $1 AND ota_room_code = $2 AND ota_rate_code = $3`, [ids.expedia, before.room, before.rate])).rows[0];
+    // Expedia out: the closure (first in line) fails and backs off; the cells' push fails too.
+    server.expedia.faults.set({ rates: { http5xx: 1 } });
+    try {
+      await worker.syncConnection(ids.expedia!);
+    } finally {
+      server.expedia.faults.set({});
+    }
+    const failed = await closure();
+    expect(failed).toMatchObject({ attempts: 1, finished_at: null });
+    expect(failed.retry_at.getTime()).toBeGreaterThan(Date.now() + 10_000); // its own backoff: 30 s
+    // Expedia back: the cells' push succeeds, which lets the closure go at once.
+    await settle();
+    const done = await closure();
+    expect(done.outcome).toBe('done');
+    expect(done.finished_at.getTime()).toBeLessThan(failed.retry_at.getTime());
+    expect(await openNights(expedia.hotelCode, before.room, before.rate, false)).toEqual([]);
+    expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
+  });
+
+  it('a target fed by one rate plan, then another, then the first again: the OTA ends with the values of the first', async () => {
+    const { pool } = db.current;
+    const live = async (plan: string) => (await pool.query(`SELECT m.id, m.property_id, m.room_type_id, m.rate_plan_id, m.ota_room_code AS room, m.ota_rate_code AS rate
+      FROM channel.channel_mappings m JOIN property_mgmt.room_types t ON t.id = m.room_type_id JOIN property_mgmt.rate_plans p ON p.id = m.rate_plan_id
+      WHERE m.connection_id = $1 AND t.code = 'STE' AND p.code = $2 AND m.active AND m.deleted_at IS NULL`, [ids.expedia, plan])).rows[0];
+    const marked = (ratePlanId: string) => waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 AND rate_plan_id = $2 LIMIT 1`,
+      [ids.expedia, ratePlanId])).rowCount, { what: 'the CDC marking the mapping change' });
+    const a = await live('BAR');
+    const b = await live('NRF');
+    // BAR's mapping replaced by NRF at BAR's OTA rate (as PUT /mappings does it: a soft delete and an update).
+    await withTransaction(pool, async (c) => {
+      await c.query(`UPDATE channel.channel_mappings SET deleted_at = now() WHERE id = $1`, [a.id]);
+      await c.query(`UPDATE channel.channel_mappings SET ota_room_code = $2, ota_rate_code = $3 WHERE id = $1`, [b.id, a.room, a.rate]);
+    });
+    await marked(b.rate_plan_id);
+    await settle();
+    expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
+    // And back: NRF to its own OTA rate, BAR mapped anew to its old one, which NRF has fed meanwhile.
+    await withTransaction(pool, async (c) => {
+      await c.query(`UPDATE channel.channel_mappings SET ota_room_code = $2, ota_rate_code = $3 WHERE id = $1`, [b.id, b.room, b.rate]);
+      await c.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [ids.expedia, a.property_id, a.room_type_id, a.rate_plan_id, a.room, a.rate]);
+    });
+    await marked(a.rate_plan_id);
+    await settle();
+    expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
+  });
+
   it('the connection moved to another OTA hotel: the new hotel gets the whole window, the old one is closed', async () => {
     const { pool } = db.current;
     const mapped = (await pool.query(`SELECT ota_room_code AS room, ota_rate_code AS rate FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`, [ids.expedia])).rows;
