@@ -33,6 +33,7 @@ process.on('exit', () => {
 
 const common = {
   globalSetup: ['test/setup/global-setup.ts'],
+  setupFiles: ['test/setup/outbound-policy.ts'],
   testTimeout: 60_000,
   hookTimeout: 120_000,
   pool: 'forks' as const,

@@ -22,6 +22,13 @@ export interface AppDeps {
   encryptionKey?: string;
   /** Mounts the OTA booking webhooks (/webhooks/expedia, /webhooks/ota/:connectionId). */
   webhooks?: WebhookOptions;
+  /**
+   * Whose X-Forwarded-For names the client (STAYOS_TRUST_PROXY): false (default) — the TCP peer is
+   * the client, a forged header changes nothing —, the balancer's addresses/CIDRs, or a hop count.
+   */
+  trustProxy?: boolean | number | string[];
+  /** GET /metrics on this app needs this bearer token (STAYOS_METRICS_TOKEN); without one it is not served here. */
+  metricsToken?: string;
   /** Extra route plugins mounted by `stayos start` (sandboxes, dashboard …). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -32,6 +39,11 @@ declare module 'fastify' {
   }
 }
 
+/** A hop count as proxy-addr's trust function (trust the n nearest hops); the rest as Fastify takes them. */
+function trustProxyOption(t: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof t === 'number' ? (_address: string, hop: number) => hop < t : t;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: loggerOptions(deps.logLevel ?? 'warn') }),
@@ -39,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // sandboxes' and dashboard's traffic; the one line below is what an operator needs.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    trustProxy: trustProxyOption(deps.trustProxy ?? false),
   });
   app.decorate('pool', deps.pool);
 
@@ -72,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Not encapsulated: the zod compilers and the document see every route registered after them.
   await openApi(app);
   // Not encapsulated: its onResponse hook times every route.
-  await metricsRoutes(app);
+  await metricsRoutes(app, deps.metricsToken ? { token: deps.metricsToken } : 'none');
   await app.register(healthRoutes);
   await app.register(dashboardRoutes);
   await app.register(channelRoutes, { encryptionKey: deps.encryptionKey ?? deps.webhooks?.encryptionKey });

@@ -15,9 +15,22 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   keyId: string;
   userId: string;
+  /** The key's own role (its scope): what the key may do at most, wherever. */
   role: Role;
-  /** The properties the key may see, by id, with their codes. */
-  properties: Array<{ id: string; code: string }>;
+  /** The properties the key may see, by id, with their codes and the user's role on each. */
+  properties: Array<{ id: string; code: string; role: Role }>;
+}
+
+/** The roles that may act (full sync, pause/resume, retry errors, change connections and mappings); the others read. */
+export const ACTING_ROLES: ReadonlySet<Role> = new Set(['admin', 'revenue_manager', 'integration']);
+
+/**
+ * Whether the key may act on a property: both its own role and the user's role on that property
+ * must be acting roles. A key made as `admin` for one hotel where the user is only a viewer of
+ * another reads the other, nothing more.
+ */
+export function mayActOn(principal: Principal, property: Principal['properties'][number]): boolean {
+  return ACTING_ROLES.has(principal.role) && ACTING_ROLES.has(property.role);
 }
 
 const KEY_RE = /^sos_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,64})$/;
@@ -41,8 +54,10 @@ export async function createApiKey(pool: Pool, opts: { email: string; role: Role
             made AS (INSERT INTO shared.users (email, full_name, kind, role) SELECT $1, $1, 'human', $2 WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id)
        SELECT id FROM found UNION ALL SELECT id FROM made`, [opts.email, opts.role]);
     for (const p of props) {
+      // A new grant takes the key's role; an existing one keeps the user's role there (a key is
+      // capped by it, api/keys.ts mayActOn): issuing a key never promotes or demotes its user.
       await c.query(`INSERT INTO shared.user_property_access (user_id, property_id, role) VALUES ($1, $2, $3)
-                     ON CONFLICT (user_id, property_id) WHERE deleted_at IS NULL DO UPDATE SET role = EXCLUDED.role`, [user!.id, p.id, opts.role]);
+                     ON CONFLICT (user_id, property_id) WHERE deleted_at IS NULL DO NOTHING`, [user!.id, p.id, opts.role]);
     }
     const { rows: [k] } = await c.query<{ id: string }>(
       `INSERT INTO shared.api_keys (user_id, name, key_prefix, key_hash, scopes) VALUES ($1, $2, $3, shared.hash_secret($4), ARRAY[$5]) RETURNING id`,
@@ -59,9 +74,9 @@ export async function authenticate(pool: Pool, header: string | undefined): Prom
   const digest = createHash('sha256').update(key).digest('hex');
   const hit = cache.get(digest);
   if (hit && hit.until > Date.now()) return hit.principal;
-  const { rows: [row] } = await pool.query<{ keyId: string; userId: string; role: Role; properties: Array<{ id: string; code: string }> }>(
+  const { rows: [row] } = await pool.query<Principal>(
     `SELECT k.id AS "keyId", u.id AS "userId", COALESCE(k.scopes[1], u.role) AS role,
-            COALESCE((SELECT json_agg(json_build_object('id', p.id, 'code', p.code) ORDER BY p.code)
+            COALESCE((SELECT json_agg(json_build_object('id', p.id, 'code', p.code, 'role', a.role) ORDER BY p.code)
                       FROM shared.user_property_access a JOIN property_mgmt.properties p ON p.id = a.property_id
                       WHERE a.user_id = u.id AND a.deleted_at IS NULL AND p.deleted_at IS NULL), '[]') AS properties
      FROM shared.api_keys k JOIN shared.users u ON u.id = k.user_id

@@ -7,7 +7,7 @@
 import type { Pool, PoolClient } from '../core/db.ts';
 import { withTransaction } from '../core/db.ts';
 import { StayosError } from '../core/errors.ts';
-import type { Principal } from './keys.ts';
+import { ACTING_ROLES, mayActOn, type Principal } from './keys.ts';
 
 export function asTenant<T>(pool: Pool, principal: Principal, propertyId: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
   return withTransaction(pool, async (c) => {
@@ -21,12 +21,15 @@ type Property = Principal['properties'][number];
 
 /**
  * Runs `fn` as the tenant that can see connection `id` (one of the key's properties), or throws
- * ERR_NOT_FOUND: another property's connection does not exist for this key.
+ * ERR_NOT_FOUND: another property's connection does not exist for this key. With `act`, the key
+ * must also act on that property with the user's role there (mayActOn), else ERR_FORBIDDEN.
  */
-export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient, property: Property) => Promise<T>): Promise<T> {
+export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient, property: Property) => Promise<T>,
+  options: { act?: boolean } = {}): Promise<T> {
   for (const p of principal.properties) {
     const r = await asTenant(pool, principal, p.id, async (c) => {
       if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
+      if (options.act) assertMayAct(principal, p);
       return { found: true as const, value: await fn(c, p) };
     });
     if (r.found) return r.value;
@@ -44,4 +47,11 @@ export async function asEachTenant<T>(pool: Pool, principal: Principal, connecti
   const out: T[] = [];
   for (const p of principal.properties) out.push(await asTenant(pool, principal, p.id, (c) => fn(c, p)));
   return out;
+}
+
+/** ERR_FORBIDDEN unless the key may act on this property (its own role and the user's role there). */
+export function assertMayAct(principal: Principal, property: Property): void {
+  if (mayActOn(principal, property)) return;
+  const role = ACTING_ROLES.has(principal.role) ? property.role : principal.role;
+  throw new StayosError('ERR_FORBIDDEN', `the role ${role} on property ${property.code} may read, not act`);
 }

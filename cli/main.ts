@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, sandboxBaseUrl } from '../core/config.ts';
+import { outboundPolicyOf, setOutboundPolicy } from '../connectors/outbound/hosts.ts';
 import { StayosError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { openDatabase } from '../core/runtime.ts';
@@ -26,6 +27,8 @@ function version(value: string): string {
 
 function context() {
   const config = loadConfig();
+  // Where connections may send requests (issue 16): every command that pushes, polls or checks a URL.
+  setOutboundPolicy(outboundPolicyOf(config));
   const log = createLogger(config.logLevel);
   return { config, log };
 }

@@ -11,6 +11,7 @@ import { migrate } from '../core/migrator.ts';
 import { seedDemo } from '../core/demo/seed-demo.ts';
 import { demoApiKey } from '../core/demo/demo-key.ts';
 import { schedulePartitionMaintenance } from '../core/partitions.ts';
+import { buildMetricsApp } from '../api/metrics-app.ts';
 import { buildApp, listen } from '../api/index.ts';
 import { startCdc } from '../cdc/index.ts';
 import { requestFullSync, startConnectors } from '../connectors/index.ts';
@@ -62,8 +63,8 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
-        pool: db.pool, logLevel: config.logLevel, encryptionKey: db.encryptionKey, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
-        webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute },
+        pool: db.pool, logLevel: config.logLevel, encryptionKey: db.encryptionKey, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
+        webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute, addressRatePerMinute: config.inbound.addressRatePerMinute },
       });
       address = await listen(app, config.http);
       running.push({
@@ -75,6 +76,12 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
           clearTimeout(force);
         },
       });
+    }
+    if (config.metrics.port) {
+      // GET /metrics alone, without a token, on the interface Prometheus reaches: for every part.
+      const metricsApp = await buildMetricsApp(db.pool);
+      await metricsApp.listen({ host: config.metrics.host, port: config.metrics.port });
+      running.push({ name: 'metrics', stop: () => metricsApp.close() });
     }
     if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
     if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { StayosError } from '../core/errors.ts';
 import { expediaPricingOf, expediaPricingSettings } from './expedia/pricing.ts';
+import { outboundUrlProblem } from './outbound/hosts.ts';
 
 const int = (min: number, max: number, what: string) =>
   z.number({ error: `must be a whole number from ${min} to ${max} (${what})` }).int({ error: `must be a whole number from ${min} to ${max} (${what})` })
@@ -63,9 +64,15 @@ export function checkSettings(channel: string, settings: Record<string, unknown>
   }
 }
 
-export function checkConnectionInput(channel: string, input: { reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined }): void {
+export function checkConnectionInput(channel: string, input: { endpointUrl?: string | undefined; reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined }): void {
   if (input.reservationsUrl !== undefined && channel !== 'booking_com') {
     throw new StayosError('ERR_VALIDATION', `reservationsUrl is for booking_com connections only (this one is ${channel})`);
   }
   if (input.settings) checkSettings(channel, input.settings);
+  // Every URL StayOS will call for this connection names a host of its OTA (outbound/hosts.ts).
+  // (An OpenTravel connection is called by its sender, never by StayOS.)
+  if (channel === 'opentravel') return;
+  const urls: Array<[string, unknown]> = [['endpointUrl', input.endpointUrl], ['reservationsUrl', input.reservationsUrl], ['settings.auth_url', input.settings?.auth_url]];
+  const problems = urls.filter(([, v]) => typeof v === 'string').map(([name, v]) => [name, outboundUrlProblem(channel, v as string)] as const).filter(([, p]) => p);
+  if (problems.length) throw new StayosError('ERR_OTA_HOST_NOT_ALLOWED', problems.map(([name, p]) => `${name}: ${p}`).join('; '));
 }

@@ -3,6 +3,7 @@
  * A bad value stops the program with a message naming the variable and how to fix it; every
  * option, its default and its meaning are listed in README.md ("Configuration").
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import path from 'node:path';
 
@@ -40,6 +41,49 @@ const spec = {
   STAYOS_HTTP_PORT: {
     schema: port.default(8080),
     fix: 'give a TCP port for the API and dashboard (1-65535, default 8080)',
+  },
+  STAYOS_TRUST_PROXY: {
+    schema: z.string().optional().transform((v, ctx) => {
+      if (v === undefined || v === 'false') return false as const;
+      if (v === 'true') return true as const;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = list.filter((x) => {
+        const [ip, bits, ...rest] = x.split('/');
+        const family = isIP(ip ?? '');
+        return !family || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+      });
+      if (!list.length || bad.length) {
+        ctx.addIssue({ code: 'custom', message: `not true, false, a number of hops, or addresses/CIDRs (${bad.join(', ') || 'empty'})` });
+        return z.NEVER;
+      }
+      return list;
+    }),
+    fix: 'leave unset (false: the client is the TCP peer) unless StayOS sits behind a proxy or load balancer; then give the balancer\'s addresses or CIDRs (e.g. 10.0.0.0/8), or the number of proxy hops; true trusts any X-Forwarded-For and lets a client forge its address',
+  },
+  STAYOS_OTA_EXTRA_HOSTS: {
+    schema: z.string().optional().transform((v, ctx) => {
+      const list = (v ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+      const bad = list.filter((x) => !/^[a-z0-9.-]+(:\d{1,5})?$/.test(x));
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `not host or host:port entries (${bad.join(', ')})` });
+        return z.NEVER;
+      }
+      return list;
+    }),
+    fix: 'give a comma-separated list of host or host:port the connections may call besides the OTAs\' own hosts (a certification endpoint, an egress proxy); https is required unless STAYOS_SANDBOXES is on',
+  },
+  STAYOS_METRICS_TOKEN: {
+    schema: z.string().regex(/^[\x21-\x7e]{24,256}$/, 'must be 24-256 printable characters without spaces').optional(),
+    fix: 'give a random bearer token of at least 24 characters (e.g. openssl rand -hex 24) that Prometheus sends as Authorization: Bearer …; unset, GET /metrics on the API port answers 404',
+  },
+  STAYOS_METRICS_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    fix: 'give the interface of the metrics listener (default 127.0.0.1; 0.0.0.0 in containers, on a network Prometheus alone reaches)',
+  },
+  STAYOS_METRICS_PORT: {
+    schema: port.optional(),
+    fix: 'give a TCP port (1-65535) for a listener of its own serving only GET /metrics, without a token (every part: api, cdc, connectors); unset, no such listener',
   },
   STAYOS_LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -101,6 +145,10 @@ const spec = {
     schema: z.coerce.number().int().min(1).max(1_000_000).default(1200),
     fix: 'give how many webhook messages one connection may send per minute (default 1200); more get HTTP 429 / a SOAP Fault',
   },
+  STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE: {
+    schema: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+    fix: 'give how many webhook messages one client address may send per minute, counted before the body is read (default 6000: OTAs send every hotel\'s bookings from a few addresses)',
+  },
   STAYOS_BOOKING_POLL_SECONDS: {
     schema: z.coerce.number().min(0.05).max(600).default(20),
     fix: 'give how often (seconds, 0.05-600, default 20) each Booking.com connection polls for new and modified reservations',
@@ -129,17 +177,22 @@ export interface Config {
   dataDir: string;
   embeddedPgPort: number;
   encryptionKey: string | undefined;
-  http: { host: string; port: number };
+  /** Fastify's trustProxy: whose X-Forwarded-For gives the client address (rate limits, lockouts, logs). */
+  http: { host: string; port: number; trustProxy: boolean | number | string[] };
+  /** GET /metrics: on the API port with a bearer token, and/or on a listener of its own. */
+  metrics: { token: string | undefined; host: string; port: number | undefined };
   logLevel: Raw['STAYOS_LOG_LEVEL'];
   seedDemo: boolean;
   sandboxes: boolean;
   sandboxUrl: string | undefined;
+  /** Hosts a connection may call besides its OTA's own (connectors/outbound/hosts.ts). */
+  otaExtraHosts: string[];
   partitionMaintenanceHours: number;
   cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
   sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number };
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
-  inbound: { bodyLimit: number; ratePerMinute: number; bookingPollSeconds: number };
+  inbound: { bodyLimit: number; ratePerMinute: number; addressRatePerMinute: number; bookingPollSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -173,11 +226,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(r.STAYOS_DATA_DIR),
     embeddedPgPort: r.STAYOS_PG_PORT,
     encryptionKey: r.STAYOS_ENCRYPTION_KEY,
-    http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT },
+    http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT, trustProxy: r.STAYOS_TRUST_PROXY },
+    metrics: { token: r.STAYOS_METRICS_TOKEN, host: r.STAYOS_METRICS_HOST, port: r.STAYOS_METRICS_PORT },
     logLevel: r.STAYOS_LOG_LEVEL,
     seedDemo: r.STAYOS_SEED_DEMO,
     sandboxes: r.STAYOS_SANDBOXES,
     sandboxUrl: r.STAYOS_SANDBOX_URL,
+    otaExtraHosts: r.STAYOS_OTA_EXTRA_HOSTS,
     partitionMaintenanceHours: r.STAYOS_PARTITION_MAINTENANCE_HOURS,
     cdcSlot: r.STAYOS_CDC_SLOT,
     transport: r.STAYOS_TRANSPORT,
@@ -185,7 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: r.STAYOS_SYNC_POLL_MS, concurrency: r.STAYOS_SYNC_CONCURRENCY, timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
       maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE,
     },
-    inbound: { bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT, ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE, bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS },
+    inbound: { bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT, ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE, addressRatePerMinute: r.STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE, bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS },
     pubsub: {
       prefix: r.STAYOS_PUBSUB_PREFIX,
       projectId: r.PUBSUB_PROJECT_ID ?? r.GOOGLE_CLOUD_PROJECT,
@@ -202,6 +257,6 @@ export const configVariables: ReadonlyArray<{ name: string; fix: string }> = Obj
 /** Where the demo connections point: the OTA sandboxes that `stayos start` serves on its own port. */
 export function sandboxBaseUrl(config: Pick<Config, 'http' | 'sandboxUrl'>): string {
   if (config.sandboxUrl) return config.sandboxUrl;
-  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '[::1]' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   return `http://${host}:${config.http.port}`;
 }

@@ -24,7 +24,7 @@ import { bookingHash, nightlyPrices, roomTotal, STATUS_OF_KIND, versionKey, KIND
 import { InboundRefusal } from './refusal.ts';
 import type { InboundConnection } from './sql/connections.ts';
 import {
-  cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
+  bookingScope, cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
   lockNights, mappingsFor, raiseOverbooking, resolveOverbooking, syncRoomGuests, updateGuest, updateReservation, upsertChannelReservation,
   upsertGuestAddress, upsertPrimaryGuest, writeRooms, type HeldBooking, type HeldRoom, type RoomWrite,
 } from './sql/ingest.ts';
@@ -123,11 +123,14 @@ function otaCodeOf(refusal: InboundRefusal, channel: string): string {
 
 async function apply(client: PoolClient, key: string, connection: InboundConnection, booking: Booking): Promise<IngestResult> {
   const hash = bookingHash(booking);
-  await client.query(lockBooking(booking.channel, booking.externalId));
-  let { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, booking.externalId));
-  // OTA reservation ids are unique per channel. One held by another property is refused, unless it
+  const scope = bookingScope(booking.channel, connection.id);
+  await client.query(lockBooking(booking.channel, scope, booking.externalId));
+  let { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, scope, booking.externalId));
+  // OTA reservation ids are unique per channel (per connection for OpenTravel senders: bookingScope). One held by another property is refused, unless it
   // is only a cancellation (anyone connected could have sent that first): the booking takes it over.
-  // A new connection of the same property (the hotel reconnected) carries on its bookings.
+  // A new connection of the same property (the hotel reconnected) carries on its Booking.com and
+  // Expedia bookings; an OpenTravel sender's ids are its connection's own, so a re-created
+  // OpenTravel connection starts afresh (docs/security.md).
   if (held && held.propertyId !== connection.propertyId) {
     if (held.reservationId) throw new InboundRefusal('unknown_hotel', `reservation ${booking.externalId} belongs to another hotel of this channel`);
     if (booking.kind !== 'cancel') held = undefined;

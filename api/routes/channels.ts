@@ -13,7 +13,7 @@ import { rerunOnConflict, type PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { databaseSlots, READ_PROGRESS, recentIncidents, type ProgressReport } from '../../cdc/index.ts';
 import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
-import { authenticate, type Principal } from '../keys.ts';
+import { ACTING_ROLES, authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
 import { actionResult, cdcStatus, channelDetail, channelList, channelsQuery, fullSyncBody, idParams, parityQuery, parityReport } from '../schemas.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
@@ -81,9 +81,16 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * acknowledged position trails the WAL (bytes, and seconds as the WAL sender measures them), and
    * `wal_status` (`lost` means the slot fell behind max_slot_wal_keep_size: a full sync is due).
    */
-  app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s, and what the CDC detected and healed by itself (incidents)', { response: { 200: cdcStatus } }) }, async () => {
-    const [slots, { rows: progress }, { rows: incidents }] = await Promise.all([databaseSlots(app.pool), app.pool.query<ProgressReport>(READ_PROGRESS),
-      app.pool.query(recentIncidents(24, 20))]);
+  app.get('/api/v1/cdc', { schema: doc('monitoring', 'CDC slot: lag in bytes and seconds, wal_status, events/s, and what the CDC detected and healed by itself (incidents). Admin keys see every pgoutput slot of the database; other keys the CDC\'s own', { response: { 200: cdcStatus } }) }, async (request) => {
+    const [all, { rows: ours }, { rows: progress }, { rows: incidents }] = await Promise.all([databaseSlots(app.pool),
+      app.pool.query<{ slot: string }>(`SELECT slot_name AS slot FROM channel.cdc_slots WHERE deleted_at IS NULL`),
+      app.pool.query<ProgressReport>(READ_PROGRESS), app.pool.query(recentIncidents(24, 20))]);
+    // The database's other slots (another application's CDC, a replica's) are the operators' business.
+    const own = new Set(ours.map((o) => o.slot));
+    const admin = request.principal!.role === 'admin';
+    const slots = admin ? all : all.filter((s) => own.has(s.slot));
+    // A change set aside (poison) names another hotel's connection and PostgreSQL's own words: admins only.
+    if (!admin) for (const i of incidents) if (i.kind === 'poison') i.detail = 'a change could not be stored and was set aside (the details are shown to admin keys)';
     // What the CDC part last reported (channel.cdc_progress); null when no CDC reports now.
     const fresh = progress.filter((p) => p.fresh);
     return { slots, eventsPerSecond: fresh.length ? fresh.reduce((s, p) => s + p.eventsPerSecond, 0) : null, incidents };
@@ -110,27 +117,28 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
    * channel.connection_actions as the key's user, in the same transaction as what it changes, so it
    * is audited and published; a connection the key cannot see is a 404.
    */
-  const ACTORS = new Set(['admin', 'revenue_manager', 'integration']);
   const act = (path: string, summary: string, run: (id: string, request: FastifyRequest) => Promise<Record<string, unknown>>, body?: z.ZodType) =>
     app.post(`/api/v1/channels/:id/${path}`, {
       schema: doc('channels', summary, { params: idParams, ...(body ? { body } : {}), response: { 202: actionResult } }, [400, 401, 403, 404, 409]),
     }, async (request, reply) => {
-      if (!ACTORS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
+      if (!ACTING_ROLES.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
       const result = await run((request.params as { id: string }).id, request);
       return reply.code(202).send(result);
     });
   const onConnection = <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>) => onTenantConnection(app.pool, request.principal!, id, fn);
+  // An action acts with the user's role on the connection's property (api/keys.ts mayActOn).
+  const actOn = <T>(request: FastifyRequest, id: string, fn: (c: PoolClient) => Promise<T>) => onTenantConnection(app.pool, request.principal!, id, fn, { act: true });
   act('full-sync', 'Push every mapped cell of the window again (audited)', async (id, request) => {
     const days = (request.body as z.infer<typeof fullSyncBody>)?.days ?? FULL_SYNC_DEFAULT_DAYS;
     // Visible to this key first; recorded once marked (a refused window records nothing). The
     // marking runs in chunks of its own, so it cannot share the record's transaction.
-    await onConnection(request, id, async () => undefined);
+    await actOn(request, id, async () => undefined);
     const r = await requestFullSync(app.pool, id, days);
-    await onConnection(request, id, (c) => c.query(recordAction(id, 'full_sync', { days, cells: r.cells })));
+    await actOn(request, id, (c) => c.query(recordAction(id, 'full_sync', { days, cells: r.cells })));
     return { action: 'full_sync', connectionId: id, days: r.days, cellsMarked: r.cells };
   }, fullSyncBody);
   for (const [path, paused] of [['pause', true], ['resume', false]] as const) {
-    act(path, paused ? 'Stop pushing to the OTA; changes keep accumulating as pending cells (audited)' : 'Push again, starting with what accumulated (audited)', async (id, request) => onConnection(request, id, async (c) => {
+    act(path, paused ? 'Stop pushing to the OTA; changes keep accumulating as pending cells (audited)' : 'Push again, starting with what accumulated (audited)', async (id, request) => actOn(request, id, async (c) => {
       const { rows: [r] } = await c.query<{ status: string }>(setPaused(id, paused));
       if (!r) throw new StayosError('ERR_CONFLICT', 'the connection is disabled; enable it first');
       await c.query(recordAction(id, paused ? 'pause' : 'resume', {}));
@@ -138,7 +146,7 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     }));
   }
   // Run again at once if PostgreSQL aborts it for meeting a sync worker's finish on the same rows.
-  act('retry-errors', 'Resolve the open errors and mark the cells they cover for another push (audited)', async (id, request) => rerunOnConflict(() => onConnection(request, id, async (c) => {
+  act('retry-errors', 'Resolve the open errors and mark the cells they cover for another push (audited)', async (id, request) => rerunOnConflict(() => actOn(request, id, async (c) => {
     const r = await retryErrors(c, id);
     await c.query(recordAction(id, 'retry_errors', r));
     return { action: 'retry_errors', connectionId: id, ...r };

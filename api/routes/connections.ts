@@ -11,17 +11,17 @@ import { z } from 'zod';
 import { fromPgError, StayosError } from '../../core/errors.ts';
 import { closeResult, connection, connectionList, createConnectionBody, deleteConnectionQuery, idParams, mappingList, mappingsBody, mappingsResult, patchConnectionBody } from '../schemas.ts';
 import { doc } from '../openapi.ts';
-import { asTenant, onConnection } from '../tenant.ts';
+import { asTenant, assertMayAct, onConnection } from '../tenant.ts';
+import { ACTING_ROLES } from '../keys.ts';
 import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
 import { checkConnectionInput } from '../../connectors/settings.ts';
 import { closeConnection } from '../../connectors/control.ts';
 
-const MANAGERS = new Set(['admin', 'revenue_manager', 'integration']);
 type CreateBody = z.infer<typeof createConnectionBody>;
 type PatchBody = z.infer<typeof patchConnectionBody>;
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 function mayManage(request: FastifyRequest): void {
-  if (!MANAGERS.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read connections, not change them`);
+  if (!ACTING_ROLES.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read connections, not change them`);
 }
 /** A database refusal (a CHECK such as Expedia's numeric hotel ids, a unique hotel) in the registry's terms. */
 const db = async <T>(f: () => Promise<T>) => f().catch((err) => { throw fromPgError(err, 'connection not saved'); });
@@ -48,6 +48,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const props = request.principal!.properties.filter((p) => !body.property || p.code === body.property);
     if (props.length !== 1) throw new StayosError(props.length ? 'ERR_VALIDATION' : 'ERR_NOT_FOUND', props.length ? 'this key sees several properties: name one in "property"' : `no property ${body.property} visible to this key`);
     const property = props[0]!;
+    assertMayAct(request.principal!, property);
     checkConnectionInput(body.channel, body);
     const row = await db(() => asTenant(app.pool, request.principal!, property.id, async (c) => (await c.query(insertConnection({
       propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl, credentials: body.credentials ?? null,
@@ -74,7 +75,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
       if (!disabling || !row) return row;
       await closeConnection(c, id, 'disable', closeAtOta ?? true);
       return (await c.query(connectionById(id))).rows[0];
-    }));
+    }, { act: true }));
   });
 
   app.delete('/api/v1/connections/:id', {
@@ -87,7 +88,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const out = await db(() => onConnection(app.pool, request.principal!, id, async (c) => {
       const r = await closeConnection(c, id, 'delete', closeAtOta);
       return { ...r, connection: (await c.query(connectionById(id))).rows[0] };
-    }));
+    }, { act: true }));
     return reply.code(out.finished ? 200 : 202).send(out);
   });
 
@@ -105,6 +106,6 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
       const counts = await putMappings(c, id, items);
       return { ...counts, mappings: (await c.query(listMappings(id))).rows };
-    }));
+    }, { act: true }));
   });
 }

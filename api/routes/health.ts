@@ -29,7 +29,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       if (cdc.length) return reply.status(503).send({ status: 'error', database: 'up', latencyMs, cdc });
       return { status: 'ok', database: 'up', latencyMs };
     } catch (err) {
-      return reply.status(503).send({ status: 'error', database: 'down', message: (err as Error).message });
+      // Never PostgreSQL's own text (host names, roles, paths) to an unauthenticated caller: the log has it.
+      app.log.error({ err }, 'healthz: the database did not answer');
+      return reply.status(503).send({ status: 'error', database: 'down', message: 'the database cannot be reached' });
     }
   });
 
@@ -47,7 +49,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       if (cdc.length) return reply.status(503).send({ status: 'error', cdc });
       return { status: 'ready' };
     } catch (err) {
-      return reply.status(503).send({ status: 'error', message: (err as Error).message });
+      app.log.error({ err }, 'readyz: the database did not answer');
+      return reply.status(503).send({ status: 'error', message: 'the database cannot be reached' });
     }
   });
 }

@@ -1,15 +1,30 @@
 /**
- * `GET /metrics`: Prometheus text format. Adds, at each scrape, the state every process shares:
+ * `GET /metrics`: Prometheus text format. Its labels name every connection, hotel code and status,
+ * so it is not public: on the API port it needs `Authorization: Bearer <STAYOS_METRICS_TOKEN>`
+ * (without a token configured it is not served there at all), and a listener of its own
+ * (STAYOS_METRICS_HOST/PORT, api/metrics-app.ts) serves it without a token on an interface
+ * Prometheus alone reaches. Adds, at each scrape, the state every process shares:
  * pending cells and the age of the oldest per connection, connection health, the CDC slots'
  * lag in bytes, the CDC's events (total and per second, as its active process reported them), slot
  * problems and open CDC incidents (from PostgreSQL, as the service role: operators see all properties).
  */
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import client from 'prom-client';
 import { httpSeconds, registry } from '../../core/metrics.ts';
 import { databaseSlots, READ_PROGRESS, SLOT_PROBLEMS, type ProgressReport } from '../../cdc/index.ts';
 
-export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+/** How /metrics is served on an app: with a bearer token, open (its own listener), or not at all. */
+export type MetricsAccess = { token: string } | 'open' | 'none';
+
+/** Compares the bearer token in constant time (hashes of equal length, whatever was sent). */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const sent = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(sent), digest(token));
+}
+
+export async function metricsRoutes(app: FastifyInstance, access: MetricsAccess): Promise<void> {
   const pending = new client.Gauge({ name: 'stayos_pending_cells', help: 'ARI cells waiting to be pushed, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
   const oldest = new client.Gauge({ name: 'stayos_pending_oldest_seconds', help: 'Age of the oldest waiting cell, per connection', labelNames: ['connection', 'channel', 'hotel'] as const, registers: [] });
   const up = new client.Gauge({ name: 'stayos_connection_active', help: '1 when the connection is active, 0 when degraded, down or paused', labelNames: ['connection', 'channel', 'hotel', 'status'] as const, registers: [] });
@@ -22,11 +37,22 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const shared = new client.Registry();
   for (const m of gauges) shared.registerMetric(m);
 
-  app.addHook('onResponse', async (request, reply) => {
-    httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-  });
+  if (access !== 'open') {
+    // The API's own requests are timed; a metrics listener times nothing but its scrapes.
+    app.addHook('onResponse', async (request, reply) => {
+      httpSeconds.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+  }
+  const guard = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (access === 'none') {
+      return reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: 'metrics are not served on this port: set STAYOS_METRICS_TOKEN (then scrape with it) or STAYOS_METRICS_PORT' } });
+    }
+    if (access !== 'open' && !tokenMatches(request.headers.authorization, access.token)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'ERR_AUTH', message: 'GET /metrics needs Authorization: Bearer <STAYOS_METRICS_TOKEN>' } });
+    }
+  };
 
-  app.get('/metrics', { schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format); no key: scrape it from inside your network' } }, async (_request, reply) => {
+  app.get('/metrics', { onRequest: guard, schema: { tags: ['monitoring'], summary: 'Prometheus metrics (text format): Authorization: Bearer <STAYOS_METRICS_TOKEN>, or the metrics listener of its own (STAYOS_METRICS_PORT)' } }, async (_request, reply) => {
     for (const m of gauges) m.reset();
     const [{ rows: conns }, slots, { rows: progress }, { rows: problems }, { rows: incidents }] = await Promise.all([
       app.pool.query(`SELECT id, channel_code, ota_hotel_code, status, pending_cells, EXTRACT(EPOCH FROM now() - oldest_dirty_at)::float8 AS oldest FROM channel.channel_status`),

@@ -41,23 +41,29 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
     }
 
     let connection: InboundConnection | undefined;
+    // Expedia names the hotel in the header; a cancel also in its Verification.
+    const hotel = env.hotelCode ?? (env.root === 'OTA_CancelRQ' ? cancelHotelCode(env.body) : undefined);
+    // The lockout's target: a hotel we connect (so one sender failing there never locks out
+    // another hotel), else one bucket for every hotel code we do not know — a code the sender
+    // makes up must not buy it a fresh bucket per guess.
+    let target = 'expedia ?';
     const refuseAuth = async () => {
-      await deps.authFailed(request.ip);
+      await deps.authFailed(request.ip, target);
       // A Nack, which Expedia documents as a SOAP Fault with HTTP 500 (it resends until the message
       // expires, so a credentials slip on our side loses nothing); 2001 "Invalid header": the
       // credentials are header values, and Expedia lists no code of its own for them.
       return fault(reply, 500, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
     };
     try {
-      // A sender that keeps failing authentication is turned away before any database work.
-      const wait = await deps.authBlocked(request.ip);
+      connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
+      if (connection) target = `expedia ${connection.id}`;
+      // A sender that keeps failing authentication here is turned away before its credentials are
+      // compared (and before any account is looked for by them).
+      const wait = await deps.authBlocked(request.ip, target);
       if (wait) {
         reply.header('retry-after', String(wait));
-        return fault(reply, 500, 'Server.4000', `too many failed authentications from this address; resend after ${wait} s`);
+        return fault(reply, 500, 'Server.4000', `too many failed authentications from this address for this hotel; resend after ${wait} s`);
       }
-      // Expedia names the hotel in the header; a cancel also in its Verification.
-      const hotel = env.hotelCode ?? (env.root === 'OTA_CancelRQ' ? cancelHotelCode(env.body) : undefined);
-      connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
       if (connection && !credentialsMatch(connection.credentials, env.username, env.password)) return await refuseAuth();
       if (!connection) {
         // An account we know, naming a hotel it has no connection for: a mapping problem (3202).

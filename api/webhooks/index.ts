@@ -17,6 +17,12 @@ export interface WebhookOptions {
   encryptionKey: string;
   bodyLimit: number;
   ratePerMinute: number;
+  /**
+   * Messages one client address may send per minute (STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE),
+   * counted before its body is read: a flood costs the socket, not the parse. OTAs deliver every
+   * hotel's bookings from a few addresses, so it is well above a connection's budget.
+   */
+  addressRatePerMinute?: number;
 }
 
 export interface WebhookDeps {
@@ -25,13 +31,20 @@ export interface WebhookDeps {
   /** Counts a message against the connection's budget: 0 when within it, else seconds to wait. */
   limit(connectionId: string): Promise<number>;
   /** Counts a failed authentication of a client address. */
-  authFailed(ip: string): Promise<void>;
-  /** 0 while the address may still try, else seconds until it may. */
-  authBlocked(ip: string): Promise<number>;
+  /**
+   * A failed authentication of a client address at one target (an Expedia hotel code, an
+   * OpenTravel connection): lockouts are per (address, target), so one misbehaving sender — or a
+   * stranger guessing — never locks another sender, or another hotel, out.
+   */
+  authFailed(ip: string, target: string): Promise<void>;
+  /** 0 while the address may still try at that target, else seconds until it may. */
+  authBlocked(ip: string, target: string): Promise<number>;
 }
 
-/** Failed authentications an address may make per minute before it is turned away unheard. */
+/** Failed authentications an address may make per minute at one target before it is turned away unheard there. */
 const AUTH_FAILURES_PER_MINUTE = 30;
+/** …and at all targets together: rotating targets (hotel codes it makes up) buys nothing past this. */
+const AUTH_FAILURES_PER_MINUTE_ALL = 300;
 
 export function webhookRoutes(options: WebhookOptions) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -49,14 +62,32 @@ export function webhookRoutes(options: WebhookOptions) {
           throw res;
         }
       },
-      async authFailed(ip) {
-        await failures.penalty(ip, 1);
+      async authFailed(ip, target) {
+        await failures.penalty(`${ip} ${target.slice(0, 80)}`, 1);
+        await failures.penalty(`${ip} *`, 1);
       },
-      async authBlocked(ip) {
-        const r = await failures.get(ip);
-        return r && r.consumedPoints > AUTH_FAILURES_PER_MINUTE ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0;
+      async authBlocked(ip, target) {
+        const [one, all] = await Promise.all([failures.get(`${ip} ${target.slice(0, 80)}`), failures.get(`${ip} *`)]);
+        const wait = (r: RateLimiterRes | null, max: number) => (r && r.consumedPoints > max ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0);
+        return Math.max(wait(one, AUTH_FAILURES_PER_MINUTE), wait(all, AUTH_FAILURES_PER_MINUTE_ALL));
       },
     };
+    // Before the body is read (onRequest precedes parsing): a client address over its budget is
+    // answered at once in the route's protocol, its body never parsed.
+    const addresses = new RateLimiterMemory({ points: options.addressRatePerMinute ?? 6000, duration: 60 });
+    app.addHook('onRequest', async (request, reply) => {
+      try {
+        await addresses.consume(request.ip);
+      } catch (res) {
+        if (!(res instanceof RateLimiterRes)) throw res;
+        const wait = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+        reply.header('retry-after', String(wait)).header('connection', 'close');
+        const text = `too many messages from this address; resend after ${wait} s`;
+        if (request.url.startsWith('/webhooks/expedia')) return reply.code(500).type('text/xml; charset=utf-8').send(bnFault('Server.4000', text));
+        const r = REFUSAL_REASONS.rate_limited;
+        return reply.code(429).type('application/xml; charset=utf-8').send(resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()));
+      }
+    });
     // Any media type: an XML body is read as text whatever the sender labels it, up to the limit.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));

@@ -32,16 +32,16 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
     const { username, password } = basicAuth(request.headers.authorization);
     let connection: InboundConnection | undefined;
     try {
-      const wait = await deps.authBlocked(request.ip);
+      const wait = await deps.authBlocked(request.ip, `opentravel ${request.params.connectionId}`);
       if (wait) {
         reply.header('retry-after', String(wait));
-        return errors(reply, 429, new InboundRefusal('rate_limited', `too many failed authentications from this address; resend after ${wait} s`));
+        return errors(reply, 429, new InboundRefusal('rate_limited', `too many failed authentications from this address for this connection; resend after ${wait} s`));
       }
       const id = request.params.connectionId;
       connection = UUID.test(id) ? (await deps.pool.query<InboundConnection>(connectionById(id, deps.encryptionKey))).rows[0] : undefined;
       // One answer for "no such connection" and "wrong credentials": an id says nothing to a stranger.
       if (!connection || connection.channel !== 'opentravel' || !credentialsMatch(connection.credentials, username, password)) {
-        await deps.authFailed(request.ip);
+        await deps.authFailed(request.ip, `opentravel ${request.params.connectionId}`);
         reply.header('www-authenticate', 'Basic realm="StayOS OpenTravel webhook", charset="UTF-8"');
         return errors(reply, 401, new InboundRefusal('auth', 'authentication failed: send the connection\'s username and password (HTTP Basic)'));
       }

@@ -8,6 +8,7 @@
  * 31st; failed exchanges count too).
  */
 import { createHash } from 'node:crypto';
+import { assertOutboundUrl, tokenMaySendTo } from '../outbound/hosts.ts';
 import axios from 'axios';
 import { StayosError } from '../../core/errors.ts';
 import { withTransaction } from '../../core/db.ts';
@@ -40,15 +41,29 @@ function accountOf(ctx: TokenContext): Account | StayosError {
     return new StayosError('ERR_OTA_AUTH', 'booking_com: the connection has no client_id/client_secret credentials');
   }
   const authUrl = String(ctx.connection.settings.auth_url ?? BOOKING_AUTH_URL).replace(/\/+$/, '');
-  // The auth URL is part of the key: the same account at a sandbox and at Booking.com are two.
-  const hash = createHash('sha256').update(`${authUrl}\n${creds.client_id}`).digest('hex');
-  return { hash, clientId: creds.client_id, clientSecret: creds.client_secret, authUrl };
+  // The key is the whole account: the auth URL (the same account at a sandbox and at Booking.com
+  // are two), the client id and the secret. Without the secret, a tenant that knew another's client
+  // id would be handed that account's cached token.
+  return { hash: tokenAccountKey(authUrl, creds.client_id, creds.client_secret), clientId: creds.client_id, clientSecret: creds.client_secret, authUrl };
 }
 
-/** A valid token for the connection's account: the shared one, or a new one exchanged now. */
-export async function bookingToken(ctx: TokenContext): Promise<string> {
+/** The key of a cached token (channel.ota_tokens.account_hash): the whole account, secret included. */
+export function tokenAccountKey(authUrl: string, clientId: string, clientSecret: string): string {
+  return createHash('sha256').update(`${authUrl}\n${clientId}\n${createHash('sha256').update(clientSecret).digest('hex')}`).digest('hex');
+}
+
+/**
+ * A valid token for the connection's account, to be sent to `forUrl`: the shared one, or a new
+ * one exchanged now. A token goes only to the hosts it was issued for (hosts.ts tokenMaySendTo):
+ * Booking.com's own token to Booking.com, a sandbox's to that sandbox.
+ */
+export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<string> {
   const account = accountOf(ctx);
   if (account instanceof StayosError) throw account;
+  assertOutboundUrl('booking_com', account.authUrl);
+  if (!tokenMaySendTo(account.authUrl, forUrl)) {
+    throw new StayosError('ERR_OTA_HOST_NOT_ALLOWED', `booking_com: a token from ${new URL(account.authUrl).host} is never sent to ${new URL(forUrl).host}`, { details: { ota: 'booking_com' } });
+  }
   const started = performance.now();
   // A failed exchange still counts against the hourly 30, so the transaction commits the count
   // and the error is thrown after the commit.

@@ -121,9 +121,10 @@ async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOut
     const res = await withRetries(
       { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
       async () => {
-        const token = await bookingToken(ctx);
+        const url = `${ctx.connection.endpointUrl.replace(/\/+$/, '')}${PATH[kind]}`;
+        const token = await bookingToken(ctx, url);
         await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
-        const answer = await post(`${ctx.connection.endpointUrl.replace(/\/+$/, '')}${PATH[kind]}`, xml, {
+        const answer = await post(url, xml, {
           'Content-Type': 'application/xml', 'Accept-Version': '1.1', Authorization: `Bearer ${token}`,
         }, ctx.settings.timeoutMs, 'booking_com', ctx.signal);
         if (answer.status === 401) {
@@ -192,7 +193,7 @@ async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOut
     // connection until a probe. Anything else backs off like an outage, our own failures (the
     // database under the rate limit, the token or the log; a bug) included: the breaker marks the
     // connection down after repeated failures, and the error table shows why.
-    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_REJECTED' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
+    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_REJECTED' || e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
     return 'stop';
   }
 }

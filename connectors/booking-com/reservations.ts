@@ -113,7 +113,7 @@ export class BookingReservationPoller {
     };
     // Reservations come from Booking.com's PCI host, not the ARI one (the connection's reservations_url).
     const url = `${c.reservationsUrl.replace(/\/+$/, '')}${q.path}`;
-    const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx)}`, accept: 'application/xml', 'content-type': 'application/xml' });
+    const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx, url)}`, accept: 'application/xml', 'content-type': 'application/xml' });
     let list;
     let body: string;
     try {

@@ -181,7 +181,8 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
     // A failure of our own (the database under the rate limit or the log, a bug) backs off like an
     // outage: the breaker marks the connection down after repeated failures, and the error table
     // shows it. Only the OTA refusing our credentials stops the connection until a probe.
-    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
+    // A URL that is not Expedia's (set by hand past the API's check) stops it too, naming the URL.
+    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
     return 'stop';
   }
 }

@@ -9,6 +9,7 @@
  *    on every machine draws from one budget (`settings.rate_limit_per_minute`);
  *  - a timeout on every request (axios).
  */
+import { assertOutboundUrl } from './hosts.ts';
 import axios from 'axios';
 import { ExponentialBackoff, handleWhen, retry, type IBackoff, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
@@ -120,6 +121,8 @@ export function get(url: string, headers: Record<string, string>, timeoutMs: num
 
 async function request(method: 'get' | 'post', url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, ota: string,
   signal?: AbortSignal): Promise<HttpAnswer> {
+  // Never a request to a host that is not the OTA's (connectors/outbound/hosts.ts).
+  assertOutboundUrl(ota, url);
   let res;
   try {
     res = await axios.request<string>({

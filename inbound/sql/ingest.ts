@@ -6,11 +6,20 @@
  * optimistic lock, event store, domain events).
  */
 
+/**
+ * Where an OTA's reservation id is unique (channel_reservations.id_scope): across the channel for
+ * Booking.com and Expedia, which issue them; per connection for OpenTravel senders, which number
+ * their own.
+ */
+export function bookingScope(channel: string, connectionId: string): string {
+  return channel === 'opentravel' ? connectionId : '';
+}
+
 /** Acts as the OTA's service user, and queues every delivery of one OTA booking behind the first. */
-export function lockBooking(channel: string, externalId: string) {
+export function lockBooking(channel: string, scope: string, externalId: string) {
   return {
     text: `SELECT set_config('app.current_user_id', shared.channel_user_id($1)::text, true), pg_advisory_xact_lock(hashtextextended($2, 0))`,
-    values: [channel, `inbound:${channel}:${externalId}`],
+    values: [channel, `inbound:${channel}:${scope}:${externalId}`],
   };
 }
 
@@ -32,7 +41,7 @@ export interface HeldBooking {
   createdAt: Date | null;
 }
 
-export function heldBooking(channel: string, externalId: string) {
+export function heldBooking(channel: string, scope: string, externalId: string) {
   return {
     text: `
 SELECT cr.id, cr.connection_id AS "connectionId", cr.property_id AS "propertyId", cr.reservation_id AS "reservationId", cr.status,
@@ -40,8 +49,8 @@ SELECT cr.id, cr.connection_id AS "connectionId", cr.property_id AS "propertyId"
        cr.last_message_hash AS "lastHash", r.confirmation_number AS "confirmationNumber", r.status AS "reservationStatus",
        r.guest_id AS "guestId", r.created_at AS "createdAt", r.attributes ->> 'ota_free_text' AS "freeText"
 FROM channel.channel_reservations cr LEFT JOIN reservation.reservations r ON r.id = cr.reservation_id
-WHERE cr.channel_code = $1 AND cr.external_reservation_id = $2`,
-    values: [channel, externalId],
+WHERE cr.channel_code = $1 AND cr.id_scope = $3 AND cr.external_reservation_id = $2`,
+    values: [channel, externalId, scope],
   };
 }
 
@@ -347,7 +356,7 @@ export function upsertChannelReservation(p: {
     text: `
 INSERT INTO channel.channel_reservations AS cr (connection_id, property_id, channel_code, external_reservation_id, reservation_id, status, last_modified_at, last_message_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (channel_code, external_reservation_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, property_id = EXCLUDED.property_id,
+ON CONFLICT (channel_code, id_scope, external_reservation_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, property_id = EXCLUDED.property_id,
   reservation_id = COALESCE(EXCLUDED.reservation_id, cr.reservation_id),
   status = EXCLUDED.status, last_modified_at = EXCLUDED.last_modified_at, last_message_hash = EXCLUDED.last_message_hash
 RETURNING id`,

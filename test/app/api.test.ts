@@ -33,7 +33,7 @@ describe('health', () => {
 
   it('GET /healthz says 503 when the database is gone', async () => {
     const deadPool = createPool('postgres://nobody@127.0.0.1:1/none', { max: 1 });
-    const dead = await buildApp({ pool: deadPool });
+    const dead = await buildApp({ pool: deadPool, logLevel: 'silent' });
     try {
       const res = await dead.inject({ method: 'GET', url: '/healthz' });
       expect(res.statusCode).toBe(503);
@@ -41,6 +41,28 @@ describe('health', () => {
     } finally {
       await dead.close();
       await deadPool.end();
+    }
+  });
+
+  it('/healthz and /readyz never hand PostgreSQL\'s own error text to an unauthenticated caller (issue 16)', async () => {
+    // A real server refusing a role that does not exist: its message names the role and the database.
+    const url = new URL(db.current.url);
+    url.username = 'stayos_no_such_role';
+    url.password = 'secret-in-url';
+    const refusedPool = createPool(url.toString(), { max: 1 });
+    const raw = await refusedPool.query('SELECT 1').then(() => '', (err: Error) => err.message);
+    expect(raw).toContain('stayos_no_such_role'); // what must not leak
+    const refused = await buildApp({ pool: refusedPool, logLevel: 'silent' });
+    try {
+      for (const path of ['/healthz', '/readyz']) {
+        const res = await refused.inject({ method: 'GET', url: path });
+        expect(res.statusCode, path).toBe(503);
+        expect(res.json().message, path).toBe('the database cannot be reached');
+        for (const secret of ['stayos_no_such_role', 'secret-in-url', url.pathname.slice(1), url.port]) expect(res.body, path).not.toContain(secret);
+      }
+    } finally {
+      await refused.close();
+      await refusedPool.end();
     }
   });
 });

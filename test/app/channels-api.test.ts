@@ -37,6 +37,38 @@ beforeAll(async () => {
 });
 afterAll(async () => app?.close());
 
+describe('roles per property (issue 16)', () => {
+  it('a key acts on a property only with the role of its user there: an admin of DEMO who only views OTHER reads OTHER and cannot act on it', async () => {
+    const { pool } = db.current;
+    // One user: admin at DEMO (its key is made as admin), a viewer at OTHER (granted as the schema stores it).
+    const key = (await createApiKey(pool, { email: 'two-roles@demo.example', role: 'admin', properties: ['DEMO'] })).key;
+    await pool.query(`INSERT INTO shared.user_property_access (user_id, property_id, role)
+      SELECT u.id, p.id, 'viewer' FROM shared.users u, property_mgmt.properties p WHERE u.email = 'two-roles@demo.example' AND p.code = 'OTHER'`);
+    const demoConn = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0].id as string; // the actions test below owns the Expedia one
+    const h = bearer(key);
+    // Reading OTHER: allowed.
+    expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${otherConn}`, headers: h })).statusCode).toBe(200);
+    // Acting on OTHER, whatever the route: 403 naming the role there, and nothing changes.
+    const before = (await pool.query(`SELECT status, version, settings FROM channel.channel_connections WHERE id = $1`, [otherConn])).rows[0];
+    for (const [method, url, payload] of [
+      ['POST', `/api/v1/channels/${otherConn}/pause`, undefined], ['POST', `/api/v1/channels/${otherConn}/full-sync`, { days: 30 }],
+      ['POST', `/api/v1/channels/${otherConn}/retry-errors`, undefined], ['PATCH', `/api/v1/connections/${otherConn}`, { settings: { sync_days: 30 } }],
+      ['PUT', `/api/v1/connections/${otherConn}/mappings`, []], ['DELETE', `/api/v1/connections/${otherConn}?closeAtOta=false`, undefined],
+      ['POST', '/api/v1/connections', { property: 'OTHER', channel: 'booking_com', hotelCode: '55501' }],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: h, ...(payload !== undefined ? { payload } : {}) });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(res.json().error.message, `${method} ${url}`).toContain('viewer on property OTHER');
+    }
+    expect((await pool.query(`SELECT status, version, settings FROM channel.channel_connections WHERE id = $1`, [otherConn])).rows[0]).toEqual(before);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.connection_actions WHERE connection_id = $1`, [otherConn])).rows[0].n).toBe(0);
+    // Acting on DEMO, where the user is admin: allowed.
+    const paused = await app.inject({ method: 'POST', url: `/api/v1/channels/${demoConn}/pause`, headers: h });
+    expect(paused.statusCode).toBe(202);
+    expect((await app.inject({ method: 'POST', url: `/api/v1/channels/${demoConn}/resume`, headers: h })).statusCode).toBe(202);
+  });
+});
+
 describe('API keys', () => {
   it('refuses a missing, malformed, unknown or revoked key with 401', async () => {
     const revoked = (await createApiKey(db.current.pool, { email: 'gone@demo.example', role: 'viewer', properties: ['DEMO'] })).key;
@@ -176,20 +208,35 @@ describe('GET /api/v1/channels', () => {
     expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${booking}/parity?from=${day}&to=${day}`, headers: bearer(keyB) })).statusCode).toBe(404);
   });
 
-  it('GET /api/v1/cdc reports the slot, its lag and wal_status', async () => {
+  it('GET /api/v1/cdc reports the slot, its lag and wal_status; the database\'s other slots to admin keys only (issue 16)', async () => {
     const { pool } = db.current;
-    const slot = `t_cdc_${Date.now() % 100000}`;
-    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    const ours = `t_cdc_${Date.now() % 100000}`;
+    const theirs = `${ours}_other_app`;
+    for (const slot of [ours, theirs]) await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    // The CDC records the slot it streams (cdc/slot.ts recordSlot); another application's slot is not recorded.
+    await pool.query(`INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) VALUES ($1, 'test', 1)`, [ours]);
+    const admin = (await createApiKey(pool, { email: 'ops@demo.example', role: 'admin', properties: ['DEMO'] })).key;
     try {
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = current_date`);
       const res = await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(keyA) });
       expect(res.statusCode).toBe(200);
-      const mine = res.json().slots.find((s: { slot: string }) => s.slot === slot);
+      const slots = res.json().slots as Array<{ slot: string; active: boolean; walStatus: string; lagBytes: number }>;
+      const mine = slots.find((s) => s.slot === ours)!;
       expect(mine).toMatchObject({ active: false, walStatus: 'reserved' });
       expect(mine.lagBytes).toBeGreaterThan(0); // the update above is not acknowledged by anyone
+      expect(slots.map((s) => s.slot)).not.toContain(theirs); // a revenue manager's key
+      const all = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(admin) })).json().slots.map((s: { slot: string }) => s.slot);
+      expect(all).toEqual(expect.arrayContaining([ours, theirs]));
+      // A change set aside names another hotel's connection and PostgreSQL's words: its detail is for admin keys.
+      await pool.query(`INSERT INTO channel.cdc_incidents (slot_name, kind, detail, data) VALUES ($1, 'poison', 'the change to connection OTHER-SECRET could not be stored', '{}')`, [ours]);
+      const detailOf = async (k: string) => (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(k) })).json().incidents.find((i: { kind: string }) => i.kind === 'poison')?.detail as string;
+      expect(await detailOf(keyA)).not.toContain('OTHER-SECRET');
+      expect(await detailOf(admin)).toContain('OTHER-SECRET');
       expect((await app.inject({ method: 'GET', url: '/api/v1/cdc' })).statusCode).toBe(401);
     } finally {
-      await pool.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
+      for (const slot of [ours, theirs]) await pool.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
+      await pool.query(`DELETE FROM channel.cdc_slots WHERE slot_name = $1`, [ours]);
+      await pool.query(`DELETE FROM channel.cdc_incidents WHERE slot_name = $1`, [ours]);
     }
   });
 

@@ -67,14 +67,14 @@ describe('connections API', () => {
     expect(res.statusCode).toBe(201);
     // developers.booking.com/connectivity/docs/index-content: supply-xml (non-PCI) and secure-supply-xml (reservations).
     expect(res.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com', reservationsUrl: 'https://secure-supply-xml.booking.com' });
-    const moved = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${res.json().id}`, headers: as(manager), payload: { reservationsUrl: 'https://res.example/booking' } });
-    expect(moved.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com', reservationsUrl: 'https://res.example/booking' });
+    const moved = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${res.json().id}`, headers: as(manager), payload: { reservationsUrl: 'https://secure-supply-xml.booking.com/v2' } });
+    expect(moved.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com', reservationsUrl: 'https://secure-supply-xml.booking.com/v2' });
     const own = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager),
-      payload: { ...base, hotelCode: '4440003', endpointUrl: 'https://ari.example', reservationsUrl: 'https://res.example' } });
-    expect(own.json()).toMatchObject({ endpointUrl: 'https://ari.example', reservationsUrl: 'https://res.example' });
+      payload: { ...base, hotelCode: '4440003', endpointUrl: 'https://supply-xml.booking.com/alt', reservationsUrl: 'https://secure-supply-xml.booking.com/alt' } });
+    expect(own.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com/alt', reservationsUrl: 'https://secure-supply-xml.booking.com/alt' });
     const expedia = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'expedia', hotelCode: '4440004' } });
     expect(expedia.json()).toMatchObject({ endpointUrl: 'https://services.expediapartnercentral.com', reservationsUrl: null });
-    for (const payload of [{ channel: 'expedia', hotelCode: '4440005', reservationsUrl: 'https://x.example' }, { channel: 'opentravel', hotelCode: 'OT1' }]) {
+    for (const payload of [{ channel: 'expedia', hotelCode: '4440005', reservationsUrl: 'https://secure-supply-xml.booking.com' }, { channel: 'opentravel', hotelCode: 'OT1' }]) {
       const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload });
       expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
     }

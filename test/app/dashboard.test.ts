@@ -38,6 +38,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     await pool.query(`INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, message)
       SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', 'expedia: HTTP 503' FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
     await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    // Recorded as the CDC records its slot: a revenue manager's key sees the CDC's own slot only (issue 16).
+    await pool.query(`INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) VALUES ($1, 'test', 1)`, [slot]);
     key = (await createApiKey(pool, { email: 'revenue@demo.example', role: 'revenue_manager', properties: ['DEMO'] })).key;
     app = await buildApp({ pool, logLevel: 'silent' });
     base = await listen(app, { host: '127.0.0.1', port: 0 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const { pool } = db.current;
   await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"sync_days": 30}'`);
-  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY });
+  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY, metricsToken: 'slot-recovery-metrics-token-0000' });
   key = (await createApiKey(pool, { email: 'ops@demo.example', role: 'viewer', properties: ['DEMO'] })).key;
 }, 120_000);
 afterAll(async () => {
@@ -109,7 +109,7 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     expect((await health()).statusCode).toBe(200);
     const shown = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: { authorization: `Bearer ${key}` } })).json();
     expect(shown.incidents[0]).toMatchObject({ kind: 'slot_lost', slot: SLOT, resolvedAt: null });
-    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/stayos_cdc_open_incidents\{kind="slot_lost"\} 1/);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer slot-recovery-metrics-token-0000' } })).body).toMatch(/stayos_cdc_open_incidents\{kind="slot_lost"\} 1/);
     // Once: a restart does not resynchronise again.
     await stop();
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);

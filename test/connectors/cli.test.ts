@@ -74,16 +74,16 @@ describe('stayos connection list|create|update|mappings', () => {
       const p = runCli(['connection', ...args], env());
       return { code: (await p.exited).code, out: p.output() };
     };
-    const created = await run(['create', '--property', 'DEMO', '--channel', 'expedia', '--hotel-code', '5550001', '--endpoint-url', 'https://expedia.example',
+    const created = await run(['create', '--property', 'DEMO', '--channel', 'expedia', '--hotel-code', '5550001', '--endpoint-url', 'https://services.expediapartnercentral.com',
       '--credentials-file', creds, '--setting', 'rate_limit_per_minute=300', '--paused']);
     expect(created.code, created.out).toBe(0);
     const id = /created ([0-9a-f-]{36})/.exec(created.out)![1]!;
     const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
     expect(c).toEqual({ status: 'paused', settings: { rate_limit_per_minute: 300 }, creds: { username: 'cliuser', password: 'cli-secret-77' } });
     // Booking.com: both base URLs default to the production hosts; --reservations-url sets the second.
-    const booking = await run(['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550002', '--reservations-url', 'https://res.example']);
+    const booking = await run(['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550002', '--reservations-url', 'https://secure-supply-xml.booking.com/']);
     expect(booking.code, booking.out).toBe(0);
-    expect(booking.out).toContain('https://supply-xml.booking.com  reservations https://res.example');
+    expect(booking.out).toContain('https://supply-xml.booking.com  reservations https://secure-supply-xml.booking.com/');
     const list = await run(['list', '--property', 'DEMO']);
     expect(list.out).toContain('5550001');
     expect(list.out).toContain('credentials set');
@@ -93,7 +93,10 @@ describe('stayos connection list|create|update|mappings', () => {
     for (const args of [['create', '--property', 'DEMO', '--channel', 'agoda', '--hotel-code', '1', '--endpoint-url', 'https://x.example'],
       ['update', '--connection', id, '--status', 'sleeping'], ['update', '--connection', id, '--setting', 'Bad Key=1'], ['update', '--connection', id],
       ['update', '--connection', id, '--setting', 'sync_days=400d'], ['update', '--connection', id, '--setting', 'sync_days=1.5'],
-      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550009', '--setting', 'max_attempts=many']]) {
+      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550009', '--setting', 'max_attempts=many'],
+      // Hosts that are not the OTA's (issue 16): the sandbox mode of these runs allows 127.0.0.1 only.
+      ['update', '--connection', id, '--endpoint-url', 'http://169.254.169.254/latest'], ['update', '--connection', id, '--endpoint-url', 'https://expedia.example'],
+      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550010', '--setting', 'auth_url=https://attacker.example']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
     }
@@ -141,5 +144,5 @@ describe('stayos connection list|create|update|mappings', () => {
     expect(gone.code, gone.out).toBe(0);
     expect(gone.out).toContain('deleted now');
     expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [bookingId])).rows[0].deleted).toBe(true);
-  });
+  }, 150_000); // a dozen CLI processes, each starting Node
 });

@@ -12,10 +12,10 @@ import { TEST_KEY } from './db.ts';
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 export const fixture = (rel: string) => fs.readFileSync(path.join(FIXTURES, rel), 'utf8');
 
-export async function startInboundApp(pool: Pool, options: { bodyLimit?: number; ratePerMinute?: number } = {}) {
+export async function startInboundApp(pool: Pool, options: { bodyLimit?: number; ratePerMinute?: number; addressRatePerMinute?: number; trustProxy?: boolean | number | string[] } = {}) {
   const app = await buildApp({
-    pool, logLevel: process.env.TEST_LOG ?? 'silent',
-    webhooks: { encryptionKey: TEST_KEY, bodyLimit: options.bodyLimit ?? 256 * 1024, ratePerMinute: options.ratePerMinute ?? 1_000_000 },
+    pool, logLevel: process.env.TEST_LOG ?? 'silent', trustProxy: options.trustProxy,
+    webhooks: { encryptionKey: TEST_KEY, bodyLimit: options.bodyLimit ?? 256 * 1024, ratePerMinute: options.ratePerMinute ?? 1_000_000, addressRatePerMinute: options.addressRatePerMinute ?? 1_000_000 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

@@ -105,6 +105,26 @@ describe('OpenTravel / AlpineBits reservation push', () => {
     expect(await reservationOf(db.current.pool, 'opentravel', 'multi-3')).toBeDefined();
   });
 
+  it('reservation ids are the sender\'s own (issue 16): another sender using the same id makes its own booking, never touches the first', async () => {
+    const { pool } = db.current;
+    const first = await reservationOf(pool, 'opentravel', '6b34fe24ac2ff810'); // taken above from the first sender
+    expect(first).toBeDefined();
+    const other = await addConnection(pool, {
+      channel: 'opentravel', hotelCode: '124', credentials: { username: 'second-sender', password: 'second-secret-1' },
+      mappings: [{ room: 'bigsuite', rate: '123456-xyz', roomType: 'STE', ratePlan: 'BB' }],
+    });
+    const sample = fixture('opentravel/alpinebits-reservation-push.xml').replace('HotelCode="123"', 'HotelCode="124"'); // its own hotel, the same id
+    for (let i = 0; i < 2; i++) expect((await post(`${server.url}/webhooks/ota/${other}`, sample, auth('second-sender', 'second-secret-1'))).status).toBe(200);
+    const { rows } = await pool.query(`SELECT cr.connection_id, cr.reservation_id, r.confirmation_number FROM channel.channel_reservations cr
+      JOIN reservation.reservations r ON r.id = cr.reservation_id WHERE cr.channel_code = 'opentravel' AND cr.external_reservation_id = '6b34fe24ac2ff810' ORDER BY cr.created_at`);
+    expect(rows).toHaveLength(2); // one per sender, the second delivery of the second sender a duplicate
+    expect(rows[1].connection_id).toBe(other);
+    expect(rows[1].reservation_id).not.toBe(rows[0].reservation_id);
+    expect(rows[0].confirmation_number).toBe(first!.confirmation_number); // the first booking is untouched
+    expect((await pool.query(`SELECT outcome FROM channel.inbound_messages WHERE connection_id = $1 ORDER BY created_at`, [other])).rows.map((r) => r.outcome))
+      .toEqual(['created', 'duplicate']);
+  });
+
   it('refuses wrong or missing credentials, and an unknown connection alike, with 401 and nothing written', async () => {
     const before = await businessFingerprint(db.current.pool);
     const body = fixture('opentravel/alpinebits-reservation-push.xml').replace('6b34fe24ac2ff810', 'auth-test');

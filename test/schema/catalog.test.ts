@@ -134,7 +134,8 @@ describe('catalog', () => {
     for (const [table, cols] of [
       ['property_mgmt.daily_rates', '(room_type_id, rate_plan_id, stay_date)'],
       ['property_mgmt.restrictions', '(room_type_id, rate_plan_id, stay_date)'],
-      ['channel.channel_reservations', '(channel_code, external_reservation_id)'],
+      // OTA ids unique per channel, OpenTravel's per connection (id_scope, V1.18.0; issue 16).
+      ['channel.channel_reservations', '(channel_code, id_scope, external_reservation_id)'],
     ] as const) {
       const { rows } = await db.current.pool.query(
         `SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass AND indisunique`, [table]);
