@@ -30,7 +30,7 @@ export interface OutboundPolicy {
    * a port of `*` — the tests' sandboxes on ephemeral ports — matches any); paths under /sandbox/ only.
    */
   sandboxOrigins: readonly string[];
-  /** Operator-allowed `host` or `host:port` entries (STAYOS_OTA_EXTRA_HOSTS). */
+  /** Operator-allowed `host` or `host:port` entries (STAYOS_OTA_EXTRA_HOSTS); `host:*` (any port) is for the tests' fake OTAs. */
   extraHosts: readonly string[];
 }
 
@@ -72,7 +72,7 @@ export function outboundUrlProblem(channel: string, url: string, policy: Outboun
   if (sandbox && isSandbox(u, policy)) return null;
   const https = u.protocol === 'https:';
   if ((OTA_HOSTS[channel] ?? []).includes(host) && (u.port === '' || u.port === '443')) return https ? null : `${channel} must be reached over https`;
-  if (policy.extraHosts.includes(host) || policy.extraHosts.includes(`${host}:${u.port || (https ? '443' : '80')}`)) {
+  if (policy.extraHosts.includes(host) || policy.extraHosts.includes(`${host}:${u.port || (https ? '443' : '80')}`) || policy.extraHosts.includes(`${host}:*`)) {
     return https || sandbox ? null : `${host} must be reached over https (http only in sandbox mode)`;
   }
   const allowed = (OTA_HOSTS[channel] ?? []).join(', ') || 'none';

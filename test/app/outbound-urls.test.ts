@@ -45,7 +45,7 @@ beforeAll(async () => {
   internalUrl = `http://localhost:${(internal.address() as { port: number }).port}/sandbox/internal`;
 });
 afterAll(async () => {
-  setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: [] });
+  setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
   await app?.close();
   await server?.close();
   await new Promise((r) => internal?.close(r));
@@ -85,7 +85,7 @@ describe('outbound URLs (issue 16)', () => {
       expect(ok.statusCode).toBe(200);
       await db.current.pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
     } finally {
-      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: [] });
+      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
     }
   });
 
@@ -117,7 +117,7 @@ describe('outbound URLs (issue 16)', () => {
       expect(c.status_reason).toContain('refusing to call');
       expect(c.status_reason).toContain('localhost is not a expedia host');
     } finally {
-      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: [] });
+      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
       await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, status = 'active', status_reason = NULL WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
       await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia]);
     }

@@ -90,7 +90,7 @@ describe.skipIf(!emulator)('Pub/Sub transport', () => {
     await ensureSlot(pool, slot);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     const env = {
-      DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false',
+      DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_SANDBOX_URL: 'http://127.0.0.1:9',
       STAYOS_TRANSPORT: 'pubsub', STAYOS_PUBSUB_PREFIX: prefix, PUBSUB_PROJECT_ID: PROJECT, PUBSUB_EMULATOR_HOST: emulator, STAYOS_LOG_LEVEL: 'warn',
     };
     const connectors = runCli(['start', '--only', 'connectors'], env);

@@ -61,6 +61,7 @@ afterAll(async () => {
 
 const env = () => ({
   DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+  STAYOS_SANDBOX_URL: server.url, // where the sandboxes are: the only sandbox origin the connectors may call
   STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '400',
 });
 // Every process's output, killed ones included: the log must be free of deadlocks (issue 20).

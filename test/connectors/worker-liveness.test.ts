@@ -42,6 +42,7 @@ afterAll(async () => {
 
 const env = () => ({
   DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+  STAYOS_SANDBOX_URL: server.url, // where the sandboxes are: the only sandbox origin the connectors may call
   STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '60000',
 });
 const claimed = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [ids.expedia])).rows[0].n as number;

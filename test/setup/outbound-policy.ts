@@ -5,4 +5,5 @@
  */
 import { setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 
-setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: [] });
+// The fake OTAs some tests serve (at the root of an ephemeral port) are operator-allowed hosts.
+setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
