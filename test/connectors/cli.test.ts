@@ -15,7 +15,8 @@ import { seedDemo } from '../../core/demo/seed-demo.ts';
 const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startSandboxServer>>;
 const ids: Record<string, string> = {};
-const env = () => ({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_LOG_LEVEL: 'warn' });
+// STAYOS_SANDBOX_URL: where the sandboxes are, the only sandbox origin a command may call.
+const env = () => ({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_LOG_LEVEL: 'warn', STAYOS_SANDBOX_URL: server.url });
 
 beforeAll(async () => {
   server = await startSandboxServer();
