@@ -64,8 +64,10 @@ describe('TRUNCATE of an ARI table (issue 15, defect 7)', () => {
     const marked = async () => (await pool.query(`SELECT connection_id AS id, count(*)::int AS cells FROM channel.ari_dirty_cells GROUP BY 1 ORDER BY 1`)).rows;
     await waitFor(async () => JSON.stringify(await marked()) === JSON.stringify(expected), { what: 'every window marked', timeoutMs: 30_000 });
 
-    // Said where the operator looks.
-    const { rows: incidents } = await pool.query(`SELECT kind, detail, resolved_at IS NOT NULL AS resolved FROM channel.cdc_incidents WHERE slot_name = $1`, [pipeline.slot]);
+    // Said where the operator looks (recorded once every connection is marked: wait for it too).
+    const recorded = async () => (await pool.query(`SELECT kind, detail, resolved_at IS NOT NULL AS resolved FROM channel.cdc_incidents WHERE slot_name = $1`, [pipeline.slot])).rows;
+    await waitFor(async () => (await recorded()).length > 0, { what: 'the incident recorded' });
+    const incidents = await recorded();
     expect(incidents).toHaveLength(1);
     expect(incidents[0]).toMatchObject({ kind: 'truncate', resolved: true });
     expect(incidents[0].detail).toMatch(/TRUNCATE of property_mgmt\.inventory_blocks: 2 connection\(s\) resynchronised/);
