@@ -31,8 +31,10 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
     const started = performance.now();
     const { username, password } = basicAuth(request.headers.authorization);
     let connection: InboundConnection | undefined;
+    // The lockout's target: this connection (the id in the path).
+    const target = `opentravel ${request.params.connectionId}`;
     try {
-      const wait = await deps.authBlocked(request.ip, `opentravel ${request.params.connectionId}`);
+      const wait = await deps.authBlocked(request.ip, target);
       if (wait) {
         reply.header('retry-after', String(wait));
         return errors(reply, 429, new InboundRefusal('rate_limited', `too many failed authentications from this address for this connection; resend after ${wait} s`));
@@ -41,7 +43,7 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
       connection = UUID.test(id) ? (await deps.pool.query<InboundConnection>(connectionById(id, deps.encryptionKey))).rows[0] : undefined;
       // One answer for "no such connection" and "wrong credentials": an id says nothing to a stranger.
       if (!connection || connection.channel !== 'opentravel' || !credentialsMatch(connection.credentials, username, password)) {
-        await deps.authFailed(request.ip, `opentravel ${request.params.connectionId}`);
+        await deps.authFailed(request.ip, target);
         reply.header('www-authenticate', 'Basic realm="StayOS OpenTravel webhook", charset="UTF-8"');
         return errors(reply, 401, new InboundRefusal('auth', 'authentication failed: send the connection\'s username and password (HTTP Basic)'));
       }
