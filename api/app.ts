@@ -12,14 +12,13 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { webhookRoutes, type WebhookOptions } from './webhooks/index.ts';
+import { httpHygiene } from './http-hygiene.ts';
 
 export interface AppDeps {
   pool: Pool;
   logLevel?: string;
   /** A pino logger to use instead of one built from logLevel (tests capture the lines). */
   logger?: Logger;
-  /** Encrypts connection credentials written through the API (the PII key). */
-  encryptionKey?: string;
   /** Mounts the OTA booking webhooks (/webhooks/expedia, /webhooks/ota/:connectionId). */
   webhooks?: WebhookOptions;
   /**
@@ -54,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(deps.trustProxy ?? false),
   });
   app.decorate('pool', deps.pool);
+  httpHygiene(app);
 
   // One structured line per API and webhook request: route (not the raw URL, whose query could
   // carry anything), status, duration, and who (the key's id and role, never the key). Bodies and
@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await metricsRoutes(app, deps.metricsToken ? { token: deps.metricsToken } : 'none');
   await app.register(healthRoutes);
   await app.register(dashboardRoutes);
-  await app.register(channelRoutes, { encryptionKey: deps.encryptionKey ?? deps.webhooks?.encryptionKey });
+  await app.register(channelRoutes);
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

@@ -99,7 +99,7 @@ const credentials = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().min(
   .refine((c) => Object.keys(c).length <= 10, 'at most 10 entries')
   .describe('write-only: stored encrypted, never returned');
 const settings = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.unknown());
-const endpointUrl = z.url({ protocol: /^https?$/ });
+const endpointUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (the OTA\'s https host; http only for sandboxes)' });
 const reservationsUrl = endpointUrl.describe('Booking.com only: base URL of the reservation queues (default https://secure-supply-xml.booking.com; ARI goes to endpointUrl)');
 export const createConnectionBody = z.object({
   property: propertyCode.optional().describe('needed when the key sees several properties'),

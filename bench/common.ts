@@ -32,10 +32,13 @@ export async function benchDatabase(name: string): Promise<BenchDb> {
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = withDatabase(serverUrl, name);
-  const pool = createPool(url, { max: 8, applicationName: 'stayos-bench' });
+  const pool = createPool(url, { max: 8, applicationName: 'stayos-bench', encryptionKeys: [BENCH_KEY] });
   await migrate(pool);
   return { url, pool, close: async () => { await pool.end(); await stop(); } };
 }
+
+/** The PII key of the benchmark's databases (the StayOS processes it starts get it as STAYOS_ENCRYPTION_KEY). */
+export const BENCH_KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
 
 /** The OTA accounts of the benchmark's sandboxes (bench/sandbox-process.ts) and connections. */
 export const BENCH_OTA_ACCOUNTS = {

@@ -22,13 +22,12 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import http from 'node:http';
-import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile } from './common.ts';
-import type { Pool, PoolClient } from '../core/db.ts';
+import { BENCH_KEY as KEY, BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile } from './common.ts';
+import { withSessionKeys, type Pool, type PoolClient } from '../core/db.ts';
 import { addDays } from '../core/dates.ts';
 import { buildBnRequest, readEnvelope, bookingOfEnvelope } from '../connectors/expedia/booking-notification.ts';
 import { ingestBooking, parseInboundXml, connectionByHotel, type InboundConnection } from '../inbound/index.ts';
 
-const KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
 const PGBENCH = process.env.PGBENCH ?? '/usr/lib/postgresql/15/bin/pgbench';
 const RATE = 500;
 /** A rate this machine's database sustains, for the latency of an ingestion that does not queue. */
@@ -200,7 +199,7 @@ function pgbenchScript(statements: Captured[], externalId: string): string {
 }
 
 async function captureScripts(pool: Pool, dir: string, count: number): Promise<string[]> {
-  const { rows: [connection] } = await pool.query<InboundConnection>(connectionByHotel('expedia', hotel, KEY));
+  const { rows: [connection] } = await pool.query<InboundConnection>(connectionByHotel('expedia', hotel));
   const files: string[] = [];
   for (let k = 0; k < count; k++) {
     const xml = booking('PGB');
@@ -208,7 +207,7 @@ async function captureScripts(pool: Pool, dir: string, count: number): Promise<s
     const env = readEnvelope(root, node);
     const b = bookingOfEnvelope(env, connection!);
     const log: Captured[] = [];
-    await ingestBooking(recordingPool(pool, log), KEY, connection!, b, { source: 'expedia_webhook', messageType: env.root, body: xml, started: performance.now() },
+    await ingestBooking(recordingPool(pool, log), connection!, b, { source: 'expedia_webhook', messageType: env.root, body: xml, started: performance.now() },
       () => ({ status: 200, body: '<answer/>' }));
     const tx = log.filter((s) => s.text !== 'BEGIN' && s.text !== 'COMMIT');
     if (process.env.BENCH_PROFILE && k >= count - 3) for (const s of log) console.log(`${s.ms.toFixed(2)} ms  ${s.text.replace(/\s+/g, ' ').slice(0, 110)}`);
@@ -223,7 +222,8 @@ function pgbench(url: string, files: string[], args: string[], logDir: string): 
   fs.rmSync(logDir, { recursive: true, force: true });
   fs.mkdirSync(logDir, { recursive: true });
   const r = spawnSync(PGBENCH, ['-n', '-M', 'simple', '-j', '2', '-T', String(SECONDS), '-l', '--log-prefix', path.join(logDir, 'tx'),
-    ...files.flatMap((f) => ['-f', `${f}@1`]), ...args, url], { encoding: 'utf8' });
+    // The replayed ingestion encrypts: pgbench's sessions get the key as StayOS's do (libpq options).
+    ...files.flatMap((f) => ['-f', `${f}@1`]), ...args, url], { encoding: 'utf8', env: { ...process.env, PGOPTIONS: withSessionKeys(url, [KEY]).options } });
   if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr}\n${r.stdout}`);
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -243,8 +243,8 @@ async function main(): Promise<void> {
     pairs = (await db.pool.query<{ room: string; rate: string }>(`SELECT m.ota_room_code AS room, m.ota_rate_code AS rate FROM channel.channel_mappings m
       JOIN channel.channel_connections c ON c.id = m.connection_id WHERE c.channel_code = 'expedia' ORDER BY 1, 2`)).rows;
     // The property has 10 rooms per type; bookings spread over 400 days stay within them mostly.
-    await db.pool.query(`UPDATE channel.channel_connections SET credentials = shared.encrypt_pii($1, $2) WHERE channel_code = 'expedia'`,
-      [JSON.stringify({ username, password }), KEY]);
+    await db.pool.query(`UPDATE channel.channel_connections SET credentials = shared.encrypt_pii($1) WHERE channel_code = 'expedia'`,
+      [JSON.stringify({ username, password })]);
     Object.assign(api, await startApi(db.url));
     const url = `${api.base}/webhooks/expedia`;
 

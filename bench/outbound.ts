@@ -18,13 +18,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import axios from 'axios';
-import { BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile, type CapturedRequest } from './common.ts';
+import { BENCH_KEY, BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile, type CapturedRequest } from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
 import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
 import { CONNECTORS, requestFullSync, SyncWorker } from '../connectors/index.ts';
 
-const KEY = 'bench-encryption-key-0123456789-abcdefghijkl';
 const DAYS = 500;
 const POLL_MS = 20;
 
@@ -65,7 +64,7 @@ async function main(): Promise<void> {
   const base = sandbox.base;
   const { booking: bookingAccount, expedia: expediaAccount } = BENCH_OTA_ACCOUNTS;
   const store = createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const workerPool = createPool(url, { max: 10, applicationName: 'stayos-connectors' });
+  const workerPool = createPool(url, { max: 10, applicationName: 'stayos-connectors', encryptionKeys: [BENCH_KEY] });
   let worker: SyncWorker | undefined;
   let stream: ReplicationStream | undefined;
   try {
@@ -77,17 +76,17 @@ async function main(): Promise<void> {
     // Rates that differ from night to night (a season and a weekly pattern), as revenue teams set
     // them: every night is its own range, the worst case for message count and size.
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 80 + (extract(doy FROM stay_date)::int % 37) * 3 + extract(isodow FROM stay_date)::int * 2`);
-    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3, $4),
+    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3),
         settings = jsonb_build_object('auth_url', $2 || '/sandbox/booking-com', 'rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'booking_com'`,
-      [property, base, JSON.stringify({ client_id: bookingAccount.clientId, client_secret: bookingAccount.clientSecret }), KEY]);
-    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3, $4),
+      [property, base, JSON.stringify({ client_id: bookingAccount.clientId, client_secret: bookingAccount.clientSecret })]);
+    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3),
         settings = jsonb_build_object('rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'expedia'`,
-      [property, base, JSON.stringify({ username: expediaAccount.username, password: expediaAccount.password }), KEY]);
+      [property, base, JSON.stringify({ username: expediaAccount.username, password: expediaAccount.password })]);
     const { rows: conns } = await pool.query<{ id: string; channel_code: string }>(`SELECT id, channel_code FROM channel.channel_connections WHERE property_id = $1`, [property]);
     await pool.query('VACUUM (ANALYZE)');
 
     worker = new SyncWorker({
-      pool: workerPool, encryptionKey: KEY, log: createLogger('warn'), connectors: CONNECTORS, pollMs: POLL_MS, concurrency: 4,
+      pool: workerPool, log: createLogger('warn'), connectors: CONNECTORS, pollMs: POLL_MS, concurrency: 4,
       batchSize: 5000, timeoutMs: 15_000, maxAttempts: 3, defaultRatePerMinute: 100_000,
     });
 

@@ -28,7 +28,7 @@ export async function runFullSync(config: Config, log: Logger, opts: { connectio
     const total = await pendingCellCount(db.pool, req.connectionId);
     const bar = new SingleBar({ format: 'pushing {bar} {percentage}% | {value}/{total} cells | {status}', hideCursor: true }, Presets.shades_classic);
     bar.start(total, 0, { status: 'starting' });
-    const worker = new SyncWorker(workerOptions(config, { pool: db.pool, encryptionKey: db.encryptionKey, log }, { only: [req.connectionId], pollMs: 50, concurrency: 1 }));
+    const worker = new SyncWorker(workerOptions(config, { pool: db.pool, log }, { only: [req.connectionId], pollMs: 50, concurrency: 1 }));
     worker.start();
     try {
       for (;;) {
@@ -119,7 +119,7 @@ export async function runConnectionCreate(config: Config, log: Logger, input: Re
     if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
     checkInput(body.channel, body);
     const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl,
-      credentials: body.credentials ?? null, settings: body.settings, status: body.status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+      credentials: body.credentials ?? null, settings: body.settings, status: body.status })).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     console.log(`created ${show({ ...c, property: body.property })}`);
   });
 }
@@ -138,7 +138,7 @@ export async function runConnectionUpdate(config: Config, log: Logger, id: strin
     if (cur?.closing && body.status) throw new StayosError('ERR_CONFLICT', `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`);
     const { status, closeAtOta, ...rest } = body;
     const disabling = status === 'disabled';
-    const { rows: [c] } = await client.query(updateConnection(id, disabling ? rest : { ...rest, status }, db.encryptionKey)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+    const { rows: [c] } = await client.query(updateConnection(id, disabling ? rest : { ...rest, status })).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
     if (!disabling) return console.log(`updated ${show(c)}`);
     const r = await closeConnection(client, id, 'disable', closeAtOta ?? true);

@@ -16,7 +16,7 @@ export async function runHistory(config: Config, log: Logger, channel: string, e
 
 export async function runReplay(config: Config, log: Logger, id: string): Promise<void> {
   await withDb(config, log, async (db) => {
-    for (const r of await replayMessage(db.pool, db.encryptionKey, id)) {
+    for (const r of await replayMessage(db.pool, id)) {
       console.log(`${r.externalId ?? '(refused)'}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}`);
     }
   });

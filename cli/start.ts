@@ -46,7 +46,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (config.seedDemo) {
       const { rows: [count] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
       if (count!.n === 0) {
-        const seeded = await seedDemo(db.pool, { encryptionKey: db.encryptionKey, sandboxBaseUrl: sandboxBaseUrl(config) });
+        const seeded = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config) });
         // The sandboxes start empty: a full sync of the demo connections gives them the hotel.
         const { rows: conns } = await db.pool.query<{ id: string }>(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND deleted_at IS NULL`, [seeded.propertyId]);
         for (const c of conns) await requestFullSync(db.pool, c.id);
@@ -63,8 +63,8 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
-        pool: db.pool, logLevel: config.logLevel, encryptionKey: db.encryptionKey, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
-        webhooks: { encryptionKey: db.encryptionKey, bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute, addressRatePerMinute: config.inbound.addressRatePerMinute },
+        pool: db.pool, logLevel: config.logLevel, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
+        webhooks: { bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute, addressRatePerMinute: config.inbound.addressRatePerMinute },
       });
       address = await listen(app, config.http);
       running.push({
@@ -84,7 +84,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
       running.push({ name: 'metrics', stop: () => metricsApp.close() });
     }
     if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
-    if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKey: db.encryptionKey }));
+    if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKeys: db.encryptionKeys }));
     // One line: the dashboard's URL (with the demo's key in the fragment, which never reaches a
     // server or its logs), the API docs, and how to stop.
     const key = address && config.embedded && config.seedDemo ? await demoApiKey(db.pool, config.dataDir) : undefined;

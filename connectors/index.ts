@@ -30,7 +30,7 @@ export { setPaused } from './sql/connections.ts';
 export { OTA_CHANNELS, sandboxKey, type OtaValues, type SandboxCell } from './types.ts';
 
 /** Worker options from the configuration. */
-export function workerOptions(config: Config, deps: { pool: Pool; encryptionKey: string; log: Logger }, extra: Partial<WorkerOptions> = {}): WorkerOptions {
+export function workerOptions(config: Config, deps: { pool: Pool; log: Logger }, extra: Partial<WorkerOptions> = {}): WorkerOptions {
   return {
     ...deps, connectors: CONNECTORS, pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, batchSize: 5000,
     timeoutMs: config.sync.timeoutMs, maxAttempts: config.sync.maxAttempts,
@@ -38,17 +38,18 @@ export function workerOptions(config: Config, deps: { pool: Pool; encryptionKey:
   };
 }
 
-export async function startConnectors(deps: { config: Config; url: string; pool: Pool; log: Logger; encryptionKey: string }): Promise<Part> {
+export async function startConnectors(deps: { config: Config; url: string; pool: Pool; log: Logger; encryptionKeys: readonly string[] }): Promise<Part> {
   const { config, pool, log } = deps;
   // The workers' own connections: each pass holds one (the connection's lock) and queries on
-  // another, so they never starve the API, the CDC consumer, or each other.
-  const workerPool = createPool(deps.url, { max: config.sync.concurrency * 2 + 2, applicationName: 'stayos-connectors' });
-  const worker = new SyncWorker(workerOptions(config, { pool: workerPool, encryptionKey: deps.encryptionKey, log }));
+  // another, so they never starve the API, the CDC consumer, or each other. They decrypt
+  // credentials and tokens: their sessions hold the keys.
+  const workerPool = createPool(deps.url, { max: config.sync.concurrency * 2 + 2, applicationName: 'stayos-connectors', encryptionKeys: deps.encryptionKeys });
+  const worker = new SyncWorker(workerOptions(config, { pool: workerPool, log }));
   worker.start();
   const horizon = scheduleHorizon(workerPool, log);
   // Booking.com bookings are pulled: the poller shares the workers' pool (one query at a time).
   const poller = new BookingReservationPoller({
-    pool: workerPool, encryptionKey: deps.encryptionKey, log, intervalMs: config.inbound.bookingPollSeconds * 1000, ackPauseMs: 5000,
+    pool: workerPool, log, intervalMs: config.inbound.bookingPollSeconds * 1000, ackPauseMs: 5000,
     timeoutMs: config.sync.timeoutMs, ackAttempts: 5,
   });
   poller.start();

@@ -34,6 +34,15 @@ const spec = {
     schema: z.string().min(32, 'must be at least 32 characters').optional(),
     fix: 'give a random secret of at least 32 characters (e.g. `openssl rand -base64 48`); it encrypts guest documents, cards and OTA credentials',
   },
+  STAYOS_ENCRYPTION_PREVIOUS_KEYS: {
+    // While `stayos keys rotate` re-encrypts, the keys being replaced must still open what they wrote.
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(32, 'each previous key must be at least 32 characters'))),
+    fix: 'give the keys being replaced, comma-separated (each at least 32 characters, without commas), or leave it unset',
+  },
   STAYOS_HTTP_HOST: {
     schema: z.string().min(1).default('127.0.0.1'),
     fix: 'give an interface address to listen on, e.g. 127.0.0.1 or 0.0.0.0',
@@ -177,6 +186,8 @@ export interface Config {
   dataDir: string;
   embeddedPgPort: number;
   encryptionKey: string | undefined;
+  /** Keys that only decrypt: what `stayos keys rotate` re-encrypts under encryptionKey. */
+  previousEncryptionKeys: string[];
   /** Fastify's trustProxy: whose X-Forwarded-For gives the client address (rate limits, lockouts, logs). */
   http: { host: string; port: number; trustProxy: boolean | number | string[] };
   /** GET /metrics: on the API port with a bearer token, and/or on a listener of its own. */
@@ -202,6 +213,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose value an error message never repeats (it would land in logs and terminals). */
+const SECRETS: ReadonlySet<string> = new Set(['STAYOS_ENCRYPTION_KEY', 'STAYOS_ENCRYPTION_PREVIOUS_KEYS', 'STAYOS_METRICS_TOKEN']);
+
 /** Parses the environment. Throws ConfigError listing every bad variable with its fix. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -211,7 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[name] === '' ? undefined : env[name];
     const parsed = (schema as z.ZodType).safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
-    else problems.push(`${name}=${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: ${fix}.`);
+    else problems.push(`${name}=${SECRETS.has(name) ? '(hidden)' : JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: ${fix}.`);
   }
   const r = raw as Raw;
   if (problems.length === 0 && r.DATABASE_URL && !r.STAYOS_ENCRYPTION_KEY) {
@@ -226,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(r.STAYOS_DATA_DIR),
     embeddedPgPort: r.STAYOS_PG_PORT,
     encryptionKey: r.STAYOS_ENCRYPTION_KEY,
+    previousEncryptionKeys: r.STAYOS_ENCRYPTION_PREVIOUS_KEYS,
     http: { host: r.STAYOS_HTTP_HOST, port: r.STAYOS_HTTP_PORT, trustProxy: r.STAYOS_TRUST_PROXY },
     metrics: { token: r.STAYOS_METRICS_TOKEN, host: r.STAYOS_METRICS_HOST, port: r.STAYOS_METRICS_PORT },
     logLevel: r.STAYOS_LOG_LEVEL,

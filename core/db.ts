@@ -16,16 +16,49 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 // DATE as 'YYYY-MM-DD' text: a stay date is a calendar day, never a UTC instant.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
-export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): Pool {
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  /**
+   * The PII keys this pool's sessions hold, the current one first (see pii-keys.ts): given in the
+   * start-up packet, never in a statement. Only pools that encrypt or decrypt need them.
+   */
+  encryptionKeys?: readonly string[];
+}
+
+export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
-    connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'stayos',
+    ...(options.encryptionKeys?.length ? withSessionKeys(connectionString, options.encryptionKeys) : { connectionString }),
   });
   // An idle client that loses its server (restart, failover) emits 'error' on the pool; without a
   // listener Node would crash. The next checkout simply gets a fresh connection.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/**
+ * The connection with the libpq `options` that give a session its PII keys
+ * (`-c stayos.pii_keys=…`), after the options the URL (or PGOPTIONS) already gives: pg lets the
+ * URL's own `options` replace the config's, so they move out of the URL. Hex keeps every
+ * character of a key out of the options' syntax.
+ */
+export function withSessionKeys(connectionString: string, keys: readonly string[]): { connectionString: string; options: string } {
+  let url = connectionString;
+  let given = process.env.PGOPTIONS ?? '';
+  try {
+    const u = new URL(connectionString);
+    if (u.searchParams.has('options')) {
+      given = u.searchParams.get('options') ?? '';
+      u.searchParams.delete('options');
+      url = u.toString();
+    }
+  } catch {
+    // not a URL: pg parses it as is, and it cannot carry options of its own here
+  }
+  const value = keys.map((k) => Buffer.from(k, 'utf8').toString('hex')).join(',');
+  return { connectionString: url, options: [given, `-c stayos.pii_keys=${value}`].filter(Boolean).join(' ') };
 }
 
 export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -36,6 +36,7 @@ export const errorRegistry = {
   // webhook translates into its protocol's own error.
   ERR_PAYLOAD_TOO_LARGE: { http: 413, summary: 'The request body is over the size limit; nothing was read further.' },
   ERR_RATE_LIMITED: { http: 429, summary: 'Too many requests for this connection now; retry after the delay given.' },
+  ERR_NOT_IMPLEMENTED: { http: 501, summary: 'The request uses an HTTP feature StayOS does not implement (a transfer coding other than chunked).' },
   ERR_INTERNAL: { http: 500, summary: 'A bug: an invariant did not hold.' },
 } as const satisfies Record<string, { http: number; summary: string }>;
 
@@ -59,6 +60,8 @@ export class StayosError extends Error {
 const pgCodeToError: Record<string, ErrorCode> = {
   SV001: 'ERR_CONFLICT', // raised by shared.enforce_optimistic_lock(): the caller's version is stale
   SV002: 'ERR_FORBIDDEN', // raised by shared.reject_mutation(): the table is append-only
+  SK001: 'ERR_CONFIG', // raised by shared.pii_session_keys(): the session holds no encryption key (STAYOS_ENCRYPTION_KEY)
+  SK002: 'ERR_CONFIG', // raised by shared.pii_key_for(): a ciphertext under a key not given (STAYOS_ENCRYPTION_PREVIOUS_KEYS)
   '23505': 'ERR_CONFLICT', // unique_violation
   '23514': 'ERR_VALIDATION', // check_violation: a business rule in a CHECK constraint or domain
   '23502': 'ERR_VALIDATION', // not_null_violation

@@ -11,8 +11,10 @@ import pg from 'pg';
 
 export interface Database {
   url: string;
+  /** Its sessions hold the PII keys (createPool encryptionKeys). */
   pool: Pool;
-  encryptionKey: string;
+  /** The PII keys, the current one first, then those a rotation replaces. */
+  encryptionKeys: string[];
   embedded: EmbeddedServer | undefined;
   close(): Promise<void>;
 }
@@ -81,7 +83,8 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
     url = config.databaseUrl!;
     encryptionKey = config.encryptionKey!;
   }
-  const pool = createPool(url, { max: options.poolSize ?? 10, applicationName: options.applicationName ?? 'stayos' });
+  const encryptionKeys = [encryptionKey, ...config.previousEncryptionKeys.filter((k) => k !== encryptionKey)];
+  const pool = createPool(url, { max: options.poolSize ?? 10, applicationName: options.applicationName ?? 'stayos', encryptionKeys });
   try {
     await pool.query('SELECT 1');
     await assertLogicalWal(pool);
@@ -94,7 +97,7 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
   return {
     url,
     pool,
-    encryptionKey,
+    encryptionKeys,
     embedded,
     async close() {
       await pool.end().catch(() => undefined);

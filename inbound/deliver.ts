@@ -18,7 +18,7 @@ export interface Replies {
 
 export type Delivered = { answer: Answer; result: IngestResult; refusal?: undefined } | { answer: Answer; refusal: InboundRefusal; result?: undefined };
 
-export async function deliver(deps: { pool: Pool; encryptionKey: string }, connection: InboundConnection, delivery: Delivery,
+export async function deliver(deps: { pool: Pool }, connection: InboundConnection, delivery: Delivery,
   parse: () => Booking, replies: Replies): Promise<Delivered> {
   let booking: Booking | undefined;
   try {
@@ -26,7 +26,7 @@ export async function deliver(deps: { pool: Pool; encryptionKey: string }, conne
     if (booking.hotelCode !== connection.hotelCode) {
       throw new InboundRefusal('unknown_hotel', `the booking names hotel ${booking.hotelCode}, which is not this connection's`, { details: { hotelCode: booking.hotelCode } });
     }
-    const done = await ingestBooking(deps.pool, deps.encryptionKey, connection, booking, delivery, replies.ok);
+    const done = await ingestBooking(deps.pool, connection, booking, delivery, replies.ok);
     inboundBookings.inc({ channel: connection.channel, result: done.result.outcome });
     return done;
   } catch (err) {
@@ -34,7 +34,7 @@ export async function deliver(deps: { pool: Pool; encryptionKey: string }, conne
     inboundBookings.inc({ channel: connection.channel, result: 'refused' });
     const answer = replies.refused(err);
     const d = err.details ?? {};
-    await recordRefusal(deps.pool, deps.encryptionKey, connection, connection.channel, err, delivery, answer, booking?.externalId ?? null, {
+    await recordRefusal(deps.pool, connection, connection.channel, err, delivery, answer, booking?.externalId ?? null, {
       roomCode: d.roomCode as string | undefined, rateCode: d.rateCode as string | undefined, hotelCode: d.hotelCode as string | undefined,
     });
     return { answer, refusal: err };

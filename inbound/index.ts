@@ -10,5 +10,5 @@ export { deliver, type Delivered, type Replies } from './deliver.ts';
 export { ingestBooking, recordRefusal, type Answer, type Delivery, type IngestResult, type Outcome } from './ingest.ts';
 export { cancelHotelCode, parseCancel, parseReservation, type ReservationContext } from './ota-reservation.ts';
 export { InboundRefusal, REFUSAL_REASONS, refuse, type RefusalReason } from './refusal.ts';
-export { connectionById, connectionByHotel, connectionsOfChannel, type InboundConnection } from './sql/connections.ts';
+export { connectionById, connectionByHotel, connectionsOfAccount, connectionsOfChannel, type InboundConnection } from './sql/connections.ts';
 export { at, attr, kid, kids, parseInboundXml, textOf, type XmlNode } from './xml.ts';

@@ -66,18 +66,18 @@ export interface Answer {
  * transaction. Throws InboundRefusal (nothing written: record it with `recordRefusal`) or a
  * StayosError such as ERR_DB_UNAVAILABLE (nothing written, nothing recorded: the sender retries).
  */
-export async function ingestBooking(pool: Pool, key: string, connection: InboundConnection, booking: Booking, delivery: Delivery,
+export async function ingestBooking(pool: Pool, connection: InboundConnection, booking: Booking, delivery: Delivery,
   answer: (r: IngestResult) => Answer): Promise<{ result: IngestResult; answer: Answer }> {
   try {
     return await withTransaction(pool, async (client) => {
-      const result = await apply(client, key, connection, booking);
+      const result = await apply(client, connection, booking);
       const reply = answer(result);
       await client.query(insertMessage({
         connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel, source: delivery.source,
         messageType: delivery.messageType, externalId: booking.externalId, body: delivery.body, outcome: result.outcome, errorCode: null,
         otaErrorCode: null, errorMessage: null, answerStatus: reply.status, answer: reply.body, channelReservationId: result.channelReservationId,
         reservationId: result.reservationId, durationMs: performance.now() - delivery.started,
-      }, key));
+      }));
       return { result, answer: reply };
     });
   } catch (err) {
@@ -96,7 +96,7 @@ export async function ingestBooking(pool: Pool, key: string, connection: Inbound
  * Records a refused delivery (its own transaction: the refusal changed nothing else) and, for an
  * OTA code we could not map, the mapping problem the revenue team sees.
  */
-export async function recordRefusal(pool: Pool, key: string, connection: InboundConnection | null, channel: string, refusal: InboundRefusal,
+export async function recordRefusal(pool: Pool, connection: InboundConnection | null, channel: string, refusal: InboundRefusal,
   delivery: Delivery, reply: Answer, externalId: string | null, codes: { roomCode?: string; rateCode?: string; hotelCode?: string } = {}): Promise<void> {
   await withTransaction(pool, async (client) => {
     await client.query(insertMessage({
@@ -104,7 +104,7 @@ export async function recordRefusal(pool: Pool, key: string, connection: Inbound
       messageType: delivery.messageType, externalId, body: delivery.body, outcome: 'refused', errorCode: refusal.code,
       otaErrorCode: otaCodeOf(refusal, channel), errorMessage: refusal.message, answerStatus: reply.status, answer: reply.body,
       channelReservationId: null, reservationId: null, durationMs: performance.now() - delivery.started,
-    }, key));
+    }));
     const kind = { unknown_room: 'unknown_ota_room', unknown_rate: 'unknown_ota_rate', unknown_hotel: 'unknown_ota_hotel' }[refusal.reason as string] as
       'unknown_ota_room' | 'unknown_ota_rate' | 'unknown_ota_hotel' | undefined;
     if (kind && connection) {
@@ -121,7 +121,7 @@ function otaCodeOf(refusal: InboundRefusal, channel: string): string {
   return channel === 'expedia' ? ('error' in e ? e.error : e.fault) : refusal.spec.otaCode;
 }
 
-async function apply(client: PoolClient, key: string, connection: InboundConnection, booking: Booking): Promise<IngestResult> {
+async function apply(client: PoolClient, connection: InboundConnection, booking: Booking): Promise<IngestResult> {
   const hash = bookingHash(booking);
   const scope = bookingScope(booking.channel, connection.id);
   await client.query(lockBooking(booking.channel, scope, booking.externalId));
@@ -219,9 +219,9 @@ async function apply(client: PoolClient, key: string, connection: InboundConnect
   if (booking.card) {
     const { chargeable } = booking.card;
     await client.query(insertCard({ propertyId: connection.propertyId, guestId, reservationId, channel: booking.channel,
-      limit: chargeable?.amount ?? reservationFields.total, currency: chargeable?.currency ?? booking.currency! }, booking.card, key));
+      limit: chargeable?.amount ?? reservationFields.total, currency: chargeable?.currency ?? booking.currency! }, booking.card));
   }
-  if (booking.document) await client.query(insertDocument(connection.propertyId, guestId, booking.document, key));
+  if (booking.document) await client.query(insertDocument(connection.propertyId, guestId, booking.document));
   const status = cancelled ? 'cancelled' : held?.reservationId ? 'modified' : STATUS_OF_KIND[booking.kind];
   const { rows: [cr] } = await client.query<{ id: string }>(upsertChannelReservation({
     connectionId: connection.id, propertyId: connection.propertyId, channel: booking.channel, externalId: booking.externalId, reservationId,

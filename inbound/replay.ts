@@ -25,12 +25,12 @@ export interface ReplayOutcome {
 /** Where each OTA_*NotifRQ holds its reservations (the same two roots Booking.com's queues hand out). */
 const LISTS = new Map(Object.values(RESERVATION_QUEUES).map((q) => [q.rq as string, [q.list, q.item] as const]));
 
-export async function replayMessage(pool: Pool, encryptionKey: string, messageId: string): Promise<ReplayOutcome[]> {
+export async function replayMessage(pool: Pool, messageId: string): Promise<ReplayOutcome[]> {
   if (!/^[0-9a-f-]{36}$/i.test(messageId)) throw new StayosError('ERR_VALIDATION', `message id must be a UUID, got "${messageId.slice(0, 40)}"`);
-  const { rows: [m] } = await pool.query<{ connectionId: string | null; channel: string; source: string; messageType: string; body: Buffer | null }>(storedMessage(messageId, encryptionKey));
+  const { rows: [m] } = await pool.query<{ connectionId: string | null; channel: string; source: string; messageType: string; body: Buffer | null }>(storedMessage(messageId));
   if (!m) throw new StayosError('ERR_NOT_FOUND', `no inbound message ${messageId}`);
   if (!m.connectionId || !m.body) throw new StayosError('ERR_VALIDATION', `message ${messageId} belongs to no connection (an unknown hotel): nothing to replay it into`);
-  const { rows: [connection] } = await pool.query<InboundConnection>(connectionById(m.connectionId, encryptionKey));
+  const { rows: [connection] } = await pool.query<InboundConnection>(connectionById(m.connectionId));
   if (!connection) throw new StayosError('ERR_NOT_FOUND', `the connection of message ${messageId} no longer exists`);
   const body = m.body.toString('utf8');
   const { root, node } = await parseInboundXml(body);
@@ -46,7 +46,7 @@ export async function replayMessage(pool: Pool, encryptionKey: string, messageId
   }
   const out: ReplayOutcome[] = [];
   for (const parse of parsers) {
-    const done = await deliver({ pool, encryptionKey }, connection, { source: 'replay', messageType: root === 'Envelope' ? m.messageType : root, body, started: performance.now() }, parse, {
+    const done = await deliver({ pool }, connection, { source: 'replay', messageType: root === 'Envelope' ? m.messageType : root, body, started: performance.now() }, parse, {
       ok: (r) => ({ status: 200, body: JSON.stringify({ replayOf: messageId, outcome: r.outcome, confirmationNumber: r.confirmationNumber }) }),
       refused: (e) => ({ status: 400, body: JSON.stringify({ replayOf: messageId, refused: e.reason }) }),
     });

@@ -64,7 +64,7 @@ function propertiesOf(request: FastifyRequest, code?: string) {
   return chosen;
 }
 
-export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?: string | undefined }): Promise<void> {
+export async function channelRoutes(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     // The matched route, not the raw URL: the router decodes the path (`/%61pi/v1/…` is /api/v1/…).
     if (!request.routeOptions.url?.startsWith('/api/v1/')) return;
@@ -96,7 +96,7 @@ export async function channelRoutes(app: FastifyInstance, opts: { encryptionKey?
     return { slots, eventsPerSecond: fresh.length ? fresh.reduce((s, p) => s + p.eventsPerSecond, 0) : null, incidents };
   });
 
-  connectionRoutes(app, opts.encryptionKey);
+  connectionRoutes(app);
   activityRoutes(app);
 
   app.get('/api/v1/channels', {

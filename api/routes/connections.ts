@@ -26,11 +26,7 @@ function mayManage(request: FastifyRequest): void {
 /** A database refusal (a CHECK such as Expedia's numeric hotel ids, a unique hotel) in the registry's terms. */
 const db = async <T>(f: () => Promise<T>) => f().catch((err) => { throw fromPgError(err, 'connection not saved'); });
 
-export function connectionRoutes(app: FastifyInstance, encryptionKey: string | undefined): void {
-  const key = () => {
-    if (!encryptionKey) throw new StayosError('ERR_CONFIG', 'this API process has no encryption key: credentials cannot be stored');
-    return encryptionKey;
-  };
+export function connectionRoutes(app: FastifyInstance): void {
 
   app.get('/api/v1/connections', { schema: doc('connections', 'The connections of every property the key sees (credentials never shown)', { response: { 200: connectionList } }) }, async (request) => {
     const out = [];
@@ -53,7 +49,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
     const row = await db(() => asTenant(app.pool, request.principal!, property.id, async (c) => (await c.query(insertConnection({
       propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl, credentials: body.credentials ?? null,
       settings: body.settings, status: body.status,
-    }, key()))).rows[0]));
+    }))).rows[0]));
     return reply.code(201).send({ ...row, property: property.code });
   });
 
@@ -71,7 +67,7 @@ export function connectionRoutes(app: FastifyInstance, encryptionKey: string | u
       // Disabling closes the inventory at the OTA first (connectors/control.ts closeConnection).
       const { status, closeAtOta, ...rest } = body;
       const disabling = status === 'disabled';
-      const row = (await c.query(updateConnection(id, disabling ? rest : { ...rest, status }, body.credentials ? key() : '-'))).rows[0];
+      const row = (await c.query(updateConnection(id, disabling ? rest : { ...rest, status }))).rows[0];
       if (!disabling || !row) return row;
       await closeConnection(c, id, 'disable', closeAtOta ?? true);
       return (await c.query(connectionById(id))).rows[0];

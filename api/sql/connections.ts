@@ -19,30 +19,30 @@ export function listConnections() {
 
 /** A new connection; without URLs it calls the OTA's production hosts (connectors/types.ts OTA_HOSTS). */
 export function insertConnection(c: { propertyId: string; channel: string; hotelCode: string; endpointUrl?: string | undefined; reservationsUrl?: string | undefined;
-  credentials: Record<string, string> | null; settings: Record<string, unknown>; status: string }, key: string) {
+  credentials: Record<string, string> | null; settings: Record<string, unknown>; status: string }) {
   const hosts = OTA_HOSTS[c.channel as OtaChannel] as (typeof OTA_HOSTS)[OtaChannel] | undefined;
   return {
     text: `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, settings, status)
-           VALUES ($1, $2, $3, $4, $9, CASE WHEN $5::text IS NULL THEN NULL ELSE shared.encrypt_pii($5, $8) END, $6, $7) RETURNING ${CONNECTION_COLUMNS}`,
-    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl ?? hosts?.ari, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status, key,
+           VALUES ($1, $2, $3, $4, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE shared.encrypt_pii($5) END, $6, $7) RETURNING ${CONNECTION_COLUMNS}`,
+    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl ?? hosts?.ari, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status,
       c.reservationsUrl ?? hosts?.reservations ?? null],
   };
 }
 
 /** Only the fields given change; credentials are replaced whole (write-only). `version`, when given, must be current (SV001 otherwise). */
 export function updateConnection(id: string, p: { hotelCode?: string | undefined; endpointUrl?: string | undefined; reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined;
-  status?: string | undefined; credentials?: Record<string, string> | undefined; version?: number | undefined }, key: string) {
+  status?: string | undefined; credentials?: Record<string, string> | undefined; version?: number | undefined }) {
   return {
     text: `UPDATE channel.channel_connections SET
              ota_hotel_code = COALESCE($2, ota_hotel_code), endpoint_url = COALESCE($3, endpoint_url), settings = COALESCE($4, settings),
-             reservations_url = COALESCE($9, reservations_url),
+             reservations_url = COALESCE($8, reservations_url),
              status = COALESCE($5, status), status_reason = CASE WHEN $5::text IS NULL THEN status_reason ELSE 'set by a user' END,
              status_changed_at = CASE WHEN $5::text IS NULL OR $5 = status THEN status_changed_at ELSE now() END,
-             credentials = CASE WHEN $6::text IS NULL THEN credentials ELSE shared.encrypt_pii($6, $8) END,
+             credentials = CASE WHEN $6::text IS NULL THEN credentials ELSE shared.encrypt_pii($6) END,
              version = COALESCE($7, version)
            WHERE id = $1 AND deleted_at IS NULL RETURNING ${CONNECTION_COLUMNS}`,
     values: [id, p.hotelCode ?? null, p.endpointUrl ?? null, p.settings ?? null, p.status ?? null, p.credentials ? JSON.stringify(p.credentials) : null,
-      p.version ?? null, key, p.reservationsUrl ?? null],
+      p.version ?? null, p.reservationsUrl ?? null],
   };
 }
 

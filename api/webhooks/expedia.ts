@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfChannel, type InboundConnection, cancelHotelCode, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
+import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfAccount, type InboundConnection, cancelHotelCode, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
 import type { WebhookDeps } from './index.ts';
 
 const XML = 'text/xml; charset=utf-8';
@@ -55,7 +55,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
       return fault(reply, 500, 'Client.2001', 'authentication failed: unknown Username/Password for this hotel');
     };
     try {
-      connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel, deps.encryptionKey))).rows[0] : undefined;
+      connection = hotel ? (await deps.pool.query<InboundConnection>(connectionByHotel('expedia', hotel))).rows[0] : undefined;
       if (connection) target = `expedia ${connection.id}`;
       // A sender that keeps failing authentication here is turned away before its credentials are
       // compared (and before any account is looked for by them).
@@ -71,7 +71,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         if (!owner) return await refuseAuth();
         const refusal = new InboundRefusal('unknown_hotel', `hotel ${hotel ?? '(none)'} is not connected to this account`);
         const text = bnError(env, '3202', refusal.message, new Date());
-        await recordRefusal(deps.pool, deps.encryptionKey, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started },
+        await recordRefusal(deps.pool, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started },
           { status: 200, body: text }, null, { hotelCode: hotel });
         return send(reply, 200, text);
       }
@@ -99,9 +99,13 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
   });
 }
 
-/** The connection whose credentials these are, whatever hotel it serves (an unknown-hotel problem is recorded on it). */
+/**
+ * The connection whose credentials these are, whatever hotel it serves (an unknown-hotel problem
+ * is recorded on it): found by the username's keyed fingerprint, so a made-up hotel code costs
+ * the decryption of that account's credentials only, never of every Expedia connection's.
+ */
 async function accountOwner(deps: WebhookDeps, env: BnEnvelope): Promise<InboundConnection | undefined> {
   if (!env.username || !env.password) return undefined;
-  const { rows } = await deps.pool.query<InboundConnection>(connectionsOfChannel('expedia', deps.encryptionKey));
+  const { rows } = await deps.pool.query<InboundConnection>(connectionsOfAccount('expedia', env.username));
   return rows.find((c) => credentialsMatch(c.credentials, env.username, env.password));
 }

@@ -12,9 +12,9 @@ import { resNotifErrors } from '../../connectors/opentravel/messages.ts';
 import { REFUSAL_REASONS } from '../../inbound/index.ts';
 import { expediaWebhook } from './expedia.ts';
 import { opentravelWebhook } from './opentravel.ts';
+import { clientKey } from './client-address.ts';
 
 export interface WebhookOptions {
-  encryptionKey: string;
   bodyLimit: number;
   ratePerMinute: number;
   /**
@@ -27,7 +27,6 @@ export interface WebhookOptions {
 
 export interface WebhookDeps {
   pool: Pool;
-  encryptionKey: string;
   /** Counts a message against the connection's budget: 0 when within it, else seconds to wait. */
   limit(connectionId: string): Promise<number>;
   /** Counts a failed authentication of a client address. */
@@ -52,7 +51,6 @@ export function webhookRoutes(options: WebhookOptions) {
     const failures = new RateLimiterMemory({ points: AUTH_FAILURES_PER_MINUTE, duration: 60 });
     const deps: WebhookDeps = {
       pool: app.pool,
-      encryptionKey: options.encryptionKey,
       async limit(id) {
         try {
           await limiter.consume(id);
@@ -63,11 +61,13 @@ export function webhookRoutes(options: WebhookOptions) {
         }
       },
       async authFailed(ip, target) {
-        await failures.penalty(`${ip} ${target.slice(0, 80)}`, 1);
-        await failures.penalty(`${ip} *`, 1);
+        const client = clientKey(ip);
+        await failures.penalty(`${client} ${target.slice(0, 80)}`, 1);
+        await failures.penalty(`${client} *`, 1);
       },
       async authBlocked(ip, target) {
-        const [one, all] = await Promise.all([failures.get(`${ip} ${target.slice(0, 80)}`), failures.get(`${ip} *`)]);
+        const client = clientKey(ip);
+        const [one, all] = await Promise.all([failures.get(`${client} ${target.slice(0, 80)}`), failures.get(`${client} *`)]);
         const wait = (r: RateLimiterRes | null, max: number) => (r && r.consumedPoints > max ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0);
         return Math.max(wait(one, AUTH_FAILURES_PER_MINUTE), wait(all, AUTH_FAILURES_PER_MINUTE_ALL));
       },
@@ -77,7 +77,7 @@ export function webhookRoutes(options: WebhookOptions) {
     const addresses = new RateLimiterMemory({ points: options.addressRatePerMinute ?? 6000, duration: 60 });
     app.addHook('onRequest', async (request, reply) => {
       try {
-        await addresses.consume(request.ip);
+        await addresses.consume(clientKey(request.ip));
       } catch (res) {
         if (!(res instanceof RateLimiterRes)) throw res;
         const wait = Math.max(1, Math.ceil(res.msBeforeNext / 1000));

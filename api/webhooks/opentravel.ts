@@ -40,7 +40,7 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
         return errors(reply, 429, new InboundRefusal('rate_limited', `too many failed authentications from this address for this connection; resend after ${wait} s`));
       }
       const id = request.params.connectionId;
-      connection = UUID.test(id) ? (await deps.pool.query<InboundConnection>(connectionById(id, deps.encryptionKey))).rows[0] : undefined;
+      connection = UUID.test(id) ? (await deps.pool.query<InboundConnection>(connectionById(id))).rows[0] : undefined;
       // One answer for "no such connection" and "wrong credentials": an id says nothing to a stranger.
       if (!connection || connection.channel !== 'opentravel' || !credentialsMatch(connection.credentials, username, password)) {
         await deps.authFailed(request.ip, target);
@@ -67,7 +67,7 @@ export function opentravelWebhook(app: FastifyInstance, deps: WebhookDeps): void
       } catch (err) {
         if (!(err instanceof InboundRefusal)) throw err;
         const text = resNotifErrors(RS, [issueOf(err)], new Date());
-        await recordRefusal(deps.pool, deps.encryptionKey, connection, connection.channel, err,
+        await recordRefusal(deps.pool, connection, connection.channel, err,
           { source: 'opentravel_webhook', messageType: 'OTA_HotelResNotifRQ', body, started }, { status: 400, body: text }, null);
         return send(reply, 400, text);
       }

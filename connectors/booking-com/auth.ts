@@ -23,7 +23,7 @@ export const TOKENS_PER_HOUR = 30;
 const TOKEN_TTL_SECONDS = 3600 - 60;
 
 /** What a token exchange needs: the ARI push context, or the reservation poller's. */
-export type TokenContext = Pick<PushContext, 'pool' | 'encryptionKey' | 'signal' | 'logRequest'> & {
+export type TokenContext = Pick<PushContext, 'pool' | 'signal' | 'logRequest'> & {
   connection: Pick<ConnectionRow, 'credentials' | 'settings'>;
   settings: Pick<SyncSettings, 'timeoutMs'>;
 };
@@ -40,11 +40,23 @@ function accountOf(ctx: TokenContext): Account | StayosError {
   if (typeof creds?.client_id !== 'string' || typeof creds?.client_secret !== 'string') {
     return new StayosError('ERR_OTA_AUTH', 'booking_com: the connection has no client_id/client_secret credentials');
   }
-  const authUrl = String(ctx.connection.settings.auth_url ?? BOOKING_AUTH_URL).replace(/\/+$/, '');
+  const authUrl = canonicalUrl(String(ctx.connection.settings.auth_url ?? BOOKING_AUTH_URL));
   // The key is the whole account: the auth URL (the same account at a sandbox and at Booking.com
   // are two), the client id and the secret. Without the secret, a tenant that knew another's client
   // id would be handed that account's cached token.
   return { hash: tokenAccountKey(authUrl, creds.client_id, creds.client_secret), clientId: creds.client_id, clientSecret: creds.client_secret, authUrl };
+}
+
+/**
+ * One spelling per URL (host case, default port, trailing slashes), so that two spellings of one
+ * token endpoint share the account's token and its hourly exchange budget.
+ */
+function canonicalUrl(raw: string): string {
+  try {
+    return new URL(raw).href.replace(/\/+$/, '');
+  } catch {
+    return raw.replace(/\/+$/, ''); // refused before any request by assertOutboundUrl
+  }
 }
 
 /** The key of a cached token (channel.ota_tokens.account_hash): the whole account, secret included. */
@@ -69,7 +81,7 @@ export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<s
   // and the error is thrown after the commit.
   const result = await withTransaction(ctx.pool, async (client): Promise<{ token: string; exchanged: boolean } | { error: StayosError; exchanged: boolean }> => {
     await client.query(ensureToken(account.hash));
-    const { rows: [state] } = await client.query<{ token: string | null; exchangesThisHour: number; windowStart: Date | null }>(lockToken(account.hash, ctx.encryptionKey));
+    const { rows: [state] } = await client.query<{ token: string | null; exchangesThisHour: number; windowStart: Date | null }>(lockToken(account.hash));
     if (state?.token) return { token: state.token, exchanged: false };
     if ((state?.exchangesThisHour ?? 0) >= TOKENS_PER_HOUR) {
       const wait = state!.windowStart ? state!.windowStart.getTime() + 3600_000 - Date.now() : 60_000;
@@ -82,7 +94,7 @@ export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<s
         timeout: ctx.settings.timeoutMs, validateStatus: () => true, responseType: 'text', transformResponse: (d) => d, maxRedirects: 0, signal: ctx.signal,
       });
       if (res.status !== 200) {
-        await client.query(countExchange(account.hash, ctx.encryptionKey, null, TOKEN_TTL_SECONDS));
+        await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
         const auth = res.status === 401 || res.status === 403;
         return { exchanged: true, error: new StayosError(auth ? 'ERR_OTA_AUTH' : 'ERR_OTA_UNAVAILABLE', `booking_com: token exchange answered HTTP ${res.status}`, {
           details: { ota: 'booking_com', httpStatus: res.status, retryAfterMs: (Number(res.headers['retry-after']) || 0) * 1000 },
@@ -95,10 +107,10 @@ export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<s
         json = err; // not JSON: parseTokenResponse names the problem
       }
       const { jwt } = parseTokenResponse(json);
-      await client.query(countExchange(account.hash, ctx.encryptionKey, jwt, TOKEN_TTL_SECONDS));
+      await client.query(countExchange(account.hash, jwt, TOKEN_TTL_SECONDS));
       return { token: jwt, exchanged: true };
     } catch (err) {
-      await client.query(countExchange(account.hash, ctx.encryptionKey, null, TOKEN_TTL_SECONDS));
+      await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
       const error = err instanceof StayosError ? err
         : new StayosError('ERR_OTA_UNAVAILABLE', `booking_com: token exchange failed (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err, details: { ota: 'booking_com' } });
       return { exchanged: true, error };

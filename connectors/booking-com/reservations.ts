@@ -19,7 +19,7 @@ import type { Pool } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { deliver, parseReservation, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
-import { insertSyncLog } from '../sql/sync.ts';
+import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../sql/sync.ts';
 import { pollLock, pollUnlock } from '../sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
@@ -27,7 +27,6 @@ import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type Res
 
 export interface PollerOptions {
   pool: Pool;
-  encryptionKey: string;
   log: Logger;
   intervalMs: number;
   /** Pause after an acknowledgement before the connection's next poll (Booking.com: ~5 s). */
@@ -68,7 +67,7 @@ export class BookingReservationPoller {
 
   /** One round over every live Booking.com connection (the loop's body; tests call it directly). */
   async pollOnce(): Promise<PollResult[]> {
-    const { rows } = await this.#o.pool.query<InboundConnection>(connectionsOfChannel('booking_com', this.#o.encryptionKey));
+    const { rows } = await this.#o.pool.query<InboundConnection>(connectionsOfChannel('booking_com'));
     const results: PollResult[] = [];
     for (const c of rows) {
       if (this.#abort.signal.aborted) break;
@@ -78,11 +77,17 @@ export class BookingReservationPoller {
         // Another process polls this connection now: its turn, not ours.
         if (!(await lock.query<{ locked: boolean }>(pollLock(c.id))).rows[0]?.locked) continue;
         try {
+          let fetched = true;
           for (const queue of ['new', 'modify'] as const) {
             const r = await this.#pollQueue(c, queue);
             results.push(r);
-            if (r.error) break; // the next poll tries again
+            if (r.error) {
+              fetched = false;
+              break; // the next poll tries again
+            }
           }
+          // Both queues answered: a problem of fetching them (recorded by #pollQueue) is over.
+          if (fetched && !this.#abort.signal.aborted) await this.#o.pool.query(resolveReservationPolling(c.id));
         } finally {
           await lock.query(pollUnlock(c.id));
         }
@@ -108,7 +113,7 @@ export class BookingReservationPoller {
     const q = RESERVATION_QUEUES[queue];
     const result: PollResult = { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false };
     const ctx: TokenContext = {
-      pool: this.#o.pool, encryptionKey: this.#o.encryptionKey, signal: this.#abort.signal, connection: c, settings: { timeoutMs: this.#o.timeoutMs },
+      pool: this.#o.pool, signal: this.#abort.signal, connection: c, settings: { timeoutMs: this.#o.timeoutMs },
       logRequest: async (e) => (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ?? null,
     };
     // Reservations come from Booking.com's PCI host, not the ARI one (the connection's reservations_url).
@@ -126,7 +131,15 @@ export class BookingReservationPoller {
       list = kids(kid(doc.node, q.list), q.item);
     } catch (err) {
       result.error = (err as Error).message;
-      if (!this.#abort.signal.aborted) this.#o.log.warn({ err, connection: c.id, queue }, 'booking.com reservations: poll failed; waiting for the next poll');
+      if (this.#abort.signal.aborted) return result;
+      this.#o.log.warn({ err, connection: c.id, queue }, 'booking.com reservations: poll failed; waiting for the next poll');
+      // Bookings not fetched is the revenue team's business, not only the log's: an error on the
+      // connection, an alert when it cannot pass by itself (a URL not allowed, credentials refused).
+      const code = err instanceof StayosError ? err.code : 'ERR_OTA_UNAVAILABLE';
+      await this.#o.pool.query(recordSyncErrors(c.id, c.propertyId, null, [{
+        severity: code === 'ERR_OTA_HOST_NOT_ALLOWED' || code === 'ERR_OTA_AUTH' ? 'alert' : 'warning', kind: 'reservations', errorCode: code,
+        message: `Booking.com reservations (${queue}) could not be fetched: ${result.error}`,
+      }])).catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the poll failure'));
       return result;
     }
     result.received = list.length;

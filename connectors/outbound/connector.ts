@@ -37,7 +37,6 @@ export interface SyncSettings {
 export interface PushContext {
   connection: ConnectionRow;
   pool: Pool;
-  encryptionKey: string;
   settings: SyncSettings;
   rateLimits: RateLimits;
   log: Logger;

@@ -76,7 +76,7 @@ export function outboundUrlProblem(channel: string, url: string, policy: Outboun
     return https || sandbox ? null : `${host} must be reached over https (http only in sandbox mode)`;
   }
   const allowed = (OTA_HOSTS[channel] ?? []).join(', ') || 'none';
-  return `${host} is not a ${channel} host (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); `
+  return `${host} is not one of the ${channel} hosts (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); `
     + `other hosts need STAYOS_OTA_EXTRA_HOSTS${sandbox ? '' : ', sandboxes STAYOS_SANDBOXES=true'}`;
 }
 

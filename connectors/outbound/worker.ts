@@ -24,7 +24,6 @@ import { finishPush, type PushFinish } from './finish.ts';
 
 export interface WorkerOptions {
   pool: Pool;
-  encryptionKey: string;
   log: Logger;
   connectors: readonly Connector[];
   pollMs: number;
@@ -164,8 +163,8 @@ export class SyncWorker {
   }
 
   async #onePush(connectionId: string): Promise<PassResult> {
-    const { pool, encryptionKey } = this.#o;
-    const { rows: [connection] } = await pool.query<ConnectionRow>(connectionForSync(connectionId, encryptionKey));
+    const { pool } = this.#o;
+    const { rows: [connection] } = await pool.query<ConnectionRow>(connectionForSync(connectionId));
     // Paused: the OTA keeps the last values, closures included — unless the connection is being
     // disabled or deleted, which closes it at the OTA first.
     if (!connection || connection.status === 'disabled' || (connection.status === 'paused' && !connection.closingFor)) return { cells: 0, requests: 0, stopped: false };
@@ -203,7 +202,7 @@ export class SyncWorker {
   }
 
   async #push(connection: ConnectionRow, connector: Connector, claimId: string, claimed: Claimed[]): Promise<PassResult> {
-    const { pool, encryptionKey } = this.#o;
+    const { pool } = this.#o;
     const connectionId = connection.id;
     // Index probes only: the planner sees the claimed cells as one row whatever their number and
     // would scan the connection's mappings once per cell (600,000 comparisons for 5,000 cells).
@@ -306,9 +305,9 @@ export class SyncWorker {
 
   /** What a connector needs for one push of this connection (to `connection`'s hotel and endpoint). */
   #context(connection: ConnectionRow): PushContext {
-    const { pool, encryptionKey } = this.#o;
+    const { pool } = this.#o;
     return {
-      connection, pool, encryptionKey, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
+      connection, pool, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
       settings: this.#settings(connection),
       logRequest: async (e) => {
         otaRequests.inc({ channel: connection.channel, kind: e.kind, outcome: e.status, code: e.otaCodes[0] ?? e.errorCode ?? '' });

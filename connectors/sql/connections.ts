@@ -47,15 +47,15 @@ export interface ConnectionRow {
   consecutiveFailures: number;
 }
 
-export function connectionForSync(connectionId: string, key: string) {
+export function connectionForSync(connectionId: string) {
   return {
     text: `
 SELECT c.id, c.property_id AS "propertyId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", c.endpoint_url AS "endpointUrl",
-       c.settings, c.status, c.closing_for AS "closingFor", shared.decrypt_pii(c.credentials, $2)::jsonb AS credentials,
+       c.settings, c.status, c.closing_for AS "closingFor", shared.decrypt_pii(c.credentials)::jsonb AS credentials,
        COALESCE(s.consecutive_failures, 0) AS "consecutiveFailures"
 FROM channel.channel_connections c LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
 WHERE c.id = $1 AND c.deleted_at IS NULL`,
-    values: [connectionId, key],
+    values: [connectionId],
   };
 }
 
@@ -122,30 +122,30 @@ export function ensureToken(accountHash: string) {
   };
 }
 
-export function lockToken(accountHash: string, key: string) {
+export function lockToken(accountHash: string) {
   return {
     text: `
-SELECT CASE WHEN expires_at > now() + interval '60 seconds' THEN shared.decrypt_pii(token, $2) END AS token,
+SELECT CASE WHEN expires_at > now() + interval '60 seconds' THEN shared.decrypt_pii(token) END AS token,
        expires_at AS "expiresAt",
        CASE WHEN window_start > now() - interval '1 hour' THEN exchanges ELSE 0 END AS "exchangesThisHour",
        window_start AS "windowStart"
 FROM channel.ota_tokens WHERE channel_code = 'booking_com' AND account_hash = $1 FOR UPDATE`,
-    values: [accountHash, key],
+    values: [accountHash],
   };
 }
 
 /** Counts an exchange (a failed one counts against the hourly limit too) and stores its token. */
-export function countExchange(accountHash: string, key: string, token: string | null, ttlSeconds: number) {
+export function countExchange(accountHash: string, token: string | null, ttlSeconds: number) {
   return {
     text: `
 UPDATE channel.ota_tokens SET
-  token = CASE WHEN $3::text IS NULL THEN token ELSE shared.encrypt_pii($3, $2) END,
-  expires_at = CASE WHEN $3::text IS NULL THEN expires_at ELSE now() + make_interval(secs => $4) END,
+  token = CASE WHEN $2::text IS NULL THEN token ELSE shared.encrypt_pii($2) END,
+  expires_at = CASE WHEN $2::text IS NULL THEN expires_at ELSE now() + make_interval(secs => $3) END,
   exchanges = CASE WHEN window_start > now() - interval '1 hour' THEN exchanges + 1 ELSE 1 END,
   window_start = CASE WHEN window_start > now() - interval '1 hour' THEN window_start ELSE now() END,
   updated_at = now(), version = version + 1
 WHERE channel_code = 'booking_com' AND account_hash = $1`,
-    values: [accountHash, key, token, ttlSeconds],
+    values: [accountHash, token, ttlSeconds],
   };
 }
 

@@ -299,7 +299,7 @@ export function insertSyncLog(e: SyncLogEntry) {
 
 export interface SyncErrorEntry {
   severity: 'warning' | 'error' | 'alert';
-  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing' | 'closing_failed';
+  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing' | 'closing_failed' | 'reservations';
   errorCode: string;
   otaCode?: string | null;
   message: string;
@@ -333,6 +333,15 @@ export function resolveDrainedResyncs(connectionId: string) {
     text: `UPDATE channel.sync_errors SET resolved_at = now()
            WHERE connection_id = $1 AND kind = 'resync' AND resolved_at IS NULL AND deleted_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = $1 AND d.deleted_at IS NULL)`,
+    values: [connectionId],
+  };
+}
+
+/** A poll of the reservation queues worked: the problem of polling them is over. */
+export function resolveReservationPolling(connectionId: string) {
+  return {
+    text: `UPDATE channel.sync_errors SET resolved_at = now()
+           WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL AND deleted_at IS NULL`,
     values: [connectionId],
   };
 }

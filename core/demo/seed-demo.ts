@@ -61,7 +61,7 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
   return { rates: rates.rowCount ?? 0, restrictions: restrictions.rowCount ?? 0 };
 }
 
-async function createProperty(client: PoolClient, key: string, sandboxBaseUrl: string): Promise<string> {
+async function createProperty(client: PoolClient, sandboxBaseUrl: string): Promise<string> {
   const { rows: [property] } = await client.query<{ id: string }>(
     `INSERT INTO property_mgmt.properties (code, name, timezone, currency, country, address)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -103,8 +103,8 @@ async function createProperty(client: PoolClient, key: string, sandboxBaseUrl: s
       // The sandbox serves ARI and (Booking.com) the reservation queues on one base URL; a real
       // Booking.com connection has two hosts (OTA_HOSTS).
       `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, status, settings)
-       VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'booking_com' THEN $4 END, shared.encrypt_pii($5, $6), 'active', $7) RETURNING id`,
-      [propertyId, c.channel, c.hotelCode, `${sandboxBaseUrl}${c.sandboxPath}`, JSON.stringify(c.credentials), key,
+       VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'booking_com' THEN $4 END, shared.encrypt_pii($5), 'active', $6) RETURNING id`,
+      [propertyId, c.channel, c.hotelCode, `${sandboxBaseUrl}${c.sandboxPath}`, JSON.stringify(c.credentials),
        { ...c.settings, ...(c.channel === 'booking_com' ? { auth_url: `${sandboxBaseUrl}${c.sandboxPath}` } : {}) }],
     );
     for (const [rtCode, rtId] of roomTypes) {
@@ -121,7 +121,7 @@ async function createProperty(client: PoolClient, key: string, sandboxBaseUrl: s
 }
 
 /** Guests and ~150 reservations around today, never more rooms than a type has on any night. */
-async function createStays(client: PoolClient, propertyId: string, key: string): Promise<number> {
+async function createStays(client: PoolClient, propertyId: string): Promise<number> {
   const random = prng(20261124);
   const guestIds: string[] = [];
   for (const g of demoGuests()) {
@@ -134,8 +134,8 @@ async function createStays(client: PoolClient, propertyId: string, key: string):
     if (g.passport) {
       await client.query(
         `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint, issuing_country)
-         VALUES ($1, $2, 'passport', shared.encrypt_pii($3, $4), shared.pii_fingerprint($3, $4), $5)`,
-        [row!.id, propertyId, g.passport, key, g.country],
+         VALUES ($1, $2, 'passport', shared.encrypt_pii($3), shared.pii_fingerprint($3), $4)`,
+        [row!.id, propertyId, g.passport, g.country],
       );
     }
   }
@@ -206,7 +206,8 @@ async function createStays(client: PoolClient, propertyId: string, key: string):
   return made;
 }
 
-export async function seedDemo(pool: Pool, options: { encryptionKey: string; sandboxBaseUrl: string; days?: number }): Promise<SeedResult> {
+/** `pool`'s sessions must hold the PII keys: the demo's credentials and passports are encrypted. */
+export async function seedDemo(pool: Pool, options: { sandboxBaseUrl: string; days?: number }): Promise<SeedResult> {
   const days = options.days ?? 500;
   const result = await withTransaction(pool, async (client) => {
     // Two seeders at once (e.g. several `stayos start` on one empty database): one waits.
@@ -214,9 +215,9 @@ export async function seedDemo(pool: Pool, options: { encryptionKey: string; san
     const { rows: [existing] } = await client.query<{ id: string }>(
       `SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [DEMO.code]);
     const created = !existing;
-    const propertyId = existing?.id ?? (await createProperty(client, options.encryptionKey, options.sandboxBaseUrl));
+    const propertyId = existing?.id ?? (await createProperty(client, options.sandboxBaseUrl));
     const ari = await topUpAri(client, propertyId, days);
-    const reservations = created ? await createStays(client, propertyId, options.encryptionKey) : 0;
+    const reservations = created ? await createStays(client, propertyId) : 0;
     return { created, propertyId, ...ari, reservations };
   });
   // Outside the transaction: a concurrent refresh needs the data committed.

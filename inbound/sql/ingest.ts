@@ -316,35 +316,45 @@ export interface CardInput {
  * DSS). The same card again (a resent or modified booking) is not stored twice. A virtual card's
  * limit is what the OTA says may be charged on it, in its own currency (`limit`, `currency`).
  */
-export function insertCard(p: { propertyId: string; guestId: string; reservationId: string; channel: string; limit: string; currency: string }, c: CardInput, key: string) {
+export function insertCard(p: { propertyId: string; guestId: string; reservationId: string; channel: string; limit: string; currency: string }, c: CardInput) {
   return {
     text: `
-WITH held AS (SELECT id FROM billing.payment_methods m WHERE m.reservation_id = $3 AND m.deleted_at IS NULL
-                AND m.card_fingerprint = shared.pii_fingerprint($4, $13)),
+-- The card's fingerprints under every key a rotation may have left rows under (the first is the current key's).
+WITH fp AS (SELECT shared.pii_fingerprints($4) AS any_key),
+held AS (SELECT id FROM billing.payment_methods m, fp WHERE m.reservation_id = $3 AND m.deleted_at IS NULL
+                AND m.card_fingerprint = ANY (fp.any_key)),
 -- A virtual card held already: a modification may load it with another amount or date.
 reloaded AS (
-  UPDATE billing.payment_methods m SET virtual_activation_date = $11::date, virtual_amount_limit = $12::numeric, virtual_currency = $14
+  UPDATE billing.payment_methods m SET virtual_activation_date = $11::date, virtual_amount_limit = $12::numeric, virtual_currency = $13
   FROM held WHERE m.id = held.id AND m.is_virtual AND $9
-    AND (m.virtual_activation_date, m.virtual_amount_limit, m.virtual_currency) IS DISTINCT FROM ($11::date, $12::numeric, $14::char(3)))
+    AND (m.virtual_activation_date, m.virtual_amount_limit, m.virtual_currency) IS DISTINCT FROM ($11::date, $12::numeric, $13::char(3)))
 INSERT INTO billing.payment_methods (property_id, guest_id, reservation_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand,
   expiry_month, expiry_year, card_fingerprint, is_virtual, virtual_card_source, virtual_activation_date, virtual_amount_limit, virtual_currency)
-SELECT $1, $2, $3, shared.encrypt_pii($4, $13), shared.encrypt_pii($5, $13), right($4, 4), $6, $7, $8, shared.pii_fingerprint($4, $13),
+SELECT $1, $2, $3, shared.encrypt_pii($4), shared.encrypt_pii($5), right($4, 4), $6, $7, $8, fp.any_key[1],
        $9, CASE WHEN $9 THEN (CASE WHEN $10 IN ('expedia', 'booking_com') THEN $10 ELSE 'other_ota' END) END,
-       CASE WHEN $9 THEN $11::date END, CASE WHEN $9 THEN $12::numeric END, CASE WHEN $9 THEN $14 END
+       CASE WHEN $9 THEN $11::date END, CASE WHEN $9 THEN $12::numeric END, CASE WHEN $9 THEN $13 END
+FROM fp
 WHERE NOT EXISTS (SELECT 1 FROM held)
+  -- the guest's card already (what the unique index below says, under an older key's fingerprint too)
+  AND NOT EXISTS (SELECT 1 FROM billing.payment_methods m WHERE m.property_id = $1 AND m.guest_id = $2 AND m.deleted_at IS NULL AND m.card_fingerprint = ANY (fp.any_key))
 ON CONFLICT (property_id, guest_id, card_fingerprint) WHERE deleted_at IS NULL AND guest_id IS NOT NULL DO NOTHING`,
     values: [p.propertyId, p.guestId, p.reservationId, c.number, c.holder ?? null, c.brand, c.expiryMonth, c.expiryYear, c.virtual, p.channel,
-      c.activationDate ?? null, p.limit, key, p.currency],
+      c.activationDate ?? null, p.limit, p.currency],
   };
 }
 
-export function insertDocument(propertyId: string, guestId: string, d: { type: string; number: string; country?: string | undefined }, key: string) {
+export function insertDocument(propertyId: string, guestId: string, d: { type: string; number: string; country?: string | undefined }) {
   return {
     text: `
+WITH fp AS (SELECT shared.pii_fingerprints($4) AS any_key)
 INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint, issuing_country)
-VALUES ($1, $2, $3, shared.encrypt_pii($4, $6), shared.pii_fingerprint($4, $6), $5)
+SELECT $1, $2, $3, shared.encrypt_pii($4), fp.any_key[1], $5
+FROM fp
+-- the document already (what the unique index says, under an older key's fingerprint too)
+WHERE NOT EXISTS (SELECT 1 FROM guest.identity_documents d WHERE d.property_id = $2 AND d.document_type = $3 AND d.deleted_at IS NULL
+                    AND d.document_number_fingerprint = ANY (fp.any_key))
 ON CONFLICT (property_id, document_type, document_number_fingerprint) WHERE deleted_at IS NULL DO NOTHING`,
-    values: [guestId, propertyId, d.type, d.number, d.country ?? null, key],
+    values: [guestId, propertyId, d.type, d.number, d.country ?? null],
   };
 }
 

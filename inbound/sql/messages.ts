@@ -21,27 +21,27 @@ export interface MessageRecord {
 
 /** The body is stored encrypted (it carries personal and card data), its SHA-256 in clear; as
  * bytes, exactly as received (a refused body may hold what text columns cannot, such as NUL). */
-export function insertMessage(m: MessageRecord, key: string) {
+export function insertMessage(m: MessageRecord) {
   return {
     text: `
 INSERT INTO channel.inbound_messages (connection_id, property_id, channel_code, source, message_type, external_reservation_id, body_sha256, body_bytes,
   body_encrypted, outcome, error_code, ota_error_code, error_message, answer_status, answer, channel_reservation_id, reservation_id, duration_ms, created_by, updated_by)
 VALUES ($1, $2, $3, $4, $5, $6, encode(shared.digest($7::bytea, 'sha256'), 'hex'), octet_length($7::bytea),
-  shared.pgp_sym_encrypt_bytea($7::bytea, $17, 'cipher-algo=aes256, compress-algo=0'), $8, $9, $10, $11, $12, $13, $14, $15, $16, shared.channel_user_id($3), shared.channel_user_id($3))
+  shared.encrypt_pii_bytes($7::bytea), $8, $9, $10, $11, $12, $13, $14, $15, $16, shared.channel_user_id($3), shared.channel_user_id($3))
 RETURNING id`,
     values: [m.connectionId, m.propertyId, m.channel, m.source, m.messageType, m.externalId?.slice(0, 64) ?? null, Buffer.from(m.body, 'utf8'), m.outcome, m.errorCode,
       m.otaErrorCode, m.errorMessage?.slice(0, 1000) ?? null, m.answerStatus, m.answer, m.channelReservationId, m.reservationId,
-      Math.max(0, Math.round(m.durationMs)), key],
+      Math.max(0, Math.round(m.durationMs))],
   };
 }
 
 /** A stored message, decrypted (bytes: a Buffer), for a replay. */
-export function storedMessage(id: string, key: string) {
+export function storedMessage(id: string) {
   return {
     text: `SELECT id, connection_id AS "connectionId", channel_code AS channel, source, message_type AS "messageType",
-                  shared.pgp_sym_decrypt_bytea(body_encrypted, $2) AS body
+                  shared.decrypt_pii_bytes(body_encrypted) AS body
            FROM channel.inbound_messages WHERE id = $1::uuid`,
-    values: [id, key],
+    values: [id],
   };
 }
 

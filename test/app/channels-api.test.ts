@@ -27,7 +27,7 @@ const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   demoId = (await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`)).rows[0].id;
   await createProperty(pool, { code: 'OTHER' });
   otherConn = await addConnection(pool, { channel: 'expedia', hotelCode: '8880001', credentials: { username: 'otheruser', password: 'other-pass' }, mappings: [], propertyCode: 'OTHER' });

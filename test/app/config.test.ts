@@ -36,6 +36,22 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ embedded: false, pubsub: { projectId: 'p1' } });
   });
 
+  it('takes the keys a rotation replaces, and never repeats a secret in an error', () => {
+    const key = 'k'.repeat(32);
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: key, STAYOS_ENCRYPTION_PREVIOUS_KEYS: ` ${'a'.repeat(32)} ,${'b'.repeat(40)}` });
+    expect(c.previousEncryptionKeys).toEqual(['a'.repeat(32), 'b'.repeat(40)]);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: key }).previousEncryptionKeys).toEqual([]);
+    let err: Error | undefined;
+    try {
+      loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: 'short-secret', STAYOS_ENCRYPTION_PREVIOUS_KEYS: `${'a'.repeat(32)},tiny-old-secret`, STAYOS_METRICS_TOKEN: 'tok' });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(/STAYOS_ENCRYPTION_KEY=\(hidden\): must be at least 32 characters/);
+    expect(err?.message).toMatch(/STAYOS_ENCRYPTION_PREVIOUS_KEYS=\(hidden\): each previous key must be at least 32 characters/);
+    expect(err?.message).not.toMatch(/short-secret|tiny-old-secret|aaaa/);
+  });
+
   it('documents every variable in the README', () => {
     const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const v of configVariables) expect(readme, v.name).toContain(`\`${v.name}\``);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { createProperty } from '../helpers/fixtures.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -25,12 +25,12 @@ const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   await createProperty(pool, { code: 'ELSEWHERE' });
   manager = (await createApiKey(pool, { email: 'integration@demo.example', role: 'integration', properties: ['DEMO'] })).key;
   viewer = (await createApiKey(pool, { email: 'viewer@demo.example', role: 'viewer', properties: ['DEMO'] })).key;
   outsider = (await createApiKey(pool, { email: 'admin@elsewhere.example', role: 'admin', properties: ['ELSEWHERE'] })).key;
-  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY });
+  app = await buildApp({ pool, logLevel: 'silent' });
   pipeline = await startPipeline(pool, db.current.url);
 });
 afterAll(async () => {
@@ -53,7 +53,7 @@ describe('connections API', () => {
     expect(res.json()).toMatchObject({ property: 'DEMO', channel: 'expedia', hotelCode: '4440001', hasCredentials: true, status: 'active' });
     expect(res.json()).not.toHaveProperty('credentials');
     id = res.json().id;
-    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id]);
     expect(c.creds).toEqual({ username: 'apiuser', password: 's3cret-pass' });
     expect((await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: body })).statusCode).toBe(409); // one connection per OTA hotel
     const list = await app.inject({ method: 'GET', url: '/api/v1/connections', headers: as(viewer) });
@@ -113,7 +113,7 @@ describe('connections API', () => {
     const ok = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { settings: { markup_pct: 5 }, credentials: { username: 'apiuser', password: 'rotated-pass' } } });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ settings: { markup_pct: 5 }, version: 2 });
-    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials, $2)::jsonb ->> 'password' AS p FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    const { rows: [c] } = await db.current.pool.query(`SELECT shared.decrypt_pii(credentials)::jsonb ->> 'password' AS p FROM channel.channel_connections WHERE id = $1`, [id]);
     expect(c.p).toBe('rotated-pass');
     expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(outsider), payload: { status: 'paused' } })).statusCode).toBe(404);
     expect((await app.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: {} })).statusCode).toBe(400);
@@ -146,7 +146,7 @@ describe('connections API', () => {
   it('logs one structured line per request (route, status, key id), with no key, credential or body in the log', async () => {
     const lines: string[] = [];
     const logger = pino(loggerOptions('info'), { write: (line: string) => void lines.push(line) });
-    const logged = await buildApp({ pool: db.current.pool, logger, encryptionKey: TEST_KEY });
+    const logged = await buildApp({ pool: db.current.pool, logger });
     try {
       const ok = await logged.inject({ method: 'PATCH', url: `/api/v1/connections/${id}`, headers: as(manager), payload: { credentials: { username: 'apiuser', password: 'logged-never-9' } } });
       expect(ok.statusCode).toBe(200);

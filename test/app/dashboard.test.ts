@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createApiKey } from '../../api/keys.ts';
@@ -30,7 +30,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
 
   beforeAll(async () => {
     const { pool } = db.current;
-    await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 20 });
+    await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 20 });
     for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
     await requestFullSync(pool, ids.booking_com!, 365); // pending cells to show (no sync worker runs here)
     // Expedia is down (as the sync worker would leave it after an outage); Booking.com is active.

@@ -1,7 +1,7 @@
 /** `GET /metrics`: Prometheus text with the shared state read at scrape time and this process's counters. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { DEMO } from '../../core/demo/demo-data.ts';
 import { addDays } from '../../core/dates.ts';
@@ -19,8 +19,8 @@ const METRICS_TOKEN = 'metrics-token-for-the-test-0123456789';
 const scrape = { authorization: `Bearer ${METRICS_TOKEN}` };
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
-  app = await buildApp({ pool: db.current.pool, logLevel: 'silent', metricsToken: METRICS_TOKEN, webhooks: { encryptionKey: TEST_KEY, bodyLimit: 256 * 1024, ratePerMinute: 1000 } });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  app = await buildApp({ pool: db.current.pool, logLevel: 'silent', metricsToken: METRICS_TOKEN, webhooks: { bodyLimit: 256 * 1024, ratePerMinute: 1000 } });
 });
 afterAll(async () => app?.close());
 

@@ -6,13 +6,13 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { buildApp } from '../../api/index.ts';
 import { createApiKey } from '../../api/keys.ts';
-import { CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+import { BookingReservationPoller, CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
 import { outboundUrlProblem, setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 import { tokenAccountKey } from '../../connectors/booking-com/auth.ts';
 
@@ -30,12 +30,12 @@ const reached: Array<{ url: string; authorization?: string }> = [];
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 5 });
+  await seedDemo(pool, { sandboxBaseUrl: server.url, days: 5 });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"sync_days": 365}'::jsonb WHERE channel_code = 'booking_com'`);
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"sync_days": 30}'::jsonb WHERE channel_code = 'expedia'`);
   Object.assign(ids, await connectionIds(pool));
   key = (await createApiKey(pool, { email: 'tenant@demo.example', role: 'admin', properties: ['DEMO'] })).key;
-  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY });
+  app = await buildApp({ pool, logLevel: 'silent' });
   internal = http.createServer((req, res) => {
     reached.push({ url: req.url ?? '', authorization: req.headers.authorization });
     // A redirect to yet another host: never to be followed either.
@@ -53,7 +53,7 @@ afterAll(async () => {
 
 const h = () => ({ authorization: `Bearer ${key}` });
 const worker = () => new SyncWorker({
-  pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger(process.env.TEST_LOG ?? 'silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
+  pool: db.current.pool, log: createLogger(process.env.TEST_LOG ?? 'silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
   batchSize: 5000, timeoutMs: 2000, maxAttempts: 1, defaultRatePerMinute: 100_000, only: Object.values(ids),
 });
 
@@ -78,7 +78,7 @@ describe('outbound URLs (issue 16)', () => {
       }
       const created = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: h(), payload: { channel: 'expedia', hotelCode: '7777001', endpointUrl: 'http://metadata.google.internal/' } });
       expect(created.statusCode).toBe(400);
-      expect(created.json().error.message).toContain('metadata.google.internal is not a expedia host');
+      expect(created.json().error.message).toContain('metadata.google.internal is not one of the expedia hosts');
       expect((await db.current.pool.query(`SELECT endpoint_url, settings, version FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0]).toEqual(before);
       // The OTA's own host is taken.
       const ok = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${ids.expedia}`, headers: h(), payload: { endpointUrl: 'https://services.expediapartnercentral.com' } });
@@ -93,13 +93,13 @@ describe('outbound URLs (issue 16)', () => {
     const policy = { sandboxOrigins: [], extraHosts: ['eqc-cert.example:8443'] };
     expect(outboundUrlProblem('expedia', 'https://eqc-cert.example:8443/eqc', policy)).toBeNull();
     expect(outboundUrlProblem('expedia', 'http://eqc-cert.example:8443/eqc', policy)).toMatch(/https/);
-    expect(outboundUrlProblem('expedia', 'https://eqc-cert.example/eqc', policy)).toMatch(/not a expedia host/);
+    expect(outboundUrlProblem('expedia', 'https://eqc-cert.example/eqc', policy)).toMatch(/not one of the expedia hosts/);
     // Sandbox mode allows the sandboxes' exact origin, under /sandbox/ — not another port or path of that host.
     const sandbox = { sandboxOrigins: ['http://api:8080'], extraHosts: [] };
     expect(outboundUrlProblem('expedia', 'http://api:8080/sandbox/expedia', sandbox)).toBeNull();
-    expect(outboundUrlProblem('expedia', 'http://api:9464/sandbox/expedia', sandbox)).toMatch(/not a expedia host/); // the metrics listener
-    expect(outboundUrlProblem('expedia', 'http://api:8080/metrics', sandbox)).toMatch(/not a expedia host/);
-    expect(outboundUrlProblem('expedia', 'https://api:8080/sandbox/expedia', sandbox)).toMatch(/not a expedia host/);
+    expect(outboundUrlProblem('expedia', 'http://api:9464/sandbox/expedia', sandbox)).toMatch(/not one of the expedia hosts/); // the metrics listener
+    expect(outboundUrlProblem('expedia', 'http://api:8080/metrics', sandbox)).toMatch(/not one of the expedia hosts/);
+    expect(outboundUrlProblem('expedia', 'https://api:8080/sandbox/expedia', sandbox)).toMatch(/not one of the expedia hosts/);
   });
 
   it('a URL written past the API (in SQL) is refused before any request: the connection goes down naming it, the internal service is never reached', async () => {
@@ -115,12 +115,38 @@ describe('outbound URLs (issue 16)', () => {
       const { rows: [c] } = await pool.query(`SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
       expect(c.status).toBe('down');
       expect(c.status_reason).toContain('refusing to call');
-      expect(c.status_reason).toContain('localhost is not a expedia host');
+      expect(c.status_reason).toContain('localhost is not one of the expedia hosts');
     } finally {
       setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
       await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, status = 'active', status_reason = NULL WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
       await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia]);
     }
+  });
+
+  it('a Booking.com reservations URL written in SQL is never polled: the connection shows an alert naming it, resolved once the URL is fixed', async () => {
+    const { pool } = db.current;
+    setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*'], extraHosts: [] });
+    const poller = new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 1 });
+    const open = async () => (await pool.query(`SELECT severity, error_code, message FROM channel.sync_errors
+      WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL`, [ids.booking_com])).rows;
+    try {
+      await pool.query(`UPDATE channel.channel_connections SET reservations_url = $2 WHERE id = $1`, [ids.booking_com, internalUrl]);
+      const results = await poller.pollOnce();
+      // Refused before any request: the token exchange's host, or the queue's, is not allowed.
+      expect(results.find((r) => r.connectionId === ids.booking_com)?.error).toMatch(/refusing to call|is never sent to localhost/);
+      expect(reached).toEqual([]);
+      // Seen where the revenue team looks (the error log of the API), not only in the process log.
+      const errors = await app.inject({ method: 'GET', url: `/api/v1/errors?connection=${ids.booking_com}`, headers: h() });
+      expect(errors.json().errors).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'reservations', severity: 'alert' })]));
+      expect(await open()).toEqual([expect.objectContaining({ severity: 'alert', error_code: 'ERR_OTA_HOST_NOT_ALLOWED', message: expect.stringContaining('localhost') })]);
+    } finally {
+      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
+      await pool.query(`UPDATE channel.channel_connections SET reservations_url = $2 WHERE id = $1`, [ids.booking_com, `${server.url}/sandbox/booking-com`]);
+    }
+    const fixed = await poller.pollOnce();
+    expect(fixed.filter((r) => r.connectionId === ids.booking_com).map((r) => r.error)).toEqual([undefined, undefined]);
+    expect(await open()).toEqual([]);
+    await poller.stop();
   });
 
   it('a Booking.com token goes only to the host it was issued for, is cached per account (client id and secret), and no redirect is followed', async () => {

@@ -6,10 +6,11 @@
  * X-Forwarded-For from an untrusted peer changes nothing. Through real HTTP, as a sender comes in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, fixture, post, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { loadConfig } from '../../core/config.ts';
+import { clientKey } from '../../api/webhooks/client-address.ts';
 
 const db = useTestDatabase();
 const creds = { username: 'proxy-sender', password: 'proxy-secret-1' };
@@ -17,7 +18,7 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 3 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 3 });
   for (const hotelCode of ['PX1', 'PX2']) ids.push(await addConnection(pool, { channel: 'opentravel', hotelCode, credentials: creds, mappings: [] }));
 });
 
@@ -57,6 +58,23 @@ describe('failed-authentication lockout behind a load balancer', () => {
     expect([401, 429]).not.toContain(other.status);
     // The same client at another hotel's connection: heard.
     expect([401, 429]).not.toContain((await deliver(trusted.url, ids[1]!, '203.0.113.5', true)).status);
+  });
+
+  it('an IPv6 client is its /64: rotating addresses inside it escapes nothing; the next /64 is another client', async () => {
+    // A host is routinely given a whole /64 (RFC 7421); an IPv4 peer seen through a dual-stack
+    // socket (::ffff:a.b.c.d) is that IPv4 address.
+    let n = 0;
+    const rotating = () => `2001:db8:aa:bb:${(++n).toString(16)}::${(n * 7).toString(16)}`;
+    for (let i = 1; ; i++) {
+      const res = await deliver(trusted.url, ids[1]!, rotating(), false);
+      if (res.status === 429) break;
+      expect(res.status).toBe(401);
+      expect(i).toBeLessThan(60);
+    }
+    expect((await deliver(trusted.url, ids[1]!, '2001:0db8:00aa:00bb:ffff::1', true)).status).toBe(429); // same /64, other spelling
+    expect([401, 429]).not.toContain((await deliver(trusted.url, ids[1]!, '2001:db8:aa:bc::1', true)).status); // the next /64
+    expect(clientKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 
   it('not trusting it (the default): a forged X-Forwarded-For is ignored, so rotating it does not escape the lockout; other connections are still heard', async () => {

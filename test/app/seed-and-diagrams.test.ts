@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { erDiagrams } from '../../core/er-diagram.ts';
 import type { Pool } from '../../core/db.ts';
@@ -28,7 +28,7 @@ async function fingerprint(pool: Pool): Promise<Record<string, string>> {
 describe('seed-demo', () => {
   it('creates the demo hotel: 3 room types, 30 rooms, 3 rate plans, 500 days of ARI, two fully mapped OTA connections, stays', async () => {
     const { pool } = db.current;
-    const r = await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:8080' });
+    const r = await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:8080' });
     expect(r.created).toBe(true);
     const q = async (sql: string) => (await pool.query(sql)).rows[0].n;
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.room_types`)).toBe(3);
@@ -39,15 +39,15 @@ describe('seed-demo', () => {
     expect(await q(`SELECT count(DISTINCT stay_date)::int AS n FROM property_mgmt.daily_rates`)).toBe(500);
     const { rows: conns } = await pool.query(
       `SELECT channel_code, endpoint_url, (SELECT count(*)::int FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active) AS mappings,
-              shared.decrypt_pii(credentials, $1)::jsonb AS creds
-       FROM channel.channel_connections c ORDER BY channel_code`, [TEST_KEY]);
+              shared.decrypt_pii(credentials)::jsonb AS creds
+       FROM channel.channel_connections c ORDER BY channel_code`);
     expect(conns.map((c) => [c.channel_code, c.mappings])).toEqual([['booking_com', 9], ['expedia', 9]]);
     expect(conns[1].endpoint_url).toBe('http://127.0.0.1:8080/sandbox/expedia');
     expect(conns[1].creds.username.length).toBeGreaterThanOrEqual(4);
     expect(conns[1].creds.password.length).toBeGreaterThanOrEqual(6);
     expect(r.reservations).toBeGreaterThan(100);
     // the demo's passport numbers are stored encrypted, readable with the key only
-    const { rows: docs } = await pool.query(`SELECT document_number_encrypted AS c, shared.decrypt_pii(document_number_encrypted, $1) AS plain FROM guest.identity_documents`, [TEST_KEY]);
+    const { rows: docs } = await pool.query(`SELECT document_number_encrypted AS c, shared.decrypt_pii(document_number_encrypted) AS plain FROM guest.identity_documents`);
     expect(docs.length).toBe(32);
     for (const d of docs) {
       expect(d.plain).toMatch(/^X\d{8}$/);
@@ -69,7 +69,7 @@ describe('seed-demo', () => {
   it('changes nothing when run again', async () => {
     const { pool } = db.current;
     const before = await fingerprint(pool);
-    const r = await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:8080' });
+    const r = await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:8080' });
     expect(r).toMatchObject({ created: false, rates: 0, restrictions: 0, reservations: 0 });
     expect(await fingerprint(pool)).toEqual(before);
   });

@@ -129,7 +129,7 @@ async function slotActive(pool: Pool): Promise<boolean> {
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 420 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 420 });
   demo = await hotel(pool, (await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`)).rows[0].id);
   const { rows: [p2] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('SECOND', 'Second hotel', 'EUR') RETURNING id`);
   const { rows: [t2] } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'DBL', 'Double', 2) RETURNING id`, [p2.id]);

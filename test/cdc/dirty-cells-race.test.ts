@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { DirtyCellsConsumer } from '../../cdc/index.ts';
@@ -17,7 +17,7 @@ let connection: string;
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
   rate = (await pool.query(`SELECT dr.* FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
     JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = 'STD' AND rp.code = 'BAR' AND dr.stay_date = current_date + 5`)).rows[0];
   connection = (await pool.query(`SELECT id FROM channel.channel_connections WHERE channel_code = 'booking_com'`)).rows[0].id;

@@ -1,6 +1,6 @@
 /** The CDC pipe end to end on a real server: WAL → pgoutput → consumers → dirty ARI cells, acknowledged only when stored. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { confirmedFlush, currentWal, dirtySeq, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -12,7 +12,7 @@ let ids: { propertyId: string; std: string; dlx: string; bar: string; nrf: strin
 
 beforeAll(async () => {
   const { pool, url } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 60 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 60 });
   const q = async (sql: string) => (await pool.query(sql)).rows[0].id as string;
   ids = {
     propertyId: await q(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`),

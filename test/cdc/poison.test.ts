@@ -6,7 +6,7 @@
  * transaction is stored — and fixing the setting marks the connection's cells again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { confirmedFlush, currentWal, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -22,7 +22,7 @@ let two: { property: string; connection: string; type: string; plan: string };
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
   demo = (await pool.query(`SELECT p.id AS property, c.id AS booking, e.id AS expedia, rt.id AS std, rp.id AS bar FROM property_mgmt.properties p
     JOIN channel.channel_connections c ON c.property_id = p.id AND c.channel_code = 'booking_com'
     JOIN channel.channel_connections e ON e.property_id = p.id AND e.channel_code = 'expedia'

@@ -45,7 +45,7 @@ beforeAll(async () => {
     await pubsub.topic(topic).createSubscription(sub, { ackDeadlineSeconds: 60 });
   }
   puller = new v1.SubscriberClient((await pubsub.getClientConfig()) as unknown as ConstructorParameters<typeof v1.SubscriberClient>[0]);
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
 });
 afterAll(async () => {
   await puller?.close();

@@ -33,11 +33,11 @@ describe('PostgreSQL restarted mid-stream', () => {
     await admin.query('CREATE DATABASE restart_test');
     await admin.end();
     const url = withDatabase(server.url, 'restart_test');
-    const pool = createPool(url, { max: 4 });
+    const pool = createPool(url, { max: 4, encryptionKeys: [TEST_KEY] });
     let pipe: Awaited<ReturnType<typeof startPipeline>> | undefined;
     try {
       await migrate(pool);
-      await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+      await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
       pipe = await startPipeline(pool, url);
       await waitFor(() => pipe!.metrics.streaming, { what: 'streaming' });
       const cellCount = async (d: string) => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [d])).rows[0].count);
@@ -73,7 +73,7 @@ function cdcWorker(slot: string): CliProcess {
 describe('two CDC processes', () => {
   it('stream one at a time; the standby takes over when the streaming one is SIGKILLed', async () => {
     const { pool } = db.current;
-    await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+    await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
     const slot = slotName();
     await ensureSlot(pool, slot);
     const a = cdcWorker(slot);
@@ -148,7 +148,7 @@ describe('a 1,000,000-row transaction', () => {
 describe('a slot replaced under the stream by one at an earlier position', () => {
   it('is read from its own position: what it has not confirmed is delivered again, never skipped (issue 15, defect 3)', async () => {
     const { pool } = db.current;
-    await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+    await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
     // A copy made now stands for a standby's slot that lags behind the primary's.
     const lagging = slotName();
     await ensureSlot(pool, lagging);

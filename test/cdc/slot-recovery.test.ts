@@ -31,9 +31,9 @@ let cdc: CdcPart | undefined;
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"sync_days": 30}'`);
-  app = await buildApp({ pool, logLevel: 'silent', encryptionKey: TEST_KEY, metricsToken: 'slot-recovery-metrics-token-0000' });
+  app = await buildApp({ pool, logLevel: 'silent', metricsToken: 'slot-recovery-metrics-token-0000' });
   key = (await createApiKey(pool, { email: 'ops@demo.example', role: 'viewer', properties: ['DEMO'] })).key;
 }, 120_000);
 afterAll(async () => {

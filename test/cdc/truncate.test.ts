@@ -8,11 +8,10 @@
  * (sync_days, from yesterday), and the OTA's state is compared cell by cell with the PMS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
-import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { mismatches, startSandboxServer, seedSandboxedDemo } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
 
@@ -25,9 +24,7 @@ const DAYS = 60;
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS + 5 });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [DAYS]);
-  Object.assign(ids, await connectionIds(pool));
+  Object.assign(ids, await seedSandboxedDemo(pool, server.url, DAYS));
   pipeline = await startPipeline(pool, db.current.url);
 });
 afterAll(async () => {
@@ -39,7 +36,7 @@ describe('TRUNCATE of an ARI table (issue 15, defect 7)', () => {
   it('resynchronises every connection, says so, and the OTA comes back to the PMS', async () => {
     const { pool } = db.current;
     const worker = new SyncWorker({
-      pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
+      pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
       batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
     });
     // A group block over ten nights, and Expedia equal to the PMS with it.

@@ -5,7 +5,7 @@
  * availability cap, markups, stop-sell, a missing rate).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { currentAri, type AriValues, type CellKey } from '../../connectors/sql/ari.ts';
 
@@ -14,7 +14,7 @@ const NIGHTS = 30;
 type Rows = Record<string, any>[];
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: NIGHTS });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: NIGHTS });
 });
 
 const q = async (sql: string, params: unknown[] = []): Promise<Rows> => (await db.current.pool.query(sql, params)).rows;

@@ -23,7 +23,7 @@ const HOTEL = '1234567';
 const today = new Date().toISOString().slice(0, 10);
 
 const poller = (pool = db.current.pool) => new BookingReservationPoller({
-  pool, encryptionKey: TEST_KEY, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
+  pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
 });
 
 /** One room for 1–3 nights from 20–59 days ahead at 100 + i a night; booker (and guest) "Guest Number<i>"; a card. */
@@ -43,7 +43,7 @@ function reservation(id: string, i: number, over: Omit<Partial<SandboxReservatio
 
 beforeAll(async () => {
   server = await startSandboxServer();
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: server.url, days: 5 });
 });
 afterAll(async () => server?.close());
 
@@ -53,7 +53,7 @@ describe('Booking.com reservation poller', () => {
     // The poller's sessions give up on a lock after 300 ms; a held table lock stands in for an outage.
     const url = new URL(db.current.url);
     url.searchParams.set('options', '-c lock_timeout=300');
-    const pool = createPool(url.toString(), { max: 2 });
+    const pool = createPool(url.toString(), { max: 2, encryptionKeys: [TEST_KEY] }); // the URL's options and the keys' both reach the session
     const locker = await db.current.pool.connect();
     try {
       await locker.query(`BEGIN; LOCK TABLE reservation.reservations IN ACCESS EXCLUSIVE MODE`);

@@ -20,7 +20,7 @@ const env = () => ({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_K
 
 beforeAll(async () => {
   server = await startSandboxServer();
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 40 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: server.url, days: 40 });
   Object.assign(ids, await connectionIds(db.current.pool));
 });
 afterAll(async () => {
@@ -79,7 +79,7 @@ describe('stayos connection list|create|update|mappings', () => {
       '--credentials-file', creds, '--setting', 'rate_limit_per_minute=300', '--paused']);
     expect(created.code, created.out).toBe(0);
     const id = /created ([0-9a-f-]{36})/.exec(created.out)![1]!;
-    const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials, $2)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id, TEST_KEY]);
+    const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id]);
     expect(c).toEqual({ status: 'paused', settings: { rate_limit_per_minute: 300 }, creds: { username: 'cliuser', password: 'cli-secret-77' } });
     // Booking.com: both base URLs default to the production hosts; --reservations-url sets the second.
     const booking = await run(['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550002', '--reservations-url', 'https://secure-supply-xml.booking.com/']);

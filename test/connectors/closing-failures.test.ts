@@ -7,12 +7,10 @@
  * Expedia's pages), not from our records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
-import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { createLogger } from '../../core/logger.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+import { mismatches, startSandboxServer, seedSandboxedDemo, testWorker } from '../helpers/outbound.ts';
 import { withTransaction } from '../../core/db.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { closeConnection, CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+import { closeConnection, requestFullSync, SyncWorker } from '../../connectors/index.ts';
 import { CLOSURE_MAX_ATTEMPTS } from '../../connectors/sql/closures.ts';
 import { setPaused } from '../../connectors/sql/connections.ts';
 
@@ -25,13 +23,8 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS + 5 });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [DAYS]);
-  Object.assign(ids, await connectionIds(pool));
-  worker = new SyncWorker({
-    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
-    batchSize: 5000, timeoutMs: 2000, maxAttempts: 1, defaultRatePerMinute: 100_000, only: [ids.expedia!],
-  });
+  Object.assign(ids, await seedSandboxedDemo(pool, server.url, DAYS));
+  worker = testWorker(pool, { only: [ids.expedia!] });
   await requestFullSync(pool, ids.expedia!, DAYS);
   await worker.syncConnection(ids.expedia!);
   expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);

@@ -4,7 +4,7 @@
  * backlog goes out in as few requests as the OTA's limits allow (within 10 %).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -24,12 +24,12 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS });
+  await seedDemo(pool, { sandboxBaseUrl: server.url, days: DAYS });
   Object.assign(ids, await connectionIds(pool));
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
   await setConnectionPaused(pool, ids.booking_com!, true); // this test watches Expedia alone
   worker = new SyncWorker({
-    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
+    pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
     timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000, breakerMaxMs: 1000,
   });
   // Start equal: a full sync of the window.

@@ -11,7 +11,7 @@
  * sandbox OTA, fed through the real CDC and sync worker, must show it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { connectionIds, startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -32,14 +32,14 @@ let mapping: { room: string; rate: string; ratePlanId: string };
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
+  await seedDemo(pool, { sandboxBaseUrl: server.url, days: 60 });
   Object.assign(ids, await connectionIds(pool));
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
   type = (await pool.query(`SELECT id, code, property_id AS property FROM property_mgmt.room_types WHERE code = 'STD'`)).rows[0];
   mapping = (await pool.query(`SELECT ota_room_code AS room, ota_rate_code AS rate, rate_plan_id AS "ratePlanId" FROM channel.channel_mappings
     WHERE connection_id = $1 AND room_type_id = $2 AND active ORDER BY ota_rate_code LIMIT 1`, [ids.expedia, type.id])).rows[0];
   worker = new SyncWorker({
-    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
+    pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
     batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000, only: [ids.expedia!],
   });
   await requestFullSync(pool, ids.expedia!, 60);

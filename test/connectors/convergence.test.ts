@@ -50,7 +50,7 @@ const rnd = (n: number) => {
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer({ faults: FAULTS });
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: WINDOW + 5 });
+  await seedDemo(pool, { sandboxBaseUrl: server.url, days: WINDOW + 5 });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [WINDOW]);
   Object.assign(ids, await connectionIds(pool));
   await ensureSlot(pool, slot);

@@ -18,7 +18,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { abortNextInsertAsDeadlock, TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { abortNextInsertAsDeadlock, useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createPool, rerunOnConflict, withTransaction, type PoolClient } from '../../core/db.ts';
 import { registry } from '../../core/metrics.ts';
@@ -39,7 +39,7 @@ let ratePlan: string;
 
 beforeAll(async () => {
   const { pool } = db.current;
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 60 });
+  await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 60 });
   const { rows: [c] } = await pool.query(`SELECT c.id, c.property_id FROM channel.channel_connections c WHERE c.channel_code = 'booking_com'`);
   connection = c.id;
   property = c.property_id;

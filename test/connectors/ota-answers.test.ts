@@ -10,7 +10,7 @@
 import Fastify from 'fastify';
 import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, fixture } from '../helpers/inbound.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -120,10 +120,10 @@ beforeAll(async () => {
     // Expedia checks DLX rates against a threshold of 20–500 (a SellLAR property: warning 7021).
     expediaHotels: { thresholds: { [EXPEDIA.hotelCode]: { [EXPEDIA.roomCodes.DLX!]: { min: 20, max: 500 } } }, rateAcquisition: { [EXPEDIA.hotelCode]: 'SellLAR' } },
   });
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: server.url, days: 60 });
   Object.assign(ids, await connectionIds(db.current.pool));
   worker = new SyncWorker({
-    pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
+    pool: db.current.pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
     batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
   });
 });

@@ -10,15 +10,13 @@
  * for sale and the rate plan closed on every night of the window.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
-import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
+import { mismatches, startSandboxServer, seedSandboxedDemo, testWorker } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { createLogger } from '../../core/logger.ts';
 import { withTransaction } from '../../core/db.ts';
 import { DEMO } from '../../core/demo/demo-data.ts';
-import { closeConnection, CONNECTORS, requestFullSync, sandboxKey, SyncWorker } from '../../connectors/index.ts';
+import { closeConnection, requestFullSync, sandboxKey, SyncWorker } from '../../connectors/index.ts';
 
 const db = useTestDatabase();
 const DAYS = 40;
@@ -33,13 +31,8 @@ beforeAll(async () => {
   const { pool } = db.current;
   const creds = expedia.credentials as { username: string; password: string };
   server = await startSandboxServer({ expediaAccounts: [{ username: creds.username, password: creds.password, hotels: [expedia.hotelCode, NEW_HOTEL] }] });
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS + 5 });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [DAYS]);
-  Object.assign(ids, await connectionIds(pool));
-  worker = new SyncWorker({
-    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2,
-    batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000, only: [ids.expedia!],
-  });
+  Object.assign(ids, await seedSandboxedDemo(pool, server.url, DAYS));
+  worker = testWorker(pool, { only: [ids.expedia!], maxAttempts: 3 });
   await requestFullSync(pool, ids.expedia!, DAYS);
   await worker.syncConnection(ids.expedia!);
   expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);

@@ -7,7 +7,7 @@
  */
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abortNextInsertAsDeadlock, TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { abortNextInsertAsDeadlock, useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -25,13 +25,13 @@ const ids: Record<string, string> = {};
 const DAYS = 365;
 
 const workerFor = () => new SyncWorker({
-  pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 4,
+  pool: db.current.pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 4,
   batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
 });
 
 beforeAll(async () => {
   server = await startSandboxServer();
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 60 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: server.url, days: 60 });
   Object.assign(ids, await connectionIds(db.current.pool));
   // The demo's request budgets (120 and 60 a minute) would pace these back-to-back full syncs.
   await db.current.pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
@@ -272,7 +272,7 @@ describe('races with the OTA', () => {
     const before = (await pool.query(`SELECT amount FROM property_mgmt.daily_rates WHERE id = $1`, [c.rate_id])).rows[0].amount;
     // The OTA applies 303 but answers after the client gave up.
     const slowWorker = new SyncWorker({
-      pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
+      pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
       batchSize: 5000, timeoutMs: 150, maxAttempts: 1, defaultRatePerMinute: 100_000,
     });
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 303 WHERE id = $1`, [c.rate_id]);

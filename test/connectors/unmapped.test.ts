@@ -3,7 +3,7 @@
  * and the revenue team sees a mapping problem, through the real CDC path.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
 import { startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -19,13 +19,13 @@ let worker: SyncWorker;
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: 30 });
+  await seedDemo(pool, { sandboxBaseUrl: server.url, days: 30 });
   // The suite is not mapped at Expedia.
   await pool.query(`UPDATE channel.channel_mappings m SET active = false FROM property_mgmt.room_types rt, channel.channel_connections c
     WHERE rt.id = m.room_type_id AND rt.code = 'STE' AND c.id = m.connection_id AND c.channel_code = 'expedia'`);
   pipeline = await startPipeline(pool, db.current.url);
   worker = new SyncWorker({
-    pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
+    pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
     timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000,
   });
   worker.start();

@@ -13,11 +13,9 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { dropSlot, slotName } from '../helpers/cdc.ts';
 import { runCli } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { createLogger } from '../../core/logger.ts';
+import { mismatches, startSandboxServer, seedSandboxedDemo, testWorker } from '../helpers/outbound.ts';
 import { ensureSlot } from '../../cdc/index.ts';
-import { CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+import { requestFullSync } from '../../connectors/index.ts';
 
 const db = useTestDatabase();
 const slot = slotName();
@@ -29,9 +27,7 @@ let hotel: string;
 beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer();
-  await seedDemo(pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: server.url, days: DAYS + 5 });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [DAYS]);
-  Object.assign(ids, await connectionIds(pool));
+  Object.assign(ids, await seedSandboxedDemo(pool, server.url, DAYS));
   hotel = (await pool.query(`SELECT ota_hotel_code FROM channel.channel_connections WHERE id = $1`, [ids.expedia])).rows[0].ota_hotel_code;
   await ensureSlot(pool, slot);
 });
@@ -50,10 +46,7 @@ const claimed = async () => (await db.current.pool.query(`SELECT count(*)::int A
 describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
   it('a live but slow worker keeps its claim: another worker leaves the connection alone', async () => {
     const { pool } = db.current;
-    const worker = () => new SyncWorker({
-      pool, encryptionKey: TEST_KEY, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
-      batchSize: 100, timeoutMs: 60_000, maxAttempts: 1, defaultRatePerMinute: 100_000, only: [ids.expedia!],
-    });
+    const worker = () => testWorker(pool, { only: [ids.expedia!], concurrency: 1, batchSize: 100, timeoutMs: 60_000 });
     const [slow, other] = [worker(), worker()];
     await requestFullSync(pool, ids.expedia!, DAYS);
     server.expedia.faults.set({ rates: { slow: 1 }, slowMs: 3_000 });

@@ -42,7 +42,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
     }
   });
   const url = withDatabase(inject('pgServerUrl'), name);
-  return { name, url, pool: createPool(url, { max: 8, applicationName: 'stayos-test' }) };
+  return { name, url, pool: createPool(url, { max: 8, applicationName: 'stayos-test', encryptionKeys: [TEST_KEY] }) };
 }
 
 export async function dropTestDatabase(db: TestDatabase): Promise<void> {

@@ -10,10 +10,13 @@ import { afterAll, beforeAll } from 'vitest';
 import { createPool, withDatabase, type Pool } from '../../core/db.ts';
 import { startEmbeddedPostgres } from '../../core/embedded-postgres.ts';
 import { freePort, prepareTemplate } from '../setup/pg-server.ts';
+import { TEST_KEY } from './db.ts';
 
 export interface DedicatedDatabase {
   url: string;
   pool: Pool;
+  /** The server's log (pg_ctl -l), for tests of what PostgreSQL writes to it. */
+  logFile: string;
 }
 
 /** Registers beforeAll/afterAll for a server of this file's own; read `.current` inside tests. */
@@ -25,8 +28,8 @@ export function useDedicatedDatabase(settings: Record<string, string>): { readon
     const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), settings });
     const db = await prepareTemplate(server.url); // a migrated database (named as the template; it is this server's only one)
     const url = withDatabase(server.url, db);
-    const pool = createPool(url, { max: 8, applicationName: 'stayos-test' });
-    holder.current = { url, pool };
+    const pool = createPool(url, { max: 8, applicationName: 'stayos-test', encryptionKeys: [TEST_KEY] });
+    holder.current = { url, pool, logFile: path.join(dir, 'postgres.log') };
     holder.stop = async () => {
       await pool.end();
       await server.stop();

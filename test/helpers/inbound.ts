@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Pool } from '../../core/db.ts';
 import { buildApp } from '../../api/index.ts';
-import { TEST_KEY } from './db.ts';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 export const fixture = (rel: string) => fs.readFileSync(path.join(FIXTURES, rel), 'utf8');
@@ -15,7 +14,7 @@ export const fixture = (rel: string) => fs.readFileSync(path.join(FIXTURES, rel)
 export async function startInboundApp(pool: Pool, options: { bodyLimit?: number; ratePerMinute?: number; addressRatePerMinute?: number; trustProxy?: boolean | number | string[] } = {}) {
   const app = await buildApp({
     pool, logLevel: process.env.TEST_LOG ?? 'silent', trustProxy: options.trustProxy,
-    webhooks: { encryptionKey: TEST_KEY, bodyLimit: options.bodyLimit ?? 256 * 1024, ratePerMinute: options.ratePerMinute ?? 1_000_000, addressRatePerMinute: options.addressRatePerMinute ?? 1_000_000 },
+    webhooks: { bodyLimit: options.bodyLimit ?? 256 * 1024, ratePerMinute: options.ratePerMinute ?? 1_000_000, addressRatePerMinute: options.addressRatePerMinute ?? 1_000_000 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -40,8 +39,8 @@ export async function addConnection(pool: Pool, c: { channel: 'expedia' | 'booki
   mappings: Mapping[]; endpointUrl?: string; reservationsUrl?: string; propertyCode?: string; settings?: Record<string, unknown> }): Promise<string> {
   const { rows: [conn] } = await pool.query<{ id: string }>(
     `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, settings)
-     SELECT id, $1, $2, $3, $7, shared.encrypt_pii($4, $5), $8 FROM property_mgmt.properties WHERE code = $6 RETURNING id`,
-    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), TEST_KEY, c.propertyCode ?? 'DEMO', c.reservationsUrl ?? null, c.settings ?? {}],
+     SELECT id, $1, $2, $3, $6, shared.encrypt_pii($4), $7 FROM property_mgmt.properties WHERE code = $5 RETURNING id`,
+    [c.channel, c.hotelCode, c.endpointUrl ?? 'http://127.0.0.1:9', JSON.stringify(c.credentials), c.propertyCode ?? 'DEMO', c.reservationsUrl ?? null, c.settings ?? {}],
   );
   for (const m of c.mappings) {
     await pool.query(
@@ -95,7 +94,7 @@ export async function reservationOf(pool: Pool, channel: string, externalId: str
      LEFT JOIN property_mgmt.rate_plans rp ON rp.id = rr.rate_plan_id
      WHERE rr.reservation_id = $1 AND rr.deleted_at IS NULL ORDER BY rr.id`, [r.id]);
   const { rows: cards } = await pool.query(
-    `SELECT card_brand, card_last4, is_virtual, shared.decrypt_pii(card_number_encrypted, $2) AS number FROM billing.payment_methods WHERE reservation_id = $1`, [r.id, TEST_KEY]);
+    `SELECT card_brand, card_last4, is_virtual, shared.decrypt_pii(card_number_encrypted) AS number FROM billing.payment_methods WHERE reservation_id = $1`, [r.id]);
   return { ...r, rooms, cards };
 }
 

@@ -7,7 +7,9 @@
 import Fastify from 'fastify';
 import type { Pool } from '../../core/db.ts';
 import { createSandboxes, type Sandboxes } from '../../connectors/sandbox/index.ts';
-import { CONNECTORS, sandboxKey, type AriValues, type CellKey } from '../../connectors/index.ts';
+import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type WorkerOptions } from '../../connectors/index.ts';
+import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createLogger } from '../../core/logger.ts';
 
 export async function startSandboxServer(options: Parameters<typeof createSandboxes>[0] = {}): Promise<Sandboxes & { url: string; close: () => Promise<void> }> {
   const sandboxes = createSandboxes(options);
@@ -17,6 +19,24 @@ export async function startSandboxServer(options: Parameters<typeof createSandbo
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return { ...sandboxes, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/**
+ * The demo hotel calling `sandboxUrl`: ARI seeded for `days` + 5 days, every connection syncing
+ * `days` without a rate limit. Returns the connections' ids by channel code.
+ */
+export async function seedSandboxedDemo(pool: Pool, sandboxUrl: string, days: number): Promise<Record<string, string>> {
+  await seedDemo(pool, { sandboxBaseUrl: sandboxUrl, days: days + 5 });
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [days]);
+  return connectionIds(pool);
+}
+
+/** A sync worker for tests: silent, no rate limit, pushing only `only`; the rest as given. */
+export function testWorker(pool: Pool, o: { only: string[] } & Partial<Pick<WorkerOptions, 'concurrency' | 'batchSize' | 'timeoutMs' | 'maxAttempts'>>): SyncWorker {
+  return new SyncWorker({
+    pool, log: createLogger(process.env.TEST_LOG ?? 'silent'), connectors: CONNECTORS, pollMs: 20, concurrency: o.concurrency ?? 2,
+    batchSize: o.batchSize ?? 5000, timeoutMs: o.timeoutMs ?? 2000, maxAttempts: o.maxAttempts ?? 1, defaultRatePerMinute: 100_000, only: o.only,
+  });
 }
 
 /** The demo connections' ids by channel code. */

@@ -9,7 +9,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, businessFingerprint, fixture, reservationDetail, reservationOf } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -50,7 +50,7 @@ async function fixtureOta() {
 
 let ota: Awaited<ReturnType<typeof fixtureOta>>;
 const poll = () => new BookingReservationPoller({
-  pool: db.current.pool, encryptionKey: TEST_KEY, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
+  pool: db.current.pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
 }).pollOnce();
 
 /** The reservation ids an acknowledgement lists, and where (the reference's request table path). */
@@ -67,7 +67,7 @@ async function acked(body: string) {
 
 beforeAll(async () => {
   ota = await fixtureOta();
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   // The demo's own Booking.com connection points nowhere useful here; this test's hotel is the reference's 367456.
   await db.current.pool.query(`UPDATE channel.channel_connections SET status = 'disabled' WHERE channel_code = 'booking_com'`);
   await addConnection(db.current.pool, {

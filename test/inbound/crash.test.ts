@@ -25,7 +25,7 @@ async function startApi(): Promise<{ proc: CliProcess; url: string }> {
 }
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
 });
 
 describe('SIGKILL during ingestion', () => {

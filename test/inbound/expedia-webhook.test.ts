@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase, TEST_KEY, useTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, dropTestDatabase, useTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationDetail, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -18,7 +18,7 @@ const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startInboundApp>>;
 
 async function setUp(database: TestDatabase) {
-  await seedDemo(database.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(database.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   await addConnection(database.pool, {
     channel: 'expedia', hotelCode: '1154286', credentials: { username: 'Expedia', password: 'Password' },
     // bn_06 is Hotel Collect: its rate plan id 113702A is the AR id 113702 with Expedia's "A" suffix (BN enumerations).
@@ -256,8 +256,8 @@ describe('Expedia credentials and failures', () => {
       SELECT c.id, c.property_id, rt.id, rp.id, '59999', '113702A' FROM channel.channel_connections c
       JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = 'STE' JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = 'BB'
       WHERE c.ota_hotel_code = '1154286'`);
-    expect(await replayMessage(pool, TEST_KEY, msg.id)).toEqual([{ externalId: '99990003', outcome: 'created' }]);
-    expect(await replayMessage(pool, TEST_KEY, msg.id)).toEqual([{ externalId: '99990003', outcome: 'duplicate' }]);
+    expect(await replayMessage(pool, msg.id)).toEqual([{ externalId: '99990003', outcome: 'created' }]);
+    expect(await replayMessage(pool, msg.id)).toEqual([{ externalId: '99990003', outcome: 'duplicate' }]);
     expect(await reservationOf(pool, 'expedia', '99990003')).toMatchObject({ status: 'confirmed', rooms: [expect.objectContaining({ room_type: 'STE' })] });
     expect((await bookingHistory(pool, 'expedia', '99990003')).map((h) => [h.source, h.outcome])).toEqual([
       ['expedia_webhook', 'refused'], ['replay', 'created'], ['replay', 'duplicate'],

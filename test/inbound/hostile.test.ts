@@ -5,15 +5,39 @@
  * then accepted, so each refusal is the mutation's doing.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, businessFingerprint, FIXTURES, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { createApiKey } from '../../api/keys.ts';
+import { setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 
 interface Case { file: string; endpoint: 'expedia' | 'ota'; auth?: 'wrong-password' | 'wrong-user' | 'none' | 'malformed'; status: number; code: string }
 const DIR = path.join(FIXTURES, 'hostile');
 const corpus = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Case[];
+interface UrlCase { name: string; channel: 'booking_com' | 'expedia'; field: 'endpointUrl' | 'reservationsUrl' | 'settings.auth_url'; url: string; code?: string }
+interface HttpCase { name: string; rule: string; status: number[]; request: string }
+const requests = JSON.parse(fs.readFileSync(path.join(DIR, 'requests.json'), 'utf8')) as { urls: UrlCase[]; http: HttpCase[] };
+
+/** Sends raw bytes (what fetch would refuse to send) and reads the status of the answer; 0 if the server only closed. */
+function rawStatus(port: number, request: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(Buffer.from(request, 'utf8')));
+    let head = '';
+    socket.on('data', (d) => {
+      head += d.toString('latin1');
+      const line = /^HTTP\/1\.1 (\d{3}) /.exec(head);
+      if (line) {
+        resolve(Number(line[1]));
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => resolve(0));
+    socket.on('error', reject);
+  });
+}
 const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startInboundApp>>;
 let otaUrl: string;
@@ -40,7 +64,7 @@ function codeIn(c: Case, body: string): string | undefined {
 }
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   const id = await addConnection(db.current.pool, {
     channel: 'opentravel', hotelCode: 'HOSTILE1', credentials: { username: OTA_USER, password: OTA_PASS },
     mappings: [{ room: 'DBL', rate: 'FLEX', roomType: 'STD', ratePlan: 'BAR' }],
@@ -90,6 +114,54 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
       expect(codeIn({ endpoint } as Case, res.body)).toBe(endpoint === 'expedia' ? 'Client.2002' : '450');
     }
     expect(await businessFingerprint(db.current.pool)).toEqual(before);
+  });
+
+  it('URL attacks: every SSRF target, look-alike and scheme trick is refused as a connection URL, nothing stored; the OTA\'s own host is taken', async () => {
+    const { pool } = db.current;
+    const key = (await createApiKey(pool, { email: 'hostile-admin@demo.example', role: 'admin', properties: ['DEMO'] })).key;
+    const count = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections`)).rows[0].n as number;
+    const before = await count();
+    setOutboundPolicy({ sandboxOrigins: [], extraHosts: [] }); // production: no sandbox, no extra hosts
+    try {
+      const create = (u: UrlCase | { channel: UrlCase['channel']; field: UrlCase['field']; url: string }) => {
+        const body: Record<string, unknown> = {
+          channel: u.channel, hotelCode: '5550101',
+          credentials: u.channel === 'booking_com' ? { client_id: 'machine', client_secret: 'secret' } : { username: 'user', password: 'pass' },
+        };
+        if (u.field === 'settings.auth_url') body.settings = { auth_url: u.url };
+        else body[u.field] = u.url;
+        return server.app.inject({ method: 'POST', url: '/api/v1/connections', headers: { authorization: `Bearer ${key}` }, payload: body });
+      };
+      const wrong: string[] = [];
+      for (const u of requests.urls) {
+        const res = await create(u);
+        const code = res.json().error?.code;
+        if (res.statusCode !== 400 || code !== (u.code ?? 'ERR_OTA_HOST_NOT_ALLOWED')) wrong.push(`${u.name} (${u.url}): ${res.statusCode} ${code} ${res.body.slice(0, 200)}`);
+      }
+      expect(wrong).toEqual([]);
+      expect(await count()).toBe(before);
+      // The control: the OTA's published host over https is taken (each refusal was its URL's doing).
+      const ok = await create({ channel: 'booking_com', field: 'endpointUrl', url: 'https://supply-xml.booking.com/hotels/ota/' });
+      expect(ok.statusCode).toBe(201);
+      await pool.query(`DELETE FROM channel.channel_connections WHERE id = $1`, [ok.json().id]);
+    } finally {
+      setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
+    }
+  });
+
+  it('header attacks (raw HTTP: oversized headers, smuggling, two Hosts, forged X-Forwarded-For …) get the status the RFCs give, and change nothing', async () => {
+    const before = await businessFingerprint(db.current.pool);
+    const port = Number(new URL(server.url).port);
+    const fill = (t: string) => t.replaceAll('{{expedia}}', '/webhooks/expedia').replaceAll('{{ota}}', new URL(otaUrl).pathname)
+      .replaceAll('{{pad}}', 'a'.repeat(20_000)).replaceAll('{{xffchain}}', Array.from({ length: 2000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(', '));
+    const wrong: string[] = [];
+    for (const c of requests.http) {
+      const status = await rawStatus(port, fill(c.request));
+      if (!c.status.includes(status)) wrong.push(`${c.name}: expected ${c.status.join(' or ')} (${c.rule}), got ${status}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(await businessFingerprint(db.current.pool)).toEqual(before);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200); // still serving
   });
 
   it('the valid messages the corpus was made from are accepted (each refusal was its mutation\'s doing)', async () => {

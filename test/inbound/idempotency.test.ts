@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { post, startInboundApp } from '../helpers/inbound.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -49,7 +49,7 @@ function plan(i: number, random: () => number): Plan {
 }
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   // Start from empty rooms: only this test's bookings consume inventory.
   await db.current.pool.query(`UPDATE reservation.reservation_rooms SET deleted_at = now() WHERE deleted_at IS NULL`);
   server = await startInboundApp(db.current.pool);

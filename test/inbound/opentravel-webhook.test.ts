@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
+import { useTestDatabase } from '../helpers/db.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
@@ -17,7 +17,7 @@ let url: string;
 const auth = (user = 'alpine-sender', pass = 'alpine-secret-1') => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
 
 beforeAll(async () => {
-  await seedDemo(db.current.pool, { encryptionKey: TEST_KEY, sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   const id = await addConnection(db.current.pool, {
     channel: 'opentravel', hotelCode: '123', credentials: { username: 'alpine-sender', password: 'alpine-secret-1' },
     mappings: [{ room: 'bigsuite', rate: '123456-xyz', roomType: 'STE', ratePlan: 'BB' }, { room: 'double', rate: 'bar', roomType: 'STD', ratePlan: 'BAR' }],

@@ -1,34 +1,53 @@
 /** Compliance & privacy: PII encrypted with pgcrypto, secrets hashed with bcrypt, GDPR anonymisation. */
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createPool } from '../../core/db.ts';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { createProperty, createReservation } from '../helpers/fixtures.ts';
 
 const db = useTestDatabase();
 
 describe('PII protection', () => {
-  it('stores identity-document numbers encrypted, readable only with the key', async () => {
+  it('stores identity-document numbers encrypted under the key it names, readable only with that key', async () => {
     const { pool } = db.current;
     const f = await createProperty(pool);
     const { rows: [g] } = await pool.query(`INSERT INTO guest.profiles (property_id, first_name, last_name) VALUES ($1, 'Ada', 'Lovelace') RETURNING id`, [f.propertyId]);
     await pool.query(
       `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
-       VALUES ($1, $2, 'passport', shared.encrypt_pii($3, $4), shared.pii_fingerprint($3, $4))`,
-      [g.id, f.propertyId, 'P12345678NL', TEST_KEY]);
+       VALUES ($1, $2, 'passport', shared.encrypt_pii($3), shared.pii_fingerprint($3))`,
+      [g.id, f.propertyId, 'P1234 5678NL']);
     const { rows: [doc] } = await pool.query(`SELECT document_number_encrypted AS c, document_number_fingerprint AS fp FROM guest.identity_documents WHERE profile_id = $1`, [g.id]);
     expect(Buffer.isBuffer(doc.c)).toBe(true);
-    expect(doc.c.includes(Buffer.from('P12345678NL'))).toBe(false);
-    expect(doc.fp).not.toContain('P12345678NL');
-    // The column refuses anything that is not a pgcrypto ciphertext: a plaintext written by mistake.
+    expect(doc.c.includes(Buffer.from('P1234'))).toBe(false);
+    // The format, recomputed here: 0x01, the key id (SHA-256 of the labelled key, 4 bytes), then an
+    // OpenPGP message that pgcrypto opens with the key itself.
+    expect(doc.c[0]).toBe(1);
+    expect(doc.c.subarray(1, 5).toString('hex')).toBe(createHash('sha256').update(`stayos-pii-key-id:${TEST_KEY}`).digest('hex').slice(0, 8));
+    const { rows: [raw] } = await pool.query(`SELECT shared.pgp_sym_decrypt(substring($1::bytea FROM 6), $2) AS v`, [doc.c, TEST_KEY]);
+    expect(raw.v).toBe('P1234 5678NL');
+    // The fingerprint: HMAC-SHA256 under the key of the number without spaces, upper-cased.
+    expect(doc.fp).toBe(createHmac('sha256', TEST_KEY).update('P12345678NL').digest('hex'));
+    // The column refuses anything that is not a ciphertext: a plaintext written by mistake.
     await expect(pool.query(
       `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
        VALUES ($1, $2, 'id_card', convert_to('ID998877', 'UTF8'), 'x')`, [g.id, f.propertyId])).rejects.toMatchObject({ code: '23514' });
-    const { rows: [plain] } = await pool.query(`SELECT shared.decrypt_pii($1, $2) AS v`, [doc.c, TEST_KEY]);
-    expect(plain.v).toBe('P12345678NL');
-    await expect(pool.query(`SELECT shared.decrypt_pii($1, 'wrong-key-wrong-key-wrong-key-wrong')`, [doc.c])).rejects.toThrow(/Wrong key|corrupt/);
+    const { rows: [plain] } = await pool.query(`SELECT shared.decrypt_pii($1) AS v`, [doc.c]);
+    expect(plain.v).toBe('P1234 5678NL');
+    // A session with another key cannot read it and says which key it would need; one without a key says so.
+    const other = createPool(db.current.url, { max: 1, encryptionKeys: ['another-key-another-key-another-key!'] });
+    const none = createPool(db.current.url, { max: 1 });
+    try {
+      await expect(other.query(`SELECT shared.decrypt_pii($1)`, [doc.c])).rejects.toMatchObject({ code: 'SK002', message: expect.stringContaining(doc.c.subarray(1, 5).toString('hex')) });
+      await expect(none.query(`SELECT shared.decrypt_pii($1)`, [doc.c])).rejects.toMatchObject({ code: 'SK001' });
+      await expect(none.query(`SELECT shared.encrypt_pii('x')`)).rejects.toMatchObject({ code: 'SK001' });
+    } finally {
+      await other.end();
+      await none.end();
+    }
     // The audit log holds neither ciphertext nor fingerprint.
     const { rows: [a] } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name = 'identity_documents' AND new_data ->> 'profile_id' = $1`, [g.id]);
     expect(Object.keys(a.new_data)).not.toContain('document_number_encrypted');
-    expect(JSON.stringify(a.new_data)).not.toContain('P12345678NL');
+    expect(JSON.stringify(a.new_data)).not.toContain('P1234');
   });
 
   it('stores card data encrypted and OTA credentials encrypted', async () => {
@@ -36,16 +55,18 @@ describe('PII protection', () => {
     const f = await createProperty(pool);
     const { rows: [card] } = await pool.query(
       `INSERT INTO billing.payment_methods (property_id, guest_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand, expiry_month, expiry_year, card_fingerprint)
-       VALUES ($1, shared.new_id(), shared.encrypt_pii('4111111111111111', $2), shared.encrypt_pii('ADA LOVELACE', $2), '1111', 'visa', 12, 2031, shared.pii_fingerprint('4111111111111111', $2))
-       RETURNING card_number_encrypted AS c`, [f.propertyId, TEST_KEY]);
+       VALUES ($1, shared.new_id(), shared.encrypt_pii('4111111111111111'), shared.encrypt_pii('ADA LOVELACE'), '1111', 'visa', 12, 2031, shared.pii_fingerprint('4111111111111111'))
+       RETURNING card_number_encrypted AS c`, [f.propertyId]);
     expect(card.c.includes(Buffer.from('4111111111111111'))).toBe(false);
     const { rows: [conn] } = await pool.query(
       `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials)
-       VALUES ($1, 'expedia', '123', 'http://127.0.0.1:1/x', shared.encrypt_pii('{"username":"hotel","password":"s3cret!"}', $2)) RETURNING credentials`,
-      [f.propertyId, TEST_KEY]);
+       VALUES ($1, 'expedia', '123', 'http://127.0.0.1:1/x', shared.encrypt_pii('{"username":"hotel","password":"s3cret!"}')) RETURNING credentials, account_fingerprint`,
+      [f.propertyId]);
     expect(conn.credentials.includes(Buffer.from('s3cret!'))).toBe(false);
+    // The username's keyed fingerprint (how an unknown hotel code finds its account), recomputed here.
+    expect(conn.account_fingerprint).toBe(createHmac('sha256', TEST_KEY).update('HOTEL').digest('hex'));
     const { rows: audit } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name IN ('channel_connections', 'payment_methods')`);
-    expect(JSON.stringify(audit)).not.toMatch(/credentials|card_number_encrypted|s3cret/);
+    expect(JSON.stringify(audit)).not.toMatch(/credentials|account_fingerprint|card_number_encrypted|s3cret/);
   });
 
   it('hashes passwords and API keys with bcrypt', async () => {
