@@ -37,9 +37,13 @@ export async function runKeyRotate(config: Config, log: Logger, o: { batchSize: 
       });
       bar.stop();
       console.log(`re-encrypted ${r.rewritten} ciphertexts under key ${r.currentKeyId}; ${r.remaining} left under older keys`);
+      for (const k of r.skipped) console.log(`not rewritten: ${k.table}.${k.column} row ${k.id}: ${k.error}`);
+      if (r.skipped.length) {
+        console.log('rows not rewritten stay readable under their old key while it is given; fix them (a duplicate card or document: delete the copy; a key not given: add it to STAYOS_ENCRYPTION_PREVIOUS_KEYS) and run it again');
+      }
       if (r.remaining) {
         console.log(stop.signal.aborted ? 'interrupted: run `stayos keys rotate` again to go on'
-          : 'some rows were written meanwhile under an older key (a process not yet given the new key?) or stayed locked: run it again');
+          : 'some rows are still under older keys (written meanwhile by a process still writing under an old key, locked through every pass, or not rewritten): run it again');
         process.exitCode = 1;
       }
     } finally {

@@ -216,6 +216,12 @@ export class ConfigError extends Error {
 /** Variables whose value an error message never repeats (it would land in logs and terminals). */
 const SECRETS: ReadonlySet<string> = new Set(['STAYOS_ENCRYPTION_KEY', 'STAYOS_ENCRYPTION_PREVIOUS_KEYS', 'STAYOS_METRICS_TOKEN']);
 
+/** A value as an error message may show it: secrets hidden, a URL's password masked. */
+function shown(name: string, value: unknown): string {
+  if (SECRETS.has(name)) return '(hidden)';
+  return JSON.stringify(value)?.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/, '$1***@') ?? 'undefined';
+}
+
 /** Parses the environment. Throws ConfigError listing every bad variable with its fix. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -225,7 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[name] === '' ? undefined : env[name];
     const parsed = (schema as z.ZodType).safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
-    else problems.push(`${name}=${SECRETS.has(name) ? '(hidden)' : JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: ${fix}.`);
+    else problems.push(`${name}=${shown(name, value)}: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: ${fix}.`);
   }
   const r = raw as Raw;
   if (problems.length === 0 && r.DATABASE_URL && !r.STAYOS_ENCRYPTION_KEY) {

@@ -9,6 +9,10 @@ export const redactPaths = [
   '*.credentials',
   '*.client_secret',
   '*.encryptionKey',
+  '*.encryptionKeys',
+  '*.previousEncryptionKeys',
+  // A pg connection's start-up options carry the PII keys (core/db.ts withSessionKeys).
+  '*.options',
   '*.apiKey',
   '*.card_number',
   '*.cardNumber',
@@ -20,6 +24,7 @@ export const redactPaths = [
   'req.headers.authorization',
   'headers.authorization',
   'config.encryptionKey',
+  'config.previousEncryptionKeys',
   'config.databaseUrl',
 ];
 

@@ -5,7 +5,7 @@
  * its sessions hold the current key and the keys being replaced (STAYOS_ENCRYPTION_PREVIOUS_KEYS).
  * The keys never appear in a statement: the pool's sessions carry them (core/db.ts).
  */
-import { ident, type Pool } from './db.ts';
+import { ident, isInputError, type Pool } from './db.ts';
 
 /** One ciphertext column: found through its domain (shared.pgp_ciphertext), so a new one needs no list here. */
 export interface PiiColumn {
@@ -37,11 +37,31 @@ export interface RotationProgress {
   rewritten: number;
 }
 
+/** A row the rotation could not rewrite, left as it was and named. */
+export interface RotationSkip {
+  table: string;
+  column: string;
+  id: string;
+  error: string;
+}
+
 export interface RotationResult {
   currentKeyId: string;
   rewritten: number;
-  /** Left behind (rows locked by a writer through every pass, or written meanwhile under an old key by a process not yet given the new one). */
+  /** Left behind (rows locked by a writer through every pass, written meanwhile under an old key by a process not yet given the new one, or skipped). */
   remaining: number;
+  /**
+   * Rows that cannot be rewritten: under a key none of the session's keys is (SK002), not opening
+   * (corrupt), or clashing with a row already under the new key (the same card or document
+   * stored twice by writers on different keys: a unique index refuses the second fingerprint).
+   */
+  skipped: RotationSkip[];
+}
+
+/** A row's own problem: rewriting it again fails again, the others go on. */
+function isRowProblem(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return isInputError(err) || code === 'SK002' || code === '39000';
 }
 
 export async function piiColumns(pool: Pool): Promise<PiiColumn[]> {
@@ -82,7 +102,9 @@ export async function keyStatus(pool: Pool): Promise<KeyStatus> {
  */
 export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: number; onProgress?: (p: RotationProgress) => void; signal?: AbortSignal }): Promise<RotationResult> {
   const columns = await piiColumns(pool);
+  const skipped: RotationSkip[] = [];
   let rewritten = 0;
+  const result = async () => ({ currentKeyId: await currentKeyId(pool), rewritten, remaining: (await keyStatus(pool)).remaining, skipped });
   for (let pass = 0; pass < (o.passes ?? 3); pass++) {
     let thisPass = 0;
     for (const c of columns) {
@@ -90,24 +112,43 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
       // The fingerprint is recomputed from the plaintext the old ciphertext holds (SET sees the old
       // row). Fingerprints are of text values only (documents, cards).
       const fingerprint = c.fingerprint ? `, ${ident(c.fingerprint)} = shared.pii_fingerprint(shared.decrypt_pii(x.${col}))` : '';
-      const sql = `
-        WITH batch AS (SELECT id FROM ${c.table} WHERE id > $2 AND ${stale(col)} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+      const rows = `SELECT id FROM ${c.table} WHERE id > $2 AND ${stale(col)} AND id <> ALL ($3::uuid[]) ORDER BY id LIMIT $1`;
+      const rewrite = (ids: string) => `
+        WITH batch AS (${ids}),
         done AS (UPDATE ${c.table} x SET ${col} = shared.reencrypt_pii(x.${col}, ${c.binary})${fingerprint} FROM batch WHERE x.id = batch.id RETURNING x.id)
         SELECT (SELECT id FROM done ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*)::int FROM done) AS n`;
+      const left = () => skipped.filter((k) => k.table === c.table && k.column === c.column).map((k) => k.id);
       let after = '00000000-0000-0000-0000-000000000000';
       for (;;) {
-        if (o.signal?.aborted) return { currentKeyId: await currentKeyId(pool), rewritten, remaining: (await keyStatus(pool)).remaining };
-        const { rows: [r] } = await pool.query<{ last: string | null; n: number }>(sql, [o.batchSize, after]);
-        if (!r!.n) break;
-        after = r!.last!;
-        rewritten += r!.n;
-        thisPass += r!.n;
-        o.onProgress?.({ table: c.table, column: c.column, rewritten: r!.n });
+        if (o.signal?.aborted) return result();
+        let done: { last: string | null; n: number };
+        try {
+          done = (await pool.query<{ last: string | null; n: number }>(rewrite(`${rows} FOR UPDATE SKIP LOCKED`), [o.batchSize, after, left()])).rows[0]!;
+        } catch (err) {
+          if (!isRowProblem(err)) throw err;
+          // One row spoils the batch: the batch again row by row, naming the rows that fail.
+          const { rows: ids } = await pool.query<{ id: string }>(rows, [o.batchSize, after, left()]);
+          done = { last: ids.at(-1)?.id ?? null, n: 0 };
+          for (const { id } of ids) {
+            try {
+              done.n += (await pool.query<{ n: number }>(rewrite(`SELECT id FROM ${c.table} WHERE id = $1::uuid AND ${stale(col)} FOR UPDATE SKIP LOCKED`), [id])).rows[0]!.n;
+            } catch (e) {
+              if (!isRowProblem(e)) throw e;
+              skipped.push({ table: c.table, column: c.column, id, error: (e as Error).message });
+            }
+          }
+          if (!done.last) break;
+        }
+        if (!done.last) break;
+        after = done.last;
+        rewritten += done.n;
+        thisPass += done.n;
+        if (done.n) o.onProgress?.({ table: c.table, column: c.column, rewritten: done.n });
       }
     }
     if (!thisPass) break;
   }
-  return { currentKeyId: await currentKeyId(pool), rewritten, remaining: (await keyStatus(pool)).remaining };
+  return result();
 }
 
 async function currentKeyId(pool: Pool): Promise<string> {

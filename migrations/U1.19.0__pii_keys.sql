@@ -1,21 +1,18 @@
 -- Undo of V1.19.0. Ciphertexts lose their key id (the OpenPGP message after it is what the old
 -- functions read); the old functions take the key as an argument again. Everything must then be
--- under the one key the old code knows: run `stayos keys rotate` to completion before undoing.
+-- under the one key the old code knows: it refuses while any ciphertext is under another key than
+-- the session's current one (run `stayos keys rotate` to completion first; `stayos migrate undo`
+-- gives its session the keys).
+ALTER TABLE channel.connection_sync_state DROP COLUMN reservations_poll_at;
 DELETE FROM channel.sync_errors WHERE kind = 'reservations';
 ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
 ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
   CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking', 'resync', 'closing', 'closing_failed'));
 DROP TRIGGER trg_account_fingerprint ON channel.channel_connections;
 DROP FUNCTION channel.set_account_fingerprint();
-DROP TRIGGER trg_audit_insert ON channel.channel_connections;
-DROP TRIGGER trg_audit_update ON channel.channel_connections;
-DROP TRIGGER trg_audit_delete ON channel.channel_connections;
-CREATE TRIGGER trg_audit_insert AFTER INSERT ON channel.channel_connections REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials');
-CREATE TRIGGER trg_audit_update AFTER UPDATE ON channel.channel_connections REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials');
-CREATE TRIGGER trg_audit_delete AFTER DELETE ON channel.channel_connections REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials');
+SELECT shared.set_audit_redaction('channel.channel_connections', ARRAY['credentials']);
+SELECT shared.set_audit_redaction('billing.payment_methods', ARRAY['card_number_encrypted', 'cardholder_name_encrypted']);
+DROP FUNCTION shared.set_audit_redaction(regclass, text[]);
 DROP INDEX channel.channel_connections_account_idx;
 ALTER TABLE channel.channel_connections DROP COLUMN account_fingerprint;
 DROP FUNCTION shared.pii_column_notes();
@@ -24,6 +21,7 @@ ALTER DOMAIN shared.pgp_ciphertext DROP CONSTRAINT pgp_ciphertext_check;
 DO $$
 DECLARE
   col record;
+  other boolean;
 BEGIN
   FOR col IN
     SELECT format('%I.%I', c.table_schema, c.table_name) AS tbl, quote_ident(c.column_name) AS name
@@ -31,7 +29,14 @@ BEGIN
     WHERE c.domain_schema = 'shared' AND c.domain_name = 'pgp_ciphertext' AND t.table_type = 'BASE TABLE'
       AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = format('%I.%I', c.table_schema, c.table_name)::regclass)
   LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE shared.ciphertext_key_id(%s) NOT IN (''legacy'', shared.pii_current_key_id()))', col.tbl, col.name) INTO other;
+    IF other THEN
+      RAISE EXCEPTION '%.% holds ciphertexts under another key than the current one: run `stayos keys rotate` to completion first', col.tbl, col.name;
+    END IF;
+    -- The erasure switch: the one way to rewrite the append-only stored messages.
+    PERFORM set_config('stayos.gdpr_erasure', 'on', true);
     EXECUTE format('UPDATE %s SET %s = substring(%s FROM 6) WHERE length(%s) > 5 AND get_byte(%s, 0) = 1', col.tbl, col.name, col.name, col.name, col.name);
+    PERFORM set_config('stayos.gdpr_erasure', 'off', true);
   END LOOP;
 END $$;
 ALTER DOMAIN shared.pgp_ciphertext ADD CONSTRAINT pgp_ciphertext_check CHECK (length(VALUE) = 0 OR get_byte(VALUE, 0) = 195);

@@ -27,8 +27,9 @@ BEGIN
   RETURN ARRAY(SELECT convert_from(decode(k, 'hex'), 'UTF8') FROM unnest(string_to_array(raw, ',')) WITH ORDINALITY AS u(k, n) ORDER BY n);
 END $$;
 
--- A key's id: the first 4 bytes of a SHA-256 of the key under a fixed label. It names the key
--- (32 bits: no help to a guesser beyond what a ciphertext already gives).
+-- A key's id: the first 4 bytes of a SHA-256 of the key under a fixed label. It names the key. It
+-- is a faster check for a guesser than the ciphertexts' iterated S2K, which matters only for a
+-- guessable key: StayOS requires 32 characters and generates 48 random bytes in embedded mode.
 CREATE FUNCTION shared.pii_key_id(key text) RETURNS bytea
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
   SELECT substring(shared.digest('stayos-pii-key-id:' || key, 'sha256') FROM 1 FOR 4)
@@ -125,7 +126,7 @@ $$;
 -- is under way (a row not yet re-encrypted still carries its old key's fingerprint).
 CREATE FUNCTION shared.pii_fingerprints(value text) RETURNS text[]
 LANGUAGE sql STABLE STRICT AS $$
-  SELECT ARRAY(SELECT shared.pii_fingerprint_under(value, k) FROM unnest(shared.pii_session_keys()) AS k)
+  SELECT ARRAY(SELECT shared.pii_fingerprint_under(value, k) FROM unnest(shared.pii_session_keys()) WITH ORDINALITY AS u(k, n) ORDER BY n)
 $$;
 
 -- The same plaintext under the current key (as text or as bytes: OpenPGP marks which, and a text
@@ -137,12 +138,11 @@ LANGUAGE sql VOLATILE STRICT AS $$
               ELSE shared.encrypt_pii(shared.decrypt_pii(ciphertext)) END
 $$;
 
--- The domain takes both formats. NOT VALID then VALIDATE: the check of the existing rows does not
--- hold the lock that blocks writers.
+-- The domain takes both formats. NOT VALID: the new check accepts everything the old one did, so
+-- the existing rows need no scan.
 ALTER DOMAIN shared.pgp_ciphertext DROP CONSTRAINT pgp_ciphertext_check;
 ALTER DOMAIN shared.pgp_ciphertext ADD CONSTRAINT pgp_ciphertext_check
   CHECK (length(VALUE) = 0 OR get_byte(VALUE, 0) = 195 OR (length(VALUE) > 5 AND get_byte(VALUE, 0) = 1 AND get_byte(VALUE, 5) = 195)) NOT VALID;
-ALTER DOMAIN shared.pgp_ciphertext VALIDATE CONSTRAINT pgp_ciphertext_check;
 
 -- What `stayos keys rotate` must know beyond the columns of domain shared.pgp_ciphertext (which it
 -- finds itself): a ciphertext of bytes, and the keyed fingerprint written with a ciphertext (the
@@ -165,6 +165,7 @@ DECLARE
   c text;
   o bytea;
   n bytea;
+  rewritten boolean := false;
 BEGIN
   IF TG_OP = 'UPDATE' AND current_setting('stayos.gdpr_erasure', true) = 'on' THEN
     RETURN NEW;
@@ -176,12 +177,17 @@ BEGIN
     IF ciphers IS NOT NULL AND to_jsonb(NEW) - ciphers = to_jsonb(OLD) - ciphers THEN
       FOREACH c IN ARRAY ciphers LOOP
         EXECUTE format('SELECT $1.%I::bytea, $2.%I::bytea', c, c) INTO o, n USING OLD, NEW;
-        IF o IS DISTINCT FROM n AND (length(o) = 0 OR length(n) = 0 OR shared.decrypt_pii_bytes(o) <> shared.decrypt_pii_bytes(n)) THEN
-          ciphers := NULL;
+        CONTINUE WHEN o IS NOT DISTINCT FROM n;
+        -- Only a ciphertext replaced by another of the same plaintext: never one erased, filled
+        -- or emptied (a NULL would make the comparison NULL, which IF takes as false).
+        IF o IS NULL OR n IS NULL OR length(o) = 0 OR length(n) = 0
+           OR shared.decrypt_pii_bytes(o) IS DISTINCT FROM shared.decrypt_pii_bytes(n) THEN
+          rewritten := false;
           EXIT;
         END IF;
+        rewritten := true;
       END LOOP;
-      IF ciphers IS NOT NULL THEN
+      IF rewritten THEN
         RETURN NEW; -- re-encrypted, nothing else
       END IF;
     END IF;
@@ -197,8 +203,10 @@ ALTER TABLE channel.channel_connections ADD COLUMN account_fingerprint text;
 CREATE INDEX channel_connections_account_idx ON channel.channel_connections (channel_code, account_fingerprint)
   WHERE deleted_at IS NULL AND account_fingerprint IS NOT NULL;
 
+-- SECURITY DEFINER: it decrypts, which the tenant role may not (below), while credentials are
+-- written through the API as that role.
 CREATE FUNCTION channel.set_account_fingerprint() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   NEW.account_fingerprint := CASE WHEN NEW.credentials IS NULL OR length(NEW.credentials) = 0 THEN NULL
     ELSE shared.pii_fingerprint(NULLIF(shared.decrypt_pii(NEW.credentials)::jsonb ->> 'username', '')) END;
@@ -207,16 +215,39 @@ END $$;
 CREATE TRIGGER trg_account_fingerprint BEFORE INSERT OR UPDATE OF credentials ON channel.channel_connections
   FOR EACH ROW EXECUTE FUNCTION channel.set_account_fingerprint();
 
--- The audit log keeps neither the credentials nor their fingerprint.
-DROP TRIGGER trg_audit_insert ON channel.channel_connections;
-DROP TRIGGER trg_audit_update ON channel.channel_connections;
-DROP TRIGGER trg_audit_delete ON channel.channel_connections;
-CREATE TRIGGER trg_audit_insert AFTER INSERT ON channel.channel_connections REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials', 'account_fingerprint');
-CREATE TRIGGER trg_audit_update AFTER UPDATE ON channel.channel_connections REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials', 'account_fingerprint');
-CREATE TRIGGER trg_audit_delete AFTER DELETE ON channel.channel_connections REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger('credentials', 'account_fingerprint');
+-- What a table's audit rows leave out, set again (the audit triggers take it as arguments).
+CREATE FUNCTION shared.set_audit_redaction(tbl regclass, redact text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  args text := (SELECT string_agg(quote_literal(r), ', ') FROM unnest(redact) r);
+BEGIN
+  EXECUTE format('DROP TRIGGER trg_audit_insert ON %s', tbl);
+  EXECUTE format('DROP TRIGGER trg_audit_update ON %s', tbl);
+  EXECUTE format('DROP TRIGGER trg_audit_delete ON %s', tbl);
+  EXECUTE format('CREATE TRIGGER trg_audit_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger(%s)', tbl, args);
+  EXECUTE format('CREATE TRIGGER trg_audit_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger(%s)', tbl, args);
+  EXECUTE format('CREATE TRIGGER trg_audit_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger(%s)', tbl, args);
+END $$;
+
+-- The audit log keeps neither the credentials nor their fingerprint …
+SELECT shared.set_audit_redaction('channel.channel_connections', ARRAY['credentials', 'account_fingerprint']);
+-- … nor a card's fingerprint (an HMAC of the number: with the last four digits and the Luhn digit
+-- known, a leaked key would open it by search). The rows already written lose it (the erasure
+-- switch is the one way to change the append-only log).
+SELECT shared.set_audit_redaction('billing.payment_methods', ARRAY['card_number_encrypted', 'cardholder_name_encrypted', 'card_fingerprint']);
+SELECT set_config('stayos.gdpr_erasure', 'on', true);
+UPDATE audit.audit_log SET old_data = old_data - 'card_fingerprint', new_data = new_data - 'card_fingerprint',
+       changed_columns = array_remove(changed_columns, 'card_fingerprint')
+WHERE schema_name = 'billing' AND table_name = 'payment_methods' AND (old_data ? 'card_fingerprint' OR new_data ? 'card_fingerprint');
+SELECT set_config('stayos.gdpr_erasure', 'off', true);
+
+-- What decrypts is the service's (the pipeline, the CLI, the connector workers), not the tenant
+-- role's: an API request runs as authenticated_user and never reads a plaintext back. (Its session
+-- does hold the keys — it encrypts credentials — see docs/security.md.)
+REVOKE EXECUTE ON FUNCTION shared.decrypt_pii(bytea), shared.decrypt_pii_bytes(bytea), shared.pii_key_for(bytea),
+  shared.reencrypt_pii(bytea, boolean) FROM PUBLIC, authenticated_user;
+GRANT EXECUTE ON FUNCTION shared.decrypt_pii(bytea), shared.decrypt_pii_bytes(bytea), shared.pii_key_for(bytea),
+  shared.reencrypt_pii(bytea, boolean) TO stayos_service;
 
 -- Existing credentials get their fingerprint now when the migrating session holds the key (as
 -- `stayos migrate` and `stayos start` do); otherwise `stayos keys rotate` fills them, as it
@@ -234,3 +265,9 @@ END $$;
 ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
 ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
   CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking', 'resync', 'closing', 'closing_failed', 'reservations'));
+
+-- Review of issue 16, point 7: "one replica polls each" Booking.com hotel. The advisory lock kept
+-- two replicas from polling a hotel at the same moment, not from polling it one after the other:
+-- with N replicas each hotel was polled N times per interval. The next poll's time is now claimed
+-- in the database (the replica that moves it forward polls; the others find it not due).
+ALTER TABLE channel.connection_sync_state ADD COLUMN reservations_poll_at timestamptz;

@@ -20,7 +20,7 @@ import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { deliver, parseReservation, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
 import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../sql/sync.ts';
-import { pollLock, pollUnlock } from '../sql/connections.ts';
+import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
@@ -49,7 +49,6 @@ export interface PollResult {
 export class BookingReservationPoller {
   readonly #o: PollerOptions;
   readonly #abort = new AbortController();
-  readonly #notBefore = new Map<string, number>();
   #loop: Promise<void> | undefined;
 
   constructor(options: PollerOptions) {
@@ -71,12 +70,14 @@ export class BookingReservationPoller {
     const results: PollResult[] = [];
     for (const c of rows) {
       if (this.#abort.signal.aborted) break;
-      if ((this.#notBefore.get(c.id) ?? 0) > Date.now()) continue;
       const lock = await this.#o.pool.connect();
       try {
         // Another process polls this connection now: its turn, not ours.
         if (!(await lock.query<{ locked: boolean }>(pollLock(c.id))).rows[0]?.locked) continue;
         try {
+          // Polled by another replica within the interval (or in Booking.com's pause after an
+          // acknowledgement): not due. One poll per interval per hotel, however many replicas.
+          if (!(await lock.query(claimReservationPoll(c.id, c.propertyId, this.#o.intervalMs))).rowCount) continue;
           let fetched = true;
           for (const queue of ['new', 'modify'] as const) {
             const r = await this.#pollQueue(c, queue);
@@ -184,7 +185,7 @@ export class BookingReservationPoller {
     const ok = [...stored].filter((id) => !unsettled.has(id));
     if (ok.length) result.acknowledged = await this.#send(ctx, url, headers, buildReservationAck(queue, ok), c.id, 'acknowledgement');
     if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), c.id, 'failure report');
-    if (ok.length || failed.length) this.#notBefore.set(c.id, Date.now() + this.#o.ackPauseMs);
+    if (ok.length || failed.length) await this.#o.pool.query(delayReservationPoll(c.id, this.#o.ackPauseMs));
     return result;
   }
 

@@ -268,6 +268,31 @@ SELECT count(*)::int AS marked FROM marked`,
  * and Booking.com's messages carry no modification time to order them by. A session lock, held
  * from the GET to the acknowledgement; `pollUnlock` releases it.
  */
+/**
+ * Claims the connection's next reservation poll for this process: a row when it was due, and it is
+ * then not due again for `intervalMs`; none when another replica polled it within its interval.
+ */
+export function claimReservationPoll(connectionId: string, propertyId: string, intervalMs: number) {
+  return {
+    text: `
+INSERT INTO channel.connection_sync_state AS s (connection_id, property_id, reservations_poll_at)
+VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000))
+ON CONFLICT (connection_id) DO UPDATE SET reservations_poll_at = EXCLUDED.reservations_poll_at
+  WHERE s.reservations_poll_at IS NULL OR s.reservations_poll_at <= now()
+RETURNING s.connection_id`,
+    values: [connectionId, propertyId, intervalMs],
+  };
+}
+
+/** No poll of the connection before `ms` from now (Booking.com's pause after an acknowledgement), whichever replica. */
+export function delayReservationPoll(connectionId: string, ms: number) {
+  return {
+    text: `UPDATE channel.connection_sync_state SET reservations_poll_at = greatest(reservations_poll_at, now() + make_interval(secs => $2::double precision / 1000))
+           WHERE connection_id = $1`,
+    values: [connectionId, ms],
+  };
+}
+
 export function pollLock(connectionId: string) {
   return { text: `SELECT pg_try_advisory_lock(hashtextextended('booking-poll:' || $1, 0)) AS locked`, values: [connectionId] };
 }

@@ -50,6 +50,8 @@ describe('loadConfig', () => {
     expect(err?.message).toMatch(/STAYOS_ENCRYPTION_KEY=\(hidden\): must be at least 32 characters/);
     expect(err?.message).toMatch(/STAYOS_ENCRYPTION_PREVIOUS_KEYS=\(hidden\): each previous key must be at least 32 characters/);
     expect(err?.message).not.toMatch(/short-secret|tiny-old-secret|aaaa/);
+    // A URL refused for its scheme is shown with its password masked.
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://stayos:pw-very-secret@db/stayos' })).toThrow(/DATABASE_URL="mysql:\/\/stayos:\*\*\*@db\/stayos"/);
   });
 
   it('documents every variable in the README', () => {

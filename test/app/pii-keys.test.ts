@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../core/db.ts';
 import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { keyStatus } from '../../core/pii-keys.ts';
+import { keyStatus, rotateKeys } from '../../core/pii-keys.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/app.ts';
 import { insertDocument } from '../../inbound/sql/ingest.ts';
@@ -203,4 +203,80 @@ describe('stayos keys rotate (point 6)', () => {
       await after.end();
     }
   }, 120_000);
+});
+
+describe('a rotation meeting what a live database holds (point 6)', () => {
+  /** The key after NEW_KEY: this test rotates the database the previous test left under NEW_KEY. */
+  const NEXT_KEY = 'next-key-after-the-new-one-0123456789-abcdefgh';
+
+  it('takes a row locked by a writer on its next pass, and names (never blocks on) a row under a key it lacks or a copy already under the new key', async () => {
+    const { url } = db.current;
+    const rotating = createPool(url, { max: 3, encryptionKeys: [NEXT_KEY, NEW_KEY] });
+    const stranger = createPool(url, { max: 1, encryptionKeys: [STRANGER_KEY] });
+    const writer = await rotating.connect();
+    try {
+      // A card holder written by a process on a key this rotation is not given.
+      const { rows: [card] } = await stranger.query(`UPDATE billing.payment_methods SET cardholder_name_encrypted = shared.encrypt_pii('FROM ELSEWHERE')
+        WHERE id = (SELECT id FROM billing.payment_methods ORDER BY id LIMIT 1) RETURNING id`);
+      // A passport stored twice: once under NEW_KEY, once by a writer already on NEXT_KEY (the
+      // unique index cannot see it: the two fingerprints differ until the first is rewritten).
+      const { rows: [twin] } = await rotating.query(`SELECT id, profile_id, property_id, shared.decrypt_pii(document_number_encrypted) AS number
+        FROM guest.identity_documents WHERE deleted_at IS NULL AND length(document_number_encrypted) > 0 ORDER BY id DESC LIMIT 1`);
+      await rotating.query(`INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
+        SELECT profile_id, property_id, document_type, shared.encrypt_pii($2), shared.pii_fingerprint($2) FROM guest.identity_documents WHERE id = $1`, [twin.id, twin.number]);
+      // The first passport in key order, held by a writer's open transaction.
+      const { rows: [held] } = await rotating.query(`SELECT id FROM guest.identity_documents WHERE shared.ciphertext_key_id(document_number_encrypted) = $1 ORDER BY id LIMIT 1`, [keyId(NEW_KEY)]);
+      await writer.query('BEGIN');
+      await writer.query(`SELECT 1 FROM guest.identity_documents WHERE id = $1 FOR UPDATE`, [held.id]);
+      let released = false;
+      const result = await rotateKeys(rotating, {
+        batchSize: 4,
+        // The writer commits once the rotation has gone past its row (which it skipped).
+        onProgress: (p) => {
+          if (p.table === 'guest.identity_documents' && !released) {
+            released = true;
+            void writer.query('COMMIT');
+          }
+        },
+      });
+      expect(released).toBe(true);
+      expect(result.skipped).toEqual(expect.arrayContaining([
+        expect.objectContaining({ table: 'billing.payment_methods', column: 'cardholder_name_encrypted', id: card.id, error: expect.stringContaining(keyId(STRANGER_KEY)) }),
+        expect.objectContaining({ table: 'guest.identity_documents', column: 'document_number_encrypted', id: twin.id, error: expect.stringMatching(/duplicate key|unique/) }),
+      ]));
+      expect(result.skipped).toHaveLength(2);
+      expect(result.remaining).toBe(2);
+      // The held row was taken on the next pass; everything else is under the next key.
+      const { rows: [h] } = await rotating.query(`SELECT shared.ciphertext_key_id(document_number_encrypted) AS k FROM guest.identity_documents WHERE id = $1`, [held.id]);
+      expect(h.k).toBe(keyId(NEXT_KEY));
+      const status = await keyStatus(rotating);
+      const old = status.columns.flatMap((c) => Object.entries(c.byKey).filter(([k]) => k !== keyId(NEXT_KEY)).map(([k, n]) => `${c.table}.${c.column} ${k} ${n}`));
+      expect(old.sort()).toEqual([`billing.payment_methods.cardholder_name_encrypted ${keyId(STRANGER_KEY)} 1`, `guest.identity_documents.document_number_encrypted ${keyId(NEW_KEY)} 1`]);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      writer.release();
+      await rotating.end();
+      await stranger.end();
+    }
+  });
+
+  it('the stored OTA messages stay append-only: only a re-encryption of the same plaintext passes', async () => {
+    const keyed = createPool(db.current.url, { max: 1, encryptionKeys: [NEXT_KEY, NEW_KEY] });
+    try {
+      const { rows: [m] } = await keyed.query(`SELECT id FROM channel.inbound_messages WHERE body_encrypted IS NOT NULL ORDER BY id LIMIT 1`);
+      const update = async (set: string) => {
+        const r = await keyed.query(`UPDATE channel.inbound_messages SET ${set} WHERE id = $1`, [m.id]);
+        expect(r.rowCount).toBe(1); // an update that matched nothing would pass for a refusal's absence
+      };
+      await expect(update(`body_encrypted = NULL`)).rejects.toMatchObject({ code: 'SV002' });
+      await expect(update(`body_encrypted = '\\x'::bytea`)).rejects.toMatchObject({ code: 'SV002' });
+      await expect(update(`body_encrypted = shared.encrypt_pii_bytes(convert_to('<forged/>', 'UTF8'))`)).rejects.toMatchObject({ code: 'SV002' });
+      await expect(update(`body_encrypted = shared.encrypt_pii_bytes(shared.decrypt_pii_bytes(body_encrypted)), answer_status = answer_status + 1`)).rejects.toMatchObject({ code: 'SV002' });
+      await expect(keyed.query(`DELETE FROM channel.inbound_messages WHERE id = $1`, [m.id])).rejects.toMatchObject({ code: 'SV002' });
+      // The one update it takes: the same bytes under another encryption.
+      await update(`body_encrypted = shared.encrypt_pii_bytes(shared.decrypt_pii_bytes(body_encrypted))`);
+    } finally {
+      await keyed.end();
+    }
+  });
 });

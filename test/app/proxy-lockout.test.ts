@@ -75,6 +75,9 @@ describe('failed-authentication lockout behind a load balancer', () => {
     expect([401, 429]).not.toContain((await deliver(trusted.url, ids[1]!, '2001:db8:aa:bc::1', true)).status); // the next /64
     expect(clientKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
     expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientKey('::ffff:c000:201')).toBe('192.0.2.1'); // the same mapped address in hex
+    expect(clientKey('1::2:3:4:5:1.2.3.4')).toBe('1:0:2:3::/64'); // an IPv4 tail is two groups
+    expect(clientKey('2001:DB8:0:0:1::1')).toBe(clientKey('2001:db8::1:0:0:2'));
   });
 
   it('not trusting it (the default): a forged X-Forwarded-For is ignored, so rotating it does not escape the lockout; other connections are still heard', async () => {

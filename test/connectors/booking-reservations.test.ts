@@ -186,3 +186,32 @@ describe('the sandbox reservation queue (Booking.com rules)', () => {
     expect(q.poll('new', hotels)).not.toContain('ResID_Value');
   });
 });
+
+describe('Booking.com reservation poller, several replicas', () => {
+  it('several replicas poll each hotel once per interval between them, and keep Booking.com\'s pause after an acknowledgement (issue 16, point 7)', async () => {
+    const { pool } = db.current;
+    // A 10-minute interval and a 2-hour pause after an acknowledgement: each visible in the claim.
+    const replica = () => new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 600_000, ackPauseMs: 7_200_000, timeoutMs: 2000, ackAttempts: 2 });
+    const due = () => pool.query(`UPDATE channel.connection_sync_state SET reservations_poll_at = now() - interval '1 second' WHERE reservations_poll_at IS NOT NULL`);
+    await due();
+    const [a, b, c] = [replica(), replica(), replica()];
+    const polled = async (p: BookingReservationPoller) => (await p.pollOnce()).length;
+    // The first replica polls both queues of the hotel; within the interval the others find it not due.
+    expect(await polled(a)).toBe(2);
+    expect([await polled(b), await polled(c), await polled(a)]).toEqual([0, 0, 0]);
+    // Due again: exactly one of them takes it, whichever asks first.
+    await due();
+    expect([await polled(c), await polled(b), await polled(a)]).toEqual([2, 0, 0]);
+    // An acknowledgement pauses the hotel for every replica, not only for the one that sent it.
+    server.booking.reservations.add('new', reservation('BK-REPLICAS-1', 3));
+    await due();
+    const [took] = await b.pollOnce();
+    expect(took).toMatchObject({ stored: 1, acknowledged: true });
+    const { rows: [state] } = await pool.query(`SELECT reservations_poll_at > now() + interval '1 hour' AS paused FROM channel.connection_sync_state s
+      JOIN channel.channel_connections c ON c.id = s.connection_id WHERE c.channel_code = 'booking_com'`);
+    expect(state.paused).toBe(true);
+    expect([await polled(a), await polled(c)]).toEqual([0, 0]);
+    await due();
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  });
+});

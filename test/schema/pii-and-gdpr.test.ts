@@ -66,7 +66,7 @@ describe('PII protection', () => {
     // The username's keyed fingerprint (how an unknown hotel code finds its account), recomputed here.
     expect(conn.account_fingerprint).toBe(createHmac('sha256', TEST_KEY).update('HOTEL').digest('hex'));
     const { rows: audit } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name IN ('channel_connections', 'payment_methods')`);
-    expect(JSON.stringify(audit)).not.toMatch(/credentials|account_fingerprint|card_number_encrypted|s3cret/);
+    expect(JSON.stringify(audit)).not.toMatch(/credentials|account_fingerprint|card_number_encrypted|card_fingerprint|s3cret/);
   });
 
   it('hashes passwords and API keys with bcrypt', async () => {
