@@ -219,7 +219,8 @@ const SECRETS: ReadonlySet<string> = new Set(['STAYOS_ENCRYPTION_KEY', 'STAYOS_E
 /** A value as an error message may show it: secrets hidden, a URL's password masked. */
 function shown(name: string, value: unknown): string {
   if (SECRETS.has(name)) return '(hidden)';
-  return JSON.stringify(value)?.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/, '$1***@') ?? 'undefined';
+  // Up to the last @ before the host: a password may hold an unencoded @.
+  return JSON.stringify(value)?.replace(/(\/\/[^:/@\s"]*:)[^\s"/]*@/, '$1***@') ?? 'undefined';
 }
 
 /** Parses the environment. Throws ConfigError listing every bad variable with its fix. */

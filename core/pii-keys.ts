@@ -6,6 +6,10 @@
  * The keys never appear in a statement: the pool's sessions carry them (core/db.ts).
  */
 import { ident, isInputError, type Pool } from './db.ts';
+import { StayosError } from './errors.ts';
+
+/** Rows a rotation names and goes past before it stops: more is a cause of its own (a key not given?), not a few odd rows. */
+const MAX_SKIPPED = 100;
 
 /** One ciphertext column: found through its domain (shared.pgp_ciphertext), so a new one needs no list here. */
 export interface PiiColumn {
@@ -135,6 +139,10 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
             } catch (e) {
               if (!isRowProblem(e)) throw e;
               skipped.push({ table: c.table, column: c.column, id, error: (e as Error).message });
+              if (skipped.length > MAX_SKIPPED) {
+                throw new StayosError('ERR_CONFIG', `key rotation stopped: over ${MAX_SKIPPED} rows cannot be rewritten, the first ${c.table}.${c.column} row ${skipped[0]!.id}: `
+                  + `${skipped[0]!.error}. Fix the cause (a key missing from STAYOS_ENCRYPTION_PREVIOUS_KEYS?) and run it again; what is done stays done.`);
+              }
             }
           }
           if (!done.last) break;

@@ -11,8 +11,12 @@ ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
 DROP TRIGGER trg_account_fingerprint ON channel.channel_connections;
 DROP FUNCTION channel.set_account_fingerprint();
 SELECT shared.set_audit_redaction('channel.channel_connections', ARRAY['credentials']);
-SELECT shared.set_audit_redaction('billing.payment_methods', ARRAY['card_number_encrypted', 'cardholder_name_encrypted']);
+-- Card fingerprints stay out of the audit log (the undo below rewrites every card; undoing a leak
+-- is not undoing a feature).
 DROP FUNCTION shared.set_audit_redaction(regclass, text[]);
+DROP TRIGGER trg_domain_event ON channel.channel_connections;
+CREATE TRIGGER trg_domain_event AFTER INSERT OR UPDATE OR DELETE ON channel.channel_connections
+  FOR EACH ROW EXECUTE FUNCTION shared.publish_domain_event('channel_connection', 'credentials');
 DROP INDEX channel.channel_connections_account_idx;
 ALTER TABLE channel.channel_connections DROP COLUMN account_fingerprint;
 DROP FUNCTION shared.pii_column_notes();
@@ -29,7 +33,8 @@ BEGIN
     WHERE c.domain_schema = 'shared' AND c.domain_name = 'pgp_ciphertext' AND t.table_type = 'BASE TABLE'
       AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = format('%I.%I', c.table_schema, c.table_name)::regclass)
   LOOP
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE shared.ciphertext_key_id(%s) NOT IN (''legacy'', shared.pii_current_key_id()))', col.tbl, col.name) INTO other;
+    -- A ciphertext without key id may be under any older key: only the current key's count.
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE length(%s) > 0 AND shared.ciphertext_key_id(%s) IS DISTINCT FROM shared.pii_current_key_id())', col.tbl, col.name, col.name) INTO other;
     IF other THEN
       RAISE EXCEPTION '%.% holds ciphertexts under another key than the current one: run `stayos keys rotate` to completion first', col.tbl, col.name;
     END IF;

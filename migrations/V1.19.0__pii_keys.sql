@@ -208,8 +208,13 @@ CREATE INDEX channel_connections_account_idx ON channel.channel_connections (cha
 CREATE FUNCTION channel.set_account_fingerprint() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  NEW.account_fingerprint := CASE WHEN NEW.credentials IS NULL OR length(NEW.credentials) = 0 THEN NULL
-    ELSE shared.pii_fingerprint(NULLIF(shared.decrypt_pii(NEW.credentials)::jsonb ->> 'username', '')) END;
+  BEGIN
+    NEW.account_fingerprint := CASE WHEN NEW.credentials IS NULL OR length(NEW.credentials) = 0 THEN NULL
+      ELSE shared.pii_fingerprint(NULLIF(shared.decrypt_pii(NEW.credentials)::jsonb ->> 'username', '')) END;
+  EXCEPTION WHEN invalid_text_representation THEN
+    -- Credentials that are not JSON have no username; the cast's error would quote the plaintext.
+    NEW.account_fingerprint := NULL;
+  END;
   RETURN NEW;
 END $$;
 CREATE TRIGGER trg_account_fingerprint BEFORE INSERT OR UPDATE OF credentials ON channel.channel_connections
@@ -229,8 +234,12 @@ BEGIN
   EXECUTE format('CREATE TRIGGER trg_audit_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shared.audit_trigger(%s)', tbl, args);
 END $$;
 
--- The audit log keeps neither the credentials nor their fingerprint …
+-- The audit log keeps neither the credentials nor their fingerprint, and neither do the domain
+-- events published to subscribers …
 SELECT shared.set_audit_redaction('channel.channel_connections', ARRAY['credentials', 'account_fingerprint']);
+DROP TRIGGER trg_domain_event ON channel.channel_connections;
+CREATE TRIGGER trg_domain_event AFTER INSERT OR UPDATE OR DELETE ON channel.channel_connections
+  FOR EACH ROW EXECUTE FUNCTION shared.publish_domain_event('channel_connection', 'credentials', 'account_fingerprint');
 -- … nor a card's fingerprint (an HMAC of the number: with the last four digits and the Luhn digit
 -- known, a leaked key would open it by search). The rows already written lose it (the erasure
 -- switch is the one way to change the append-only log).

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
     expect(err?.message).not.toMatch(/short-secret|tiny-old-secret|aaaa/);
     // A URL refused for its scheme is shown with its password masked.
     expect(() => loadConfig({ DATABASE_URL: 'mysql://stayos:pw-very-secret@db/stayos' })).toThrow(/DATABASE_URL="mysql:\/\/stayos:\*\*\*@db\/stayos"/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://stayos:p@ss-secret@db/stayos' })).toThrow(/DATABASE_URL="mysql:\/\/stayos:\*\*\*@db\/stayos"/);
   });
 
   it('documents every variable in the README', () => {

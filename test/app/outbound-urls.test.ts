@@ -126,7 +126,7 @@ describe('outbound URLs (issue 16)', () => {
   it('a Booking.com reservations URL written in SQL is never polled: the connection shows an alert naming it, resolved once the URL is fixed', async () => {
     const { pool } = db.current;
     setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*'], extraHosts: [] });
-    const poller = new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 1 });
+    const poller = new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 1 });
     const open = async () => (await pool.query(`SELECT severity, error_code, message FROM channel.sync_errors
       WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL`, [ids.booking_com])).rows;
     try {

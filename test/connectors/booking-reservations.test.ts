@@ -22,8 +22,9 @@ let server: Awaited<ReturnType<typeof startSandboxServer>>;
 const HOTEL = '1234567';
 const today = new Date().toISOString().slice(0, 10);
 
+// A 1 ms interval: each pollOnce finds the hotel due again (a poll is claimed for the interval).
 const poller = (pool = db.current.pool) => new BookingReservationPoller({
-  pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
+  pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
 });
 
 /** One room for 1–3 nights from 20–59 days ahead at 100 + i a night; booker (and guest) "Guest Number<i>"; a card. */

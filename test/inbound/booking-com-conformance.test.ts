@@ -50,7 +50,7 @@ async function fixtureOta() {
 
 let ota: Awaited<ReturnType<typeof fixtureOta>>;
 const poll = () => new BookingReservationPoller({
-  pool: db.current.pool, log: createLogger('silent'), intervalMs: 10, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
+  pool: db.current.pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
 }).pollOnce();
 
 /** The reservation ids an acknowledgement lists, and where (the reference's request table path). */

@@ -60,13 +60,17 @@ describe('PII protection', () => {
     expect(card.c.includes(Buffer.from('4111111111111111'))).toBe(false);
     const { rows: [conn] } = await pool.query(
       `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, credentials)
-       VALUES ($1, 'expedia', '123', 'http://127.0.0.1:1/x', shared.encrypt_pii('{"username":"hotel","password":"s3cret!"}')) RETURNING credentials, account_fingerprint`,
+       VALUES ($1, 'expedia', '123', 'http://127.0.0.1:1/x', shared.encrypt_pii('{"username":"hotel","password":"s3cret!"}')) RETURNING id, credentials, account_fingerprint`,
       [f.propertyId]);
     expect(conn.credentials.includes(Buffer.from('s3cret!'))).toBe(false);
     // The username's keyed fingerprint (how an unknown hotel code finds its account), recomputed here.
     expect(conn.account_fingerprint).toBe(createHmac('sha256', TEST_KEY).update('HOTEL').digest('hex'));
     const { rows: audit } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name IN ('channel_connections', 'payment_methods')`);
     expect(JSON.stringify(audit)).not.toMatch(/credentials|account_fingerprint|card_number_encrypted|card_fingerprint|s3cret/);
+    // … nor do the domain events published to subscribers.
+    const { rows: events } = await pool.query(`SELECT payload FROM compliance.domain_events WHERE aggregate_type = 'channel_connection' AND aggregate_id = $1`, [conn.id]);
+    expect(events.length).toBeGreaterThan(0);
+    expect(JSON.stringify(events)).not.toMatch(/credentials|account_fingerprint|s3cret/);
   });
 
   it('hashes passwords and API keys with bcrypt', async () => {
