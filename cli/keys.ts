@@ -1,7 +1,7 @@
 /**
  * `stayos keys status` and `stayos keys rotate`: which key each ciphertext is under, and the
  * online re-encryption under the current key (core/pii-keys.ts). The procedure is in
- * docs/security.md ("Rotating the PII key").
+ * docs/security.md ("Rotation", "The encryption key").
  */
 import { Presets, SingleBar } from 'cli-progress';
 import type { Config } from '../core/config.ts';
