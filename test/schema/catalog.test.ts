@@ -62,6 +62,25 @@ describe('catalog', () => {
     expect(unaudited.map((r) => r.tbl)).toEqual([]);
   });
 
+  it('names the channels in one table: every channel_code column is a foreign key to channel.channels, no CHECK lists codes (issue 17)', async () => {
+    const { pool } = db.current;
+    const { rows } = await pool.query(`
+      SELECT t.schema || '.' || t.name AS tbl,
+        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'f' AND k.confrelid = 'channel.channels'::regclass
+                  AND k.conkey = ARRAY[a.attnum] AND k.confkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'channel.channels'::regclass AND attname = 'code')]) AS fk,
+        (SELECT array_agg(k.conname::text) FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'c'
+           AND pg_get_constraintdef(k.oid) ~ 'channel_code.*(booking_com|expedia|opentravel).*(booking_com|expedia|opentravel)') AS lists
+      FROM (${TABLES}) t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'channel_code' AND NOT a.attisdropped`);
+    expect(rows.map((r) => r.tbl).sort()).toEqual(['channel.channel_connections', 'channel.channel_reservations', 'channel.inbound_messages', 'channel.ota_tokens', 'channel.sync_log']);
+    expect(rows.filter((r) => !r.fk || r.lists).map((r) => r.tbl)).toEqual([]);
+    const { rows: channels } = await pool.query(`SELECT code FROM channel.channels WHERE deleted_at IS NULL ORDER BY code`);
+    expect(channels.map((r) => r.code)).toEqual(['booking_com', 'expedia', 'opentravel']);
+    // An unknown code is refused by the key (SQLSTATE 23503), not accepted.
+    const f = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('CHREG', 'Registry test', 'EUR') RETURNING id`);
+    await expect(pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, 'trivago', 'X1', 'https://example.com')`, [f.rows[0].id]))
+      .rejects.toMatchObject({ code: '23503', constraint: 'channel_connections_channel_fk' });
+  });
+
   it('keys every table by a UUID from shared.new_id(), and those keys are v7 and time-ordered', async () => {
     const { pool } = db.current;
     const { rows } = await pool.query(`
