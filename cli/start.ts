@@ -9,7 +9,7 @@ import type { Part, PartName } from '../core/part.ts';
 import { openDatabase } from '../core/runtime.ts';
 import { migrate } from '../core/migrator.ts';
 import { seedDemo } from '../core/demo/seed-demo.ts';
-import { demoApiKey } from '../core/demo/demo-key.ts';
+import { demoApiKey } from './demo-key.ts';
 import { schedulePartitionMaintenance } from '../core/partitions.ts';
 import { buildMetricsApp } from '../api/metrics-app.ts';
 import { buildApp, listen } from '../api/index.ts';

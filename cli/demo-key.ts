@@ -2,12 +2,13 @@
  * The demo's API key, so that the URL `stayos start` prints opens the dashboard on the demo
  * property at once. Embedded mode only: the key lives next to the generated encryption key in the
  * data directory (mode 0600), and is reused while it still authenticates. With DATABASE_URL no key
- * is made: keys there are the operator's (`stayos api-key create`).
+ * is made: keys there are the operator's (`stayos api-key create`). Here in cli/, not core/demo:
+ * it uses the API's keys, and core imports nothing above it (issue 17).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Pool } from '../db.ts';
-import { authenticate, createApiKey } from '../../api/keys.ts';
+import type { Pool } from '../core/db.ts';
+import { authenticate, createApiKey } from '../api/keys.ts';
 
 export const DEMO_KEY_EMAIL = 'revenue@demo.stayos.local';
 
