@@ -108,7 +108,10 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
   const columns = await piiColumns(pool);
   const skipped: RotationSkip[] = [];
   let rewritten = 0;
-  const result = async () => ({ currentKeyId: await currentKeyId(pool), rewritten, remaining: (await keyStatus(pool)).remaining, skipped });
+  const result = async (): Promise<RotationResult> => {
+    const { currentKeyId, remaining } = await keyStatus(pool);
+    return { currentKeyId, rewritten, remaining, skipped };
+  };
   for (let pass = 0; pass < (o.passes ?? 3); pass++) {
     let thisPass = 0;
     for (const c of columns) {
@@ -145,7 +148,6 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
               }
             }
           }
-          if (!done.last) break;
         }
         if (!done.last) break;
         after = done.last;
@@ -157,8 +159,4 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
     if (!thisPass) break;
   }
   return result();
-}
-
-async function currentKeyId(pool: Pool): Promise<string> {
-  return (await pool.query<{ id: string }>('SELECT shared.pii_current_key_id() AS id')).rows[0]!.id;
 }
