@@ -45,6 +45,9 @@ const AUTH_FAILURES_PER_MINUTE = 30;
 /** …and at all targets together: rotating targets (hotel codes it makes up) buys nothing past this. */
 const AUTH_FAILURES_PER_MINUTE_ALL = 300;
 
+/** Whole seconds until a limiter lets the sender in again (Retry-After), at least 1. */
+const retryAfterSeconds = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
 export function webhookRoutes(options: WebhookOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const limiter = new RateLimiterMemory({ points: options.ratePerMinute, duration: 60 });
@@ -56,7 +59,7 @@ export function webhookRoutes(options: WebhookOptions) {
           await limiter.consume(id);
           return 0;
         } catch (res) {
-          if (res instanceof RateLimiterRes) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+          if (res instanceof RateLimiterRes) return retryAfterSeconds(res);
           throw res;
         }
       },
@@ -68,7 +71,7 @@ export function webhookRoutes(options: WebhookOptions) {
       async authBlocked(ip, target) {
         const client = clientKey(ip);
         const [one, all] = await Promise.all([failures.get(`${client} ${target.slice(0, 80)}`), failures.get(`${client} *`)]);
-        const wait = (r: RateLimiterRes | null, max: number) => (r && r.consumedPoints > max ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0);
+        const wait = (r: RateLimiterRes | null, max: number) => (r && r.consumedPoints > max ? retryAfterSeconds(r) : 0);
         return Math.max(wait(one, AUTH_FAILURES_PER_MINUTE), wait(all, AUTH_FAILURES_PER_MINUTE_ALL));
       },
     };
@@ -80,7 +83,7 @@ export function webhookRoutes(options: WebhookOptions) {
         await addresses.consume(clientKey(request.ip));
       } catch (res) {
         if (!(res instanceof RateLimiterRes)) throw res;
-        const wait = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+        const wait = retryAfterSeconds(res);
         reply.header('retry-after', String(wait)).header('connection', 'close');
         const text = `too many messages from this address; resend after ${wait} s`;
         if (request.url.startsWith('/webhooks/expedia')) return reply.code(500).type('text/xml; charset=utf-8').send(bnFault('Server.4000', text));
