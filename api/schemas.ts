@@ -5,13 +5,14 @@
  * document cannot drift from what the routes answer.
  */
 import { z } from 'zod';
+import { adapterOf, CHANNEL_CODES } from '../connectors/registry.ts';
 
 const ts = z.iso.datetime({ offset: true });
 const int = z.number().int();
 const day = z.iso.date();
 export const propertyCode = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a property code (letters, digits, _ -)');
 export const otaCode = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, _ . -');
-const channelCode = z.enum(['booking_com', 'expedia', 'opentravel']);
+const channelCode = z.enum(CHANNEL_CODES as [string, ...string[]]).describe('a channel of the OTA registry');
 
 export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
 export const idParams = z.object({ id: z.uuid() });
@@ -32,6 +33,15 @@ export const channelStatus = z.object({
   pendingClosures: int.describe('OTA targets StayOS no longer feeds (a mapping re-pointed or removed, the hotel moved, the connection closing) still to be closed at the OTA'),
 }).meta({ id: 'ChannelStatus' });
 export const channelList = z.object({ channels: z.array(channelStatus) });
+export const otaList = z.object({
+  otas: z.array(z.object({
+    code: channelCode, name: z.string().describe('as the revenue team knows it'),
+    outbound: z.object({ syncDays: z.object({ min: int, max: int }).describe('the nights a full sync (and settings.sync_days) may cover') }).nullable()
+      .describe('StayOS pushes availability, rates and restrictions to it; null: it takes none from us'),
+    inbound: z.enum(['webhook', 'poll']).nullable().describe('how its bookings come in: pushed to our webhook, or pulled by StayOS; null: none'),
+    settings: z.array(z.string()).describe('the keys a connection of it may be given in settings'),
+  })),
+}).meta({ id: 'OtaList' });
 export const channelDetail = channelStatus.extend({
   errors: z.array(z.object({
     severity: z.string(), kind: z.string(), errorCode: z.string(), otaCode: z.string().nullable(), message: z.string(), occurrences: int,
@@ -100,7 +110,7 @@ const credentials = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().min(
   .describe('write-only: stored encrypted, never returned');
 const settings = z.record(z.string().regex(/^[a-z_]{1,40}$/), z.unknown());
 const endpointUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (the OTA\'s https host; http only for sandboxes)' });
-const reservationsUrl = endpointUrl.describe('Booking.com only: base URL of the reservation queues (default https://secure-supply-xml.booking.com; ARI goes to endpointUrl)');
+const reservationsUrl = endpointUrl.describe('for channels with a separate reservations host only (Booking.com): base URL of the reservation queues (default: its production host, https://secure-supply-xml.booking.com; ARI goes to endpointUrl)');
 export const createConnectionBody = z.object({
   property: propertyCode.optional().describe('needed when the key sees several properties'),
   channel: channelCode, hotelCode: otaCode,
@@ -108,8 +118,8 @@ export const createConnectionBody = z.object({
   reservationsUrl: reservationsUrl.optional(), credentials: credentials.optional(), settings: settings.default({}),
   status: z.enum(['active', 'paused']).default('active'),
 }).strict()
-  .refine((b) => b.channel !== 'opentravel' || b.endpointUrl, { message: 'endpointUrl is required for opentravel (it has no production host)', path: ['endpointUrl'] })
-  .refine((b) => b.channel === 'booking_com' || !b.reservationsUrl, { message: 'reservationsUrl is for booking_com only', path: ['reservationsUrl'] });
+  .refine((b) => adapterOf(b.channel)?.production || b.endpointUrl, { message: 'endpointUrl is required for this channel (it has no production host)', path: ['endpointUrl'] })
+  .refine((b) => adapterOf(b.channel)?.reservationsUrl || !b.reservationsUrl, { message: 'reservationsUrl is not used by this channel', path: ['reservationsUrl'] });
 export const patchConnectionBody = z.object({
   hotelCode: otaCode.optional(), endpointUrl: endpointUrl.optional(), reservationsUrl: reservationsUrl.optional(), settings: settings.optional(),
   status: z.enum(['active', 'paused', 'disabled']).optional().describe('paused: the OTA keeps the last values it got; disabled: its inventory is closed at the OTA first (closingFor says so until the OTA confirmed), unless closeAtOta is false'),

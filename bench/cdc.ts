@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { benchDatabase, benchProperty, machine, percentile } from './common.ts';
 import { createLogger } from '../core/logger.ts';
-import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { CdcMetrics, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { OUTBOUND_CHANNELS } from '../connectors/registry.ts';
 import { formatLsn } from '../cdc/lsn.ts';
 import { createPool, type Pool } from '../core/db.ts';
 
@@ -49,7 +50,7 @@ function pipeline(url: string, slot: string, onDurable?: (commitTime: string) =>
     connectionString: url, slot, publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
     sink: decodeOnly
       ? { write: () => undefined, flush: async () => undefined }
-      : timed(new InProcessTransport([new DirtyCellsConsumer(storePool(url), CHANNELS)])),
+      : timed(new InProcessTransport([new DirtyCellsConsumer(storePool(url), OUTBOUND_CHANNELS)])),
     log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
     ...(onDurable ? { onDurable: (t: string) => onDurable(t) } : {}),
   });

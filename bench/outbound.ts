@@ -21,7 +21,8 @@ import axios from 'axios';
 import { BENCH_KEY, BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile, type CapturedRequest } from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
-import { CdcMetrics, CHANNELS, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { CdcMetrics, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import { OUTBOUND_CHANNELS } from '../connectors/registry.ts';
 import { CONNECTORS, requestFullSync, SyncWorker } from '../connectors/index.ts';
 
 const DAYS = 500;
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     await ensureSlot(pool, 'bench_outbound');
     stream = new ReplicationStream({
       connectionString: url, slot: 'bench_outbound', publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
-      sink: new InProcessTransport([new DirtyCellsConsumer(store, CHANNELS)]), log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
+      sink: new InProcessTransport([new DirtyCellsConsumer(store, OUTBOUND_CHANNELS)]), log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
     });
     stream.start();
     const { rows: rates } = await pool.query<{ id: string }>(`SELECT id FROM property_mgmt.daily_rates ORDER BY room_type_id, rate_plan_id, stay_date`);

@@ -31,30 +31,31 @@ export { PubSubChangeSubscriber } from './transport/pubsub-subscriber.ts';
 export { toMessage, fromMessage } from './transport/cloudevents.ts';
 export type { ChangeEvent, ChangeSink } from './types.ts';
 
-/** The OTAs whose consumers turn changes into dirty cells. */
-export const CHANNELS = ['booking_com', 'expedia'] as const;
-
 export interface CdcPart extends Part {
   metrics: CdcMetrics;
   status(): Promise<CdcStatus>;
 }
 
 /** In-process: the OTA consumers run here. Pub/Sub: publish; the connectors consume. */
-async function createTransport(config: Config, pool: Pool, log: Logger): Promise<Transport> {
-  if (config.transport === 'inprocess') return new InProcessTransport([new DirtyCellsConsumer(pool, CHANNELS, { log, source: config.cdcSlot })]);
+async function createTransport(config: Config, pool: Pool, log: Logger, channels: readonly string[]): Promise<Transport> {
+  if (config.transport === 'inprocess') return new InProcessTransport([new DirtyCellsConsumer(pool, channels, { log, source: config.cdcSlot })]);
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
-  await ensurePubSubResources(pubsub, names, CHANNELS);
+  await ensurePubSubResources(pubsub, names, channels);
   return new PubSubTransport(pubsub, names, `/stayos/cdc/${config.cdcSlot}`, log);
 }
 
-export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; transport?: Transport }): Promise<CdcPart> {
-  const { config, url, pool, log } = deps;
+/**
+ * `channels`: the OTAs with outbound ARI (the registry's, from the start-up code: the CDC knows no
+ * OTA by name). Each gets its consumer (its Pub/Sub subscription beyond one machine).
+ */
+export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; channels: readonly string[]; transport?: Transport }): Promise<CdcPart> {
+  const { config, url, pool, log, channels } = deps;
   const metrics = new CdcMetrics();
   // The consumers store through their own connections: the WAL pipeline must never queue for a
   // connection behind API requests or sync workers (its lag would grow with their load).
   const storePool = deps.transport || config.transport !== 'inprocess' ? undefined : createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const transport = deps.transport ?? (await createTransport(config, storePool ?? pool, log).catch(async (err) => {
+  const transport = deps.transport ?? (await createTransport(config, storePool ?? pool, log, channels).catch(async (err) => {
     await storePool?.end();
     throw err;
   }));
@@ -67,7 +68,7 @@ export async function startCdc(deps: { config: Config; url: string; pool: Pool; 
     metrics,
     // The slot's health, each time the stream (re)connects: made if missing, remade and every
     // connection resynchronised if lost or dropped (cdc/slot-health.ts).
-    beforeConnect: () => healSlot(pool, config.cdcSlot, CHANNELS, log),
+    beforeConnect: () => healSlot(pool, config.cdcSlot, channels, log),
   });
   stream.start();
   const stopReporting = reportProgress(pool, config.cdcSlot, metrics, log);

@@ -61,6 +61,9 @@ export interface ReplicationOptions {
 
 type Item = { kind: 'data'; lsn: string; msg: Pgoutput.Message } | { kind: 'keepalive'; lsn: string };
 
+/** Streams started and not yet stopped (the tests' leak check reads it: test/setup/leaks.ts). */
+export const openStreams = new Set<ReplicationStream>();
+
 export class ReplicationStream {
   private stopped = false;
   private confirmed: Lsn = 0n;
@@ -77,10 +80,12 @@ export class ReplicationStream {
   }
 
   start(): void {
+    openStreams.add(this);
     this.running ??= this.loop();
   }
 
   async stop(): Promise<void> {
+    openStreams.delete(this);
     this.stopped = true;
     this.stopSignal();
     await this.service?.stop().catch(() => undefined);

@@ -18,7 +18,8 @@ import { fromPgError, StayosError } from '../core/errors.ts';
 import { createConnectionBody, mappingsBody, patchConnectionBody, propertyCode } from '../api/schemas.ts';
 import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../api/sql/connections.ts';
 import { closeConnection, pendingCellCount, requestFullSync, setConnectionPaused, SyncWorker, workerOptions, type CloseResult } from '../connectors/index.ts';
-import { checkConnectionInput } from '../connectors/settings.ts';
+import { checkConnectionInput } from '../connectors/outbound/settings.ts';
+import { requireAdapter } from '../connectors/registry.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
   await withDb(config, log, async (db) => {
@@ -90,9 +91,9 @@ function valid<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 /** checkConnectionInput's refusal as a usage error (exit 2), like every other bad argument. */
-function checkInput(...args: Parameters<typeof checkConnectionInput>): void {
+function checkInput(channel: string, input: Parameters<typeof checkConnectionInput>[1]): void {
   try {
-    checkConnectionInput(...args);
+    checkConnectionInput(requireAdapter(channel), input);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -119,7 +120,7 @@ export async function runConnectionCreate(config: Config, log: Logger, input: Re
     if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
     checkInput(body.channel, body);
     const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl,
-      credentials: body.credentials ?? null, settings: body.settings, status: body.status })).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+      credentials: body.credentials ?? null, settings: body.settings, status: body.status }, requireAdapter(body.channel).production)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
     console.log(`created ${show({ ...c, property: body.property })}`);
   });
 }

@@ -18,8 +18,11 @@ import { StayosError } from '../core/errors.ts';
 import { prng } from '../core/prng.ts';
 import { connectRunning } from '../core/runtime.ts';
 import { buildBnRequest, type BnRequest } from '../connectors/expedia/booking-notification.ts';
+import { demoConnections } from '../connectors/demo.ts';
+import { requireAdapter } from '../connectors/registry.ts';
 
-const [BOOKING, EXPEDIA] = [DEMO.connections.find((c) => c.channel === 'booking_com')!, DEMO.connections.find((c) => c.channel === 'expedia')!];
+// The traffic speaks Expedia's and Booking.com's own protocols, through their demo connections.
+const [BOOKING, EXPEDIA] = demoConnections('', ['booking_com', 'expedia']) as [ReturnType<typeof demoConnections>[number], ReturnType<typeof demoConnections>[number]];
 const ROOMS = ['STD', 'DLX'] as const;
 
 function stay(random: () => number, nightsBase = 1) {
@@ -51,7 +54,7 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
 
   const expedia = async (kind: BnRequest['kind'], b: (typeof open)[number]) => {
     const xml = buildBnRequest({
-      kind, requestId: randomUUID(), hotelCode: EXPEDIA.hotelCode, username: EXPEDIA.credentials.username, password: EXPEDIA.credentials.password,
+      kind, requestId: randomUUID(), hotelCode: EXPEDIA.hotelCode, username: EXPEDIA.credentials.username!, password: EXPEDIA.credentials.password!,
       externalId: b.id, timeStamp: new Date().toISOString(), currency: DEMO.currency, room: b.room, guest: b.guest,
     });
     const res = await http.post('/webhooks/expedia', xml, { headers: { 'content-type': 'text/xml; charset=utf-8' } });
@@ -113,8 +116,9 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
 export const FAULT_MODES = { outage: { rates: { http5xx: 1 } }, flaky: { rates: { http5xx: 0.8 } }, off: {} } as const;
 
 /** Switches a sandbox OTA's fault plan (the running `stayos start` serves the sandboxes). */
-export async function runDemoFault(config: Config, channel: 'booking_com' | 'expedia', mode: keyof typeof FAULT_MODES): Promise<void> {
-  const c = channel === 'booking_com' ? BOOKING : EXPEDIA;
+export async function runDemoFault(config: Config, channel: string, mode: keyof typeof FAULT_MODES): Promise<void> {
+  const [c] = demoConnections('', [requireAdapter(channel).code]);
+  if (!c) throw new StayosError('ERR_VALIDATION', `channel ${channel} has no sandbox`);
   const url = `${sandboxBaseUrl(config)}${c.sandboxPath}/_control/faults`;
   const res = await axios.post(url, FAULT_MODES[mode], { timeout: 5000, validateStatus: () => true }).catch((err: Error) => {
     throw new StayosError('ERR_OTA_UNAVAILABLE', `cannot reach the sandbox at ${url}: ${err.message}. Fix: run \`npm start\` first.`);

@@ -2,6 +2,7 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { bookingHistory, replayMessage } from '../inbound/replay.ts';
+import { adapterOf } from '../connectors/registry.ts';
 import { withDb } from './db.ts';
 
 export async function runHistory(config: Config, log: Logger, channel: string, externalId: string): Promise<void> {
@@ -16,7 +17,7 @@ export async function runHistory(config: Config, log: Logger, channel: string, e
 
 export async function runReplay(config: Config, log: Logger, id: string): Promise<void> {
   await withDb(config, log, async (db) => {
-    for (const r of await replayMessage(db.pool, id)) {
+    for (const r of await replayMessage(db.pool, id, (channel) => adapterOf(channel)?.inbound)) {
       console.log(`${r.externalId ?? '(refused)'}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}`);
     }
   });

@@ -19,6 +19,13 @@ import { runHistory, runReplay } from './inbound.ts';
 import { runKeyRotate, runKeyStatus } from './keys.ts';
 import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
 import { createApiKey, ROLES, type Role } from '../api/keys.ts';
+import { demoConnections } from '../connectors/demo.ts';
+import { ADAPTERS } from '../connectors/registry.ts';
+
+// CLI choices, from the OTA registry: channels whose bookings come in, channels with a sandbox.
+const INBOUND = ADAPTERS.filter((a) => a.inbound).map((a) => a.code);
+const SANDBOXED = ADAPTERS.filter((a) => a.sandbox).map((a) => a.code);
+const orList = (xs: readonly string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}` : xs.join(''));
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
 function version(value: string): string {
@@ -79,7 +86,7 @@ program
   .action(async () => {
     const { config, log } = context();
     await withDb(config, log, async (db) => {
-      const r = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config) });
+      const r = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config), connections: demoConnections(sandboxBaseUrl(config)) });
       console.log(
         r.created
           ? `demo property created: ${r.reservations} reservations, ${r.rates} rates, ${r.restrictions} restrictions`
@@ -221,10 +228,10 @@ program
 program
   .command('demo-fault')
   .description('switch a demo sandbox OTA to failing (outage: every request, flaky: 4 in 5) or back (off)')
-  .argument('<channel>', 'booking_com or expedia')
+  .argument('<channel>', SANDBOXED.join(', '))
   .argument('<mode>', 'outage, flaky or off')
   .action(async (channel: string, mode: string) => {
-    if (channel !== 'booking_com' && channel !== 'expedia') throw new InvalidArgumentError(`unknown channel "${channel}" (use booking_com or expedia)`);
+    if (!SANDBOXED.includes(channel)) throw new InvalidArgumentError(`unknown channel "${channel}" (use ${orList(SANDBOXED)})`);
     if (!(mode in FAULT_MODES)) throw new InvalidArgumentError(`unknown mode "${mode}" (use outage, flaky or off)`);
     const { config } = context();
     await runDemoFault(config, channel, mode as keyof typeof FAULT_MODES);
@@ -282,10 +289,10 @@ const inbound = program.command('inbound').description('inbound OTA bookings: a 
 inbound
   .command('history')
   .description('every message received for one OTA booking, oldest first')
-  .argument('<channel>', 'booking_com, expedia or opentravel')
+  .argument('<channel>', INBOUND.join(', '))
   .argument('<external-id>', "the OTA's reservation id")
   .action(async (channel: string, externalId: string) => {
-    if (!['booking_com', 'expedia', 'opentravel'].includes(channel)) throw new InvalidArgumentError(`unknown channel "${channel}" (use booking_com, expedia or opentravel)`);
+    if (!INBOUND.includes(channel)) throw new InvalidArgumentError(`unknown channel "${channel}" (use ${orList(INBOUND)})`);
     const { config, log } = context();
     await runHistory(config, log, channel, externalId);
   });

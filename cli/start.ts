@@ -14,8 +14,8 @@ import { schedulePartitionMaintenance } from '../core/partitions.ts';
 import { buildMetricsApp } from '../api/metrics-app.ts';
 import { buildApp, listen } from '../api/index.ts';
 import { startCdc } from '../cdc/index.ts';
-import { requestFullSync, startConnectors } from '../connectors/index.ts';
-import { createSandboxes } from '../connectors/sandbox/index.ts';
+import { checkRegistry, OUTBOUND_CHANNELS, requestFullSync, startConnectors } from '../connectors/index.ts';
+import { demoConnections, demoSandboxes } from '../connectors/demo.ts';
 
 export async function runStart(config: Config, log: Logger, parts: PartName[]): Promise<void> {
   const db = await openDatabase(config, log, { applicationName: `stayos-${parts.join('+')}`, attach: false });
@@ -43,10 +43,12 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
   try {
     const applied = await migrate(db.pool);
     if (applied.length) log.info({ applied }, 'migrations applied');
+    // Every adapter has its channel row (its migration ran), and every row its adapter.
+    await checkRegistry(db.pool);
     if (config.seedDemo) {
       const { rows: [count] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
       if (count!.n === 0) {
-        const seeded = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config) });
+        const seeded = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config), connections: demoConnections(sandboxBaseUrl(config)) });
         // The sandboxes start empty: a full sync of the demo connections gives them the hotel.
         const { rows: conns } = await db.pool.query<{ id: string }>(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND deleted_at IS NULL`, [seeded.propertyId]);
         for (const c of conns) await requestFullSync(db.pool, c.id);
@@ -63,7 +65,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
-        pool: db.pool, logLevel: config.logLevel, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [createSandboxes().plugin] : [],
+        pool: db.pool, logLevel: config.logLevel, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [demoSandboxes()] : [],
         webhooks: { bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute, addressRatePerMinute: config.inbound.addressRatePerMinute },
       });
       address = await listen(app, config.http);
@@ -83,7 +85,7 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
       await metricsApp.listen({ host: config.metrics.host, port: config.metrics.port });
       running.push({ name: 'metrics', stop: () => metricsApp.close() });
     }
-    if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log }));
+    if (parts.includes('cdc')) running.push(await startCdc({ config, url: db.url, pool: db.pool, log, channels: OUTBOUND_CHANNELS }));
     if (parts.includes('connectors')) running.push(await startConnectors({ config, url: db.url, pool: db.pool, log, encryptionKeys: db.encryptionKeys }));
     // One line: the dashboard's URL (with the demo's key in the fragment, which never reaches a
     // server or its logs), the API docs, and how to stop.

@@ -26,12 +26,21 @@ export interface PoolOptions {
   encryptionKeys?: readonly string[];
 }
 
+/** Pools created and not yet ended (the tests' leak check reads it: test/setup/leaks.ts). */
+export const openPools = new Set<Pool>();
+
 export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'stayos',
     ...(options.encryptionKeys?.length ? withSessionKeys(connectionString, options.encryptionKeys) : { connectionString }),
   });
+  openPools.add(pool);
+  const end = pool.end.bind(pool) as () => Promise<void>;
+  pool.end = (() => {
+    openPools.delete(pool);
+    return end();
+  }) as Pool['end'];
   // An idle client that loses its server (restart, failover) emits 'error' on the pool; without a
   // listener Node would crash. The next checkout simply gets a fresh connection.
   pool.on('error', () => undefined);

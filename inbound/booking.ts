@@ -13,8 +13,9 @@ import { z } from 'zod';
 import { addDays } from '../core/dates.ts';
 import { refuse } from './refusal.ts';
 
-export const CHANNELS = ['booking_com', 'expedia', 'opentravel'] as const;
-export type InboundChannel = (typeof CHANNELS)[number];
+/** A channel code (channel.channels.code; the registry in connectors/ lists them). */
+export type InboundChannel = string;
+const channelCode = z.string().regex(/^[a-z][a-z0-9_]{1,31}$/, 'must be a channel code');
 
 const isoDate = z
   .string()
@@ -90,7 +91,7 @@ export const documentSchema = z.object({
 });
 
 export const bookingSchema = z.object({
-  channel: z.enum(CHANNELS),
+  channel: channelCode,
   hotelCode: otaCode,
   externalId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1–64 letters, digits, _ . : -'),
   kind: z.enum(['new', 'modify', 'cancel']),

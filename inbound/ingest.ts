@@ -21,10 +21,11 @@ import type { Pool, PoolClient } from '../core/db.ts';
 import { fromPgError } from '../core/errors.ts';
 import { withTransaction } from '../core/db.ts';
 import { bookingHash, nightlyPrices, roomTotal, STATUS_OF_KIND, versionKey, KIND_OF_STATUS, type Booking } from './booking.ts';
+import type { InboundRules } from './rules.ts';
 import { InboundRefusal } from './refusal.ts';
 import type { InboundConnection } from './sql/connections.ts';
 import {
-  bookingScope, cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
+  cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
   lockNights, mappingsFor, raiseOverbooking, resolveOverbooking, syncRoomGuests, updateGuest, updateReservation, upsertChannelReservation,
   upsertGuestAddress, upsertPrimaryGuest, writeRooms, type HeldBooking, type HeldRoom, type RoomWrite,
 } from './sql/ingest.ts';
@@ -54,6 +55,8 @@ export interface Delivery {
   messageType: string;
   body: string;
   started: number; // performance.now() at receipt
+  /** The sending OTA's rules (its adapter's); none: the defaults. */
+  rules?: InboundRules;
 }
 
 export interface Answer {
@@ -70,7 +73,7 @@ export async function ingestBooking(pool: Pool, connection: InboundConnection, b
   answer: (r: IngestResult) => Answer): Promise<{ result: IngestResult; answer: Answer }> {
   try {
     return await withTransaction(pool, async (client) => {
-      const result = await apply(client, connection, booking);
+      const result = await apply(client, connection, booking, delivery.rules ?? {});
       const reply = answer(result);
       await client.query(insertMessage({
         connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel, source: delivery.source,
@@ -102,7 +105,7 @@ export async function recordRefusal(pool: Pool, connection: InboundConnection | 
     await client.query(insertMessage({
       connectionId: connection?.id ?? null, propertyId: connection?.propertyId ?? null, channel, source: delivery.source,
       messageType: delivery.messageType, externalId, body: delivery.body, outcome: 'refused', errorCode: refusal.code,
-      otaErrorCode: otaCodeOf(refusal, channel), errorMessage: refusal.message, answerStatus: reply.status, answer: reply.body,
+      otaErrorCode: delivery.rules?.refusalCode?.(refusal) ?? refusal.spec.otaCode, errorMessage: refusal.message, answerStatus: reply.status, answer: reply.body,
       channelReservationId: null, reservationId: null, durationMs: performance.now() - delivery.started,
     }));
     const kind = { unknown_room: 'unknown_ota_room', unknown_rate: 'unknown_ota_rate', unknown_hotel: 'unknown_ota_hotel' }[refusal.reason as string] as
@@ -116,17 +119,11 @@ export async function recordRefusal(pool: Pool, connection: InboundConnection | 
   });
 }
 
-function otaCodeOf(refusal: InboundRefusal, channel: string): string {
-  const e = refusal.spec.expedia;
-  return channel === 'expedia' ? ('error' in e ? e.error : e.fault) : refusal.spec.otaCode;
-}
-
-async function apply(client: PoolClient, connection: InboundConnection, booking: Booking): Promise<IngestResult> {
+async function apply(client: PoolClient, connection: InboundConnection, booking: Booking, rules: InboundRules): Promise<IngestResult> {
   const hash = bookingHash(booking);
-  const scope = bookingScope(booking.channel, connection.id);
-  await client.query(lockBooking(booking.channel, scope, booking.externalId));
+  const { scope } = (await client.query<{ scope: string }>(lockBooking(booking.channel, connection.id, booking.externalId))).rows[0]!;
   let { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, scope, booking.externalId));
-  // OTA reservation ids are unique per channel (per connection for OpenTravel senders: bookingScope). One held by another property is refused, unless it
+  // OTA reservation ids are unique per channel (per connection for OpenTravel senders: lockBooking). One held by another property is refused, unless it
   // is only a cancellation (anyone connected could have sent that first): the booking takes it over.
   // A new connection of the same property (the hotel reconnected) carries on its Booking.com and
   // Expedia bookings; an OpenTravel sender's ids are its connection's own, so a re-created
@@ -160,15 +157,14 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
       outcome: 'cancelled', channelReservationId: cr!.id, status: 'cancelled', cancelledFirst: !held?.reservationId };
   }
 
-  const rooms = await resolveRooms(client, connection, booking);
+  const rooms = await resolveRooms(client, connection, booking, rules);
   const cancelled = held?.status === 'cancelled';
   const stayFrom = booking.rooms.map((r) => r.arrival).sort()[0]!;
   const stayTo = booking.rooms.map((r) => r.departure).sort().at(-1)!;
   const guest = booking.guest!;
-  // Expedia sends the guest's own request only when it is new: a modification keeps the one held,
-  // and a new one is appended to it ("append the new free-form text special request to the
-  // existing one saved in the partner system", BN reference).
-  const keptFreeText = booking.kind === 'modify' && booking.channel === 'expedia' && held?.freeText ? held.freeText : null;
+  // Some OTAs (Expedia) send the guest's own request only when it is new: a modification keeps the
+  // one held, and a new one is appended to it (InboundRules.modifyAppendsFreeText).
+  const keptFreeText = booking.kind === 'modify' && rules.modifyAppendsFreeText && held?.freeText ? held.freeText : null;
   const freshFreeText = booking.freeText && !(keptFreeText ?? '').includes(booking.freeText) ? booking.freeText : null;
   const freeText = [keptFreeText, freshFreeText].filter(Boolean).join('; ').slice(0, 2000) || null;
   const reservationFields = {
@@ -239,20 +235,12 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
 
 type ResolvedRoom = Omit<RoomWrite, 'id' | 'status'>;
 
-/**
- * The forms of one rate plan id an OTA uses: Expedia's Hotel Collect bookings carry the rate plan id
- * with an "A" suffix ("Equal to the internal Expedia rate plan ID + 'A'", BN enumerations), which the
- * mapping may hold with or without it; Booking.com's "VCC" suffix is removed by the parser.
- */
-const rateCodeForms = (channel: string, code: string) =>
-  channel === 'expedia' ? (/\dA$/.test(code) ? [code, code.slice(0, -1)] : [code, `${code}A`]) : [code];
-
 /** OTA codes → local room types and rate plans; an unknown code refuses the whole booking. */
-async function resolveRooms(client: PoolClient, connection: InboundConnection, booking: Booking): Promise<ResolvedRoom[]> {
+async function resolveRooms(client: PoolClient, connection: InboundConnection, booking: Booking, rules: InboundRules): Promise<ResolvedRoom[]> {
   const { rows } = await client.query<{ roomCode: string; rateCode: string; roomTypeId: string; ratePlanId: string }>(
     mappingsFor(connection.id, [...new Set(booking.rooms.map((r) => r.roomCode))]));
   return booking.rooms.map((r, i) => {
-    const m = rateCodeForms(booking.channel, r.rateCode).map((code) => rows.find((x) => x.roomCode === r.roomCode && x.rateCode === code)).find(Boolean);
+    const m = (rules.rateCodeForms?.(r.rateCode) ?? [r.rateCode]).map((code) => rows.find((x) => x.roomCode === r.roomCode && x.rateCode === code)).find(Boolean);
     if (!m) {
       const roomKnown = rows.some((x) => x.roomCode === r.roomCode);
       throw new InboundRefusal(roomKnown ? 'unknown_rate' : 'unknown_room',

@@ -10,48 +10,41 @@ import { StayosError, type ErrorCode } from '../core/errors.ts';
 
 interface ReasonSpec {
   error: ErrorCode;
-  /**
-   * Expedia Booking Notification: a business error from its fixed list (final: Expedia e-mails
-   * the booking to the hotel), or `fault` for what Expedia must resend (a Nack, SOAP Fault; its
-   * code from Expedia's Nack list: 2000 missing header, 2001 invalid header, 2002 unparseable).
-   */
-  expedia: { error: string } | { fault: string };
   /** OpenTravel EWT (Type) and ERR (Code) code-list values. */
   otaType: string;
   otaCode: string;
 }
 
-// Expedia's list: 2002 message body cannot be parsed, 3202 property id, 3203 room type code, 3204
-// rate plan code, 3205 guest name, 3206 check-in date, 3207 check-out date, 3208 guest count,
-// 3300 credit card cannot be processed. OpenTravel code lists — EWT: 3 business rule, 4
+// (An OTA with codes of its own maps the reasons to them in its adapter's InboundRules, as
+// connectors/expedia/inbound-rules.ts does.) OpenTravel code lists — EWT: 3 business rule, 4
 // authentication, 7 protocol violation, 10 required field missing, 12 processing exception. ERR:
 // 15 invalid date, 61 invalid currency code, 249 invalid rate code, 320 invalid value, 321
 // required field missing, 361 invalid hotel code, 402 invalid room type, 450 unable to process,
 // 497 authorization error.
 export const REFUSAL_REASONS = {
-  auth: { error: 'ERR_AUTH', expedia: { fault: 'Client.2001' }, otaType: '4', otaCode: '497' },
-  too_large: { error: 'ERR_PAYLOAD_TOO_LARGE', expedia: { fault: 'Client.2002' }, otaType: '7', otaCode: '450' },
-  forbidden_xml: { error: 'ERR_VALIDATION', expedia: { fault: 'Client.2002' }, otaType: '7', otaCode: '450' },
-  malformed_xml: { error: 'ERR_VALIDATION', expedia: { fault: 'Client.2002' }, otaType: '7', otaCode: '450' },
-  missing_header: { error: 'ERR_VALIDATION', expedia: { fault: 'Client.2000' }, otaType: '7', otaCode: '450' },
-  wrong_root: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '7', otaCode: '450' },
-  missing_field: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '10', otaCode: '321' },
-  invalid_value: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '3', otaCode: '320' },
-  missing_guest_name: { error: 'ERR_VALIDATION', expedia: { error: '3205' }, otaType: '10', otaCode: '321' },
-  invalid_guest_name: { error: 'ERR_VALIDATION', expedia: { error: '3205' }, otaType: '3', otaCode: '320' },
-  invalid_arrival: { error: 'ERR_VALIDATION', expedia: { error: '3206' }, otaType: '3', otaCode: '15' },
-  invalid_dates: { error: 'ERR_VALIDATION', expedia: { error: '3207' }, otaType: '3', otaCode: '15' },
-  dates_out_of_range: { error: 'ERR_VALIDATION', expedia: { error: '3206' }, otaType: '3', otaCode: '15' },
-  invalid_amount: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '3', otaCode: '320' },
-  currency_mismatch: { error: 'ERR_VALIDATION', expedia: { error: '2002' }, otaType: '3', otaCode: '61' },
-  no_rooms: { error: 'ERR_VALIDATION', expedia: { error: '3203' }, otaType: '10', otaCode: '321' },
-  invalid_occupancy: { error: 'ERR_VALIDATION', expedia: { error: '3208' }, otaType: '3', otaCode: '320' },
-  invalid_card: { error: 'ERR_VALIDATION', expedia: { error: '3300' }, otaType: '3', otaCode: '320' },
-  unknown_hotel: { error: 'ERR_NOT_FOUND', expedia: { error: '3202' }, otaType: '3', otaCode: '361' },
-  unknown_room: { error: 'ERR_NOT_FOUND', expedia: { error: '3203' }, otaType: '3', otaCode: '402' },
-  unknown_rate: { error: 'ERR_NOT_FOUND', expedia: { error: '3204' }, otaType: '3', otaCode: '249' },
-  // Too many messages now: Expedia is told to resend (a Nack), other senders get HTTP 429.
-  rate_limited: { error: 'ERR_RATE_LIMITED', expedia: { fault: 'Server.4000' }, otaType: '12', otaCode: '450' },
+  auth: { error: 'ERR_AUTH', otaType: '4', otaCode: '497' },
+  too_large: { error: 'ERR_PAYLOAD_TOO_LARGE', otaType: '7', otaCode: '450' },
+  forbidden_xml: { error: 'ERR_VALIDATION', otaType: '7', otaCode: '450' },
+  malformed_xml: { error: 'ERR_VALIDATION', otaType: '7', otaCode: '450' },
+  missing_header: { error: 'ERR_VALIDATION', otaType: '7', otaCode: '450' },
+  wrong_root: { error: 'ERR_VALIDATION', otaType: '7', otaCode: '450' },
+  missing_field: { error: 'ERR_VALIDATION', otaType: '10', otaCode: '321' },
+  invalid_value: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '320' },
+  missing_guest_name: { error: 'ERR_VALIDATION', otaType: '10', otaCode: '321' },
+  invalid_guest_name: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '320' },
+  invalid_arrival: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '15' },
+  invalid_dates: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '15' },
+  dates_out_of_range: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '15' },
+  invalid_amount: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '320' },
+  currency_mismatch: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '61' },
+  no_rooms: { error: 'ERR_VALIDATION', otaType: '10', otaCode: '321' },
+  invalid_occupancy: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '320' },
+  invalid_card: { error: 'ERR_VALIDATION', otaType: '3', otaCode: '320' },
+  unknown_hotel: { error: 'ERR_NOT_FOUND', otaType: '3', otaCode: '361' },
+  unknown_room: { error: 'ERR_NOT_FOUND', otaType: '3', otaCode: '402' },
+  unknown_rate: { error: 'ERR_NOT_FOUND', otaType: '3', otaCode: '249' },
+  // Too many messages now: the sender is told to resend (HTTP 429, or its protocol's way).
+  rate_limited: { error: 'ERR_RATE_LIMITED', otaType: '12', otaCode: '450' },
 } as const satisfies Record<string, ReasonSpec>;
 
 export type RefusalReason = keyof typeof REFUSAL_REASONS;

@@ -7,14 +7,24 @@
  */
 import type { Pool } from '../core/db.ts';
 import { StayosError } from '../core/errors.ts';
-import { bookingOfEnvelope, readEnvelope } from '../connectors/expedia/booking-notification.ts';
-import { RESERVATION_QUEUES } from '../connectors/booking-com/messages.ts';
+import type { XmlNode } from '../core/xml.ts';
 import type { Booking } from './booking.ts';
 import { deliver } from './deliver.ts';
-import { parseReservation } from './ota-reservation.ts';
+import type { InboundRules } from './rules.ts';
 import { connectionById, type InboundConnection } from './sql/connections.ts';
 import { storedMessage } from './sql/messages.ts';
-import { kid, kids, parseInboundXml } from './xml.ts';
+import { parseInboundXml } from './xml.ts';
+
+/** A stored message as its adapter reads it again: the reservations it holds, each parsed on demand. */
+export interface StoredMessage {
+  root: string;
+  node: XmlNode;
+  /** As recorded (for a SOAP envelope, the OTA message inside). */
+  messageType: string;
+}
+
+/** What replay needs of a channel's adapter (the start-up code passes the registry's lookup). */
+export type ReplayerOf = (channel: string) => { replay(message: StoredMessage, connection: InboundConnection): Array<() => Booking>; rules: InboundRules } | undefined;
 
 export interface ReplayOutcome {
   externalId: string | null;
@@ -22,10 +32,7 @@ export interface ReplayOutcome {
   error?: string;
 }
 
-/** Where each OTA_*NotifRQ holds its reservations (the same two roots Booking.com's queues hand out). */
-const LISTS = new Map(Object.values(RESERVATION_QUEUES).map((q) => [q.rq as string, [q.list, q.item] as const]));
-
-export async function replayMessage(pool: Pool, messageId: string): Promise<ReplayOutcome[]> {
+export async function replayMessage(pool: Pool, messageId: string, replayerOf: ReplayerOf): Promise<ReplayOutcome[]> {
   if (!/^[0-9a-f-]{36}$/i.test(messageId)) throw new StayosError('ERR_VALIDATION', `message id must be a UUID, got "${messageId.slice(0, 40)}"`);
   const { rows: [m] } = await pool.query<{ connectionId: string | null; channel: string; source: string; messageType: string; body: Buffer | null }>(storedMessage(messageId));
   if (!m) throw new StayosError('ERR_NOT_FOUND', `no inbound message ${messageId}`);
@@ -34,19 +41,13 @@ export async function replayMessage(pool: Pool, messageId: string): Promise<Repl
   if (!connection) throw new StayosError('ERR_NOT_FOUND', `the connection of message ${messageId} no longer exists`);
   const body = m.body.toString('utf8');
   const { root, node } = await parseInboundXml(body);
-  let parsers: Array<() => Booking>;
-  if (root === 'Envelope') {
-    const env = readEnvelope(root, node);
-    parsers = [() => bookingOfEnvelope(env, connection)];
-  } else {
-    const [list, item] = LISTS.get(root) ?? [];
-    if (!list || !item) throw new StayosError('ERR_VALIDATION', `message ${messageId} is a <${root}>, which holds no reservations to replay`);
-    const kind = connection.channel === 'booking_com' ? (root === 'OTA_HotelResNotifRQ' ? 'new' : 'modify') : undefined;
-    parsers = kids(kid(node, list), item).map((r) => () => parseReservation(r, { channel: connection.channel, ...(kind ? { kind } : {}), hotelCode: connection.hotelCode, today: connection.today }));
-  }
+  const replayer = replayerOf(connection.channel);
+  if (!replayer) throw new StayosError('ERR_VALIDATION', `message ${messageId} is of channel ${connection.channel}, which has no adapter to read it`);
+  const parsers = replayer.replay({ root, node, messageType: m.messageType }, connection);
+  if (!parsers.length) throw new StayosError('ERR_VALIDATION', `message ${messageId} is a <${root}>, which holds no reservations to replay`);
   const out: ReplayOutcome[] = [];
   for (const parse of parsers) {
-    const done = await deliver({ pool }, connection, { source: 'replay', messageType: root === 'Envelope' ? m.messageType : root, body, started: performance.now() }, parse, {
+    const done = await deliver({ pool }, connection, { source: 'replay', messageType: m.messageType, body, started: performance.now(), rules: replayer.rules }, parse, {
       ok: (r) => ({ status: 200, body: JSON.stringify({ replayOf: messageId, outcome: r.outcome, confirmationNumber: r.confirmationNumber }) }),
       refused: (e) => ({ status: 400, body: JSON.stringify({ replayOf: messageId, refused: e.reason }) }),
     });

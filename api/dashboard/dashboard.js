@@ -47,7 +47,8 @@ function el(tag, props = {}, ...children) {
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
   return e;
 }
-const CHANNEL = { booking_com: 'Booking.com', expedia: 'Expedia', opentravel: 'OpenTravel' };
+// Channel names from the OTA registry (GET /api/v1/otas), read once: a new OTA needs no change here.
+let CHANNEL = {};
 function ago(ts) {
   if (!ts) return 'never';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(ts)) / 1000));
@@ -164,6 +165,7 @@ async function parity(event) {
 async function refresh() {
   clearTimeout(timer);
   try {
+    if (!Object.keys(CHANNEL).length) CHANNEL = Object.fromEntries((await api('/api/v1/otas')).otas.map((o) => [o.code, o.name]));
     const [{ channels }, history, cdc, { bookings }, { errors }] = await Promise.all([
       api('/api/v1/channels'), api('/api/v1/history?hours=1'), api('/api/v1/cdc'), api('/api/v1/bookings?limit=15'), api('/api/v1/errors?hours=24&limit=20')]);
     // Shown before drawing: the chart takes its width from the page.

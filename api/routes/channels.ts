@@ -12,10 +12,10 @@ import { z } from 'zod';
 import { rerunOnConflict, type PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { databaseSlots, READ_PROGRESS, recentIncidents, type ProgressReport } from '../../cdc/index.ts';
-import { CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
+import { ADAPTERS, CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { ACTING_ROLES, authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
-import { actionResult, cdcStatus, channelDetail, channelList, channelsQuery, fullSyncBody, idParams, parityQuery, parityReport } from '../schemas.ts';
+import { actionResult, cdcStatus, channelDetail, channelList, channelsQuery, otaList, fullSyncBody, idParams, parityQuery, parityReport } from '../schemas.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
 import { connectionRoutes } from './connections.ts';
 import { activityRoutes } from './activity.ts';
@@ -98,6 +98,16 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
 
   connectionRoutes(app);
   activityRoutes(app);
+
+  // The OTA registry as the API serves it: the dashboard's labels, and what an integration engineer may connect.
+  app.get('/api/v1/otas', {
+    schema: doc('channels', 'The OTAs StayOS connects (its registry): name, outbound ARI, how bookings come in, the settings a connection takes', { response: { 200: otaList } }, [401]),
+  }, async () => ({
+    otas: ADAPTERS.map((a) => ({
+      code: a.code, name: a.name, outbound: a.outbound ? { syncDays: { min: a.outbound.days.min, max: a.outbound.days.max } } : null,
+      inbound: a.inbound?.webhook ? 'webhook' as const : a.inbound?.poller ? 'poll' as const : null, settings: Object.keys(a.settings.shape),
+    })),
+  }));
 
   app.get('/api/v1/channels', {
     schema: doc('channels', 'Every connection the key sees, with its health, pending cells, errors and bookings', { querystring: channelsQuery, response: { 200: channelList } }, [401, 404]),

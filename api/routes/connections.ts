@@ -14,8 +14,9 @@ import { doc } from '../openapi.ts';
 import { asTenant, assertMayAct, onConnection } from '../tenant.ts';
 import { ACTING_ROLES } from '../keys.ts';
 import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
-import { checkConnectionInput } from '../../connectors/settings.ts';
-import { closeConnection } from '../../connectors/control.ts';
+import { checkConnectionInput } from '../../connectors/outbound/settings.ts';
+import { requireAdapter } from '../../connectors/registry.ts';
+import { closeConnection } from '../../connectors/outbound/control.ts';
 
 type CreateBody = z.infer<typeof createConnectionBody>;
 type PatchBody = z.infer<typeof patchConnectionBody>;
@@ -45,11 +46,12 @@ export function connectionRoutes(app: FastifyInstance): void {
     if (props.length !== 1) throw new StayosError(props.length ? 'ERR_VALIDATION' : 'ERR_NOT_FOUND', props.length ? 'this key sees several properties: name one in "property"' : `no property ${body.property} visible to this key`);
     const property = props[0]!;
     assertMayAct(request.principal!, property);
-    checkConnectionInput(body.channel, body);
+    const adapter = requireAdapter(body.channel);
+    checkConnectionInput(adapter, body);
     const row = await db(() => asTenant(app.pool, request.principal!, property.id, async (c) => (await c.query(insertConnection({
       propertyId: property.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl, credentials: body.credentials ?? null,
       settings: body.settings, status: body.status,
-    }))).rows[0]));
+    }, adapter.production))).rows[0]));
     return reply.code(201).send({ ...row, property: property.code });
   });
 
@@ -62,7 +64,7 @@ export function connectionRoutes(app: FastifyInstance): void {
     return db(() => onConnection(app.pool, request.principal!, id, async (c) => {
       const { rows: [cur] } = await c.query<{ channel: string; closing: string | null }>(
         `SELECT channel_code AS channel, closing_for AS closing FROM channel.channel_connections WHERE id = $1`, [id]);
-      if (cur) checkConnectionInput(cur.channel, body);
+      if (cur) checkConnectionInput(requireAdapter(cur.channel), body);
       if (cur?.closing && body.status) throw new StayosError('ERR_CONFLICT', `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`);
       // Disabling closes the inventory at the OTA first (connectors/control.ts closeConnection).
       const { status, closeAtOta, ...rest } = body;

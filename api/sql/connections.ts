@@ -4,7 +4,6 @@
  */
 import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
-import { OTA_HOSTS, type OtaChannel } from '../../connectors/types.ts';
 
 type MappingItem = { roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean };
 
@@ -17,15 +16,15 @@ export function listConnections() {
   return { text: `SELECT ${CONNECTION_COLUMNS} FROM channel.channel_connections WHERE deleted_at IS NULL ORDER BY channel_code, ota_hotel_code`, values: [] };
 }
 
-/** A new connection; without URLs it calls the OTA's production hosts (connectors/types.ts OTA_HOSTS). */
+/** A new connection; without URLs it calls the OTA's production hosts (`production`: its adapter's). */
 export function insertConnection(c: { propertyId: string; channel: string; hotelCode: string; endpointUrl?: string | undefined; reservationsUrl?: string | undefined;
-  credentials: Record<string, string> | null; settings: Record<string, unknown>; status: string }) {
-  const hosts = OTA_HOSTS[c.channel as OtaChannel] as (typeof OTA_HOSTS)[OtaChannel] | undefined;
+  credentials: Record<string, string> | null; settings: Record<string, unknown>; status: string },
+  production: { endpointUrl: string; reservationsUrl?: string } | undefined) {
   return {
     text: `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, settings, status)
            VALUES ($1, $2, $3, $4, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE shared.encrypt_pii($5) END, $6, $7) RETURNING ${CONNECTION_COLUMNS}`,
-    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl ?? hosts?.ari, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status,
-      c.reservationsUrl ?? hosts?.reservations ?? null],
+    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl ?? production?.endpointUrl, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status,
+      c.reservationsUrl ?? production?.reservationsUrl ?? null],
   };
 }
 

@@ -1,17 +1,16 @@
 /**
- * The OTA booking webhooks (OTA → api → inbound → reservation): Expedia's SOAP push and the
- * OpenTravel push, in their own plugin scope, so the XML body parser, the body limit and the
- * protocol-shaped errors for oversized or unreadable requests stay theirs. Each connection has a
- * request budget per minute (rate-limiter-flexible, in memory: per API process).
+ * The OTA booking webhooks (OTA → api → inbound → reservation): every adapter with a webhook
+ * (connectors/registry.ts; today Expedia's SOAP push and the OpenTravel push) mounted in one
+ * plugin scope, so the XML body parser, the body limit and the protocol-shaped errors for
+ * oversized or unreadable requests stay theirs. What every webhook shares is here: the address
+ * budget before the body is read, the body as text, the per-connection budget and the
+ * authentication lockouts (rate-limiter-flexible, in memory: per API process).
  */
 import type { FastifyInstance } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Pool } from '../../core/db.ts';
-import { bnFault } from '../../connectors/expedia/booking-notification.ts';
-import { resNotifErrors } from '../../connectors/opentravel/messages.ts';
-import { REFUSAL_REASONS } from '../../inbound/index.ts';
-import { expediaWebhook } from './expedia.ts';
-import { opentravelWebhook } from './opentravel.ts';
+import type { WebhookAdapter } from '../../connectors/adapter.ts';
+import { ADAPTERS } from '../../connectors/registry.ts';
+import type { WebhookDeps } from '../../inbound/index.ts';
 import { clientKey } from './client-address.ts';
 
 export interface WebhookOptions {
@@ -25,25 +24,16 @@ export interface WebhookOptions {
   addressRatePerMinute?: number;
 }
 
-export interface WebhookDeps {
-  pool: Pool;
-  /** Counts a message against the connection's budget: 0 when within it, else seconds to wait. */
-  limit(connectionId: string): Promise<number>;
-  /** Counts a failed authentication of a client address. */
-  /**
-   * A failed authentication of a client address at one target (an Expedia hotel code, an
-   * OpenTravel connection): lockouts are per (address, target), so one misbehaving sender — or a
-   * stranger guessing — never locks another sender, or another hotel, out.
-   */
-  authFailed(ip: string, target: string): Promise<void>;
-  /** 0 while the address may still try at that target, else seconds until it may. */
-  authBlocked(ip: string, target: string): Promise<number>;
-}
-
 /** Failed authentications an address may make per minute at one target before it is turned away unheard there. */
 const AUTH_FAILURES_PER_MINUTE = 30;
 /** …and at all targets together: rotating targets (hotel codes it makes up) buys nothing past this. */
 const AUTH_FAILURES_PER_MINUTE_ALL = 300;
+
+/** Every adapter's webhook, longest prefix first (an early answer goes in the protocol of the route asked). */
+const WEBHOOKS: readonly WebhookAdapter[] = ADAPTERS.flatMap((a) => (a.inbound?.webhook ? [a.inbound.webhook] : []))
+  .sort((a, b) => b.prefix.length - a.prefix.length);
+/** A request to no webhook's prefix (a 404 to come) is answered in the last one's protocol: OpenTravel's, the generic one. */
+const webhookOf = (url: string): WebhookAdapter => WEBHOOKS.find((w) => url === w.prefix || url.startsWith(`${w.prefix}/`) || url.startsWith(`${w.prefix}?`)) ?? WEBHOOKS.at(-1)!;
 
 /** Whole seconds until a limiter lets the sender in again (Retry-After), at least 1. */
 const retryAfterSeconds = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
@@ -85,10 +75,8 @@ export function webhookRoutes(options: WebhookOptions) {
         if (!(res instanceof RateLimiterRes)) throw res;
         const wait = retryAfterSeconds(res);
         reply.header('retry-after', String(wait)).header('connection', 'close');
-        const text = `too many messages from this address; resend after ${wait} s`;
-        if (request.url.startsWith('/webhooks/expedia')) return reply.code(500).type('text/xml; charset=utf-8').send(bnFault('Server.4000', text));
-        const r = REFUSAL_REASONS.rate_limited;
-        return reply.code(429).type('application/xml; charset=utf-8').send(resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()));
+        const a = webhookOf(request.url).refuse('rate_limited', `too many messages from this address; resend after ${wait} s`, 429);
+        return reply.code(a.status).type(a.contentType).send(a.body);
       }
     });
     // Any media type: an XML body is read as text whatever the sender labels it, up to the limit.
@@ -100,15 +88,9 @@ export function webhookRoutes(options: WebhookOptions) {
       const text = tooLarge ? `the body is over ${options.bodyLimit} bytes` : 'the request could not be read';
       if (!tooLarge) request.log.error({ err }, 'webhook request failed before its handler');
       const status = tooLarge ? 413 : (err as { statusCode?: number }).statusCode ?? 500;
-      if (request.url.startsWith('/webhooks/expedia')) {
-        // SOAP 1.1: every Fault travels with HTTP 500.
-        return reply.code(500).type('text/xml; charset=utf-8').send(bnFault(tooLarge ? 'Client.2002' : 'Server.4000', text));
-      }
-      const r = REFUSAL_REASONS[tooLarge ? 'too_large' : 'malformed_xml'];
-      return reply.code(status).type('application/xml; charset=utf-8')
-        .send(resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()));
+      const a = webhookOf(request.url).refuse(tooLarge ? 'too_large' : 'unreadable', text, status);
+      return reply.code(a.status).type(a.contentType).send(a.body);
     });
-    expediaWebhook(app, deps);
-    opentravelWebhook(app, deps);
+    for (const w of WEBHOOKS) w.register(app, deps);
   };
 }

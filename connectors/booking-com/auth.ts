@@ -8,13 +8,13 @@
  * 31st; failed exchanges count too).
  */
 import { createHash } from 'node:crypto';
-import { assertOutboundUrl, tokenMaySendTo } from '../outbound/hosts.ts';
+import { assertOutboundUrl } from '../outbound/hosts.ts';
 import axios from 'axios';
 import { StayosError } from '../../core/errors.ts';
 import { withTransaction } from '../../core/db.ts';
-import { countExchange, dropToken, ensureToken, lockToken } from '../sql/connections.ts';
+import { countExchange, dropToken, ensureToken, lockToken } from './sql.ts';
 import type { PushContext, SyncSettings } from '../outbound/connector.ts';
-import type { ConnectionRow } from '../sql/connections.ts';
+import type { ConnectionRow } from '../outbound/sql/connections.ts';
 import { parseTokenResponse } from './parser.ts';
 
 export const BOOKING_AUTH_URL = 'https://connectivity-authentication.booking.com';
@@ -133,4 +133,28 @@ async function logExchange(ctx: TokenContext, error: StayosError | null, duratio
 export async function forgetToken(ctx: TokenContext): Promise<void> {
   const account = accountOf(ctx);
   if (!(account instanceof StayosError)) await ctx.pool.query(dropToken(account.hash));
+}
+
+/**
+ * The hosts Booking.com publishes (developers.booking.com/connectivity): ARI (supply-xml),
+ * reservations (secure-supply-xml; "supply-xml.booking.com — non-PCI servers …
+ * secure-supply-xml.booking.com" for reservations, docs/index-content), token exchange
+ * (connectivity-authentication).
+ */
+export const BOOKING_HOSTS = ['supply-xml.booking.com', 'secure-supply-xml.booking.com', 'connectivity-authentication.booking.com'] as const;
+
+/**
+ * Whether a Booking.com token exchanged at `authUrl` may be sent to `requestUrl`: a token from
+ * Booking.com's own exchange goes to Booking.com's hosts only; one from any other exchange (a
+ * sandbox, an operator-allowed endpoint) only to that same host.
+ */
+export function tokenMaySendTo(authUrl: string, requestUrl: string): boolean {
+  try {
+    const a = new URL(authUrl).hostname.toLowerCase();
+    const r = new URL(requestUrl).hostname.toLowerCase();
+    if (a.endsWith('.booking.com')) return (BOOKING_HOSTS as readonly string[]).includes(r);
+    return a === r;
+  } catch {
+    return false;
+  }
 }

@@ -11,9 +11,9 @@
  */
 import { StayosError } from '../../core/errors.ts';
 import { addDays, todayIn } from '../../core/dates.ts';
-import type { AriValues } from '../sql/ari.ts';
-import type { SyncErrorEntry } from '../sql/sync.ts';
-import type { OtaValues } from '../types.ts';
+import type { AriValues } from '../outbound/sql/ari.ts';
+import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
+import type { OtaValues } from '../outbound/types.ts';
 import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
 import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';

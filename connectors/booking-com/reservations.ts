@@ -18,9 +18,10 @@
 import type { Pool } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { deliver, parseReservation, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
-import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../sql/sync.ts';
-import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../sql/connections.ts';
+import { deliver, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
+import { parseReservation } from '../opentravel/reservation.ts';
+import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../outbound/sql/sync.ts';
+import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../outbound/sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';

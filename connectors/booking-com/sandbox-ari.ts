@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { addDays, nextDay } from '../../core/dates.ts';
-import { sandboxKey, type SandboxCell } from '../types.ts';
+import { sandboxKey, type SandboxCell } from '../outbound/types.ts';
 import { errors, OTA_NS, warnings, type Issue, type XmlNode } from './sandbox-xml.ts';
 
 export type AriKind = 'avail' | 'rate';

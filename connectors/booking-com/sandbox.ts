@@ -19,7 +19,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector } from '../sandbox/faults.ts';
-import type { SandboxCell } from '../types.ts';
+import type { SandboxCell } from '../outbound/types.ts';
 import { ARI, AriStore, ERR, EWT, type AriKind, type Products } from './sandbox-ari.ts';
 import { QUEUE_ROOTS, ReservationQueue, type Queue, type QueueKind, type SandboxReservation } from './sandbox-reservations.ts';
 import { errors, otaDocument, readXml, XmlRefused, type Issue, type XmlNode } from './sandbox-xml.ts';

@@ -17,7 +17,8 @@
  * the very same answer.
  */
 import { buildXml, OTA_NAMESPACE as OTA_NS } from '../../core/xml.ts';
-import { type IngestResult, type Booking, parseCancel, parseReservation, InboundRefusal, refuse, at, attr, kid, kids, type XmlNode } from '../../inbound/index.ts';
+import { type IngestResult, type Booking, InboundRefusal, refuse, at, attr, kid, kids, type XmlNode } from '../../inbound/index.ts';
+import { parseCancel, parseReservation } from '../opentravel/reservation.ts';
 
 export const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const EXPEDIA_HEADER_NS = 'http://www.newtrade.com/expedia/R14/header';

@@ -5,8 +5,8 @@
  * (../shared/ota/README.md): an `<Error>` means nothing in the message was applied.
  */
 import { StayosError } from '../../core/errors.ts';
-import type { AriValues } from '../sql/ari.ts';
-import type { OtaValues } from '../types.ts';
+import type { AriValues } from '../outbound/sql/ari.ts';
+import type { OtaValues } from '../outbound/types.ts';
 import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
 import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { post, withRetries } from '../outbound/resilience.ts';

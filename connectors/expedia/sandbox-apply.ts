@@ -13,8 +13,8 @@
  * "When warnings are returned, anything that is not explicitly listed as a warning has been
  * successfully processed" ([EQC guides]).
  */
-import type { SandboxCell } from '../types.ts';
-import { sandboxKey } from '../types.ts';
+import type { SandboxCell } from '../outbound/types.ts';
+import { sandboxKey } from '../outbound/types.ts';
 import type { ArIssue, Change, RateModel } from './sandbox-rules.ts';
 
 /** Expedia's inventory ceiling (XSD Inventory maxInclusive 4999; 7018). */

@@ -25,7 +25,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { buildXml } from '../../core/xml.ts';
 import { controlRoutes } from '../sandbox/control.ts';
 import { FaultInjector, type FaultKind } from '../sandbox/faults.ts';
-import { sandboxKey, type SandboxCell } from '../types.ts';
+import { sandboxKey, type SandboxCell } from '../outbound/types.ts';
 import { applyChanges, layOutWarnings, newHotelState, type HotelSettings, type HotelState, type Price } from './sandbox-apply.ts';
 import { readAvailRateUpdateRQ } from './sandbox-request.ts';
 import { AR_MAX_BYTES, checkRequest, type ArIssue, type ExpediaProduct } from './sandbox-rules.ts';

@@ -15,8 +15,8 @@
  * code alone is not trusted (ar_20 labels a rate-threshold warning 7013): the text decides whether
  * the item is a rate, a restriction or the room's inventory.
  */
-import type { SyncErrorEntry } from '../sql/sync.ts';
-import type { Part } from '../types.ts';
+import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
+import type { Part } from '../outbound/types.ts';
 import type { PlannedRange } from '../outbound/plan.ts';
 import type { ArUpdate } from './ar-message.ts';
 import type { ArIssue } from './parser.ts';

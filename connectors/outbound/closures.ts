@@ -4,8 +4,8 @@
  * in the connector's own messages, to the hotel and endpoint the closure names.
  */
 import { addDays } from '../../core/dates.ts';
-import type { Closure } from '../sql/closures.ts';
-import type { OtaValues, Part } from '../types.ts';
+import type { Closure } from './sql/closures.ts';
+import type { OtaValues, Part } from './types.ts';
 import type { Connector, PushCell, PushOutcome } from './connector.ts';
 
 const CLOSED: OtaValues = { availability: 0, rate: null, currency: null, minLos: 1, maxLos: null, closedToArrival: false, closedToDeparture: false, closed: true };

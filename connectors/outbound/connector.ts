@@ -8,10 +8,10 @@
 import type { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Pool } from '../../core/db.ts';
-import type { AriValues, ClaimedCell } from '../sql/ari.ts';
-import type { ConnectionRow } from '../sql/connections.ts';
-import type { SyncErrorEntry, SyncLogEntry } from '../sql/sync.ts';
-import type { OtaChannel, OtaValues, Part } from '../types.ts';
+import type { AriValues, ClaimedCell } from './sql/ari.ts';
+import type { ConnectionRow } from './sql/connections.ts';
+import type { SyncErrorEntry, SyncLogEntry } from './sql/sync.ts';
+import type { OtaChannel, OtaValues, Part } from './types.ts';
 import type { RateLimits } from './resilience.ts';
 
 export interface PushCell {

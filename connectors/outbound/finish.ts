@@ -12,12 +12,12 @@
  * again at once if PostgreSQL still aborts it (rerunOnConflict).
  */
 import type { PoolClient } from '../../core/db.ts';
-import { recordRejectedMapping } from '../sql/mapping.ts';
+import { recordRejectedMapping } from './sql/mapping.ts';
 import {
   finishClaim, forgetOthersAtTargets, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
   type AckedCell, type PushTarget, type SyncErrorEntry,
-} from '../sql/sync.ts';
-import type { Part } from '../types.ts';
+} from './sql/sync.ts';
+import type { Part } from './types.ts';
 import type { PushCell } from './connector.ts';
 
 export interface PushFinish {

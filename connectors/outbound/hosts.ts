@@ -14,15 +14,11 @@
  */
 import { StayosError } from '../../core/errors.ts';
 import { sandboxBaseUrl, type Config } from '../../core/config.ts';
+import { registeredOta } from './registered.ts';
 
-/** The hosts each OTA publishes for its connectivity APIs. */
-export const OTA_HOSTS: Readonly<Record<string, readonly string[]>> = {
-  // developers.booking.com/connectivity: ARI (supply-xml), reservations (secure-supply-xml), token exchange.
-  booking_com: ['supply-xml.booking.com', 'secure-supply-xml.booking.com', 'connectivity-authentication.booking.com'],
-  // Expedia QuickConnect (EQC) AR and booking retrieval.
-  expedia: ['services.expediapartnercentral.com'],
-  opentravel: [],
-};
+/** An OTA as the URL check needs it: its code, and the hosts it publishes (its adapter's). */
+export type HostedOta = { code: string; hosts: readonly string[] };
+const hostedOta = (ota: string | HostedOta): HostedOta => (typeof ota === 'string' ? { code: ota, hosts: registeredOta(ota)?.hosts ?? [] } : ota);
 
 export interface OutboundPolicy {
   /**
@@ -58,7 +54,8 @@ export function outboundPolicy(): OutboundPolicy {
 }
 
 /** Why `url` may not be called for a `channel` connection, or null when it may. */
-export function outboundUrlProblem(channel: string, url: string, policy: OutboundPolicy = current): string | null {
+export function outboundUrlProblem(ota: string | HostedOta, url: string, policy: OutboundPolicy = current): string | null {
+  const { code: channel, hosts } = hostedOta(ota);
   let u: URL;
   try {
     u = new URL(url);
@@ -71,11 +68,11 @@ export function outboundUrlProblem(channel: string, url: string, policy: Outboun
   const sandbox = policy.sandboxOrigins.length > 0;
   if (sandbox && isSandbox(u, policy)) return null;
   const https = u.protocol === 'https:';
-  if ((OTA_HOSTS[channel] ?? []).includes(host) && (u.port === '' || u.port === '443')) return https ? null : `${channel} must be reached over https`;
+  if (hosts.includes(host) && (u.port === '' || u.port === '443')) return https ? null : `${channel} must be reached over https`;
   if (policy.extraHosts.includes(host) || policy.extraHosts.includes(`${host}:${u.port || (https ? '443' : '80')}`) || policy.extraHosts.includes(`${host}:*`)) {
     return https || sandbox ? null : `${host} must be reached over https (http only in sandbox mode)`;
   }
-  const allowed = (OTA_HOSTS[channel] ?? []).join(', ') || 'none';
+  const allowed = hosts.join(', ') || 'none';
   return `${host} is not one of the ${channel} hosts (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); `
     + `other hosts need STAYOS_OTA_EXTRA_HOSTS${sandbox ? '' : ', sandboxes STAYOS_SANDBOXES=true'}`;
 }
@@ -93,21 +90,5 @@ function safeUrl(url: string): string {
     return `${u.protocol}//${u.host}${u.pathname}`;
   } catch {
     return '(not a URL)';
-  }
-}
-
-/**
- * Whether a Booking.com token exchanged at `authUrl` may be sent to `requestUrl`: a token from
- * Booking.com's own exchange goes to Booking.com's hosts only; one from any other exchange (a
- * sandbox, an operator-allowed endpoint) only to that same host.
- */
-export function tokenMaySendTo(authUrl: string, requestUrl: string): boolean {
-  try {
-    const a = new URL(authUrl).hostname.toLowerCase();
-    const r = new URL(requestUrl).hostname.toLowerCase();
-    if (a.endsWith('.booking.com')) return (OTA_HOSTS.booking_com ?? []).includes(r);
-    return a === r;
-  } catch {
-    return false;
   }
 }

@@ -2,8 +2,8 @@
  * Shared planning of a push: which cells feed which OTA range, so that an OTA's answer to a
  * request can be turned back into "these cells, these parts, accepted" (or refused).
  */
-import { compressNights, type NightRange } from '../ranges.ts';
-import type { Part } from '../types.ts';
+import { compressNights, type NightRange } from './ranges.ts';
+import type { Part } from './types.ts';
 import type { PushCell } from './connector.ts';
 
 /** A range to send, with the cells (and the part of each) whose values it carries. */

@@ -12,13 +12,13 @@ import { rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { addDays } from '../../core/dates.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
-import { claimedAri, type ClaimedCell } from '../sql/ari.ts';
-import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from '../sql/connections.ts';
-import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveDrainedResyncs, resolveTransientErrors, type SyncErrorEntry } from '../sql/sync.ts';
-import type { OtaValues, Part } from '../types.ts';
+import { claimedAri, type ClaimedCell } from './sql/ari.ts';
+import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from './sql/connections.ts';
+import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveDrainedResyncs, resolveTransientErrors, type SyncErrorEntry } from './sql/sync.ts';
+import type { OtaValues, Part } from './types.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
 import { closedEverywhere, closureCells } from './closures.ts';
-import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, retryClosuresNow, type Closure } from '../sql/closures.ts';
+import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, retryClosuresNow, type Closure } from './sql/closures.ts';
 import { breakerDelayMs, RateLimits } from './resilience.ts';
 import { finishPush, type PushFinish } from './finish.ts';
 

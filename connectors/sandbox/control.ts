@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { SandboxCell } from '../types.ts';
+import type { SandboxCell } from '../outbound/types.ts';
 import type { FaultInjector } from './faults.ts';
 
 export interface ControlledSandbox {

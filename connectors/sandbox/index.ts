@@ -1,28 +1,30 @@
 /**
- * The two OTA sandboxes, mounted where the demo connections point (`/sandbox/booking-com`,
- * `/sandbox/expedia`): `stayos start` serves them on its own port, the tests and benchmarks on
- * theirs. Accounts are the demo connections' credentials and hotels unless given.
+ * The Booking.com, Expedia and Google Hotels sandboxes with the options the tests and benchmarks set (products,
+ * accounts, per-hotel behaviour), mounted where the demo connections point (`/sandbox/booking-com`,
+ * `/sandbox/expedia`, `/sandbox/google-hotels`) on the tests' and benchmarks' own ports. Accounts are the demo connections'
+ * credentials and hotels unless given. (`stayos start` mounts every adapter's sandbox as its
+ * adapter builds it: connectors/demo.ts.)
  */
 import type { FastifyInstance } from 'fastify';
-import { DEMO } from '../../core/demo/demo-data.ts';
+import { demoConnections } from '../demo.ts';
 import { BookingSandbox } from '../booking-com/sandbox.ts';
 import { ExpediaSandbox, type ExpediaSandboxOptions } from '../expedia/sandbox.ts';
+import { GoogleHotelsSandbox, type GoogleSandboxOptions } from '../google-hotels/sandbox.ts';
 
 export interface Sandboxes {
   booking: BookingSandbox;
   expedia: ExpediaSandbox;
+  google: GoogleHotelsSandbox;
   /** Route plugin for buildApp({ plugins }). */
   plugin: (app: FastifyInstance) => Promise<void>;
 }
 
-const demo = (channel: string) => {
-  const c = DEMO.connections.find((x) => x.channel === channel)!;
-  return { ...c, credentials: c.credentials as Record<string, string> };
-};
+const demo = (channel: string) => demoConnections('', [channel])[0]!;
 
 export function createSandboxes(options: { faults?: unknown; expediaProducts?: Record<string, { rooms: string[]; rates: string[] }>;
   bookingProducts?: Record<string, { rooms: string[]; rates: string[] }>; bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
   expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
+  googleProducts?: GoogleSandboxOptions['products'];
   /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
   expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'> } = {}): Sandboxes {
   const b = demo('booking_com');
@@ -38,12 +40,16 @@ export function createSandboxes(options: { faults?: unknown; expediaProducts?: R
     ...(options.expediaProducts ? { products: options.expediaProducts } : {}),
     ...options.expediaHotels,
   });
+  const g = demo('google_hotels');
+  const google = new GoogleHotelsSandbox({ accounts: [{ hotels: [g.hotelCode] }], faults: options.faults, ...(options.googleProducts ? { products: options.googleProducts } : {}) });
   return {
     booking,
     expedia,
+    google,
     plugin: async (app) => {
       await app.register(booking.plugin, { prefix: b.sandboxPath });
       await app.register(expedia.plugin, { prefix: e.sandboxPath });
+      await app.register(google.plugin, { prefix: g.sandboxPath });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * The demo hotel: fixed facts for `stayos seed-demo`. OTA codes follow each OTA's rules
- * (Expedia ids are numeric; Expedia credentials ≥ 4 / ≥ 6 characters), or every message would
- * fail validation at the OTA.
+ * The demo hotel: fixed facts for `stayos seed-demo`. Its OTA connections are each adapter's own
+ * (connectors/<ota>/adapter.ts `sandbox.demo`, gathered by connectors/demo.ts), with codes that
+ * follow that OTA's rules, or every message would fail validation at the OTA.
  */
 interface DemoRatePlan {
   code: string;
@@ -30,26 +30,6 @@ export const DEMO = {
     { code: 'NRF', name: 'Non-refundable', mealPlan: 'room_only', refundable: false, cancellationHours: null, parent: 'BAR', adjustmentPct: -10 },
     { code: 'BB', name: 'Bed & Breakfast', mealPlan: 'breakfast', refundable: true, cancellationHours: 24 },
   ] as DemoRatePlan[],
-  connections: [
-    {
-      channel: 'booking_com',
-      hotelCode: '1234567',
-      sandboxPath: '/sandbox/booking-com',
-      credentials: { client_id: 'stayos-demo-machine', client_secret: 'demo-secret-booking-com' },
-      settings: { rate_limit_per_minute: 120 },
-      roomCodes: { STD: '123456701', DLX: '123456702', STE: '123456703' } as Record<string, string>,
-      rateCodes: { BAR: '5001', NRF: '5002', BB: '5003' } as Record<string, string>,
-    },
-    {
-      channel: 'expedia',
-      hotelCode: '7654321',
-      sandboxPath: '/sandbox/expedia',
-      credentials: { username: 'stayosdemo', password: 'demo-pass-expedia' },
-      settings: { rate_limit_per_minute: 60 },
-      roomCodes: { STD: '200101', DLX: '200102', STE: '200103' } as Record<string, string>,
-      rateCodes: { BAR: '300101', NRF: '300102', BB: '300103' } as Record<string, string>,
-    },
-  ],
 } as const;
 
 function range(from: number, to: number): number[] {

@@ -1,7 +1,8 @@
 /**
  * `stayos seed-demo`: a demo property to try the pipeline on — 3 room types, 30 rooms, 3 rate plans,
- * 500 days of rates and restrictions, a Booking.com and an Expedia connection with full mappings
- * (pointed at the sandboxes `stayos start` serves), guests and reservations for the analytics.
+ * 500 days of rates and restrictions, the connections it is given (every OTA sandbox's, from
+ * connectors/demo.ts) with full mappings (pointed at the sandboxes `stayos start` serves), guests
+ * and reservations for the analytics.
  *
  * Idempotent: one transaction; on a database that already has the demo property only the rate
  * and restriction window is topped up (so a run on a later day extends it), and nothing else
@@ -11,6 +12,21 @@ import type { Pool, PoolClient } from '../db.ts';
 import { withTransaction } from '../db.ts';
 import { DEMO, demoGuests } from './demo-data.ts';
 import { prng } from '../prng.ts';
+
+/** One demo connection (an OTA adapter's demo account, served by its sandbox at `sandboxPath`). */
+export interface DemoSeedConnection {
+  channel: string;
+  sandboxPath: string;
+  hotelCode: string;
+  credentials: Record<string, string>;
+  /** Its settings, those that point it at the sandbox included. */
+  settings: Record<string, unknown>;
+  /** The OTA's room and rate codes by the demo's room type and rate plan codes. */
+  roomCodes: Record<string, string>;
+  rateCodes: Record<string, string>;
+  /** The sandbox serves the channel's reservations URL too (on the same base URL). */
+  reservationsUrl: boolean;
+}
 
 export interface SeedResult {
   created: boolean;
@@ -61,7 +77,7 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
   return { rates: rates.rowCount ?? 0, restrictions: restrictions.rowCount ?? 0 };
 }
 
-async function createProperty(client: PoolClient, sandboxBaseUrl: string): Promise<string> {
+async function createProperty(client: PoolClient, sandboxBaseUrl: string, connections: readonly DemoSeedConnection[]): Promise<string> {
   const { rows: [property] } = await client.query<{ id: string }>(
     `INSERT INTO property_mgmt.properties (code, name, timezone, currency, country, address)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -98,14 +114,13 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string): Promi
             ($1, 'NONREF', 'Non-refundable', 0, 'percent', 100)`,
     [propertyId],
   );
-  for (const c of DEMO.connections) {
+  for (const c of connections) {
     const { rows: [conn] } = await client.query<{ id: string }>(
       // The sandbox serves ARI and (Booking.com) the reservation queues on one base URL; a real
-      // Booking.com connection has two hosts (OTA_HOSTS).
+      // Booking.com connection has two hosts (its adapter's production URLs).
       `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, status, settings)
-       VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'booking_com' THEN $4 END, shared.encrypt_pii($5), 'active', $6) RETURNING id`,
-      [propertyId, c.channel, c.hotelCode, `${sandboxBaseUrl}${c.sandboxPath}`, JSON.stringify(c.credentials),
-       { ...c.settings, ...(c.channel === 'booking_com' ? { auth_url: `${sandboxBaseUrl}${c.sandboxPath}` } : {}) }],
+       VALUES ($1, $2, $3, $4, CASE WHEN $7 THEN $4 END, shared.encrypt_pii($5), 'active', $6) RETURNING id`,
+      [propertyId, c.channel, c.hotelCode, `${sandboxBaseUrl}${c.sandboxPath}`, JSON.stringify(c.credentials), c.settings, c.reservationsUrl],
     );
     for (const [rtCode, rtId] of roomTypes) {
       for (const [rpCode, rpId] of ratePlans) {
@@ -194,20 +209,20 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
     await client.query(
       `INSERT INTO reservation.reservation_guests (reservation_id, property_id, guest_id, first_name, last_name, is_primary)
        SELECT $1, $2, id, first_name, last_name, true FROM guest.profiles WHERE id = $3`, [res!.id, propertyId, guestId]);
-    if (channel === 'booking_com' || channel === 'expedia') {
-      await client.query(
-        `INSERT INTO channel.channel_reservations (connection_id, property_id, channel_code, external_reservation_id, reservation_id, status, last_modified_at)
-         SELECT id, $1, $2, $3, $4, $5, now() FROM channel.channel_connections WHERE property_id = $1 AND channel_code = $2`,
-        [propertyId, channel, `${channel === 'expedia' ? '9' : '4'}${String(1000000 + i)}`, res!.id, cancelled ? 'cancelled' : 'new'],
-      );
-    }
+    // An OTA booking is the channel's reservation too, where the demo has a connection of that
+    // channel (the other sources, direct or phone, have none: nothing is inserted).
+    await client.query(
+      `INSERT INTO channel.channel_reservations (connection_id, property_id, channel_code, external_reservation_id, reservation_id, status, last_modified_at)
+       SELECT id, $1, channel_code, $3, $4, $5, now() FROM channel.channel_connections WHERE property_id = $1 AND channel_code = $2`,
+      [propertyId, channel, `${channel === 'expedia' ? '9' : '4'}${String(1000000 + i)}`, res!.id, cancelled ? 'cancelled' : 'new'],
+    );
     made++;
   }
   return made;
 }
 
 /** `pool`'s sessions must hold the PII keys: the demo's credentials and passports are encrypted. */
-export async function seedDemo(pool: Pool, options: { sandboxBaseUrl: string; days?: number }): Promise<SeedResult> {
+export async function seedDemo(pool: Pool, options: { sandboxBaseUrl: string; connections: readonly DemoSeedConnection[]; days?: number }): Promise<SeedResult> {
   const days = options.days ?? 500;
   const result = await withTransaction(pool, async (client) => {
     // Two seeders at once (e.g. several `stayos start` on one empty database): one waits.
@@ -215,7 +230,7 @@ export async function seedDemo(pool: Pool, options: { sandboxBaseUrl: string; da
     const { rows: [existing] } = await client.query<{ id: string }>(
       `SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [DEMO.code]);
     const created = !existing;
-    const propertyId = existing?.id ?? (await createProperty(client, options.sandboxBaseUrl));
+    const propertyId = existing?.id ?? (await createProperty(client, options.sandboxBaseUrl, options.connections));
     const ari = await topUpAri(client, propertyId, days);
     const reservations = created ? await createStays(client, propertyId) : 0;
     return { created, propertyId, ...ari, reservations };

@@ -7,7 +7,7 @@
 export interface InboundConnection {
   id: string;
   propertyId: string;
-  channel: 'booking_com' | 'expedia' | 'opentravel';
+  channel: string;
   hotelCode: string;
   endpointUrl: string;
   /** Booking.com's reservation queues (NULL in the column: the ARI base URL serves them too, as a sandbox does). */

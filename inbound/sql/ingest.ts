@@ -7,19 +7,17 @@
  */
 
 /**
- * Where an OTA's reservation id is unique (channel_reservations.id_scope): across the channel for
- * Booking.com and Expedia, which issue them; per connection for OpenTravel senders, which number
- * their own.
+ * Acts as the OTA's service user, and queues every delivery of one OTA booking behind the first.
+ * Answers where the OTA's reservation id is unique (channel_reservations.id_scope, from the
+ * channel's row: across the channel for Booking.com and Expedia, which issue them; per connection
+ * for OpenTravel senders, which number their own).
  */
-export function bookingScope(channel: string, connectionId: string): string {
-  return channel === 'opentravel' ? connectionId : '';
-}
-
-/** Acts as the OTA's service user, and queues every delivery of one OTA booking behind the first. */
-export function lockBooking(channel: string, scope: string, externalId: string) {
+export function lockBooking(channel: string, connectionId: string, externalId: string) {
   return {
-    text: `SELECT set_config('app.current_user_id', shared.channel_user_id($1)::text, true), pg_advisory_xact_lock(hashtextextended($2, 0))`,
-    values: [channel, `inbound:${channel}:${scope}:${externalId}`],
+    text: `SELECT set_config('app.current_user_id', shared.channel_user_id($1)::text, true), s.scope,
+       pg_advisory_xact_lock(hashtextextended('inbound:' || $1 || ':' || s.scope || ':' || $2, 0))
+FROM (SELECT channel.reservation_id_scope($1, $3) AS scope) s`,
+    values: [channel, externalId, connectionId],
   };
 }
 
@@ -331,7 +329,7 @@ reloaded AS (
 INSERT INTO billing.payment_methods (property_id, guest_id, reservation_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand,
   expiry_month, expiry_year, card_fingerprint, is_virtual, virtual_card_source, virtual_activation_date, virtual_amount_limit, virtual_currency)
 SELECT $1, $2, $3, shared.encrypt_pii($4), shared.encrypt_pii($5), right($4, 4), $6, $7, $8, fp.any_key[1],
-       $9, CASE WHEN $9 THEN (CASE WHEN $10 IN ('expedia', 'booking_com') THEN $10 ELSE 'other_ota' END) END,
+       $9, CASE WHEN $9 THEN (SELECT virtual_card_source FROM channel.channels WHERE code = $10) END,
        CASE WHEN $9 THEN $11::date END, CASE WHEN $9 THEN $12::numeric END, CASE WHEN $9 THEN $13 END
 FROM fp
 WHERE NOT EXISTS (SELECT 1 FROM held)

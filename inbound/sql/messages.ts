@@ -4,7 +4,8 @@ export interface MessageRecord {
   connectionId: string | null;
   propertyId: string | null;
   channel: string;
-  source: 'expedia_webhook' | 'opentravel_webhook' | 'booking_com_poll' | 'replay';
+  /** `<channel>_webhook`, `<channel>_poll`, or `replay`. */
+  source: `${string}_webhook` | `${string}_poll` | 'replay';
   messageType: string;
   externalId: string | null;
   body: string;

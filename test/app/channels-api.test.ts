@@ -9,9 +9,10 @@ import { asTenant, TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { createProperty } from '../helpers/fixtures.ts';
 import { addConnection } from '../helpers/inbound.ts';
 import { runCli } from '../helpers/process.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { authenticate, createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/index.ts';
+import { ADAPTERS } from '../../connectors/registry.ts';
 import { cdcStatus, channelDetail, channelList, connectionList, errorLog, mappingList, parityReport, recentBookings, syncHistory } from '../../api/schemas.ts';
 import { CdcMetrics, reportProgress } from '../../cdc/metrics.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -338,7 +339,7 @@ describe('OpenAPI', () => {
     expect(spec.openapi).toBe('3.1.0');
     expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     const routes = app.printRoutes({ commonPrefix: false });
-    for (const path of ['/api/v1/channels', '/api/v1/channels/{id}', '/api/v1/channels/{id}/parity', '/api/v1/channels/{id}/pause', '/api/v1/cdc', '/api/v1/history',
+    for (const path of ['/api/v1/otas', '/api/v1/channels', '/api/v1/channels/{id}', '/api/v1/channels/{id}/parity', '/api/v1/channels/{id}/pause', '/api/v1/cdc', '/api/v1/history',
       '/api/v1/bookings', '/api/v1/errors', '/api/v1/connections', '/api/v1/connections/{id}', '/api/v1/connections/{id}/mappings', '/healthz', '/readyz', '/metrics']) {
       expect(spec.paths, path).toHaveProperty([path]);
       expect(routes).toContain(path.replace('{id}', ':id').split('/').at(-1));
@@ -353,7 +354,21 @@ describe('OpenAPI', () => {
     expect(create.required).toEqual(expect.arrayContaining(['channel', 'hotelCode']));
     expect(create.required).not.toContain('endpointUrl');
     expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['endpointUrl', 'reservationsUrl']));
-    expect(create.properties.channel.enum).toEqual(['booking_com', 'expedia', 'opentravel']);
+    expect(create.properties.channel.enum).toEqual(ADAPTERS.map((a) => a.code));
+  });
+
+  it('GET /api/v1/otas lists the OTAs StayOS connects, as each publishes itself: what goes out, how bookings come in', async () => {
+    expect((await app.inject({ method: 'GET', url: '/api/v1/otas' })).statusCode).toBe(401);
+    const res = await app.inject({ method: 'GET', url: '/api/v1/otas', headers: bearer(keyB) });
+    expect(res.statusCode).toBe(200);
+    const by = Object.fromEntries(res.json().otas.map((o: { code: string }) => [o.code, o]));
+    // Booking.com: ≥ 12 months in sync, reservations pulled from its queues; Expedia: ≤ 2 years ahead,
+    // bookings pushed (Booking Notification); Google Hotels: ARI only; OpenTravel senders push bookings only.
+    expect(by.booking_com).toMatchObject({ name: 'Booking.com', inbound: 'poll', outbound: { syncDays: { min: 365 } } });
+    expect(by.expedia).toMatchObject({ name: 'Expedia', inbound: 'webhook', outbound: { syncDays: { max: 730 } } });
+    expect(by.google_hotels).toMatchObject({ name: 'Google Hotels', inbound: null, outbound: { syncDays: { min: 1, max: 500 } } });
+    expect(by.google_hotels.settings).toEqual(expect.arrayContaining(['partner_key', 'sync_days']));
+    expect(by.opentravel).toMatchObject({ name: 'OpenTravel', inbound: 'webhook', outbound: null });
   });
 
   it('serves the UI at /docs from the package, without any external URL', async () => {

@@ -10,6 +10,10 @@ import { runCli } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { freePort } from '../setup/pg-server.ts';
+import { ADAPTERS } from '../../connectors/registry.ts';
+
+// The demo connects every channel with a sandbox (the registry's).
+const SANDBOXED = ADAPTERS.filter((a) => a.sandbox);
 
 const db = useTestDatabase();
 
@@ -33,7 +37,8 @@ describe('stayos start', () => {
       await waitFor(async () => {
         const stats = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/expedia/_control/stats`)).json()) as { accepted: number };
         const booking = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/booking-com/_control/stats`)).json()) as { accepted: number };
-        return stats.accepted > 0 && booking.accepted > 0;
+        const google = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/google-hotels/_control/stats`)).json()) as { accepted: number };
+        return stats.accepted > 0 && booking.accepted > 0 && google.accepted > 0;
       }, { timeoutMs: 60_000, what: `the demo hotel reaching both sandboxes (${first.output()})` });
       const ready = await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/readyz`);
       expect(ready.status).toBe(200);
@@ -51,7 +56,7 @@ describe('stayos start', () => {
       };
       const synced = async () => {
         const { channels } = await api('/api/v1/channels');
-        return channels.length === 2 && channels.every((c: any) => c.health.status === 'active' && c.pending.cells === 0 && c.lastSuccessAt) && channels;
+        return channels.length === SANDBOXED.length && channels.every((c: any) => c.health.status === 'active' && c.pending.cells === 0 && c.lastSuccessAt) && channels;
       };
       const channels = await waitFor(synced, { timeoutMs: 90_000, what: `a healthy, fully synced demo (${first.output()})` });
       console.log(`first run: healthy and fully synced ${((Date.now() - spawnedAt) / 1000).toFixed(1)} s after \`stayos start\` on an empty data directory`);

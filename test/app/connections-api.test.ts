@@ -9,7 +9,7 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { createProperty } from '../helpers/fixtures.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/index.ts';
 import { pino } from 'pino';
@@ -74,6 +74,14 @@ describe('connections API', () => {
     expect(own.json()).toMatchObject({ endpointUrl: 'https://supply-xml.booking.com/alt', reservationsUrl: 'https://secure-supply-xml.booking.com/alt' });
     const expedia = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'expedia', hotelCode: '4440004' } });
     expect(expedia.json()).toMatchObject({ endpointUrl: 'https://services.expediapartnercentral.com', reservationsUrl: null });
+    // Google: "Use the following base path for the endpoints: https://www.google.com" (hotel-prices/dev-guide/ari-overview); no credentials (an IP allow-list).
+    const google = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'google_hotels', hotelCode: 'hotel-4440009', settings: { partner_key: 'stayos', sync_days: 400 } } });
+    expect(google.statusCode, google.body).toBe(201);
+    expect(google.json()).toMatchObject({ channel: 'google_hotels', endpointUrl: 'https://www.google.com', reservationsUrl: null });
+    for (const settings of [{ sync_days: 501 }, { partner_key: 'has space' }, { rate_amounts: 'net' }]) {
+      const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload: { channel: 'google_hotels', hotelCode: 'hotel-4440010', settings } });
+      expect(bad.statusCode, JSON.stringify(settings)).toBe(400);
+    }
     for (const payload of [{ channel: 'expedia', hotelCode: '4440005', reservationsUrl: 'https://secure-supply-xml.booking.com' }, { channel: 'opentravel', hotelCode: 'OT1' }]) {
       const bad = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: as(manager), payload });
       expect(bad.statusCode, JSON.stringify(payload)).toBe(400);

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp, listen } from '../../api/index.ts';
 import { requestFullSync } from '../../connectors/index.ts';

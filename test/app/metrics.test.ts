@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { useTestDatabase } from '../helpers/db.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { DEMO } from '../../core/demo/demo-data.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { addDays } from '../../core/dates.ts';
 import { buildApp } from '../../api/index.ts';
 import { buildMetricsApp } from '../../api/metrics-app.ts';
@@ -14,7 +13,7 @@ import { waitFor } from '../helpers/wait.ts';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
-const expedia = DEMO.connections.find((c) => c.channel === 'expedia')!;
+const expedia = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 const METRICS_TOKEN = 'metrics-token-for-the-test-0123456789';
 const scrape = { authorization: `Bearer ${METRICS_TOKEN}` };
 

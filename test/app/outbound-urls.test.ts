@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { buildApp } from '../../api/index.ts';
 import { createApiKey } from '../../api/keys.ts';
-import { BookingReservationPoller, CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+import { CONNECTORS, requestFullSync, SyncWorker } from '../../connectors/index.ts';
+import { BookingReservationPoller } from '../../connectors/booking-com/reservations.ts';
 import { outboundUrlProblem, setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 import { tokenAccountKey } from '../../connectors/booking-com/auth.ts';
 

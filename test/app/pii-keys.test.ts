@@ -12,12 +12,13 @@ import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../core/db.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { keyStatus, rotateKeys } from '../../core/pii-keys.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp } from '../../api/app.ts';
 import { insertDocument } from '../../inbound/sql/ingest.ts';
 import { replayMessage } from '../../inbound/replay.ts';
+import { adapterOf } from '../../connectors/registry.ts';
 import { TEST_KEY } from '../helpers/db.ts';
 import { useDedicatedDatabase } from '../helpers/dedicated-server.ts';
 import { addConnection, fixture, post, startInboundApp } from '../helpers/inbound.ts';
@@ -97,7 +98,7 @@ describe('the PII key and the server log (point 6)', () => {
     expect(created.statusCode).toBe(201);
     expect((await post(`${inbound.url}/webhooks/expedia`, BN00)).status).toBe(200);
     const { rows: [msg] } = await pool.query(`SELECT id FROM channel.inbound_messages WHERE external_reservation_id = '13357395' AND outcome = 'created'`);
-    expect(await replayMessage(pool, msg.id)).toEqual([{ externalId: '13357395', outcome: 'duplicate' }]);
+    expect(await replayMessage(pool, msg.id, (channel) => adapterOf(channel)?.inbound)).toEqual([{ externalId: '13357395', outcome: 'duplicate' }]);
     const { rows: [card] } = await pool.query(`SELECT shared.decrypt_pii(card_number_encrypted) AS number, card_fingerprint AS fp FROM billing.payment_methods
       WHERE reservation_id = (SELECT reservation_id FROM channel.channel_reservations WHERE external_reservation_id = '13357395')`);
     expect(card).toEqual({ number: BN00_CARD, fp: fingerprint(TEST_KEY, BN00_CARD) });

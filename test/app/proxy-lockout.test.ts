@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, fixture, post, startInboundApp } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { loadConfig } from '../../core/config.ts';
 import { clientKey } from '../../api/webhooks/client-address.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { useTestDatabase } from '../helpers/db.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { erDiagrams } from '../../core/er-diagram.ts';
 import type { Pool } from '../../core/db.ts';
 

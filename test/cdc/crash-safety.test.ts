@@ -9,7 +9,7 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { runCli, type CliProcess } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { confirmedFlush, currentWal, dropSlot, slotName } from '../helpers/cdc.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { ensureSlot } from '../../cdc/index.ts';
 import type { Pool } from '../../core/db.ts';
 

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { DirtyCellsConsumer } from '../../cdc/index.ts';
 import type { ChangeEvent } from '../../cdc/types.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { confirmedFlush, currentWal, dirtySeq, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { cdcStatus } from '../../cdc/index.ts';
 
 const db = useTestDatabase();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { confirmedFlush, currentWal, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { registry } from '../../core/metrics.ts';
 import { isInputError } from '../../core/db.ts';
 import { recordIncident } from '../../cdc/sql/incidents.ts';

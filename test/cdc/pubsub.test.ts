@@ -11,9 +11,10 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { runCli, type CliProcess } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { confirmedFlush, currentWal, dropSlot, slotName, startPipeline } from '../helpers/cdc.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
-import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport, CHANNELS, ensureSlot } from '../../cdc/index.ts';
+import { createPubSubClient, ensurePubSubResources, pubsubNames, PubSubTransport, ensureSlot } from '../../cdc/index.ts';
+import { OUTBOUND_CHANNELS } from '../../connectors/registry.ts';
 
 const emulator = process.env.PUBSUB_EMULATOR_HOST;
 const PROJECT = 'stayos-test';
@@ -40,7 +41,7 @@ async function pullUntil(subscription: string, enough: (all: Array<{ attributes:
 beforeAll(async () => {
   if (!emulator) return;
   pubsub = createPubSubClient(PROJECT, emulator);
-  await ensurePubSubResources(pubsub, names, CHANNELS);
+  await ensurePubSubResources(pubsub, names, OUTBOUND_CHANNELS);
   for (const [topic, sub] of [[names.changesTopic, `${names.changesTopic}.audit`], [names.eventsTopic, `${names.eventsTopic}.audit`]] as const) {
     await pubsub.topic(topic).createSubscription(sub, { ackDeadlineSeconds: 60 });
   }

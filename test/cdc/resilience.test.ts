@@ -15,7 +15,7 @@ import { freePort } from '../setup/pg-server.ts';
 import { startEmbeddedPostgres } from '../../core/embedded-postgres.ts';
 import { createPool, withDatabase } from '../../core/db.ts';
 import { migrate } from '../../core/migrator.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { CdcMetrics, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
 import { createLogger } from '../../core/logger.ts';
 

@@ -15,11 +15,12 @@ import type { FastifyInstance } from 'fastify';
 import { TEST_KEY } from '../helpers/db.ts';
 import { invalidateLaggingSlots, useDedicatedDatabase } from '../helpers/dedicated-server.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { registry } from '../../core/metrics.ts';
 import { startCdc, type CdcPart } from '../../cdc/index.ts';
+import { OUTBOUND_CHANNELS } from '../../connectors/registry.ts';
 import { buildApp } from '../../api/index.ts';
 import { createApiKey } from '../../api/keys.ts';
 
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 const config = () => loadConfig({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: SLOT });
-const start = async () => (cdc = await startCdc({ config: config(), url: db.current.url, pool: db.current.pool, log: createLogger(process.env.SLOT_TEST_LOG ? 'warn' : 'silent') }));
+const start = async () => (cdc = await startCdc({ config: config(), url: db.current.url, pool: db.current.pool, channels: OUTBOUND_CHANNELS, log: createLogger(process.env.SLOT_TEST_LOG ? 'warn' : 'silent') }));
 const stop = async () => {
   await cdc?.stop();
   cdc = undefined;

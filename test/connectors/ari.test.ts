@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { currentAri, type AriValues, type CellKey } from '../../connectors/sql/ari.ts';
+import { seedDemo } from '../helpers/demo.ts';
+import { currentAri, type AriValues, type CellKey } from '../../connectors/outbound/sql/ari.ts';
 
 const db = useTestDatabase();
 const NIGHTS = 30;

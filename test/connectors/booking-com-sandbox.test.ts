@@ -9,7 +9,7 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BookingSandbox } from '../../connectors/booking-com/sandbox.ts';
 import { EXPIRY_MS, type SandboxReservation } from '../../connectors/booking-com/sandbox-reservations.ts';
-import { sandboxKey } from '../../connectors/types.ts';
+import { sandboxKey } from '../../connectors/outbound/types.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { waitFor } from '../helpers/wait.ts';
 

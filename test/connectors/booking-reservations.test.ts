@@ -10,11 +10,11 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { reservationOf } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createPool } from '../../core/db.ts';
 import { addDays } from '../../core/dates.ts';
 import { createLogger } from '../../core/logger.ts';
-import { BookingReservationPoller } from '../../connectors/index.ts';
+import { BookingReservationPoller } from '../../connectors/booking-com/reservations.ts';
 import { ReservationQueue, EXPIRY_MS, type SandboxReservation } from '../../connectors/booking-com/sandbox-reservations.ts';
 
 const db = useTestDatabase();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/process.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 
 const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startSandboxServer>>;

@@ -11,8 +11,8 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { mismatches, startSandboxServer, seedSandboxedDemo, testWorker } from '../helpers/outbound.ts';
 import { withTransaction } from '../../core/db.ts';
 import { closeConnection, requestFullSync, SyncWorker } from '../../connectors/index.ts';
-import { CLOSURE_MAX_ATTEMPTS } from '../../connectors/sql/closures.ts';
-import { setPaused } from '../../connectors/sql/connections.ts';
+import { CLOSURE_MAX_ATTEMPTS } from '../../connectors/outbound/sql/closures.ts';
+import { setPaused } from '../../connectors/outbound/sql/connections.ts';
 
 const db = useTestDatabase();
 const DAYS = 10;

@@ -8,7 +8,7 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES } from '../../connectors/expedia/ar-message.ts';

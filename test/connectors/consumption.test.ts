@@ -15,7 +15,7 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { connectionIds, startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, currentAri, requestFullSync, SyncWorker } from '../../connectors/index.ts';
 import { sellable } from '../../cdc/consumers/dirty-cells.ts';

@@ -22,7 +22,7 @@ import { confirmedFlush, currentWal, slotName } from '../helpers/cdc.ts';
 import { runCli, type CliProcess } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { ensureSlot } from '../../cdc/index.ts';
 import { requestFullSync, sandboxKey } from '../../connectors/index.ts';
 

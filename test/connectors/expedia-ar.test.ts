@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { parseStringPromise } from 'xml2js';
-import { compressNights } from '../../connectors/ranges.ts';
+import { compressNights } from '../../connectors/outbound/ranges.ts';
 import { buildAvailRateUpdateRQ, type ArUpdate } from '../../connectors/expedia/ar-message.ts';
 import { schemaErrors as validate } from '../helpers/xml.ts';
 

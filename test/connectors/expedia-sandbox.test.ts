@@ -15,7 +15,7 @@ import { parseStringPromise } from 'xml2js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAvailRateUpdateRQ, type ArUpdate } from '../../connectors/expedia/ar-message.ts';
 import { ExpediaSandbox } from '../../connectors/expedia/sandbox.ts';
-import { sandboxKey } from '../../connectors/types.ts';
+import { sandboxKey } from '../../connectors/outbound/types.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 

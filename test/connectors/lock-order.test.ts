@@ -22,10 +22,10 @@ import { abortNextInsertAsDeadlock, useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createPool, rerunOnConflict, withTransaction, type PoolClient } from '../../core/db.ts';
 import { registry } from '../../core/metrics.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { DirtyCellsConsumer } from '../../cdc/index.ts';
 import { markDirtyCells, type CellRange } from '../../cdc/sql/dirty-cells.ts';
-import { claimCells } from '../../connectors/sql/sync.ts';
+import { claimCells } from '../../connectors/outbound/sql/sync.ts';
 import { finishPush } from '../../connectors/outbound/finish.ts';
 import { retryErrors } from '../../api/sql/actions.ts';
 

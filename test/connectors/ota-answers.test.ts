@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, fixture } from '../helpers/inbound.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, requestFullSync, sandboxKey, SyncWorker } from '../../connectors/index.ts';
 import { parseBookingResponse } from '../../connectors/booking-com/parser.ts';
@@ -88,8 +88,8 @@ const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startSandboxServer>>;
 let worker: SyncWorker;
 const ids: Record<string, string> = {};
-const BOOKING = DEMO.connections.find((c) => c.channel === 'booking_com')!;
-const EXPEDIA = DEMO.connections.find((c) => c.channel === 'expedia')!;
+const BOOKING = DEMO_CONNECTIONS.find((c) => c.channel === 'booking_com')!;
+const EXPEDIA = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 
 const mark = (connection: string, room: string, plan: string, day: number) => db.current.pool.query(`
   INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)

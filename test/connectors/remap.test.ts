@@ -15,8 +15,8 @@ import { startPipeline, type TestPipeline } from '../helpers/cdc.ts';
 import { mismatches, startSandboxServer, seedSandboxedDemo, testWorker } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { withTransaction } from '../../core/db.ts';
-import { DEMO } from '../../core/demo/demo-data.ts';
 import { closeConnection, requestFullSync, sandboxKey, SyncWorker } from '../../connectors/index.ts';
+import { DEMO_CONNECTIONS } from '../helpers/demo.ts';
 
 const db = useTestDatabase();
 const DAYS = 40;
@@ -25,7 +25,7 @@ let server: Awaited<ReturnType<typeof startSandboxServer>>;
 let pipeline: TestPipeline;
 let worker: SyncWorker;
 const ids: Record<string, string> = {};
-const expedia = DEMO.connections.find((c) => c.channel === 'expedia')!;
+const expedia = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 
 beforeAll(async () => {
   const { pool } = db.current;

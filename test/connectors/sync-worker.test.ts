@@ -9,13 +9,12 @@ import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abortNextInsertAsDeadlock, useTestDatabase } from '../helpers/db.ts';
 import { connectionIds, mismatches, startSandboxServer } from '../helpers/outbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, currentAri, requestFullSync, sandboxKey, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
 import { markDirtyCells } from '../../cdc/sql/dirty-cells.ts';
-import { markWindowHorizon } from '../../connectors/sql/connections.ts';
+import { markWindowHorizon } from '../../connectors/outbound/sql/connections.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { DEMO } from '../../core/demo/demo-data.ts';
 import { buildAvailRateUpdateRQ } from '../../connectors/expedia/ar-message.ts';
 
 const db = useTestDatabase();
@@ -246,7 +245,7 @@ describe('races with the OTA', () => {
     expect(otaRate()).toBe(truth.rate);
     // A worker claimed the cell when the rate was 404, sent it (it reached the OTA) and died before
     // recording the answer; the PMS rate is back to the value the OTA had acknowledged before.
-    const expedia = DEMO.connections.find((x) => x.channel === 'expedia')!;
+    const expedia = DEMO_CONNECTIONS.find((x) => x.channel === 'expedia')!;
     const credentials = expedia.credentials as { username: string; password: string };
     await axios.post(`${server.url}/sandbox/expedia/eqc/ar`, buildAvailRateUpdateRQ({ username: credentials.username, password: credentials.password, hotelId: expedia.hotelCode },
       [{ from: night, to: night, roomTypeId: m.ota_room_code, ratePlan: { id: m.ota_rate_code, rate: { amount: '404.00', currency: m.currency } } }]),

@@ -7,7 +7,7 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { startPipeline, currentWal, confirmedFlush, type TestPipeline } from '../helpers/cdc.ts';
 import { startSandboxServer } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONNECTORS, SyncWorker } from '../../connectors/index.ts';
 

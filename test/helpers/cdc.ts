@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from '../../core/db.ts';
 import { createLogger } from '../../core/logger.ts';
-import { CdcMetrics, CHANNELS, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
+import { CdcMetrics, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../../cdc/index.ts';
+import { OUTBOUND_CHANNELS } from '../../connectors/registry.ts';
 import type { ChangeSink } from '../../cdc/types.ts';
 
 export function slotName(): string {
@@ -36,7 +37,7 @@ export async function startPipeline(pool: Pool, url: string, options: { sinks?: 
   const slot = slotName();
   await ensureSlot(pool, slot);
   const metrics = new CdcMetrics();
-  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, CHANNELS, { source: slot })];
+  const sinks = options.sinks ?? [new DirtyCellsConsumer(pool, OUTBOUND_CHANNELS, { source: slot })];
   const stream = new ReplicationStream({
     connectionString: url,
     slot,

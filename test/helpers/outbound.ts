@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import type { Pool } from '../../core/db.ts';
 import { createSandboxes, type Sandboxes } from '../../connectors/sandbox/index.ts';
 import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type WorkerOptions } from '../../connectors/index.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';
 
 export async function startSandboxServer(options: Parameters<typeof createSandboxes>[0] = {}): Promise<Sandboxes & { url: string; close: () => Promise<void> }> {
@@ -25,8 +25,8 @@ export async function startSandboxServer(options: Parameters<typeof createSandbo
  * The demo hotel calling `sandboxUrl`: ARI seeded for `days` + 5 days, every connection syncing
  * `days` without a rate limit. Returns the connections' ids by channel code.
  */
-export async function seedSandboxedDemo(pool: Pool, sandboxUrl: string, days: number): Promise<Record<string, string>> {
-  await seedDemo(pool, { sandboxBaseUrl: sandboxUrl, days: days + 5 });
+export async function seedSandboxedDemo(pool: Pool, sandboxUrl: string, days: number, channels?: readonly string[]): Promise<Record<string, string>> {
+  await seedDemo(pool, { sandboxBaseUrl: sandboxUrl, days: days + 5, ...(channels ? { channels } : {}) });
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [days]);
   return connectionIds(pool);
 }
@@ -64,7 +64,7 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
   const codes = new Map(keys.map((k) => [`${k.roomTypeId}|${k.ratePlanId}`, k]));
   const truth = await pmsTruth(pool, connectionId, days);
   const connector = CONNECTORS.find((c) => c.channel === conn.channel_code)!;
-  const sandbox = conn.channel_code === 'expedia' ? sandboxes.expedia : sandboxes.booking;
+  const sandbox = { expedia: sandboxes.expedia, booking_com: sandboxes.booking, google_hotels: sandboxes.google }[conn.channel_code as string]!;
   const cells = sandbox.cells(conn.ota_hotel_code);
   const rooms = sandbox.roomAvailability(conn.ota_hotel_code);
   const out: Mismatch[] = [];

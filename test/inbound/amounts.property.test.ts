@@ -9,7 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseInboundXml, parseReservation, type Booking } from '../../inbound/index.ts';
+import { parseInboundXml, type Booking } from '../../inbound/index.ts';
+import { parseReservation } from '../../connectors/opentravel/reservation.ts';
 
 /** An amount as (minor units, decimal places), and its exact decimal text. */
 const amount = fc.record({ minor: fc.bigInt({ min: 0n, max: 99_999_999_999n }), places: fc.integer({ min: 0, max: 3 }) })

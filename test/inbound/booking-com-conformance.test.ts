@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStringPromise } from 'xml2js';
 import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, businessFingerprint, fixture, reservationDetail, reservationOf } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
-import { BookingReservationPoller } from '../../connectors/index.ts';
+import { BookingReservationPoller } from '../../connectors/booking-com/reservations.ts';
 
 const db = useTestDatabase();
 const NS = 'http://www.opentravel.org/OTA/2003/05';

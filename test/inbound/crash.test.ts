@@ -7,13 +7,12 @@ import { TEST_KEY, useTestDatabase } from '../helpers/db.ts';
 import { businessFingerprint, post, reservationOf } from '../helpers/inbound.ts';
 import { runCli, type CliProcess } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
-import { DEMO } from '../../core/demo/demo-data.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { addDays } from '../../core/dates.ts';
 import { buildBnRequest } from '../../connectors/expedia/booking-notification.ts';
 
 const db = useTestDatabase();
-const expedia = DEMO.connections.find((c) => c.channel === 'expedia')!;
+const expedia = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 
 async function startApi(): Promise<{ proc: CliProcess; url: string }> {
   const proc = runCli(['start', '--only', 'api'], {

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase, useTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationDetail, reservationOf, startInboundApp } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createPool } from '../../core/db.ts';
 import { createProperty } from '../helpers/fixtures.ts';
 import { bookingHistory, replayMessage } from '../../inbound/replay.ts';
+import { adapterOf } from '../../connectors/registry.ts';
 
 const XSD = path.resolve(import.meta.dirname, '../../connectors/expedia/xsd');
 const db = useTestDatabase();
@@ -256,8 +257,8 @@ describe('Expedia credentials and failures', () => {
       SELECT c.id, c.property_id, rt.id, rp.id, '59999', '113702A' FROM channel.channel_connections c
       JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = 'STE' JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = 'BB'
       WHERE c.ota_hotel_code = '1154286'`);
-    expect(await replayMessage(pool, msg.id)).toEqual([{ externalId: '99990003', outcome: 'created' }]);
-    expect(await replayMessage(pool, msg.id)).toEqual([{ externalId: '99990003', outcome: 'duplicate' }]);
+    expect(await replayMessage(pool, msg.id, (channel) => adapterOf(channel)?.inbound)).toEqual([{ externalId: '99990003', outcome: 'created' }]);
+    expect(await replayMessage(pool, msg.id, (channel) => adapterOf(channel)?.inbound)).toEqual([{ externalId: '99990003', outcome: 'duplicate' }]);
     expect(await reservationOf(pool, 'expedia', '99990003')).toMatchObject({ status: 'confirmed', rooms: [expect.objectContaining({ room_type: 'STE' })] });
     expect((await bookingHistory(pool, 'expedia', '99990003')).map((h) => [h.source, h.outcome])).toEqual([
       ['expedia_webhook', 'refused'], ['replay', 'created'], ['replay', 'duplicate'],

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, businessFingerprint, FIXTURES, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { post, startInboundApp } from '../helpers/inbound.ts';
 import { schemaErrors } from '../helpers/xml.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { DEMO } from '../../core/demo/demo-data.ts';
 import { addDays } from '../../core/dates.ts';
 import { prng } from '../../core/prng.ts';
@@ -17,7 +17,7 @@ import { buildBnRequest, type BnRequest } from '../../connectors/expedia/booking
 
 const db = useTestDatabase();
 let server: Awaited<ReturnType<typeof startInboundApp>>;
-const expedia = DEMO.connections.find((c) => c.channel === 'expedia')!;
+const expedia = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 const ROOM_TYPES = ['STD', 'DLX', 'STE'] as const;
 const today = new Date().toISOString().slice(0, 10);
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { schemaErrors } from '../helpers/xml.ts';
 import { addConnection, businessFingerprint, fixture, post, reservationOf, startInboundApp } from '../helpers/inbound.ts';
-import { seedDemo } from '../../core/demo/seed-demo.ts';
+import { seedDemo } from '../helpers/demo.ts';
 
 const RS_XSD = path.resolve(import.meta.dirname, '../../connectors/booking-com/xsd/OTA_HotelResNotifRS.xsd');
 const db = useTestDatabase();

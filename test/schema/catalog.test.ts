@@ -1,4 +1,5 @@
 /** The shape of the schema, read from pg_catalog: contexts, keys, audit columns, indexes, contract tables. */
+import { ADAPTERS } from '../../connectors/registry.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 
@@ -73,8 +74,17 @@ describe('catalog', () => {
       FROM (${TABLES}) t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'channel_code' AND NOT a.attisdropped`);
     expect(rows.map((r) => r.tbl).sort()).toEqual(['channel.channel_connections', 'channel.channel_reservations', 'channel.inbound_messages', 'channel.ota_tokens', 'channel.sync_log']);
     expect(rows.filter((r) => !r.fk || r.lists).map((r) => r.tbl)).toEqual([]);
+    // The rows are the OTA registry's channels, one each (their migrations insert them).
     const { rows: channels } = await pool.query(`SELECT code FROM channel.channels WHERE deleted_at IS NULL ORDER BY code`);
-    expect(channels.map((r) => r.code)).toEqual(['booking_com', 'expedia', 'opentravel']);
+    expect(channels.map((r) => r.code)).toEqual(ADAPTERS.map((a) => a.code).sort());
+    // No function, trigger or generated column lists channel codes either (V1.21.0): a channel's facts are in its row.
+    const { rows: listing } = await pool.query(`
+      SELECT p.oid::regprocedure::text AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prosrc ~ '''(booking_com|expedia|opentravel|google_hotels)''.*''(booking_com|expedia|opentravel|google_hotels)'''
+      UNION ALL
+      SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attgenerated = 's' AND pg_get_expr(d.adbin, d.adrelid) ~ '(booking_com|expedia|opentravel)'`);
+    expect(listing).toEqual([]);
     // An unknown code is refused by the key (SQLSTATE 23503), not accepted.
     const f = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('CHREG', 'Registry test', 'EUR') RETURNING id`);
     await expect(pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, 'trivago', 'X1', 'https://example.com')`, [f.rows[0].id]))

@@ -18,12 +18,12 @@
  * What a value can never mean is an InboundRefusal naming the element; what is legal but unusual
  * (a phone with letters, an unknown status at Booking.com) is taken and kept as given.
  */
-import { addDays } from '../core/dates.ts';
-import { bookingSchema, checkBooking, type Booking, type InboundChannel } from './booking.ts';
-import { InboundRefusal, refuse, type RefusalReason } from './refusal.ts';
-import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
-import { cardExpiryDay, cardOf, customerOf, money, nightsOf, parseTime, personOf, sumMoney, type Money } from './ota-values.ts';
-import { commissionOf, compact, fitDetails, penaltiesOf, raw, READ, servicesOf, taxesOf, texts, unread } from './ota-details.ts';
+import { addDays } from '../../core/dates.ts';
+import { bookingSchema, checkBooking, type Booking, type InboundChannel } from '../../inbound/booking.ts';
+import { InboundRefusal, refuse, type RefusalReason } from '../../inbound/refusal.ts';
+import { at, attr, kid, kids, textOf, type XmlNode } from '../../core/xml.ts';
+import { cardExpiryDay, cardOf, customerOf, money, nightsOf, parseTime, personOf, sumMoney, type Money } from './values.ts';
+import { commissionOf, compact, fitDetails, penaltiesOf, raw, READ, servicesOf, taxesOf, texts, unread } from './details.ts';
 
 export interface ReservationContext {
   channel: InboundChannel;
@@ -358,3 +358,15 @@ const FIELD_NAMES: Record<string, string> = {
   childAges: 'GuestCount/@Age', email: 'Customer/Email', phone: 'Customer/Telephone', lastName: 'PersonName/Surname', firstName: 'PersonName/GivenName',
   card: 'PaymentCard', currency: '@CurrencyCode', document: 'Customer/Document', specialRequests: 'SpecialRequests', details: 'the booking\'s details',
 };
+
+/** Where each OpenTravel notification holds its reservations (the two roots Booking.com's queues hand out, too). */
+const RESERVATION_LISTS: Record<string, readonly [string, string]> = {
+  OTA_HotelResNotifRQ: ['HotelReservations', 'HotelReservation'],
+  OTA_HotelResModifyNotifRQ: ['HotelResModifies', 'HotelResModify'],
+};
+
+/** The reservation elements of an OTA_HotelResNotifRQ or OTA_HotelResModifyNotifRQ (none for any other root). */
+export function reservationsIn(root: string, node: XmlNode): XmlNode[] {
+  const [list, item] = RESERVATION_LISTS[root] ?? [];
+  return list && item ? kids(kid(node, list), item) : [];
+}

@@ -8,10 +8,12 @@
  * repeatedly), cannot read the envelope, or do not accept the credentials.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from '../../connectors/expedia/booking-notification.ts';
+import { bnError, bnFault, bnSuccess, bookingOfEnvelope, readEnvelope, type BnEnvelope, type BnReplyTo } from './booking-notification.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfAccount, type InboundConnection, cancelHotelCode, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
-import type { WebhookDeps } from './index.ts';
+import { credentialsMatch, deliver, InboundRefusal, connectionByHotel, connectionsOfAccount, type InboundConnection, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
+import { cancelHotelCode } from '../opentravel/reservation.ts';
+import type { WebhookDeps } from '../../inbound/index.ts';
+import { EXPEDIA_INBOUND_RULES, expediaRefusal } from './inbound-rules.ts';
 
 const XML = 'text/xml; charset=utf-8';
 
@@ -35,7 +37,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
       if (!(err instanceof InboundRefusal)) throw err;
       // A header we can answer to gets the RS error (final); an envelope we cannot read, a Nack.
       const to = err.details?.replyTo as BnReplyTo | undefined;
-      const e = err.spec.expedia;
+      const e = expediaRefusal(err);
       if (to && 'error' in e) return send(reply, 200, bnError({ ...to, root: 'OTA_HotelResNotifRQ' }, e.error, err.message, new Date()));
       return fault(reply, 500, 'fault' in e ? e.fault : 'Client.2002', err.message);
     }
@@ -71,7 +73,7 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         if (!owner) return await refuseAuth();
         const refusal = new InboundRefusal('unknown_hotel', `hotel ${hotel ?? '(none)'} is not connected to this account`);
         const text = bnError(env, '3202', refusal.message, new Date());
-        await recordRefusal(deps.pool, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started },
+        await recordRefusal(deps.pool, owner, 'expedia', refusal, { source: 'expedia_webhook', messageType: env.root, body, started, rules: EXPEDIA_INBOUND_RULES },
           { status: 200, body: text }, null, { hotelCode: hotel });
         return send(reply, 200, text);
       }
@@ -82,10 +84,10 @@ export function expediaWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         return fault(reply, 500, 'Server.4000', `too many messages for this hotel now; resend after ${limited} s`);
       }
       const now = new Date();
-      const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started }, () => bookingOfEnvelope(env, connection!), {
+      const { answer } = await deliver(deps, connection, { source: 'expedia_webhook', messageType: env.root, body, started, rules: EXPEDIA_INBOUND_RULES }, () => bookingOfEnvelope(env, connection!), {
         ok: (r) => ({ status: 200, body: bnSuccess(env, r, now) }),
         refused: (e) => {
-          const x = e.spec.expedia;
+          const x = expediaRefusal(e);
           return 'error' in x ? { status: 200, body: bnError(env, x.error, e.message, now) } : { status: 500, body: bnFault(x.fault, e.message) };
         },
       });

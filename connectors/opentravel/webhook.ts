@@ -9,10 +9,11 @@
  * database cannot take it now (resend).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { resNotifErrors, resNotifSuccess, type OtaIssue, type TakenBooking } from '../../connectors/opentravel/messages.ts';
+import { resNotifErrors, resNotifSuccess, type OtaIssue, type TakenBooking } from './messages.ts';
 import { fromPgError } from '../../core/errors.ts';
-import { basicAuth, credentialsMatch, deliver, parseReservation, InboundRefusal, connectionById, type InboundConnection, attr, kid, kids, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
-import type { WebhookDeps } from './index.ts';
+import { basicAuth, credentialsMatch, deliver, InboundRefusal, connectionById, type InboundConnection, attr, kid, kids, parseInboundXml, recordRefusal } from '../../inbound/index.ts';
+import { parseReservation } from './reservation.ts';
+import type { WebhookDeps } from '../../inbound/index.ts';
 
 const RS = 'OTA_HotelResNotifRS';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

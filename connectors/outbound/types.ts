@@ -13,20 +13,8 @@
  *   night (OpenTravel and Expedia alike).
  */
 
-export const OTA_CHANNELS = ['booking_com', 'expedia'] as const;
-export type OtaChannel = (typeof OTA_CHANNELS)[number];
-
-/**
- * The publishers' production hosts: what a new connection calls unless told otherwise. Booking.com
- * serves reservations from its PCI host, apart from ARI ("supply-xml.booking.com — non-PCI
- * servers … secure-supply-xml.booking.com" for reservations; developers.booking.com/connectivity/
- * docs/index-content); Expedia's AR endpoint is services.expediapartnercentral.com/eqc/ar
- * (developers.expediagroup.com/supply/lodging/docs/avail_and_rate_apis/avail_rates/reference/request).
- */
-export const OTA_HOSTS: Record<OtaChannel, { ari: string; reservations?: string }> = {
-  booking_com: { ari: 'https://supply-xml.booking.com', reservations: 'https://secure-supply-xml.booking.com' },
-  expedia: { ari: 'https://services.expediapartnercentral.com' },
-};
+/** A channel code (channel.channels.code); the registry (connectors/registry.ts) lists them. */
+export type OtaChannel = string;
 
 export interface OtaValues {
   availability: number;

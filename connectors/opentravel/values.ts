@@ -3,10 +3,10 @@
  * (with `@DecimalPlaces`), date-times, night ranges, people, payment cards. What a value can never
  * mean is refused naming the element; what is legal but unusual is taken.
  */
-import { addDays } from '../core/dates.ts';
-import { isEmail, isPhone, type Booking } from './booking.ts';
-import { refuse } from './refusal.ts';
-import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
+import { addDays } from '../../core/dates.ts';
+import { isEmail, isPhone, type Booking } from '../../inbound/booking.ts';
+import { refuse } from '../../inbound/refusal.ts';
+import { at, attr, kid, kids, textOf, type XmlNode } from '../../core/xml.ts';
 
 /**
  * An amount attribute as an exact decimal string. OpenTravel's `@DecimalPlaces` is the ISO 4217

@@ -274,7 +274,8 @@ export interface SyncLogEntry {
   connectionId: string;
   propertyId: string;
   channel: string;
-  kind: 'avail' | 'rate' | 'ar' | 'token';
+  /** The adapter's name for the message (avail, rate, ar, token, inv …). */
+  kind: string;
   cells: number;
   ranges: number;
   bytes: number;

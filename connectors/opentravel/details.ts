@@ -3,8 +3,8 @@
  * JSON for reservations.attributes.ota_details: taxes, commission, extras (Booking.com Services),
  * cancellation penalties, and every element the parser has no reading for, kept as sent.
  */
-import { at, attr, kid, kids, textOf, type XmlNode } from './xml.ts';
-import { money } from './ota-values.ts';
+import { at, attr, kid, kids, textOf, type XmlNode } from '../../core/xml.ts';
+import { money } from './values.ts';
 
 type Compactable = Record<string, unknown>;
 export const compact = <T extends Compactable>(o: T): Partial<T> =>

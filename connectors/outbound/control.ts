@@ -3,21 +3,19 @@
  * input and answers with a registry error naming what is wrong.
  */
 import { z } from 'zod';
-import { StayosError } from '../core/errors.ts';
-import type { Pool, PoolClient } from '../core/db.ts';
-import type { Logger } from '../core/logger.ts';
-import { addDays } from '../core/dates.ts';
+import { StayosError } from '../../core/errors.ts';
+import type { Pool, PoolClient } from '../../core/db.ts';
+import type { Logger } from '../../core/logger.ts';
+import { addDays } from '../../core/dates.ts';
 import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, resolvePoisonOf, setPaused } from './sql/connections.ts';
 import { startClosing } from './sql/closures.ts';
+import { registeredOta } from './registered.ts';
 
 /** Default window: 500 days, as channel-manager certifications demand. */
 export const FULL_SYNC_DEFAULT_DAYS = 500;
-/** Per OTA: Booking.com wants at least 12 months in sync; Expedia takes at most 2 years ahead. */
-const DAY_BOUNDS: Record<string, { min: number; max: number; why: string }> = {
-  booking_com: { min: 365, max: 1095, why: 'Booking.com asks for at least 12 months (365 days) in sync' },
-  expedia: { min: 1, max: 730, why: 'Expedia accepts dates up to 2 years (730 days) ahead' },
-};
 
+// Per OTA, its adapter's bounds (Booking.com wants at least 12 months in sync; Expedia takes at
+// most 2 years ahead).
 const uuid = z.uuid({ message: 'must be a connection id (UUID)' });
 
 async function connectionOf(pool: Pool, connectionId: string): Promise<{ id: string; channel: string; status: string }> {
@@ -47,7 +45,7 @@ const FULL_SYNC_CHUNK_CELLS = 5000;
 export async function requestFullSync(pool: Pool, connectionId: string, days = FULL_SYNC_DEFAULT_DAYS,
   options: { chunkCells?: number } = {}): Promise<FullSyncRequest> {
   const c = await connectionOf(pool, connectionId);
-  const bounds = DAY_BOUNDS[c.channel];
+  const bounds = registeredOta(c.channel)?.outbound?.days;
   if (!bounds) throw new StayosError('ERR_VALIDATION', `connection ${connectionId} is a ${c.channel} connection: no outbound ARI to sync`);
   if (!Number.isInteger(days) || days < bounds.min || days > bounds.max) {
     throw new StayosError('ERR_VALIDATION', `days must be a whole number from ${bounds.min} to ${bounds.max} for ${c.channel} (got ${days}): ${bounds.why}`);

@@ -3,7 +3,7 @@
  * become one date range, as both OTAs ask ("batch by contiguous date ranges"). OTA ranges are
  * inclusive of their last night (OpenTravel and Expedia alike); StayOS nights are single dates.
  */
-import { nextDay } from '../core/dates.ts';
+import { nextDay } from '../../core/dates.ts';
 
 export interface NightValue<V> {
   /** What identifies the series (e.g. OTA room + rate code); ranges never cross series. */

@@ -1,0 +1,60 @@
+/**
+ * Expedia (EQC): ARI pushed as AvailRateUpdateRQ (./client.ts), bookings pushed to our SOAP
+ * webhook as Booking Notification messages (./webhook.ts, ./booking-notification.ts).
+ */
+import { z } from 'zod';
+import type { OtaAdapter } from '../adapter.ts';
+import { commonSettings, settingInt } from '../outbound/settings.ts';
+import { bnFault, bookingOfEnvelope, readEnvelope } from './booking-notification.ts';
+import { expediaConnector } from './client.ts';
+import { EXPEDIA_INBOUND_RULES } from './inbound-rules.ts';
+import { expediaPricingOf, expediaPricingSettings } from './pricing.ts';
+import { ExpediaSandbox } from './sandbox.ts';
+import { expediaWebhook } from './webhook.ts';
+
+const demo = {
+  hotelCode: '7654321',
+  credentials: { username: 'stayosdemo', password: 'demo-pass-expedia' },
+  settings: { rate_limit_per_minute: 60 },
+  roomCodes: { STD: '200101', DLX: '200102', STE: '200103' },
+  rateCodes: { BAR: '300101', NRF: '300102', BB: '300103' },
+};
+const SOAP = 'text/xml; charset=utf-8';
+
+export const expediaAdapter: OtaAdapter = {
+  code: 'expedia',
+  name: 'Expedia',
+  // Expedia QuickConnect (EQC) AR and booking retrieval; the AR endpoint is
+  // services.expediapartnercentral.com/eqc/ar (developers.expediagroup.com/supply/lodging/docs/
+  // avail_and_rate_apis/avail_rates/reference/request).
+  hosts: ['services.expediapartnercentral.com'],
+  production: { endpointUrl: 'https://services.expediapartnercentral.com' },
+  settings: z.object({
+    ...commonSettings,
+    sync_days: settingInt(1, 730, 'Expedia takes dates up to 2 years ahead'),
+    ...expediaPricingSettings.shape,
+  }),
+  checkSettings: (settings) => void expediaPricingOf(settings),
+  outbound: {
+    connector: expediaConnector,
+    days: { min: 1, max: 730, why: 'Expedia accepts dates up to 2 years (730 days) ahead' },
+  },
+  inbound: {
+    webhook: {
+      prefix: '/webhooks/expedia',
+      register: expediaWebhook,
+      // SOAP 1.1: every Fault travels with HTTP 500; Server.4000 asks Expedia to resend later.
+      refuse: (reason, text) => ({ status: 500, contentType: SOAP, body: bnFault(reason === 'too_large' ? 'Client.2002' : 'Server.4000', text) }),
+    },
+    rules: EXPEDIA_INBOUND_RULES,
+    // A stored message is the whole SOAP envelope (one booking).
+    replay: ({ root, node }, connection) => (root === 'Envelope' ? [() => bookingOfEnvelope(readEnvelope(root, node), connection)] : []),
+  },
+  sandbox: {
+    path: 'expedia',
+    demo,
+    plugin: ({ faults }) => new ExpediaSandbox({
+      accounts: [{ username: demo.credentials.username, password: demo.credentials.password, hotels: [demo.hotelCode] }], faults,
+    }).plugin,
+  },
+};

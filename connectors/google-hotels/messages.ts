@@ -1,0 +1,119 @@
+/**
+ * Google Hotels ARI messages, as the publisher's XML reference writes them (developers.google.com/
+ * hotels/hotel-prices/xml-reference/ari-inv, …/ari-rate, …/ari-avail; the worked example
+ * …/vacation-rentals/dev-guide/vr-ari-example):
+ *  - OTA_HotelInvCountNotifRQ: rooms to sell per room type ("each … message is treated as an
+ *    overlay update … any previously defined inventory count is replaced"), `CountType="2"`;
+ *  - OTA_HotelRateAmountNotifRQ: the nightly rate per room type and package (rate plan), as a
+ *    `BaseByGuestAmt` for two guests ("By default, double-occupancy (two adult occupants) prices
+ *    are used as the base rates", support.google.com/hotelprices/answer/11190438);
+ *  - OTA_HotelAvailNotifRQ: restrictions per room type and package, one per AvailStatusMessage
+ *    (as the worked example): `Master` Open/Close (the night sells at all; "By default … closed",
+ *    dev-guide/ari-availability-message), `Arrival` / `Departure` Close, `SetMinLOS` / `SetMaxLOS`.
+ *    Each message is "a delta update … an update to any previously defined restriction only replaces
+ *    the value of the same restriction", so every restriction of a range is stated each time.
+ * Root attributes: the OpenTravel namespace, `EchoToken` ("Allowed characters are a-z, A-Z, 0-9, _
+ * (underscore), and - (dash)"), `TimeStamp`, `Version="3.0"`; the partner account, when given, in
+ * POS/Source/RequestorID/@ID. Date ranges are inclusive of End (the worked example sends one night
+ * as Start = End).
+ */
+import { randomBytes } from 'node:crypto';
+import { buildXml, OTA_NAMESPACE } from '../../core/xml.ts';
+
+/** The paths each message is POSTed to under https://www.google.com (dev-guide/ari-overview "Pushing messages"). */
+export const GOOGLE_PATHS = {
+  inv: '/travel/hotels/uploads/ota/hotel_inv_count_notif',
+  rate: '/travel/hotels/uploads/ota/hotel_rate_amount_notif',
+  avail: '/travel/hotels/uploads/ota/hotel_avail_notif',
+} as const;
+export type GoogleKind = keyof typeof GOOGLE_PATHS;
+
+/**
+ * Items per request, our bound: Google's ARI pages mention "recommended message size and upload
+ * rate limits" without a number we could read, and an `<Errors>` answer may leave the whole
+ * message unapplied ("An error in one part of a file could cause updates from other parts of the
+ * file to not be processed", support.google.com/hotelprices/answer/11190438): smaller messages
+ * lose less to one bad item. 1,000 items stay far below the 5 MB others report.
+ */
+export const GOOGLE_MAX_ITEMS = 1000;
+
+/** A stay no PMS restriction reaches: how "no maximum stay" is stated (Google documents no way to clear SetMaxLOS). */
+export const GOOGLE_NO_MAX_LOS = 365;
+
+export interface GoogleInvUpdate { roomCode: string; from: string; to: string; count: number }
+export interface GoogleRateUpdate { roomCode: string; rateCode: string; from: string; to: string; amount: string; currency: string }
+export interface GoogleRestrictionUpdate {
+  roomCode: string; rateCode: string; from: string; to: string;
+  closed: boolean; closedToArrival: boolean; closedToDeparture: boolean; minLos: number; maxLos: number;
+}
+
+export interface GoogleMessageOptions {
+  /** POS/Source/RequestorID/@ID: the partner account, for a backend that feeds several. */
+  partnerKey?: string | undefined;
+  /** The rate is the price the guest pays (taxes included, the default) or before taxes. */
+  amounts?: 'after_tax' | 'before_tax';
+  echoToken?: string;
+  timeStamp?: Date;
+}
+
+/** How many items (AvailStatusMessages, RateAmountMessages, Inventories) an update writes. */
+export const RESTRICTIONS_PER_UPDATE = 5;
+
+function root(opts: GoogleMessageOptions, extra: Record<string, string> = {}) {
+  return {
+    $: {
+      xmlns: OTA_NAMESPACE, EchoToken: opts.echoToken ?? randomBytes(12).toString('base64url'),
+      TimeStamp: (opts.timeStamp ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), Version: '3.0', ...extra,
+    },
+    ...(opts.partnerKey ? { POS: { Source: { RequestorID: { $: { ID: opts.partnerKey } } } } } : {}),
+  };
+}
+
+const control = (u: { roomCode: string; rateCode?: string; from: string; to: string }) =>
+  ({ $: { Start: u.from, End: u.to, InvTypeCode: u.roomCode, ...(u.rateCode ? { RatePlanCode: u.rateCode } : {}) } });
+
+export function buildInvCountNotifRQ(hotelCode: string, updates: GoogleInvUpdate[], opts: GoogleMessageOptions = {}): string {
+  return buildXml({
+    OTA_HotelInvCountNotifRQ: {
+      ...root(opts),
+      Inventories: {
+        $: { HotelCode: hotelCode },
+        Inventory: updates.map((u) => ({ StatusApplicationControl: control(u), InvCounts: { InvCount: { $: { Count: String(u.count), CountType: '2' } } } })),
+      },
+    },
+  });
+}
+
+export function buildRateAmountNotifRQ(hotelCode: string, updates: GoogleRateUpdate[], opts: GoogleMessageOptions = {}): string {
+  const amount = opts.amounts === 'before_tax' ? 'AmountBeforeTax' : 'AmountAfterTax';
+  return buildXml({
+    OTA_HotelRateAmountNotifRQ: {
+      // Overlay: these nights of the product take exactly this rate (nothing else of ours lingers).
+      ...root(opts, { NotifType: 'Overlay', NotifScopeType: 'ProductRate' }),
+      RateAmountMessages: {
+        $: { HotelCode: hotelCode },
+        RateAmountMessage: updates.map((u) => ({
+          StatusApplicationControl: control(u),
+          Rates: { Rate: { BaseByGuestAmts: { BaseByGuestAmt: { $: { [amount]: u.amount, CurrencyCode: u.currency, NumberOfGuests: '2' } } } } },
+        })),
+      },
+    },
+  });
+}
+
+export function buildAvailNotifRQ(hotelCode: string, updates: GoogleRestrictionUpdate[], opts: GoogleMessageOptions = {}): string {
+  const status = (restriction: string, closed: boolean) => ({ RestrictionStatus: { $: { Restriction: restriction, Status: closed ? 'Close' : 'Open' } } });
+  const los = (type: 'SetMinLOS' | 'SetMaxLOS', days: number) => ({ LengthsOfStay: { LengthOfStay: { $: { Time: String(days), TimeUnit: 'Day', MinMaxMessageType: type } } } });
+  return buildXml({
+    OTA_HotelAvailNotifRQ: {
+      ...root(opts),
+      AvailStatusMessages: {
+        $: { HotelCode: hotelCode },
+        AvailStatusMessage: updates.flatMap((u) => [
+          status('Master', u.closed), status('Arrival', u.closedToArrival), status('Departure', u.closedToDeparture),
+          los('SetMinLOS', u.minLos), los('SetMaxLOS', u.maxLos),
+        ].map((r) => ({ StatusApplicationControl: control(u), ...r }))),
+      },
+    },
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * OpenTravel (generic senders, AlpineBits-style): bookings pushed as OTA_HotelResNotifRQ to
+ * /webhooks/ota/:connectionId with HTTP Basic credentials (./webhook.ts). No outbound ARI, no
+ * production host (the sender calls us), no sandbox.
+ */
+import { z } from 'zod';
+import type { OtaAdapter } from '../adapter.ts';
+import { REFUSAL_REASONS } from '../../inbound/index.ts';
+import { resNotifErrors } from './messages.ts';
+import { parseReservation, reservationsIn } from './reservation.ts';
+import { opentravelWebhook } from './webhook.ts';
+
+export const opentravelAdapter: OtaAdapter = {
+  code: 'opentravel',
+  name: 'OpenTravel',
+  hosts: [],
+  settings: z.object({}),
+  inbound: {
+    webhook: {
+      prefix: '/webhooks/ota',
+      register: opentravelWebhook,
+      refuse: (reason, text, status) => {
+        const r = REFUSAL_REASONS[reason === 'unreadable' ? 'malformed_xml' : reason];
+        return { status, contentType: 'application/xml; charset=utf-8', body: resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()) };
+      },
+    },
+    // (Each sender numbers its own reservations: its channel.channels row says ids_per_connection.)
+    rules: {},
+    replay: ({ root, node }, connection) => reservationsIn(root, node)
+      .map((r) => () => parseReservation(r, { channel: 'opentravel', hotelCode: connection.hotelCode, today: connection.today })),
+  },
+};
