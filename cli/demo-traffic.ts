@@ -76,10 +76,12 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
       } else if (x < 0.45 && open.length) {
         const b = open[Math.floor(random() * open.length)]!;
         b.room = { ...b.room, ...stay(random, 2) };
-        (await expedia('modify', b)) ? counts.modified++ : counts.refused++;
+        if (await expedia('modify', b)) counts.modified++;
+        else counts.refused++;
       } else if (x < 0.5 && open.length) {
         const b = open.splice(Math.floor(random() * open.length), 1)[0]!;
-        (await expedia('cancel', b)) ? counts.cancelled++ : counts.refused++;
+        if (await expedia('cancel', b)) counts.cancelled++;
+        else counts.refused++;
       } else if (x < 0.7) {
         const room = ROOMS[Math.floor(random() * ROOMS.length)]!;
         // Booking.com ids are numeric; unique per run (from `run`), like the Expedia ids.
@@ -92,7 +94,8 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
             rooms: [{ roomCode: BOOKING.roomCodes[room]!, rateCode: BOOKING.rateCodes.BAR!, adults: 2, ...stay(random) }],
             booker: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! } },
         });
-        r.status === 202 ? counts.booking++ : counts.refused++;
+        if (r.status === 202) counts.booking++;
+        else counts.refused++;
       } else {
         // The revenue manager moves a rate by -8 % … +8 % on one night in the next two months.
         const { rowCount } = await db.pool.query(

@@ -42,7 +42,10 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         `SELECT version, type FROM public.flyway_schema_history WHERE success ORDER BY installed_rank`,
       );
       const applied = new Set<string>();
-      for (const r of rows) (r.type === 'SQL' ? applied.add(r.version) : applied.delete(r.version));
+      for (const r of rows) {
+        if (r.type === 'SQL') applied.add(r.version);
+        else applied.delete(r.version);
+      }
       const pending = known.filter((v) => !applied.has(v));
       if (pending.length) return reply.status(503).send({ status: 'migrating', pending });
       const cdc = await slotProblems(app.pool);

@@ -70,7 +70,6 @@ async function post(xml: string, init: { signal?: AbortSignal; to?: string; type
 /** Reads an AvailRateUpdateRS: HTTP 200, valid against Expedia's RS schema, namespace …/AR/2007/02. */
 async function readRS(text: string): Promise<RS> {
   expect(schemaErrors(RS_XSD, text)).toBeNull();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- xml2js output, shape checked by the schema above
   const rs = (await parseStringPromise(text)).AvailRateUpdateRS as any;
   expect(rs.$.xmlns).toBe(NS_2007);
   const issue = (e: { _?: string; $: { code: string } }) => ({ code: Number(e.$.code), message: e._ ?? '' });
@@ -86,7 +85,6 @@ const codes = (rs: RS) => (rs.kind === 'error' ? rs.errors.map((e) => e.code) : 
 const OK: RS = { kind: 'success', warnings: [] };
 const control = async (what: string, body?: unknown) => {
   const res = await fetch(`${base}/expedia/_control/${what}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON under test, asserted field by field
   return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
 };
 

@@ -20,7 +20,6 @@ import { parseBookingResponse } from '../../connectors/booking-com/parser.ts';
 import { namedUpdates } from '../../connectors/booking-com/issues.ts';
 import { parseAvailRateUpdateRS } from '../../connectors/expedia/parser.ts';
 import { readWarnings } from '../../connectors/expedia/warnings.ts';
-import { DEMO } from '../../core/demo/demo-data.ts';
 
 const range = <V>(from: string, to: string, value: V, covers: Array<{ cellId: string; part: 'avail' | 'rate' | 'restr' }>) => ({ series: '', from, to, value, covers });
 
