@@ -22,20 +22,40 @@ export default tseslint.config(
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
-      'import-x/no-restricted-paths': ['error', {
-        zones: [
-          { target: './core', from: ['./api', './cdc', './connectors', './inbound', './cli', './bench', './test'], message: 'core/ is the bottom layer: it imports nothing above it.' },
-          { target: './cdc', from: ['./connectors', './inbound', './api', './cli'], message: 'the CDC engine gets its channels from the start-up code, never from connectors/ or above.' },
-          { target: './inbound', from: ['./connectors', './api', './cli', './cdc'], message: 'the inbound engine sees adapters only through InboundRules and what the start-up code passes.' },
-          { target: './connectors/outbound', from: [...otaFolders(), ...WIRING, './connectors/sandbox', './inbound', './cdc'], message: 'the outbound engine sees only the adapter interface (connectors/adapter.ts).' },
-          ...OTAS.map((o) => ({
-            target: `./connectors/${o}`, from: [...otaFolders([o, 'opentravel']), ...WIRING, './cdc'],
-            message: 'an OTA folder imports the engines, core/, the OpenTravel protocol and the sandbox kit: never another OTA or the start-up layers.',
-          })),
-          { target: './connectors/adapter.ts', from: [...otaFolders(), ...WIRING], message: 'the adapter interface names no OTA.' },
-          { target: './api', from: ['./cli'], message: 'the API does not import the CLI.' },
-        ],
-      }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './core',
+              from: ['./api', './cdc', './connectors', './inbound', './cli', './bench', './test'],
+              message: 'core/ is the bottom layer: it imports nothing above it.',
+            },
+            {
+              target: './cdc',
+              from: ['./connectors', './inbound', './api', './cli'],
+              message: 'the CDC engine gets its channels from the start-up code, never from connectors/ or above.',
+            },
+            {
+              target: './inbound',
+              from: ['./connectors', './api', './cli', './cdc'],
+              message: 'the inbound engine sees adapters only through InboundRules and what the start-up code passes.',
+            },
+            {
+              target: './connectors/outbound',
+              from: [...otaFolders(), ...WIRING, './connectors/sandbox', './inbound', './cdc'],
+              message: 'the outbound engine sees only the adapter interface (connectors/adapter.ts).',
+            },
+            ...OTAS.map((o) => ({
+              target: `./connectors/${o}`,
+              from: [...otaFolders([o, 'opentravel']), ...WIRING, './cdc'],
+              message: 'an OTA folder imports the engines, core/, the OpenTravel protocol and the sandbox kit: never another OTA or the start-up layers.',
+            })),
+            { target: './connectors/adapter.ts', from: [...otaFolders(), ...WIRING], message: 'the adapter interface names no OTA.' },
+            { target: './api', from: ['./cli'], message: 'the API does not import the CLI.' },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
     },
@@ -46,7 +66,22 @@ export default tseslint.config(
   },
   {
     files: ['api/dashboard/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', location: 'readonly', history: 'readonly', uPlot: 'readonly', confirm: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URLSearchParams: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        uPlot: 'readonly',
+        confirm: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        URLSearchParams: 'readonly',
+        console: 'readonly',
+      },
+    },
   },
   prettier,
 );

@@ -44,7 +44,9 @@ export default defineConfig({
     projects: [
       { test: { ...common, name: 'pg18', include: ['test/**/*.test.ts'], env: { STAYOS_TEST_PG: '18' } } },
       // The lock-order test too: issue 20's deadlock was reported against PostgreSQL 15.
-      ...(pg15 ? [{ test: { ...common, name: 'pg15', include: ['test/schema/**/*.test.ts', 'test/connectors/lock-order.test.ts'], env: { STAYOS_TEST_PG: '15' } } }] : []),
+      ...(pg15
+        ? [{ test: { ...common, name: 'pg15', include: ['test/schema/**/*.test.ts', 'test/connectors/lock-order.test.ts'], env: { STAYOS_TEST_PG: '15' } } }]
+        : []),
     ],
   },
 });

@@ -61,10 +61,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url ?? 'unmatched';
     if (!url.startsWith('/api/') && !url.startsWith('/webhooks/')) return;
-    request.log.info({
-      method: request.method, route: url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
-      ...(request.principal ? { keyId: request.principal.keyId, role: request.principal.role } : {}),
-    }, 'request');
+    request.log.info(
+      {
+        method: request.method,
+        route: url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ...(request.principal ? { keyId: request.principal.keyId, role: request.principal.role } : {}),
+      },
+      'request',
+    );
   });
 
   // One translation from the error registry to HTTP; protocol routes (OTA webhooks) override it

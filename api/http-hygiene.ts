@@ -18,16 +18,28 @@ export function httpHygiene(app: FastifyInstance): void {
     let hosts = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') hosts++;
     if (hosts > 1) {
-      return reply.code(400).header('connection', 'close')
+      return reply
+        .code(400)
+        .header('connection', 'close')
         .send({ error: { code: 'ERR_VALIDATION', message: `the request has ${hosts} Host header lines; HTTP/1.1 allows one (RFC 9112 §3.2)` } });
     }
     const te = request.headers['transfer-encoding'];
     if (te !== undefined) {
-      const codings = te.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+      const codings = te
+        .split(',')
+        .map((c) => c.trim().toLowerCase())
+        .filter(Boolean);
       const unknown = codings.filter((c) => c !== 'chunked');
       if (unknown.length) {
-        return reply.code(501).header('connection', 'close')
-          .send({ error: { code: 'ERR_NOT_IMPLEMENTED', message: `transfer coding ${unknown.join(', ')} is not supported; send the body uncompressed (RFC 9112 §6.1)` } });
+        return reply
+          .code(501)
+          .header('connection', 'close')
+          .send({
+            error: {
+              code: 'ERR_NOT_IMPLEMENTED',
+              message: `transfer coding ${unknown.join(', ')} is not supported; send the body uncompressed (RFC 9112 §6.1)`,
+            },
+          });
       }
     }
   });

@@ -17,13 +17,15 @@ import { z } from 'zod';
 import { StayosError } from '../core/errors.ts';
 import { errorBody } from './schemas.ts';
 
-const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data) => {
-  // A request without a body reaches the validator as null; an optional body means "absent".
-  const r = schema.safeParse(httpPart === 'body' && data === null ? undefined : data);
-  if (r.success) return { value: r.data };
-  if (httpPart === 'params') return { error: new StayosError('ERR_NOT_FOUND', 'no such resource') };
-  return { error: new StayosError('ERR_VALIDATION', `${httpPart}: ${z.prettifyError(r.error)}`) };
-};
+const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema, httpPart }) =>
+  (data) => {
+    // A request without a body reaches the validator as null; an optional body means "absent".
+    const r = schema.safeParse(httpPart === 'body' && data === null ? undefined : data);
+    if (r.success) return { value: r.data };
+    if (httpPart === 'params') return { error: new StayosError('ERR_NOT_FOUND', 'no such resource') };
+    return { error: new StayosError('ERR_VALIDATION', `${httpPart}: ${z.prettifyError(r.error)}`) };
+  };
 
 export async function openApi(app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
@@ -34,9 +36,10 @@ export async function openApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'StayOS Channel API',
         version: '1',
-        description: 'Channel status, parity, CDC and connection management for revenue teams and integration engineers. '
-          + 'Every /api/v1 route needs `Authorization: Bearer <key>` (`stayos api-key create`); a key sees only its properties (row-level security). '
-          + 'Errors are `{ "error": { "code", "message" } }` with the codes of docs/errors.md. The OTA webhooks answer in their own protocols.',
+        description:
+          'Channel status, parity, CDC and connection management for revenue teams and integration engineers. ' +
+          'Every /api/v1 route needs `Authorization: Bearer <key>` (`stayos api-key create`); a key sees only its properties (row-level security). ' +
+          'Errors are `{ "error": { "code", "message" } }` with the codes of docs/errors.md. The OTA webhooks answer in their own protocols.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'sos_<prefix>_<secret>' } } },
       tags: [
@@ -55,6 +58,9 @@ export async function openApi(app: FastifyInstance): Promise<void> {
 
 /** A key-protected route's OpenAPI description: tag, summary, security, and the error answers it can give. */
 export const doc = (tag: string, summary: string, s: { response?: Record<number, z.ZodType> } & Record<string, unknown> = {}, errors: number[] = [401]) => ({
-  tags: [tag], summary, security: [{ apiKey: [] }], ...s,
+  tags: [tag],
+  summary,
+  security: [{ apiKey: [] }],
+  ...s,
   response: { ...s.response, ...Object.fromEntries(errors.map((code) => [code, errorBody])) },
 });

@@ -24,8 +24,13 @@ type Property = Principal['properties'][number];
  * ERR_NOT_FOUND: another property's connection does not exist for this key. With `act`, the key
  * must also act on that property with the user's role there (mayActOn), else ERR_FORBIDDEN.
  */
-export async function onConnection<T>(pool: Pool, principal: Principal, id: string, fn: (c: PoolClient, property: Property) => Promise<T>,
-  options: { act?: boolean } = {}): Promise<T> {
+export async function onConnection<T>(
+  pool: Pool,
+  principal: Principal,
+  id: string,
+  fn: (c: PoolClient, property: Property) => Promise<T>,
+  options: { act?: boolean } = {},
+): Promise<T> {
   for (const p of principal.properties) {
     const r = await asTenant(pool, principal, p.id, async (c) => {
       if (!(await c.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id])).rowCount) return { found: false as const };
@@ -42,7 +47,12 @@ export async function onConnection<T>(pool: Pool, principal: Principal, id: stri
  * not take many pool connections at once from the pipeline sharing the pool; the dashboard polls),
  * or, given `connection`, only as the property that sees it (ERR_NOT_FOUND otherwise).
  */
-export async function asEachTenant<T>(pool: Pool, principal: Principal, connection: string | undefined, fn: (c: PoolClient, property: Property) => Promise<T>): Promise<T[]> {
+export async function asEachTenant<T>(
+  pool: Pool,
+  principal: Principal,
+  connection: string | undefined,
+  fn: (c: PoolClient, property: Property) => Promise<T>,
+): Promise<T[]> {
   if (connection) return [await onConnection(pool, principal, connection, fn)];
   const out: T[] = [];
   for (const p of principal.properties) out.push(await asTenant(pool, principal, p.id, (c) => fn(c, p)));

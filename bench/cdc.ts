@@ -10,7 +10,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { benchDatabase, benchProperty, machine, percentile } from './common.ts';
 import { createLogger } from '../core/logger.ts';
-import { CdcMetrics, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import {
+  CdcMetrics,
+  confirmedFlushLsn,
+  currentWalLsn,
+  DirtyCellsConsumer,
+  ensureSlot,
+  InProcessTransport,
+  PUBLICATIONS,
+  ReplicationStream,
+} from '../cdc/index.ts';
 import { OUTBOUND_CHANNELS } from '../connectors/registry.ts';
 import { formatLsn } from '../cdc/lsn.ts';
 import { createPool, type Pool } from '../core/db.ts';
@@ -47,11 +56,15 @@ const storePool = (url: string) => (store ??= createPool(url, { max: 2, applicat
 
 function pipeline(url: string, slot: string, onDurable?: (commitTime: string) => void, decodeOnly = false): ReplicationStream {
   const stream = new ReplicationStream({
-    connectionString: url, slot, publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
+    connectionString: url,
+    slot,
+    publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
     sink: decodeOnly
       ? { write: () => undefined, flush: async () => undefined }
       : timed(new InProcessTransport([new DirtyCellsConsumer(storePool(url), OUTBOUND_CHANNELS)])),
-    log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
+    log: createLogger('warn'),
+    metrics: new CdcMetrics(),
+    heartbeatMs: 1000,
     ...(onDurable ? { onDurable: (t: string) => onDurable(t) } : {}),
   });
   stream.start();
@@ -81,8 +94,26 @@ async function main(): Promise<void> {
 
     // 1a. pg_recvlogical: the server's pgoutput stream written to /dev/null.
     let t0 = performance.now();
-    const r = spawnSync(PG_RECVLOGICAL, ['-d', url, '--slot', 'bench_recvlogical', '--start', '--no-loop', '-E', end,
-      '-o', 'proto_version=1', '-o', `publication_names=${PUBLICATIONS.ari}`, '-f', '/dev/null'], { encoding: 'utf8' });
+    const r = spawnSync(
+      PG_RECVLOGICAL,
+      [
+        '-d',
+        url,
+        '--slot',
+        'bench_recvlogical',
+        '--start',
+        '--no-loop',
+        '-E',
+        end,
+        '-o',
+        'proto_version=1',
+        '-o',
+        `publication_names=${PUBLICATIONS.ari}`,
+        '-f',
+        '/dev/null',
+      ],
+      { encoding: 'utf8' },
+    );
     const recvSeconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`pg_recvlogical failed: ${r.stderr}`);
 
@@ -113,34 +144,41 @@ async function main(): Promise<void> {
     const { rows: ids } = await pool.query(`SELECT id FROM property_mgmt.daily_rates ORDER BY id LIMIT 30000`);
     const loads: Array<Record<string, number | undefined>> = [];
     for (const txPerSecond of [50, 10]) {
-    const latencies: number[] = [];
-    const live = pipeline(url, 'bench_pipeline', (commitTime) => latencies.push(Date.now() - Date.parse(commitTime)));
-    // Warm-up, not measured: a (re)started WAL sender first re-reads the WAL from the slot's
-    // restart point, and the first flush connects; one transaction through the pipe absorbs both.
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount WHERE id = $1`, [ids[0]!.id]);
-    const warm = await currentWalLsn(pool);
-    await waitConfirmed(pool, 'bench_pipeline', warm);
-    latencies.length = 0;
-    const seconds = 10;
-    const perTx = 100;
-    const started = Date.now();
-    let sent = 0;
-    const inflight: Promise<unknown>[] = [];
-    for (let i = 0; i < seconds * txPerSecond; i++) {
-      const due = started + (i * 1000) / txPerSecond;
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-      const slice = ids.slice((i * perTx) % ids.length, ((i * perTx) % ids.length) + perTx).map((x) => x.id);
-      inflight.push(pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 WHERE id = ANY ($1::uuid[])`, [slice]));
-      sent += slice.length;
-    }
-    await Promise.all(inflight);
-    const offeredSeconds = (Date.now() - started) / 1000;
-    const liveEnd = await currentWalLsn(pool);
-    await waitConfirmed(pool, 'bench_pipeline', liveEnd);
-    await live.stop();
-    latencies.sort((a, b) => a - b);
-    loads.push({ offeredChangesPerSecond: Math.round(sent / offeredSeconds), transactions: latencies.length, p50ms: percentile(latencies, 50), p95ms: percentile(latencies, 95), p99ms: percentile(latencies, 99), maxms: latencies.at(-1) });
+      const latencies: number[] = [];
+      const live = pipeline(url, 'bench_pipeline', (commitTime) => latencies.push(Date.now() - Date.parse(commitTime)));
+      // Warm-up, not measured: a (re)started WAL sender first re-reads the WAL from the slot's
+      // restart point, and the first flush connects; one transaction through the pipe absorbs both.
+      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount WHERE id = $1`, [ids[0]!.id]);
+      const warm = await currentWalLsn(pool);
+      await waitConfirmed(pool, 'bench_pipeline', warm);
+      latencies.length = 0;
+      const seconds = 10;
+      const perTx = 100;
+      const started = Date.now();
+      let sent = 0;
+      const inflight: Promise<unknown>[] = [];
+      for (let i = 0; i < seconds * txPerSecond; i++) {
+        const due = started + (i * 1000) / txPerSecond;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        const slice = ids.slice((i * perTx) % ids.length, ((i * perTx) % ids.length) + perTx).map((x) => x.id);
+        inflight.push(pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 WHERE id = ANY ($1::uuid[])`, [slice]));
+        sent += slice.length;
+      }
+      await Promise.all(inflight);
+      const offeredSeconds = (Date.now() - started) / 1000;
+      const liveEnd = await currentWalLsn(pool);
+      await waitConfirmed(pool, 'bench_pipeline', liveEnd);
+      await live.stop();
+      latencies.sort((a, b) => a - b);
+      loads.push({
+        offeredChangesPerSecond: Math.round(sent / offeredSeconds),
+        transactions: latencies.length,
+        p50ms: percentile(latencies, 50),
+        p95ms: percentile(latencies, 95),
+        p99ms: percentile(latencies, 99),
+        maxms: latencies.at(-1),
+      });
     }
 
     const recvRate = changes / recvSeconds;
@@ -150,7 +188,13 @@ async function main(): Promise<void> {
       postgres: (await pool.query('SHOW server_version')).rows[0].server_version,
       changes,
       pgRecvlogical: { seconds: +recvSeconds.toFixed(2), changesPerSecond: Math.round(recvRate) },
-      pipeline: { seconds: +pipeSeconds.toFixed(2), changesPerSecond: Math.round(pipeRate), dirtyCells: cells, storingSeconds: +(storingMs / 1000).toFixed(2), storeCalls: storingFlushes },
+      pipeline: {
+        seconds: +pipeSeconds.toFixed(2),
+        changesPerSecond: Math.round(pipeRate),
+        dirtyCells: cells,
+        storingSeconds: +(storingMs / 1000).toFixed(2),
+        storeCalls: storingFlushes,
+      },
       ratio: +(pipeRate / recvRate).toFixed(2),
       decodeOnly: { seconds: +decodeSeconds.toFixed(2), changesPerSecond: Math.round(changes / decodeSeconds) },
       latency: loads,
@@ -160,11 +204,17 @@ async function main(): Promise<void> {
     console.log(`\nCDC benchmark — ${result.machine}; PostgreSQL ${result.postgres}\n`);
     console.log('| measure | pg_recvlogical (baseline) | StayOS pipeline | ratio | target |');
     console.log('| --- | --- | --- | --- | --- |');
-    console.log(`| ${changes.toLocaleString('en')} row changes, decode → stored | ${Math.round(recvRate).toLocaleString('en')} changes/s (${recvSeconds.toFixed(2)} s) | ${Math.round(pipeRate).toLocaleString('en')} changes/s (${pipeSeconds.toFixed(2)} s) | ${result.ratio} | ≥ 0.5 and ≥ 50,000/s |`);
+    console.log(
+      `| ${changes.toLocaleString('en')} row changes, decode → stored | ${Math.round(recvRate).toLocaleString('en')} changes/s (${recvSeconds.toFixed(2)} s) | ${Math.round(pipeRate).toLocaleString('en')} changes/s (${pipeSeconds.toFixed(2)} s) | ${result.ratio} | ≥ 0.5 and ≥ 50,000/s |`,
+    );
     console.log(`| of which storing dirty cells (diagnostic) | — | ${(storingMs / 1000).toFixed(2)} s in ${storingFlushes} flushes | — | — |`);
-    console.log(`| same WAL, decoded by the pipeline but stored nowhere (diagnostic) | — | ${Math.round(changes / decodeSeconds).toLocaleString('en')} changes/s (${decodeSeconds.toFixed(2)} s) | ${(changes / decodeSeconds / recvRate).toFixed(2)} | — |`);
+    console.log(
+      `| same WAL, decoded by the pipeline but stored nowhere (diagnostic) | — | ${Math.round(changes / decodeSeconds).toLocaleString('en')} changes/s (${decodeSeconds.toFixed(2)} s) | ${(changes / decodeSeconds / recvRate).toFixed(2)} | — |`,
+    );
     for (const l of loads) {
-      console.log(`| commit → stored at ${l.offeredChangesPerSecond!.toLocaleString('en')} changes/s offered | — | p50 ${l.p50ms} ms, p95 ${l.p95ms} ms, p99 ${l.p99ms} ms, max ${l.maxms} ms (${l.transactions} tx) | — | p99 ≤ 100 ms at 5,000/s |`);
+      console.log(
+        `| commit → stored at ${l.offeredChangesPerSecond!.toLocaleString('en')} changes/s offered | — | p50 ${l.p50ms} ms, p95 ${l.p95ms} ms, p99 ${l.p99ms} ms, max ${l.maxms} ms (${l.transactions} tx) | — | p99 ≤ 100 ms at 5,000/s |`,
+      );
     }
     await pool.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench\\_%'`);
   } finally {

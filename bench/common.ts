@@ -34,7 +34,14 @@ export async function benchDatabase(name: string): Promise<BenchDb> {
   const url = withDatabase(serverUrl, name);
   const pool = createPool(url, { max: 8, applicationName: 'stayos-bench', encryptionKeys: [BENCH_KEY] });
   await migrate(pool);
-  return { url, pool, close: async () => { await pool.end(); await stop(); } };
+  return {
+    url,
+    pool,
+    close: async () => {
+      await pool.end();
+      await stop();
+    },
+  };
 }
 
 /** The PII key of the benchmark's databases (the StayOS processes it starts get it as STAYOS_ENCRYPTION_KEY). */
@@ -70,7 +77,13 @@ export function cpuSnapshot(pids: number[] = []): CpuSnapshot | null {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
   };
-  const read = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } };
+  const read = (pid: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+  };
   const postgres = new Map<string, number>();
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -105,21 +118,49 @@ export function percentile(sorted: number[], p: number): number {
 
 /** A property of `roomTypes` × `ratePlans` with `days` of rates and restrictions, mapped at both OTAs. */
 export async function benchProperty(pool: Pool, roomTypes: number, ratePlans: number, days: number): Promise<string> {
-  const { rows: [p] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('BENCH', 'Bench hotel', 'EUR') RETURNING id`);
-  await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) SELECT $1, 'RT' || n, 'Type ' || n, 2 FROM generate_series(1, $2) n`, [p.id, roomTypes]);
-  await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) SELECT $1, rt.id, rt.code || '-' || n FROM property_mgmt.room_types rt, generate_series(1, 10) n WHERE rt.property_id = $1`, [p.id]);
-  await pool.query(`INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) SELECT $1, 'RP' || n, 'Plan ' || n, 'EUR' FROM generate_series(1, $2) n`, [p.id, ratePlans]);
-  await pool.query(`INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
+  const {
+    rows: [p],
+  } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('BENCH', 'Bench hotel', 'EUR') RETURNING id`);
+  await pool.query(
+    `INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) SELECT $1, 'RT' || n, 'Type ' || n, 2 FROM generate_series(1, $2) n`,
+    [p.id, roomTypes],
+  );
+  await pool.query(
+    `INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) SELECT $1, rt.id, rt.code || '-' || n FROM property_mgmt.room_types rt, generate_series(1, 10) n WHERE rt.property_id = $1`,
+    [p.id],
+  );
+  await pool.query(
+    `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) SELECT $1, 'RP' || n, 'Plan ' || n, 'EUR' FROM generate_series(1, $2) n`,
+    [p.id, ratePlans],
+  );
+  await pool.query(
+    `INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
     SELECT $1, rt.id, rp.id, current_date + d, 100, 'EUR' FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, generate_series(0, $2 - 1) d
-    WHERE rt.property_id = $1 AND rp.property_id = $1`, [p.id, days]);
-  await pool.query(`INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los)
+    WHERE rt.property_id = $1 AND rp.property_id = $1`,
+    [p.id, days],
+  );
+  await pool.query(
+    `INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los)
     SELECT $1, rt.id, rp.id, current_date + d, 1 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp, generate_series(0, $2 - 1) d
-    WHERE rt.property_id = $1 AND rp.property_id = $1`, [p.id, days]);
-  for (const [channel, hotel] of [['booking_com', BENCH_OTA_ACCOUNTS.booking.hotel], ['expedia', BENCH_OTA_ACCOUNTS.expedia.hotel]] as const) {
-    const { rows: [c] } = await pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, $2, $3, 'http://127.0.0.1:9') RETURNING id`, [p.id, channel, hotel]);
-    await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
+    WHERE rt.property_id = $1 AND rp.property_id = $1`,
+    [p.id, days],
+  );
+  for (const [channel, hotel] of [
+    ['booking_com', BENCH_OTA_ACCOUNTS.booking.hotel],
+    ['expedia', BENCH_OTA_ACCOUNTS.expedia.hotel],
+  ] as const) {
+    const {
+      rows: [c],
+    } = await pool.query(
+      `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, $2, $3, 'http://127.0.0.1:9') RETURNING id`,
+      [p.id, channel, hotel],
+    );
+    await pool.query(
+      `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
       SELECT $1, $2, rt.id, rp.id, '1' || row_number() OVER (ORDER BY rt.code), '2' || row_number() OVER (ORDER BY rp.code, rt.code)
-      FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp WHERE rt.property_id = $2 AND rp.property_id = $2`, [c.id, p.id]);
+      FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp WHERE rt.property_id = $2 AND rp.property_id = $2`,
+      [c.id, p.id],
+    );
   }
   return p.id;
 }

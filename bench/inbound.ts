@@ -48,9 +48,22 @@ function booking(tag: string): string {
   const arrival = addDays(today, 1 + ((n * 7919) % (DAYS - 5)));
   const nights = 1 + (n % 3);
   return buildBnRequest({
-    kind: 'new', requestId: `${tag}${n}`, hotelCode: hotel, username, password, externalId: `${tag}${n}`, timeStamp: '2026-11-20T10:00:00+00:00', currency: 'EUR',
-    room: { roomCode: pairs[n % pairs.length]!.room, rateCode: pairs[n % pairs.length]!.rate, arrival, departure: addDays(arrival, nights), adults: 2,
-      nights: Array.from({ length: nights }, (_, k) => ({ date: addDays(arrival, k), amount: '120.00' })) },
+    kind: 'new',
+    requestId: `${tag}${n}`,
+    hotelCode: hotel,
+    username,
+    password,
+    externalId: `${tag}${n}`,
+    timeStamp: '2026-11-20T10:00:00+00:00',
+    currency: 'EUR',
+    room: {
+      roomCode: pairs[n % pairs.length]!.room,
+      rateCode: pairs[n % pairs.length]!.rate,
+      arrival,
+      departure: addDays(arrival, nights),
+      adults: 2,
+      nights: Array.from({ length: nights }, (_, k) => ({ date: addDays(arrival, k), amount: '120.00' })),
+    },
     guest: { firstName: 'Bench', lastName: `Guest${n}`, email: `g${n}@example.com` },
     card: { code: 'VI', number: '4111111111111111', expire: '1230', holder: `Bench Guest${n}` },
   });
@@ -59,8 +72,16 @@ function booking(tag: string): string {
 async function startApi(url: string): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(process.execPath, ['bin/stayos.js', 'start', '--only', 'api'], {
-    env: { ...process.env, DATABASE_URL: url, STAYOS_ENCRYPTION_KEY: KEY, STAYOS_SEED_DEMO: 'false', STAYOS_SANDBOXES: 'false', STAYOS_HTTP_PORT: String(port),
-      STAYOS_LOG_LEVEL: 'error', STAYOS_WEBHOOK_RATE_PER_MINUTE: '1000000' },
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      STAYOS_ENCRYPTION_KEY: KEY,
+      STAYOS_SEED_DEMO: 'false',
+      STAYOS_SANDBOXES: 'false',
+      STAYOS_HTTP_PORT: String(port),
+      STAYOS_LOG_LEVEL: 'error',
+      STAYOS_WEBHOOK_RATE_PER_MINUTE: '1000000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -71,10 +92,25 @@ async function startApi(url: string): Promise<{ base: string; pid: number; stop:
     });
     child.once('exit', (code) => reject(new Error(`the API exited with ${code} before serving`)));
   });
-  return { base, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return {
+    base,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
-interface Run { sent: number; ok: number; failed: number; seconds: number; p50: number; p99: number; max: number }
+interface Run {
+  sent: number;
+  ok: number;
+  failed: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 function summary(latencies: number[], failed: number, seconds: number): Run {
   const s = [...latencies].sort((a, b) => a - b);
@@ -85,13 +121,17 @@ function summary(latencies: number[], failed: number, seconds: number): Run {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 function send(url: string, body: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve(res.statusCode === 200 && text.includes('ResID_Type="3"')));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(res.statusCode === 200 && text.includes('ResID_Type="3"')));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -109,10 +149,17 @@ async function fixedRate(url: string, rate: number, seconds: number, tag: string
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(send(url, bodies[i]!).then((ok) => {
-      if (ok) latencies.push(performance.now() - due);
-      else failed += 1;
-    }, () => { failed += 1; }));
+    inFlight.push(
+      send(url, bodies[i]!).then(
+        (ok) => {
+          if (ok) latencies.push(performance.now() - due);
+          else failed += 1;
+        },
+        () => {
+          failed += 1;
+        },
+      ),
+    );
   }
   await Promise.all(inFlight);
   return summary(latencies, failed, (performance.now() - start) / 1000);
@@ -124,24 +171,31 @@ async function saturate(url: string, concurrency: number, seconds: number, tag: 
   let failed = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const body = booking(tag);
-      const t = performance.now();
-      try {
-        if (await send(url, body)) latencies.push(performance.now() - t);
-        else failed += 1;
-      } catch {
-        failed += 1;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const body = booking(tag);
+        const t = performance.now();
+        try {
+          if (await send(url, body)) latencies.push(performance.now() - t);
+          else failed += 1;
+        } catch {
+          failed += 1;
+        }
       }
-    }
-  }));
+    }),
+  );
   return summary(latencies, failed, (performance.now() - start) / 1000);
 }
 
 // ---- the pgbench baseline: the ingestion's own statements, captured and replayed ----
 
-interface Captured { text: string; values: unknown[]; rows: Array<Record<string, unknown>>; ms: number }
+interface Captured {
+  text: string;
+  values: unknown[];
+  rows: Array<Record<string, unknown>>;
+  ms: number;
+}
 
 /** A pool whose one client records every statement of a transaction, with its values and result. */
 function recordingPool(pool: Pool, log: Captured[]): Pool {
@@ -150,7 +204,7 @@ function recordingPool(pool: Pool, log: Captured[]): Pool {
       const client = await pool.connect();
       const query = async (q: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
         const text = typeof q === 'string' ? q : q.text;
-        const vals = typeof q === 'string' ? values ?? [] : q.values ?? [];
+        const vals = typeof q === 'string' ? (values ?? []) : (q.values ?? []);
         const t = performance.now();
         const res = await client.query(text, vals as unknown[]);
         log.push({ text, values: vals, rows: res.rows, ms: performance.now() - t });
@@ -181,11 +235,14 @@ function pgbenchScript(statements: Captured[], externalId: string): string {
   const produced = new Map<string, string>(); // returned uuid → pgbench variable
   const lines = ['\\set xid random(1, 2000000000)'];
   statements.forEach((s, i) => {
-    const sql = s.text.replace(/\$(\d+)/g, (_, n: string) => {
-      const v = s.values[Number(n) - 1];
-      if (typeof v === 'string' && produced.has(v)) return `':${produced.get(v)}'`;
-      return literal(v).replaceAll(externalId, `${externalId}-:xid`);
-    }).replace(/\s*\n\s*/g, ' ').trim();
+    const sql = s.text
+      .replace(/\$(\d+)/g, (_, n: string) => {
+        const v = s.values[Number(n) - 1];
+        if (typeof v === 'string' && produced.has(v)) return `':${produced.get(v)}'`;
+        return literal(v).replaceAll(externalId, `${externalId}-:xid`);
+      })
+      .replace(/\s*\n\s*/g, ' ')
+      .trim();
     const row = s.rows.length === 1 ? s.rows[0]! : undefined;
     const ids = row ? Object.entries(row).filter(([, v]) => typeof v === 'string' && UUID.test(v)) : [];
     if (ids.length) {
@@ -199,7 +256,9 @@ function pgbenchScript(statements: Captured[], externalId: string): string {
 }
 
 async function captureScripts(pool: Pool, dir: string, count: number): Promise<string[]> {
-  const { rows: [connection] } = await pool.query<InboundConnection>(connectionByHotel('expedia', hotel));
+  const {
+    rows: [connection],
+  } = await pool.query<InboundConnection>(connectionByHotel('expedia', hotel));
   const files: string[] = [];
   for (let k = 0; k < count; k++) {
     const xml = booking('PGB');
@@ -207,8 +266,13 @@ async function captureScripts(pool: Pool, dir: string, count: number): Promise<s
     const env = readEnvelope(root, node);
     const b = bookingOfEnvelope(env, connection!);
     const log: Captured[] = [];
-    await ingestBooking(recordingPool(pool, log), connection!, b, { source: 'expedia_webhook', messageType: env.root, body: xml, started: performance.now() },
-      () => ({ status: 200, body: '<answer/>' }));
+    await ingestBooking(
+      recordingPool(pool, log),
+      connection!,
+      b,
+      { source: 'expedia_webhook', messageType: env.root, body: xml, started: performance.now() },
+      () => ({ status: 200, body: '<answer/>' }),
+    );
     const tx = log.filter((s) => s.text !== 'BEGIN' && s.text !== 'COMMIT');
     if (process.env.BENCH_PROFILE && k >= count - 3) for (const s of log) console.log(`${s.ms.toFixed(2)} ms  ${s.text.replace(/\s+/g, ' ').slice(0, 110)}`);
     const file = path.join(dir, `booking-${k}.sql`);
@@ -221,14 +285,35 @@ async function captureScripts(pool: Pool, dir: string, count: number): Promise<s
 function pgbench(url: string, files: string[], args: string[], logDir: string): { tps: number; p50: number; p99: number; failed: number } {
   fs.rmSync(logDir, { recursive: true, force: true });
   fs.mkdirSync(logDir, { recursive: true });
-  const r = spawnSync(PGBENCH, ['-n', '-M', 'simple', '-j', '2', '-T', String(SECONDS), '-l', '--log-prefix', path.join(logDir, 'tx'),
-    // The replayed ingestion encrypts: pgbench's sessions get the key as StayOS's do (libpq options).
-    ...files.flatMap((f) => ['-f', `${f}@1`]), ...args, url], { encoding: 'utf8', env: { ...process.env, PGOPTIONS: withSessionKeys(url, [KEY]).options } });
+  const r = spawnSync(
+    PGBENCH,
+    [
+      '-n',
+      '-M',
+      'simple',
+      '-j',
+      '2',
+      '-T',
+      String(SECONDS),
+      '-l',
+      '--log-prefix',
+      path.join(logDir, 'tx'),
+      // The replayed ingestion encrypts: pgbench's sessions get the key as StayOS's do (libpq options).
+      ...files.flatMap((f) => ['-f', `${f}@1`]),
+      ...args,
+      url,
+    ],
+    { encoding: 'utf8', env: { ...process.env, PGOPTIONS: withSessionKeys(url, [KEY]).options } },
+  );
   if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr}\n${r.stdout}`);
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-  const latencies = fs.readdirSync(logDir).flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').trim().split('\n'))
-    .map((l) => Number(l.split(' ')[2]) / 1000).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const latencies = fs
+    .readdirSync(logDir)
+    .flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').trim().split('\n'))
+    .map((l) => Number(l.split(' ')[2]) / 1000)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
   return { tps, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
 }
 
@@ -240,11 +325,14 @@ async function main(): Promise<void> {
   try {
     console.log(`machine: ${machine()}`);
     await benchProperty(db.pool, ROOM_TYPES, 3, 5);
-    pairs = (await db.pool.query<{ room: string; rate: string }>(`SELECT m.ota_room_code AS room, m.ota_rate_code AS rate FROM channel.channel_mappings m
-      JOIN channel.channel_connections c ON c.id = m.connection_id WHERE c.channel_code = 'expedia' ORDER BY 1, 2`)).rows;
+    pairs = (
+      await db.pool.query<{ room: string; rate: string }>(`SELECT m.ota_room_code AS room, m.ota_rate_code AS rate FROM channel.channel_mappings m
+      JOIN channel.channel_connections c ON c.id = m.connection_id WHERE c.channel_code = 'expedia' ORDER BY 1, 2`)
+    ).rows;
     // The property has 10 rooms per type; bookings spread over 400 days stay within them mostly.
-    await db.pool.query(`UPDATE channel.channel_connections SET credentials = shared.encrypt_pii($1) WHERE channel_code = 'expedia'`,
-      [JSON.stringify({ username, password })]);
+    await db.pool.query(`UPDATE channel.channel_connections SET credentials = shared.encrypt_pii($1) WHERE channel_code = 'expedia'`, [
+      JSON.stringify({ username, password }),
+    ]);
     Object.assign(api, await startApi(db.url));
     const url = `${api.base}/webhooks/expedia`;
 
@@ -261,7 +349,7 @@ async function main(): Promise<void> {
     const cpu2 = cpuSnapshot([api.pid]);
     await api.stop();
 
-    console.log('pgbench: capturing the ingestion\'s transactions and replaying them …');
+    console.log("pgbench: capturing the ingestion's transactions and replaying them …");
     const scripts = await captureScripts(db.pool, fs.mkdtempSync(path.join(os.tmpdir(), 'stayos-pgbench-')), 48);
     const pgSat = pgbench(db.url, scripts, ['-c', String(CONCURRENCY)], path.join(out, 'pgbench-sat'));
     const pgFixed = pgbench(db.url, scripts, ['-c', '8', '-R', String(RATE)], path.join(out, 'pgbench-rate'));
@@ -270,16 +358,37 @@ async function main(): Promise<void> {
     const bookingsPerSecond = sat.ok / sat.seconds;
     const rows = [
       ['measure', 'baseline (pgbench, same SQL)', 'StayOS (HTTP webhook)', 'ratio', 'target'],
-      [`${RATE}/s: p50 / p99 latency`, `${pgFixed.p50.toFixed(1)} / ${pgFixed.p99.toFixed(1)} ms`, `${fixed.p50.toFixed(1)} / ${fixed.p99.toFixed(1)} ms (${fixed.failed} failed)`, '', 'p99 ≤ 50 ms'],
-      [`${LOW_RATE}/s: p50 / p99 latency`, `${pgLow.p50.toFixed(1)} / ${pgLow.p99.toFixed(1)} ms`, `${low.p50.toFixed(1)} / ${low.p99.toFixed(1)} ms (${low.failed} failed)`, '', ''],
-      ['saturation: bookings/s', `${pgSat.tps.toFixed(0)} tx/s (${pgSat.failed} failed)`, `${bookingsPerSecond.toFixed(0)} /s (${sat.failed} failed)`, (bookingsPerSecond / pgSat.tps).toFixed(2), '≥ 0.5'],
+      [
+        `${RATE}/s: p50 / p99 latency`,
+        `${pgFixed.p50.toFixed(1)} / ${pgFixed.p99.toFixed(1)} ms`,
+        `${fixed.p50.toFixed(1)} / ${fixed.p99.toFixed(1)} ms (${fixed.failed} failed)`,
+        '',
+        'p99 ≤ 50 ms',
+      ],
+      [
+        `${LOW_RATE}/s: p50 / p99 latency`,
+        `${pgLow.p50.toFixed(1)} / ${pgLow.p99.toFixed(1)} ms`,
+        `${low.p50.toFixed(1)} / ${low.p99.toFixed(1)} ms (${low.failed} failed)`,
+        '',
+        '',
+      ],
+      [
+        'saturation: bookings/s',
+        `${pgSat.tps.toFixed(0)} tx/s (${pgSat.failed} failed)`,
+        `${bookingsPerSecond.toFixed(0)} /s (${sat.failed} failed)`,
+        (bookingsPerSecond / pgSat.tps).toFixed(2),
+        '≥ 0.5',
+      ],
       ['saturation: p50 / p99 latency', `${pgSat.p50.toFixed(1)} / ${pgSat.p99.toFixed(1)} ms`, `${sat.p50.toFixed(1)} / ${sat.p99.toFixed(1)} ms`, '', ''],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(' | '));
     const cpu = cpu0 && cpu1 && cpu2 ? { fixed: cpuBetween(cpu0, cpu1), saturation: cpuBetween(cpu1, cpu2) } : null;
     if (cpu) console.log(`CPU-seconds (PostgreSQL / API process / load generator): ${RATE}/s ${fmt(cpu.fixed)}; saturation ${fmt(cpu.saturation)}`);
-    fs.writeFileSync(path.join(out, 'inbound.json'), `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), fixed, low, saturation: sat, bookingsPerSecond, pgbench: { saturation: pgSat, fixed: pgFixed, low: pgLow }, ratio: bookingsPerSecond / pgSat.tps, cpu }, null, 2)}\n`);
+    fs.writeFileSync(
+      path.join(out, 'inbound.json'),
+      `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), fixed, low, saturation: sat, bookingsPerSecond, pgbench: { saturation: pgSat, fixed: pgFixed, low: pgLow }, ratio: bookingsPerSecond / pgSat.tps, cpu }, null, 2)}\n`,
+    );
   } finally {
     await api.stop().catch(() => undefined);
     agent.destroy();
@@ -289,7 +398,10 @@ async function main(): Promise<void> {
 
 const fmt = (c: { postgres: number; self: number; others: number }) => `${c.postgres.toFixed(1)} / ${c.others.toFixed(1)} / ${c.self.toFixed(1)}`;
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -21,13 +21,24 @@ async function main(): Promise<void> {
   const rotating = createPool(db.url, { max: 2, applicationName: 'stayos-bench-rotate', encryptionKeys: [NEW_KEY, BENCH_KEY] });
   try {
     console.log(`machine: ${machine()}`);
-    const { rows: [p] } = await db.pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('KEYS', 'Key bench hotel', 'EUR') RETURNING id`);
-    await db.pool.query(`INSERT INTO guest.profiles (property_id, first_name, last_name) SELECT $1, 'Guest', 'N' || n FROM generate_series(1, $2) n`, [p.id, ROWS]);
-    await db.pool.query(`INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
-      SELECT g.id, g.property_id, 'passport', shared.encrypt_pii('P' || g.last_name), shared.pii_fingerprint('P' || g.last_name) FROM guest.profiles g WHERE g.property_id = $1`, [p.id]);
-    await db.pool.query(`INSERT INTO billing.payment_methods (property_id, guest_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand, expiry_month, expiry_year, card_fingerprint)
+    const {
+      rows: [p],
+    } = await db.pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('KEYS', 'Key bench hotel', 'EUR') RETURNING id`);
+    await db.pool.query(`INSERT INTO guest.profiles (property_id, first_name, last_name) SELECT $1, 'Guest', 'N' || n FROM generate_series(1, $2) n`, [
+      p.id,
+      ROWS,
+    ]);
+    await db.pool.query(
+      `INSERT INTO guest.identity_documents (profile_id, property_id, document_type, document_number_encrypted, document_number_fingerprint)
+      SELECT g.id, g.property_id, 'passport', shared.encrypt_pii('P' || g.last_name), shared.pii_fingerprint('P' || g.last_name) FROM guest.profiles g WHERE g.property_id = $1`,
+      [p.id],
+    );
+    await db.pool.query(
+      `INSERT INTO billing.payment_methods (property_id, guest_id, card_number_encrypted, cardholder_name_encrypted, card_last4, card_brand, expiry_month, expiry_year, card_fingerprint)
       SELECT g.property_id, g.id, shared.encrypt_pii(n), shared.encrypt_pii('GUEST ' || g.last_name), right(n, 4), 'visa', 12, 2031, shared.pii_fingerprint(n)
-      FROM guest.profiles g, LATERAL (SELECT (4000000000000000 + substring(g.last_name FROM 2)::bigint)::text AS n) x WHERE g.property_id = $1`, [p.id]);
+      FROM guest.profiles g, LATERAL (SELECT (4000000000000000 + substring(g.last_name FROM 2)::bigint)::text AS n) x WHERE g.property_id = $1`,
+      [p.id],
+    );
     await db.pool.query('VACUUM (ANALYZE)');
     const before = await keyStatus(rotating);
     console.log(`${before.remaining} ciphertexts under the old key`);
@@ -57,12 +68,19 @@ async function main(): Promise<void> {
     const perSecond = (ms: number) => Math.round(before.remaining / (ms / 1000));
     const rows = [
       ['measure', 'baseline (one UPDATE per table, offline)', 'StayOS (`stayos keys rotate`, online)', 'ratio'],
-      [`${before.remaining} ciphertexts re-encrypted`, `${perSecond(baselineMs)}/s (${(baselineMs / 1000).toFixed(2)} s)`,
-        `${perSecond(rotateMs)}/s (${(rotateMs / 1000).toFixed(2)} s, ${Math.ceil(before.remaining / 500)}+ transactions)`, (baselineMs / rotateMs).toFixed(2)],
+      [
+        `${before.remaining} ciphertexts re-encrypted`,
+        `${perSecond(baselineMs)}/s (${(baselineMs / 1000).toFixed(2)} s)`,
+        `${perSecond(rotateMs)}/s (${(rotateMs / 1000).toFixed(2)} s, ${Math.ceil(before.remaining / 500)}+ transactions)`,
+        (baselineMs / rotateMs).toFixed(2),
+      ],
     ];
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     fs.mkdirSync('bench/out', { recursive: true });
-    fs.writeFileSync('bench/out/keys.json', `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ciphertexts: before.remaining, baselineMs, rotateMs, ratio: baselineMs / rotateMs }, null, 2)}\n`);
+    fs.writeFileSync(
+      'bench/out/keys.json',
+      `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ciphertexts: before.remaining, baselineMs, rotateMs, ratio: baselineMs / rotateMs }, null, 2)}\n`,
+    );
   } finally {
     await rotating.end();
     await db.close();

@@ -21,7 +21,16 @@ import axios from 'axios';
 import { BENCH_KEY, BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile, type CapturedRequest } from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
-import { CdcMetrics, confirmedFlushLsn, currentWalLsn, DirtyCellsConsumer, ensureSlot, InProcessTransport, PUBLICATIONS, ReplicationStream } from '../cdc/index.ts';
+import {
+  CdcMetrics,
+  confirmedFlushLsn,
+  currentWalLsn,
+  DirtyCellsConsumer,
+  ensureSlot,
+  InProcessTransport,
+  PUBLICATIONS,
+  ReplicationStream,
+} from '../cdc/index.ts';
 import { OUTBOUND_CHANNELS } from '../connectors/registry.ts';
 import { CONNECTORS, requestFullSync, SyncWorker } from '../connectors/index.ts';
 
@@ -39,9 +48,15 @@ const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30
 // cell table (60,000 rows during the full sync) took 3.5 of the 11.8 CPU-seconds PostgreSQL spent
 // in that phase, so the benchmark slowed down what it measured. This probe stops at the first row,
 // newest first (ids are UUID v7): the oldest rows are those the workers just deleted.
-const drained = async (pool: Pool) => (await pool.query(`SELECT NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells ORDER BY id DESC LIMIT 1) AS done`)).rows[0].done as boolean;
+const drained = async (pool: Pool) =>
+  (await pool.query(`SELECT NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells ORDER BY id DESC LIMIT 1) AS done`)).rows[0].done as boolean;
 const requestsSent = async (pool: Pool, channel: string) =>
-  (await pool.query(`SELECT count(*)::int AS n, COALESCE(sum(attempts), 0)::int AS attempts FROM channel.sync_log WHERE channel_code = $1 AND message_kind <> 'token'`, [channel])).rows[0] as { n: number; attempts: number };
+  (
+    await pool.query(
+      `SELECT count(*)::int AS n, COALESCE(sum(attempts), 0)::int AS attempts FROM channel.sync_log WHERE channel_code = $1 AND message_kind <> 'token'`,
+      [channel],
+    )
+  ).rows[0] as { n: number; attempts: number };
 
 /** Starts bench/sandbox-process.ts (with this process's loader flags) and waits for its URL. */
 async function startSandboxProcess(): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
@@ -52,11 +67,17 @@ async function startSandboxProcess(): Promise<{ base: string; pid: number; stop:
     child.once('exit', (code) => reject(new Error(`bench/sandbox-process.ts exited with ${code} before serving`)));
   });
   const { url } = JSON.parse(first) as { url: string };
-  return { base: url, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return {
+    base: url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
-const stats = async (base: string, prefix: string) =>
-  (await axios.get<Record<string, number>>(`${base}${prefix}/_control/stats`)).data;
+const stats = async (base: string, prefix: string) => (await axios.get<Record<string, number>>(`${base}${prefix}/_control/stats`)).data;
 
 async function main(): Promise<void> {
   const db = await benchDatabase('stayos_bench_outbound');
@@ -76,19 +97,35 @@ async function main(): Promise<void> {
       UPDATE channel.channel_mappings x SET ota_room_code = (1000 + m.r)::text, ota_rate_code = (2000 + m.p)::text FROM m WHERE x.id = m.id`);
     // Rates that differ from night to night (a season and a weekly pattern), as revenue teams set
     // them: every night is its own range, the worst case for message count and size.
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 80 + (extract(doy FROM stay_date)::int % 37) * 3 + extract(isodow FROM stay_date)::int * 2`);
-    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3),
+    await pool.query(
+      `UPDATE property_mgmt.daily_rates SET amount = 80 + (extract(doy FROM stay_date)::int % 37) * 3 + extract(isodow FROM stay_date)::int * 2`,
+    );
+    await pool.query(
+      `UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/booking-com', credentials = shared.encrypt_pii($3),
         settings = jsonb_build_object('auth_url', $2 || '/sandbox/booking-com', 'rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'booking_com'`,
-      [property, base, JSON.stringify({ client_id: bookingAccount.clientId, client_secret: bookingAccount.clientSecret })]);
-    await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3),
+      [property, base, JSON.stringify({ client_id: bookingAccount.clientId, client_secret: bookingAccount.clientSecret })],
+    );
+    await pool.query(
+      `UPDATE channel.channel_connections SET endpoint_url = $2 || '/sandbox/expedia', credentials = shared.encrypt_pii($3),
         settings = jsonb_build_object('rate_limit_per_minute', 100000) WHERE property_id = $1 AND channel_code = 'expedia'`,
-      [property, base, JSON.stringify({ username: expediaAccount.username, password: expediaAccount.password })]);
-    const { rows: conns } = await pool.query<{ id: string; channel_code: string }>(`SELECT id, channel_code FROM channel.channel_connections WHERE property_id = $1`, [property]);
+      [property, base, JSON.stringify({ username: expediaAccount.username, password: expediaAccount.password })],
+    );
+    const { rows: conns } = await pool.query<{ id: string; channel_code: string }>(
+      `SELECT id, channel_code FROM channel.channel_connections WHERE property_id = $1`,
+      [property],
+    );
     await pool.query('VACUUM (ANALYZE)');
 
     worker = new SyncWorker({
-      pool: workerPool, log: createLogger('warn'), connectors: CONNECTORS, pollMs: POLL_MS, concurrency: 4,
-      batchSize: 5000, timeoutMs: 15_000, maxAttempts: 3, defaultRatePerMinute: 100_000,
+      pool: workerPool,
+      log: createLogger('warn'),
+      connectors: CONNECTORS,
+      pollMs: POLL_MS,
+      concurrency: 4,
+      batchSize: 5000,
+      timeoutMs: 15_000,
+      maxAttempts: 3,
+      defaultRatePerMinute: 100_000,
     });
 
     // 1. Full sync of both connections at once, requested as the API does it: to running workers.
@@ -97,32 +134,43 @@ async function main(): Promise<void> {
     const cpu0 = cpuSnapshot([sandbox.pid]);
     let t0 = performance.now();
     await Promise.all(conns.map((c) => requestFullSync(pool, c.id, DAYS)));
-    await until(async () => (await drained(pool)), 'full sync');
+    await until(async () => await drained(pool), 'full sync');
     const fullSeconds = (performance.now() - t0) / 1000;
     const cpu1 = cpuSnapshot([sandbox.pid]);
     // Where the machine's CPU went during the full sync: a run near 100 % of the cores is CPU-bound.
     const spent = cpu0 && cpu1 ? cpuBetween(cpu0, cpu1) : null;
-    const fullCpu = spent ? {
-      postgres: +spent.postgres.toFixed(2), pipeline: +spent.self.toFixed(2), sandboxes: +spent.others.toFixed(2),
-      utilisation: +((spent.postgres + spent.self + spent.others) / (fullSeconds * os.cpus().length)).toFixed(2),
-    } : null;
+    const fullCpu = spent
+      ? {
+          postgres: +spent.postgres.toFixed(2),
+          pipeline: +spent.self.toFixed(2),
+          sandboxes: +spent.others.toFixed(2),
+          utilisation: +((spent.postgres + spent.self + spent.others) / (fullSeconds * os.cpus().length)).toFixed(2),
+        }
+      : null;
     await axios.post(`${base}/_bench/capture`, { on: false });
     const captured = (await axios.get<CapturedRequest[]>(`${base}/_bench/captured`)).data;
     const fullRequests = captured.length;
     //    Baseline: the same requests replayed to the sandboxes, each OTA's in order, both at once.
     t0 = performance.now();
-    await Promise.all(['/sandbox/booking-com', '/sandbox/expedia'].map(async (prefix) => {
-      for (const r of captured.filter((x) => x.url.startsWith(prefix))) {
-        await axios.post(`${base}${r.url}`, r.body, { headers: r.headers, responseType: 'text', validateStatus: (s) => s === 200 });
-      }
-    }));
+    await Promise.all(
+      ['/sandbox/booking-com', '/sandbox/expedia'].map(async (prefix) => {
+        for (const r of captured.filter((x) => x.url.startsWith(prefix))) {
+          await axios.post(`${base}${r.url}`, r.body, { headers: r.headers, responseType: 'text', validateStatus: (s) => s === 200 });
+        }
+      }),
+    );
     const replaySeconds = (performance.now() - t0) / 1000;
 
     // 2. Latency at 5,000 changes/s: the CDC stream and the workers live.
     await ensureSlot(pool, 'bench_outbound');
     stream = new ReplicationStream({
-      connectionString: url, slot: 'bench_outbound', publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
-      sink: new InProcessTransport([new DirtyCellsConsumer(store, OUTBOUND_CHANNELS)]), log: createLogger('warn'), metrics: new CdcMetrics(), heartbeatMs: 1000,
+      connectionString: url,
+      slot: 'bench_outbound',
+      publications: [PUBLICATIONS.ari, PUBLICATIONS.domainEvents],
+      sink: new InProcessTransport([new DirtyCellsConsumer(store, OUTBOUND_CHANNELS)]),
+      log: createLogger('warn'),
+      metrics: new CdcMetrics(),
+      heartbeatMs: 1000,
     });
     stream.start();
     const { rows: rates } = await pool.query<{ id: string }>(`SELECT id FROM property_mgmt.daily_rates ORDER BY room_type_id, rate_plan_id, stay_date`);
@@ -140,12 +188,22 @@ async function main(): Promise<void> {
         const due = started + (i * 1000) / txPerSecond;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-        const slice = rates.slice((i * perTx * 7) % rates.length).slice(0, perTx).map((r) => r.id);
+        const slice = rates
+          .slice((i * perTx * 7) % rates.length)
+          .slice(0, perTx)
+          .map((r) => r.id);
         // The first rate of each transaction gets a value no other transaction writes: its
         // acknowledgement at the OTA is this transaction's.
         const marker = (200 + phase * 10 + i / 100).toFixed(2);
-        inflight.push(pool.query(`UPDATE property_mgmt.daily_rates SET amount = CASE WHEN id = $2 THEN $3::numeric ELSE amount + 0.01 END WHERE id = ANY ($1::uuid[])`, [slice, slice[0], marker])
-          .then(() => probes.push({ id: slice[0]!, marker, committed: Date.now() })));
+        inflight.push(
+          pool
+            .query(`UPDATE property_mgmt.daily_rates SET amount = CASE WHEN id = $2 THEN $3::numeric ELSE amount + 0.01 END WHERE id = ANY ($1::uuid[])`, [
+              slice,
+              slice[0],
+              marker,
+            ])
+            .then(() => probes.push({ id: slice[0]!, marker, committed: Date.now() })),
+        );
       }
       await Promise.all(inflight);
       const offered = Math.round((seconds * txPerSecond * perTx) / ((Date.now() - started) / 1000));
@@ -153,14 +211,26 @@ async function main(): Promise<void> {
       await until(async () => (await confirmedFlushLsn(pool, 'bench_outbound')) >= walEnd && (await drained(pool)), 'latency phase drained');
       const byOta: (typeof loads)[number]['byOta'] = {};
       for (const c of conns) {
-        const { rows } = await pool.query<{ id: string; acked: Date | null }>(`
+        const { rows } = await pool.query<{ id: string; acked: Date | null }>(
+          `
           SELECT p.id, a.rate_acked_at AS acked FROM jsonb_to_recordset($2::jsonb) AS p(id uuid, marker numeric)
           JOIN property_mgmt.daily_rates dr ON dr.id = p.id
           LEFT JOIN channel.ari_acknowledged a ON a.connection_id = $1 AND a.room_type_id = dr.room_type_id AND a.rate_plan_id = dr.rate_plan_id
-            AND a.stay_date = dr.stay_date AND a.rate = p.marker`, [c.id, JSON.stringify(probes)]);
+            AND a.stay_date = dr.stay_date AND a.rate = p.marker`,
+          [c.id, JSON.stringify(probes)],
+        );
         const acked = new Map(rows.filter((r) => r.acked).map((r) => [r.id, r.acked!.getTime()]));
-        const ms = probes.filter((p) => acked.has(p.id)).map((p) => Math.max(0, acked.get(p.id)! - p.committed)).sort((a, b) => a - b);
-        byOta[c.channel_code] = { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms.at(-1) ?? NaN, acknowledged: ms.length, superseded: probes.length - ms.length };
+        const ms = probes
+          .filter((p) => acked.has(p.id))
+          .map((p) => Math.max(0, acked.get(p.id)! - p.committed))
+          .sort((a, b) => a - b);
+        byOta[c.channel_code] = {
+          p50: percentile(ms, 50),
+          p99: percentile(ms, 99),
+          max: ms.at(-1) ?? NaN,
+          acknowledged: ms.length,
+          superseded: probes.length - ms.length,
+        };
       }
       loads.push({ offered, byOta });
     }
@@ -175,13 +245,20 @@ async function main(): Promise<void> {
     trips.sort((a, b) => a - b);
 
     // 3. Requests per 1,000 random changes, against the minimum for what was sent.
-    const before = { booking: await requestsSent(pool, 'booking_com'), expedia: await requestsSent(pool, 'expedia'), e: await stats(base, '/sandbox/expedia'), b: await stats(base, '/sandbox/booking-com') };
+    const before = {
+      booking: await requestsSent(pool, 'booking_com'),
+      expedia: await requestsSent(pool, 'expedia'),
+      e: await stats(base, '/sandbox/expedia'),
+      b: await stats(base, '/sandbox/booking-com'),
+    };
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % rates.length;
     const picks = Array.from({ length: 1000 }, () => rates[random()]!.id);
-    await Promise.all([0, 1, 2, 3].map(async (w) => {
-      for (let i = w; i < picks.length; i += 4) await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.05 WHERE id = $1`, [picks[i]]);
-    }));
+    await Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = w; i < picks.length; i += 4) await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.05 WHERE id = $1`, [picks[i]]);
+      }),
+    );
     const wal3 = await currentWalLsn(pool);
     await until(async () => (await confirmedFlushLsn(pool, 'bench_outbound')) >= wal3 && (await drained(pool)), 'random changes drained');
     const e = await stats(base, '/sandbox/expedia');
@@ -193,8 +270,17 @@ async function main(): Promise<void> {
     };
 
     const result = {
-      machine: machine(), postgres: (await pool.query('SHOW server_version')).rows[0].server_version, pollMs: POLL_MS,
-      fullSync: { cells: conns.length * 20 * 3 * DAYS, seconds: +fullSeconds.toFixed(2), requests: fullRequests, replaySeconds: +replaySeconds.toFixed(2), ratio: +(fullSeconds / replaySeconds).toFixed(2), cpuSeconds: fullCpu },
+      machine: machine(),
+      postgres: (await pool.query('SHOW server_version')).rows[0].server_version,
+      pollMs: POLL_MS,
+      fullSync: {
+        cells: conns.length * 20 * 3 * DAYS,
+        seconds: +fullSeconds.toFixed(2),
+        requests: fullRequests,
+        replaySeconds: +replaySeconds.toFixed(2),
+        ratio: +(fullSeconds / replaySeconds).toFixed(2),
+        cpuSeconds: fullCpu,
+      },
       latency: { loads, baselineRoundTrip: { p50: +percentile(trips, 50).toFixed(1), p99: +percentile(trips, 99).toFixed(1) } },
       perThousandChanges: perThousand,
     };
@@ -203,15 +289,24 @@ async function main(): Promise<void> {
     console.log(`\nOutbound benchmark — ${result.machine}; PostgreSQL ${result.postgres}; worker poll ${POLL_MS} ms\n`);
     console.log('| measure | baseline (same run) | StayOS | ratio | target |');
     console.log('| --- | --- | --- | --- | --- |');
-    console.log(`| full sync, 2 × 30,000 cells (500 days × 20 room types × 3 rate plans) | same ${fullRequests} requests replayed: ${replaySeconds.toFixed(2)} s | ${fullSeconds.toFixed(2)} s | ${result.fullSync.ratio} | ≤ 10 s |`);
+    console.log(
+      `| full sync, 2 × 30,000 cells (500 days × 20 room types × 3 rate plans) | same ${fullRequests} requests replayed: ${replaySeconds.toFixed(2)} s | ${fullSeconds.toFixed(2)} s | ${result.fullSync.ratio} | ≤ 10 s |`,
+    );
     if (fullCpu) {
-      console.log(`| CPU during the full sync (diagnostic) | ${os.cpus().length} cores × ${fullSeconds.toFixed(2)} s | PostgreSQL ${fullCpu.postgres} s, pipeline ${fullCpu.pipeline} s, sandboxes ${fullCpu.sandboxes} s | ${Math.round(fullCpu.utilisation * 100)} % busy | — |`);
+      console.log(
+        `| CPU during the full sync (diagnostic) | ${os.cpus().length} cores × ${fullSeconds.toFixed(2)} s | PostgreSQL ${fullCpu.postgres} s, pipeline ${fullCpu.pipeline} s, sandboxes ${fullCpu.sandboxes} s | ${Math.round(fullCpu.utilisation * 100)} % busy | — |`,
+      );
     }
-    for (const { offered, byOta } of loads) for (const [ota, l] of Object.entries(byOta)) {
-      console.log(`| commit → ${ota} acknowledged at ${offered.toLocaleString('en')} changes/s offered | one request's round trip: p50 ${result.latency.baselineRoundTrip.p50} ms, p99 ${result.latency.baselineRoundTrip.p99} ms | p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.acknowledged} tx; ${l.superseded} superseded) | p99 ${(l.p99 / result.latency.baselineRoundTrip.p99).toFixed(1)}× | p99 ≤ 250 ms |`);
-    }
+    for (const { offered, byOta } of loads)
+      for (const [ota, l] of Object.entries(byOta)) {
+        console.log(
+          `| commit → ${ota} acknowledged at ${offered.toLocaleString('en')} changes/s offered | one request's round trip: p50 ${result.latency.baselineRoundTrip.p50} ms, p99 ${result.latency.baselineRoundTrip.p99} ms | p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.acknowledged} tx; ${l.superseded} superseded) | p99 ${(l.p99 / result.latency.baselineRoundTrip.p99).toFixed(1)}× | p99 ≤ 250 ms |`,
+        );
+      }
     for (const [ota, r] of Object.entries(perThousand)) {
-      console.log(`| requests for 1,000 random rate changes, ${ota} | minimum for what was sent: ${r.minimum} | ${r.requests} | ${(r.requests / Math.max(r.minimum, 1)).toFixed(2)} | — |`);
+      console.log(
+        `| requests for 1,000 random rate changes, ${ota} | minimum for what was sent: ${r.minimum} | ${r.requests} | ${(r.requests / Math.max(r.minimum, 1)).toFixed(2)} | — |`,
+      );
     }
   } finally {
     await worker?.stop();

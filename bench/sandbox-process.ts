@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   let capture = false;
   app.addHook('preHandler', async (req) => {
     if (capture && !req.url.includes('/token-based-authentication/') && (typeof req.body === 'string' || Buffer.isBuffer(req.body))) {
-      captured.push({ url: req.url, body: String(req.body), headers: Object.fromEntries(['content-type', 'accept-version', 'authorization'].filter((h) => req.headers[h]).map((h) => [h, String(req.headers[h])])) });
+      captured.push({
+        url: req.url,
+        body: String(req.body),
+        headers: Object.fromEntries(['content-type', 'accept-version', 'authorization'].filter((h) => req.headers[h]).map((h) => [h, String(req.headers[h])])),
+      });
     }
   });
   app.post('/_bench/capture', async (req) => {

@@ -15,10 +15,7 @@ export interface TxContext {
 }
 
 export type Decoded =
-  | { kind: 'begin'; tx: TxContext }
-  | { kind: 'changes'; changes: ChangeEvent[] }
-  | { kind: 'commit'; endLsn: string; commitLsn: string }
-  | { kind: 'other' };
+  { kind: 'begin'; tx: TxContext } | { kind: 'changes'; changes: ChangeEvent[] } | { kind: 'commit'; endLsn: string; commitLsn: string } | { kind: 'other' };
 
 function keyOf(relation: Pgoutput.MessageRelation, row: Row | null): Row {
   const key: Row = {};

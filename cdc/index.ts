@@ -49,16 +49,25 @@ async function createTransport(config: Config, pool: Pool, log: Logger, channels
  * `channels`: the OTAs with outbound ARI (the registry's, from the start-up code: the CDC knows no
  * OTA by name). Each gets its consumer (its Pub/Sub subscription beyond one machine).
  */
-export async function startCdc(deps: { config: Config; url: string; pool: Pool; log: Logger; channels: readonly string[]; transport?: Transport }): Promise<CdcPart> {
+export async function startCdc(deps: {
+  config: Config;
+  url: string;
+  pool: Pool;
+  log: Logger;
+  channels: readonly string[];
+  transport?: Transport;
+}): Promise<CdcPart> {
   const { config, url, pool, log, channels } = deps;
   const metrics = new CdcMetrics();
   // The consumers store through their own connections: the WAL pipeline must never queue for a
   // connection behind API requests or sync workers (its lag would grow with their load).
   const storePool = deps.transport || config.transport !== 'inprocess' ? undefined : createPool(url, { max: 2, applicationName: 'stayos-cdc-store' });
-  const transport = deps.transport ?? (await createTransport(config, storePool ?? pool, log, channels).catch(async (err) => {
-    await storePool?.end();
-    throw err;
-  }));
+  const transport =
+    deps.transport ??
+    (await createTransport(config, storePool ?? pool, log, channels).catch(async (err) => {
+      await storePool?.end();
+      throw err;
+    }));
   const stream = new ReplicationStream({
     connectionString: url,
     slot: config.cdcSlot,

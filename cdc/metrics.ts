@@ -80,15 +80,28 @@ export async function cdcStatus(pool: Pool, slot: string, metrics: CdcMetrics): 
  * logged and tried again at the next tick: monitoring must never stop the pipeline. Returns the
  * stop function (it writes a last report, events/s 0, if this process ever reported).
  */
-export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, log: Logger, opts: { everyMs?: number; sampleMs?: number } = {}): () => Promise<void> {
+export function reportProgress(
+  pool: Pool,
+  slot: string,
+  metrics: CdcMetrics,
+  log: Logger,
+  opts: { everyMs?: number; sampleMs?: number } = {},
+): () => Promise<void> {
   const everyMs = opts.everyMs ?? 5000;
   const sampleMs = opts.sampleMs ?? 30_000;
   let lastSample = 0;
   let reported = false;
-  const save = (eventsPerSecond: number) => pool.query(saveProgress({
-    slot, eventsTotal: metrics.eventsTotal, transactionsTotal: metrics.transactionsTotal, eventsPerSecond,
-    lastCommitTime: metrics.lastCommitTime, confirmedLsn: metrics.confirmedLsn,
-  }));
+  const save = (eventsPerSecond: number) =>
+    pool.query(
+      saveProgress({
+        slot,
+        eventsTotal: metrics.eventsTotal,
+        transactionsTotal: metrics.transactionsTotal,
+        eventsPerSecond,
+        lastCommitTime: metrics.lastCommitTime,
+        confirmedLsn: metrics.confirmedLsn,
+      }),
+    );
   const report = async () => {
     if (!metrics.streaming) return;
     reported = true;
@@ -104,7 +117,11 @@ export function reportProgress(pool: Pool, slot: string, metrics: CdcMetrics, lo
   // (not queued behind it), so a slow database gets no pile of reports when it comes back.
   let running: Promise<void> | undefined;
   const tick = () => {
-    running ??= report().catch((err) => log.warn({ err }, 'cdc: progress report failed')).finally(() => { running = undefined; });
+    running ??= report()
+      .catch((err) => log.warn({ err }, 'cdc: progress report failed'))
+      .finally(() => {
+        running = undefined;
+      });
   };
   tick();
   const timer = setInterval(tick, everyMs);

@@ -17,7 +17,11 @@ export interface ResyncOptions {
 }
 
 /** Returns how many connections were resynchronised, their cells, and those that could not be (their settings unreadable, say: named with the error). */
-export async function resyncChannels(pool: Pool, channels: readonly string[], o: ResyncOptions): Promise<{ connections: number; cells: number; failed: Array<{ connectionId: string; error: string }> }> {
+export async function resyncChannels(
+  pool: Pool,
+  channels: readonly string[],
+  o: ResyncOptions,
+): Promise<{ connections: number; cells: number; failed: Array<{ connectionId: string; error: string }> }> {
   const { rows } = await pool.query<{ id: string }>(resyncTargets(channels));
   let cells = 0;
   const failed: Array<{ connectionId: string; error: string }> = [];
@@ -31,6 +35,9 @@ export async function resyncChannels(pool: Pool, channels: readonly string[], o:
       o.log?.error({ connection: id, err: (err as Error).message }, 'cdc: this connection could not be resynchronised');
     }
   }
-  o.log?.warn({ connections: rows.length - failed.length, cells, failed: failed.length, reason: o.reason }, 'cdc: connections resynchronised (their whole window is pushed again)');
+  o.log?.warn(
+    { connections: rows.length - failed.length, cells, failed: failed.length, reason: o.reason },
+    'cdc: connections resynchronised (their whole window is pushed again)',
+  );
   return { connections: rows.length - failed.length, cells, failed };
 }

@@ -26,32 +26,58 @@ import { recordIncident, type IncidentKind } from './sql/incidents.ts';
 
 export type SlotHealth = 'ok' | 'created' | 'recovered';
 
-interface SlotRow { plugin: string; walStatus: string | null; activePid: number | null; database: string | null; here: boolean }
-interface Recorded { systemIdentifier: string; timeline: number }
+interface SlotRow {
+  plugin: string;
+  walStatus: string | null;
+  activePid: number | null;
+  database: string | null;
+  here: boolean;
+}
+interface Recorded {
+  systemIdentifier: string;
+  timeline: number;
+}
 
 export async function healSlot(pool: Pool, slot: string, channels: readonly string[], log: Logger): Promise<SlotHealth> {
   const id = await serverIdentity(pool);
-  const { rows: [s] } = await pool.query<SlotRow>(`SELECT plugin, wal_status AS "walStatus", active_pid AS "activePid", database, database = current_database() AS here
-    FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  const {
+    rows: [s],
+  } = await pool.query<SlotRow>(
+    `SELECT plugin, wal_status AS "walStatus", active_pid AS "activePid", database, database = current_database() AS here
+    FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot],
+  );
   if (s && !s.here) throw new Error(`replication slot ${slot} belongs to database ${s.database}, not this one: choose another STAYOS_CDC_SLOT`);
   if (s && s.plugin !== 'pgoutput') throw new Error(`replication slot ${slot} exists with plugin ${s.plugin}, not pgoutput`);
   // Records of other slots that no longer exist (STAYOS_CDC_SLOT renamed, the old slot dropped)
   // are retired with their open incidents: health speaks of the slot this CDC streams.
-  const { rows: retired } = await pool.query<{ slot: string }>(`WITH r AS (
+  const { rows: retired } = await pool.query<{ slot: string }>(
+    `WITH r AS (
       UPDATE channel.cdc_slots c SET deleted_at = now() WHERE c.slot_name <> $1 AND c.deleted_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.slot_name = c.slot_name) RETURNING c.slot_name),
     i AS (UPDATE channel.cdc_incidents x SET resolved_at = now() FROM r WHERE x.slot_name = r.slot_name AND x.resolved_at IS NULL)
-    SELECT slot_name AS slot FROM r`, [slot]);
-  if (retired.length) log.warn({ slot, retired: retired.map((x) => x.slot) }, 'cdc: records of replication slots that no longer exist retired (another slot name is in use)');
-  const { rows: [r] } = await pool.query<Recorded>(`SELECT system_identifier AS "systemIdentifier", timeline FROM channel.cdc_slots WHERE slot_name = $1`, [slot]);
+    SELECT slot_name AS slot FROM r`,
+    [slot],
+  );
+  if (retired.length)
+    log.warn({ slot, retired: retired.map((x) => x.slot) }, 'cdc: records of replication slots that no longer exist retired (another slot name is in use)');
+  const {
+    rows: [r],
+  } = await pool.query<Recorded>(`SELECT system_identifier AS "systemIdentifier", timeline FROM channel.cdc_slots WHERE slot_name = $1`, [slot]);
   const moved = !!(r && id && r.systemIdentifier !== 'unknown' && (r.systemIdentifier !== id.systemIdentifier || r.timeline !== id.timeline));
 
   let problem: { kind: IncidentKind; detail: string } | undefined;
   if (s?.walStatus === 'lost') {
-    problem = { kind: 'slot_lost', detail: `replication slot ${slot} was invalidated (wal_status lost: it fell behind max_slot_wal_keep_size and the WAL it held was removed); the changes since its last position are gone` };
+    problem = {
+      kind: 'slot_lost',
+      detail: `replication slot ${slot} was invalidated (wal_status lost: it fell behind max_slot_wal_keep_size and the WAL it held was removed); the changes since its last position are gone`,
+    };
   } else if (!s && r) {
     problem = moved
-      ? { kind: 'failover', detail: `replication slot ${slot} is missing on this server (system ${id!.systemIdentifier}, timeline ${id!.timeline}; it was made on system ${r.systemIdentifier}, timeline ${r.timeline}): a failover or restore without it; the changes since are unknown` }
+      ? {
+          kind: 'failover',
+          detail: `replication slot ${slot} is missing on this server (system ${id!.systemIdentifier}, timeline ${id!.timeline}; it was made on system ${r.systemIdentifier}, timeline ${r.timeline}): a failover or restore without it; the changes since are unknown`,
+        }
       : { kind: 'slot_dropped', detail: `replication slot ${slot} was dropped; the changes since its last position are gone` };
   } else if (!s) {
     await createSlot(pool, slot);
@@ -67,14 +93,25 @@ export async function healSlot(pool: Pool, slot: string, channels: readonly stri
     // for it. So a failover is resynchronised all the same, with what the OTA acknowledged
     // forgotten (a full push; rare and cheap next to an OTA selling a lost change).
     await pool.query(recordSlot(slot, id, true));
-    problem = { kind: 'failover', detail: `replication slot ${slot} is on a new ${r.systemIdentifier !== id!.systemIdentifier ? 'server' : 'timeline'} (timeline ${r.timeline} → ${id!.timeline}) and kept its position (a failover slot); the OTAs may hold values of transactions the old primary did not pass on before it failed` };
+    problem = {
+      kind: 'failover',
+      detail: `replication slot ${slot} is on a new ${r.systemIdentifier !== id!.systemIdentifier ? 'server' : 'timeline'} (timeline ${r.timeline} → ${id!.timeline}) and kept its position (a failover slot); the OTAs may hold values of transactions the old primary did not pass on before it failed`,
+    };
   }
 
   if (problem) {
     const remake = !(s && moved && s.walStatus !== 'lost'); // a failover slot that came along is kept
     log.error({ slot, kind: problem.kind }, `cdc: ${problem.detail}; ${remake ? 'making a new slot and ' : ''}resynchronising every connection`);
     cdcIncidents.inc({ kind: problem.kind });
-    await pool.query(recordIncident(slot, problem.kind, problem.detail, { walStatus: s?.walStatus ?? null, recorded: r ?? null, now: id }, { resynced: false, resolved: false }));
+    await pool.query(
+      recordIncident(
+        slot,
+        problem.kind,
+        problem.detail,
+        { walStatus: s?.walStatus ?? null, recorded: r ?? null, now: id },
+        { resynced: false, resolved: false },
+      ),
+    );
     if (remake) {
       if (s) await dropSlot(pool, slot, s.activePid);
       await createSlot(pool, slot);
@@ -82,11 +119,15 @@ export async function healSlot(pool: Pool, slot: string, channels: readonly stri
   }
   // Any incident of this slot not yet resynchronised (this one, or one a crash interrupted).
   const { rows: pending } = await pool.query<{ id: string; detail: string }>(
-    `SELECT id, detail FROM channel.cdc_incidents WHERE slot_name = $1 AND kind IN ('slot_lost', 'slot_dropped', 'failover') AND resync_at IS NULL AND resolved_at IS NULL ORDER BY created_at`, [slot]);
+    `SELECT id, detail FROM channel.cdc_incidents WHERE slot_name = $1 AND kind IN ('slot_lost', 'slot_dropped', 'failover') AND resync_at IS NULL AND resolved_at IS NULL ORDER BY created_at`,
+    [slot],
+  );
   if (!pending.length) return 'ok';
   const done = await resyncChannels(pool, channels, { reason: pending.map((p) => p.detail).join('; '), severity: 'alert', forgetAcknowledged: true, log });
-  await pool.query(`UPDATE channel.cdc_incidents SET resync_at = now(), data = data || $2::jsonb WHERE id = ANY ($1::uuid[])`,
-    [pending.map((p) => p.id), JSON.stringify({ resync: done })]);
+  await pool.query(`UPDATE channel.cdc_incidents SET resync_at = now(), data = data || $2::jsonb WHERE id = ANY ($1::uuid[])`, [
+    pending.map((p) => p.id),
+    JSON.stringify({ resync: done }),
+  ]);
   return 'recovered';
 }
 

@@ -27,12 +27,15 @@ export async function ensureSlot(pool: Pool, slot: string): Promise<boolean> {
  * created it first.
  */
 export async function createSlot(pool: Pool, slot: string): Promise<boolean> {
-  const { rows: [v] } = await pool.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
+  const {
+    rows: [v],
+  } = await pool.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
   const failover = (v?.n ?? 0) >= 170000;
   try {
-    await pool.query(failover
-      ? `SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
-      : `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    await pool.query(
+      failover ? `SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)` : `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`,
+      [slot],
+    );
   } catch (err) {
     if ((err as { code?: string }).code === '42710') return false; // created by a concurrent start
     throw err;
@@ -43,12 +46,18 @@ export async function createSlot(pool: Pool, slot: string): Promise<boolean> {
 }
 
 /** Where this database runs now: its server (system identifier) and timeline (null if not readable by this role). */
-export interface ServerIdentity { systemIdentifier: string; timeline: number }
+export interface ServerIdentity {
+  systemIdentifier: string;
+  timeline: number;
+}
 
 export async function serverIdentity(pool: Pool): Promise<ServerIdentity | null> {
   try {
-    const { rows: [r] } = await pool.query<{ systemIdentifier: string; timeline: number }>(
-      `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS "systemIdentifier", (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`);
+    const {
+      rows: [r],
+    } = await pool.query<{ systemIdentifier: string; timeline: number }>(
+      `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS "systemIdentifier", (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`,
+    );
     return r ?? null;
   } catch {
     return null; // pg_control_* are not granted to every role: the slot's absence alone still tells
@@ -115,7 +124,9 @@ export interface SlotStatus {
 }
 
 export async function slotStatus(pool: Pool, slot: string): Promise<SlotStatus> {
-  const { rows: [r] } = await pool.query(
+  const {
+    rows: [r],
+  } = await pool.query(
     `SELECT s.active, s.active_pid, s.confirmed_flush_lsn::text AS confirmed,
             (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS lag_bytes,
             s.wal_status, s.safe_wal_size, st.spill_txns, st.spill_count, st.spill_bytes
@@ -124,7 +135,19 @@ export async function slotStatus(pool: Pool, slot: string): Promise<SlotStatus> 
     [slot],
   );
   if (!r) {
-    return { slot, exists: false, active: false, activePid: null, confirmedFlushLsn: null, lagBytes: null, walStatus: null, safeWalSize: null, spillTxns: null, spillCount: null, spillBytes: null };
+    return {
+      slot,
+      exists: false,
+      active: false,
+      activePid: null,
+      confirmedFlushLsn: null,
+      lagBytes: null,
+      walStatus: null,
+      safeWalSize: null,
+      spillTxns: null,
+      spillCount: null,
+      spillBytes: null,
+    };
   }
   return {
     slot,
@@ -168,12 +191,16 @@ export async function databaseSlots(pool: Pool): Promise<DatabaseSlot[]> {
 
 /** pg_current_wal_lsn(), as a comparable number. */
 export async function currentWalLsn(pool: Pool): Promise<Lsn> {
-  const { rows: [r] } = await pool.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS n`);
+  const {
+    rows: [r],
+  } = await pool.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS n`);
   return BigInt(r.n);
 }
 
 /** The slot's confirmed position, as a comparable number (0 while it has none). */
 export async function confirmedFlushLsn(pool: Pool, slot: string): Promise<Lsn> {
-  const { rows: [r] } = await pool.query(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint AS n FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  const {
+    rows: [r],
+  } = await pool.query(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint AS n FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
   return BigInt(r?.n ?? 0);
 }

@@ -22,34 +22,46 @@ import { checkConnectionInput } from '../connectors/outbound/settings.ts';
 import { requireAdapter } from '../connectors/registry.ts';
 
 export async function runFullSync(config: Config, log: Logger, opts: { connection: string; days: number; wait: boolean }): Promise<void> {
-  await withDb(config, log, async (db) => {
-    const req = await requestFullSync(db.pool, opts.connection, opts.days);
-    console.log(`full sync of ${req.channel} connection ${req.connectionId}: ${req.cells} cells (${req.days} days) marked`);
-    if (!opts.wait) return;
-    const total = await pendingCellCount(db.pool, req.connectionId);
-    const bar = new SingleBar({ format: 'pushing {bar} {percentage}% | {value}/{total} cells | {status}', hideCursor: true }, Presets.shades_classic);
-    bar.start(total, 0, { status: 'starting' });
-    const worker = new SyncWorker(workerOptions(config, { pool: db.pool, log }, { only: [req.connectionId], pollMs: 50, concurrency: 1 }));
-    worker.start();
-    try {
-      for (;;) {
-        const pending = await pendingCellCount(db.pool, req.connectionId);
-        const { rows: [c] } = await db.pool.query<{ status: string; status_reason: string | null }>(
-          `SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [req.connectionId]);
-        bar.update(Math.max(total - pending, 0), { status: c!.status });
-        if (pending === 0) break;
-        if (c!.status === 'down' || c!.status === 'paused' || c!.status === 'disabled') {
-          bar.stop();
-          throw new StayosError('ERR_OTA_UNAVAILABLE', `connection is ${c!.status}${c!.status_reason ? ` (${c!.status_reason})` : ''}: ${pending} cells still wait; they go out when it recovers`);
+  await withDb(
+    config,
+    log,
+    async (db) => {
+      const req = await requestFullSync(db.pool, opts.connection, opts.days);
+      console.log(`full sync of ${req.channel} connection ${req.connectionId}: ${req.cells} cells (${req.days} days) marked`);
+      if (!opts.wait) return;
+      const total = await pendingCellCount(db.pool, req.connectionId);
+      const bar = new SingleBar({ format: 'pushing {bar} {percentage}% | {value}/{total} cells | {status}', hideCursor: true }, Presets.shades_classic);
+      bar.start(total, 0, { status: 'starting' });
+      const worker = new SyncWorker(workerOptions(config, { pool: db.pool, log }, { only: [req.connectionId], pollMs: 50, concurrency: 1 }));
+      worker.start();
+      try {
+        for (;;) {
+          const pending = await pendingCellCount(db.pool, req.connectionId);
+          const {
+            rows: [c],
+          } = await db.pool.query<{ status: string; status_reason: string | null }>(
+            `SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`,
+            [req.connectionId],
+          );
+          bar.update(Math.max(total - pending, 0), { status: c!.status });
+          if (pending === 0) break;
+          if (c!.status === 'down' || c!.status === 'paused' || c!.status === 'disabled') {
+            bar.stop();
+            throw new StayosError(
+              'ERR_OTA_UNAVAILABLE',
+              `connection is ${c!.status}${c!.status_reason ? ` (${c!.status_reason})` : ''}: ${pending} cells still wait; they go out when it recovers`,
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 250)); // progress refresh, not a correctness wait
         }
-        await new Promise((resolve) => setTimeout(resolve, 250)); // progress refresh, not a correctness wait
+        bar.stop();
+        console.log('full sync done: the OTA acknowledged every cell');
+      } finally {
+        await worker.stop();
       }
-      bar.stop();
-      console.log('full sync done: the OTA acknowledged every cell');
-    } finally {
-      await worker.stop();
-    }
-  }, { poolSize: 4 });
+    },
+    { poolSize: 4 },
+  );
 }
 
 export async function runPause(config: Config, log: Logger, connectionId: string, paused: boolean): Promise<void> {
@@ -100,14 +112,17 @@ function checkInput(channel: string, input: Parameters<typeof checkConnectionInp
 }
 
 const show = (c: Record<string, unknown>) =>
-  `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} `
-  + `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}`
-  + `${c.closingFor ? `  closing at the OTA before it is ${c.closingFor === 'disable' ? 'disabled' : 'deleted'}` : ''}`;
+  `${c.id}  ${String(c.property ?? '').padEnd(8)} ${String(c.channel).padEnd(12)} hotel ${String(c.hotelCode).padEnd(10)} ${String(c.status).padEnd(9)} ` +
+  `v${c.version}  ${c.hasCredentials ? 'credentials set' : 'no credentials'}  ${c.endpointUrl}${c.reservationsUrl ? `  reservations ${c.reservationsUrl}` : ''}` +
+  `${c.closingFor ? `  closing at the OTA before it is ${c.closingFor === 'disable' ? 'disabled' : 'deleted'}` : ''}`;
 
 export async function runConnectionList(config: Config, log: Logger, property?: string): Promise<void> {
   await withDb(config, log, async (db) => {
-    const { rows } = await db.pool.query(`SELECT x.*, p.code AS property FROM (${listConnections().text}) x JOIN property_mgmt.properties p ON p.id = x."propertyId"
-                                          WHERE $1::text IS NULL OR p.code = $1`, [property ?? null]);
+    const { rows } = await db.pool.query(
+      `SELECT x.*, p.code AS property FROM (${listConnections().text}) x JOIN property_mgmt.properties p ON p.id = x."propertyId"
+                                          WHERE $1::text IS NULL OR p.code = $1`,
+      [property ?? null],
+    );
     if (!rows.length) console.log('no connections');
     for (const r of rows) console.log(show(r));
   });
@@ -116,57 +131,99 @@ export async function runConnectionList(config: Config, log: Logger, property?: 
 export async function runConnectionCreate(config: Config, log: Logger, input: Record<string, unknown>): Promise<void> {
   const body = valid(createConnectionBody.safeExtend({ property: propertyCode }), input);
   await withDb(config, log, async (db) => {
-    const { rows: [p] } = await db.pool.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [body.property]);
+    const {
+      rows: [p],
+    } = await db.pool.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [body.property]);
     if (!p) throw new StayosError('ERR_NOT_FOUND', `no property ${body.property}`);
     checkInput(body.channel, body);
-    const { rows: [c] } = await db.pool.query(insertConnection({ propertyId: p.id, channel: body.channel, hotelCode: body.hotelCode, endpointUrl: body.endpointUrl, reservationsUrl: body.reservationsUrl,
-      credentials: body.credentials ?? null, settings: body.settings, status: body.status }, requireAdapter(body.channel).production)).catch((err) => { throw fromPgError(err, 'connection not saved'); });
+    const {
+      rows: [c],
+    } = await db.pool
+      .query(
+        insertConnection(
+          {
+            propertyId: p.id,
+            channel: body.channel,
+            hotelCode: body.hotelCode,
+            endpointUrl: body.endpointUrl,
+            reservationsUrl: body.reservationsUrl,
+            credentials: body.credentials ?? null,
+            settings: body.settings,
+            status: body.status,
+          },
+          requireAdapter(body.channel).production,
+        ),
+      )
+      .catch((err) => {
+        throw fromPgError(err, 'connection not saved');
+      });
     console.log(`created ${show({ ...c, property: body.property })}`);
   });
 }
 
 /** Says what closing a connection did: at once, or once the OTA confirmed its closures. */
-const closing = (r: CloseResult, then: string) => (r.finished
-  ? `${then} now`
-  : `closing ${r.closures} OTA target(s) first (availability 0, rates closed); ${then} once the OTA confirmed them`);
+const closing = (r: CloseResult, then: string) =>
+  r.finished ? `${then} now` : `closing ${r.closures} OTA target(s) first (availability 0, rates closed); ${then} once the OTA confirmed them`;
 
 export async function runConnectionUpdate(config: Config, log: Logger, id: string, input: Record<string, unknown>): Promise<void> {
   const body = valid(patchConnectionBody, input);
-  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
-    const { rows: [cur] } = await client.query<{ channel: string; closing: string | null }>(
-      `SELECT channel_code AS channel, closing_for AS closing FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
-    if (cur) checkInput(cur.channel, body);
-    if (cur?.closing && body.status) throw new StayosError('ERR_CONFLICT', `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`);
-    const { status, closeAtOta, ...rest } = body;
-    const disabling = status === 'disabled';
-    const { rows: [c] } = await client.query(updateConnection(id, disabling ? rest : { ...rest, status })).catch((err) => { throw fromPgError(err, 'connection not saved'); });
-    if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
-    if (!disabling) return console.log(`updated ${show(c)}`);
-    const r = await closeConnection(client, id, 'disable', closeAtOta ?? true);
-    console.log(`updated ${show((await client.query(connectionById(id))).rows[0])}\n${closing(r, 'disabled')}`);
-  }));
+  await withDb(config, log, (db) =>
+    withTransaction(db.pool, async (client) => {
+      const {
+        rows: [cur],
+      } = await client.query<{ channel: string; closing: string | null }>(
+        `SELECT channel_code AS channel, closing_for AS closing FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`,
+        [id],
+      );
+      if (cur) checkInput(cur.channel, body);
+      if (cur?.closing && body.status)
+        throw new StayosError(
+          'ERR_CONFLICT',
+          `the connection is being closed at the OTA before it is ${cur.closing === 'disable' ? 'disabled' : 'deleted'}; its status changes when that is done`,
+        );
+      const { status, closeAtOta, ...rest } = body;
+      const disabling = status === 'disabled';
+      const {
+        rows: [c],
+      } = await client.query(updateConnection(id, disabling ? rest : { ...rest, status })).catch((err) => {
+        throw fromPgError(err, 'connection not saved');
+      });
+      if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
+      if (!disabling) return console.log(`updated ${show(c)}`);
+      const r = await closeConnection(client, id, 'disable', closeAtOta ?? true);
+      console.log(`updated ${show((await client.query(connectionById(id))).rows[0])}\n${closing(r, 'disabled')}`);
+    }),
+  );
 }
 
 export async function runConnectionDelete(config: Config, log: Logger, id: string, closeAtOta: boolean): Promise<void> {
   if (!z.uuid().safeParse(id).success) throw new InvalidArgumentError(`--connection must be a connection id (UUID), got ${JSON.stringify(id)}`);
-  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
-    const r = await closeConnection(client, id, 'delete', closeAtOta);
-    console.log(`connection ${id}: ${closing(r, 'deleted')}`);
-  }));
+  await withDb(config, log, (db) =>
+    withTransaction(db.pool, async (client) => {
+      const r = await closeConnection(client, id, 'delete', closeAtOta);
+      console.log(`connection ${id}: ${closing(r, 'deleted')}`);
+    }),
+  );
 }
 
 /** Prints the mappings, or (with a file) replaces them whole, like PUT /api/v1/connections/:id/mappings. */
 export async function runMappings(config: Config, log: Logger, id: string, file?: string): Promise<void> {
   const items = file === undefined ? undefined : valid(mappingsBody, readJsonInput(file));
-  await withDb(config, log, (db) => withTransaction(db.pool, async (client) => {
-    const { rows: [c] } = await client.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
-    if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
-    if (items) {
-      const r = await putMappings(client, id, items);
-      console.log(`mappings replaced: ${r.added} added, ${r.removed} removed, ${r.changed} changed (the CDC marks the cells they cover)`);
-    }
-    for (const m of (await client.query(listMappings(id))).rows) {
-      console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
-    }
-  }).catch((err) => { throw fromPgError(err, 'mappings not saved'); }));
+  await withDb(config, log, (db) =>
+    withTransaction(db.pool, async (client) => {
+      const {
+        rows: [c],
+      } = await client.query(`SELECT 1 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [id]);
+      if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${id}`);
+      if (items) {
+        const r = await putMappings(client, id, items);
+        console.log(`mappings replaced: ${r.added} added, ${r.removed} removed, ${r.changed} changed (the CDC marks the cells they cover)`);
+      }
+      for (const m of (await client.query(listMappings(id))).rows) {
+        console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
+      }
+    }).catch((err) => {
+      throw fromPgError(err, 'mappings not saved');
+    }),
+  );
 }

@@ -13,7 +13,9 @@ import { authenticate, createApiKey } from '../api/keys.ts';
 export const DEMO_KEY_EMAIL = 'revenue@demo.stayos.local';
 
 export async function demoApiKey(pool: Pool, dataDir: string): Promise<string | undefined> {
-  const { rows: [demo] } = await pool.query(`SELECT 1 FROM property_mgmt.properties WHERE code = 'DEMO' AND deleted_at IS NULL`);
+  const {
+    rows: [demo],
+  } = await pool.query(`SELECT 1 FROM property_mgmt.properties WHERE code = 'DEMO' AND deleted_at IS NULL`);
   if (!demo) return undefined;
   const file = path.join(dataDir, 'demo-api-key');
   const kept = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';

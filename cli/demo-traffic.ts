@@ -22,7 +22,10 @@ import { demoConnections } from '../connectors/demo.ts';
 import { requireAdapter } from '../connectors/registry.ts';
 
 // The traffic speaks Expedia's and Booking.com's own protocols, through their demo connections.
-const [BOOKING, EXPEDIA] = demoConnections('', ['booking_com', 'expedia']) as [ReturnType<typeof demoConnections>[number], ReturnType<typeof demoConnections>[number]];
+const [BOOKING, EXPEDIA] = demoConnections('', ['booking_com', 'expedia']) as [
+  ReturnType<typeof demoConnections>[number],
+  ReturnType<typeof demoConnections>[number],
+];
 const ROOMS = ['STD', 'DLX'] as const;
 
 function stay(random: () => number, nightsBase = 1) {
@@ -33,7 +36,14 @@ function stay(random: () => number, nightsBase = 1) {
   return { arrival: day(0), departure: day(nights), nights: Array.from({ length: nights }, (_, i) => ({ date: day(i), amount: price })) };
 }
 
-export interface TrafficCounts { expedia: number; booking: number; modified: number; cancelled: number; rates: number; refused: number }
+export interface TrafficCounts {
+  expedia: number;
+  booking: number;
+  modified: number;
+  cancelled: number;
+  rates: number;
+  refused: number;
+}
 
 export async function runDemoTraffic(config: Config, opts: { rate: number; count: number; seed: number; quiet?: boolean }): Promise<TrafficCounts> {
   const base = sandboxBaseUrl(config);
@@ -46,16 +56,30 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
   const counts: TrafficCounts = { expedia: 0, booking: 0, modified: 0, cancelled: 0, rates: 0, refused: 0 };
   const open: Array<{ id: string; room: BnRequest['room'] & object; guest: BnRequest['guest'] }> = [];
   const run = randomUUID().slice(0, 8);
-  const bar = new SingleBar({
-    format: 'demo traffic {bar} {value}/{total} | Expedia {expedia} · Booking.com {booking} · modified {modified} · cancelled {cancelled} · rate changes {rates} · refused {refused}',
-    hideCursor: true, noTTYOutput: !opts.quiet, notTTYSchedule: 2000,
-  }, Presets.shades_classic);
+  const bar = new SingleBar(
+    {
+      format:
+        'demo traffic {bar} {value}/{total} | Expedia {expedia} · Booking.com {booking} · modified {modified} · cancelled {cancelled} · rate changes {rates} · refused {refused}',
+      hideCursor: true,
+      noTTYOutput: !opts.quiet,
+      notTTYSchedule: 2000,
+    },
+    Presets.shades_classic,
+  );
   if (!opts.quiet) bar.start(opts.count, 0, counts);
 
   const expedia = async (kind: BnRequest['kind'], b: (typeof open)[number]) => {
     const xml = buildBnRequest({
-      kind, requestId: randomUUID(), hotelCode: EXPEDIA.hotelCode, username: EXPEDIA.credentials.username!, password: EXPEDIA.credentials.password!,
-      externalId: b.id, timeStamp: new Date().toISOString(), currency: DEMO.currency, room: b.room, guest: b.guest,
+      kind,
+      requestId: randomUUID(),
+      hotelCode: EXPEDIA.hotelCode,
+      username: EXPEDIA.credentials.username!,
+      password: EXPEDIA.credentials.password!,
+      externalId: b.id,
+      timeStamp: new Date().toISOString(),
+      currency: DEMO.currency,
+      room: b.room,
+      guest: b.guest,
     });
     const res = await http.post('/webhooks/expedia', xml, { headers: { 'content-type': 'text/xml; charset=utf-8' } });
     return res.status === 200 && /<Success\s*\/>/.test(String(res.data));
@@ -70,9 +94,15 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
       const x = random();
       if (x < 0.35) {
         const room = ROOMS[Math.floor(random() * ROOMS.length)]!;
-        const b = { id: `DEMO${run}E${i}`, room: { roomCode: EXPEDIA.roomCodes[room]!, rateCode: EXPEDIA.rateCodes.BAR!, adults: 2, ...stay(random) },
-          guest: { firstName: FIRST[i % FIRST.length]!, lastName: LAST[(i * 3) % LAST.length]! } };
-        if (await expedia('new', b)) { counts.expedia++; open.push(b); } else counts.refused++;
+        const b = {
+          id: `DEMO${run}E${i}`,
+          room: { roomCode: EXPEDIA.roomCodes[room]!, rateCode: EXPEDIA.rateCodes.BAR!, adults: 2, ...stay(random) },
+          guest: { firstName: FIRST[i % FIRST.length]!, lastName: LAST[(i * 3) % LAST.length]! },
+        };
+        if (await expedia('new', b)) {
+          counts.expedia++;
+          open.push(b);
+        } else counts.refused++;
       } else if (x < 0.45 && open.length) {
         const b = open[Math.floor(random() * open.length)]!;
         b.room = { ...b.room, ...stay(random, 2) };
@@ -90,9 +120,13 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
         // is also the room's guest; arrival/departure are checked against the nights.
         const r = await http.post('/sandbox/booking-com/_control/reservations', {
           kind: 'new',
-          reservation: { id, hotel: BOOKING.hotelCode, currency: DEMO.currency,
+          reservation: {
+            id,
+            hotel: BOOKING.hotelCode,
+            currency: DEMO.currency,
             rooms: [{ roomCode: BOOKING.roomCodes[room]!, rateCode: BOOKING.rateCodes.BAR!, adults: 2, ...stay(random) }],
-            booker: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! } },
+            booker: { firstName: FIRST[(i + 2) % FIRST.length]!, lastName: LAST[(i + 5) % LAST.length]! },
+          },
         });
         if (r.status === 202) counts.booking++;
         else counts.refused++;
@@ -103,7 +137,8 @@ export async function runDemoTraffic(config: Config, opts: { rate: number; count
            FROM property_mgmt.properties p
            WHERE p.code = 'DEMO' AND r.property_id = p.id AND r.stay_date = (now() AT TIME ZONE p.timezone)::date + $1::int
              AND r.room_type_id = (SELECT id FROM property_mgmt.room_types WHERE property_id = p.id AND code = $2)`,
-          [Math.floor(random() * 60), ROOMS[Math.floor(random() * ROOMS.length)], (0.92 + random() * 0.16).toFixed(3)]);
+          [Math.floor(random() * 60), ROOMS[Math.floor(random() * ROOMS.length)], (0.92 + random() * 0.16).toFixed(3)],
+        );
         counts.rates += rowCount ? 1 : 0;
       }
       if (!opts.quiet) bar.update(i + 1, counts);
@@ -127,9 +162,11 @@ export async function runDemoFault(config: Config, channel: string, mode: keyof 
     throw new StayosError('ERR_OTA_UNAVAILABLE', `cannot reach the sandbox at ${url}: ${err.message}. Fix: run \`npm start\` first.`);
   });
   if (res.status !== 200) throw new StayosError('ERR_OTA_UNAVAILABLE', `the sandbox refused the fault plan (HTTP ${res.status})`);
-  console.log(mode === 'off'
-    ? `${channel} sandbox healthy again: the connection recovers at its next retry (the dashboard turns green)`
-    : mode === 'outage'
-      ? `${channel} sandbox now fails every request: watch the connection degrade and go down; \`stayos demo-fault ${channel} off\` ends it`
-      : `${channel} sandbox now fails 4 requests in 5: retries absorb some, the connection turns degraded and back; \`stayos demo-fault ${channel} off\` ends it`);
+  console.log(
+    mode === 'off'
+      ? `${channel} sandbox healthy again: the connection recovers at its next retry (the dashboard turns green)`
+      : mode === 'outage'
+        ? `${channel} sandbox now fails every request: watch the connection degrade and go down; \`stayos demo-fault ${channel} off\` ends it`
+        : `${channel} sandbox now fails 4 requests in 5: retries absorb some, the connection turns degraded and back; \`stayos demo-fault ${channel} off\` ends it`,
+  );
 }

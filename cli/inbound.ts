@@ -10,7 +10,9 @@ export async function runHistory(config: Config, log: Logger, channel: string, e
     const rows = await bookingHistory(db.pool, channel, externalId);
     if (!rows.length) console.log(`no message received for ${channel} booking ${externalId}`);
     for (const r of rows) {
-      console.log(`${r.receivedAt.toISOString()}  ${r.id}  ${r.source.padEnd(18)} ${r.messageType.padEnd(26)} ${r.outcome}${r.otaErrorCode ? ` ${r.otaErrorCode}` : ''}${r.errorMessage ? ` — ${r.errorMessage}` : ''}`);
+      console.log(
+        `${r.receivedAt.toISOString()}  ${r.id}  ${r.source.padEnd(18)} ${r.messageType.padEnd(26)} ${r.outcome}${r.otaErrorCode ? ` ${r.otaErrorCode}` : ''}${r.errorMessage ? ` — ${r.errorMessage}` : ''}`,
+      );
     }
   });
 }

@@ -14,7 +14,16 @@ import { writeErDiagrams } from '../core/er-diagram.ts';
 import { PART_NAMES, type PartName } from '../core/part.ts';
 import { runStart } from './start.ts';
 import { withDb } from './db.ts';
-import { readJsonInput, runConnectionCreate, runConnectionList, runConnectionDelete, runConnectionUpdate, runFullSync, runMappings, runPause } from './connections.ts';
+import {
+  readJsonInput,
+  runConnectionCreate,
+  runConnectionList,
+  runConnectionDelete,
+  runConnectionUpdate,
+  runFullSync,
+  runMappings,
+  runPause,
+} from './connections.ts';
 import { runHistory, runReplay } from './inbound.ts';
 import { runKeyRotate, runKeyStatus } from './keys.ts';
 import { FAULT_MODES, runDemoFault, runDemoTraffic } from './demo-traffic.ts';
@@ -41,10 +50,7 @@ function context() {
   return { config, log };
 }
 
-const program = new Command('stayos')
-  .description('StayOS Channel: channel manager and CDC pipeline of the StayOS PMS')
-  .showHelpAfterError()
-  .exitOverride();
+const program = new Command('stayos').description('StayOS Channel: channel manager and CDC pipeline of the StayOS PMS').showHelpAfterError().exitOverride();
 
 program
   .command('start')
@@ -72,7 +78,10 @@ program
         const done = await undo(db.pool, { to: opts.to!, onUndo: (m) => console.log(`undone  V${m.version}  ${m.description}`) });
         console.log(done.length ? `${done.length} migration(s) undone` : 'nothing to undo');
       } else {
-        const done = await migrate(db.pool, { ...(opts.to ? { to: opts.to } : {}), onApply: (m, ms) => console.log(`applied V${m.version}  ${m.description}  (${ms} ms)`) });
+        const done = await migrate(db.pool, {
+          ...(opts.to ? { to: opts.to } : {}),
+          onApply: (m, ms) => console.log(`applied V${m.version}  ${m.description}  (${ms} ms)`),
+        });
         console.log(done.length ? `${done.length} migration(s) applied` : 'schema is up to date');
       }
     } finally {
@@ -102,10 +111,10 @@ function days(value: string): number {
 
 program
   .command('full-sync')
-  .description('push every mapped cell of a connection\'s window to its OTA (marks them dirty, then pushes and shows progress)')
+  .description("push every mapped cell of a connection's window to its OTA (marks them dirty, then pushes and shows progress)")
   .requiredOption('--connection <id>', 'the connection id (UUID)')
   .option('--days <n>', 'days from today (Booking.com >= 365, Expedia <= 730)', days, 500)
-  .option('--no-wait', 'only mark the cells; the running service\'s workers push them')
+  .option('--no-wait', "only mark the cells; the running service's workers push them")
   .action(async (opts: { connection: string; days: number; wait: boolean }) => {
     const { config, log } = context();
     await runFullSync(config, log, opts);
@@ -116,7 +125,11 @@ function setting(value: string, previous: Record<string, unknown> = {}): Record<
   const m = /^([a-z_]{1,40})=(.*)$/s.exec(value);
   if (!m) throw new InvalidArgumentError('must be key=value with a lower-case key, e.g. rate_limit_per_minute=300');
   let v: unknown = m[2];
-  try { v = JSON.parse(m[2]!); } catch { /* text */ }
+  try {
+    v = JSON.parse(m[2]!);
+  } catch {
+    /* text */
+  }
   return { ...previous, [m[1]!]: v };
 }
 
@@ -124,7 +137,9 @@ const connection = program.command('connection').description('channel connection
 for (const action of ['pause', 'resume'] as const) {
   connection
     .command(action)
-    .description(action === 'pause' ? 'stop the outbound sync of a connection (changes accumulate as pending cells)' : 'resume the outbound sync of a connection')
+    .description(
+      action === 'pause' ? 'stop the outbound sync of a connection (changes accumulate as pending cells)' : 'resume the outbound sync of a connection',
+    )
     .requiredOption('--connection <id>', 'the connection id (UUID)')
     .action(async (opts: { connection: string }) => {
       const { config, log } = context();
@@ -146,26 +161,42 @@ connection
   .requiredOption('--channel <channel>', 'booking_com, expedia or opentravel')
   .requiredOption('--hotel-code <code>', "the OTA's hotel id")
   .option('--endpoint-url <url>', "the OTA's ARI base URL (default: the OTA's production host; required for opentravel)")
-  .option('--reservations-url <url>', 'booking_com: the reservation queues\' base URL (default https://secure-supply-xml.booking.com)')
+  .option('--reservations-url <url>', "booking_com: the reservation queues' base URL (default https://secure-supply-xml.booking.com)")
   .option('--credentials-file <path>', 'JSON object of credentials, e.g. {"username":"…","password":"…"} (- reads stdin)')
   .option('--setting <key=value>', 'a connection setting (repeatable)', setting)
   .option('--paused', 'create it paused')
-  .action(async (opts: { property: string; channel: string; hotelCode: string; endpointUrl?: string; reservationsUrl?: string; credentialsFile?: string; setting?: Record<string, unknown>; paused?: boolean }) => {
-    const input = {
-      property: opts.property, channel: opts.channel, hotelCode: opts.hotelCode, settings: opts.setting ?? {},
-      ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}), ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
-      status: opts.paused ? 'paused' : 'active', ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
-    };
-    const { config, log } = context();
-    await runConnectionCreate(config, log, input);
-  });
+  .action(
+    async (opts: {
+      property: string;
+      channel: string;
+      hotelCode: string;
+      endpointUrl?: string;
+      reservationsUrl?: string;
+      credentialsFile?: string;
+      setting?: Record<string, unknown>;
+      paused?: boolean;
+    }) => {
+      const input = {
+        property: opts.property,
+        channel: opts.channel,
+        hotelCode: opts.hotelCode,
+        settings: opts.setting ?? {},
+        ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
+        ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
+        status: opts.paused ? 'paused' : 'active',
+        ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
+      };
+      const { config, log } = context();
+      await runConnectionCreate(config, log, input);
+    },
+  );
 connection
   .command('update')
   .description('change a connection (only what is given); credentials are replaced whole')
   .requiredOption('--connection <id>', 'the connection id (UUID)')
   .option('--hotel-code <code>', "the OTA's hotel id")
   .option('--endpoint-url <url>', "the OTA's ARI base URL")
-  .option('--reservations-url <url>', 'booking_com: the reservation queues\' base URL')
+  .option('--reservations-url <url>', "booking_com: the reservation queues' base URL")
   .option('--status <status>', 'active, paused (the OTA keeps the last values) or disabled (its inventory is closed at the OTA first)')
   .option('--keep-ota-open', 'with --status disabled: leave the OTA selling at the last values instead of closing it first')
   .option('--credentials-file <path>', 'JSON object of credentials (- reads stdin)')
@@ -174,17 +205,32 @@ connection
     if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('must be a positive whole number');
     return Number(v);
   })
-  .action(async (opts: { connection: string; hotelCode?: string; endpointUrl?: string; reservationsUrl?: string; status?: string; keepOtaOpen?: boolean; credentialsFile?: string; setting?: Record<string, unknown>; version?: number }) => {
-    const input = {
-      ...(opts.keepOtaOpen ? { closeAtOta: false } : {}),
-      ...(opts.hotelCode ? { hotelCode: opts.hotelCode } : {}), ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
-      ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
-      ...(opts.status ? { status: opts.status } : {}), ...(opts.setting ? { settings: opts.setting } : {}), ...(opts.version ? { version: opts.version } : {}),
-      ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
-    };
-    const { config, log } = context();
-    await runConnectionUpdate(config, log, opts.connection, input);
-  });
+  .action(
+    async (opts: {
+      connection: string;
+      hotelCode?: string;
+      endpointUrl?: string;
+      reservationsUrl?: string;
+      status?: string;
+      keepOtaOpen?: boolean;
+      credentialsFile?: string;
+      setting?: Record<string, unknown>;
+      version?: number;
+    }) => {
+      const input = {
+        ...(opts.keepOtaOpen ? { closeAtOta: false } : {}),
+        ...(opts.hotelCode ? { hotelCode: opts.hotelCode } : {}),
+        ...(opts.endpointUrl ? { endpointUrl: opts.endpointUrl } : {}),
+        ...(opts.reservationsUrl ? { reservationsUrl: opts.reservationsUrl } : {}),
+        ...(opts.status ? { status: opts.status } : {}),
+        ...(opts.setting ? { settings: opts.setting } : {}),
+        ...(opts.version ? { version: opts.version } : {}),
+        ...(opts.credentialsFile ? { credentials: readJsonInput(opts.credentialsFile) } : {}),
+      };
+      const { config, log } = context();
+      await runConnectionUpdate(config, log, opts.connection, input);
+    },
+  );
 connection
   .command('delete')
   .description('delete a connection: its inventory is closed at the OTA first (the connection is deleted once the OTA confirmed it)')
@@ -221,8 +267,10 @@ program
   .action(async (opts: { rate: number; count: number; seed: number }) => {
     const { config } = context();
     const c = await runDemoTraffic(config, { rate: opts.rate, count: Math.floor(opts.count), seed: Math.floor(opts.seed) });
-    console.log(`sent: ${c.expedia} Expedia bookings, ${c.booking} Booking.com bookings (polled within ${config.inbound.bookingPollSeconds} s), `
-      + `${c.modified} modifications, ${c.cancelled} cancellations, ${c.rates} rate changes; ${c.refused} refused`);
+    console.log(
+      `sent: ${c.expedia} Expedia bookings, ${c.booking} Booking.com bookings (polled within ${config.inbound.bookingPollSeconds} s), ` +
+        `${c.modified} modifications, ${c.cancelled} cancellations, ${c.rates} rate changes; ${c.refused} refused`,
+    );
   });
 
 program
@@ -262,7 +310,12 @@ program
     if (!(ROLES as readonly string[]).includes(opts.role)) throw new InvalidArgumentError(`--role must be one of ${ROLES.join(', ')}`);
     const { config, log } = context();
     await withDb(config, log, async (db) => {
-      const { key } = await createApiKey(db.pool, { email: opts.email, role: opts.role as Role, properties: opts.property, ...(opts.name ? { name: opts.name } : {}) });
+      const { key } = await createApiKey(db.pool, {
+        email: opts.email,
+        role: opts.role as Role,
+        properties: opts.property,
+        ...(opts.name ? { name: opts.name } : {}),
+      });
       console.log(key);
       console.error('Store this key now: it is shown once and kept only as a hash.');
     });
@@ -278,14 +331,16 @@ keys
   });
 keys
   .command('rotate')
-  .description('re-encrypt, online and in batches, everything not under the current key (the old keys in STAYOS_ENCRYPTION_PREVIOUS_KEYS); exit 1 if any is left')
+  .description(
+    're-encrypt, online and in batches, everything not under the current key (the old keys in STAYOS_ENCRYPTION_PREVIOUS_KEYS); exit 1 if any is left',
+  )
   .option('--batch-size <n>', 'rows per transaction (1-10000)', bounded('--batch-size', 1, 10_000), 500)
   .action(async (opts: { batchSize: number }) => {
     const { config, log } = context();
     await runKeyRotate(config, log, { batchSize: Math.floor(opts.batchSize) });
   });
 
-const inbound = program.command('inbound').description('inbound OTA bookings: a booking\'s message history, the replay of a stored message');
+const inbound = program.command('inbound').description("inbound OTA bookings: a booking's message history, the replay of a stored message");
 inbound
   .command('history')
   .description('every message received for one OTA booking, oldest first')

@@ -46,11 +46,16 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     // Every adapter has its channel row (its migration ran), and every row its adapter.
     await checkRegistry(db.pool);
     if (config.seedDemo) {
-      const { rows: [count] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
+      const {
+        rows: [count],
+      } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM property_mgmt.properties');
       if (count!.n === 0) {
         const seeded = await seedDemo(db.pool, { sandboxBaseUrl: sandboxBaseUrl(config), connections: demoConnections(sandboxBaseUrl(config)) });
         // The sandboxes start empty: a full sync of the demo connections gives them the hotel.
-        const { rows: conns } = await db.pool.query<{ id: string }>(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND deleted_at IS NULL`, [seeded.propertyId]);
+        const { rows: conns } = await db.pool.query<{ id: string }>(
+          `SELECT id FROM channel.channel_connections WHERE property_id = $1 AND deleted_at IS NULL`,
+          [seeded.propertyId],
+        );
         for (const c of conns) await requestFullSync(db.pool, c.id);
         log.info({ reservations: seeded.reservations, fullSync: conns.length }, 'demo property seeded into the empty database; full sync requested');
       }
@@ -65,8 +70,16 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     if (parts.includes('api')) {
       // The OTA sandboxes the demo connections point at (stayos start is the demo's whole world).
       const app = await buildApp({
-        pool: db.pool, logLevel: config.logLevel, metricsToken: config.metrics.token, trustProxy: config.http.trustProxy, plugins: config.sandboxes ? [demoSandboxes()] : [],
-        webhooks: { bodyLimit: config.inbound.bodyLimit, ratePerMinute: config.inbound.ratePerMinute, addressRatePerMinute: config.inbound.addressRatePerMinute },
+        pool: db.pool,
+        logLevel: config.logLevel,
+        metricsToken: config.metrics.token,
+        trustProxy: config.http.trustProxy,
+        plugins: config.sandboxes ? [demoSandboxes()] : [],
+        webhooks: {
+          bodyLimit: config.inbound.bodyLimit,
+          ratePerMinute: config.inbound.ratePerMinute,
+          addressRatePerMinute: config.inbound.addressRatePerMinute,
+        },
       });
       address = await listen(app, config.http);
       running.push({
@@ -90,9 +103,11 @@ export async function runStart(config: Config, log: Logger, parts: PartName[]): 
     // One line: the dashboard's URL (with the demo's key in the fragment, which never reaches a
     // server or its logs), the API docs, and how to stop.
     const key = address && config.embedded && config.seedDemo ? await demoApiKey(db.pool, config.dataDir) : undefined;
-    console.log(address
-      ? `StayOS Channel is running (${parts.join(', ')}): dashboard ${address}/${key ? `#key=${key}` : ''} — API docs ${address}/docs — Ctrl+C stops it`
-      : `StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`);
+    console.log(
+      address
+        ? `StayOS Channel is running (${parts.join(', ')}): dashboard ${address}/${key ? `#key=${key}` : ''} — API docs ${address}/docs — Ctrl+C stops it`
+        : `StayOS Channel is running (${parts.join(', ')}) — Ctrl+C stops it`,
+    );
   } catch (err) {
     await Promise.all(running.map((p) => p.stop().catch(() => undefined)));
     await db.close().catch(() => undefined);

@@ -18,9 +18,14 @@ export function demoConnections(sandboxBaseUrl: string, channels?: readonly stri
     const s = a.sandbox!;
     const sandboxPath = sandboxPathOf(s.path);
     return {
-      channel: a.code, sandboxPath, hotelCode: s.demo.hotelCode, credentials: s.demo.credentials,
+      channel: a.code,
+      sandboxPath,
+      hotelCode: s.demo.hotelCode,
+      credentials: s.demo.credentials,
       settings: { ...s.demo.settings, ...s.demoSettings?.(`${sandboxBaseUrl}${sandboxPath}`) },
-      roomCodes: s.demo.roomCodes, rateCodes: s.demo.rateCodes, reservationsUrl: Boolean(a.reservationsUrl),
+      roomCodes: s.demo.roomCodes,
+      rateCodes: s.demo.rateCodes,
+      reservationsUrl: Boolean(a.reservationsUrl),
     };
   });
 }

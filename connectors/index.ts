@@ -23,7 +23,15 @@ export const CONNECTORS: readonly Connector[] = ADAPTERS.flatMap((a) => (a.outbo
 export { ADAPTERS, adapterOf, checkRegistry, CHANNEL_CODES, OUTBOUND_CHANNELS, requireAdapter } from './registry.ts';
 export type { OtaAdapter } from './adapter.ts';
 export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
-export { closeConnection, FULL_SYNC_DEFAULT_DAYS, pendingCellCount, requestFullSync, setConnectionPaused, type CloseResult, type FullSyncRequest } from './outbound/control.ts';
+export {
+  closeConnection,
+  FULL_SYNC_DEFAULT_DAYS,
+  pendingCellCount,
+  requestFullSync,
+  setConnectionPaused,
+  type CloseResult,
+  type FullSyncRequest,
+} from './outbound/control.ts';
 export { currentAri, parityAri, type AriValues, type CellKey, type ClaimedCell } from './outbound/sql/ari.ts';
 export { partsToSend } from './outbound/connector.ts';
 export { setPaused } from './outbound/sql/connections.ts';
@@ -32,9 +40,15 @@ export { sandboxKey, type OtaValues, type SandboxCell } from './outbound/types.t
 /** Worker options from the configuration. */
 export function workerOptions(config: Config, deps: { pool: Pool; log: Logger }, extra: Partial<WorkerOptions> = {}): WorkerOptions {
   return {
-    ...deps, connectors: CONNECTORS, pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, batchSize: 5000,
-    timeoutMs: config.sync.timeoutMs, maxAttempts: config.sync.maxAttempts,
-    defaultRatePerMinute: config.sync.ratePerMinute, ...extra,
+    ...deps,
+    connectors: CONNECTORS,
+    pollMs: config.sync.pollMs,
+    concurrency: config.sync.concurrency,
+    batchSize: 5000,
+    timeoutMs: config.sync.timeoutMs,
+    maxAttempts: config.sync.maxAttempts,
+    defaultRatePerMinute: config.sync.ratePerMinute,
+    ...extra,
   };
 }
 
@@ -48,11 +62,28 @@ export async function startConnectors(deps: { config: Config; url: string; pool:
   worker.start();
   const horizon = scheduleHorizon(workerPool, log);
   // Pulled bookings (Booking.com's queues): each poller shares the workers' pool (one query at a time).
-  const pollers = ADAPTERS.flatMap((a) => (a.inbound?.poller ? [a.inbound.poller({
-    pool: workerPool, log, intervalMs: config.inbound.bookingPollSeconds * 1000, timeoutMs: config.sync.timeoutMs,
-  })] : []));
+  const pollers = ADAPTERS.flatMap((a) =>
+    a.inbound?.poller
+      ? [
+          a.inbound.poller({
+            pool: workerPool,
+            log,
+            intervalMs: config.inbound.bookingPollSeconds * 1000,
+            timeoutMs: config.sync.timeoutMs,
+          }),
+        ]
+      : [],
+  );
   for (const p of pollers) p.start();
-  log.info({ pollMs: config.sync.pollMs, concurrency: config.sync.concurrency, pollers: ADAPTERS.filter((a) => a.inbound?.poller).map((a) => a.code), bookingPollSeconds: config.inbound.bookingPollSeconds }, 'connectors: sync workers and reservation pollers started');
+  log.info(
+    {
+      pollMs: config.sync.pollMs,
+      concurrency: config.sync.concurrency,
+      pollers: ADAPTERS.filter((a) => a.inbound?.poller).map((a) => a.code),
+      bookingPollSeconds: config.inbound.bookingPollSeconds,
+    },
+    'connectors: sync workers and reservation pollers started',
+  );
   const stopWorker = async () => {
     await horizon();
     await Promise.all(pollers.map((p) => p.stop()));
@@ -65,7 +96,9 @@ export async function startConnectors(deps: { config: Config; url: string; pool:
   const pubsub = createPubSubClient(config.pubsub.projectId, config.pubsub.emulatorHost);
   const names = pubsubNames(config.pubsub.prefix);
   await ensurePubSubResources(pubsub, names, OUTBOUND_CHANNELS);
-  const subscribers = OUTBOUND_CHANNELS.map((ota) => new PubSubChangeSubscriber(pubsub, names.subscription(ota), new DirtyCellsConsumer(pool, [ota], { log, source: names.subscription(ota) }), log));
+  const subscribers = OUTBOUND_CHANNELS.map(
+    (ota) => new PubSubChangeSubscriber(pubsub, names.subscription(ota), new DirtyCellsConsumer(pool, [ota], { log, source: names.subscription(ota) }), log),
+  );
   for (const s of subscribers) s.start();
   log.info({ subscriptions: OUTBOUND_CHANNELS.map((o) => names.subscription(o)) }, 'connectors: consuming CDC changes from Pub/Sub');
   return {

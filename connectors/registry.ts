@@ -32,7 +32,10 @@ export function requireAdapter(code: string, what: 'channel' | 'outbound' = 'cha
   const a = adapterOf(code);
   if (!a || (what === 'outbound' && !a.outbound)) {
     const known = what === 'outbound' ? OUTBOUND_CHANNELS : CHANNEL_CODES;
-    throw new StayosError('ERR_VALIDATION', `unknown ${what === 'outbound' ? 'outbound ' : ''}channel "${String(code).slice(0, 40)}" (use ${known.join(', ')})`);
+    throw new StayosError(
+      'ERR_VALIDATION',
+      `unknown ${what === 'outbound' ? 'outbound ' : ''}channel "${String(code).slice(0, 40)}" (use ${known.join(', ')})`,
+    );
   }
   return a;
 }
@@ -44,12 +47,14 @@ export function requireAdapter(code: string, what: 'channel' | 'outbound' = 'cha
  */
 export async function checkRegistry(pool: Pool): Promise<void> {
   const { rows } = await pool.query<{ code: string; outbound: boolean }>(
-    `SELECT code, outbound_ari AS outbound FROM channel.channels WHERE deleted_at IS NULL ORDER BY code`);
+    `SELECT code, outbound_ari AS outbound FROM channel.channels WHERE deleted_at IS NULL ORDER BY code`,
+  );
   const problems: string[] = [];
   for (const a of ADAPTERS) {
     const row = rows.find((r) => r.code === a.code);
     if (!row) problems.push(`channel ${a.code} has an adapter but no channel.channels row (its migration is missing)`);
-    else if (row.outbound !== Boolean(a.outbound)) problems.push(`channel ${a.code}: channel.channels.outbound_ari is ${row.outbound}, its adapter ${a.outbound ? 'pushes' : 'pushes no'} ARI`);
+    else if (row.outbound !== Boolean(a.outbound))
+      problems.push(`channel ${a.code}: channel.channels.outbound_ari is ${row.outbound}, its adapter ${a.outbound ? 'pushes' : 'pushes no'} ARI`);
   }
   for (const r of rows) if (!adapterOf(r.code)) problems.push(`channel ${r.code} is in channel.channels but has no adapter in connectors/registry.ts`);
   if (problems.length) throw new StayosError('ERR_CONFIG', `the OTA registry and the database disagree: ${problems.join('; ')}`);

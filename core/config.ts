@@ -7,9 +7,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import path from 'node:path';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -39,7 +37,12 @@ const spec = {
     schema: z
       .string()
       .optional()
-      .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter(Boolean))
+      .transform((v) =>
+        (v ?? '')
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().min(32, 'each previous key must be at least 32 characters'))),
     fix: 'give the keys being replaced, comma-separated (each at least 32 characters, without commas), or leave it unset',
   },
@@ -52,38 +55,53 @@ const spec = {
     fix: 'give a TCP port for the API and dashboard (1-65535, default 8080)',
   },
   STAYOS_TRUST_PROXY: {
-    schema: z.string().optional().transform((v, ctx) => {
-      if (v === undefined || v === 'false') return false as const;
-      if (v === 'true') return true as const;
-      if (/^\d{1,2}$/.test(v)) return Number(v);
-      const list = v.split(',').map((x) => x.trim()).filter(Boolean);
-      const bad = list.filter((x) => {
-        const [ip, bits, ...rest] = x.split('/');
-        const family = isIP(ip ?? '');
-        return !family || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
-      });
-      if (!list.length || bad.length) {
-        ctx.addIssue({ code: 'custom', message: `not true, false, a number of hops, or addresses/CIDRs (${bad.join(', ') || 'empty'})` });
-        return z.NEVER;
-      }
-      return list;
-    }),
-    fix: 'leave unset (false: the client is the TCP peer) unless StayOS sits behind a proxy or load balancer; then give the balancer\'s addresses or CIDRs (e.g. 10.0.0.0/8), or the number of proxy hops; true trusts any X-Forwarded-For and lets a client forge its address',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === 'false') return false as const;
+        if (v === 'true') return true as const;
+        if (/^\d{1,2}$/.test(v)) return Number(v);
+        const list = v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        const bad = list.filter((x) => {
+          const [ip, bits, ...rest] = x.split('/');
+          const family = isIP(ip ?? '');
+          return !family || rest.length > 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+        });
+        if (!list.length || bad.length) {
+          ctx.addIssue({ code: 'custom', message: `not true, false, a number of hops, or addresses/CIDRs (${bad.join(', ') || 'empty'})` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    fix: "leave unset (false: the client is the TCP peer) unless StayOS sits behind a proxy or load balancer; then give the balancer's addresses or CIDRs (e.g. 10.0.0.0/8), or the number of proxy hops; true trusts any X-Forwarded-For and lets a client forge its address",
   },
   STAYOS_OTA_EXTRA_HOSTS: {
-    schema: z.string().optional().transform((v, ctx) => {
-      const list = (v ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
-      const bad = list.filter((x) => !/^[a-z0-9.-]+(:\d{1,5})?$/.test(x));
-      if (bad.length) {
-        ctx.addIssue({ code: 'custom', message: `not host or host:port entries (${bad.join(', ')})` });
-        return z.NEVER;
-      }
-      return list;
-    }),
-    fix: 'give a comma-separated list of host or host:port the connections may call besides the OTAs\' own hosts (a certification endpoint, an egress proxy); https is required unless STAYOS_SANDBOXES is on',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const list = (v ?? '')
+          .split(',')
+          .map((x) => x.trim().toLowerCase())
+          .filter(Boolean);
+        const bad = list.filter((x) => !/^[a-z0-9.-]+(:\d{1,5})?$/.test(x));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `not host or host:port entries (${bad.join(', ')})` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    fix: "give a comma-separated list of host or host:port the connections may call besides the OTAs' own hosts (a certification endpoint, an egress proxy); https is required unless STAYOS_SANDBOXES is on",
   },
   STAYOS_METRICS_TOKEN: {
-    schema: z.string().regex(/^[\x21-\x7e]{24,256}$/, 'must be 24-256 printable characters without spaces').optional(),
+    schema: z
+      .string()
+      .regex(/^[\x21-\x7e]{24,256}$/, 'must be 24-256 printable characters without spaces')
+      .optional(),
     fix: 'give a random bearer token of at least 24 characters (e.g. openssl rand -hex 24) that Prometheus sends as Authorization: Bearer …; unset, GET /metrics on the API port answers 404',
   },
   STAYOS_METRICS_HOST: {
@@ -107,15 +125,25 @@ const spec = {
     fix: 'use true or false: whether the API serves the Booking.com and Expedia sandboxes under /sandbox/ (turn off in production)',
   },
   STAYOS_SANDBOX_URL: {
-    schema: z.string().regex(/^https?:\/\/[^\s/]+$/, 'must be a base URL like http://api:8080 (no path)').optional(),
+    schema: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+$/, 'must be a base URL like http://api:8080 (no path)')
+      .optional(),
     fix: 'give the base URL other processes reach this API at (docker-compose: http://api:8080); default http://<host>:<port>',
   },
   STAYOS_PARTITION_MAINTENANCE_HOURS: {
-    schema: z.coerce.number().positive().max(24 * 7).default(24),
+    schema: z.coerce
+      .number()
+      .positive()
+      .max(24 * 7)
+      .default(24),
     fix: 'give how often (hours, > 0) partitions are created ahead and expired ones dropped (default 24)',
   },
   STAYOS_CDC_SLOT: {
-    schema: z.string().regex(/^[a-z0-9_]{1,63}$/, 'must be lower-case letters, digits and _ (a PostgreSQL slot name)').default('stayos_cdc'),
+    schema: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, 'must be lower-case letters, digits and _ (a PostgreSQL slot name)')
+      .default('stayos_cdc'),
     fix: 'give the logical replication slot name (lower-case letters, digits, _; default stayos_cdc)',
   },
   STAYOS_TRANSPORT: {
@@ -123,7 +151,10 @@ const spec = {
     fix: 'use inprocess (one machine) or pubsub (Google Cloud Pub/Sub)',
   },
   STAYOS_PUBSUB_PREFIX: {
-    schema: z.string().regex(/^[a-zA-Z][\w.~+%-]{0,100}$/, 'must be a valid Pub/Sub name start').default('stayos'),
+    schema: z
+      .string()
+      .regex(/^[a-zA-Z][\w.~+%-]{0,100}$/, 'must be a valid Pub/Sub name start')
+      .default('stayos'),
     fix: 'give a prefix of letters, digits, - _ . for topic names (default stayos)',
   },
   STAYOS_SYNC_POLL_MS: {
@@ -147,7 +178,12 @@ const spec = {
     fix: 'give the default OTA requests per minute per connection (default 600); a connection setting rate_limit_per_minute overrides it',
   },
   STAYOS_WEBHOOK_BODY_LIMIT: {
-    schema: z.coerce.number().int().min(4096).max(10 * 1024 * 1024).default(256 * 1024),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(4096)
+      .max(10 * 1024 * 1024)
+      .default(256 * 1024),
     fix: 'give the largest webhook body in bytes (4096-10485760, default 262144); a booking is a few kilobytes',
   },
   STAYOS_WEBHOOK_RATE_PER_MINUTE: {
@@ -156,7 +192,7 @@ const spec = {
   },
   STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE: {
     schema: z.coerce.number().int().min(1).max(10_000_000).default(6000),
-    fix: 'give how many webhook messages one client address may send per minute, counted before the body is read (default 6000: OTAs send every hotel\'s bookings from a few addresses)',
+    fix: "give how many webhook messages one client address may send per minute, counted before the body is read (default 6000: OTAs send every hotel's bookings from a few addresses)",
   },
   STAYOS_BOOKING_POLL_SECONDS: {
     schema: z.coerce.number().min(0.05).max(600).default(20),
@@ -171,7 +207,10 @@ const spec = {
     fix: 'give the Google Cloud project that holds the topics',
   },
   PUBSUB_EMULATOR_HOST: {
-    schema: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+    schema: z
+      .string()
+      .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+      .optional(),
     fix: 'give the emulator address as host:port, or unset it to use the real service',
   },
 } as const;
@@ -236,9 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const r = raw as Raw;
   if (problems.length === 0 && r.DATABASE_URL && !r.STAYOS_ENCRYPTION_KEY) {
-    problems.push(
-      `STAYOS_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one). Fix: ${spec.STAYOS_ENCRYPTION_KEY.fix}.`,
-    );
+    problems.push(`STAYOS_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one). Fix: ${spec.STAYOS_ENCRYPTION_KEY.fix}.`);
   }
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -259,10 +296,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdcSlot: r.STAYOS_CDC_SLOT,
     transport: r.STAYOS_TRANSPORT,
     sync: {
-      pollMs: r.STAYOS_SYNC_POLL_MS, concurrency: r.STAYOS_SYNC_CONCURRENCY, timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
-      maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS, ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE,
+      pollMs: r.STAYOS_SYNC_POLL_MS,
+      concurrency: r.STAYOS_SYNC_CONCURRENCY,
+      timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
+      maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS,
+      ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE,
     },
-    inbound: { bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT, ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE, addressRatePerMinute: r.STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE, bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS },
+    inbound: {
+      bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT,
+      ratePerMinute: r.STAYOS_WEBHOOK_RATE_PER_MINUTE,
+      addressRatePerMinute: r.STAYOS_WEBHOOK_ADDRESS_RATE_PER_MINUTE,
+      bookingPollSeconds: r.STAYOS_BOOKING_POLL_SECONDS,
+    },
     pubsub: {
       prefix: r.STAYOS_PUBSUB_PREFIX,
       projectId: r.PUBSUB_PROJECT_ID ?? r.GOOGLE_CLOUD_PROJECT,
@@ -272,13 +317,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Names, defaults and fixes of every variable, for the README table and its test. */
-export const configVariables: ReadonlyArray<{ name: string; fix: string }> = Object.entries(spec).map(
-  ([name, { fix }]) => ({ name, fix }),
-);
+export const configVariables: ReadonlyArray<{ name: string; fix: string }> = Object.entries(spec).map(([name, { fix }]) => ({ name, fix }));
 
 /** Where the demo connections point: the OTA sandboxes that `stayos start` serves on its own port. */
 export function sandboxBaseUrl(config: Pick<Config, 'http' | 'sandboxUrl'>): string {
   if (config.sandboxUrl) return config.sandboxUrl;
-  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '[::1]' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const host =
+    config.http.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : config.http.host === '::'
+        ? '[::1]'
+        : config.http.host.includes(':')
+          ? `[${config.http.host}]`
+          : config.http.host;
   return `http://${host}:${config.http.port}`;
 }

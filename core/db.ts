@@ -94,8 +94,11 @@ function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? '';
   // 08: connection exceptions; 57P01–57P03, 57P05: shutdown, crash, idle-session timeout;
   // 25P03: idle-in-transaction timeout.
-  return code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05', '25P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)
-    || /Connection terminated/i.test(String((err as Error)?.message));
+  return (
+    code.startsWith('08') ||
+    ['57P01', '57P02', '57P03', '57P05', '25P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) ||
+    /Connection terminated/i.test(String((err as Error)?.message))
+  );
 }
 
 /** Runs fn in one transaction: COMMIT on success, ROLLBACK on any throw. */

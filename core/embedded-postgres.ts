@@ -25,13 +25,20 @@ export interface EmbeddedServer {
  * so a stuck consumer cannot fill the disk (the slot is invalidated instead; wal_status tells).
  */
 export const EMBEDDED_SERVER_FLAGS = [
-  '-c', 'wal_level=logical',
-  '-c', 'max_replication_slots=32',
-  '-c', 'max_wal_senders=32',
-  '-c', 'max_slot_wal_keep_size=4GB',
-  '-c', 'max_connections=200',
-  '-c', 'shared_buffers=256MB',
-  '-c', 'listen_addresses=127.0.0.1',
+  '-c',
+  'wal_level=logical',
+  '-c',
+  'max_replication_slots=32',
+  '-c',
+  'max_wal_senders=32',
+  '-c',
+  'max_slot_wal_keep_size=4GB',
+  '-c',
+  'max_connections=200',
+  '-c',
+  'shared_buffers=256MB',
+  '-c',
+  'listen_addresses=127.0.0.1',
 ];
 
 function readOrCreateSecret(file: string, bytes: number): string {
@@ -117,7 +124,8 @@ async function pgCtl(args: string[]): Promise<{ ok: boolean; output: string }> {
   const ids = process.getuid?.() === 0 ? postgresUserIds() : undefined;
   return new Promise((resolve) => {
     execFile(binaries.pg_ctl, args, { ...(ids ?? {}), env: { ...process.env, LC_MESSAGES: 'C' } }, (err, stdout, stderr) =>
-      resolve({ ok: !err, output: `${stdout}${stderr}` }));
+      resolve({ ok: !err, output: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -131,7 +139,10 @@ async function stopOrphan(pgDir: string): Promise<void> {
   if (!live) return; // none, or a stale pid file: PostgreSQL removes it itself on start
   const owner = ownerAlive(path.dirname(pgDir));
   if (owner) {
-    throw new StayosError('ERR_DB_UNAVAILABLE', `the data directory ${path.dirname(pgDir)} is in use by a running StayOS (process ${owner}; PostgreSQL pid ${live.pid}, port ${live.port}): stop it first, or use another STAYOS_DATA_DIR`);
+    throw new StayosError(
+      'ERR_DB_UNAVAILABLE',
+      `the data directory ${path.dirname(pgDir)} is in use by a running StayOS (process ${owner}; PostgreSQL pid ${live.pid}, port ${live.port}): stop it first, or use another STAYOS_DATA_DIR`,
+    );
   }
   await pgCtl(['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60']);
 }

@@ -9,13 +9,37 @@ import path from 'node:path';
 import type { Pool } from './db.ts';
 
 export const DIAGRAM_SCHEMAS = [
-  'shared', 'property_mgmt', 'reservation', 'guest', 'operations', 'billing', 'fb', 'procurement', 'compliance', 'audit', 'channel',
+  'shared',
+  'property_mgmt',
+  'reservation',
+  'guest',
+  'operations',
+  'billing',
+  'fb',
+  'procurement',
+  'compliance',
+  'audit',
+  'channel',
 ] as const;
 
 const AUDIT_REFS = new Set(['created_by', 'updated_by']);
 
-interface ColumnRow { schema: string; table: string; column: string; type: string; pk: boolean; fk: boolean; nullable: boolean }
-interface FkRow { schema: string; table: string; column: string; ref_schema: string; ref_table: string }
+interface ColumnRow {
+  schema: string;
+  table: string;
+  column: string;
+  type: string;
+  pk: boolean;
+  fk: boolean;
+  nullable: boolean;
+}
+interface FkRow {
+  schema: string;
+  table: string;
+  column: string;
+  ref_schema: string;
+  ref_table: string;
+}
 
 /** Mermaid attribute types are single words: map arrays and names with spaces. */
 function mermaidType(t: string): string {

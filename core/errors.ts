@@ -30,7 +30,10 @@ export const errorRegistry = {
   ERR_OTA_AUTH: { http: 502, summary: 'The OTA refused our credentials or token; the connection is marked down.' },
   ERR_OTA_REJECTED: { http: 502, summary: 'The OTA refused the update for a reason retrying cannot fix (schema, date, mapping).' },
   ERR_OTA_UNAVAILABLE: { http: 503, summary: 'The OTA is failing, throttling or timing out now; retried with backoff.' },
-  ERR_OTA_HOST_NOT_ALLOWED: { http: 400, summary: 'A connection URL names a host that is not its OTA\'s (nor an operator-allowed or sandbox host); nothing is sent there.' },
+  ERR_OTA_HOST_NOT_ALLOWED: {
+    http: 400,
+    summary: "A connection URL names a host that is not its OTA's (nor an operator-allowed or sandbox host); nothing is sent there.",
+  },
   ERR_OTA_INVALID_RESPONSE: { http: 502, summary: 'The OTA answered with a body that is not its protocol; treated as a failed attempt.' },
   // Inbound (OTA → StayOS). `details.reason` names the refusal (inbound/refusal.ts), which each
   // webhook translates into its protocol's own error.
@@ -77,8 +80,6 @@ export function fromPgError(err: unknown, context = 'database operation failed')
   if (err instanceof StayosError) return err;
   const e = err as { code?: string; message?: string };
   const mapped: ErrorCode | undefined = e.code ? pgCodeToError[e.code] : undefined;
-  const code: ErrorCode =
-    mapped ??
-    (e.code?.startsWith('08') || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' ? 'ERR_DB_UNAVAILABLE' : 'ERR_INTERNAL');
+  const code: ErrorCode = mapped ?? (e.code?.startsWith('08') || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' ? 'ERR_DB_UNAVAILABLE' : 'ERR_INTERNAL');
   return new StayosError(code, `${context}: ${e.message ?? String(err)}`, { cause: err, details: { sqlstate: e.code } });
 }

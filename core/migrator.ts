@@ -184,11 +184,7 @@ async function record(
 }
 
 /** Runs one SQL file in its own transaction and records it; on failure rolls back and records the failure. */
-async function runFile(
-  client: PoolClient,
-  file: SqlFile,
-  meta: { version: string; description: string; type: 'SQL' | 'UNDO_SQL' },
-): Promise<void> {
+async function runFile(client: PoolClient, file: SqlFile, meta: { version: string; description: string; type: 'SQL' | 'UNDO_SQL' }): Promise<void> {
   const started = performance.now();
   await client.query('BEGIN');
   try {
@@ -198,7 +194,9 @@ async function runFile(
   } catch (cause) {
     await client.query('ROLLBACK').catch(() => undefined);
     // The failure is kept in history (success = false) for operators; it does not count as applied.
-    await record(client, { ...meta, script: file.script, checksum: file.checksum, ms: Math.round(performance.now() - started), success: false }).catch(() => undefined);
+    await record(client, { ...meta, script: file.script, checksum: file.checksum, ms: Math.round(performance.now() - started), success: false }).catch(
+      () => undefined,
+    );
     const pgErr = cause as { message?: string; position?: string; where?: string };
     throw new StayosError(
       'ERR_MIGRATION_FAILED',

@@ -82,16 +82,20 @@ export async function piiColumns(pool: Pool): Promise<PiiColumn[]> {
 }
 
 /** The ciphertexts a rotation has to rewrite: not erased, not under the current key. */
-const stale = (column: string) => `${column} IS NOT NULL AND length(${column}) > 0 AND shared.ciphertext_key_id(${column}) IS DISTINCT FROM shared.pii_current_key_id()`;
+const stale = (column: string) =>
+  `${column} IS NOT NULL AND length(${column}) > 0 AND shared.ciphertext_key_id(${column}) IS DISTINCT FROM shared.pii_current_key_id()`;
 
 export async function keyStatus(pool: Pool): Promise<KeyStatus> {
-  const { rows: [current] } = await pool.query<{ id: string }>('SELECT shared.pii_current_key_id() AS id');
+  const {
+    rows: [current],
+  } = await pool.query<{ id: string }>('SELECT shared.pii_current_key_id() AS id');
   const columns: KeyCount[] = [];
   let remaining = 0;
   for (const c of await piiColumns(pool)) {
     const col = ident(c.column);
     const { rows } = await pool.query<{ key: string; n: number }>(
-      `SELECT shared.ciphertext_key_id(${col}) AS key, count(*)::int AS n FROM ${c.table} WHERE length(${col}) > 0 GROUP BY 1 ORDER BY 1`);
+      `SELECT shared.ciphertext_key_id(${col}) AS key, count(*)::int AS n FROM ${c.table} WHERE length(${col}) > 0 GROUP BY 1 ORDER BY 1`,
+    );
     const byKey = Object.fromEntries(rows.map((r) => [r.key, r.n]));
     remaining += rows.filter((r) => r.key !== current!.id).reduce((s, r) => s + r.n, 0);
     columns.push({ table: c.table, column: c.column, byKey });
@@ -104,7 +108,10 @@ export async function keyStatus(pool: Pool): Promise<KeyStatus> {
  * order (each batch locks only its rows, skipping those a writer holds), then passes again for
  * what was skipped, up to `passes` times. Safe to stop and run again at any point.
  */
-export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: number; onProgress?: (p: RotationProgress) => void; signal?: AbortSignal }): Promise<RotationResult> {
+export async function rotateKeys(
+  pool: Pool,
+  o: { batchSize: number; passes?: number; onProgress?: (p: RotationProgress) => void; signal?: AbortSignal },
+): Promise<RotationResult> {
   const columns = await piiColumns(pool);
   const skipped: RotationSkip[] = [];
   let rewritten = 0;
@@ -138,13 +145,18 @@ export async function rotateKeys(pool: Pool, o: { batchSize: number; passes?: nu
           done = { last: ids.at(-1)?.id ?? null, n: 0 };
           for (const { id } of ids) {
             try {
-              done.n += (await pool.query<{ n: number }>(rewrite(`SELECT id FROM ${c.table} WHERE id = $1::uuid AND ${stale(col)} FOR UPDATE SKIP LOCKED`), [id])).rows[0]!.n;
+              done.n += (
+                await pool.query<{ n: number }>(rewrite(`SELECT id FROM ${c.table} WHERE id = $1::uuid AND ${stale(col)} FOR UPDATE SKIP LOCKED`), [id])
+              ).rows[0]!.n;
             } catch (e) {
               if (!isRowProblem(e)) throw e;
               skipped.push({ table: c.table, column: c.column, id, error: (e as Error).message });
               if (skipped.length > MAX_SKIPPED) {
-                throw new StayosError('ERR_CONFIG', `key rotation stopped: over ${MAX_SKIPPED} rows cannot be rewritten, the first ${c.table}.${c.column} row ${skipped[0]!.id}: `
-                  + `${skipped[0]!.error}. Fix the cause (a key missing from STAYOS_ENCRYPTION_PREVIOUS_KEYS?) and run it again; what is done stays done.`);
+                throw new StayosError(
+                  'ERR_CONFIG',
+                  `key rotation stopped: over ${MAX_SKIPPED} rows cannot be rewritten, the first ${c.table}.${c.column} row ${skipped[0]!.id}: ` +
+                    `${skipped[0]!.error}. Fix the cause (a key missing from STAYOS_ENCRYPTION_PREVIOUS_KEYS?) and run it again; what is done stays done.`,
+                );
               }
             }
           }

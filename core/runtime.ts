@@ -27,9 +27,10 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${name}"`).catch((e: { code?: string }) => {
-      if (e.code !== '42P04') throw e; // created meanwhile by a concurrent start
-    });
+    if (!rowCount)
+      await client.query(`CREATE DATABASE "${name}"`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created meanwhile by a concurrent start
+      });
   } finally {
     await client.end();
   }
@@ -50,7 +51,11 @@ async function runningEmbedded(config: Config): Promise<string | undefined> {
     await client.connect();
     return url;
   } catch (err) {
-    throw new StayosError('ERR_DB_UNAVAILABLE', `the embedded PostgreSQL of ${config.dataDir} runs (pid ${live.pid}, port ${live.port}) but does not answer: ${(err as Error).message}`, { cause: err });
+    throw new StayosError(
+      'ERR_DB_UNAVAILABLE',
+      `the embedded PostgreSQL of ${config.dataDir} runs (pid ${live.pid}, port ${live.port}) but does not answer: ${(err as Error).message}`,
+      { cause: err },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -61,7 +66,11 @@ async function runningEmbedded(config: Config): Promise<string | undefined> {
  * serves from the data directory instead of starting one (a second server on the same data
  * directory would be refused), and leave it running on close. `stayos start` itself never attaches.
  */
-export async function openDatabase(config: Config, log: Logger, options: { poolSize?: number; applicationName?: string; attach?: boolean } = {}): Promise<Database> {
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+  options: { poolSize?: number; applicationName?: string; attach?: boolean } = {},
+): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let url: string;
   let encryptionKey: string;
@@ -92,7 +101,11 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     if (err instanceof StayosError) throw err;
-    throw new StayosError('ERR_DB_UNAVAILABLE', `cannot connect to PostgreSQL: ${(err as Error).message}. Fix: check DATABASE_URL and that the server is running.`, { cause: err });
+    throw new StayosError(
+      'ERR_DB_UNAVAILABLE',
+      `cannot connect to PostgreSQL: ${(err as Error).message}. Fix: check DATABASE_URL and that the server is running.`,
+      { cause: err },
+    );
   }
   return {
     url,
@@ -110,7 +123,10 @@ export async function openDatabase(config: Config, log: Logger, options: { poolS
  * The database of a `stayos start` that is already running, and only that: embedded mode reads
  * the server's password from the data directory and never starts one; otherwise DATABASE_URL.
  */
-export async function connectRunning(config: Config, options: { poolSize?: number; applicationName?: string } = {}): Promise<{ pool: Pool; close(): Promise<void> }> {
+export async function connectRunning(
+  config: Config,
+  options: { poolSize?: number; applicationName?: string } = {},
+): Promise<{ pool: Pool; close(): Promise<void> }> {
   const url = config.embedded ? await runningEmbedded(config) : config.databaseUrl;
   if (!url) throw new StayosError('ERR_DB_UNAVAILABLE', `no embedded PostgreSQL in ${config.dataDir}: run \`npm start\` first (or set STAYOS_DATA_DIR)`);
   const pool = createPool(url, { max: options.poolSize ?? 2, applicationName: options.applicationName ?? 'stayos-cli' });
@@ -118,7 +134,9 @@ export async function connectRunning(config: Config, options: { poolSize?: numbe
     await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new StayosError('ERR_DB_UNAVAILABLE', `cannot reach the running StayOS database: ${(err as Error).message}. Fix: start it with \`npm start\`.`, { cause: err });
+    throw new StayosError('ERR_DB_UNAVAILABLE', `cannot reach the running StayOS database: ${(err as Error).message}. Fix: start it with \`npm start\`.`, {
+      cause: err,
+    });
   }
   return { pool, close: () => pool.end() };
 }

@@ -27,7 +27,10 @@ export function buildXml(doc: Record<string, unknown>): string {
 
 /** Why a body is not read: `forbidden_xml` (a DTD or entities), `malformed_xml` (anything else). */
 export class XmlRefused extends Error {
-  constructor(readonly reason: 'malformed_xml' | 'forbidden_xml', message: string) {
+  constructor(
+    readonly reason: 'malformed_xml' | 'forbidden_xml',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -69,7 +72,12 @@ export async function readXml(body: unknown): Promise<{ root: string; node: XmlN
     doc = (await parseStringPromise(xml, XML_READ_OPTIONS)) as Record<string, unknown>;
   } catch (err) {
     // The first line of sax's message names the problem and its position, never the content.
-    return refused('malformed_xml', `the body is not well-formed XML: ${String((err as Error).message).split('\n')[0]!.slice(0, 200)}`);
+    return refused(
+      'malformed_xml',
+      `the body is not well-formed XML: ${String((err as Error).message)
+        .split('\n')[0]!
+        .slice(0, 200)}`,
+    );
   }
   const root = doc && typeof doc === 'object' ? Object.keys(doc)[0] : undefined;
   if (!root) refused('malformed_xml', 'the body holds no XML element');

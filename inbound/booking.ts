@@ -35,7 +35,10 @@ const personSchema = z.object({ firstName: text(100).optional(), lastName: text(
 export const roomStaySchema = z.object({
   /** The OTA's id of this room within the booking (Booking.com RoomStay/@IndexNumber): a
    * modification names its rooms by it. */
-  ref: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+  ref: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .optional(),
   roomCode: otaCode,
   rateCode: otaCode,
   arrival: isoDate,
@@ -62,12 +65,27 @@ export const isPhone = (v: string) => /^[+0-9 ()./-]{5,32}$/.test(v);
 export const guestSchema = personSchema.extend({
   email: z.string().trim().refine(isEmail, 'must be an e-mail address').optional(),
   phone: z.string().trim().refine(isPhone, 'must be a phone number').optional(),
-  language: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/).optional(),
-  country: z.string().regex(/^[A-Z]{2}$/).optional(),
-  address: z.object({
-    line1: text(200).optional(), city: text(100).optional(), postalCode: text(20).optional(), region: text(100).optional(),
-    country: z.string().regex(/^[A-Z]{2}$/).optional(), company: text(200).optional(),
-  }).optional(),
+  language: z
+    .string()
+    .regex(/^[a-z]{2}(-[A-Z]{2})?$/)
+    .optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .optional(),
+  address: z
+    .object({
+      line1: text(200).optional(),
+      city: text(100).optional(),
+      postalCode: text(20).optional(),
+      region: text(100).optional(),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/)
+        .optional(),
+      company: text(200).optional(),
+    })
+    .optional(),
 });
 
 export const cardSchema = z.object({
@@ -86,8 +104,14 @@ export const cardSchema = z.object({
 
 export const documentSchema = z.object({
   type: z.enum(['passport', 'id_card', 'driving_licence', 'residence_permit', 'visa']),
-  number: z.string().trim().regex(/^[A-Za-z0-9 -]{4,40}$/, 'must be 4–40 letters or digits'),
-  country: z.string().regex(/^[A-Z]{2}$/).optional(),
+  number: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9 -]{4,40}$/, 'must be 4–40 letters or digits'),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .optional(),
 });
 
 export const bookingSchema = z.object({
@@ -114,8 +138,10 @@ export const bookingSchema = z.object({
   /** Everything else the message says that the PMS schema has no column for — taxes and fees,
    * commission, extras, comments, penalties, room descriptions, contact values as given — kept in
    * reservations.attributes.ota_details, never dropped silently (docs/conformance.md lists them). */
-  details: z.record(z.string(), z.unknown()).default({})
-    .refine((d) => JSON.stringify(d).length <= 64_000, 'the booking\'s details exceed 64 KB'),
+  details: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((d) => JSON.stringify(d).length <= 64_000, "the booking's details exceed 64 KB"),
 });
 
 export type Booking = z.output<typeof bookingSchema>;
@@ -142,7 +168,8 @@ export function checkBooking(b: Booking, today: string): Booking {
     const where = `room stay ${i + 1}`;
     if (r.departure <= r.arrival) refuse('invalid_dates', `${where}: departure must be after arrival`);
     if (nightCount(r) > MAX_NIGHTS) refuse('invalid_dates', `${where}: a stay may last at most ${MAX_NIGHTS} nights`);
-    if (r.arrival < EARLIEST_ARRIVAL || r.arrival > latest) refuse('dates_out_of_range', `${where}: arrival must be between ${EARLIEST_ARRIVAL} and ${MAX_DAYS_AHEAD} days from today`);
+    if (r.arrival < EARLIEST_ARRIVAL || r.arrival > latest)
+      refuse('dates_out_of_range', `${where}: arrival must be between ${EARLIEST_ARRIVAL} and ${MAX_DAYS_AHEAD} days from today`);
     if (r.currency) currencies.add(r.currency);
     if (r.nights.length) {
       const dates = new Set(r.nights.map((n) => n.date));
@@ -185,7 +212,9 @@ function toCents(b: Booking): Booking {
   });
   const exact = { total: b.total, rooms: b.rooms.map((r) => ({ total: r.total, nights: r.nights })), card_chargeable: b.card?.chargeable?.amount };
   return {
-    ...b, rooms, total: round(b.total),
+    ...b,
+    rooms,
+    total: round(b.total),
     ...(b.card?.chargeable ? { card: { ...b.card, chargeable: { ...b.card.chargeable, amount: round(b.card.chargeable.amount)! } } } : {}),
     details: { ...b.details, exact_amounts: exact },
   };
@@ -215,7 +244,9 @@ export function roomTotal(r: RoomStay): string {
  * flags). Two deliveries with the same hash are the same version: the second is a duplicate.
  */
 export function bookingHash(b: Booking): string {
-  return createHash('sha256').update(JSON.stringify({ ...b, modifiedAt: b.modifiedAt.toISOString() })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ ...b, modifiedAt: b.modifiedAt.toISOString() }))
+    .digest('hex');
 }
 
 /**

@@ -18,13 +18,20 @@ export interface Replies {
 
 export type Delivered = { answer: Answer; result: IngestResult; refusal?: undefined } | { answer: Answer; refusal: InboundRefusal; result?: undefined };
 
-export async function deliver(deps: { pool: Pool }, connection: InboundConnection, delivery: Delivery,
-  parse: () => Booking, replies: Replies): Promise<Delivered> {
+export async function deliver(
+  deps: { pool: Pool },
+  connection: InboundConnection,
+  delivery: Delivery,
+  parse: () => Booking,
+  replies: Replies,
+): Promise<Delivered> {
   let booking: Booking | undefined;
   try {
     booking = parse();
     if (booking.hotelCode !== connection.hotelCode) {
-      throw new InboundRefusal('unknown_hotel', `the booking names hotel ${booking.hotelCode}, which is not this connection's`, { details: { hotelCode: booking.hotelCode } });
+      throw new InboundRefusal('unknown_hotel', `the booking names hotel ${booking.hotelCode}, which is not this connection's`, {
+        details: { hotelCode: booking.hotelCode },
+      });
     }
     const done = await ingestBooking(deps.pool, connection, booking, delivery, replies.ok);
     inboundBookings.inc({ channel: connection.channel, result: done.result.outcome });
@@ -35,7 +42,9 @@ export async function deliver(deps: { pool: Pool }, connection: InboundConnectio
     const answer = replies.refused(err);
     const d = err.details ?? {};
     await recordRefusal(deps.pool, connection, connection.channel, err, delivery, answer, booking?.externalId ?? null, {
-      roomCode: d.roomCode as string | undefined, rateCode: d.rateCode as string | undefined, hotelCode: d.hotelCode as string | undefined,
+      roomCode: d.roomCode as string | undefined,
+      rateCode: d.rateCode as string | undefined,
+      hotelCode: d.hotelCode as string | undefined,
     });
     return { answer, refusal: err };
   }

@@ -25,9 +25,29 @@ import type { InboundRules } from './rules.ts';
 import { InboundRefusal } from './refusal.ts';
 import type { InboundConnection } from './sql/connections.ts';
 import {
-  cancelReservation, dropRoomsAndNights, heldBooking, heldRooms, insertCard, insertDocument, insertGuest, insertReservation, lockBooking,
-  lockNights, mappingsFor, raiseOverbooking, resolveOverbooking, syncRoomGuests, updateGuest, updateReservation, upsertChannelReservation,
-  upsertGuestAddress, upsertPrimaryGuest, writeRooms, type HeldBooking, type HeldRoom, type RoomWrite,
+  cancelReservation,
+  dropRoomsAndNights,
+  heldBooking,
+  heldRooms,
+  insertCard,
+  insertDocument,
+  insertGuest,
+  insertReservation,
+  lockBooking,
+  lockNights,
+  mappingsFor,
+  raiseOverbooking,
+  resolveOverbooking,
+  syncRoomGuests,
+  updateGuest,
+  updateReservation,
+  upsertChannelReservation,
+  upsertGuestAddress,
+  upsertPrimaryGuest,
+  writeRooms,
+  type HeldBooking,
+  type HeldRoom,
+  type RoomWrite,
 } from './sql/ingest.ts';
 import { insertMessage, recordUnknownCode, type MessageRecord } from './sql/messages.ts';
 
@@ -69,18 +89,37 @@ export interface Answer {
  * transaction. Throws InboundRefusal (nothing written: record it with `recordRefusal`) or a
  * StayosError such as ERR_DB_UNAVAILABLE (nothing written, nothing recorded: the sender retries).
  */
-export async function ingestBooking(pool: Pool, connection: InboundConnection, booking: Booking, delivery: Delivery,
-  answer: (r: IngestResult) => Answer): Promise<{ result: IngestResult; answer: Answer }> {
+export async function ingestBooking(
+  pool: Pool,
+  connection: InboundConnection,
+  booking: Booking,
+  delivery: Delivery,
+  answer: (r: IngestResult) => Answer,
+): Promise<{ result: IngestResult; answer: Answer }> {
   try {
     return await withTransaction(pool, async (client) => {
       const result = await apply(client, connection, booking, delivery.rules ?? {});
       const reply = answer(result);
-      await client.query(insertMessage({
-        connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel, source: delivery.source,
-        messageType: delivery.messageType, externalId: booking.externalId, body: delivery.body, outcome: result.outcome, errorCode: null,
-        otaErrorCode: null, errorMessage: null, answerStatus: reply.status, answer: reply.body, channelReservationId: result.channelReservationId,
-        reservationId: result.reservationId, durationMs: performance.now() - delivery.started,
-      }));
+      await client.query(
+        insertMessage({
+          connectionId: connection.id,
+          propertyId: connection.propertyId,
+          channel: connection.channel,
+          source: delivery.source,
+          messageType: delivery.messageType,
+          externalId: booking.externalId,
+          body: delivery.body,
+          outcome: result.outcome,
+          errorCode: null,
+          otaErrorCode: null,
+          errorMessage: null,
+          answerStatus: reply.status,
+          answer: reply.body,
+          channelReservationId: result.channelReservationId,
+          reservationId: result.reservationId,
+          durationMs: performance.now() - delivery.started,
+        }),
+      );
       return { result, answer: reply };
     });
   } catch (err) {
@@ -99,22 +138,50 @@ export async function ingestBooking(pool: Pool, connection: InboundConnection, b
  * Records a refused delivery (its own transaction: the refusal changed nothing else) and, for an
  * OTA code we could not map, the mapping problem the revenue team sees.
  */
-export async function recordRefusal(pool: Pool, connection: InboundConnection | null, channel: string, refusal: InboundRefusal,
-  delivery: Delivery, reply: Answer, externalId: string | null, codes: { roomCode?: string; rateCode?: string; hotelCode?: string } = {}): Promise<void> {
+export async function recordRefusal(
+  pool: Pool,
+  connection: InboundConnection | null,
+  channel: string,
+  refusal: InboundRefusal,
+  delivery: Delivery,
+  reply: Answer,
+  externalId: string | null,
+  codes: { roomCode?: string; rateCode?: string; hotelCode?: string } = {},
+): Promise<void> {
   await withTransaction(pool, async (client) => {
-    await client.query(insertMessage({
-      connectionId: connection?.id ?? null, propertyId: connection?.propertyId ?? null, channel, source: delivery.source,
-      messageType: delivery.messageType, externalId, body: delivery.body, outcome: 'refused', errorCode: refusal.code,
-      otaErrorCode: delivery.rules?.refusalCode?.(refusal) ?? refusal.spec.otaCode, errorMessage: refusal.message, answerStatus: reply.status, answer: reply.body,
-      channelReservationId: null, reservationId: null, durationMs: performance.now() - delivery.started,
-    }));
+    await client.query(
+      insertMessage({
+        connectionId: connection?.id ?? null,
+        propertyId: connection?.propertyId ?? null,
+        channel,
+        source: delivery.source,
+        messageType: delivery.messageType,
+        externalId,
+        body: delivery.body,
+        outcome: 'refused',
+        errorCode: refusal.code,
+        otaErrorCode: delivery.rules?.refusalCode?.(refusal) ?? refusal.spec.otaCode,
+        errorMessage: refusal.message,
+        answerStatus: reply.status,
+        answer: reply.body,
+        channelReservationId: null,
+        reservationId: null,
+        durationMs: performance.now() - delivery.started,
+      }),
+    );
     const kind = { unknown_room: 'unknown_ota_room', unknown_rate: 'unknown_ota_rate', unknown_hotel: 'unknown_ota_hotel' }[refusal.reason as string] as
       'unknown_ota_room' | 'unknown_ota_rate' | 'unknown_ota_hotel' | undefined;
     if (kind && connection) {
-      await client.query(recordUnknownCode({
-        connectionId: connection.id, propertyId: connection.propertyId, kind, roomCode: codes.roomCode, rateCode: codes.rateCode,
-        detail: kind === 'unknown_ota_hotel' ? `a booking named hotel ${codes.hotelCode ?? '?'}, not ${connection.hotelCode}` : refusal.message,
-      }));
+      await client.query(
+        recordUnknownCode({
+          connectionId: connection.id,
+          propertyId: connection.propertyId,
+          kind,
+          roomCode: codes.roomCode,
+          rateCode: codes.rateCode,
+          detail: kind === 'unknown_ota_hotel' ? `a booking named hotel ${codes.hotelCode ?? '?'}, not ${connection.hotelCode}` : refusal.message,
+        }),
+      );
     }
   });
 }
@@ -122,7 +189,9 @@ export async function recordRefusal(pool: Pool, connection: InboundConnection | 
 async function apply(client: PoolClient, connection: InboundConnection, booking: Booking, rules: InboundRules): Promise<IngestResult> {
   const hash = bookingHash(booking);
   const { scope } = (await client.query<{ scope: string }>(lockBooking(booking.channel, connection.id, booking.externalId))).rows[0]!;
-  let { rows: [held] } = await client.query<HeldBooking>(heldBooking(booking.channel, scope, booking.externalId));
+  let {
+    rows: [held],
+  } = await client.query<HeldBooking>(heldBooking(booking.channel, scope, booking.externalId));
   // OTA reservation ids are unique per channel (per connection for OpenTravel senders: lockBooking). One held by another property is refused, unless it
   // is only a cancellation (anyone connected could have sent that first): the booking takes it over.
   // A new connection of the same property (the hotel reconnected) carries on its Booking.com and
@@ -133,8 +202,15 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
     if (booking.kind !== 'cancel') held = undefined;
   }
   const base = (outcome: Outcome, h: HeldBooking): IngestResult => ({
-    outcome, externalId: booking.externalId, channelReservationId: h.id, reservationId: h.reservationId, confirmationNumber: h.confirmationNumber,
-    status: h.status, createdAt: h.createdAt, cancelledFirst: h.cancelledFirst || (h.status === 'cancelled' && !h.reservationId), overbooked: [],
+    outcome,
+    externalId: booking.externalId,
+    channelReservationId: h.id,
+    reservationId: h.reservationId,
+    confirmationNumber: h.confirmationNumber,
+    status: h.status,
+    createdAt: h.createdAt,
+    cancelledFirst: h.cancelledFirst || (h.status === 'cancelled' && !h.reservationId),
+    overbooked: [],
   });
   if (held) {
     if (held.lastHash === hash) return base('duplicate', held);
@@ -145,22 +221,40 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
   }
 
   if (booking.kind === 'cancel') {
-    const { rows: [cr] } = await client.query<{ id: string }>(upsertChannelReservation({
-      connectionId: connection.id, propertyId: connection.propertyId, channel: booking.channel, externalId: booking.externalId,
-      reservationId: held?.reservationId ?? null, status: 'cancelled', modifiedAt: booking.modifiedAt, hash,
-    }));
+    const {
+      rows: [cr],
+    } = await client.query<{ id: string }>(
+      upsertChannelReservation({
+        connectionId: connection.id,
+        propertyId: connection.propertyId,
+        channel: booking.channel,
+        externalId: booking.externalId,
+        reservationId: held?.reservationId ?? null,
+        status: 'cancelled',
+        modifiedAt: booking.modifiedAt,
+        hash,
+      }),
+    );
     if (held?.reservationId) {
       await client.query(cancelReservation(held.reservationId, booking.channel, booking.details));
       await client.query(resolveOverbooking(cr!.id));
     }
-    return { ...(held ? base('cancelled', held) : { externalId: booking.externalId, confirmationNumber: null, createdAt: null, reservationId: null, overbooked: [] }),
-      outcome: 'cancelled', channelReservationId: cr!.id, status: 'cancelled', cancelledFirst: !held?.reservationId };
+    return {
+      ...(held ? base('cancelled', held) : { externalId: booking.externalId, confirmationNumber: null, createdAt: null, reservationId: null, overbooked: [] }),
+      outcome: 'cancelled',
+      channelReservationId: cr!.id,
+      status: 'cancelled',
+      cancelledFirst: !held?.reservationId,
+    };
   }
 
   const rooms = await resolveRooms(client, connection, booking, rules);
   const cancelled = held?.status === 'cancelled';
   const stayFrom = booking.rooms.map((r) => r.arrival).sort()[0]!;
-  const stayTo = booking.rooms.map((r) => r.departure).sort().at(-1)!;
+  const stayTo = booking.rooms
+    .map((r) => r.departure)
+    .sort()
+    .at(-1)!;
   const guest = booking.guest!;
   // Some OTAs (Expedia) send the guest's own request only when it is new: a modification keeps the
   // one held, and a new one is appended to it (InboundRules.modifyAppendsFreeText).
@@ -168,15 +262,26 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
   const freshFreeText = booking.freeText && !(keptFreeText ?? '').includes(booking.freeText) ? booking.freeText : null;
   const freeText = [keptFreeText, freshFreeText].filter(Boolean).join('; ').slice(0, 2000) || null;
   const reservationFields = {
-    checkIn: stayFrom, checkOut: stayTo, total: booking.total ?? sumAmounts(rooms.map((r) => r.total)), currency: booking.currency!,
-    adults: booking.rooms.reduce((s, r) => s + r.adults, 0), children: booking.rooms.reduce((s, r) => s + r.children, 0),
-    specialRequests: [booking.specialRequests, keptFreeText && !(booking.specialRequests ?? '').includes(keptFreeText) ? keptFreeText : null]
-      .filter(Boolean).join('; ').slice(0, 4000) || null,
+    checkIn: stayFrom,
+    checkOut: stayTo,
+    total: booking.total ?? sumAmounts(rooms.map((r) => r.total)),
+    currency: booking.currency!,
+    adults: booking.rooms.reduce((s, r) => s + r.adults, 0),
+    children: booking.rooms.reduce((s, r) => s + r.children, 0),
+    specialRequests:
+      [booking.specialRequests, keptFreeText && !(booking.specialRequests ?? '').includes(keptFreeText) ? keptFreeText : null]
+        .filter(Boolean)
+        .join('; ')
+        .slice(0, 4000) || null,
     paymentCollect: booking.paymentCollect ?? null,
     attributes: {
-      ...booking.attributes, ota: booking.channel, ota_reservation_id: booking.externalId, ...(cancelled ? { cancelled_before_booking: 'true' } : {}),
+      ...booking.attributes,
+      ota: booking.channel,
+      ota_reservation_id: booking.externalId,
+      ...(cancelled ? { cancelled_before_booking: 'true' } : {}),
       // Replaced whole with each version: the OTA sends the reservation's whole current state.
-      ota_details: booking.details, ...(freeText ? { ota_free_text: freeText } : {}),
+      ota_details: booking.details,
+      ...(freeText ? { ota_free_text: freeText } : {}),
     },
   };
   if (!cancelled) await client.query(lockNights(rooms.flatMap((r) => r.nights.map((n) => ({ roomTypeId: r.roomTypeId, date: n.date })))));
@@ -200,11 +305,26 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
   } else {
     guestId = (await client.query<{ id: string }>(insertGuest(connection.propertyId, guest, booking.channel))).rows[0]!.id;
     if (guest.address) await client.query(upsertGuestAddress(guestId, connection.propertyId, guest.address));
-    const { rows: [r] } = await client.query<{ id: string; confirmationNumber: string; createdAt: Date }>(insertReservation({
-      ...reservationFields, propertyId: connection.propertyId, status: cancelled ? 'cancelled' : 'confirmed', channel: booking.channel, guestId,
-    }));
+    const {
+      rows: [r],
+    } = await client.query<{ id: string; confirmationNumber: string; createdAt: Date }>(
+      insertReservation({
+        ...reservationFields,
+        propertyId: connection.propertyId,
+        status: cancelled ? 'cancelled' : 'confirmed',
+        channel: booking.channel,
+        guestId,
+      }),
+    );
     ({ id: reservationId, confirmationNumber, createdAt } = r!);
-    await client.query(writeRooms(reservationId, connection.propertyId, booking.currency!, rooms.map((x) => ({ ...x, id: null, status: cancelled ? 'cancelled' : 'confirmed' }))));
+    await client.query(
+      writeRooms(
+        reservationId,
+        connection.propertyId,
+        booking.currency!,
+        rooms.map((x) => ({ ...x, id: null, status: cancelled ? 'cancelled' : 'confirmed' })),
+      ),
+    );
   }
   await client.query(upsertPrimaryGuest(reservationId, connection.propertyId, guestId, guest));
   // The people per room, but the booker once: a booker staying in a room is already the primary guest.
@@ -214,22 +334,59 @@ async function apply(client: PoolClient, connection: InboundConnection, booking:
   await client.query(syncRoomGuests(reservationId, connection.propertyId, booking.channel, people));
   if (booking.card) {
     const { chargeable } = booking.card;
-    await client.query(insertCard({ propertyId: connection.propertyId, guestId, reservationId, channel: booking.channel,
-      limit: chargeable?.amount ?? reservationFields.total, currency: chargeable?.currency ?? booking.currency! }, booking.card));
+    await client.query(
+      insertCard(
+        {
+          propertyId: connection.propertyId,
+          guestId,
+          reservationId,
+          channel: booking.channel,
+          limit: chargeable?.amount ?? reservationFields.total,
+          currency: chargeable?.currency ?? booking.currency!,
+        },
+        booking.card,
+      ),
+    );
   }
   if (booking.document) await client.query(insertDocument(connection.propertyId, guestId, booking.document));
   const status = cancelled ? 'cancelled' : held?.reservationId ? 'modified' : STATUS_OF_KIND[booking.kind];
-  const { rows: [cr] } = await client.query<{ id: string }>(upsertChannelReservation({
-    connectionId: connection.id, propertyId: connection.propertyId, channel: booking.channel, externalId: booking.externalId, reservationId,
-    // A cancellation stays the held version: a later resend of the booking is then stale.
-    status, modifiedAt: cancelled ? held!.lastModifiedAt : booking.modifiedAt, hash: cancelled ? held!.lastHash ?? hash : hash,
-  }));
-  const overbooked = cancelled ? [] : (await client.query<IngestResult['overbooked'][number]>(raiseOverbooking({
-    connectionId: connection.id, propertyId: connection.propertyId, channelReservationId: cr!.id, reservationId,
-  }))).rows;
+  const {
+    rows: [cr],
+  } = await client.query<{ id: string }>(
+    upsertChannelReservation({
+      connectionId: connection.id,
+      propertyId: connection.propertyId,
+      channel: booking.channel,
+      externalId: booking.externalId,
+      reservationId,
+      // A cancellation stays the held version: a later resend of the booking is then stale.
+      status,
+      modifiedAt: cancelled ? held!.lastModifiedAt : booking.modifiedAt,
+      hash: cancelled ? (held!.lastHash ?? hash) : hash,
+    }),
+  );
+  const overbooked = cancelled
+    ? []
+    : (
+        await client.query<IngestResult['overbooked'][number]>(
+          raiseOverbooking({
+            connectionId: connection.id,
+            propertyId: connection.propertyId,
+            channelReservationId: cr!.id,
+            reservationId,
+          }),
+        )
+      ).rows;
   return {
-    outcome: cancelled ? 'cancelled' : held?.reservationId ? 'modified' : 'created', externalId: booking.externalId,
-    channelReservationId: cr!.id, reservationId, confirmationNumber, status, createdAt, cancelledFirst: cancelled || !!held?.cancelledFirst, overbooked,
+    outcome: cancelled ? 'cancelled' : held?.reservationId ? 'modified' : 'created',
+    externalId: booking.externalId,
+    channelReservationId: cr!.id,
+    reservationId,
+    confirmationNumber,
+    status,
+    createdAt,
+    cancelledFirst: cancelled || !!held?.cancelledFirst,
+    overbooked,
   };
 }
 
@@ -238,19 +395,32 @@ type ResolvedRoom = Omit<RoomWrite, 'id' | 'status'>;
 /** OTA codes → local room types and rate plans; an unknown code refuses the whole booking. */
 async function resolveRooms(client: PoolClient, connection: InboundConnection, booking: Booking, rules: InboundRules): Promise<ResolvedRoom[]> {
   const { rows } = await client.query<{ roomCode: string; rateCode: string; roomTypeId: string; ratePlanId: string }>(
-    mappingsFor(connection.id, [...new Set(booking.rooms.map((r) => r.roomCode))]));
+    mappingsFor(connection.id, [...new Set(booking.rooms.map((r) => r.roomCode))]),
+  );
   return booking.rooms.map((r, i) => {
-    const m = (rules.rateCodeForms?.(r.rateCode) ?? [r.rateCode]).map((code) => rows.find((x) => x.roomCode === r.roomCode && x.rateCode === code)).find(Boolean);
+    const m = (rules.rateCodeForms?.(r.rateCode) ?? [r.rateCode])
+      .map((code) => rows.find((x) => x.roomCode === r.roomCode && x.rateCode === code))
+      .find(Boolean);
     if (!m) {
       const roomKnown = rows.some((x) => x.roomCode === r.roomCode);
-      throw new InboundRefusal(roomKnown ? 'unknown_rate' : 'unknown_room',
-        roomKnown ? `room stay ${i + 1}: rate plan code ${r.rateCode} is not mapped for room type code ${r.roomCode} at this hotel`
+      throw new InboundRefusal(
+        roomKnown ? 'unknown_rate' : 'unknown_room',
+        roomKnown
+          ? `room stay ${i + 1}: rate plan code ${r.rateCode} is not mapped for room type code ${r.roomCode} at this hotel`
           : `room stay ${i + 1}: room type code ${r.roomCode} is not mapped at this hotel`,
-        { details: { roomCode: r.roomCode, rateCode: r.rateCode } });
+        { details: { roomCode: r.roomCode, rateCode: r.rateCode } },
+      );
     }
     return {
-      ref: r.ref ?? null, roomTypeId: m.roomTypeId, ratePlanId: m.ratePlanId, arrival: r.arrival, departure: r.departure, adults: r.adults, children: r.children,
-      total: roomTotal({ ...r, nights: r.nights.length ? r.nights : nightlyPrices(r) }), guestName: r.guestName ?? fullName(booking.guest) ?? null,
+      ref: r.ref ?? null,
+      roomTypeId: m.roomTypeId,
+      ratePlanId: m.ratePlanId,
+      arrival: r.arrival,
+      departure: r.departure,
+      adults: r.adults,
+      children: r.children,
+      total: roomTotal({ ...r, nights: r.nights.length ? r.nights : nightlyPrices(r) }),
+      guestName: r.guestName ?? fullName(booking.guest) ?? null,
       nights: nightlyPrices(r),
     };
   });
@@ -292,4 +462,3 @@ function sumAmounts(amounts: string[]): string {
 }
 
 const fullName = (g: Booking['guest']) => (g ? [g.firstName, g.lastName].filter(Boolean).join(' ') : undefined);
-

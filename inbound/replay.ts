@@ -24,7 +24,9 @@ export interface StoredMessage {
 }
 
 /** What replay needs of a channel's adapter (the start-up code passes the registry's lookup). */
-export type ReplayerOf = (channel: string) => { replay(message: StoredMessage, connection: InboundConnection): Array<() => Booking>; rules: InboundRules } | undefined;
+export type ReplayerOf = (
+  channel: string,
+) => { replay(message: StoredMessage, connection: InboundConnection): Array<() => Booking>; rules: InboundRules } | undefined;
 
 export interface ReplayOutcome {
   externalId: string | null;
@@ -34,10 +36,15 @@ export interface ReplayOutcome {
 
 export async function replayMessage(pool: Pool, messageId: string, replayerOf: ReplayerOf): Promise<ReplayOutcome[]> {
   if (!/^[0-9a-f-]{36}$/i.test(messageId)) throw new StayosError('ERR_VALIDATION', `message id must be a UUID, got "${messageId.slice(0, 40)}"`);
-  const { rows: [m] } = await pool.query<{ connectionId: string | null; channel: string; source: string; messageType: string; body: Buffer | null }>(storedMessage(messageId));
+  const {
+    rows: [m],
+  } = await pool.query<{ connectionId: string | null; channel: string; source: string; messageType: string; body: Buffer | null }>(storedMessage(messageId));
   if (!m) throw new StayosError('ERR_NOT_FOUND', `no inbound message ${messageId}`);
-  if (!m.connectionId || !m.body) throw new StayosError('ERR_VALIDATION', `message ${messageId} belongs to no connection (an unknown hotel): nothing to replay it into`);
-  const { rows: [connection] } = await pool.query<InboundConnection>(connectionById(m.connectionId));
+  if (!m.connectionId || !m.body)
+    throw new StayosError('ERR_VALIDATION', `message ${messageId} belongs to no connection (an unknown hotel): nothing to replay it into`);
+  const {
+    rows: [connection],
+  } = await pool.query<InboundConnection>(connectionById(m.connectionId));
   if (!connection) throw new StayosError('ERR_NOT_FOUND', `the connection of message ${messageId} no longer exists`);
   const body = m.body.toString('utf8');
   const { root, node } = await parseInboundXml(body);
@@ -47,19 +54,39 @@ export async function replayMessage(pool: Pool, messageId: string, replayerOf: R
   if (!parsers.length) throw new StayosError('ERR_VALIDATION', `message ${messageId} is a <${root}>, which holds no reservations to replay`);
   const out: ReplayOutcome[] = [];
   for (const parse of parsers) {
-    const done = await deliver({ pool }, connection, { source: 'replay', messageType: m.messageType, body, started: performance.now(), rules: replayer.rules }, parse, {
-      ok: (r) => ({ status: 200, body: JSON.stringify({ replayOf: messageId, outcome: r.outcome, confirmationNumber: r.confirmationNumber }) }),
-      refused: (e) => ({ status: 400, body: JSON.stringify({ replayOf: messageId, refused: e.reason }) }),
-    });
-    out.push(done.result ? { externalId: done.result.externalId, outcome: done.result.outcome } : { externalId: null, outcome: 'refused', error: done.refusal.message });
+    const done = await deliver(
+      { pool },
+      connection,
+      { source: 'replay', messageType: m.messageType, body, started: performance.now(), rules: replayer.rules },
+      parse,
+      {
+        ok: (r) => ({ status: 200, body: JSON.stringify({ replayOf: messageId, outcome: r.outcome, confirmationNumber: r.confirmationNumber }) }),
+        refused: (e) => ({ status: 400, body: JSON.stringify({ replayOf: messageId, refused: e.reason }) }),
+      },
+    );
+    out.push(
+      done.result
+        ? { externalId: done.result.externalId, outcome: done.result.outcome }
+        : { externalId: null, outcome: 'refused', error: done.refusal.message },
+    );
   }
   return out;
 }
 
 /** Every message of one OTA booking, oldest first (no bodies: they stay encrypted). */
 export async function bookingHistory(pool: Pool, channel: string, externalId: string) {
-  const { rows } = await pool.query<{ id: string; receivedAt: Date; source: string; messageType: string; outcome: string; otaErrorCode: string | null; errorMessage: string | null }>(
+  const { rows } = await pool.query<{
+    id: string;
+    receivedAt: Date;
+    source: string;
+    messageType: string;
+    outcome: string;
+    otaErrorCode: string | null;
+    errorMessage: string | null;
+  }>(
     `SELECT id, created_at AS "receivedAt", source, message_type AS "messageType", outcome, ota_error_code AS "otaErrorCode", error_message AS "errorMessage"
-     FROM channel.inbound_messages WHERE channel_code = $1 AND external_reservation_id = $2 ORDER BY created_at, id`, [channel, externalId]);
+     FROM channel.inbound_messages WHERE channel_code = $1 AND external_reservation_id = $2 ORDER BY created_at, id`,
+    [channel, externalId],
+  );
   return rows;
 }

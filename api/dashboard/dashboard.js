@@ -23,7 +23,10 @@ const key = () => localStorage.getItem(KEY_ITEM);
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { authorization: `Bearer ${key()}`, ...(options.body ? { 'content-type': 'application/json' } : {}) } });
   const body = await res.json().catch(() => ({}));
-  if (res.status === 401) { showLogin('That key was refused.'); throw new Error('unauthorised'); }
+  if (res.status === 401) {
+    showLogin('That key was refused.');
+    throw new Error('unauthorised');
+  }
   if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
   return body;
 }
@@ -64,18 +67,33 @@ function fill(tbody, rows, empty) {
 // -- the parts of the page --------------------------------------------------------------------
 function tile(c) {
   const paused = c.health.status === 'paused';
-  return el('article', { class: `tile health-${c.health.status}`, data: { connectionId: c.id, health: c.health.status } },
+  return el(
+    'article',
+    { class: `tile health-${c.health.status}`, data: { connectionId: c.id, health: c.health.status } },
     el('h3', {}, el('span', {}, `${CHANNEL[c.channel] || c.channel} · ${c.hotelCode}`), el('span', { class: 'badge' }, c.health.status)),
     el('div', { class: 'reason' }, c.health.status === 'active' ? '' : c.health.reason || ''),
-    el('dl', {},
-      el('dt', {}, 'Pending'), el('dd', { class: 'pending' }, c.pending.cells ? `${c.pending.cells} cells, oldest ${c.pending.oldestAgeSeconds} s` : 'none: in sync'),
-      el('dt', {}, 'Last sync'), el('dd', {}, ago(c.lastSuccessAt)),
-      el('dt', {}, 'Last hour'), el('dd', {}, `${c.lastHour.requests} requests, ${c.lastHour.failed} failed`),
-      el('dt', {}, 'Bookings 24 h'), el('dd', {}, String(c.inboundBookings24h)),
-      el('dt', {}, 'Attention'), el('dd', {}, `${c.openErrors} errors, ${c.unmapped} unmapped, ${c.openOverbookings} overbookings`
-        + (c.pendingClosures ? `, ${c.pendingClosures} old OTA target(s) to close` : ''))),
+    el(
+      'dl',
+      {},
+      el('dt', {}, 'Pending'),
+      el('dd', { class: 'pending' }, c.pending.cells ? `${c.pending.cells} cells, oldest ${c.pending.oldestAgeSeconds} s` : 'none: in sync'),
+      el('dt', {}, 'Last sync'),
+      el('dd', {}, ago(c.lastSuccessAt)),
+      el('dt', {}, 'Last hour'),
+      el('dd', {}, `${c.lastHour.requests} requests, ${c.lastHour.failed} failed`),
+      el('dt', {}, 'Bookings 24 h'),
+      el('dd', {}, String(c.inboundBookings24h)),
+      el('dt', {}, 'Attention'),
+      el(
+        'dd',
+        {},
+        `${c.openErrors} errors, ${c.unmapped} unmapped, ${c.openOverbookings} overbookings` +
+          (c.pendingClosures ? `, ${c.pendingClosures} old OTA target(s) to close` : ''),
+      ),
+    ),
     el('button', { type: 'button', class: 'full-sync', onclick: () => act(c, 'full-sync') }, 'Full sync'),
-    el('button', { type: 'button', class: paused ? 'resume' : 'pause', onclick: () => act(c, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'));
+    el('button', { type: 'button', class: paused ? 'resume' : 'pause', onclick: () => act(c, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'),
+  );
 }
 
 async function act(c, action) {
@@ -96,35 +114,76 @@ function drawChart(h) {
   // A minute without a sample keeps the last known pending count (samples come every 30 s).
   const pending = h.points.map((p, i) => (p.pending != null ? (last = p.pending) : i === h.points.length - 1 ? h.pendingNow : last));
   const data = [xs, pending, h.points.map((p) => p.acknowledged), h.points.map((p) => p.failed)];
-  if (chart) { chart.setData(data); return; }
+  if (chart) {
+    chart.setData(data);
+    return;
+  }
   const box = $('chart');
-  chart = new uPlot({
-    width: box.clientWidth - 16, height: 220,
-    series: [{}, { label: 'pending cells', stroke: '#c98a00', width: 2 }, { label: 'acknowledged cells', stroke: '#1b873f', width: 2, fill: 'rgba(27,135,63,.08)' },
-      { label: 'failed requests', stroke: '#c62828', width: 1 }],
-    axes: [{}, { size: 60 }],
-  }, data, box);
+  chart = new uPlot(
+    {
+      width: box.clientWidth - 16,
+      height: 220,
+      series: [
+        {},
+        { label: 'pending cells', stroke: '#c98a00', width: 2 },
+        { label: 'acknowledged cells', stroke: '#1b873f', width: 2, fill: 'rgba(27,135,63,.08)' },
+        { label: 'failed requests', stroke: '#c62828', width: 1 },
+      ],
+      axes: [{}, { size: 60 }],
+    },
+    data,
+    box,
+  );
 }
 
 function errorsOf(errors) {
-  fill($('errors').tBodies[0], errors.map((e) => el('tr', { class: e.resolvedAt ? 'resolved' : `severity-${e.severity}` },
-    el('td', {}, ago(e.lastSeenAt)), el('td', {}, `${CHANNEL[e.channel] || e.channel} ${e.hotelCode}`), el('td', {}, e.otaCode || e.errorCode),
-    el('td', {}, e.message), el('td', {}, String(e.occurrences)), el('td', {}, e.resolvedAt ? `resolved ${ago(e.resolvedAt)}` : 'open'))),
-    'No errors in the last 24 hours.');
+  fill(
+    $('errors').tBodies[0],
+    errors.map((e) =>
+      el(
+        'tr',
+        { class: e.resolvedAt ? 'resolved' : `severity-${e.severity}` },
+        el('td', {}, ago(e.lastSeenAt)),
+        el('td', {}, `${CHANNEL[e.channel] || e.channel} ${e.hotelCode}`),
+        el('td', {}, e.otaCode || e.errorCode),
+        el('td', {}, e.message),
+        el('td', {}, String(e.occurrences)),
+        el('td', {}, e.resolvedAt ? `resolved ${ago(e.resolvedAt)}` : 'open'),
+      ),
+    ),
+    'No errors in the last 24 hours.',
+  );
 }
 
 function bookingsOf(list) {
-  fill($('bookings').tBodies[0], list.map((b) => el('tr', {},
-    el('td', {}, time(b.receivedAt)), el('td', {}, `${CHANNEL[b.channel] || b.channel} ${b.hotelCode || ''}`), el('td', {}, b.reservationId || '–'),
-    el('td', {}, b.messageType), el('td', { class: `outcome-${b.outcome}`, title: b.error || '' }, b.outcome))), 'No bookings in the last 7 days.');
+  fill(
+    $('bookings').tBodies[0],
+    list.map((b) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, time(b.receivedAt)),
+        el('td', {}, `${CHANNEL[b.channel] || b.channel} ${b.hotelCode || ''}`),
+        el('td', {}, b.reservationId || '–'),
+        el('td', {}, b.messageType),
+        el('td', { class: `outcome-${b.outcome}`, title: b.error || '' }, b.outcome),
+      ),
+    ),
+    'No bookings in the last 7 days.',
+  );
 }
 
 function cdcOf(cdc) {
   const s = cdc.slots.find((x) => x.slot === 'stayos_cdc') || cdc.slots[0];
   const box = $('cdc');
-  if (!s) { box.textContent = 'CDC: no slot'; box.className = 'cdc lost'; return; }
-  box.textContent = `CDC ${s.active ? 'streaming' : 'stopped'} · lag ${bytes(s.lagBytes)}${s.lagSeconds != null ? `, ${s.lagSeconds.toFixed(1)} s` : ''}`
-    + ` · ${cdc.eventsPerSecond != null ? cdc.eventsPerSecond.toFixed(1) : '–'} events/s · WAL ${s.walStatus}`;
+  if (!s) {
+    box.textContent = 'CDC: no slot';
+    box.className = 'cdc lost';
+    return;
+  }
+  box.textContent =
+    `CDC ${s.active ? 'streaming' : 'stopped'} · lag ${bytes(s.lagBytes)}${s.lagSeconds != null ? `, ${s.lagSeconds.toFixed(1)} s` : ''}` +
+    ` · ${cdc.eventsPerSecond != null ? cdc.eventsPerSecond.toFixed(1) : '–'} events/s · WAL ${s.walStatus}`;
   box.className = `cdc${s.walStatus === 'lost' ? ' lost' : !s.active || (s.lagBytes || 0) > 16 * 1048576 ? ' lagging' : ''}`;
   // What the CDC detected and healed by itself (a slot lost or dropped, a TRUNCATE, a change set
   // aside), while open: the revenue team must know the OTAs are being resynchronised.
@@ -139,7 +198,18 @@ function cdcOf(cdc) {
 
 // -- parity -----------------------------------------------------------------------------------
 const val = (v) => (v == null ? '–' : String(v));
-const restr = (x) => (x ? [x.closed ? 'closed' : 'open', `min ${val(x.minLos)}`, x.maxLos ? `max ${x.maxLos}` : '', x.closedToArrival ? 'CTA' : '', x.closedToDeparture ? 'CTD' : ''].filter(Boolean).join(' ') : '–');
+const restr = (x) =>
+  x
+    ? [
+        x.closed ? 'closed' : 'open',
+        `min ${val(x.minLos)}`,
+        x.maxLos ? `max ${x.maxLos}` : '',
+        x.closedToArrival ? 'CTA' : '',
+        x.closedToDeparture ? 'CTD' : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
+    : '–';
 async function parity(event) {
   event?.preventDefault();
   const id = $('parity-connection').value;
@@ -149,13 +219,22 @@ async function parity(event) {
   try {
     const r = await api(`/api/v1/channels/${id}/parity?${q}`);
     $('parity-summary').textContent = `${r.cells} cells compared, ${r.differing} differ.`;
-    fill($('parity').tBodies[0], r.items.slice(0, 500).map((x) => {
-      const d = (part) => ({ class: x.differs.includes(part) ? 'differs' : '' });
-      return el('tr', {}, el('td', {}, x.date), el('td', {}, `${x.otaRoomCode} / ${x.otaRateCode}`),
-        el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`),
-        el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`),
-        el('td', d('restr'), `${restr(x.pms)} / ${restr(x.ota)}`));
-    }), 'Every cell matches.');
+    fill(
+      $('parity').tBodies[0],
+      r.items.slice(0, 500).map((x) => {
+        const d = (part) => ({ class: x.differs.includes(part) ? 'differs' : '' });
+        return el(
+          'tr',
+          {},
+          el('td', {}, x.date),
+          el('td', {}, `${x.otaRoomCode} / ${x.otaRateCode}`),
+          el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`),
+          el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`),
+          el('td', d('restr'), `${restr(x.pms)} / ${restr(x.ota)}`),
+        );
+      }),
+      'Every cell matches.',
+    );
   } catch (err) {
     $('parity-summary').textContent = err.message;
   }
@@ -167,7 +246,12 @@ async function refresh() {
   try {
     if (!Object.keys(CHANNEL).length) CHANNEL = Object.fromEntries((await api('/api/v1/otas')).otas.map((o) => [o.code, o.name]));
     const [{ channels }, history, cdc, { bookings }, { errors }] = await Promise.all([
-      api('/api/v1/channels'), api('/api/v1/history?hours=1'), api('/api/v1/cdc'), api('/api/v1/bookings?limit=15'), api('/api/v1/errors?hours=24&limit=20')]);
+      api('/api/v1/channels'),
+      api('/api/v1/history?hours=1'),
+      api('/api/v1/cdc'),
+      api('/api/v1/bookings?limit=15'),
+      api('/api/v1/errors?hours=24&limit=20'),
+    ]);
     // Shown before drawing: the chart takes its width from the page.
     $('main').hidden = false;
     $('login').hidden = true;
@@ -200,7 +284,10 @@ function start() {
     localStorage.setItem(KEY_ITEM, $('key').value.trim());
     refresh().then(() => parity());
   });
-  $('forget').addEventListener('click', () => { localStorage.removeItem(KEY_ITEM); showLogin(); });
+  $('forget').addEventListener('click', () => {
+    localStorage.removeItem(KEY_ITEM);
+    showLogin();
+  });
   if (!key()) return showLogin();
   refresh().then(() => parity());
 }

@@ -20,13 +20,15 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 // Only this server's files and API; no framing (clickjacking on the action buttons).
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const index = fs.readFileSync(path.join(here, 'index.html'));
   const files = new Map(Object.entries(FILES).map(([name, f]) => [name, { body: fs.readFileSync(f.file), type: f.type }]));
   app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-cache').send(index));
+    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-cache').send(index),
+  );
   app.get<{ Params: { file: string } }>('/dashboard/:file', async (request, reply) => {
     const f = files.get(request.params.file);
     if (!f) return reply.status(404).send({ error: { code: 'ERR_NOT_FOUND', message: 'no such file' } });

@@ -31,27 +31,39 @@ const ERROR_CELLS = `cells AS (
  * recorded or resolved the same errors after locking its cells.
  */
 export async function retryErrors(c: PoolClient, connectionId: string): Promise<{ resolved: number; cellsMarked: number }> {
-  const { rows: errors } = await c.query<{ id: string }>(`
+  const { rows: errors } = await c.query<{ id: string }>(
+    `
     SELECT id FROM channel.sync_errors
-    WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL AND severity IN ('error', 'warning')`, [connectionId]);
+    WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL AND severity IN ('error', 'warning')`,
+    [connectionId],
+  );
   const ids = errors.map((e) => e.id);
-  const { rowCount: marked } = await c.query(`
+  const { rowCount: marked } = await c.query(
+    `
 WITH ${ERROR_CELLS}
 INSERT INTO channel.ari_dirty_cells AS d (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
 SELECT $1, property_id, room_type_id, rate_plan_id, stay_date FROM cells
 ORDER BY room_type_id, rate_plan_id, stay_date -- the table's lock order (connectors/sql/sync.ts lockClaim)
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
   SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1
-  WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL`, [connectionId, ids]);
+  WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL`,
+    [connectionId, ids],
+  );
   // Retrying errors means sending again: values the OTA refused are forgotten for these cells.
-  await c.query(`
+  await c.query(
+    `
 WITH ${ERROR_CELLS}
 UPDATE channel.ari_acknowledged a SET refused = NULL, updated_at = now(), version = a.version + 1 FROM cells x
 WHERE a.connection_id = $1 AND a.room_type_id = x.room_type_id AND a.rate_plan_id = x.rate_plan_id AND a.stay_date = x.stay_date
-  AND a.refused IS NOT NULL`, [connectionId, ids]);
-  const { rowCount: resolved } = await c.query(`
+  AND a.refused IS NOT NULL`,
+    [connectionId, ids],
+  );
+  const { rowCount: resolved } = await c.query(
+    `
     UPDATE channel.sync_errors SET resolved_at = now()
-    WHERE id IN (SELECT id FROM channel.sync_errors WHERE id = ANY ($1::uuid[]) AND resolved_at IS NULL ORDER BY id FOR UPDATE)`, [ids]);
+    WHERE id IN (SELECT id FROM channel.sync_errors WHERE id = ANY ($1::uuid[]) AND resolved_at IS NULL ORDER BY id FOR UPDATE)`,
+    [ids],
+  );
   await c.query(`UPDATE channel.connection_sync_state SET consecutive_failures = 0, retry_at = NULL WHERE connection_id = $1`, [connectionId]);
   return { resolved: resolved ?? 0, cellsMarked: marked ?? 0 };
 }

@@ -28,7 +28,10 @@ ORDER BY b.at`,
 }
 
 export function pendingNow(connectionId: string | null) {
-  return { text: `SELECT COALESCE(sum(pending_cells), 0)::int AS n FROM channel.pending_updates WHERE $1::uuid IS NULL OR connection_id = $1`, values: [connectionId] };
+  return {
+    text: `SELECT COALESCE(sum(pending_cells), 0)::int AS n FROM channel.pending_updates WHERE $1::uuid IS NULL OR connection_id = $1`,
+    values: [connectionId],
+  };
 }
 
 /** The latest inbound booking messages (never their bodies). */

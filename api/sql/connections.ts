@@ -17,20 +17,48 @@ export function listConnections() {
 }
 
 /** A new connection; without URLs it calls the OTA's production hosts (`production`: its adapter's). */
-export function insertConnection(c: { propertyId: string; channel: string; hotelCode: string; endpointUrl?: string | undefined; reservationsUrl?: string | undefined;
-  credentials: Record<string, string> | null; settings: Record<string, unknown>; status: string },
-  production: { endpointUrl: string; reservationsUrl?: string } | undefined) {
+export function insertConnection(
+  c: {
+    propertyId: string;
+    channel: string;
+    hotelCode: string;
+    endpointUrl?: string | undefined;
+    reservationsUrl?: string | undefined;
+    credentials: Record<string, string> | null;
+    settings: Record<string, unknown>;
+    status: string;
+  },
+  production: { endpointUrl: string; reservationsUrl?: string } | undefined,
+) {
   return {
     text: `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, settings, status)
            VALUES ($1, $2, $3, $4, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE shared.encrypt_pii($5) END, $6, $7) RETURNING ${CONNECTION_COLUMNS}`,
-    values: [c.propertyId, c.channel, c.hotelCode, c.endpointUrl ?? production?.endpointUrl, c.credentials ? JSON.stringify(c.credentials) : null, c.settings, c.status,
-      c.reservationsUrl ?? production?.reservationsUrl ?? null],
+    values: [
+      c.propertyId,
+      c.channel,
+      c.hotelCode,
+      c.endpointUrl ?? production?.endpointUrl,
+      c.credentials ? JSON.stringify(c.credentials) : null,
+      c.settings,
+      c.status,
+      c.reservationsUrl ?? production?.reservationsUrl ?? null,
+    ],
   };
 }
 
 /** Only the fields given change; credentials are replaced whole (write-only). `version`, when given, must be current (SV001 otherwise). */
-export function updateConnection(id: string, p: { hotelCode?: string | undefined; endpointUrl?: string | undefined; reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined;
-  status?: string | undefined; credentials?: Record<string, string> | undefined; version?: number | undefined }) {
+export function updateConnection(
+  id: string,
+  p: {
+    hotelCode?: string | undefined;
+    endpointUrl?: string | undefined;
+    reservationsUrl?: string | undefined;
+    settings?: Record<string, unknown> | undefined;
+    status?: string | undefined;
+    credentials?: Record<string, string> | undefined;
+    version?: number | undefined;
+  },
+) {
   return {
     text: `UPDATE channel.channel_connections SET
              ota_hotel_code = COALESCE($2, ota_hotel_code), endpoint_url = COALESCE($3, endpoint_url), settings = COALESCE($4, settings),
@@ -40,8 +68,16 @@ export function updateConnection(id: string, p: { hotelCode?: string | undefined
              credentials = CASE WHEN $6::text IS NULL THEN credentials ELSE shared.encrypt_pii($6) END,
              version = COALESCE($7, version)
            WHERE id = $1 AND deleted_at IS NULL RETURNING ${CONNECTION_COLUMNS}`,
-    values: [id, p.hotelCode ?? null, p.endpointUrl ?? null, p.settings ?? null, p.status ?? null, p.credentials ? JSON.stringify(p.credentials) : null,
-      p.version ?? null, p.reservationsUrl ?? null],
+    values: [
+      id,
+      p.hotelCode ?? null,
+      p.endpointUrl ?? null,
+      p.settings ?? null,
+      p.status ?? null,
+      p.credentials ? JSON.stringify(p.credentials) : null,
+      p.version ?? null,
+      p.reservationsUrl ?? null,
+    ],
   };
 }
 
@@ -111,7 +147,9 @@ export function listMappings(connectionId: string) {
  * throw ERR_VALIDATION naming them before anything is written.
  */
 export async function putMappings(c: PoolClient, connectionId: string, items: MappingItem[]): Promise<{ added: number; removed: number; changed: number }> {
-  const { rows: [r] } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(connectionId, items));
+  const {
+    rows: [r],
+  } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(connectionId, items));
   if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
   const added = (await c.query(addMappings(connectionId, items))).rowCount ?? 0;
   return { added, removed: r!.removed, changed: r!.changed };

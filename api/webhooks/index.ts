@@ -30,10 +30,12 @@ const AUTH_FAILURES_PER_MINUTE = 30;
 const AUTH_FAILURES_PER_MINUTE_ALL = 300;
 
 /** Every adapter's webhook, longest prefix first (an early answer goes in the protocol of the route asked). */
-const WEBHOOKS: readonly WebhookAdapter[] = ADAPTERS.flatMap((a) => (a.inbound?.webhook ? [a.inbound.webhook] : []))
-  .sort((a, b) => b.prefix.length - a.prefix.length);
+const WEBHOOKS: readonly WebhookAdapter[] = ADAPTERS.flatMap((a) => (a.inbound?.webhook ? [a.inbound.webhook] : [])).sort(
+  (a, b) => b.prefix.length - a.prefix.length,
+);
 /** A request to no webhook's prefix (a 404 to come) is answered in the last one's protocol: OpenTravel's, the generic one. */
-const webhookOf = (url: string): WebhookAdapter => WEBHOOKS.find((w) => url === w.prefix || url.startsWith(`${w.prefix}/`) || url.startsWith(`${w.prefix}?`)) ?? WEBHOOKS.at(-1)!;
+const webhookOf = (url: string): WebhookAdapter =>
+  WEBHOOKS.find((w) => url === w.prefix || url.startsWith(`${w.prefix}/`) || url.startsWith(`${w.prefix}?`)) ?? WEBHOOKS.at(-1)!;
 
 /** Whole seconds until a limiter lets the sender in again (Retry-After), at least 1. */
 const retryAfterSeconds = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
@@ -87,7 +89,7 @@ export function webhookRoutes(options: WebhookOptions) {
       const tooLarge = (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE';
       const text = tooLarge ? `the body is over ${options.bodyLimit} bytes` : 'the request could not be read';
       if (!tooLarge) request.log.error({ err }, 'webhook request failed before its handler');
-      const status = tooLarge ? 413 : (err as { statusCode?: number }).statusCode ?? 500;
+      const status = tooLarge ? 413 : ((err as { statusCode?: number }).statusCode ?? 500);
       const a = webhookOf(request.url).refuse(tooLarge ? 'too_large' : 'unreadable', text, status);
       return reply.code(a.status).type(a.contentType).send(a.body);
     });

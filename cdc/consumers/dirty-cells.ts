@@ -21,15 +21,30 @@ import { RangeBuffer } from './ranges.ts';
 import { resyncChannels } from '../resync.ts';
 import { recordIncident, resolveIsolated } from '../sql/incidents.ts';
 import { cdcIncidents } from '../../core/metrics.ts';
-import { connectionsOfProperty, markDirtyCells, recordMappingProblems, resolveMappedProblems, roomsOfReservations, type CellRange } from '../sql/dirty-cells.ts';
+import {
+  connectionsOfProperty,
+  markDirtyCells,
+  recordMappingProblems,
+  resolveMappedProblems,
+  roomsOfReservations,
+  type CellRange,
+} from '../sql/dirty-cells.ts';
 
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
 const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'property_id', 'deleted_at', 'channel_code'];
 
 /** The tables whose rows feed the ARI values (the switch below). */
-const ARI_TABLES = new Set(['property_mgmt.daily_rates', 'property_mgmt.restrictions', 'reservation.reservation_rooms', 'reservation.reservations',
-  'property_mgmt.inventory_blocks', 'property_mgmt.rooms', 'channel.channel_mappings', 'channel.channel_connections']);
+const ARI_TABLES = new Set([
+  'property_mgmt.daily_rates',
+  'property_mgmt.restrictions',
+  'reservation.reservation_rooms',
+  'reservation.reservations',
+  'property_mgmt.inventory_blocks',
+  'property_mgmt.rooms',
+  'channel.channel_mappings',
+  'channel.channel_connections',
+]);
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -91,11 +106,29 @@ export class DirtyCellsConsumer implements ChangeSink {
       case 'property_mgmt.restrictions': {
         // The hot case (a rate edit): one cell, whose key an update rarely changes.
         const { before, after } = c;
-        if (before && after && before.stay_date === after.stay_date && before.room_type_id === after.room_type_id && before.rate_plan_id === after.rate_plan_id && before.property_id === after.property_id) {
-          if (after.property_id != null) b.add(null, String(after.property_id), str(after.room_type_id), str(after.rate_plan_id), String(after.stay_date), nextDay(String(after.stay_date)), c.lsn);
+        if (
+          before &&
+          after &&
+          before.stay_date === after.stay_date &&
+          before.room_type_id === after.room_type_id &&
+          before.rate_plan_id === after.rate_plan_id &&
+          before.property_id === after.property_id
+        ) {
+          if (after.property_id != null)
+            b.add(
+              null,
+              String(after.property_id),
+              str(after.room_type_id),
+              str(after.rate_plan_id),
+              String(after.stay_date),
+              nextDay(String(after.stay_date)),
+              c.lsn,
+            );
           break;
         }
-        this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), String(r.stay_date), nextDay(String(r.stay_date)), c.lsn));
+        this.each(c, (r) =>
+          b.add(null, String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), String(r.stay_date), nextDay(String(r.stay_date)), c.lsn),
+        );
         break;
       }
       case 'reservation.reservation_rooms':
@@ -127,7 +160,8 @@ export class DirtyCellsConsumer implements ChangeSink {
         // Re-enabled after a disable (its OTA targets were closed and their acknowledgements
         // forgotten): its whole window goes out again.
         const enabled = c.before?.status === 'disabled' && c.after?.status !== 'disabled';
-        const changed = enabled || c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
+        const changed =
+          enabled || c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
         if (changed && c.after && c.after.property_id != null) b.add(str(c.after.id), String(c.after.property_id), null, null, null, null, c.lsn);
         break;
       }
@@ -165,20 +199,24 @@ export class DirtyCellsConsumer implements ChangeSink {
    */
   private async store(ranges: CellRange[], remapped: string[]): Promise<void> {
     try {
-      await rerunOnConflict(() => withTransaction(this.pool, async (client) => {
-        if (ranges.length) {
-          // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
-          // cell table grown since its last analysis, would otherwise scan whole tables per flush.
-          await client.query('SET LOCAL enable_seqscan = off');
-          await client.query(markDirtyCells(this.channels, ranges));
-          const problems = recordMappingProblems(this.channels, ranges);
-          if (!problems.empty) await client.query(problems);
-        }
-        if (remapped.length) await client.query(resolveMappedProblems(remapped));
-        // A connection whose whole window was marked has every change it missed: what was set aside for it is healed.
-        const whole = ranges.filter((r) => r.connectionId && !r.roomTypeId && !r.ratePlanId && !r.from && !r.to).map((r) => r.connectionId!);
-        if (whole.length) await client.query(resolveIsolated(this.source, whole));
-      }), { what: 'cdc marking', log: this.log });
+      await rerunOnConflict(
+        () =>
+          withTransaction(this.pool, async (client) => {
+            if (ranges.length) {
+              // Index probes only (see markDirtyCells): the planner, blind to the batch's size and to a
+              // cell table grown since its last analysis, would otherwise scan whole tables per flush.
+              await client.query('SET LOCAL enable_seqscan = off');
+              await client.query(markDirtyCells(this.channels, ranges));
+              const problems = recordMappingProblems(this.channels, ranges);
+              if (!problems.empty) await client.query(problems);
+            }
+            if (remapped.length) await client.query(resolveMappedProblems(remapped));
+            // A connection whose whole window was marked has every change it missed: what was set aside for it is healed.
+            const whole = ranges.filter((r) => r.connectionId && !r.roomTypeId && !r.ratePlanId && !r.from && !r.to).map((r) => r.connectionId!);
+            if (whole.length) await client.query(resolveIsolated(this.source, whole));
+          }),
+        { what: 'cdc marking', log: this.log },
+      );
     } catch (err) {
       if (!isInputError(err)) throw err;
       if (ranges.length > 1) {
@@ -205,15 +243,22 @@ export class DirtyCellsConsumer implements ChangeSink {
   /** A change that cannot be stored: recorded (an open incident naming it and the error), counted, logged; the stream moves on. */
   private async isolate(range: CellRange | undefined, remapped: string[], err: Error & { code?: string }): Promise<void> {
     const what = range
-      ? `the change to ${range.connectionId ? `connection ${range.connectionId}` : `property ${range.propertyId}`}`
-        + `${range.roomTypeId ? `, room type ${range.roomTypeId}` : ''}${range.ratePlanId ? `, rate plan ${range.ratePlanId}` : ''}`
-        + ` (nights ${range.from ?? 'window start'} to ${range.to ?? 'window end'}, WAL ${range.lsn})`
+      ? `the change to ${range.connectionId ? `connection ${range.connectionId}` : `property ${range.propertyId}`}` +
+        `${range.roomTypeId ? `, room type ${range.roomTypeId}` : ''}${range.ratePlanId ? `, rate plan ${range.ratePlanId}` : ''}` +
+        ` (nights ${range.from ?? 'window start'} to ${range.to ?? 'window end'}, WAL ${range.lsn})`
       : `the mapping change of connection(s) ${remapped.join(', ')}`;
     const detail = `${what} could not be stored and was set aside: ${err.code ?? ''} ${err.message}. Fix the cause (a connection's settings, say) and the fix itself marks the cells again; or run a full sync.`;
     this.log?.error({ range, remapped, code: err.code, err: err.message }, 'cdc: a change could not be stored; set aside so the stream moves on');
     cdcIncidents.inc({ kind: 'poison' });
-    await this.pool.query(recordIncident(this.source, 'poison', detail, { range: range ?? null, remapped, code: err.code ?? null, error: err.message },
-      { resynced: false, resolved: false }));
+    await this.pool.query(
+      recordIncident(
+        this.source,
+        'poison',
+        detail,
+        { range: range ?? null, remapped, code: err.code ?? null, error: err.message },
+        { resynced: false, resolved: false },
+      ),
+    );
   }
 
   /**
@@ -226,9 +271,15 @@ export class DirtyCellsConsumer implements ChangeSink {
     const reason = `TRUNCATE of ${tables.join(', ')}`;
     const done = await resyncChannels(this.pool, this.channels, { reason, severity: 'warning', forgetAcknowledged: false, log: this.log });
     const failed = done.failed.map((f) => `${f.connectionId} (${f.error})`).join(', ');
-    await this.pool.query(recordIncident(this.source, 'truncate',
-      `${reason}: ${done.connections} connection(s) resynchronised (${this.channels.join(', ')})${failed ? `; not resynchronised: ${failed}` : ''}`,
-      { tables, channels: this.channels, ...done }, { resynced: true, resolved: !failed }));
+    await this.pool.query(
+      recordIncident(
+        this.source,
+        'truncate',
+        `${reason}: ${done.connections} connection(s) resynchronised (${this.channels.join(', ')})${failed ? `; not resynchronised: ${failed}` : ''}`,
+        { tables, channels: this.channels, ...done },
+        { resynced: true, resolved: !failed },
+      ),
+    );
     cdcIncidents.inc({ kind: 'truncate' });
     this.truncated = new Set();
   }

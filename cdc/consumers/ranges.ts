@@ -29,7 +29,15 @@ export class RangeBuffer {
   size = 0;
 
   /** Nights [from, to) of one subject changed (null bounds: the whole sync window on that side). */
-  add(connectionId: string | null, propertyId: string, roomTypeId: string | null, ratePlanId: string | null, from: string | null, to: string | null, lsn: string): void {
+  add(
+    connectionId: string | null,
+    propertyId: string,
+    roomTypeId: string | null,
+    ratePlanId: string | null,
+    from: string | null,
+    to: string | null,
+    lsn: string,
+  ): void {
     if (from !== null && to !== null && from >= to) return; // covers no night (dates are ISO: string order is date order)
     const key = `${connectionId}|${propertyId}|${roomTypeId}|${ratePlanId}`;
     let s = this.subjects.get(key);
@@ -56,7 +64,16 @@ export class RangeBuffer {
       const starts = [...s.spans.keys()].sort();
       let from = starts[0]!;
       let to = s.spans.get(from)!;
-      const emit = () => out.push({ connectionId: s.connectionId, propertyId: s.propertyId, roomTypeId: s.roomTypeId, ratePlanId: s.ratePlanId, from: from || null, to, lsn: s.lsn });
+      const emit = () =>
+        out.push({
+          connectionId: s.connectionId,
+          propertyId: s.propertyId,
+          roomTypeId: s.roomTypeId,
+          ratePlanId: s.ratePlanId,
+          from: from || null,
+          to,
+          lsn: s.lsn,
+        });
       for (const start of starts.slice(1)) {
         if (to === null) break; // open-ended: covers every later start
         const end = s.spans.get(start)!;

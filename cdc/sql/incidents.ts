@@ -3,7 +3,13 @@
 export type IncidentKind = 'slot_lost' | 'slot_dropped' | 'failover' | 'truncate' | 'poison';
 
 /** Records an incident: `resynced`, every connection's window is already marked; `resolved`, nothing is left to do. */
-export function recordIncident(slot: string, kind: IncidentKind, detail: string, data: Record<string, unknown>, done: { resynced: boolean; resolved: boolean }) {
+export function recordIncident(
+  slot: string,
+  kind: IncidentKind,
+  detail: string,
+  data: Record<string, unknown>,
+  done: { resynced: boolean; resolved: boolean },
+) {
   return {
     text: `INSERT INTO channel.cdc_incidents (slot_name, kind, detail, data, resync_at, resolved_at)
            VALUES ($1, $2, left($3, 2000), $4, CASE WHEN $5::boolean THEN now() END, CASE WHEN $6::boolean THEN now() END)

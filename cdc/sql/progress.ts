@@ -1,6 +1,13 @@
 /** The CDC part's monitoring writes: its counters (channel.cdc_progress) and pending-cell samples. */
 
-export function saveProgress(p: { slot: string; eventsTotal: number; transactionsTotal: number; eventsPerSecond: number; lastCommitTime: string | null; confirmedLsn: string | null }) {
+export function saveProgress(p: {
+  slot: string;
+  eventsTotal: number;
+  transactionsTotal: number;
+  eventsPerSecond: number;
+  lastCommitTime: string | null;
+  confirmedLsn: string | null;
+}) {
   return {
     text: `INSERT INTO channel.cdc_progress AS x (slot_name, events_total, transactions_total, events_per_second, last_commit_at, confirmed_lsn, reported_at)
            VALUES ($1, $2, $3, $4, $5, $6, now())
@@ -20,7 +27,12 @@ SELECT slot_name AS slot, events_total AS "eventsTotal", reported_at > now() - i
        CASE WHEN reported_at > now() - interval '30 seconds' THEN events_per_second ELSE 0 END AS "eventsPerSecond"
 FROM channel.cdc_progress ORDER BY slot_name`;
 
-export interface ProgressReport { slot: string; eventsTotal: number; fresh: boolean; eventsPerSecond: number }
+export interface ProgressReport {
+  slot: string;
+  eventsTotal: number;
+  fresh: boolean;
+  eventsPerSecond: number;
+}
 
 /** One sample per live connection, zero included (the chart must come back down to zero). */
 export const SAMPLE_PENDING = `

@@ -33,13 +33,20 @@ export function isDomainEvent(c: Pick<ChangeEvent, 'schema' | 'table'>): boolean
 
 export function toMessage(c: ChangeEvent, source: string): PubSubMessage {
   const data: ChangeData = {
-    op: c.op, schema: c.schema, table: c.table, key: c.key, before: c.before, after: c.after,
-    lsn: c.lsn, commitLsn: c.commitLsn, xid: c.xid, commitTime: c.commitTime,
+    op: c.op,
+    schema: c.schema,
+    table: c.table,
+    key: c.key,
+    before: c.before,
+    after: c.after,
+    lsn: c.lsn,
+    commitLsn: c.commitLsn,
+    xid: c.xid,
+    commitTime: c.commitTime,
   };
   const keyValues = Object.values(c.key);
-  const type = isDomainEvent(c) && c.after
-    ? `stayos.${String(c.after.aggregate_type)}.${String(c.after.event_type)}`
-    : `stayos.cdc.${c.schema}.${c.table}.${c.op}`;
+  const type =
+    isDomainEvent(c) && c.after ? `stayos.${String(c.after.aggregate_type)}.${String(c.after.event_type)}` : `stayos.cdc.${c.schema}.${c.table}.${c.op}`;
   const attributes: Record<string, string> = {
     'ce-specversion': '1.0',
     'ce-id': changeId(c),
@@ -61,8 +68,18 @@ export function fromMessage(data: Buffer, attributes: Record<string, string>): C
   const d = JSON.parse(data.toString('utf8')) as ChangeData;
   const index = Number(attributes['ce-id'].split('/').at(-1));
   return {
-    op: d.op, schema: d.schema, table: d.table, key: d.key, before: d.before, after: d.after,
-    unchangedToast: [], lsn: d.lsn, commitLsn: d.commitLsn, index, xid: d.xid, commitTime: d.commitTime,
+    op: d.op,
+    schema: d.schema,
+    table: d.table,
+    key: d.key,
+    before: d.before,
+    after: d.after,
+    unchangedToast: [],
+    lsn: d.lsn,
+    commitLsn: d.commitLsn,
+    index,
+    xid: d.xid,
+    commitTime: d.commitTime,
     propertyId: attributes.property_id ?? null,
   };
 }

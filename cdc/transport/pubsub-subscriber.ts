@@ -57,10 +57,11 @@ export class PubSubChangeSubscriber {
       return;
     }
     if (this.unacked.length >= this.batch) await this.store();
-    else this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.chain = this.chain.then(() => this.store());
-    }, this.maxDelayMs);
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.chain = this.chain.then(() => this.store());
+      }, this.maxDelayMs);
   }
 
   private async store(): Promise<void> {

@@ -43,15 +43,22 @@ export function createPubSubClient(projectId: string | undefined, emulatorHost: 
 export async function ensurePubSubResources(pubsub: PubSub, names: PubSubNames, otas: readonly string[]): Promise<void> {
   for (const name of [names.changesTopic, names.eventsTopic]) {
     const [exists] = await pubsub.topic(name).exists();
-    if (!exists) await pubsub.createTopic(name).catch((e: { code?: number }) => { if (e.code !== 6) throw e; }); // 6 = ALREADY_EXISTS
+    if (!exists)
+      await pubsub.createTopic(name).catch((e: { code?: number }) => {
+        if (e.code !== 6) throw e;
+      }); // 6 = ALREADY_EXISTS
   }
   for (const ota of otas) {
     const sub = pubsub.topic(names.changesTopic).subscription(names.subscription(ota));
     const [exists] = await sub.exists();
     // ackDeadlineSeconds explicit: some emulators refuse 0 (the service reads it as 10 s).
     if (!exists) {
-      await pubsub.topic(names.changesTopic).createSubscription(names.subscription(ota), { ackDeadlineSeconds: 60, enableMessageOrdering: true })
-        .catch((e: { code?: number }) => { if (e.code !== 6) throw e; });
+      await pubsub
+        .topic(names.changesTopic)
+        .createSubscription(names.subscription(ota), { ackDeadlineSeconds: 60, enableMessageOrdering: true })
+        .catch((e: { code?: number }) => {
+          if (e.code !== 6) throw e;
+        });
     }
   }
 }

@@ -29,7 +29,7 @@ export const bookingComAdapter: OtaAdapter = {
   settings: z.object({
     ...commonSettings,
     sync_days: settingInt(365, 1095, 'Booking.com asks for at least 12 months in sync'),
-    auth_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (Booking.com\'s token exchange host)' }),
+    auth_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL (Booking.com's token exchange host)" }),
   }),
   outbound: {
     connector: bookingConnector,
@@ -38,17 +38,26 @@ export const bookingComAdapter: OtaAdapter = {
   inbound: {
     poller: (deps) => new BookingReservationPoller({ ...deps, ackPauseMs: 5000, ackAttempts: 5 }),
     rules: {},
-    replay: ({ root, node }, connection) => reservationsIn(root, node).map((r) => () => parseReservation(r, {
-      channel: 'booking_com', kind: root === 'OTA_HotelResNotifRQ' ? 'new' : 'modify', hotelCode: connection.hotelCode, today: connection.today,
-    })),
+    replay: ({ root, node }, connection) =>
+      reservationsIn(root, node).map(
+        (r) => () =>
+          parseReservation(r, {
+            channel: 'booking_com',
+            kind: root === 'OTA_HotelResNotifRQ' ? 'new' : 'modify',
+            hotelCode: connection.hotelCode,
+            today: connection.today,
+          }),
+      ),
   },
   sandbox: {
     path: 'booking-com',
     demo,
     // The sandbox's token exchange serves the demo connection too (a real one has its own host).
     demoSettings: (url: string) => ({ auth_url: url }),
-    plugin: ({ faults }) => new BookingSandbox({
-      accounts: [{ clientId: demo.credentials.client_id, clientSecret: demo.credentials.client_secret, hotels: [demo.hotelCode] }], faults,
-    }).plugin,
+    plugin: ({ faults }) =>
+      new BookingSandbox({
+        accounts: [{ clientId: demo.credentials.client_id, clientSecret: demo.credentials.client_secret, hotels: [demo.hotelCode] }],
+        faults,
+      }).plugin,
   },
 };

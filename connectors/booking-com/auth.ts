@@ -61,7 +61,9 @@ function canonicalUrl(raw: string): string {
 
 /** The key of a cached token (channel.ota_tokens.account_hash): the whole account, secret included. */
 export function tokenAccountKey(authUrl: string, clientId: string, clientSecret: string): string {
-  return createHash('sha256').update(`${authUrl}\n${clientId}\n${createHash('sha256').update(clientSecret).digest('hex')}`).digest('hex');
+  return createHash('sha256')
+    .update(`${authUrl}\n${clientId}\n${createHash('sha256').update(clientSecret).digest('hex')}`)
+    .digest('hex');
 }
 
 /**
@@ -74,48 +76,79 @@ export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<s
   if (account instanceof StayosError) throw account;
   assertOutboundUrl('booking_com', account.authUrl);
   if (!tokenMaySendTo(account.authUrl, forUrl)) {
-    throw new StayosError('ERR_OTA_HOST_NOT_ALLOWED', `booking_com: a token from ${new URL(account.authUrl).host} is never sent to ${new URL(forUrl).host}`, { details: { ota: 'booking_com' } });
+    throw new StayosError('ERR_OTA_HOST_NOT_ALLOWED', `booking_com: a token from ${new URL(account.authUrl).host} is never sent to ${new URL(forUrl).host}`, {
+      details: { ota: 'booking_com' },
+    });
   }
   const started = performance.now();
   // A failed exchange still counts against the hourly 30, so the transaction commits the count
   // and the error is thrown after the commit.
-  const result = await withTransaction(ctx.pool, async (client): Promise<{ token: string; exchanged: boolean } | { error: StayosError; exchanged: boolean }> => {
-    await client.query(ensureToken(account.hash));
-    const { rows: [state] } = await client.query<{ token: string | null; exchangesThisHour: number; windowStart: Date | null }>(lockToken(account.hash));
-    if (state?.token) return { token: state.token, exchanged: false };
-    if ((state?.exchangesThisHour ?? 0) >= TOKENS_PER_HOUR) {
-      const wait = state!.windowStart ? state!.windowStart.getTime() + 3600_000 - Date.now() : 60_000;
-      return { exchanged: false, error: new StayosError('ERR_OTA_UNAVAILABLE', `booking_com: ${TOKENS_PER_HOUR} tokens already exchanged this hour for this account; waiting for the window`, {
-        details: { ota: 'booking_com', retryAfterMs: Math.max(wait, 1000) },
-      }) };
-    }
-    try {
-      const res = await axios.post(`${account.authUrl}/token-based-authentication/exchange`, { client_id: account.clientId, client_secret: account.clientSecret }, {
-        timeout: ctx.settings.timeoutMs, validateStatus: () => true, responseType: 'text', transformResponse: (d) => d, maxRedirects: 0, signal: ctx.signal,
-      });
-      if (res.status !== 200) {
-        await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
-        const auth = res.status === 401 || res.status === 403;
-        return { exchanged: true, error: new StayosError(auth ? 'ERR_OTA_AUTH' : 'ERR_OTA_UNAVAILABLE', `booking_com: token exchange answered HTTP ${res.status}`, {
-          details: { ota: 'booking_com', httpStatus: res.status, retryAfterMs: (Number(res.headers['retry-after']) || 0) * 1000 },
-        }) };
+  const result = await withTransaction(
+    ctx.pool,
+    async (client): Promise<{ token: string; exchanged: boolean } | { error: StayosError; exchanged: boolean }> => {
+      await client.query(ensureToken(account.hash));
+      const {
+        rows: [state],
+      } = await client.query<{ token: string | null; exchangesThisHour: number; windowStart: Date | null }>(lockToken(account.hash));
+      if (state?.token) return { token: state.token, exchanged: false };
+      if ((state?.exchangesThisHour ?? 0) >= TOKENS_PER_HOUR) {
+        const wait = state!.windowStart ? state!.windowStart.getTime() + 3600_000 - Date.now() : 60_000;
+        return {
+          exchanged: false,
+          error: new StayosError(
+            'ERR_OTA_UNAVAILABLE',
+            `booking_com: ${TOKENS_PER_HOUR} tokens already exchanged this hour for this account; waiting for the window`,
+            {
+              details: { ota: 'booking_com', retryAfterMs: Math.max(wait, 1000) },
+            },
+          ),
+        };
       }
-      let json: unknown;
       try {
-        json = JSON.parse(String(res.data));
+        const res = await axios.post(
+          `${account.authUrl}/token-based-authentication/exchange`,
+          { client_id: account.clientId, client_secret: account.clientSecret },
+          {
+            timeout: ctx.settings.timeoutMs,
+            validateStatus: () => true,
+            responseType: 'text',
+            transformResponse: (d) => d,
+            maxRedirects: 0,
+            signal: ctx.signal,
+          },
+        );
+        if (res.status !== 200) {
+          await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
+          const auth = res.status === 401 || res.status === 403;
+          return {
+            exchanged: true,
+            error: new StayosError(auth ? 'ERR_OTA_AUTH' : 'ERR_OTA_UNAVAILABLE', `booking_com: token exchange answered HTTP ${res.status}`, {
+              details: { ota: 'booking_com', httpStatus: res.status, retryAfterMs: (Number(res.headers['retry-after']) || 0) * 1000 },
+            }),
+          };
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(String(res.data));
+        } catch (err) {
+          json = err; // not JSON: parseTokenResponse names the problem
+        }
+        const { jwt } = parseTokenResponse(json);
+        await client.query(countExchange(account.hash, jwt, TOKEN_TTL_SECONDS));
+        return { token: jwt, exchanged: true };
       } catch (err) {
-        json = err; // not JSON: parseTokenResponse names the problem
+        await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
+        const error =
+          err instanceof StayosError
+            ? err
+            : new StayosError('ERR_OTA_UNAVAILABLE', `booking_com: token exchange failed (${(err as { code?: string }).code ?? (err as Error).message})`, {
+                cause: err,
+                details: { ota: 'booking_com' },
+              });
+        return { exchanged: true, error };
       }
-      const { jwt } = parseTokenResponse(json);
-      await client.query(countExchange(account.hash, jwt, TOKEN_TTL_SECONDS));
-      return { token: jwt, exchanged: true };
-    } catch (err) {
-      await client.query(countExchange(account.hash, null, TOKEN_TTL_SECONDS));
-      const error = err instanceof StayosError ? err
-        : new StayosError('ERR_OTA_UNAVAILABLE', `booking_com: token exchange failed (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err, details: { ota: 'booking_com' } });
-      return { exchanged: true, error };
-    }
-  });
+    },
+  );
   if (result.exchanged) await logExchange(ctx, 'error' in result ? result.error : null, performance.now() - started);
   if ('error' in result) throw result.error;
   return result.token;
@@ -124,8 +157,17 @@ export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<s
 /** One sync_log row per exchange (successful or not): the dashboard counts them against the 30. */
 async function logExchange(ctx: TokenContext, error: StayosError | null, durationMs: number): Promise<void> {
   await ctx.logRequest({
-    kind: 'token', cells: 0, ranges: 0, bytes: 0, httpStatus: error ? Number(error.details?.httpStatus ?? 0) || null : 200, otaCodes: [],
-    status: error ? 'failed' : 'success', errorCode: error?.code ?? null, message: error?.message ?? null, attempts: 1, durationMs,
+    kind: 'token',
+    cells: 0,
+    ranges: 0,
+    bytes: 0,
+    httpStatus: error ? Number(error.details?.httpStatus ?? 0) || null : 200,
+    otaCodes: [],
+    status: error ? 'failed' : 'success',
+    errorCode: error?.code ?? null,
+    message: error?.message ?? null,
+    attempts: 1,
+    durationMs,
   });
 }
 

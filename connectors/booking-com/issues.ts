@@ -13,7 +13,12 @@
 import type { PlannedRange } from '../outbound/plan.ts';
 import type { OtaIssue } from './parser.ts';
 
-interface Item { roomCode: string; rateCode?: string | undefined; from: string; to: string }
+interface Item {
+  roomCode: string;
+  rateCode?: string | undefined;
+  from: string;
+  to: string;
+}
 
 const DATE = /\b(\d{4}-\d{2}-\d{2})\b/g;
 
@@ -21,9 +26,11 @@ const DATE = /\b(\d{4}-\d{2}-\d{2})\b/g;
 export function namedUpdates(issue: OtaIssue, batch: Array<PlannedRange<Item>>): number[] {
   if (issue.rph !== undefined && issue.rph >= 1 && issue.rph <= batch.length) return [issue.rph - 1];
   const text = `${issue.shortText ?? ''} ${issue.text ?? ''}`;
-  const rooms = [...text.matchAll(/\bRoom(?:\s*type)?\s*(?:ID|id|code)?\s*[:=]?\s*'([^']{1,64})'/gi)].map((m) => m[1]!)
+  const rooms = [...text.matchAll(/\bRoom(?:\s*type)?\s*(?:ID|id|code)?\s*[:=]?\s*'([^']{1,64})'/gi)]
+    .map((m) => m[1]!)
     .concat([...text.matchAll(/\b(?:room|room_id|InvTypeCode)\s*[:=]\s*([A-Za-z0-9_.-]{1,64})/gi)].map((m) => m[1]!));
-  const rates = [...text.matchAll(/\bRate(?:\s*plan)?\s*(?:ID|id|code)?\s*[:=]?\s*'([^']{1,64})'/gi)].map((m) => m[1]!)
+  const rates = [...text.matchAll(/\bRate(?:\s*plan)?\s*(?:ID|id|code)?\s*[:=]?\s*'([^']{1,64})'/gi)]
+    .map((m) => m[1]!)
     .concat([...text.matchAll(/\b(?:rate|rate_id|RatePlanCode)\s*[:=]\s*([A-Za-z0-9_.-]{1,64})/gi)].map((m) => m[1]!));
   const window = /not before '(\d{4}-\d{2}-\d{2})'.*?not be past '(\d{4}-\d{2}-\d{2})'/i.exec(text);
   const dates = window ? [] : [...text.matchAll(DATE)].map((m) => m[1]!);

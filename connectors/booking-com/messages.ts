@@ -93,7 +93,9 @@ function root(name: keyof typeof OTA_PAYLOAD_VERSION, opts: BuildOptions | undef
   const body = {
     [name]: {
       $: {
-        xmlns: OTA_NAMESPACE, 'xmlns:xsi': XSI, 'xsi:schemaLocation': `${OTA_NAMESPACE} ${name}.xsd`,
+        xmlns: OTA_NAMESPACE,
+        'xmlns:xsi': XSI,
+        'xsi:schemaLocation': `${OTA_NAMESPACE} ${name}.xsd`,
         TimeStamp: opts?.timeStamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00'),
         Target: 'Production',
         Version: OTA_PAYLOAD_VERSION[name],
@@ -177,7 +179,13 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: BookingRateUp
 /** The two reservation queues: new bookings, and modifications with cancellations. */
 export const RESERVATION_QUEUES = {
   new: { path: '/hotels/ota/OTA_HotelResNotif', rq: 'OTA_HotelResNotifRQ', rs: 'OTA_HotelResNotifRS', list: 'HotelReservations', item: 'HotelReservation' },
-  modify: { path: '/hotels/ota/OTA_HotelResModifyNotif', rq: 'OTA_HotelResModifyNotifRQ', rs: 'OTA_HotelResModifyNotifRS', list: 'HotelResModifies', item: 'HotelResModify' },
+  modify: {
+    path: '/hotels/ota/OTA_HotelResModifyNotif',
+    rq: 'OTA_HotelResModifyNotifRQ',
+    rs: 'OTA_HotelResModifyNotifRS',
+    list: 'HotelResModifies',
+    item: 'HotelResModify',
+  },
 } as const;
 export type ReservationQueueName = keyof typeof RESERVATION_QUEUES;
 
@@ -207,8 +215,14 @@ export function buildReservationNack(queue: ReservationQueueName, failures: Arra
   const q = RESERVATION_QUEUES[queue];
   return buildXml({
     // ShortText is StringLength1to64 in OpenTravel; the whole text rides as the element's content.
-    [q.rs]: { $: ackBase(), Errors: { Error: failures.slice(0, 99).map((f) => ({
-      $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64), ShortText: f.text.replace(/\s+/g, ' ').slice(0, 64), Status: 'NotProcessed' },
-      _: f.text.slice(0, 500) })) } },
+    [q.rs]: {
+      $: ackBase(),
+      Errors: {
+        Error: failures.slice(0, 99).map((f) => ({
+          $: { Type: f.type, Code: f.code, RecordID: f.id.slice(0, 64), ShortText: f.text.replace(/\s+/g, ' ').slice(0, 64), Status: 'NotProcessed' },
+          _: f.text.slice(0, 500),
+        })),
+      },
+    },
   });
 }

@@ -44,7 +44,10 @@ const issueSchema = z
         Code: z.string().optional(),
         ShortText: z.string().optional(),
         Status: z.string().optional(),
-        RPH: z.string().regex(/^\d{1,8}$/, 'RPH must be a number').optional(),
+        RPH: z
+          .string()
+          .regex(/^\d{1,8}$/, 'RPH must be a number')
+          .optional(),
         RecordID: z.string().optional(),
       })
       .optional(),
@@ -72,9 +75,7 @@ const acknowledgementSchema = z
     else if (b.Warnings && !b.Success) ctx.addIssue({ code: 'custom', message: 'has <Warnings> without <Success>' });
   })
   .transform((b) =>
-    b.Errors
-      ? { kind: 'errors' as const, errors: b.Errors[0]!.Error }
-      : { kind: 'success' as const, warnings: b.Warnings?.[0]?.Warning ?? [] },
+    b.Errors ? { kind: 'errors' as const, errors: b.Errors[0]!.Error } : { kind: 'success' as const, warnings: b.Warnings?.[0]?.Warning ?? [] },
   );
 
 export type BookingResponse = z.output<typeof acknowledgementSchema>;

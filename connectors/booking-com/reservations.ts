@@ -115,8 +115,13 @@ export class BookingReservationPoller {
     const q = RESERVATION_QUEUES[queue];
     const result: PollResult = { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false };
     const ctx: TokenContext = {
-      pool: this.#o.pool, signal: this.#abort.signal, connection: c, settings: { timeoutMs: this.#o.timeoutMs },
-      logRequest: async (e) => (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ?? null,
+      pool: this.#o.pool,
+      signal: this.#abort.signal,
+      connection: c,
+      settings: { timeoutMs: this.#o.timeoutMs },
+      logRequest: async (e) =>
+        (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ??
+        null,
     };
     // Reservations come from Booking.com's PCI host, not the ARI one (the connection's reservations_url).
     const url = `${c.reservationsUrl.replace(/\/+$/, '')}${q.path}`;
@@ -126,7 +131,8 @@ export class BookingReservationPoller {
     try {
       const res = await get(`${url}?hotel_ids=${encodeURIComponent(c.hotelCode)}`, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
       if (res.status === 401) await forgetToken(ctx);
-      if (res.status !== 200) throw new StayosError(res.status === 401 ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', `booking_com: ${q.path} answered HTTP ${res.status}`);
+      if (res.status !== 200)
+        throw new StayosError(res.status === 401 ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', `booking_com: ${q.path} answered HTTP ${res.status}`);
       body = res.body;
       const doc = await parseInboundXml(body);
       if (doc.root !== q.rq) throw new StayosError('ERR_OTA_INVALID_RESPONSE', `booking_com: ${q.path} answered <${doc.root.slice(0, 64)}>, not <${q.rq}>`);
@@ -138,10 +144,18 @@ export class BookingReservationPoller {
       // Bookings not fetched is the revenue team's business, not only the log's: an error on the
       // connection, an alert when it cannot pass by itself (a URL not allowed, credentials refused).
       const code = err instanceof StayosError ? err.code : 'ERR_OTA_UNAVAILABLE';
-      await this.#o.pool.query(recordSyncErrors(c.id, c.propertyId, null, [{
-        severity: code === 'ERR_OTA_HOST_NOT_ALLOWED' || code === 'ERR_OTA_AUTH' ? 'alert' : 'warning', kind: 'reservations', errorCode: code,
-        message: `Booking.com reservations (${queue}) could not be fetched: ${result.error}`,
-      }])).catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the poll failure'));
+      await this.#o.pool
+        .query(
+          recordSyncErrors(c.id, c.propertyId, null, [
+            {
+              severity: code === 'ERR_OTA_HOST_NOT_ALLOWED' || code === 'ERR_OTA_AUTH' ? 'alert' : 'warning',
+              kind: 'reservations',
+              errorCode: code,
+              message: `Booking.com reservations (${queue}) could not be fetched: ${result.error}`,
+            },
+          ]),
+        )
+        .catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the poll failure'));
       return result;
     }
     result.received = list.length;
@@ -154,13 +168,21 @@ export class BookingReservationPoller {
     const failed: Array<{ id: string; type: string; code: string; text: string }> = [];
     const started = performance.now();
     for (const [i, item] of list.entries()) {
-      const ctxRes = { channel: 'booking_com' as const, kind: queue === 'new' ? ('new' as const) : ('modify' as const), hotelCode: c.hotelCode, today: c.today };
+      const ctxRes = {
+        channel: 'booking_com' as const,
+        kind: queue === 'new' ? ('new' as const) : ('modify' as const),
+        hotelCode: c.hotelCode,
+        today: c.today,
+      };
       const id = idOf(item);
       let done;
       try {
         done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
           ok: (r) => ({ status: 200, body: buildReservationAck(queue, [r.externalId]) }),
-          refused: (e) => ({ status: 200, body: buildReservationNack(queue, [{ id: id ?? '?', type: e.spec.otaType, code: e.spec.otaCode, text: e.message }]) }),
+          refused: (e) => ({
+            status: 200,
+            body: buildReservationNack(queue, [{ id: id ?? '?', type: e.spec.otaType, code: e.spec.otaCode, text: e.message }]),
+          }),
         });
       } catch (err) {
         // Ours (database): stop here; what was not stored is not acknowledged and comes again.
@@ -191,19 +213,31 @@ export class BookingReservationPoller {
   }
 
   /** POSTs an acknowledgement with retries; false when it could not be delivered (the next poll brings the reservations again). */
-  async #send(ctx: TokenContext, url: string, headers: () => Promise<Record<string, string>>, xml: string, connectionId: string, what: string): Promise<boolean> {
+  async #send(
+    ctx: TokenContext,
+    url: string,
+    headers: () => Promise<Record<string, string>>,
+    xml: string,
+    connectionId: string,
+    what: string,
+  ): Promise<boolean> {
     try {
-      await withRetries({ maxAttempts: this.#o.ackAttempts, initialDelayMs: 200, maxDelayMs: 5000 }, async () => {
-        const res = await post(url, xml, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
-        if (res.status === 401) {
-          await forgetToken(ctx);
-          throw new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: token refused on acknowledgement; exchanging a new one');
-        }
-        if (res.status !== 200) throw new StayosError('ERR_OTA_REJECTED', `booking_com: ${what} answered HTTP ${res.status}`);
-      }, this.#abort.signal);
+      await withRetries(
+        { maxAttempts: this.#o.ackAttempts, initialDelayMs: 200, maxDelayMs: 5000 },
+        async () => {
+          const res = await post(url, xml, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
+          if (res.status === 401) {
+            await forgetToken(ctx);
+            throw new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: token refused on acknowledgement; exchanging a new one');
+          }
+          if (res.status !== 200) throw new StayosError('ERR_OTA_REJECTED', `booking_com: ${what} answered HTTP ${res.status}`);
+        },
+        this.#abort.signal,
+      );
       return true;
     } catch (err) {
-      if (!this.#abort.signal.aborted) this.#o.log.warn({ err, connection: connectionId }, `booking.com reservations: ${what} not delivered; the next poll brings the reservations again`);
+      if (!this.#abort.signal.aborted)
+        this.#o.log.warn({ err, connection: connectionId }, `booking.com reservations: ${what} not delivered; the next poll brings the reservations again`);
       return false;
     }
   }

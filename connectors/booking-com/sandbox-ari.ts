@@ -26,7 +26,16 @@ export type Products = Record<string, { rooms: string[]; rates: string[]; curren
 
 /** OpenTravel EWT (Warning/Error @Type) and ERR (@Code) values; which ones Booking.com uses for ARI is not published. */
 export const EWT = { bizRule: '3', authentication: '4', authorization: '6', protocol: '7', requiredField: '10', advisory: '11', processing: '12' } as const;
-export const ERR = { invalidDate: '15', invalidRate: '249', invalidValue: '320', requiredField: '321', invalidRoom: '402', systemError: '448', unableToProcess: '450', authorization: '497' } as const;
+export const ERR = {
+  invalidDate: '15',
+  invalidRate: '249',
+  invalidValue: '320',
+  requiredField: '321',
+  invalidRoom: '402',
+  systemError: '448',
+  unableToProcess: '450',
+  authorization: '497',
+} as const;
 
 /** The v1.1 texts (rates-availability-error-codes), `%s` filled; the ones marked ours are not published. */
 export const TEXT = {
@@ -38,7 +47,8 @@ export const TEXT = {
   rateMissing: 'Rate ID is missing', // ours, by analogy with ROOM_ID_MISSING
   nothingToUpdate: 'AvailStatusMessage carries no BookingLimit, LengthsOfStay or RestrictionStatus', // ours
   // NOT_A_VALID_DATE, verbatim including the missing space after the comma.
-  notValidDate: (from: string, to: string) => `Dates should be in YYYY-MM-DD format, not before '${from}',and not be past '${to}'. The data should also be valid`,
+  notValidDate: (from: string, to: string) =>
+    `Dates should be in YYYY-MM-DD format, not before '${from}',and not be past '${to}'. The data should also be valid`,
   duplicateDates: 'Request contains duplicate dates, we have applied only the first occurrence.', // WARN_DUPLICATE_DATES
   // The Warning example of api-reference/warning names the hotel this way.
   noAccess: (hotel: string) => `You do not have access to hotel:${hotel}`,
@@ -46,22 +56,31 @@ export const TEXT = {
 
 // ---- the request schema (xml2js with explicitArray: zod decides what occurs once) ----
 const one = <T extends z.ZodType>(item: T) => z.array(item).length(1);
-const isCalendarDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+const isCalendarDate = (s: string) =>
+  /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const DATE_FORMAT = 'NOT_A_VALID_DATE';
 const isoDate = z.string().refine(isCalendarDate, DATE_FORMAT);
-const count = z.string().regex(/^\d{1,9}$/, 'must be a non-negative integer').transform(Number);
+const count = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a non-negative integer')
+  .transform(Number);
 const locator = z.object({ LocatorID: z.string().optional() });
 // End inclusive: "from the 5th of November to and including the 17th" (ota-hotelavailnotif example).
-const control = one(z.object({ $: z.object({ Start: isoDate, End: isoDate, InvTypeCode: z.string().optional(), RatePlanCode: z.string().optional() }) }))
-  .transform(([c]) => ({ start: c!.$.Start, end: c!.$.End, room: c!.$.InvTypeCode || undefined, rate: c!.$.RatePlanCode || undefined }));
+const control = one(
+  z.object({ $: z.object({ Start: isoDate, End: isoDate, InvTypeCode: z.string().optional(), RatePlanCode: z.string().optional() }) }),
+).transform(([c]) => ({ start: c!.$.Start, end: c!.$.End, room: c!.$.InvTypeCode || undefined, rate: c!.$.RatePlanCode || undefined }));
 
 const availItem = z
   .object({
     $: locator.extend({ BookingLimit: count.optional() }).optional(),
     StatusApplicationControl: control,
-    LengthsOfStay: one(z.object({ LengthOfStay: z.array(z.object({ $: z.object({ MinMaxMessageType: z.enum(['SetMinLOS', 'SetMaxLOS']), Time: count }) })).min(1) })).optional(),
+    LengthsOfStay: one(
+      z.object({ LengthOfStay: z.array(z.object({ $: z.object({ MinMaxMessageType: z.enum(['SetMinLOS', 'SetMaxLOS']), Time: count }) })).min(1) }),
+    ).optional(),
     // An absent @Restriction is Master (the whole room-rate), as Booking.com's own example sends it.
-    RestrictionStatus: one(z.object({ $: z.object({ Status: z.enum(['Open', 'Close']), Restriction: z.enum(['Master', 'Arrival', 'Departure']).default('Master') }) })).optional(),
+    RestrictionStatus: one(
+      z.object({ $: z.object({ Status: z.enum(['Open', 'Close']), Restriction: z.enum(['Master', 'Arrival', 'Departure']).default('Master') }) }),
+    ).optional(),
   })
   .transform((m) => ({
     ...m.StatusApplicationControl,
@@ -77,9 +96,20 @@ const guestAmount = z.object({
       AmountAfterTax: amount.optional(),
       AmountBeforeTax: amount.optional(),
       // "up to 3 decimals" (api-reference/total, the same convention on Booking.com's OTA amounts)
-      DecimalPlaces: z.string().regex(/^[0-3]$/, 'must be 0–3').transform(Number).optional(),
-      CurrencyCode: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code').optional(),
-      NumberOfGuests: z.string().regex(/^[1-9]\d{0,2}$/, 'must be a positive integer').transform(Number).optional(),
+      DecimalPlaces: z
+        .string()
+        .regex(/^[0-3]$/, 'must be 0–3')
+        .transform(Number)
+        .optional(),
+      CurrencyCode: z
+        .string()
+        .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code')
+        .optional(),
+      NumberOfGuests: z
+        .string()
+        .regex(/^[1-9]\d{0,2}$/, 'must be a positive integer')
+        .transform(Number)
+        .optional(),
     })
     .refine((a) => a.AmountAfterTax !== undefined || a.AmountBeforeTax !== undefined, 'needs AmountAfterTax or AmountBeforeTax'),
 });
@@ -116,7 +146,8 @@ export function decodeAmount(raw: string, decimals: number | undefined): string 
 }
 
 /** Today's date where Booking.com counts it: "follows Central European Time (CET)" (ota-hotelavailnotif). */
-const cetDate = (now: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+const cetDate = (now: Date) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 
 /**
  * The dates an update may touch. From: "up to 1 day in the past" (ota-hotelavailnotif). To: not
@@ -146,7 +177,8 @@ function monthsOf(start: string, end: string): string[] {
 function schemaIssue(error: z.ZodError, recordId: string | undefined, item: string, bounds: { from: string; to: string }): Issue {
   const base = recordId !== undefined ? { recordId } : {};
   const first = error.issues[0]!;
-  if (error.issues.some((i) => i.message === DATE_FORMAT)) return { type: EWT.bizRule, code: ERR.invalidDate, shortText: TEXT.notValidDate(bounds.from, bounds.to), ...base };
+  if (error.issues.some((i) => i.message === DATE_FORMAT))
+    return { type: EWT.bizRule, code: ERR.invalidDate, shortText: TEXT.notValidDate(bounds.from, bounds.to), ...base };
   const where = [item, ...first.path.filter((p) => typeof p === 'string')].join('/').replace('/$/', '/@').replace(/\/\$$/, '');
   const missing = /received undefined/.test(first.message);
   return missing
@@ -154,9 +186,26 @@ function schemaIssue(error: z.ZodError, recordId: string | undefined, item: stri
     : { type: EWT.bizRule, code: ERR.invalidValue, shortText: `Invalid value: ${where}: ${first.message}`, ...base };
 }
 
-interface Counters { accepted: number; rejected: number; multiMonthRequests: number; multiHotelRequests: number; duplicateDateRequests: number }
-interface RateCell { room: string; rate: string; night: string; cell: SandboxCell; occupancy: Map<number, string> }
-interface RoomNight { room: string; night: string; limit?: number; status?: 'Open' | 'Close' }
+interface Counters {
+  accepted: number;
+  rejected: number;
+  multiMonthRequests: number;
+  multiHotelRequests: number;
+  duplicateDateRequests: number;
+}
+interface RateCell {
+  room: string;
+  rate: string;
+  night: string;
+  cell: SandboxCell;
+  occupancy: Map<number, string>;
+}
+interface RoomNight {
+  room: string;
+  night: string;
+  limit?: number;
+  status?: 'Open' | 'Close';
+}
 type Outcome = { issue: Issue; unauthorized?: boolean } | { hotel: string };
 
 export class AriStore {
@@ -165,7 +214,11 @@ export class AriStore {
   /** Requests touching more than one calendar month ("Monthly Batching", ota-rateamountnotif): accepted, recorded. */
   readonly multiMonthRequests: Array<{ kind: AriKind; months: string[] }> = [];
 
-  constructor(private readonly products: Products, private readonly now: () => Date, private readonly counters: Counters) {}
+  constructor(
+    private readonly products: Products,
+    private readonly now: () => Date,
+    private readonly counters: Counters,
+  ) {}
 
   /** One request, authorised for `allowed` hotels: the HTTP status and the RS content (`Success`/`Warnings` or `Errors`). */
   handle(kind: AriKind, root: string, node: XmlNode, allowed: Set<string>): { status: number; content: Record<string, unknown> } {
@@ -175,7 +228,8 @@ export class AriStore {
     // "All the below XML is fixed and mandatory, except: timestamp … target" (ota-hotelavailnotif): the namespace is checked.
     if (node.$?.xmlns !== OTA_NS) return refuse({ type: EWT.protocol, code: ERR.unableToProcess, shortText: `${names.rq} must be in the namespace ${OTA_NS}` });
     const lists = node[names.list];
-    if (Array.isArray(lists) && lists.length > 1) return refuse({ type: EWT.bizRule, code: ERR.invalidValue, shortText: `Invalid value: more than one ${names.list}` });
+    if (Array.isArray(lists) && lists.length > 1)
+      return refuse({ type: EWT.bizRule, code: ERR.invalidValue, shortText: `Invalid value: more than one ${names.list}` });
     const list = (Array.isArray(lists) ? lists[0] : undefined) as XmlNode | undefined;
     const raws = (list?.[names.item] ?? []) as XmlNode[];
     if (!raws.length) return refuse({ type: EWT.requiredField, code: ERR.requiredField, shortText: TEXT.roomElementRequired });
@@ -374,7 +428,11 @@ export class AriStore {
 
   /** Per sandboxKey, the prices per NumberOfGuests (occupancy-based pricing). */
   occupancyPrices(hotel: string): Map<string, Record<number, string>> {
-    return new Map([...(this.#rates.get(hotel) ?? [])].flatMap(([k, e]) => (e.occupancy.size ? [[k, Object.fromEntries(e.occupancy)] as [string, Record<number, string>]] : [])));
+    return new Map(
+      [...(this.#rates.get(hotel) ?? [])].flatMap(([k, e]) =>
+        e.occupancy.size ? [[k, Object.fromEntries(e.occupancy)] as [string, Record<number, string>]] : [],
+      ),
+    );
   }
 
   reset(): void {

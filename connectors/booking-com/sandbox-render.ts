@@ -63,9 +63,16 @@ export function renderReservation(r: ReservationContent, o: RenderOptions): Reco
       },
     },
     // api-reference/rateplan: no attributes, only Commission/CommissionPayableAmount (api-reference/commissionpayableamount).
-    RatePlans: room.commission !== undefined
-      ? { RatePlan: { Commission: { CommissionPayableAmount: { $: { Amount: String(minor(room.commission, dp)), CurrencyCode: r.currency, DecimalPlaces: String(dp) } } } } }
-      : '',
+    RatePlans:
+      room.commission !== undefined
+        ? {
+            RatePlan: {
+              Commission: {
+                CommissionPayableAmount: { $: { Amount: String(minor(room.commission, dp)), CurrencyCode: r.currency, DecimalPlaces: String(dp) } },
+              },
+            },
+          }
+        : '',
     RoomRates: {
       RoomRate: room.nights.map((n) => ({
         $: { EffectiveDate: n.date, RatePlanCode: `${n.rateCode ?? room.rateCode}${vcc}` }, // api-reference/roomrate
@@ -86,7 +93,9 @@ export function renderReservation(r: ReservationContent, o: RenderOptions): Reco
     // Comment is 1..1 inside Comments (api-reference/comments): no comment, no Comments (ours).
     ...(room.comment ? { Comments: { Comment: { Text: room.comment } } } : {}),
     SpecialRequests: room.specialRequests.length ? { SpecialRequest: room.specialRequests.map((s) => ({ $: { Name: s.name }, Text: s.text })) } : '',
-    ...(services.some((s) => s.room === i + 1) ? { ServiceRPHs: { ServiceRPH: services.filter((s) => s.room === i + 1).map((s) => ({ $: { RPH: String(s.rph) } })) } } : {}),
+    ...(services.some((s) => s.room === i + 1)
+      ? { ServiceRPHs: { ServiceRPH: services.filter((s) => s.room === i + 1).map((s) => ({ $: { RPH: String(s.rph) } })) } }
+      : {}),
   }));
 
   const serviceElements = services.map((s) => {
@@ -121,22 +130,50 @@ export function renderReservation(r: ReservationContent, o: RenderOptions): Reco
     ...(r.comment ? { Comments: { Comment: { Text: r.comment } } } : {}),
     ...(o.card && card
       ? {
-          Guarantee: { GuaranteesAccepted: { GuaranteeAccepted: { PaymentCard: { // api-reference/paymentcard
-            $: { CardCode: card.code, CardNumber: card.number, SeriesCode: card.cvc, ExpireDate: card.expire, ...(card.virtual?.activation ? { EffectiveDate: card.virtual.activation } : {}) },
-            CardHolderName: card.holder,
-          } } } },
+          Guarantee: {
+            GuaranteesAccepted: {
+              GuaranteeAccepted: {
+                PaymentCard: {
+                  // api-reference/paymentcard
+                  $: {
+                    CardCode: card.code,
+                    CardNumber: card.number,
+                    SeriesCode: card.cvc,
+                    ExpireDate: card.expire,
+                    ...(card.virtual?.activation ? { EffectiveDate: card.virtual.activation } : {}),
+                  },
+                  CardHolderName: card.holder,
+                },
+              },
+            },
+          },
         }
       : {}),
     Total: total(r.total !== undefined ? minor(r.total, dp) : shownRooms),
     HotelReservationIDs: { HotelReservationID: { $: { ResID_Value: r.id, ResID_Date: o.createdAt } } }, // api-reference/hotelreservationid
-    Profiles: { ProfileInfo: { Profile: { Customer: { // api-reference/customer: PersonName, Telephone, Email, Address
-      PersonName: { GivenName: b.firstName, Surname: b.lastName },
-      ...(b.phone ? { Telephone: { $: { PhoneNumber: b.phone } } } : {}),
-      ...(b.email ? { Email: b.email } : {}),
-      ...(b.address
-        ? { Address: { AddressLine: b.address.line, CityName: b.address.city, PostalCode: b.address.postalCode, CountryName: { $: { Code: b.address.country } }, ...(b.address.company ? { CompanyName: b.address.company } : {}) } }
-        : {}),
-    } } } },
+    Profiles: {
+      ProfileInfo: {
+        Profile: {
+          Customer: {
+            // api-reference/customer: PersonName, Telephone, Email, Address
+            PersonName: { GivenName: b.firstName, Surname: b.lastName },
+            ...(b.phone ? { Telephone: { $: { PhoneNumber: b.phone } } } : {}),
+            ...(b.email ? { Email: b.email } : {}),
+            ...(b.address
+              ? {
+                  Address: {
+                    AddressLine: b.address.line,
+                    CityName: b.address.city,
+                    PostalCode: b.address.postalCode,
+                    CountryName: { $: { Code: b.address.country } },
+                    ...(b.address.company ? { CompanyName: b.address.company } : {}),
+                  },
+                }
+              : {}),
+          },
+        },
+      },
+    },
   };
 
   const parts = {

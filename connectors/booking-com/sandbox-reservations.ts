@@ -31,14 +31,18 @@ export const QUEUE_ROOTS = {
 } as const;
 
 // ---- the input (ours): what a guest booked, with defaults so tests stay short ----
-const isCalendarDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+const isCalendarDate = (s: string) =>
+  /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const date = z.string().refine(isCalendarDate, 'must be a YYYY-MM-DD date');
 const money = z.string().regex(/^\d{1,10}(\.\d{1,3})?$/, 'must be a decimal amount with at most 3 decimals');
 const person = z.strictObject({ firstName: z.string().min(1).optional(), lastName: z.string().min(1) });
 
 const roomSchema = z
   .strictObject({
-    index: z.string().regex(/^\d{1,12}$/).optional(), // RoomStay/@IndexNumber; default: the room's position
+    index: z
+      .string()
+      .regex(/^\d{1,12}$/)
+      .optional(), // RoomStay/@IndexNumber; default: the room's position
     roomCode: z.string().min(1),
     rateCode: z.string().min(1), // for the nights that name none
     /** One per night, consecutive: a RoomRate each ("one RoomRate per room, per night", api-reference/roomrate). */
@@ -81,7 +85,10 @@ const serviceSchema = z.strictObject({
   total: money.optional(), // default: units × unitPrice
   description: z.string().min(1).optional(),
   nights: z.number().int().min(1).optional(), // ServiceDetails/TimeSpan/@Duration
-  fee: z.string().regex(/^\d{1,9}$/).optional(), // Fee/@Amount: an int in the property's currency (api-reference/fee)
+  fee: z
+    .string()
+    .regex(/^\d{1,9}$/)
+    .optional(), // Fee/@Amount: an int in the property's currency (api-reference/fee)
   guests: z.number().int().min(1).optional(),
   room: z.number().int().min(1).optional(), // the room (1-based position) whose ServiceRPHs name it
 });
@@ -90,8 +97,14 @@ export const sandboxReservationSchema = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be 1–64 letters, digits or dashes'), // ResID_Value
     hotel: z.string().min(1),
-    createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, 'must be YYYY-MM-DDTHH:MM:SS').optional(), // ResID_Date
-    currency: z.string().regex(/^[A-Z]{3}$/).default('EUR'),
+    createdAt: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, 'must be YYYY-MM-DDTHH:MM:SS')
+      .optional(), // ResID_Date
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .default('EUR'),
     /** Money in RoomRate, RoomStay, ResGlobalInfo and commission is an integer with DecimalPlaces 0–3 (api-reference/total). */
     decimalPlaces: z.number().int().min(0).max(3).default(2),
     /** AmountAfterTax when taxes are included for the room type, else AmountBeforeTax (api-reference/total). */
@@ -104,15 +117,29 @@ export const sandboxReservationSchema = z
         lastName: z.string().min(1).default('Jansen'),
         email: z.string().min(1).optional(),
         phone: z.string().min(1).optional(),
-        address: z.strictObject({ line: z.string().min(1), city: z.string().min(1), postalCode: z.string().min(1), country: z.string().regex(/^[A-Z]{2}$/), company: z.string().min(1).optional() }).optional(),
+        address: z
+          .strictObject({
+            line: z.string().min(1),
+            city: z.string().min(1),
+            postalCode: z.string().min(1),
+            country: z.string().regex(/^[A-Z]{2}$/),
+            company: z.string().min(1).optional(),
+          })
+          .optional(),
       })
       .prefault({}),
     comment: z.string().min(1).optional(),
     card: z
       .strictObject({
-        code: z.string().regex(/^[A-Z]{2}$/).default('VI'), // CardCode
+        code: z
+          .string()
+          .regex(/^[A-Z]{2}$/)
+          .default('VI'), // CardCode
         number: z.string().regex(/^\d{12,19}$/),
-        cvc: z.string().regex(/^\d{0,4}$/).default(''), // SeriesCode; the reference example sends ""
+        cvc: z
+          .string()
+          .regex(/^\d{0,4}$/)
+          .default(''), // SeriesCode; the reference example sends ""
         expire: z.string().regex(/^(0[1-9]|1[0-2])\d{2}$/, 'must be MMYY'), // ExpireDate
         holder: z.string().min(1),
         /** A Booking.com virtual card: its activation date (PaymentCard/@EffectiveDate), and the "VCC with rate plan ID" feature. */
@@ -125,7 +152,8 @@ export const sandboxReservationSchema = z
   })
   .superRefine((r, ctx) => {
     const fits = (amount: string | undefined, where: string) => {
-      if (amount && (amount.split('.')[1]?.length ?? 0) > r.decimalPlaces) ctx.addIssue({ code: 'custom', message: `${where} ${amount} has more decimals than decimalPlaces ${r.decimalPlaces}` });
+      if (amount && (amount.split('.')[1]?.length ?? 0) > r.decimalPlaces)
+        ctx.addIssue({ code: 'custom', message: `${where} ${amount} has more decimals than decimalPlaces ${r.decimalPlaces}` });
     };
     fits(r.total, 'total');
     r.rooms.forEach((room, i) => {
@@ -135,7 +163,8 @@ export const sandboxReservationSchema = z
     });
     const indexes = r.rooms.map((room, i) => room.index ?? String(i + 1));
     if (new Set(indexes).size !== indexes.length) ctx.addIssue({ code: 'custom', message: 'room indexes must be unique' });
-    if (r.services.some((s) => s.room !== undefined && s.room > r.rooms.length)) ctx.addIssue({ code: 'custom', message: 'a service names a room the reservation does not have' });
+    if (r.services.some((s) => s.room !== undefined && s.room > r.rooms.length))
+      ctx.addIssue({ code: 'custom', message: 'a service names a room the reservation does not have' });
   });
 
 /** A reservation as tests and the control route give it (defaults optional). */
@@ -156,13 +185,20 @@ interface Message {
   supersededAt?: number; // a new message a cancellation replaced before its acknowledgement
   failures: string[];
 }
-interface Reservation { id: string; hotel: string; createdAt: string; cardSent: boolean; messages: Message[] }
+interface Reservation {
+  id: string;
+  hotel: string;
+  createdAt: string;
+  cardSent: boolean;
+  messages: Message[];
+}
 
 export type AckOutcome = { status: 200; acknowledged: number } | { status: 400; id: string } | { status: 403; hotel: string };
 
 const pending = (m: Message) => m.ackedAt === undefined && m.expiredAt === undefined && m.supersededAt === undefined;
 /** ResID_Date "YYYY-MM-DDTHH:MM:SS", no zone: we write Booking.com's own time, Amsterdam's (our choice). */
-const amsterdamTime = (d: Date) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', dateStyle: 'short', timeStyle: 'medium' }).format(d).replace(' ', 'T');
+const amsterdamTime = (d: Date) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam', dateStyle: 'short', timeStyle: 'medium' }).format(d).replace(' ', 'T');
 
 export class ReservationQueue {
   readonly #reservations = new Map<string, Reservation>();
@@ -209,7 +245,13 @@ export class ReservationQueue {
   summary(hotel?: string) {
     this.#expire();
     const all = this.#messages().filter(({ res }) => !hotel || res.hotel === hotel);
-    const of = ({ res, m }: { res: Reservation; m: Message }) => ({ id: res.id, kind: m.kind, version: m.version, deliveries: m.deliveries, failures: m.failures });
+    const of = ({ res, m }: { res: Reservation; m: Message }) => ({
+      id: res.id,
+      kind: m.kind,
+      version: m.version,
+      deliveries: m.deliveries,
+      failures: m.failures,
+    });
     return {
       pending: all.filter(({ m }) => pending(m)).map(of),
       acked: all.filter(({ m }) => m.ackedAt !== undefined).map(of),

@@ -57,7 +57,14 @@ export const timeStamp = (now: Date) => `${now.toISOString().slice(0, 19)}+00:00
  * client must expect a comment after the root element.
  */
 export function otaDocument(root: string, version: string, now: Date, content: Record<string, unknown>): string {
-  const $ = { xmlns: OTA_NS, 'xmlns:xsi': XSI_NS, 'xsi:schemaLocation': `${OTA_NS} ${root}.xsd`, TimeStamp: timeStamp(now), Target: 'Production', Version: version };
+  const $ = {
+    xmlns: OTA_NS,
+    'xmlns:xsi': XSI_NS,
+    'xsi:schemaLocation': `${OTA_NS} ${root}.xsd`,
+    TimeStamp: timeStamp(now),
+    Target: 'Production',
+    Version: version,
+  };
   return `${buildXml({ [root]: { $, ...content } })}<!-- RUID: [${randomBytes(64).toString('base64')}] -->`;
 }
 
@@ -77,6 +84,8 @@ export const warnings = (issues: Issue[]) => ({
 /** `<Errors>`: Type, Code, RecordID, Status, ShortText, in the order of api-reference/error's example. */
 export const errors = (issues: Issue[]) => ({
   Errors: {
-    Error: issues.map((i) => ({ $: { Type: i.type, Code: i.code, ...(i.recordId !== undefined ? { RecordID: i.recordId } : {}), Status: 'NotProcessed', ShortText: i.shortText } })),
+    Error: issues.map((i) => ({
+      $: { Type: i.type, Code: i.code, ...(i.recordId !== undefined ? { RecordID: i.recordId } : {}), Status: 'NotProcessed', ShortText: i.shortText },
+    })),
   },
 });

@@ -63,10 +63,30 @@ const one = <T extends z.ZodType>(item: T) => z.array(item).length(1);
 const ackSchema = z
   .object({
     Success: one(z.unknown()).optional(),
-    List: one(z.object({ Items: z.array(z.object({ ResGlobalInfo: one(z.object({ HotelReservationIDs: one(z.object({
-      HotelReservationID: z.array(z.object({ $: z.object({ ResID_Value: z.string().min(1) }) })).min(1),
-    })) })) })).min(1) })).optional(),
-    Errors: one(z.object({ Error: z.array(z.object({ _: z.string().optional(), $: z.object({ RecordID: z.string().min(1), ShortText: z.string().optional() }) })).min(1) })).optional(),
+    List: one(
+      z.object({
+        Items: z
+          .array(
+            z.object({
+              ResGlobalInfo: one(
+                z.object({
+                  HotelReservationIDs: one(
+                    z.object({
+                      HotelReservationID: z.array(z.object({ $: z.object({ ResID_Value: z.string().min(1) }) })).min(1),
+                    }),
+                  ),
+                }),
+              ),
+            }),
+          )
+          .min(1),
+      }),
+    ).optional(),
+    Errors: one(
+      z.object({
+        Error: z.array(z.object({ _: z.string().optional(), $: z.object({ RecordID: z.string().min(1), ShortText: z.string().optional() }) })).min(1),
+      }),
+    ).optional(),
   })
   .refine((b) => (b.Success ? !b.Errors && b.List : b.Errors && !b.List), 'give <Success/> with the reservation ids, or <Errors> alone')
   .transform((b) => ({
@@ -81,7 +101,11 @@ const ackView = (queue: Queue, node: XmlNode) => {
 
 type Resumed = 'elapsed' | 'client-gone' | 'closing';
 type Held = (why: Resumed) => void;
-interface Token { clientId: string; hotels: Set<string>; expires: number }
+interface Token {
+  clientId: string;
+  hotels: Set<string>;
+  expires: number;
+}
 
 export class BookingSandbox {
   readonly faults: FaultInjector;
@@ -91,7 +115,16 @@ export class BookingSandbox {
    * Booking.com asks for one calendar month, one hotel per request (ota-rateamountnotif, usage
    * recommendations); not published as errors, so such requests are applied and counted here.
    */
-  readonly stats = { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {} as Record<string, number>, multiMonthRequests: 0, multiHotelRequests: 0, duplicateDateRequests: 0 };
+  readonly stats = {
+    requests: 0,
+    accepted: 0,
+    rejected: 0,
+    tokenExchanges: 0,
+    byPath: {} as Record<string, number>,
+    multiMonthRequests: 0,
+    multiHotelRequests: 0,
+    duplicateDateRequests: 0,
+  };
   /** The reservation queue Booking.com keeps for the PMS to pull and acknowledge. */
   readonly reservations: ReservationQueue;
   /** The next this-many acknowledgements fail with HTTP 503 (the reservations stay queued). */
@@ -126,7 +159,8 @@ export class BookingSandbox {
       // Queues a reservation message, as a guest booking at Booking.com would (bench, demo traffic).
       app.post('/_control/reservations', async (req, reply) => {
         const b = req.body as { kind?: QueueKind; reservation?: unknown } | undefined;
-        if (!['new', 'modify', 'cancel'].includes(b?.kind ?? '')) return reply.code(400).send({ error: 'give { kind: new|modify|cancel, reservation: { id, hotel, rooms, … } }' });
+        if (!['new', 'modify', 'cancel'].includes(b?.kind ?? ''))
+          return reply.code(400).send({ error: 'give { kind: new|modify|cancel, reservation: { id, hotel, rooms, … } }' });
         try {
           this.reservations.add(b!.kind!, b!.reservation as SandboxReservation); // validated there
         } catch (err) {
@@ -169,14 +203,28 @@ export class BookingSandbox {
     this.#exchanges.clear();
     this.reservations.reset();
     this.failNextAcks = 0;
-    Object.assign(this.stats, { requests: 0, accepted: 0, rejected: 0, tokenExchanges: 0, byPath: {}, multiMonthRequests: 0, multiHotelRequests: 0, duplicateDateRequests: 0 });
+    Object.assign(this.stats, {
+      requests: 0,
+      accepted: 0,
+      rejected: 0,
+      tokenExchanges: 0,
+      byPath: {},
+      multiMonthRequests: 0,
+      multiHotelRequests: 0,
+      duplicateDateRequests: 0,
+    });
     this.faults.set(this.#opts.faults ?? {});
     for (const k of Object.keys(this.faults.injected) as Array<keyof FaultInjector['injected']>) this.faults.injected[k] = 0;
   }
 
   async #exchange(req: FastifyRequest, reply: FastifyReply) {
     const fail = (status: number, error: string, message: string) => reply.code(status).send({ error, message });
-    if (await this.#gate(TOKEN_PATH, reply, (status, what) => (what === 'auth' ? fail(status, 'invalid_client', 'authentication failed') : fail(status, 'internal_error', 'retry later')))) return reply;
+    if (
+      await this.#gate(TOKEN_PATH, reply, (status, what) =>
+        what === 'auth' ? fail(status, 'invalid_client', 'authentication failed') : fail(status, 'internal_error', 'retry later'),
+      )
+    )
+      return reply;
     const body = tokenRequestSchema.safeParse(req.body);
     if (!body.success) return fail(400, 'invalid_request', z.prettifyError(body.error));
     const account = this.#opts.accounts.find((a) => a.clientId === body.data.client_id);
@@ -194,7 +242,14 @@ export class BookingSandbox {
     const expires = now + (this.#opts.tokenTtlSeconds ?? 3600) * 1000;
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     // JWT-shaped with the claims the reference lists (sub, aud, iss, exp, iat); never verified.
-    const claims = { sub: 'connectivity-auth-proxy', aud: '', iss: 'urn://connectivity-modern-auth/v1', client_id: account.clientId, iat: Math.floor(now / 1000), exp: Math.floor(expires / 1000) };
+    const claims = {
+      sub: 'connectivity-auth-proxy',
+      aud: '',
+      iss: 'urn://connectivity-modern-auth/v1',
+      client_id: account.clientId,
+      iat: Math.floor(now / 1000),
+      exp: Math.floor(expires / 1000),
+    };
     const jwt = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.${randomBytes(16).toString('base64url')}`;
     this.#tokens.set(jwt, { clientId: account.clientId, hotels: new Set(account.hotels), expires });
     this.stats.tokenExchanges += 1;
@@ -246,9 +301,13 @@ export class BookingSandbox {
     const token = this.#token(req);
     if (!token) return fail(401, AUTH);
     const q = req.query as Record<string, string | undefined>;
-    const asked = q.hotel_ids?.split(',').map((h) => h.trim()).filter(Boolean);
+    const asked = q.hotel_ids
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     if (asked?.some((h) => !token.hotels.has(h))) return fail(403, { type: EWT.authorization, code: ERR.authorization, shortText: ACCESS_DENIED });
-    if (q.limit !== undefined && !/^[1-9]\d{0,5}$/.test(q.limit)) return fail(400, { type: EWT.bizRule, code: ERR.invalidValue, shortText: 'Invalid value: limit' });
+    if (q.limit !== undefined && !/^[1-9]\d{0,5}$/.test(q.limit))
+      return fail(400, { type: EWT.bizRule, code: ERR.invalidValue, shortText: 'Invalid value: limit' });
     // `last_change` is accepted and not applied (ours: the queue holds only what is pending anyway).
     const xml = this.reservations.poll(queue, asked?.length ? new Set(asked) : token.hotels, q.limit ? Number(q.limit) : undefined, q.id);
     if (xml === null) return fail(404, { type: EWT.bizRule, code: ERR.unableToProcess, shortText: 'Hotel reservation was not found' }); // reservations-troubleshooting
@@ -273,7 +332,12 @@ export class BookingSandbox {
     // "acknowledge a message using the wrong endpoint" is the wrong type too.
     if (doc.root !== rs) return fail(400, { type: EWT.bizRule, code: ERR.unableToProcess, shortText: WRONG_TYPE });
     const ack = ackSchema.safeParse(ackView(queue, doc.node));
-    if (!ack.success) return fail(400, { type: EWT.requiredField, code: ERR.requiredField, shortText: `Invalid acknowledgement: ${ack.error.issues[0]?.message ?? 'not the protocol'}` });
+    if (!ack.success)
+      return fail(400, {
+        type: EWT.requiredField,
+        code: ERR.requiredField,
+        shortText: `Invalid acknowledgement: ${ack.error.issues[0]?.message ?? 'not the protocol'}`,
+      });
     const outcome = this.reservations.acknowledge(queue, token.hotels, ack.data.ok, ack.data.failed);
     if (outcome.status === 403) return fail(403, { type: EWT.authorization, code: ERR.authorization, shortText: ACCESS_DENIED });
     if (outcome.status === 400) return fail(400, { type: EWT.bizRule, code: ERR.unableToProcess, recordId: outcome.id, shortText: WRONG_TYPE });
@@ -329,6 +393,9 @@ export class BookingSandbox {
   }
 
   #xml(reply: FastifyReply, status: number, root: string, version: string, content: Record<string, unknown>): FastifyReply {
-    return reply.code(status).type('application/xml').send(otaDocument(root, version, this.#now(), content));
+    return reply
+      .code(status)
+      .type('application/xml')
+      .send(otaDocument(root, version, this.#now(), content));
   }
 }

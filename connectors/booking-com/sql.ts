@@ -48,4 +48,3 @@ export function dropToken(accountHash: string) {
     values: [accountHash],
   };
 }
-

@@ -53,8 +53,10 @@ export const expediaAdapter: OtaAdapter = {
   sandbox: {
     path: 'expedia',
     demo,
-    plugin: ({ faults }) => new ExpediaSandbox({
-      accounts: [{ username: demo.credentials.username, password: demo.credentials.password, hotels: [demo.hotelCode] }], faults,
-    }).plugin,
+    plugin: ({ faults }) =>
+      new ExpediaSandbox({
+        accounts: [{ username: demo.credentials.username, password: demo.credentials.password, hotels: [demo.hotelCode] }],
+        faults,
+      }).plugin,
   },
 };

@@ -90,7 +90,8 @@ function ratePlanElement(rp: NonNullable<ArUpdate['ratePlan']>): Record<string, 
     const r = rp.restrictions;
     ratePlan.Restrictions = {
       $: defined({
-        minLOS: r.minLos ?? undefined, maxLOS: r.maxLos ?? undefined,
+        minLOS: r.minLos ?? undefined,
+        maxLOS: r.maxLos ?? undefined,
         closedToArrival: r.closedToArrival === undefined ? undefined : String(r.closedToArrival),
         closedToDeparture: r.closedToDeparture === undefined ? undefined : String(r.closedToDeparture),
       }),

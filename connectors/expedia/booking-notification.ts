@@ -61,8 +61,11 @@ export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
   const bodyRoot = body ? Object.keys(body).find((k) => k !== '$') : undefined;
   const replyTo = { requestId: requestId!, requestorId: attr(info, 'RequestorId') ?? 'Expedia.com', responderId: attr(info, 'ResponderId') ?? OUR_SOURCE };
   if (!bodyRoot || !(bodyRoot in BN_MESSAGES)) {
-    throw new InboundRefusal('wrong_root', `the SOAP body must hold OTA_HotelResNotifRQ, OTA_HotelResModifyNotifRQ or OTA_CancelRQ, not ${bodyRoot ? `<${bodyRoot.slice(0, 64)}>` : 'nothing'}`,
-      { details: { replyTo: { ...replyTo, root: undefined, hotelCode: undefined, echoToken: undefined } } });
+    throw new InboundRefusal(
+      'wrong_root',
+      `the SOAP body must hold OTA_HotelResNotifRQ, OTA_HotelResModifyNotifRQ or OTA_CancelRQ, not ${bodyRoot ? `<${bodyRoot.slice(0, 64)}>` : 'nothing'}`,
+      { details: { replyTo: { ...replyTo, root: undefined, hotelCode: undefined, echoToken: undefined } } },
+    );
   }
   const rq = kid(body, bodyRoot!)!;
   return {
@@ -80,9 +83,19 @@ export function readEnvelope(root: string, node: XmlNode): BnEnvelope {
 
 /** The one booking an envelope carries (Expedia sends one reservation per notification). */
 export function bookingOfEnvelope(env: BnEnvelope, connection: { hotelCode: string; today: string }): Booking {
-  const ctx = { channel: 'expedia' as const, kind: BN_MESSAGES[env.root].kind, timeStamp: env.timeStamp, hotelCode: connection.hotelCode, today: connection.today, root: env.body };
+  const ctx = {
+    channel: 'expedia' as const,
+    kind: BN_MESSAGES[env.root].kind,
+    timeStamp: env.timeStamp,
+    hotelCode: connection.hotelCode,
+    today: connection.today,
+    root: env.body,
+  };
   if (env.root === 'OTA_CancelRQ') return parseCancel(env.body, ctx);
-  const list = env.root === 'OTA_HotelResNotifRQ' ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation') : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
+  const list =
+    env.root === 'OTA_HotelResNotifRQ'
+      ? kids(kid(env.body, 'HotelReservations'), 'HotelReservation')
+      : kids(kid(env.body, 'HotelResModifies'), 'HotelResModify');
   if (list.length !== 1) throw new InboundRefusal('missing_field', `${env.root} must carry exactly one reservation (it has ${list.length})`);
   return parseReservation(list[0]!, ctx);
 }
@@ -109,7 +122,14 @@ const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
 /** The success RS for a result (created, modified, cancelled, duplicate or stale alike). */
 export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at: Date): string {
   const rs = BN_MESSAGES[to.root].rs;
-  const base = { xmlns: OTA_NS, ...(to.echoToken ? { EchoToken: to.echoToken } : {}), TimeStamp: stamp(at), Target: 'Production', Version: '2.000', PrimaryLangID: 'en-us' };
+  const base = {
+    xmlns: OTA_NS,
+    ...(to.echoToken ? { EchoToken: to.echoToken } : {}),
+    TimeStamp: stamp(at),
+    Target: 'Production',
+    Version: '2.000',
+    PrimaryLangID: 'en-us',
+  };
   const ours = r.confirmationNumber ?? `X${r.externalId}`.slice(0, 50);
   if (to.root === 'OTA_CancelRQ') {
     // A cancellation that came before its booking was answered without our number; its resends too.
@@ -150,7 +170,14 @@ export function bnSuccess(to: BnReplyTo & { root: BnRoot }, r: IngestResult, at:
 /** A business error from Expedia's list (HTTP 200: the answer is final for Expedia). */
 export function bnError(to: BnReplyTo & { root: BnRoot }, code: string, text: string, at: Date): string {
   const rs = BN_MESSAGES[to.root].rs;
-  const base = { xmlns: OTA_NS, ...(to.echoToken ? { EchoToken: to.echoToken } : {}), TimeStamp: stamp(at), Target: 'Production', Version: '2.000', PrimaryLangID: 'en-us' };
+  const base = {
+    xmlns: OTA_NS,
+    ...(to.echoToken ? { EchoToken: to.echoToken } : {}),
+    TimeStamp: stamp(at),
+    Target: 'Production',
+    Version: '2.000',
+    PrimaryLangID: 'en-us',
+  };
   const status = to.root === 'OTA_CancelRQ' ? { Status: 'Ignored' } : { ResResponseType: 'Ignored' };
   return envelope(header(to, rs), {
     [rs]: { $: { ...base, ...status }, Errors: { Error: { $: { Language: 'en-us', Type: '3', Code: '450', ShortText: code }, _: text.slice(0, 512) } } },
@@ -161,7 +188,11 @@ export function bnError(to: BnReplyTo & { root: BnRoot }, code: string, text: st
 export function bnFault(code: string, text: string): string {
   return envelope(undefined, {
     // faultstring and faultactor: at most 128 characters (BN reference, Fault).
-    'soap-env:Fault': { faultcode: `soap-env:${code}`, faultstring: text.slice(0, 128), faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver' },
+    'soap-env:Fault': {
+      faultcode: `soap-env:${code}`,
+      faultstring: text.slice(0, 128),
+      faultactor: code.startsWith('Client') ? 'MessageReceiver.MessageParser' : 'MessageReceiver',
+    },
   });
 }
 
@@ -189,54 +220,119 @@ export function buildBnRequest(r: BnRequest): string {
       $: { xmlns: EXPEDIA_HEADER_NS, Name: 'ExpediaDirectConnect', Version: '4.0' },
       PayloadInfo: {
         $: { RequestId: r.requestId, RequestorId: 'Expedia.com', ResponderId: OUR_SOURCE, Location: 'Body' },
-        CommDescriptor: { $: { SourceId: 'ExpediaDC', DestinationId: OUR_SOURCE, RetryIndicator: String(!!r.retry) }, Authentication: { $: { Username: r.username, Password: r.password } } },
-        PayloadDescriptor: { $: { Name: root, Version: '2003A' }, PayloadReference: { $: { SupplierHotelCode: r.hotelCode, DistributorHotelId: r.hotelCode } } },
+        CommDescriptor: {
+          $: { SourceId: 'ExpediaDC', DestinationId: OUR_SOURCE, RetryIndicator: String(!!r.retry) },
+          Authentication: { $: { Username: r.username, Password: r.password } },
+        },
+        PayloadDescriptor: {
+          $: { Name: root, Version: '2003A' },
+          PayloadReference: { $: { SupplierHotelCode: r.hotelCode, DistributorHotelId: r.hotelCode } },
+        },
       },
     },
   };
   const attrs = { xmlns: OTA_NS, EchoToken: r.requestId, TimeStamp: r.timeStamp, Target: 'Production', Version: '1.000', PrimaryLangID: 'en-us' };
   const pos = { Source: { RequestorID: { $: { Type: '18', ID: 'Expedia' } }, BookingChannel: { $: { Type: '2', Primary: 'true' }, CompanyName: 'Expedia' } } };
   if (r.kind === 'cancel') {
-    return envelope(head, { [root]: { $: { ...attrs, CancelType: 'Commit' }, POS: pos,
-      UniqueID: [{ $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' }, ...(r.ourConfirmation ? [{ $: { Type: '10', ID: r.ourConfirmation }, CompanyName: OUR_SOURCE }] : [])],
-      Verification: {
-        PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName },
-        Vendor: [{ $: { Code: '1', CodeContext: 'ChainCode' } }, { $: { Code: '2', CodeContext: 'BrandCode' } }, { $: { Code: '3', CodeContext: 'HotelCode' }, _: r.hotelCode }],
-        ...(r.room ? { ReservationTimeSpan: { $: { Start: r.room.arrival, End: r.room.departure } } } : {}),
-        AssociatedQuantity: [{ $: { Code: '1', CodeContext: 'Number of rooms', Quantity: '1' } }, { $: { Code: '2', CodeContext: 'Number of guests', Quantity: String(r.room?.adults ?? 1) } }],
-      } } });
+    return envelope(head, {
+      [root]: {
+        $: { ...attrs, CancelType: 'Commit' },
+        POS: pos,
+        UniqueID: [
+          { $: { Type: '14', ID: r.externalId }, CompanyName: 'Expedia' },
+          ...(r.ourConfirmation ? [{ $: { Type: '10', ID: r.ourConfirmation }, CompanyName: OUR_SOURCE }] : []),
+        ],
+        Verification: {
+          PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName },
+          Vendor: [
+            { $: { Code: '1', CodeContext: 'ChainCode' } },
+            { $: { Code: '2', CodeContext: 'BrandCode' } },
+            { $: { Code: '3', CodeContext: 'HotelCode' }, _: r.hotelCode },
+          ],
+          ...(r.room ? { ReservationTimeSpan: { $: { Start: r.room.arrival, End: r.room.departure } } } : {}),
+          AssociatedQuantity: [
+            { $: { Code: '1', CodeContext: 'Number of rooms', Quantity: '1' } },
+            { $: { Code: '2', CodeContext: 'Number of guests', Quantity: String(r.room?.adults ?? 1) } },
+          ],
+        },
+      },
+    });
   }
   const room = r.room!;
   const total = (room.nights.reduce((s, n) => s + Math.round(Number(n.amount) * 100), 0) / 100).toFixed(2);
   const reservation = {
     $: { RoomStayReservation: 'true', CreateDateTime: r.timeStamp, CreatorID: 'Expedia' },
     UniqueID: { $: { Type: '14', ID: r.externalId } },
-    RoomStays: { RoomStay: {
-      RoomTypes: { RoomType: { $: { RoomTypeCode: room.roomCode, IsRoom: 'true' } } },
-      RatePlans: { RatePlan: { $: { RatePlanCode: room.rateCode } } },
-      RoomRates: { RoomRate: room.nights.map((n, i) => ({
-        $: { EffectiveDate: n.date, ExpireDate: room.nights[i + 1]?.date ?? room.departure, RoomTypeCode: room.roomCode, NumberOfUnits: '1', RatePlanCode: room.rateCode },
-        Rates: { Rate: { $: { EffectiveDate: n.date, ExpireDate: room.nights[i + 1]?.date ?? room.departure, RateTimeUnit: 'Day', UnitMultiplier: '1' },
-          Base: { $: { AmountBeforeTax: n.amount, CurrencyCode: r.currency } } } },
-      })) },
-      GuestCounts: { $: { IsPerRoom: 'true' }, GuestCount: { $: { AgeQualifyingCode: '10', Count: String(room.adults) } } },
-      TimeSpan: { $: { Start: room.arrival, End: room.departure } },
-      ...(r.card ? { Guarantee: { GuaranteesAccepted: { GuaranteeAccepted: { PaymentCard: {
-        $: { CardCode: r.card.code, CardNumber: r.card.number, ExpireDate: r.card.expire }, CardHolderName: r.card.holder } } } } } : {}),
-      Total: { $: { AmountAfterTax: total, CurrencyCode: r.currency } },
-      BasicPropertyInfo: { $: { HotelCode: r.hotelCode } },
-      ResGuestRPHs: { ResGuestRPH: { $: { RPH: '1' } } },
-    } },
-    ResGuests: { ResGuest: { $: { ResGuestRPH: '1', AgeQualifyingCode: '10' }, Profiles: { ProfileInfo: { Profile: { $: { ProfileType: '1' }, Customer: {
-      PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName }, ...(r.guest.email ? { Email: r.guest.email } : {}),
-    } } } } } },
-    ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: [
-      { $: { ResID_Type: '8', ResID_Value: r.externalId, ResID_Source: 'Expedia', ResID_Date: r.timeStamp } },
-      ...(r.ourConfirmation ? [{ $: { ResID_Type: '3', ResID_Value: r.ourConfirmation, ResID_Source: OUR_SOURCE } }] : []),
-    ] } },
+    RoomStays: {
+      RoomStay: {
+        RoomTypes: { RoomType: { $: { RoomTypeCode: room.roomCode, IsRoom: 'true' } } },
+        RatePlans: { RatePlan: { $: { RatePlanCode: room.rateCode } } },
+        RoomRates: {
+          RoomRate: room.nights.map((n, i) => ({
+            $: {
+              EffectiveDate: n.date,
+              ExpireDate: room.nights[i + 1]?.date ?? room.departure,
+              RoomTypeCode: room.roomCode,
+              NumberOfUnits: '1',
+              RatePlanCode: room.rateCode,
+            },
+            Rates: {
+              Rate: {
+                $: { EffectiveDate: n.date, ExpireDate: room.nights[i + 1]?.date ?? room.departure, RateTimeUnit: 'Day', UnitMultiplier: '1' },
+                Base: { $: { AmountBeforeTax: n.amount, CurrencyCode: r.currency } },
+              },
+            },
+          })),
+        },
+        GuestCounts: { $: { IsPerRoom: 'true' }, GuestCount: { $: { AgeQualifyingCode: '10', Count: String(room.adults) } } },
+        TimeSpan: { $: { Start: room.arrival, End: room.departure } },
+        ...(r.card
+          ? {
+              Guarantee: {
+                GuaranteesAccepted: {
+                  GuaranteeAccepted: {
+                    PaymentCard: {
+                      $: { CardCode: r.card.code, CardNumber: r.card.number, ExpireDate: r.card.expire },
+                      CardHolderName: r.card.holder,
+                    },
+                  },
+                },
+              },
+            }
+          : {}),
+        Total: { $: { AmountAfterTax: total, CurrencyCode: r.currency } },
+        BasicPropertyInfo: { $: { HotelCode: r.hotelCode } },
+        ResGuestRPHs: { ResGuestRPH: { $: { RPH: '1' } } },
+      },
+    },
+    ResGuests: {
+      ResGuest: {
+        $: { ResGuestRPH: '1', AgeQualifyingCode: '10' },
+        Profiles: {
+          ProfileInfo: {
+            Profile: {
+              $: { ProfileType: '1' },
+              Customer: {
+                PersonName: { GivenName: r.guest.firstName, Surname: r.guest.lastName },
+                ...(r.guest.email ? { Email: r.guest.email } : {}),
+              },
+            },
+          },
+        },
+      },
+    },
+    ResGlobalInfo: {
+      HotelReservationIDs: {
+        HotelReservationID: [
+          { $: { ResID_Type: '8', ResID_Value: r.externalId, ResID_Source: 'Expedia', ResID_Date: r.timeStamp } },
+          ...(r.ourConfirmation ? [{ $: { ResID_Type: '3', ResID_Value: r.ourConfirmation, ResID_Source: OUR_SOURCE } }] : []),
+        ],
+      },
+    },
   };
-  const body = r.kind === 'new'
-    ? { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelReservations: { HotelReservation: reservation } }
-    : { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelResModifies: { HotelResModify: reservation } };
+  const body =
+    r.kind === 'new'
+      ? { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelReservations: { HotelReservation: reservation } }
+      : { $: { ...attrs, ResStatus: 'Commit' }, POS: pos, HotelResModifies: { HotelResModify: reservation } };
   return envelope(head, { [root]: body });
 }

@@ -26,10 +26,13 @@ export const expediaConnector: Connector = {
 
   normalize(v: AriValues, settings): OtaValues {
     return {
-      availability: v.availability, rate: v.rate === null ? null : arRate(v.rate, expediaPricingOf(settings)), currency: v.currency,
+      availability: v.availability,
+      rate: v.rate === null ? null : arRate(v.rate, expediaPricingOf(settings)),
+      currency: v.currency,
       minLos: Math.min(Math.max(v.minLos ?? 1, 1), EXPEDIA_MAX_LOS),
       maxLos: v.maxLos === null ? EXPEDIA_MAX_LOS : Math.min(Math.max(v.maxLos, 1), EXPEDIA_MAX_LOS),
-      closedToArrival: v.closedToArrival, closedToDeparture: v.closedToDeparture,
+      closedToArrival: v.closedToArrival,
+      closedToDeparture: v.closedToDeparture,
       // A minimum stay Expedia cannot express (its minLOS is 1–28) would be sent as 28, selling
       // stays the PMS forbids: no stay of the rate is sellable, so it is closed instead.
       closed: v.closed || (v.minLos ?? 1) > EXPEDIA_MAX_LOS,
@@ -53,19 +56,42 @@ export const expediaConnector: Connector = {
 
 /** Room-level inventory per (room, night); rate plan values per (room, rate, night). */
 function plan(cells: PushCell[]): Planned[] {
-  const inventory = planRanges<ArUpdate>(cells, ['avail'], (c) => `inv|${c.roomCode}`, (c) => ({
-    from: '', to: '', roomTypeId: c.roomCode, availability: c.values.availability,
-  }));
-  const ratePlans = planRanges<ArUpdate>(cells, ['rate', 'restr'], (c) => `rp|${c.roomCode}|${c.rateCode}`, (c, parts) => ({
-    from: '', to: '', roomTypeId: c.roomCode,
-    ratePlan: {
-      id: c.rateCode,
-      ...(parts.includes('restr') ? { closed: c.values.closed, restrictions: {
-        minLos: c.values.minLos, maxLos: c.values.maxLos, closedToArrival: c.values.closedToArrival, closedToDeparture: c.values.closedToDeparture,
-      } } : {}),
-      ...(parts.includes('rate') && c.values.rate !== null ? { rate: { amount: c.values.rate, currency: c.values.currency! } } : {}),
-    },
-  }));
+  const inventory = planRanges<ArUpdate>(
+    cells,
+    ['avail'],
+    (c) => `inv|${c.roomCode}`,
+    (c) => ({
+      from: '',
+      to: '',
+      roomTypeId: c.roomCode,
+      availability: c.values.availability,
+    }),
+  );
+  const ratePlans = planRanges<ArUpdate>(
+    cells,
+    ['rate', 'restr'],
+    (c) => `rp|${c.roomCode}|${c.rateCode}`,
+    (c, parts) => ({
+      from: '',
+      to: '',
+      roomTypeId: c.roomCode,
+      ratePlan: {
+        id: c.rateCode,
+        ...(parts.includes('restr')
+          ? {
+              closed: c.values.closed,
+              restrictions: {
+                minLos: c.values.minLos,
+                maxLos: c.values.maxLos,
+                closedToArrival: c.values.closedToArrival,
+                closedToDeparture: c.values.closedToDeparture,
+              },
+            }
+          : {}),
+        ...(parts.includes('rate') && c.values.rate !== null ? { rate: { amount: c.values.rate, currency: c.values.currency! } } : {}),
+      },
+    }),
+  );
   return [...inventory, ...ratePlans].map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
 }
 
@@ -103,7 +129,8 @@ function chunk(ranges: Planned[]): Planned[][] {
     let structure = structures.get(key);
     if (structure === undefined) {
       // What `u` adds after a neighbour in that relation (same-length stand-ins for range and room).
-      const before = rel === 'range' ? { ...u, from: '0000-00-00', to: '0000-00-00' } : rel === 'room' ? { ...u, roomTypeId: u.roomTypeId.replace(/./g, '0') } : u;
+      const before =
+        rel === 'range' ? { ...u, from: '0000-00-00', to: '0000-00-00' } : rel === 'room' ? { ...u, roomTypeId: u.roomTypeId.replace(/./g, '0') } : u;
       structure = bytes([before, u]) - bytes([before]) - values(u);
       structures.set(key, structure);
     }
@@ -111,8 +138,10 @@ function chunk(ranges: Planned[]): Planned[][] {
   };
   // Within a room, its inventory first: the schema writes it before the rate plans, and so an
   // inventory update never follows a neighbour of the same room.
-  const ordered = ranges.map((r) => ({ r, key: `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}` }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.r);
+  const ordered = ranges
+    .map((r) => ({ r, key: `${r.from}|${r.to}|${r.value.roomTypeId}|${r.value.availability === undefined ? 1 : 0}` }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((x) => x.r);
   // 512 bytes of room for the real credentials and hotel id.
   return packGreedy(ordered, cost, AR_MAX_BYTES - envelope - 512, AR_MAX_UPDATES, (r) => arUpdateCount(r.value));
 }
@@ -134,20 +163,34 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
   let bytes = 0;
   let attempts = 0;
   try {
-    const xml = buildAvailRateUpdateRQ(auth(ctx), batch.map((r) => r.value));
+    const xml = buildAvailRateUpdateRQ(
+      auth(ctx),
+      batch.map((r) => r.value),
+    );
     bytes = Buffer.byteLength(xml);
     if ((bytes > AR_MAX_BYTES || batch.reduce((n, r) => n + arUpdateCount(r.value), 0) > AR_MAX_UPDATES) && batch.length > 1) return 'split';
     const res = await withRetries(
       { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
       async () => {
         await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
-        const answer = await post(`${ctx.connection.endpointUrl.replace(/\/+$/, '')}/eqc/ar`, xml, { 'Content-Type': 'text/xml; charset=utf-8' }, ctx.settings.timeoutMs, 'expedia', ctx.signal);
+        const answer = await post(
+          `${ctx.connection.endpointUrl.replace(/\/+$/, '')}/eqc/ar`,
+          xml,
+          { 'Content-Type': 'text/xml; charset=utf-8' },
+          ctx.settings.timeoutMs,
+          'expedia',
+          ctx.signal,
+        );
         // "401 … (no body)" (EG AR error-messaging): the credentials, not an outage.
-        if (answer.status === 401) throw new StayosError('ERR_OTA_AUTH', 'expedia: HTTP 401, the credentials were refused', { details: { ota: 'expedia', httpStatus: 401 } });
+        if (answer.status === 401)
+          throw new StayosError('ERR_OTA_AUTH', 'expedia: HTTP 401, the credentials were refused', { details: { ota: 'expedia', httpStatus: 401 } });
         const parsed = await parseAvailRateUpdateRS(answer.body);
         if (parsed.kind === 'error') {
           const retryable = parsed.errors.find((e) => arErrorFamily(e.code) === 'retry' || e.code === 3210);
-          if (retryable) throw new StayosError('ERR_OTA_UNAVAILABLE', `expedia ${retryable.code}: ${retryable.message}`, { details: { ota: 'expedia', code: retryable.code, httpStatus: answer.status } });
+          if (retryable)
+            throw new StayosError('ERR_OTA_UNAVAILABLE', `expedia ${retryable.code}: ${retryable.message}`, {
+              details: { ota: 'expedia', code: retryable.code, httpStatus: answer.status },
+            });
         }
         return { parsed, status: answer.status };
       },
@@ -162,8 +205,17 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
       // Items a warning names were not applied as sent: not acknowledged, recorded on their cells.
       const { refused, general } = readWarnings(parsed.warnings, batch, nightOf);
       const notApplied = new Set(refused.flatMap((r) => r.covers.map((c) => `${c.cellId}|${c.part}`)));
-      await ctx.logRequest({ ...base, bytes, status: notApplied.size ? 'partial' : 'success', httpStatus: status, otaCodes: codes, errorCode: null,
-        message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null, attempts, durationMs: duration });
+      await ctx.logRequest({
+        ...base,
+        bytes,
+        status: notApplied.size ? 'partial' : 'success',
+        httpStatus: status,
+        otaCodes: codes,
+        errorCode: null,
+        message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null,
+        attempts,
+        durationMs: duration,
+      });
       out.acked.push(...ackedCells(batch.map((r) => ({ covers: r.covers.filter((c) => !notApplied.has(`${c.cellId}|${c.part}`)) }))));
       out.rejected.push(...refused);
       out.warnings.push(...general);
@@ -171,25 +223,46 @@ async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightO
     }
     return refused(ctx, batch, parsed.errors, out, { ...base, bytes, httpStatus: status, otaCodes: codes, attempts, durationMs: duration });
   } catch (err) {
-    const e = err instanceof StayosError ? err
-      : ctx.signal.aborted ? new StayosError('ERR_OTA_UNAVAILABLE', 'expedia: stopped (the worker is shutting down)', { cause: err })
-      : new StayosError('ERR_INTERNAL', `expedia push failed: ${(err as Error).message}`, { cause: err });
+    const e =
+      err instanceof StayosError
+        ? err
+        : ctx.signal.aborted
+          ? new StayosError('ERR_OTA_UNAVAILABLE', 'expedia: stopped (the worker is shutting down)', { cause: err })
+          : new StayosError('ERR_INTERNAL', `expedia push failed: ${(err as Error).message}`, { cause: err });
     attempts = (e as StayosError & { attempts?: number }).attempts ?? Math.max(attempts, 1);
     out.requests += attempts;
-    await ctx.logRequest({ ...base, bytes, status: 'failed', httpStatus: Number(e.details?.httpStatus ?? 0) || null, otaCodes: e.details?.code ? [String(e.details.code)] : [],
-      errorCode: e.code, message: e.message, attempts, durationMs: performance.now() - started });
+    await ctx.logRequest({
+      ...base,
+      bytes,
+      status: 'failed',
+      httpStatus: Number(e.details?.httpStatus ?? 0) || null,
+      otaCodes: e.details?.code ? [String(e.details.code)] : [],
+      errorCode: e.code,
+      message: e.message,
+      attempts,
+      durationMs: performance.now() - started,
+    });
     // A failure of our own (the database under the rate limit or the log, a bug) backs off like an
     // outage: the breaker marks the connection down after repeated failures, and the error table
     // shows it. Only the OTA refusing our credentials stops the connection until a probe.
     // A URL that is not Expedia's (set by hand past the API's check) stops it too, naming the URL.
-    out.stop = { kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable', error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0) };
+    out.stop = {
+      kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable',
+      error: e,
+      retryAfterMs: Number(e.details?.retryAfterMs ?? 0),
+    };
     return 'stop';
   }
 }
 
 /** An `<Error>` answer that retrying cannot fix, by family. */
-async function refused(ctx: PushContext, batch: Planned[], errors: ArIssue[], out: PushOutcome,
-  log: { kind: 'ar'; cells: number; ranges: number; bytes: number; httpStatus: number; otaCodes: string[]; attempts: number; durationMs: number }): Promise<'stop' | 'split' | 'ok'> {
+async function refused(
+  ctx: PushContext,
+  batch: Planned[],
+  errors: ArIssue[],
+  out: PushOutcome,
+  log: { kind: 'ar'; cells: number; ranges: number; bytes: number; httpStatus: number; otaCodes: string[]; attempts: number; durationMs: number },
+): Promise<'stop' | 'split' | 'ok'> {
   const first = errors[0]!;
   const family = arErrorFamily(first.code);
   const text = `expedia ${first.code}: ${first.message}`;
@@ -199,7 +272,11 @@ async function refused(ctx: PushContext, batch: Planned[], errors: ArIssue[], ou
     return 'stop';
   }
   if (family === 'mapping' && first.code === 3202) {
-    out.stop = { kind: 'down', error: new StayosError('ERR_OTA_REJECTED', `${text} (the hotel id is not mapped at Expedia)`, { details: { ota: 'expedia', code: first.code } }), retryAfterMs: 0 };
+    out.stop = {
+      kind: 'down',
+      error: new StayosError('ERR_OTA_REJECTED', `${text} (the hotel id is not mapped at Expedia)`, { details: { ota: 'expedia', code: first.code } }),
+      retryAfterMs: 0,
+    };
     return 'stop';
   }
   if (family === 'mapping' && new Set(batch.map((r) => r.series)).size > 1) return 'split';
@@ -212,7 +289,10 @@ async function refused(ctx: PushContext, batch: Planned[], errors: ArIssue[], ou
   out.rejected.push({
     covers: batch.flatMap((r) => r.covers),
     error: {
-      severity: 'error', kind: family === 'mapping' ? 'mapping' : 'rejected', errorCode: 'ERR_OTA_REJECTED', otaCode: String(first.code),
+      severity: 'error',
+      kind: family === 'mapping' ? 'mapping' : 'rejected',
+      errorCode: 'ERR_OTA_REJECTED',
+      otaCode: String(first.code),
       message: family === 'mapping' ? `${text} (Expedia room ${room}${rate ? `, rate plan ${rate}` : ''})` : text,
       stayFrom: batch.reduce((m, r) => (r.from < m ? r.from : m), batch[0]!.from),
       stayTo: batch.reduce((m, r) => (r.to > m ? r.to : m), batch[0]!.to),
@@ -220,4 +300,3 @@ async function refused(ctx: PushContext, batch: Planned[], errors: ArIssue[], ou
   });
   return 'ok';
 }
-

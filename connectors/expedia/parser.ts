@@ -47,21 +47,44 @@ const elem = <S extends z.ZodRawShape>(shape: S) => z.preprocess(empty, z.strict
 const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 /** Attributes that may all be missing (xml2js then gives no `$`), so the missing one gets named. */
 const noAttrs = <T extends z.ZodType>(s: T) => z.preprocess((v) => v ?? {}, s);
-const one = <T extends z.ZodType>(s: T) => z.array(s).length(1).transform((a) => a[0] as z.output<T>);
+const one = <T extends z.ZodType>(s: T) =>
+  z
+    .array(s)
+    .length(1)
+    .transform((a) => a[0] as z.output<T>);
 
 const xsInt = (min: number, max: number) =>
-  z.string().transform(ws).pipe(z.string().regex(/^[+-]?\d{1,10}$/, 'must be an integer'))
-    .transform(Number).pipe(z.number().int().min(min).max(max));
-const xsBool = z.string().transform(ws).pipe(z.enum(['true', 'false', '1', '0'])).transform((b) => b === 'true' || b === '1');
-const xsDate = z.string().transform(ws)
+  z
+    .string()
+    .transform(ws)
+    .pipe(z.string().regex(/^[+-]?\d{1,10}$/, 'must be an integer'))
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const xsBool = z
+  .string()
+  .transform(ws)
+  .pipe(z.enum(['true', 'false', '1', '0']))
+  .transform((b) => b === 'true' || b === '1');
+const xsDate = z
+  .string()
+  .transform(ws)
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$/, 'must be a date YYYY-MM-DD'))
   .transform((d) => d.slice(0, 10)) // a time zone on a calendar date changes nothing for us
   .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
 /** xs:decimal ≥ 0 with ≤ 3 fraction digits and ≤ 16 digits in all; kept as the text sent (trimmed). */
-const xsRate = z.string().transform(ws)
+const xsRate = z
+  .string()
+  .transform(ws)
   .pipe(z.string().regex(/^\+?(\d+(\.\d*)?|\.\d+)$/, 'must be a decimal ≥ 0'))
   .refine((r) => (r.split('.')[1] ?? '').replace(/0+$/, '').length <= 3, 'has more than 3 fraction digits')
-  .refine((r) => r.replace(/^\+?0*/, '').replace('.', '').replace(/0+$/, '').length <= 16, 'has more than 16 digits');
+  .refine(
+    (r) =>
+      r
+        .replace(/^\+?0*/, '')
+        .replace('.', '')
+        .replace(/0+$/, '').length <= 16,
+    'has more than 16 digits',
+  );
 // Room type / rate plan ids: the XSD says string(1..50), ../shared/ota/README.md says Expedia wants
 // them numeric (3010 otherwise). Trimmed: sample ar_09 sends `id="556895 "`, plainly rate plan 556895.
 const productId = z.string().max(50).transform(ws).pipe(z.string().regex(/^\d+$/, 'must be a numeric Expedia id'));
@@ -69,17 +92,23 @@ const productId = z.string().max(50).transform(ws).pipe(z.string().regex(/^\d+$/
 // --- AvailRateUpdateRS ---
 
 const issue = (min: number, max: number) =>
-  z.strictObject({ $: z.strictObject({ code: xsInt(min, max) }), _: z.string().optional() })
+  z
+    .strictObject({ $: z.strictObject({ code: xsInt(min, max) }), _: z.string().optional() })
     .transform((i): ArIssue => ({ code: i.$.code, message: ws(i._ ?? '') }));
 
-const rsSchema = z.strictObject({
-  AvailRateUpdateRS: z.strictObject({
-    $: noAttrs(z.looseObject({ xmlns: z.literal(AR_RS_NAMESPACE, { error: `must be ${AR_RS_NAMESPACE}` }) })), // xmlns:xsi and the like may come along (ar_21)
-    Success: one(elem({ Warning: z.array(issue(-2147483648, 2147483647)).optional() })).optional(),
-    Error: z.array(issue(1000, 9999)).min(1).optional(),
-  }).refine((rs) => (rs.Success === undefined) !== (rs.Error === undefined), 'needs exactly one of Success or Error'),
-}).transform(({ AvailRateUpdateRS: rs }): ArResponse =>
-  rs.Error ? { kind: 'error', errors: rs.Error } : { kind: 'success', warnings: rs.Success?.Warning ?? [] });
+const rsSchema = z
+  .strictObject({
+    AvailRateUpdateRS: z
+      .strictObject({
+        $: noAttrs(z.looseObject({ xmlns: z.literal(AR_RS_NAMESPACE, { error: `must be ${AR_RS_NAMESPACE}` }) })), // xmlns:xsi and the like may come along (ar_21)
+        Success: one(elem({ Warning: z.array(issue(-2147483648, 2147483647)).optional() })).optional(),
+        Error: z.array(issue(1000, 9999)).min(1).optional(),
+      })
+      .refine((rs) => (rs.Success === undefined) !== (rs.Error === undefined), 'needs exactly one of Success or Error'),
+  })
+  .transform(({ AvailRateUpdateRS: rs }): ArResponse =>
+    rs.Error ? { kind: 'error', errors: rs.Error } : { kind: 'success', warnings: rs.Success?.Warning ?? [] },
+  );
 
 /** Reads Expedia's answer to an AR push; anything that is not the protocol is ERR_OTA_INVALID_RESPONSE. */
 export async function parseAvailRateUpdateRS(xml: string): Promise<ArResponse> {
@@ -102,14 +131,22 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const dateRange = elem({
-  $: z.strictObject({ from: xsDate, to: xsDate, ...Object.fromEntries(WEEKDAYS.map((d) => [d, xsBool.optional()])) as Record<Weekday, z.ZodOptional<typeof xsBool>> }),
+  $: z.strictObject({
+    from: xsDate,
+    to: xsDate,
+    ...(Object.fromEntries(WEEKDAYS.map((d) => [d, xsBool.optional()])) as Record<Weekday, z.ZodOptional<typeof xsBool>>),
+  }),
 }).refine((r) => r.$.from <= r.$.to, { message: 'DateRange from is after to', path: ['$', 'from'] });
 
 const amount = z.strictObject({ rate: xsRate });
 const rate = elem({
   $: z.strictObject({ currency: z.string().length(3).optional(), rateChangeIndicator: xsBool.optional(), lengthOfStay: xsInt(1, 28).optional() }).optional(),
   PerDay: one(elem({ $: amount })).optional(),
-  PerOccupancy: z.array(elem({ $: amount.extend({ occupancy: xsInt(1, 20) }) })).min(1).max(20).optional(),
+  PerOccupancy: z
+    .array(elem({ $: amount.extend({ occupancy: xsInt(1, 20) }) }))
+    .min(1)
+    .max(20)
+    .optional(),
   PerPerson: one(elem({ $: amount })).optional(),
 }).superRefine((r, ctx) => {
   const kinds = [r.PerDay, r.PerOccupancy, r.PerPerson].filter((k) => k !== undefined).length;
@@ -119,41 +156,60 @@ const rate = elem({
 });
 
 /** What a Rate element said, beyond the single PerDay amount that ArUpdate can express. */
-const rateDetailOf = (r: z.output<typeof rate>) => defined({
-  kind: r.PerDay ? ('PerDay' as const) : r.PerOccupancy ? ('PerOccupancy' as const) : r.PerPerson ? ('PerPerson' as const) : ('none' as const),
-  currency: r.$?.currency,
-  lengthOfStay: r.$?.lengthOfStay,
-  rateChangeIndicator: r.$?.rateChangeIndicator,
-  values: r.PerDay ? [{ amount: r.PerDay.$.rate }] : r.PerPerson ? [{ amount: r.PerPerson.$.rate }]
-    : (r.PerOccupancy ?? []).map((o) => ({ amount: o.$.rate, occupancy: o.$.occupancy })),
-});
+const rateDetailOf = (r: z.output<typeof rate>) =>
+  defined({
+    kind: r.PerDay ? ('PerDay' as const) : r.PerOccupancy ? ('PerOccupancy' as const) : r.PerPerson ? ('PerPerson' as const) : ('none' as const),
+    currency: r.$?.currency,
+    lengthOfStay: r.$?.lengthOfStay,
+    rateChangeIndicator: r.$?.rateChangeIndicator,
+    values: r.PerDay
+      ? [{ amount: r.PerDay.$.rate }]
+      : r.PerPerson
+        ? [{ amount: r.PerPerson.$.rate }]
+        : (r.PerOccupancy ?? []).map((o) => ({ amount: o.$.rate, occupancy: o.$.occupancy })),
+  });
 export type ArRateDetail = ReturnType<typeof rateDetailOf>;
 
 const ratePlan = elem({
   $: z.strictObject({ id: productId, closed: xsBool.optional() }),
   Rate: z.array(rate).max(28).optional(),
-  Restrictions: one(elem({
-    $: z.strictObject({ minLOS: xsInt(1, 28).optional(), maxLOS: xsInt(1, 28).optional(), closedToArrival: xsBool.optional(), closedToDeparture: xsBool.optional() }).optional(),
-  })).optional(),
+  Restrictions: one(
+    elem({
+      $: z
+        .strictObject({
+          minLOS: xsInt(1, 28).optional(),
+          maxLOS: xsInt(1, 28).optional(),
+          closedToArrival: xsBool.optional(),
+          closedToDeparture: xsBool.optional(),
+        })
+        .optional(),
+    }),
+  ).optional(),
 }).superRefine((rp, ctx) => {
   // Length-of-stay pricing: PerDay only, every LOS from 1 up without gaps (Expedia's rule for it).
   const rates = rp.Rate ?? [];
   if (rates.length < 2 && rates.every((r) => r.$?.lengthOfStay === undefined)) return;
   const los = rates.map((r) => r.$?.lengthOfStay ?? 0).sort((a, b) => a - b);
-  if (los.some((l, i) => l !== i + 1)) ctx.addIssue({ code: 'custom', message: 'length-of-stay Rates must cover 1..n without gaps or repeats', path: ['Rate'] });
-  if (rates.some((r) => r.PerOccupancy || r.PerPerson)) ctx.addIssue({ code: 'custom', message: 'length-of-stay pricing takes PerDay rates only', path: ['Rate'] });
+  if (los.some((l, i) => l !== i + 1))
+    ctx.addIssue({ code: 'custom', message: 'length-of-stay Rates must cover 1..n without gaps or repeats', path: ['Rate'] });
+  if (rates.some((r) => r.PerOccupancy || r.PerPerson))
+    ctx.addIssue({ code: 'custom', message: 'length-of-stay pricing takes PerDay rates only', path: ['Rate'] });
 });
 
 const roomType = elem({
   $: z.strictObject({ id: productId, closed: xsBool.optional() }),
-  Inventory: one(elem({ $: z.strictObject({ flexibleAllocation: xsInt(0, 4999).optional(), totalInventoryAvailable: xsInt(0, 4999).optional() }).optional() })).optional(),
+  Inventory: one(
+    elem({ $: z.strictObject({ flexibleAllocation: xsInt(0, 4999).optional(), totalInventoryAvailable: xsInt(0, 4999).optional() }).optional() }),
+  ).optional(),
   RatePlan: z.array(ratePlan).optional(),
 });
 const availRateUpdate = elem({ DateRange: z.array(dateRange).min(1), RoomType: z.array(roomType).min(1) });
 
 /** One RatePlan (or a bare RoomType) over one DateRange → one update in ArUpdate's vocabulary. */
 function toUpdate(range: z.output<typeof dateRange>, room: z.output<typeof roomType>, rp: z.output<typeof ratePlan> | undefined, withRoomLevel: boolean) {
-  const weekdays = WEEKDAYS.some((d) => range.$[d] !== undefined) ? defined(Object.fromEntries(WEEKDAYS.map((d) => [d, range.$[d]])) as Partial<Record<Weekday, boolean>>) : undefined;
+  const weekdays = WEEKDAYS.some((d) => range.$[d] !== undefined)
+    ? defined(Object.fromEntries(WEEKDAYS.map((d) => [d, range.$[d]])) as Partial<Record<Weekday, boolean>>)
+    : undefined;
   const inv = withRoomLevel ? room.Inventory?.$ : undefined;
   // LOS pricing: the 1-night price stands for the cell; PerOccupancy: the first occupancy's price.
   const rates = [...(rp?.Rate ?? [])].sort((a, b) => (a.$?.lengthOfStay ?? 0) - (b.$?.lengthOfStay ?? 0));
@@ -166,12 +222,14 @@ function toUpdate(range: z.output<typeof dateRange>, room: z.output<typeof roomT
     to: range.$.to,
     roomTypeId: room.$.id,
     availability: inv?.totalInventoryAvailable,
-    ratePlan: rp && defined({
-      id: rp.$.id,
-      closed: rp.$.closed,
-      rate: first?.values[0] && first.currency ? { amount: first.values[0].amount, currency: first.currency } : undefined,
-      restrictions: rp.Restrictions ? restrictions : undefined,
-    }),
+    ratePlan:
+      rp &&
+      defined({
+        id: rp.$.id,
+        closed: rp.$.closed,
+        rate: first?.values[0] && first.currency ? { amount: first.values[0].amount, currency: first.currency } : undefined,
+        restrictions: rp.Restrictions ? restrictions : undefined,
+      }),
     /** DateRange sun…sat as sent; a day that is absent or true is included (Expedia's rule). */
     weekdays,
     roomClosed: withRoomLevel ? room.$.closed : undefined,
@@ -181,30 +239,41 @@ function toUpdate(range: z.output<typeof dateRange>, room: z.output<typeof roomT
   });
 }
 
-const rqSchema = z.strictObject({
-  AvailRateUpdateRQ: z.strictObject({
-    $: noAttrs(z.strictObject({ xmlns: z.literal(AR_NAMESPACE, { error: `must be ${AR_NAMESPACE}` }) })),
-    Authentication: one(elem({ $: z.strictObject({ username: z.string().min(4).max(30), password: z.string().min(6).max(30) }) })),
-    Hotel: one(elem({ $: z.strictObject({ id: xsInt(0, 2147483647).transform(String) }) })),
-    AvailRateUpdate: z.array(availRateUpdate).min(1).optional(),
-    DateRange: one(dateRange).optional(), // SingleUpdateGroup (2007/02 compatibility)
-    RoomType: z.array(roomType).min(1).optional(),
-  }).refine((rq) => (rq.AvailRateUpdate ? !rq.DateRange && !rq.RoomType : rq.DateRange && rq.RoomType),
-    'needs AvailRateUpdate elements, or one DateRange with RoomType elements, not both'),
-}).transform(({ AvailRateUpdateRQ: rq }) => {
-  const groups = rq.AvailRateUpdate ?? [{ DateRange: [rq.DateRange!], RoomType: rq.RoomType! }];
-  // DateRange × RoomType × RatePlan; room-level values ride on a room's first rate plan only.
-  const updates = groups.flatMap((g) => g.DateRange.flatMap((range) => g.RoomType.flatMap((room) =>
-    room.RatePlan?.length ? room.RatePlan.map((rp, i) => toUpdate(range, room, rp, i === 0)) : [toUpdate(range, room, undefined, true)])));
-  return {
-    username: rq.Authentication.$.username,
-    password: rq.Authentication.$.password,
-    hotelId: rq.Hotel.$.id,
-    /** How many AvailRateUpdate elements the message holds (Expedia's limit is 5,000: error 3107). */
-    availRateUpdates: groups.length,
-    updates,
-  };
-});
+const rqSchema = z
+  .strictObject({
+    AvailRateUpdateRQ: z
+      .strictObject({
+        $: noAttrs(z.strictObject({ xmlns: z.literal(AR_NAMESPACE, { error: `must be ${AR_NAMESPACE}` }) })),
+        Authentication: one(elem({ $: z.strictObject({ username: z.string().min(4).max(30), password: z.string().min(6).max(30) }) })),
+        Hotel: one(elem({ $: z.strictObject({ id: xsInt(0, 2147483647).transform(String) }) })),
+        AvailRateUpdate: z.array(availRateUpdate).min(1).optional(),
+        DateRange: one(dateRange).optional(), // SingleUpdateGroup (2007/02 compatibility)
+        RoomType: z.array(roomType).min(1).optional(),
+      })
+      .refine(
+        (rq) => (rq.AvailRateUpdate ? !rq.DateRange && !rq.RoomType : rq.DateRange && rq.RoomType),
+        'needs AvailRateUpdate elements, or one DateRange with RoomType elements, not both',
+      ),
+  })
+  .transform(({ AvailRateUpdateRQ: rq }) => {
+    const groups = rq.AvailRateUpdate ?? [{ DateRange: [rq.DateRange!], RoomType: rq.RoomType! }];
+    // DateRange × RoomType × RatePlan; room-level values ride on a room's first rate plan only.
+    const updates = groups.flatMap((g) =>
+      g.DateRange.flatMap((range) =>
+        g.RoomType.flatMap((room) =>
+          room.RatePlan?.length ? room.RatePlan.map((rp, i) => toUpdate(range, room, rp, i === 0)) : [toUpdate(range, room, undefined, true)],
+        ),
+      ),
+    );
+    return {
+      username: rq.Authentication.$.username,
+      password: rq.Authentication.$.password,
+      hotelId: rq.Hotel.$.id,
+      /** How many AvailRateUpdate elements the message holds (Expedia's limit is 5,000: error 3107). */
+      availRateUpdates: groups.length,
+      updates,
+    };
+  });
 export type ParsedAvailRateUpdateRQ = z.output<typeof rqSchema>;
 export type ParsedArUpdate = ParsedAvailRateUpdateRQ['updates'][number];
 // The parsed vocabulary must stay a superset of the builder's, or the round trip means nothing.
@@ -217,17 +286,25 @@ export async function parseAvailRateUpdateRQ(xml: string): Promise<ParsedAvailRa
   try {
     doc = await parseStringPromise(xml);
   } catch (err) {
-    throw new StayosError('ERR_VALIDATION', `AvailRateUpdateRQ is not well-formed XML: ${(err as Error).message.split('\n')[0]}`, { cause: err, details: { reason: 'xml' } });
+    throw new StayosError('ERR_VALIDATION', `AvailRateUpdateRQ is not well-formed XML: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+      details: { reason: 'xml' },
+    });
   }
   if (doc === null) throw new StayosError('ERR_VALIDATION', 'AvailRateUpdateRQ is empty', { details: { reason: 'xml' } });
   const r = rqSchema.safeParse(doc);
-  if (!r.success) throw new StayosError('ERR_VALIDATION', `AvailRateUpdateRQ does not match Expedia's schema: ${describeIssues(r.error)}`, { cause: r.error, details: { reason: 'schema' } });
+  if (!r.success)
+    throw new StayosError('ERR_VALIDATION', `AvailRateUpdateRQ does not match Expedia's schema: ${describeIssues(r.error)}`, {
+      cause: r.error,
+      details: { reason: 'schema' },
+    });
   return r.data;
 }
 
 /** zod issues with XML-ish paths (`AvailRateUpdate[3]/RoomType[0]/@id: …`), the first three. */
 function describeIssues(err: z.ZodError): string {
-  const path = (p: readonly PropertyKey[]) => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : s === '$' ? '' : p[i - 1] === '$' ? `/@${String(s)}` : `${i ? '/' : ''}${String(s)}`)).join('');
+  const path = (p: readonly PropertyKey[]) =>
+    p.map((s, i) => (typeof s === 'number' ? `[${s}]` : s === '$' ? '' : p[i - 1] === '$' ? `/@${String(s)}` : `${i ? '/' : ''}${String(s)}`)).join('');
   const shown = err.issues.slice(0, 3).map((i) => `${path(i.path) || '(root)'}: ${i.message}`);
   return shown.join('; ') + (err.issues.length > 3 ? ` (+${err.issues.length - 3} more)` : '');
 }

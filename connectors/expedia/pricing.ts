@@ -16,17 +16,22 @@
 import { z } from 'zod';
 import { StayosError } from '../../core/errors.ts';
 
-export const expediaPricingSettings = z.object({
-  rate_acquisition_type: z.enum(['SellLAR', 'NetRate']).default('SellLAR'),
-  commission_percent: z.number().min(0).max(99).optional(),
-  tax_inclusive: z.boolean().optional(),
-  pms_rates_include_tax: z.boolean().optional(),
-  tax_percent: z.number().min(0).max(100).optional(),
-})
-  .refine((s) => s.rate_acquisition_type !== 'NetRate' || s.commission_percent !== undefined,
-    { message: 'rate_acquisition_type NetRate needs commission_percent (Expedia\'s commission, 0–99)', path: ['commission_percent'] })
-  .refine((s) => s.tax_inclusive === undefined || s.pms_rates_include_tax === undefined || s.tax_inclusive === s.pms_rates_include_tax || s.tax_percent !== undefined,
-    { message: 'tax_inclusive differs from pms_rates_include_tax: tax_percent is needed to convert', path: ['tax_percent'] });
+export const expediaPricingSettings = z
+  .object({
+    rate_acquisition_type: z.enum(['SellLAR', 'NetRate']).default('SellLAR'),
+    commission_percent: z.number().min(0).max(99).optional(),
+    tax_inclusive: z.boolean().optional(),
+    pms_rates_include_tax: z.boolean().optional(),
+    tax_percent: z.number().min(0).max(100).optional(),
+  })
+  .refine((s) => s.rate_acquisition_type !== 'NetRate' || s.commission_percent !== undefined, {
+    message: "rate_acquisition_type NetRate needs commission_percent (Expedia's commission, 0–99)",
+    path: ['commission_percent'],
+  })
+  .refine(
+    (s) => s.tax_inclusive === undefined || s.pms_rates_include_tax === undefined || s.tax_inclusive === s.pms_rates_include_tax || s.tax_percent !== undefined,
+    { message: 'tax_inclusive differs from pms_rates_include_tax: tax_percent is needed to convert', path: ['tax_percent'] },
+  );
 
 export type ExpediaPricing = z.output<typeof expediaPricingSettings>;
 

@@ -61,10 +61,11 @@ export function applyChanges(h: HotelState, changes: Change[], s: HotelSettings)
   // The request's own MinLOS/MaxLOS per cell: 7016 compares a new value with the stored other one
   // only when the request does not set that one too (both set and contradictory is 3015, checked before).
   const sentLos = new Map<string, Set<string>>();
-  for (const c of changes) if (c.kind === 'restriction' && (c.field === 'minLOS' || c.field === 'maxLOS')) {
-    const k = sandboxKey(c.room, c.plan, c.night);
-    sentLos.set(k, (sentLos.get(k) ?? new Set()).add(c.field));
-  }
+  for (const c of changes)
+    if (c.kind === 'restriction' && (c.field === 'minLOS' || c.field === 'maxLOS')) {
+      const k = sandboxKey(c.room, c.plan, c.night);
+      sentLos.set(k, (sentLos.get(k) ?? new Set()).add(c.field));
+    }
   for (const c of changes) {
     const item = { night: c.night, room: c.room };
     if (c.kind === 'inventory' || c.kind === 'roomClosed') {
@@ -73,7 +74,8 @@ export function applyChanges(h: HotelState, changes: Change[], s: HotelSettings)
       const base = s.baseAllocation?.[c.room] ?? 0;
       if (c.kind === 'roomClosed') {
         // [EQC reference] RoomType @closed: "A close request will be refused if the room is enabled for base allocation and has base allocation left."
-        if (c.closed && base > 0) warnings.push({ code: 7010, item, text: 'Room type cannot be closed because there is base allocation remaining on the room.' });
+        if (c.closed && base > 0)
+          warnings.push({ code: 7010, item, text: 'Room type cannot be closed because there is base allocation remaining on the room.' });
         else rn.closed = c.closed;
       } else if (c.total !== undefined) {
         // [EQC reference] @totalInventoryAvailable: "if the value sent is lower than the current base
@@ -81,11 +83,17 @@ export function applyChanges(h: HotelState, changes: Change[], s: HotelSettings)
         // allocation amount and a warning (7013) will be returned". (The XSD annotation says the
         // update is rejected instead; the guides and reference agree on "changed".) Text: [EQC guides] example.
         rn.availability = Math.max(c.total, base);
-        if (c.total < base) warnings.push({ code: 7013, item, text: `Unable to set total inventory below the current base allocation value (${base}). Update will be modified to cap reduction to base allocation level.` });
+        if (c.total < base)
+          warnings.push({
+            code: 7013,
+            item,
+            text: `Unable to set total inventory below the current base allocation value (${base}). Update will be modified to cap reduction to base allocation level.`,
+          });
       } else if (c.flexible !== undefined) {
         // XSD @flexibleAllocation: with base allocation, rooms in addition to it; without, the total.
         rn.availability = Math.min(base + c.flexible, MAX_INVENTORY);
-        if (base + c.flexible > MAX_INVENTORY) warnings.push({ code: 7018, item, text: 'Base Availability request adjusted to prevent total availability from exceeding the system maximum.' });
+        if (base + c.flexible > MAX_INVENTORY)
+          warnings.push({ code: 7018, item, text: 'Base Availability request adjusted to prevent total availability from exceeding the system maximum.' });
       }
       continue;
     }
@@ -105,14 +113,19 @@ export function applyChanges(h: HotelState, changes: Change[], s: HotelSettings)
           const which = s.rateAcquisition === 'SellLAR' ? { code: 7021, name: 'Sell/LAR rate' } : { code: 7019, name: 'Net rate' };
           warnings.push({
             code: which.code,
-            item: { ...planItem, ...(c.occupancy === undefined ? {} : { occupancy: c.occupancy }), ...(c.lengthOfStay === undefined ? {} : { lengthOfStay: c.lengthOfStay }) },
+            item: {
+              ...planItem,
+              ...(c.occupancy === undefined ? {} : { occupancy: c.occupancy }),
+              ...(c.lengthOfStay === undefined ? {} : { lengthOfStay: c.lengthOfStay }),
+            },
             text: `${which.name} ${four(c.amount)} must be within rate verification threshold: [<minRateThreshold>${four(String(t.min))}, <maxRateThreshold>${four(String(t.max))}], currencyCode:${c.currency}.`,
           });
           break;
         }
         const model = c.lengthOfStay !== undefined ? 'PerDayLengthOfStay' : c.model;
         let price = h.prices.get(key);
-        if (!price || (price.model !== undefined && price.model !== model)) h.prices.set(key, (price = { values: {}, ...(price?.rateChangeIndicator === undefined ? {} : { rateChangeIndicator: price.rateChangeIndicator }) }));
+        if (!price || (price.model !== undefined && price.model !== model))
+          h.prices.set(key, (price = { values: {}, ...(price?.rateChangeIndicator === undefined ? {} : { rateChangeIndicator: price.rateChangeIndicator }) }));
         price.model = model;
         price.currency = c.currency;
         price.values[c.occupancy ?? c.lengthOfStay ?? 0] = c.amount;
@@ -170,13 +183,18 @@ export function layOutWarnings(raw: RawWarning[], ref: string): ArIssue[] {
   for (const [code, list] of causes) {
     list.slice(0, WARNINGS_PER_CAUSE).forEach((w, i) => {
       const n = i + 1;
-      const remaining = n === WARNINGS_PER_CAUSE && list.length > WARNINGS_PER_CAUSE
-        ? `Remaining ${list.length - WARNINGS_PER_CAUSE} warnings will not be returned, we recommend that you address this problem and resubmit this request afterwards. ` : '';
+      const remaining =
+        n === WARNINGS_PER_CAUSE && list.length > WARNINGS_PER_CAUSE
+          ? `Remaining ${list.length - WARNINGS_PER_CAUSE} warnings will not be returned, we recommend that you address this problem and resubmit this request afterwards. `
+          : '';
       const it = w.item;
-      const names = [`Inventory date ${it.night}`, `Room Type ID ${it.room}`,
+      const names = [
+        `Inventory date ${it.night}`,
+        `Room Type ID ${it.room}`,
         ...(it.plan === undefined ? [] : [`Rate Plan ID ${it.plan}`]),
         ...(it.occupancy === undefined ? [] : [`Occupancy ${it.occupancy}`]),
-        ...(it.lengthOfStay === undefined ? [] : [`Length of stay ${it.lengthOfStay}`])];
+        ...(it.lengthOfStay === undefined ? [] : [`Length of stay ${it.lengthOfStay}`]),
+      ];
       out.push({ code, message: `Warning ${n} out of ${list.length} for this cause. ${remaining}${names.join('; ')}; ${w.text} Ref=[${ref}]` });
     });
   }

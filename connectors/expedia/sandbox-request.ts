@@ -38,13 +38,22 @@ const group = (names: string) => `(${names})`;
 const SINGLE_UPDATE_GROUP = 'DateRange (RoomType )+'; // xs:group SingleUpdateGroup
 const CONTENT: Record<string, [RegExp, string]> = {
   // xs:sequence Authentication, Hotel, xs:choice(SingleUpdateGroup | AvailRateUpdate+)
-  AvailRateUpdateRQ: [new RegExp(`^Authentication Hotel ${group(`${SINGLE_UPDATE_GROUP}|(AvailRateUpdate )+`)}$`), 'Authentication, Hotel, (DateRange, RoomType+ | AvailRateUpdate+)'],
+  AvailRateUpdateRQ: [
+    new RegExp(`^Authentication Hotel ${group(`${SINGLE_UPDATE_GROUP}|(AvailRateUpdate )+`)}$`),
+    'Authentication, Hotel, (DateRange, RoomType+ | AvailRateUpdate+)',
+  ],
   AvailRateUpdate: [/^(DateRange )+(RoomType )+$/, 'DateRange+, RoomType+'],
   RoomType: [/^(Inventory )?(RatePlan )*$/, 'Inventory?, RatePlan*'], // RoomTypeType
   RatePlan: [/^(Rate ){0,28}(Restrictions )?$/, 'Rate{0,28}, Restrictions?'], // RatePlanType
   Rate: [/^(PerDay |(PerOccupancy ){1,20}|PerPerson )?$/, '(PerDay | PerOccupancy{1,20} | PerPerson)?'],
-  Authentication: [/^$/, 'empty'], Hotel: [/^$/, 'empty'], DateRange: [/^$/, 'empty'], Inventory: [/^$/, 'empty'],
-  Restrictions: [/^$/, 'empty'], PerDay: [/^$/, 'empty'], PerOccupancy: [/^$/, 'empty'], PerPerson: [/^$/, 'empty'],
+  Authentication: [/^$/, 'empty'],
+  Hotel: [/^$/, 'empty'],
+  DateRange: [/^$/, 'empty'],
+  Inventory: [/^$/, 'empty'],
+  Restrictions: [/^$/, 'empty'],
+  PerDay: [/^$/, 'empty'],
+  PerOccupancy: [/^$/, 'empty'],
+  PerPerson: [/^$/, 'empty'],
 };
 // The 2007/02 schema had no AvailRateUpdate: the 2011/06 XSD keeps its shape as SingleUpdateGroup,
 // "Provided for backward compatibility with 2007/02 AR schema version" (XSD annotation), and the
@@ -100,12 +109,22 @@ function groupNode(node: RawNode, path: string, ns: string, model?: [RegExp, str
 // --- XSD simple types ------------------------------------------------------------------------
 // Built-in types other than xs:string collapse whitespace, so their values are trimmed first.
 const ws = (s: string) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
-const xsInt = (min: number, max: number) => z.string().transform(ws)
-  .pipe(z.string().regex(/^[+-]?\d+$/, 'must be an integer'))
-  .transform(Number).pipe(z.number().int().min(min).max(max));
-const xsBool = z.string().transform(ws).pipe(z.enum(['true', 'false', '1', '0'])).transform((b) => b === 'true' || b === '1');
+const xsInt = (min: number, max: number) =>
+  z
+    .string()
+    .transform(ws)
+    .pipe(z.string().regex(/^[+-]?\d+$/, 'must be an integer'))
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const xsBool = z
+  .string()
+  .transform(ws)
+  .pipe(z.enum(['true', 'false', '1', '0']))
+  .transform((b) => b === 'true' || b === '1');
 /** xs:date; a time zone on a calendar date changes nothing here. */
-const xsDate = z.string().transform(ws)
+const xsDate = z
+  .string()
+  .transform(ws)
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$/, 'must be a date YYYY-MM-DD'))
   .transform((d) => d.slice(0, 10))
   .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
@@ -113,10 +132,19 @@ const xsDate = z.string().transform(ws)
  * Rates: xs:decimal, minInclusive 0.00, fractionDigits 3, totalDigits 16 (facets on the value, so
  * trailing fraction zeros and leading zeros do not count). Kept as the text sent.
  */
-const xsRate = z.string().transform(ws)
+const xsRate = z
+  .string()
+  .transform(ws)
   .pipe(z.string().regex(/^\+?(\d+(\.\d*)?|\.\d+)$|^-0*(\.0*)?$/, 'must be a decimal ≥ 0'))
   .refine((r) => (r.split('.')[1] ?? '').replace(/0+$/, '').length <= 3, 'has more than 3 fraction digits')
-  .refine((r) => r.replace(/^[+-]?0*/, '').replace('.', '').replace(/0+$/, '').length <= 16, 'has more than 16 digits');
+  .refine(
+    (r) =>
+      r
+        .replace(/^[+-]?0*/, '')
+        .replace('.', '')
+        .replace(/0+$/, '').length <= 16,
+    'has more than 16 digits',
+  );
 /**
  * RoomType/@id and RatePlan/@id: xs:string of 1–50 characters — not numbers (Hotel Collect rate
  * plans are ids like "208502996A", notes §0 (4)). The length is the schema's, on the value as
@@ -128,12 +156,16 @@ const productId = z.string().min(1).max(50).transform(ws);
 // --- the request -------------------------------------------------------------------------------
 
 const elem = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
-const one = <T extends z.ZodType>(s: T) => z.array(s).length(1).transform((a) => a[0] as z.output<T>);
+const one = <T extends z.ZodType>(s: T) =>
+  z
+    .array(s)
+    .length(1)
+    .transform((a) => a[0] as z.output<T>);
 const attrs = <S extends z.ZodRawShape>(shape: S) => z.preprocess((v) => v ?? {}, z.strictObject(shape));
 const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 const dateRange = elem({
-  $: attrs({ from: xsDate, to: xsDate, ...Object.fromEntries(WEEKDAYS.map((d) => [d, xsBool.optional()])) as Record<Weekday, z.ZodOptional<typeof xsBool>> }),
+  $: attrs({ from: xsDate, to: xsDate, ...(Object.fromEntries(WEEKDAYS.map((d) => [d, xsBool.optional()])) as Record<Weekday, z.ZodOptional<typeof xsBool>>) }),
 }).transform(({ $ }) => ({
   from: $.from,
   to: $.to, // inclusive ("They can be equal if the Supplier wants to update only one date", XSD)
@@ -147,43 +179,53 @@ const rate = elem({
   PerDay: one(elem({ $: attrs(amount) })).optional(),
   PerOccupancy: z.array(elem({ $: attrs({ ...amount, occupancy: xsInt(1, 20) }) })).optional(), // xs:positiveInteger ≤ 20
   PerPerson: one(elem({ $: attrs(amount) })).optional(),
-}).transform((r) => defined({
-  currency: r.$.currency,
-  rateChangeIndicator: r.$.rateChangeIndicator,
-  lengthOfStay: r.$.lengthOfStay,
-  /** The amounts of the Rate's one pricing element, if it has one (the xs:choice is optional). */
-  amounts: r.PerDay ? { model: 'PerDay' as const, values: [{ rate: r.PerDay.$.rate }] }
-    : r.PerPerson ? { model: 'PerPerson' as const, values: [{ rate: r.PerPerson.$.rate }] }
-      : r.PerOccupancy ? { model: 'PerOccupancy' as const, values: r.PerOccupancy.map((o) => ({ rate: o.$.rate, occupancy: o.$.occupancy })) }
-        : undefined,
-}));
+}).transform((r) =>
+  defined({
+    currency: r.$.currency,
+    rateChangeIndicator: r.$.rateChangeIndicator,
+    lengthOfStay: r.$.lengthOfStay,
+    /** The amounts of the Rate's one pricing element, if it has one (the xs:choice is optional). */
+    amounts: r.PerDay
+      ? { model: 'PerDay' as const, values: [{ rate: r.PerDay.$.rate }] }
+      : r.PerPerson
+        ? { model: 'PerPerson' as const, values: [{ rate: r.PerPerson.$.rate }] }
+        : r.PerOccupancy
+          ? { model: 'PerOccupancy' as const, values: r.PerOccupancy.map((o) => ({ rate: o.$.rate, occupancy: o.$.occupancy })) }
+          : undefined,
+  }),
+);
 
 const ratePlan = elem({
   $: attrs({ id: productId, closed: xsBool.optional() }),
   Rate: z.array(rate).optional(),
-  Restrictions: one(elem({
-    $: attrs({ minLOS: xsInt(1, 28).optional(), maxLOS: xsInt(1, 28).optional(), closedToArrival: xsBool.optional(), closedToDeparture: xsBool.optional() }),
-  })).optional(),
-}).transform((rp) => defined({
-  id: rp.$.id,
-  closed: rp.$.closed,
-  rates: rp.Rate ?? [],
-  restrictions: rp.Restrictions && defined(rp.Restrictions.$),
-}));
+  Restrictions: one(
+    elem({
+      $: attrs({ minLOS: xsInt(1, 28).optional(), maxLOS: xsInt(1, 28).optional(), closedToArrival: xsBool.optional(), closedToDeparture: xsBool.optional() }),
+    }),
+  ).optional(),
+}).transform((rp) =>
+  defined({
+    id: rp.$.id,
+    closed: rp.$.closed,
+    rates: rp.Rate ?? [],
+    restrictions: rp.Restrictions && defined(rp.Restrictions.$),
+  }),
+);
 
 const roomType = elem({
   $: attrs({ id: productId, closed: xsBool.optional() }),
   Inventory: one(elem({ $: attrs({ flexibleAllocation: xsInt(0, 4999).optional(), totalInventoryAvailable: xsInt(0, 4999).optional() }) })).optional(),
   RatePlan: z.array(ratePlan).optional(),
-}).transform((r) => defined({
-  id: r.$.id,
-  closed: r.$.closed,
-  inventory: r.Inventory && defined(r.Inventory.$),
-  ratePlans: r.RatePlan ?? [],
-}));
+}).transform((r) =>
+  defined({
+    id: r.$.id,
+    closed: r.$.closed,
+    inventory: r.Inventory && defined(r.Inventory.$),
+    ratePlans: r.RatePlan ?? [],
+  }),
+);
 
-const availRateUpdate = elem({ DateRange: z.array(dateRange), RoomType: z.array(roomType) })
-  .transform((g) => ({ ranges: g.DateRange, rooms: g.RoomType }));
+const availRateUpdate = elem({ DateRange: z.array(dateRange), RoomType: z.array(roomType) }).transform((g) => ({ ranges: g.DateRange, rooms: g.RoomType }));
 
 const rqSchema = elem({
   $: attrs({}), // only namespace declarations, which the first pass took away
@@ -217,8 +259,11 @@ export type ArRequestReading = { kind: 'request'; rq: ArRequest } | { kind: 'ref
  * 3010 "Validation against schema failed …" (here with what failed).
  */
 export async function readAvailRateUpdateRQ(xml: string): Promise<ArRequestReading> {
-  const refuse = (code: ArRequestError['code'], message: string, hotelId?: string): ArRequestReading =>
-    ({ kind: 'refused', error: { code, message }, ...(hotelId === undefined ? {} : { hotelId }) });
+  const refuse = (code: ArRequestError['code'], message: string, hotelId?: string): ArRequestReading => ({
+    kind: 'refused',
+    error: { code, message },
+    ...(hotelId === undefined ? {} : { hotelId }),
+  });
   // Our choice, not Expedia's documented behaviour: no DTDs (no entity tricks in a test server).
   if (/<!DOCTYPE/i.test(xml)) return refuse(2002, 'Parsing error: a DOCTYPE is not allowed.');
   let doc: Record<string, RawNode> | null;
@@ -255,8 +300,8 @@ function hotelOf(root: RawNode): string | undefined {
 
 /** zod issues with XML paths (`AvailRateUpdate[3]/RoomType[0]/@id: …`), the first three. */
 function describe(err: z.ZodError): string {
-  const path = (p: readonly PropertyKey[]) => p.map((s, i) =>
-    typeof s === 'number' ? `[${s}]` : s === '$' ? '' : p[i - 1] === '$' ? `/@${String(s)}` : `${i ? '/' : ''}${String(s)}`).join('');
+  const path = (p: readonly PropertyKey[]) =>
+    p.map((s, i) => (typeof s === 'number' ? `[${s}]` : s === '$' ? '' : p[i - 1] === '$' ? `/@${String(s)}` : `${i ? '/' : ''}${String(s)}`)).join('');
   const shown = err.issues.slice(0, 3).map((i) => `${path(i.path) || 'AvailRateUpdateRQ'}: ${i.message}`);
   return shown.join('; ') + (err.issues.length > 3 ? ` (+${err.issues.length - 3} more)` : '');
 }

@@ -18,8 +18,14 @@ export const AR_MAX_UPDATES = 5_000;
 export const AR_MAX_BYTES = 100 * 1024;
 
 /** Pricing models by the PARR/Product API names (../shared/ota/expedia-eqc/ProductAvailRateRetrievalRS.xsd). */
-export type PricingModel = 'PerDayPricing' | 'PerPersonPricing' | 'OccupancyBasedPricing' | 'PerDayPricingByDayOfArrival'
-  | 'PerDayPricingByLengthOfStay' | 'PerPersonPricingByDayOfArrival' | 'OccupancyBasedPricingByDayOfArrival';
+export type PricingModel =
+  | 'PerDayPricing'
+  | 'PerPersonPricing'
+  | 'OccupancyBasedPricing'
+  | 'PerDayPricingByDayOfArrival'
+  | 'PerDayPricingByLengthOfStay'
+  | 'PerPersonPricingByDayOfArrival'
+  | 'OccupancyBasedPricingByDayOfArrival';
 
 /** What Expedia knows of a hotel's products; every field beyond rooms and rates is optional and checked only when given. */
 export interface ExpediaProduct {
@@ -145,10 +151,12 @@ export function checkRequest(rq: ArRequest, today: string, product: ExpediaProdu
       if (product && !product.rates.includes(rp.id)) unknownRates.add(rp.id);
       const r = rp.restrictions;
       // [EQC guides] 3015 "MaxLOS value (X) smaller than the MinLOS value(Y)"; 7016 is the stored-value case.
-      if (r?.minLOS !== undefined && r.maxLOS !== undefined && r.maxLOS < r.minLOS) business(`MaxLOS value (${r.maxLOS}) smaller than the MinLOS value (${r.minLOS})`);
+      if (r?.minLOS !== undefined && r.maxLOS !== undefined && r.maxLOS < r.minLOS)
+        business(`MaxLOS value (${r.maxLOS}) smaller than the MinLOS value (${r.minLOS})`);
       // [EQC reference] Rate: "Up to 28 rate elements can be specified when updating per day and per
       // length of stay rates. Else only one rate element should be defined."
-      if (rp.rates.length > 1 && rp.rates.some((x) => x.lengthOfStay === undefined)) business(`more than one Rate for Rate Plan ID ${rp.id} without lengthOfStay`);
+      if (rp.rates.length > 1 && rp.rates.some((x) => x.lengthOfStay === undefined))
+        business(`more than one Rate for Rate Plan ID ${rp.id} without lengthOfStay`);
       for (const rate of rp.rates) {
         // XSD @lengthOfStay: "only available in conjunction with per day rates".
         if (rate.lengthOfStay !== undefined && rate.amounts && rate.amounts.model !== 'PerDay') business('lengthOfStay is only allowed with PerDay rates');
@@ -185,7 +193,8 @@ function checkModel(model: PricingModel, rate: ArRate, fail: (code: number, mess
   if (los && rate.amounts && rate.lengthOfStay === undefined) fail(3123, 'Length of stay has to be provided for the Rate Plans with LOS enabled');
   if (!los && rate.lengthOfStay !== undefined) fail(3124, 'Length of stay attribute can only be set on Rate Plans with LOS enabled');
   // [EQC reference] @rateChangeIndicator: "Rate plan is day-of-arrival pricing enabled. It not, update is rejected with error code 3125."
-  if (rate.rateChangeIndicator !== undefined && !model.endsWith('ByDayOfArrival')) fail(3125, 'Field not accessible for edit for this hotel and source - rateChangeIndicator');
+  if (rate.rateChangeIndicator !== undefined && !model.endsWith('ByDayOfArrival'))
+    fail(3125, 'Field not accessible for edit for this hotel and source - rateChangeIndicator');
 }
 
 /**
@@ -218,10 +227,16 @@ function expand(rq: ArRequest): Change[] {
             }
             if (rate.currency === undefined) continue; // already a 3015
             for (const v of rate.amounts.values) {
-              out.push({ ...at, kind: 'rate', currency: rate.currency, model: rate.amounts.model, amount: v.rate,
+              out.push({
+                ...at,
+                kind: 'rate',
+                currency: rate.currency,
+                model: rate.amounts.model,
+                amount: v.rate,
                 ...('occupancy' in v ? { occupancy: v.occupancy } : {}),
                 ...(rate.lengthOfStay === undefined ? {} : { lengthOfStay: rate.lengthOfStay }),
-                ...(rate.rateChangeIndicator === undefined ? {} : { rateChangeIndicator: rate.rateChangeIndicator }) });
+                ...(rate.rateChangeIndicator === undefined ? {} : { rateChangeIndicator: rate.rateChangeIndicator }),
+              });
             }
           }
           for (const [field, value] of Object.entries(rp.restrictions ?? {}) as Array<[RestrictionField, number | boolean]>) {
@@ -238,12 +253,18 @@ function expand(rq: ArRequest): Change[] {
 function slot(c: Change): [string, string] {
   const at = `${c.room}|${c.night}`;
   switch (c.kind) {
-    case 'inventory': return [`inventory|${at}`, `${c.total}|${c.flexible}`];
-    case 'roomClosed': return [`roomClosed|${at}`, String(c.closed)];
-    case 'planClosed': return [`planClosed|${at}|${c.plan}`, String(c.closed)];
-    case 'rate': return [`rate|${at}|${c.plan}|${c.model}|${c.occupancy}|${c.lengthOfStay}`, `${c.currency}|${c.amount}|${c.rateChangeIndicator}`];
-    case 'rateChangeIndicator': return [`rateChangeIndicator|${at}|${c.plan}`, String(c.value)];
-    case 'restriction': return [`${c.field}|${at}|${c.plan}`, String(c.value)];
+    case 'inventory':
+      return [`inventory|${at}`, `${c.total}|${c.flexible}`];
+    case 'roomClosed':
+      return [`roomClosed|${at}`, String(c.closed)];
+    case 'planClosed':
+      return [`planClosed|${at}|${c.plan}`, String(c.closed)];
+    case 'rate':
+      return [`rate|${at}|${c.plan}|${c.model}|${c.occupancy}|${c.lengthOfStay}`, `${c.currency}|${c.amount}|${c.rateChangeIndicator}`];
+    case 'rateChangeIndicator':
+      return [`rateChangeIndicator|${at}|${c.plan}`, String(c.value)];
+    case 'restriction':
+      return [`${c.field}|${at}|${c.plan}`, String(c.value)];
   }
 }
 

@@ -62,8 +62,7 @@ interface Flight {
 }
 type HoldEnd = 'elapsed' | 'gone' | 'closing';
 
-const xml = (body: Record<string, unknown>) =>
-  buildXml({ AvailRateUpdateRS: { $: { xmlns: AR_RS_NAMESPACE }, ...body } });
+const xml = (body: Record<string, unknown>) => buildXml({ AvailRateUpdateRS: { $: { xmlns: AR_RS_NAMESPACE }, ...body } });
 const issues = (list: ArIssue[]) => list.map((i) => ({ _: i.message, $: { code: String(i.code) } }));
 const successXml = (warnings: ArIssue[]) => xml({ Success: warnings.length ? { Warning: issues(warnings) } : '' });
 const errorXml = (errors: ArIssue[]) => xml({ Error: issues(errors) });
@@ -108,12 +107,16 @@ export class ExpediaSandbox {
       app.addHook('preClose', async () => {
         for (const wake of [...this.#holds]) wake();
       });
-      app.post('/eqc/ar', {
-        bodyLimit: BODY_LIMIT,
-        onRequest: async (_request, reply) => {
-          this.#flights.set(reply.raw, this.#track(reply.raw));
+      app.post(
+        '/eqc/ar',
+        {
+          bodyLimit: BODY_LIMIT,
+          onRequest: async (_request, reply) => {
+            this.#flights.set(reply.raw, this.#track(reply.raw));
+          },
         },
-      }, async (request, reply) => this.#handle(String(request.body ?? ''), reply));
+        async (request, reply) => this.#handle(String(request.body ?? ''), reply),
+      );
 
       controlRoutes(app, this, () => ({ ...this.stats, overlaps: this.overlaps, inFlight: Object.fromEntries(this.#inFlight) }));
     };
@@ -148,7 +151,7 @@ export class ExpediaSandbox {
 
   /** Every amount accepted per sandboxKey(room, rate, night), by the model it came in (occupancy / length of stay keyed). */
   prices(hotel: string): Map<string, Price> {
-    return new Map([...this.#hotels.get(hotel)?.prices ?? []].map(([k, p]) => [k, { ...p, values: { ...p.values } }]));
+    return new Map([...(this.#hotels.get(hotel)?.prices ?? [])].map(([k, p]) => [k, { ...p, values: { ...p.values } }]));
   }
 
   /** Rooms to sell per `${room}|${night}`: the total as applied (with base allocation: raised to it, or base + flexible capped at 4999). */
@@ -206,7 +209,9 @@ export class ExpediaSandbox {
     // [EQC guides] 3202: "You either specified an invalid hotel ID or your account is not linked to this hotel."
     const products = this.#opts.products;
     if (!account.hotels.includes(rq.hotelId) || (products && !products[rq.hotelId])) {
-      return this.#reject(reply, flight, [{ code: 3202, message: 'Hotel ID not found. You either specified an invalid hotel ID or your account is not linked to this hotel.' }]);
+      return this.#reject(reply, flight, [
+        { code: 3202, message: 'Hotel ID not found. You either specified an invalid hotel ID or your account is not linked to this hotel.' },
+      ]);
     }
 
     const checked = checkRequest(rq, this.#now().toISOString().slice(0, 10), products?.[rq.hotelId]);
@@ -251,7 +256,8 @@ export class ExpediaSandbox {
       }
       case 'slow': {
         const end = await this.#hold(flight, plan.slowMs);
-        if (end === 'gone') this.#drop(reply); // nobody to tell: nothing is applied
+        if (end === 'gone')
+          this.#drop(reply); // nobody to tell: nothing is applied
         else if (end === 'closing') this.#send(reply, flight, 503, html(503, 'Shutting Down'), 'text/html');
         return end !== 'elapsed';
       }

@@ -46,9 +46,19 @@ export function warningItem(text: string): WarningItem {
 
 /** The part each documented warning is about (EQC AR guides, "AR Response Business Warnings"). */
 const CODE_PARTS: Record<number, Part[]> = {
-  7009: ['rate'], 7019: ['rate'], 7021: ['rate'], 7024: ['rate'], 7025: ['rate'], 7027: ['rate'],
-  7014: ['restr'], 7016: ['restr'], 7023: ['restr'], 7026: ['restr'],
-  7010: ['avail'], 7013: ['avail'], 7018: ['avail'],
+  7009: ['rate'],
+  7019: ['rate'],
+  7021: ['rate'],
+  7024: ['rate'],
+  7025: ['rate'],
+  7027: ['rate'],
+  7014: ['restr'],
+  7016: ['restr'],
+  7023: ['restr'],
+  7026: ['restr'],
+  7010: ['avail'],
+  7013: ['avail'],
+  7018: ['avail'],
 };
 
 /**
@@ -59,7 +69,9 @@ const CODE_PARTS: Record<number, Part[]> = {
  * first: every item names its "Rate Plan ID".
  */
 function partsOf(w: ArIssue, item: WarningItem): Part[] {
-  const text = w.message.replace(/\[[^\]]*\]/g, ' ').replace(/(Inventory date|Stay Date|Room Type ID|Rate Plan ID|Occupancy|Length of stay):?\s*[^;\]]*;?/gi, ' ');
+  const text = w.message
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/(Inventory date|Stay Date|Room Type ID|Rate Plan ID|Occupancy|Length of stay):?\s*[^;\]]*;?/gi, ' ');
   const rate = /\b(rates?|costs?|prices?|amounts?)\b/i.test(text);
   const restr = /\b(restrictions?|LOS|MinLOS|MaxLOS|length of stay|close|closed|open)\b/i.test(text);
   if (rate !== restr && item.ratePlan) return rate ? ['rate'] : ['restr'];
@@ -90,28 +102,49 @@ export function readWarnings(warnings: ArIssue[], batch: Array<PlannedRange<ArUp
       continue;
     }
     const parts = partsOf(w, item);
-    const matches = (r: PlannedRange<ArUpdate>) => r.value.roomTypeId === item.room
-      && (item.ratePlan ? r.value.ratePlan?.id === item.ratePlan : r.value.availability !== undefined);
+    const matches = (r: PlannedRange<ArUpdate>) =>
+      r.value.roomTypeId === item.room && (item.ratePlan ? r.value.ratePlan?.id === item.ratePlan : r.value.availability !== undefined);
     for (const r of batch.filter(matches)) {
       if (item.date && (item.date < r.from || item.date > r.to)) continue;
       const covers = r.covers.filter((c) => parts.includes(c.part) && (!item.date || nightOf(c.cellId) === item.date));
       if (covers.length) {
-        out.refused.push({ covers, value: true, error: { severity: 'error', kind: 'rejected', errorCode: 'ERR_OTA_REJECTED', otaCode: String(w.code), message: text,
-          stayFrom: item.date ?? r.from, stayTo: item.date ?? r.to } });
+        out.refused.push({
+          covers,
+          value: true,
+          error: {
+            severity: 'error',
+            kind: 'rejected',
+            errorCode: 'ERR_OTA_REJECTED',
+            otaCode: String(w.code),
+            message: text,
+            stayFrom: item.date ?? r.from,
+            stayTo: item.date ?? r.to,
+          },
+        });
       }
     }
     if (item.unlisted) {
       // Expedia stopped listing this cause: every item of the same kind for the same room type (and
       // rate plan) in the request may be one of the unlisted. Not acknowledged (the OTA may not show
       // them), but not remembered as refused: the next change of the cell sends them again.
-      const kind = (r: PlannedRange<ArUpdate>) => r.value.roomTypeId === item.room
-        && (item.ratePlan ? r.value.ratePlan?.id === item.ratePlan : r.value.availability !== undefined);
+      const kind = (r: PlannedRange<ArUpdate>) =>
+        r.value.roomTypeId === item.room && (item.ratePlan ? r.value.ratePlan?.id === item.ratePlan : r.value.availability !== undefined);
       for (const r of batch.filter(kind)) {
         const covers = r.covers.filter((c) => parts.includes(c.part));
         if (covers.length) {
-          out.refused.push({ covers, value: false, error: { severity: 'error', kind: 'rejected', errorCode: 'ERR_OTA_REJECTED', otaCode: String(w.code),
-            message: `expedia ${w.code}: ${item.unlisted} more warnings of this cause were not listed; the outcome of these items is unknown (${w.message.slice(0, 300)})`,
-            stayFrom: r.from, stayTo: r.to } });
+          out.refused.push({
+            covers,
+            value: false,
+            error: {
+              severity: 'error',
+              kind: 'rejected',
+              errorCode: 'ERR_OTA_REJECTED',
+              otaCode: String(w.code),
+              message: `expedia ${w.code}: ${item.unlisted} more warnings of this cause were not listed; the outcome of these items is unknown (${w.message.slice(0, 300)})`,
+              stayFrom: r.from,
+              stayTo: r.to,
+            },
+          });
         }
       }
     }

@@ -29,7 +29,9 @@ export const googleHotelsAdapter: OtaAdapter = {
   settings: z.object({
     ...commonSettings,
     sync_days: settingInt(1, 500, 'Google publishes no ARI horizon; StayOS keeps at most 500 days current'),
-    partner_key: z.string({ error: 'must be the partner account key (text)' }).regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1–64 letters, digits, _ . - (the partner account key)' }),
+    partner_key: z
+      .string({ error: 'must be the partner account key (text)' })
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1–64 letters, digits, _ . - (the partner account key)' }),
     rate_amounts: z.enum(['after_tax', 'before_tax'], { error: 'must be after_tax (the price the guest pays) or before_tax' }),
   }),
   outbound: {

@@ -22,8 +22,18 @@ import { planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
 import type { OtaValues } from '../outbound/types.ts';
 import {
-  buildAvailNotifRQ, buildInvCountNotifRQ, buildRateAmountNotifRQ, GOOGLE_MAX_ITEMS, GOOGLE_NO_MAX_LOS, GOOGLE_PATHS, RESTRICTIONS_PER_UPDATE,
-  type GoogleInvUpdate, type GoogleKind, type GoogleMessageOptions, type GoogleRateUpdate, type GoogleRestrictionUpdate,
+  buildAvailNotifRQ,
+  buildInvCountNotifRQ,
+  buildRateAmountNotifRQ,
+  GOOGLE_MAX_ITEMS,
+  GOOGLE_NO_MAX_LOS,
+  GOOGLE_PATHS,
+  RESTRICTIONS_PER_UPDATE,
+  type GoogleInvUpdate,
+  type GoogleKind,
+  type GoogleMessageOptions,
+  type GoogleRateUpdate,
+  type GoogleRestrictionUpdate,
 } from './messages.ts';
 import { parseGoogleAnswer, type GoogleAnswer, type GoogleIssue } from './parser.ts';
 
@@ -37,20 +47,54 @@ function optionsOf(ctx: PushContext): GoogleMessageOptions {
 }
 
 const chunks = <T>(xs: T[], size: number): T[][] => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
-const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) => rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
+const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) =>
+  rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
 
 const protocol: PushProtocol<Update, GoogleAnswer> = {
   ota: 'google_hotels',
 
   batches(_ctx, cells: PushCell[]) {
-    const inv = withDates(planRanges<GoogleInvUpdate>(cells, ['avail'], (c) => c.roomCode, (c) => ({ roomCode: c.roomCode, from: '', to: '', count: c.values.availability })));
-    const rates = withDates(planRanges<GoogleRateUpdate>(cells, ['rate'], (c) => `${c.roomCode}|${c.rateCode}`, (c) => ({
-      roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', amount: c.values.rate!, currency: c.values.currency!,
-    })));
-    const restr = withDates(planRanges<GoogleRestrictionUpdate>(cells, ['restr'], (c) => `${c.roomCode}|${c.rateCode}`, (c) => ({
-      roomCode: c.roomCode, rateCode: c.rateCode, from: '', to: '', closed: c.values.closed, closedToArrival: c.values.closedToArrival,
-      closedToDeparture: c.values.closedToDeparture, minLos: c.values.minLos, maxLos: c.values.maxLos ?? GOOGLE_NO_MAX_LOS,
-    })));
+    const inv = withDates(
+      planRanges<GoogleInvUpdate>(
+        cells,
+        ['avail'],
+        (c) => c.roomCode,
+        (c) => ({ roomCode: c.roomCode, from: '', to: '', count: c.values.availability }),
+      ),
+    );
+    const rates = withDates(
+      planRanges<GoogleRateUpdate>(
+        cells,
+        ['rate'],
+        (c) => `${c.roomCode}|${c.rateCode}`,
+        (c) => ({
+          roomCode: c.roomCode,
+          rateCode: c.rateCode,
+          from: '',
+          to: '',
+          amount: c.values.rate!,
+          currency: c.values.currency!,
+        }),
+      ),
+    );
+    const restr = withDates(
+      planRanges<GoogleRestrictionUpdate>(
+        cells,
+        ['restr'],
+        (c) => `${c.roomCode}|${c.rateCode}`,
+        (c) => ({
+          roomCode: c.roomCode,
+          rateCode: c.rateCode,
+          from: '',
+          to: '',
+          closed: c.values.closed,
+          closedToArrival: c.values.closedToArrival,
+          closedToDeparture: c.values.closedToDeparture,
+          minLos: c.values.minLos,
+          maxLos: c.values.maxLos ?? GOOGLE_NO_MAX_LOS,
+        }),
+      ),
+    );
     // Inventory first: a night opened by its restrictions is then sold with the right count.
     return [
       ...chunks(inv, GOOGLE_MAX_ITEMS).map((updates) => ({ kind: 'inv', updates })),
@@ -64,18 +108,26 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
     const hotel = ctx.connection.hotelCode;
     const values = batch.updates.map((r) => r.value);
     const opts = optionsOf(ctx);
-    const body = kind === 'inv' ? buildInvCountNotifRQ(hotel, values as GoogleInvUpdate[], opts)
-      : kind === 'rate' ? buildRateAmountNotifRQ(hotel, values as GoogleRateUpdate[], opts)
-      : buildAvailNotifRQ(hotel, values as GoogleRestrictionUpdate[], opts);
+    const body =
+      kind === 'inv'
+        ? buildInvCountNotifRQ(hotel, values as GoogleInvUpdate[], opts)
+        : kind === 'rate'
+          ? buildRateAmountNotifRQ(hotel, values as GoogleRateUpdate[], opts)
+          : buildAvailNotifRQ(hotel, values as GoogleRestrictionUpdate[], opts);
     return { url: `${ctx.connection.endpointUrl.replace(/\/+$/, '')}${GOOGLE_PATHS[kind]}`, body, headers: { 'Content-Type': 'application/xml' } };
   },
 
   async read(_ctx, answer, batch) {
     const details = { ota: 'google_hotels', httpStatus: answer.status };
     if (answer.status === 401 || answer.status === 403) {
-      throw new StayosError('ERR_OTA_AUTH', `google_hotels: HTTP ${answer.status}: this server's address is not allowed to push ARI to the account (Hotel Center: the pricing source's IP addresses)`, { details });
+      throw new StayosError(
+        'ERR_OTA_AUTH',
+        `google_hotels: HTTP ${answer.status}: this server's address is not allowed to push ARI to the account (Hotel Center: the pricing source's IP addresses)`,
+        { details },
+      );
     }
-    if (answer.status !== 200) throw new StayosError('ERR_OTA_REJECTED', `google_hotels: HTTP ${answer.status} from ${GOOGLE_PATHS[batch.kind as GoogleKind]}`, { details });
+    if (answer.status !== 200)
+      throw new StayosError('ERR_OTA_REJECTED', `google_hotels: HTTP ${answer.status} from ${GOOGLE_PATHS[batch.kind as GoogleKind]}`, { details });
     return parseGoogleAnswer(answer.body, ROOT[batch.kind as GoogleKind]);
   },
 
@@ -85,7 +137,14 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
     const otaCodes = answer.errors.map((e) => e.code ?? '').filter(Boolean);
     // Nothing of the message is known to be applied: halves, until the refused update stands alone.
     if (batch.updates.length > 1) {
-      return { applied: [], refused: [], again: halves(batch), warnings: [], otaCodes, message: `${issueText(first)} (${batch.updates.length} updates: sent again in halves)` };
+      return {
+        applied: [],
+        refused: [],
+        again: halves(batch),
+        warnings: [],
+        otaCodes,
+        message: `${issueText(first)} (${batch.updates.length} updates: sent again in halves)`,
+      };
     }
     const update = batch.updates[0]!;
     return { applied: [], refused: [{ update, error: rejection(first, update) }], again: [], warnings: [], otaCodes, message: issueText(first) };
@@ -97,8 +156,13 @@ const issueText = (i: GoogleIssue) => `google_hotels ${i.code ?? '(no code)'}${i
 function rejection(issue: GoogleIssue, r: PlannedRange<Update>) {
   const v = r.value as { roomCode: string; rateCode?: string };
   return {
-    severity: 'error' as const, kind: 'rejected' as const, errorCode: 'ERR_OTA_REJECTED' as const, otaCode: issue.code ?? null,
-    message: `${issueText(issue)} (room ${v.roomCode}${v.rateCode ? `, package ${v.rateCode}` : ''}, ${r.from}..${r.to})`, stayFrom: r.from, stayTo: r.to,
+    severity: 'error' as const,
+    kind: 'rejected' as const,
+    errorCode: 'ERR_OTA_REJECTED' as const,
+    otaCode: issue.code ?? null,
+    message: `${issueText(issue)} (room ${v.roomCode}${v.rateCode ? `, package ${v.rateCode}` : ''}, ${r.from}..${r.to})`,
+    stayFrom: r.from,
+    stayTo: r.to,
   };
 }
 
@@ -108,9 +172,14 @@ export const googleHotelsConnector: Connector = {
   maxDaysAhead: 500,
   normalize(v: AriValues): OtaValues {
     return {
-      availability: v.availability, rate: v.rate, currency: v.currency,
-      minLos: Math.min(Math.max(v.minLos ?? 1, 1), GOOGLE_NO_MAX_LOS), maxLos: v.maxLos === null ? null : Math.min(Math.max(v.maxLos, 1), GOOGLE_NO_MAX_LOS),
-      closedToArrival: v.closedToArrival, closedToDeparture: v.closedToDeparture, closed: v.closed,
+      availability: v.availability,
+      rate: v.rate,
+      currency: v.currency,
+      minLos: Math.min(Math.max(v.minLos ?? 1, 1), GOOGLE_NO_MAX_LOS),
+      maxLos: v.maxLos === null ? null : Math.min(Math.max(v.maxLos, 1), GOOGLE_NO_MAX_LOS),
+      closedToArrival: v.closedToArrival,
+      closedToDeparture: v.closedToDeparture,
+      closed: v.closed,
     };
   },
   push: (ctx, cells) => runPushLoop(ctx, cells, protocol),

@@ -40,11 +40,30 @@ export const GOOGLE_MAX_ITEMS = 1000;
 /** A stay no PMS restriction reaches: how "no maximum stay" is stated (Google documents no way to clear SetMaxLOS). */
 export const GOOGLE_NO_MAX_LOS = 365;
 
-export interface GoogleInvUpdate { roomCode: string; from: string; to: string; count: number }
-export interface GoogleRateUpdate { roomCode: string; rateCode: string; from: string; to: string; amount: string; currency: string }
+export interface GoogleInvUpdate {
+  roomCode: string;
+  from: string;
+  to: string;
+  count: number;
+}
+export interface GoogleRateUpdate {
+  roomCode: string;
+  rateCode: string;
+  from: string;
+  to: string;
+  amount: string;
+  currency: string;
+}
 export interface GoogleRestrictionUpdate {
-  roomCode: string; rateCode: string; from: string; to: string;
-  closed: boolean; closedToArrival: boolean; closedToDeparture: boolean; minLos: number; maxLos: number;
+  roomCode: string;
+  rateCode: string;
+  from: string;
+  to: string;
+  closed: boolean;
+  closedToArrival: boolean;
+  closedToDeparture: boolean;
+  minLos: number;
+  maxLos: number;
 }
 
 export interface GoogleMessageOptions {
@@ -62,15 +81,19 @@ export const RESTRICTIONS_PER_UPDATE = 5;
 function root(opts: GoogleMessageOptions, extra: Record<string, string> = {}) {
   return {
     $: {
-      xmlns: OTA_NAMESPACE, EchoToken: opts.echoToken ?? randomBytes(12).toString('base64url'),
-      TimeStamp: (opts.timeStamp ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), Version: '3.0', ...extra,
+      xmlns: OTA_NAMESPACE,
+      EchoToken: opts.echoToken ?? randomBytes(12).toString('base64url'),
+      TimeStamp: (opts.timeStamp ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      Version: '3.0',
+      ...extra,
     },
     ...(opts.partnerKey ? { POS: { Source: { RequestorID: { $: { ID: opts.partnerKey } } } } } : {}),
   };
 }
 
-const control = (u: { roomCode: string; rateCode?: string; from: string; to: string }) =>
-  ({ $: { Start: u.from, End: u.to, InvTypeCode: u.roomCode, ...(u.rateCode ? { RatePlanCode: u.rateCode } : {}) } });
+const control = (u: { roomCode: string; rateCode?: string; from: string; to: string }) => ({
+  $: { Start: u.from, End: u.to, InvTypeCode: u.roomCode, ...(u.rateCode ? { RatePlanCode: u.rateCode } : {}) },
+});
 
 export function buildInvCountNotifRQ(hotelCode: string, updates: GoogleInvUpdate[], opts: GoogleMessageOptions = {}): string {
   return buildXml({
@@ -103,16 +126,23 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: GoogleRateUpd
 
 export function buildAvailNotifRQ(hotelCode: string, updates: GoogleRestrictionUpdate[], opts: GoogleMessageOptions = {}): string {
   const status = (restriction: string, closed: boolean) => ({ RestrictionStatus: { $: { Restriction: restriction, Status: closed ? 'Close' : 'Open' } } });
-  const los = (type: 'SetMinLOS' | 'SetMaxLOS', days: number) => ({ LengthsOfStay: { LengthOfStay: { $: { Time: String(days), TimeUnit: 'Day', MinMaxMessageType: type } } } });
+  const los = (type: 'SetMinLOS' | 'SetMaxLOS', days: number) => ({
+    LengthsOfStay: { LengthOfStay: { $: { Time: String(days), TimeUnit: 'Day', MinMaxMessageType: type } } },
+  });
   return buildXml({
     OTA_HotelAvailNotifRQ: {
       ...root(opts),
       AvailStatusMessages: {
         $: { HotelCode: hotelCode },
-        AvailStatusMessage: updates.flatMap((u) => [
-          status('Master', u.closed), status('Arrival', u.closedToArrival), status('Departure', u.closedToDeparture),
-          los('SetMinLOS', u.minLos), los('SetMaxLOS', u.maxLos),
-        ].map((r) => ({ StatusApplicationControl: control(u), ...r }))),
+        AvailStatusMessage: updates.flatMap((u) =>
+          [
+            status('Master', u.closed),
+            status('Arrival', u.closedToArrival),
+            status('Departure', u.closedToDeparture),
+            los('SetMinLOS', u.minLos),
+            los('SetMaxLOS', u.maxLos),
+          ].map((r) => ({ StatusApplicationControl: control(u), ...r })),
+        ),
       },
     },
   });

@@ -10,17 +10,27 @@ import { z } from 'zod';
 import { StayosError } from '../../core/errors.ts';
 import { readXml, XmlRefused } from '../../core/xml.ts';
 
-export interface GoogleIssue { type?: string | undefined; code?: string | undefined; text: string }
+export interface GoogleIssue {
+  type?: string | undefined;
+  code?: string | undefined;
+  text: string;
+}
 export type GoogleAnswer = { kind: 'success' } | { kind: 'errors'; errors: GoogleIssue[] };
 
 const issue = z.union([z.string(), z.object({ _: z.string().optional(), $: z.record(z.string(), z.string()).optional() })]);
-const answer = z.object({
-  Success: z.array(z.unknown()).optional(),
-  Errors: z.array(z.object({ Error: z.array(issue).min(1) })).length(1).optional(),
-}).refine((a) => (a.Success === undefined) !== (a.Errors === undefined), 'needs exactly one of Success or Errors');
+const answer = z
+  .object({
+    Success: z.array(z.unknown()).optional(),
+    Errors: z
+      .array(z.object({ Error: z.array(issue).min(1) }))
+      .length(1)
+      .optional(),
+  })
+  .refine((a) => (a.Success === undefined) !== (a.Errors === undefined), 'needs exactly one of Success or Errors');
 
 export async function parseGoogleAnswer(body: string, expectedRoot: string): Promise<GoogleAnswer> {
-  const invalid = (what: string, cause?: unknown) => new StayosError('ERR_OTA_INVALID_RESPONSE', `google_hotels: the answer ${what}`, { cause, details: { ota: 'google_hotels' } });
+  const invalid = (what: string, cause?: unknown) =>
+    new StayosError('ERR_OTA_INVALID_RESPONSE', `google_hotels: the answer ${what}`, { cause, details: { ota: 'google_hotels' } });
   let doc;
   try {
     doc = await readXml(body);
@@ -33,8 +43,14 @@ export async function parseGoogleAnswer(body: string, expectedRoot: string): Pro
   if (!r.data.Errors) return { kind: 'success' };
   return {
     kind: 'errors',
-    errors: r.data.Errors[0]!.Error.map((e) => (typeof e === 'string' ? { text: e } : {
-      type: e.$?.Type, code: e.$?.Code, text: (e._ ?? e.$?.ShortText ?? '').trim() || 'no text',
-    })),
+    errors: r.data.Errors[0]!.Error.map((e) =>
+      typeof e === 'string'
+        ? { text: e }
+        : {
+            type: e.$?.Type,
+            code: e.$?.Code,
+            text: (e._ ?? e.$?.ShortText ?? '').trim() || 'no text',
+          },
+    ),
   };
 }

@@ -50,7 +50,8 @@ export interface GoogleSandboxOptions {
 }
 
 type El = { $?: Record<string, string> } & Record<string, unknown>;
-const kids = (n: unknown, name: string): El[] => (n && typeof n === 'object' && Array.isArray((n as Record<string, unknown>)[name]) ? (n as Record<string, El[]>)[name]! : []);
+const kids = (n: unknown, name: string): El[] =>
+  n && typeof n === 'object' && Array.isArray((n as Record<string, unknown>)[name]) ? (n as Record<string, El[]>)[name]! : [];
 // StatusApplicationControl's day flags (OpenTravel's spelling, in Google's syntax blocks): when any is
 // given, only the days flagged true take the update.
 const DAYS = ['Sun', 'Mon', 'Tue', 'Weds', 'Thur', 'Fri', 'Sat'] as const;
@@ -66,7 +67,10 @@ const isDate = (s: unknown) => typeof s === 'string' && /^\d{4}-\d{2}-\d{2}$/.te
 const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
 
 class Refused extends Error {
-  constructor(readonly type: string, text: string) {
+  constructor(
+    readonly type: string,
+    text: string,
+  ) {
     super(text);
   }
 }
@@ -144,20 +148,33 @@ export class GoogleHotelsSandbox {
       if (name !== root) throw new Refused('10', `this path takes <${root}>, not <${String(name).slice(0, 60)}>`);
       if (rq.$?.xmlns !== NS) throw new Refused('10', `the root must be in the namespace ${NS}`);
       if (!echo || !/^[A-Za-z0-9_-]+$/.test(echo)) throw new Refused('10', 'EchoToken is required: letters, digits, _ and - only');
-      if (!rq.$?.TimeStamp || Number.isNaN(Date.parse(rq.$.TimeStamp))) throw new Refused('10', 'TimeStamp is required: the creation date and time of the message');
+      if (!rq.$?.TimeStamp || Number.isNaN(Date.parse(rq.$.TimeStamp)))
+        throw new Refused('10', 'TimeStamp is required: the creation date and time of the message');
       if (!rq.$?.Version) throw new Refused('10', 'Version is required');
       const allowed = this.#opts.accounts.filter((a) => (a.addresses ?? LOOPBACK).includes(req.ip));
       if (!allowed.length || this.faults.plan.authFailure) return this.#answer(reply, 403, 'text/plain', 'Forbidden: this address may not push ARI');
-      const apply = this.#read(root, rq, allowed.flatMap((a) => a.hotels));
+      const apply = this.#read(
+        root,
+        rq,
+        allowed.flatMap((a) => a.hotels),
+      );
       apply();
       this.stats.accepted += 1;
       return this.#answer(reply, 200, 'application/xml', buildXml({ [answerRoot]: { $: this.#rsAttrs(echo), Success: '' } }));
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       this.stats.rejected += 1;
-      return this.#answer(reply, 200, 'application/xml', buildXml({
-        [answerRoot]: { $: this.#rsAttrs(echo), Errors: { Error: { $: { Type: err.type, Status: 'NotProcessed', ShortText: err.message.slice(0, 128) }, _: err.message } } },
-      }));
+      return this.#answer(
+        reply,
+        200,
+        'application/xml',
+        buildXml({
+          [answerRoot]: {
+            $: this.#rsAttrs(echo),
+            Errors: { Error: { $: { Type: err.type, Status: 'NotProcessed', ShortText: err.message.slice(0, 128) }, _: err.message } },
+          },
+        }),
+      );
     }
   }
 
@@ -167,7 +184,8 @@ export class GoogleHotelsSandbox {
 
   /** Checks the whole message, and returns what applying it does: nothing is applied when any part is refused. */
   #read(root: Root, rq: El, hotels: string[]): () => void {
-    const container = root === 'OTA_HotelInvCountNotifRQ' ? 'Inventories' : root === 'OTA_HotelRateAmountNotifRQ' ? 'RateAmountMessages' : 'AvailStatusMessages';
+    const container =
+      root === 'OTA_HotelInvCountNotifRQ' ? 'Inventories' : root === 'OTA_HotelRateAmountNotifRQ' ? 'RateAmountMessages' : 'AvailStatusMessages';
     const [wrapper, ...more] = kids(rq, container);
     if (!wrapper || more.length) throw new Refused('10', `exactly one <${container}> is required`);
     const hotel = wrapper.$?.HotelCode;
@@ -179,20 +197,24 @@ export class GoogleHotelsSandbox {
     const rooms = this.#rooms.get(hotel) ?? new Map<string, number>();
     for (const it of kids(wrapper, item)) {
       const sac = kids(it, 'StatusApplicationControl')[0]?.$ ?? {};
-      if (!isDate(sac.Start) || !isDate(sac.End) || sac.Start! > sac.End!) throw new Refused('10', 'StatusApplicationControl needs Start and End dates (YYYY-MM-DD, Start ≤ End)');
+      if (!isDate(sac.Start) || !isDate(sac.End) || sac.Start! > sac.End!)
+        throw new Refused('10', 'StatusApplicationControl needs Start and End dates (YYYY-MM-DD, Start ≤ End)');
       const room = sac.InvTypeCode;
       if (!room) throw new Refused('10', 'StatusApplicationControl needs InvTypeCode');
       if (products && !products.rooms.includes(room)) throw new Refused('3', `InvTypeCode ${room} is not a room of hotel ${hotel}`);
       const rate = sac.RatePlanCode;
       if (rate && products && !products.rates.includes(rate)) throw new Refused('3', `RatePlanCode ${rate} is not a package of hotel ${hotel}`);
       const nights = dates(sac);
-      const set = (values: SandboxCell) => changes.push(() => {
-        for (const n of nights) cells.set(`${room}|${rate}|${n}`, { ...cells.get(`${room}|${rate}|${n}`), ...values });
-      });
+      const set = (values: SandboxCell) =>
+        changes.push(() => {
+          for (const n of nights) cells.set(`${room}|${rate}|${n}`, { ...cells.get(`${room}|${rate}|${n}`), ...values });
+        });
       if (root === 'OTA_HotelInvCountNotifRQ') {
         const count = Number(kids(kids(it, 'InvCounts')[0], 'InvCount')[0]?.$?.Count);
         if (!Number.isInteger(count) || count < 0) throw new Refused('10', 'InvCount needs a Count (a whole number ≥ 0)');
-        changes.push(() => { for (const n of nights) rooms.set(`${room}|${n}`, count); });
+        changes.push(() => {
+          for (const n of nights) rooms.set(`${room}|${n}`, count);
+        });
       } else if (root === 'OTA_HotelRateAmountNotifRQ') {
         if (!rate) throw new Refused('10', 'a rate needs RatePlanCode');
         const amounts = kids(kids(kids(kids(it, 'Rates')[0], 'Rate')[0], 'BaseByGuestAmts')[0], 'BaseByGuestAmt').map((a) => a.$ ?? {});
@@ -236,7 +258,11 @@ export class GoogleHotelsSandbox {
     const plan = this.faults.plan;
     if (kind === 'slow' || kind === 'timeout') {
       await new Promise<void>((resolve) => {
-        const release = () => { clearTimeout(t); this.#held.delete(release); resolve(); };
+        const release = () => {
+          clearTimeout(t);
+          this.#held.delete(release);
+          resolve();
+        };
         const t = setTimeout(release, kind === 'slow' ? plan.slowMs : plan.timeoutMs);
         this.#held.add(release);
       });

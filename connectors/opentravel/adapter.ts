@@ -21,12 +21,16 @@ export const opentravelAdapter: OtaAdapter = {
       register: opentravelWebhook,
       refuse: (reason, text, status) => {
         const r = REFUSAL_REASONS[reason === 'unreadable' ? 'malformed_xml' : reason];
-        return { status, contentType: 'application/xml; charset=utf-8', body: resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()) };
+        return {
+          status,
+          contentType: 'application/xml; charset=utf-8',
+          body: resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()),
+        };
       },
     },
     // (Each sender numbers its own reservations: its channel.channels row says ids_per_connection.)
     rules: {},
-    replay: ({ root, node }, connection) => reservationsIn(root, node)
-      .map((r) => () => parseReservation(r, { channel: 'opentravel', hotelCode: connection.hotelCode, today: connection.today })),
+    replay: ({ root, node }, connection) =>
+      reservationsIn(root, node).map((r) => () => parseReservation(r, { channel: 'opentravel', hotelCode: connection.hotelCode, today: connection.today })),
   },
 };

@@ -9,7 +9,11 @@ import { money } from './values.ts';
 type Compactable = Record<string, unknown>;
 export const compact = <T extends Compactable>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))) as Partial<T>;
-export const texts = (nodes: XmlNode[]) => nodes.map((n) => textOf(kid(n, 'Text')) ?? textOf(n)).filter((x): x is string => !!x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
+export const texts = (nodes: XmlNode[]) =>
+  nodes
+    .map((n) => textOf(kid(n, 'Text')) ?? textOf(n))
+    .filter((x): x is string => !!x)
+    .map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
 
 /**
  * The children of an element the parser has no reading for, kept as sent ("never dropped
@@ -17,10 +21,39 @@ export const texts = (nodes: XmlNode[]) => nodes.map((n) => textOf(kid(n, 'Text'
  */
 export const READ = {
   reservation: ['UniqueID', 'RoomStays', 'ResGuests', 'ResGlobalInfo', 'Services', 'POS'],
-  stay: ['RoomTypes', 'RatePlans', 'RoomRates', 'GuestCounts', 'TimeSpan', 'Total', 'BasicPropertyInfo', 'ResGuestRPHs', 'Comments', 'SpecialRequests',
-    'ServiceRPHs', 'Guarantee', 'PaymentMethod', 'Payment', 'BaseRateType', 'CancelPenalties', 'PriceDetails', 'TPA_Extensions'],
-  global: ['HotelReservationIDs', 'Profiles', 'Total', 'Guarantee', 'Comments', 'CancelPenalties', 'TotalCommissions', 'Memberships', 'BasicPropertyInfo',
-    'PriceDetails', 'TPA_Extensions'],
+  stay: [
+    'RoomTypes',
+    'RatePlans',
+    'RoomRates',
+    'GuestCounts',
+    'TimeSpan',
+    'Total',
+    'BasicPropertyInfo',
+    'ResGuestRPHs',
+    'Comments',
+    'SpecialRequests',
+    'ServiceRPHs',
+    'Guarantee',
+    'PaymentMethod',
+    'Payment',
+    'BaseRateType',
+    'CancelPenalties',
+    'PriceDetails',
+    'TPA_Extensions',
+  ],
+  global: [
+    'HotelReservationIDs',
+    'Profiles',
+    'Total',
+    'Guarantee',
+    'Comments',
+    'CancelPenalties',
+    'TotalCommissions',
+    'Memberships',
+    'BasicPropertyInfo',
+    'PriceDetails',
+    'TPA_Extensions',
+  ],
   ratePlan: ['Commission'],
 };
 export function unread(node: XmlNode | undefined, read: string[]): Record<string, unknown> | undefined {
@@ -38,10 +71,16 @@ export function raw(node: XmlNode | undefined): unknown {
 export function taxesOf(total: XmlNode | undefined, where: string) {
   const taxes = kid(total, 'Taxes');
   if (!taxes) return undefined;
-  const list = kids(taxes, 'Tax').map((t, k) => compact({
-    code: attr(t, 'Code'), type: attr(t, 'Type'), amount: money(t, `${where}/Taxes/Tax[${k + 1}]`, 'Amount')?.amount,
-    percent: attr(t, 'Percent'), currency: attr(t, 'CurrencyCode'), description: textOf(kid(t, 'TaxDescription')) ?? textOf(at(t, 'TaxDescription', 'Text')),
-  }));
+  const list = kids(taxes, 'Tax').map((t, k) =>
+    compact({
+      code: attr(t, 'Code'),
+      type: attr(t, 'Type'),
+      amount: money(t, `${where}/Taxes/Tax[${k + 1}]`, 'Amount')?.amount,
+      percent: attr(t, 'Percent'),
+      currency: attr(t, 'CurrencyCode'),
+      description: textOf(kid(t, 'TaxDescription')) ?? textOf(at(t, 'TaxDescription', 'Text')),
+    }),
+  );
   return compact({ amount: money(taxes, `${where}/Taxes`, 'Amount')?.amount, currency: attr(taxes, 'CurrencyCode'), items: list });
 }
 
@@ -62,14 +101,21 @@ export function servicesOf(res: XmlNode) {
     const d = kid(s, 'ServiceDetails');
     const policy = kid(d, 'CancelPenalties');
     return compact({
-      rph: attr(s, 'ServiceRPH'), code: attr(s, 'ServiceInventoryCode'), pricing: attr(s, 'ServicePricingType'), inclusive: attr(s, 'Inclusive'),
-      quantity: attr(s, 'Quantity'), units: attr(price, 'NumberOfUnits'),
+      rph: attr(s, 'ServiceRPH'),
+      code: attr(s, 'ServiceInventoryCode'),
+      pricing: attr(s, 'ServicePricingType'),
+      inclusive: attr(s, 'Inclusive'),
+      quantity: attr(s, 'Quantity'),
+      units: attr(price, 'NumberOfUnits'),
       total: money(kid(price, 'Total'), `${where}/Price/Total`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
       unit_price: money(kid(price, 'Base'), `${where}/Price/Base`, 'AmountAfterTax', 'AmountBeforeTax')?.amount,
       currency: attr(kid(price, 'Total'), 'CurrencyCode') ?? attr(kid(price, 'Base'), 'CurrencyCode'),
-      description: textOf(at(price, 'RateDescription', 'Text')), nights: attr(kid(d, 'TimeSpan'), 'Duration'),
+      description: textOf(at(price, 'RateDescription', 'Text')),
+      nights: attr(kid(d, 'TimeSpan'), 'Duration'),
       guests: attr(at(d, 'GuestCounts', 'GuestCount'), 'Count'),
-      fees: kids(kid(d, 'Fees'), 'Fee').map((f, j) => money(f, `${where}/ServiceDetails/Fees/Fee[${j + 1}]`, 'Amount')?.amount).filter(Boolean),
+      fees: kids(kid(d, 'Fees'), 'Fee')
+        .map((f, j) => money(f, `${where}/ServiceDetails/Fees/Fee[${j + 1}]`, 'Amount')?.amount)
+        .filter(Boolean),
       answers: kids(kid(d, 'Comments'), 'Comment').map((c) => compact({ question: attr(c, 'Name'), answer: textOf(kid(c, 'Text')) })),
       cancel_policy: policy ? compact({ penalty: attr(policy, 'CancelPolicyIndicator'), code: attr(kid(policy, 'CancelPenalty'), 'PolicyCode') }) : undefined,
     });
@@ -77,20 +123,29 @@ export function servicesOf(res: XmlNode) {
 }
 
 export function penaltiesOf(node: XmlNode | undefined) {
-  return kids(node, 'CancelPenalty').map((p) => compact({
-    code: attr(p, 'PolicyCode'), non_refundable: attr(p, 'NonRefundable'),
-    deadline: attr(kid(p, 'Deadline'), 'AbsoluteDeadline') ?? ([attr(kid(p, 'Deadline'), 'OffsetUnitMultiplier'), attr(kid(p, 'Deadline'), 'OffsetTimeUnit'),
-      attr(kid(p, 'Deadline'), 'OffsetDropTime')].filter(Boolean).join(' ') || undefined),
-    amount: money(kid(p, 'AmountPercent'), 'CancelPenalty/AmountPercent', 'Amount')?.amount, currency: attr(kid(p, 'AmountPercent'), 'CurrencyCode'),
-    percent: attr(kid(p, 'AmountPercent'), 'Percent'), nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
-    description: texts(kids(kid(p, 'PenaltyDescription'), 'Text')).join(' ') || textOf(kid(p, 'PenaltyDescription')),
-  }));
+  return kids(node, 'CancelPenalty').map((p) =>
+    compact({
+      code: attr(p, 'PolicyCode'),
+      non_refundable: attr(p, 'NonRefundable'),
+      deadline:
+        attr(kid(p, 'Deadline'), 'AbsoluteDeadline') ??
+        ([attr(kid(p, 'Deadline'), 'OffsetUnitMultiplier'), attr(kid(p, 'Deadline'), 'OffsetTimeUnit'), attr(kid(p, 'Deadline'), 'OffsetDropTime')]
+          .filter(Boolean)
+          .join(' ') ||
+          undefined),
+      amount: money(kid(p, 'AmountPercent'), 'CancelPenalty/AmountPercent', 'Amount')?.amount,
+      currency: attr(kid(p, 'AmountPercent'), 'CurrencyCode'),
+      percent: attr(kid(p, 'AmountPercent'), 'Percent'),
+      nights: attr(kid(p, 'AmountPercent'), 'NmbrOfNights'),
+      description: texts(kids(kid(p, 'PenaltyDescription'), 'Text')).join(' ') || textOf(kid(p, 'PenaltyDescription')),
+    }),
+  );
 }
 
 /** What the schema's 64 KB bound on details leaves room for (the booking's other fields come first). */
 const DETAILS_BUDGET = 60_000;
 const BULKY = ['price_details', 'extensions', 'other', 'global_other', 'rate_plan_other', 'additional_details', 'amenities'];
-const LEFT_OUT = 'left out: the booking\'s details exceeded 64 KB (the whole message is in channel.inbound_messages)';
+const LEFT_OUT = "left out: the booking's details exceeded 64 KB (the whole message is in channel.inbound_messages)";
 
 /**
  * Details that fit: a legal booking is never refused for the size of what we keep about it. The
@@ -99,8 +154,8 @@ const LEFT_OUT = 'left out: the booking\'s details exceeded 64 KB (the whole mes
  */
 export function fitDetails(d: Record<string, unknown>): Record<string, unknown> {
   if (JSON.stringify(d).length <= DETAILS_BUDGET) return d;
-  const slim = (o: unknown) => (o && typeof o === 'object' && !Array.isArray(o)
-    ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, BULKY.includes(k) ? LEFT_OUT : v])) : o);
+  const slim = (o: unknown) =>
+    o && typeof o === 'object' && !Array.isArray(o) ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, BULKY.includes(k) ? LEFT_OUT : v])) : o;
   const out = { ...(slim(d) as Record<string, unknown>), ...(Array.isArray(d.rooms) ? { rooms: d.rooms.map(slim) } : {}), details_trimmed: true };
   return JSON.stringify(out).length <= DETAILS_BUDGET ? out : { details_trimmed: true, note: LEFT_OUT };
 }

@@ -8,7 +8,6 @@
  */
 import { buildXml, OTA_NAMESPACE as OTA_NS } from '../../core/xml.ts';
 
-
 export interface TakenBooking {
   externalId: string;
   confirmationNumber: string | null;
@@ -23,22 +22,42 @@ export interface OtaIssue {
 }
 
 const base = (timeStamp: Date, echoToken?: string) => ({
-  xmlns: OTA_NS, ...(echoToken ? { EchoToken: echoToken } : {}), TimeStamp: timeStamp.toISOString().replace(/\.\d{3}Z$/, 'Z'), Version: '1.000',
+  xmlns: OTA_NS,
+  ...(echoToken ? { EchoToken: echoToken } : {}),
+  TimeStamp: timeStamp.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  Version: '1.000',
 });
 
 const issue = (i: OtaIssue) => ({ $: { Type: i.type, Code: i.code, ...(i.recordId ? { RecordID: i.recordId.slice(0, 64) } : {}) }, _: i.text.slice(0, 500) });
 
 /** `root` is OTA_HotelResNotifRS or OTA_HotelResModifyNotifRS (their success branches differ in the list element). */
-export function resNotifSuccess(root: 'OTA_HotelResNotifRS' | 'OTA_HotelResModifyNotifRS', taken: TakenBooking[], warnings: OtaIssue[], at: Date, echoToken?: string): string {
+export function resNotifSuccess(
+  root: 'OTA_HotelResNotifRS' | 'OTA_HotelResModifyNotifRS',
+  taken: TakenBooking[],
+  warnings: OtaIssue[],
+  at: Date,
+  echoToken?: string,
+): string {
   const item = (t: TakenBooking) => ({
     UniqueID: { $: { Type: '14', ID: t.externalId } },
     ...(t.confirmationNumber
-      ? { ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: { $: { ResID_Type: '10', ResID_Value: t.confirmationNumber, ResID_Source: 'StayOS' } } }, BasicPropertyInfo: { $: { HotelCode: t.hotelCode } } } }
+      ? {
+          ResGlobalInfo: {
+            HotelReservationIDs: { HotelReservationID: { $: { ResID_Type: '10', ResID_Value: t.confirmationNumber, ResID_Source: 'StayOS' } } },
+            BasicPropertyInfo: { $: { HotelCode: t.hotelCode } },
+          },
+        }
       : {}),
   });
-  const list = root === 'OTA_HotelResNotifRS' ? { HotelReservations: { HotelReservation: taken.map(item) } } : { HotelResModifies: { HotelResModify: taken.map(item) } };
+  const list =
+    root === 'OTA_HotelResNotifRS' ? { HotelReservations: { HotelReservation: taken.map(item) } } : { HotelResModifies: { HotelResModify: taken.map(item) } };
   return buildXml({
-    [root]: { $: base(at, echoToken), Success: '', ...(warnings.length ? { Warnings: { Warning: warnings.slice(0, 99).map(issue) } } : {}), ...(taken.length ? list : {}) },
+    [root]: {
+      $: base(at, echoToken),
+      Success: '',
+      ...(warnings.length ? { Warnings: { Warning: warnings.slice(0, 99).map(issue) } } : {}),
+      ...(taken.length ? list : {}),
+    },
   });
 }
 

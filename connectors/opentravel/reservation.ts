@@ -40,9 +40,18 @@ export interface ReservationContext {
 }
 
 const STATUS_KIND: Record<string, Booking['kind']> = {
-  commit: 'new', reserved: 'new', book: 'new', booked: 'new', confirmed: 'new', requested: 'new', new: 'new',
-  modify: 'modify', modified: 'modify',
-  cancel: 'cancel', cancelled: 'cancel', canceled: 'cancel',
+  commit: 'new',
+  reserved: 'new',
+  book: 'new',
+  booked: 'new',
+  confirmed: 'new',
+  requested: 'new',
+  new: 'new',
+  modify: 'modify',
+  modified: 'modify',
+  cancel: 'cancel',
+  cancelled: 'cancel',
+  canceled: 'cancel',
 };
 // OpenTravel AgeQualifyingCode (AQC) values that mean a child: 3 under 2, 4 under 12, 5 under 17,
 // 7 infant, 8 child, 12 under 10, 13 junior, 14 teenager. An @Age, when given, decides.
@@ -58,11 +67,24 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const global = kid(res, 'ResGlobalInfo');
   const ids = kids(at(global, 'HotelReservationIDs'), 'HotelReservationID');
   const uniqueIds = kids(res, 'UniqueID');
-  const externalId = attr(uniqueIds.find((u) => ['14', '15'].includes(attr(u, 'Type') ?? '')), 'ID')
-    ?? attr(ids.find((i) => ['8', '14'].includes(attr(i, 'ResID_Type') ?? '')), 'ResID_Value')
-    ?? attr(ids.find((i) => !attr(i, 'ResID_Type') || ctx.channel === 'booking_com'), 'ResID_Value')
-    ?? attr(uniqueIds[0], 'ID');
-  const ourConfirmation = attr(ids.find((i) => attr(i, 'ResID_Type') === '3'), 'ResID_Value');
+  const externalId =
+    attr(
+      uniqueIds.find((u) => ['14', '15'].includes(attr(u, 'Type') ?? '')),
+      'ID',
+    ) ??
+    attr(
+      ids.find((i) => ['8', '14'].includes(attr(i, 'ResID_Type') ?? '')),
+      'ResID_Value',
+    ) ??
+    attr(
+      ids.find((i) => !attr(i, 'ResID_Type') || ctx.channel === 'booking_com'),
+      'ResID_Value',
+    ) ??
+    attr(uniqueIds[0], 'ID');
+  const ourConfirmation = attr(
+    ids.find((i) => attr(i, 'ResID_Type') === '3'),
+    'ResID_Value',
+  );
 
   const currencies = new Set<string>();
   const seen = (m: Money | undefined) => {
@@ -74,13 +96,14 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const vccRate = stays.some((s) => kids(kid(s, 'RoomRates'), 'RoomRate').some((r) => /VCC$/i.test(attr(r, 'RatePlanCode') ?? '')));
 
   const roomDetails: Details[] = [];
-  const readRooms = () => stays.flatMap((stay, i) => {
-    const { room, details, units } = roomOf(stay, i, ctx, seen, byRph);
-    return Array.from({ length: units }, (_, k) => {
-      roomDetails.push(details);
-      return units > 1 && room.ref ? { ...room, ref: `${room.ref}-${k + 1}` } : room;
+  const readRooms = () =>
+    stays.flatMap((stay, i) => {
+      const { room, details, units } = roomOf(stay, i, ctx, seen, byRph);
+      return Array.from({ length: units }, (_, k) => {
+        roomDetails.push(details);
+        return units > 1 && room.ref ? { ...room, ref: `${room.ref}-${k + 1}` } : room;
+      });
     });
-  });
   // A cancellation cancels the whole reservation: what its rooms say is kept when it can be read,
   // and never a reason to refuse it (the rooms would stay booked in the PMS).
   let rooms: ReturnType<typeof readRooms> = [];
@@ -98,8 +121,9 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   // The booker: ResGlobalInfo/Profiles (Booking.com, "the booker is not always a guest"), else the
   // primary (or first) ResGuest (Expedia, AlpineBits).
   const primary = resGuests.find((g) => attr(g, 'PrimaryIndicator') === 'true') ?? resGuests[0];
-  const bookerNode = [at(global, 'Profiles', 'ProfileInfo', 'Profile', 'Customer'), at(primary, 'Profiles', 'ProfileInfo', 'Profile', 'Customer')]
-    .find((c) => personOf(c));
+  const bookerNode = [at(global, 'Profiles', 'ProfileInfo', 'Profile', 'Customer'), at(primary, 'Profiles', 'ProfileInfo', 'Profile', 'Customer')].find((c) =>
+    personOf(c),
+  );
   const { guest, asGiven } = customerOf(bookerNode);
   if (!guest && kind !== 'cancel' && bookerNode) refuse('missing_guest_name', 'ResGuest/Profiles/ProfileInfo/Profile/Customer/PersonName/Surname is required');
 
@@ -107,8 +131,11 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const guarantee = stays.map((s) => kid(s, 'Guarantee')).find(Boolean) ?? kid(global, 'Guarantee');
   const cardNode = at(guarantee, 'GuaranteesAccepted', 'GuaranteeAccepted', 'PaymentCard');
   const payment = stays.map((s) => kid(s, 'Payment')).find(Boolean);
-  const virtual = vccRate || stays.some((s) => textOf(kid(s, 'PaymentMethod')) === 'VirtualCard') || !!attr(cardNode, 'CardActivation')
-    || (ctx.channel === 'booking_com' && !!attr(cardNode, 'EffectiveDate'));
+  const virtual =
+    vccRate ||
+    stays.some((s) => textOf(kid(s, 'PaymentMethod')) === 'VirtualCard') ||
+    !!attr(cardNode, 'CardActivation') ||
+    (ctx.channel === 'booking_com' && !!attr(cardNode, 'EffectiveDate'));
   const read = cardNode ? cardOf(cardNode, virtual, ctx.channel === 'booking_com') : undefined;
   const globalTotal = seen(money(kid(global, 'Total'), 'ResGlobalInfo/Total', 'AmountAfterTax', 'AmountBeforeTax'));
   let card = read && 'card' in read ? read.card : undefined;
@@ -122,13 +149,19 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   }
 
   const requests = [
-    ...stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').map((r) => [attr(r, 'Name') === 'smoking preference' ? '' : attr(r, 'Name'), textOf(kid(r, 'Text')) ?? textOf(r)]
-      .filter(Boolean).join(': '))),
+    ...stays.flatMap((s) =>
+      kids(kid(s, 'SpecialRequests'), 'SpecialRequest').map((r) =>
+        [attr(r, 'Name') === 'smoking preference' ? '' : attr(r, 'Name'), textOf(kid(r, 'Text')) ?? textOf(r)].filter(Boolean).join(': '),
+      ),
+    ),
     ...[...stays, global].flatMap((s) => texts(kids(kid(s, 'Comments'), 'Comment'))),
-  ].filter((x) => x).map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
-  const freeText = ctx.channel === 'expedia'
-    ? texts(stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').filter((r) => attr(r, 'RequestCode') === '4'))).join('; ') || undefined
-    : undefined;
+  ]
+    .filter((x) => x)
+    .map((x) => x.replace(/[ \t]*\n\s*/g, '\n'));
+  const freeText =
+    ctx.channel === 'expedia'
+      ? texts(stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').filter((r) => attr(r, 'RequestCode') === '4'))).join('; ') || undefined
+      : undefined;
 
   const hotelCode = attr(at(stays[0], 'BasicPropertyInfo'), 'HotelCode') ?? attr(kid(global, 'BasicPropertyInfo'), 'HotelCode') ?? ctx.hotelCode;
   const when = attr(res, 'LastModifyDateTime') ?? ctx.timeStamp ?? attr(res, 'CreateDateTime') ?? attr(ids[0], 'ResID_Date');
@@ -136,7 +169,7 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
   const promotion = attr(kids(kid(stays[0], 'RoomRates'), 'RoomRate')[0], 'PromotionCode');
   const pos = attr(at(ctx.root, 'POS', 'Source', 'RequestorID'), 'ID');
   // Expedia Hotel Collect: "A-" point of sale and the rate plan id with an "A" suffix (BN enumerations).
-  const hotelCollect = ctx.channel === 'expedia' && (pos?.startsWith('A-') || rooms.some((r) => /\dA$/.test(r.rateCode ?? "")));
+  const hotelCollect = ctx.channel === 'expedia' && (pos?.startsWith('A-') || rooms.some((r) => /\dA$/.test(r.rateCode ?? '')));
   const details = compact({
     rooms: roomDetails.some((d) => Object.keys(d).length) ? roomDetails : undefined,
     booker_as_given: Object.keys(asGiven).length ? asGiven : undefined,
@@ -144,10 +177,18 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
     total_commission: commissionOf(kid(global, 'TotalCommissions'), 'ResGlobalInfo/TotalCommissions'),
     services: servicesOf(res),
     cancel_penalties: penaltiesOf(kid(global, 'CancelPenalties')),
-    payment: payment ? compact({ method: stays.map((s) => textOf(kid(s, 'PaymentMethod'))).find(Boolean), amount: money(payment, 'RoomStay/Payment', 'Amount')?.amount,
-      currency: attr(payment, 'CurrencyCode'), model: attr(payment, 'model') ?? attr(payment, 'Model') }) : undefined,
+    payment: payment
+      ? compact({
+          method: stays.map((s) => textOf(kid(s, 'PaymentMethod'))).find(Boolean),
+          amount: money(payment, 'RoomStay/Payment', 'Amount')?.amount,
+          currency: attr(payment, 'CurrencyCode'),
+          model: attr(payment, 'model') ?? attr(payment, 'Model'),
+        })
+      : undefined,
     card_unavailable: read && 'unavailable' in read ? read.unavailable : undefined,
-    virtual_card: card?.virtual ? compact({ chargeable: card.chargeable?.amount, currency: card.chargeable?.currency, from: card.activationDate, until: card.chargeable?.until }) : undefined,
+    virtual_card: card?.virtual
+      ? compact({ chargeable: card.chargeable?.amount, currency: card.chargeable?.currency, from: card.activationDate, until: card.chargeable?.until })
+      : undefined,
     amounts: globalTotal?.kind,
     memberships: kids(kid(global, 'Memberships'), 'Membership').map((m) => compact({ program: attr(m, 'ProgramCode'), account: attr(m, 'AccountID') })),
     price_details: raw(kid(global, 'PriceDetails')),
@@ -156,20 +197,34 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
     global_other: unread(global, READ.global),
   });
   const booking = {
-    channel: ctx.channel, hotelCode, externalId, kind, modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime / ResID_Date'),
-    rooms, currency: globalTotal?.currency ?? rooms.find((r) => r.currency)?.currency, total: globalTotal?.amount,
-    guest, card, ourConfirmation,
+    channel: ctx.channel,
+    hotelCode,
+    externalId,
+    kind,
+    modifiedAt: parseTime(when, 'LastModifyDateTime / TimeStamp / CreateDateTime / ResID_Date'),
+    rooms,
+    currency: globalTotal?.currency ?? rooms.find((r) => r.currency)?.currency,
+    total: globalTotal?.amount,
+    guest,
+    card,
+    ourConfirmation,
     document: docNode ? { type: 'passport', number: attr(docNode, 'DocID'), country: attr(docNode, 'DocIssueCountry') } : undefined,
     specialRequests: requests.length ? requests.join('; ').slice(0, 4000) : undefined,
     freeText: freeText?.slice(0, 2000),
     paymentCollect: card?.virtual ? 'ota' : hotelCollect || card ? 'hotel' : ctx.channel === 'expedia' ? 'ota' : undefined,
     attributes: compact({
-      promotion: promotion?.slice(0, 500), ota_status: status?.slice(0, 40), point_of_sale: pos?.slice(0, 100),
-      base_rate_type: stays.map((s) => textOf(kid(s, 'BaseRateType'))).find(Boolean)?.slice(0, 20),
+      promotion: promotion?.slice(0, 500),
+      ota_status: status?.slice(0, 40),
+      point_of_sale: pos?.slice(0, 100),
+      base_rate_type: stays
+        .map((s) => textOf(kid(s, 'BaseRateType')))
+        .find(Boolean)
+        ?.slice(0, 20),
     }),
     details: fitDetails(details),
   };
-  if (currencies.size > 1) refuse('currency_mismatch', `the booking mixes currencies (${[...currencies].sort().join(', ').slice(0, 60)}); all amounts must be in one`);
+  if (currencies.size > 1)
+    refuse('currency_mismatch', `the booking mixes currencies (${[...currencies].sort().join(', ').slice(0, 60)}); all amounts must be in one`);
   return checkBooking(fromSchema(booking), ctx.today);
 }
 
@@ -185,7 +240,8 @@ function kindOf(status: string | undefined, rooms: number, ctx: ReservationConte
     return ctx.kind ?? 'new';
   }
   const kind = byStatus ?? ctx.kind ?? (status ? undefined : 'new');
-  if (!kind) refuse('invalid_value', `HotelReservation/@ResStatus: "${status!.slice(0, 20)}" is not a status we know (Commit, Reserved, Requested, Modify, Cancel)`);
+  if (!kind)
+    refuse('invalid_value', `HotelReservation/@ResStatus: "${status!.slice(0, 20)}" is not a status we know (Commit, Reserved, Requested, Modify, Cancel)`);
   return ctx.kind === 'modify' && kind === 'new' ? 'modify' : kind!;
 }
 
@@ -216,9 +272,11 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
       if (base) {
         // Per night (RateTimeUnit Day): the base, plus each additional guest, plus the nightly fees
         // that are not already inside the rate (Expedia: "per day fees … not the per stay fees").
-        const extras = kids(kid(rate, 'AdditionalGuestAmounts'), 'AdditionalGuestAmount')
-          .map((a, k) => seen(money(kid(a, 'Amount'), `${at}/Rate/AdditionalGuestAmount[${k + 1}]/Amount`, 'AmountAfterTax', 'AmountBeforeTax'))?.amount ?? '0');
-        const fees = kids(kid(rate, 'Fees'), 'Fee').filter((f) => attr(f, 'Type') !== 'Inclusive')
+        const extras = kids(kid(rate, 'AdditionalGuestAmounts'), 'AdditionalGuestAmount').map(
+          (a, k) => seen(money(kid(a, 'Amount'), `${at}/Rate/AdditionalGuestAmount[${k + 1}]/Amount`, 'AmountAfterTax', 'AmountBeforeTax'))?.amount ?? '0',
+        );
+        const fees = kids(kid(rate, 'Fees'), 'Fee')
+          .filter((f) => attr(f, 'Type') !== 'Inclusive')
           .map((f, k) => seen(money(f, `${at}/Rate/Fee[${k + 1}]`, 'Amount'))?.amount ?? '0');
         extraGuests.push(...extras);
         nightlyFees.push(...fees);
@@ -258,34 +316,60 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
   // Booking.com: "you can see the letters VCC attached to the end of the id" (api-reference/roomrate).
   const rateCode = ctx.channel === 'booking_com' ? rawRate?.replace(/VCC$/i, '') : rawRate;
   const total = seen(money(kid(stay, 'Total'), `${where}/Total`, 'AmountAfterTax', 'AmountBeforeTax'));
-  const guests = kids(kid(stay, 'ResGuestRPHs'), 'ResGuestRPH').map((r) => byRph.get(attr(r, 'RPH') ?? '')).filter((p): p is NonNullable<Person> => !!p);
+  const guests = kids(kid(stay, 'ResGuestRPHs'), 'ResGuestRPH')
+    .map((r) => byRph.get(attr(r, 'RPH') ?? ''))
+    .filter((p): p is NonNullable<Person> => !!p);
   const roomType = at1(stay, 'RoomTypes', 'RoomType');
   const description = kid(roomType, 'RoomDescription');
   const room = {
     ref: attr(stay, 'IndexNumber'),
     roomCode: attr(roomType, 'RoomTypeCode') ?? attr(roomRates[0], 'RoomTypeCode'),
-    rateCode, arrival, departure, adults, children, childAges, nights,
-    total: total?.amount, currency: total?.currency ?? nightsCurrency(stay),
-    guests, guestName: guests.length ? guests.map((g) => [g.firstName, g.lastName].filter(Boolean).join(' ')).join(', ').slice(0, 200) : undefined,
+    rateCode,
+    arrival,
+    departure,
+    adults,
+    children,
+    childAges,
+    nights,
+    total: total?.amount,
+    currency: total?.currency ?? nightsCurrency(stay),
+    guests,
+    guestName: guests.length
+      ? guests
+          .map((g) => [g.firstName, g.lastName].filter(Boolean).join(' '))
+          .join(', ')
+          .slice(0, 200)
+      : undefined,
   };
   if (!room.roomCode) refuse('unknown_room', `${where}: no RoomType/@RoomTypeCode`);
   if (!room.rateCode) refuse('unknown_rate', `${where}: no RatePlan/@RatePlanCode`);
   const rateCodes = [...new Set(roomRates.map((r) => attr(r, 'RatePlanCode')).filter(Boolean))];
   const details = compact({
-    ref: room.ref, room_name: attr(description, 'Name'), meal_plan: textOf(kid(description, 'MealPlan')),
+    ref: room.ref,
+    room_name: attr(description, 'Name'),
+    meal_plan: textOf(kid(description, 'MealPlan')),
     amenities: kids(kid(roomType, 'Amenities'), 'Amenity').map(textOf).filter(Boolean),
-    additional_details: kids(kid(roomType, 'AdditionalDetails'), 'AdditionalDetail').map((d) => textOf(at(d, 'DetailDescription', 'Text'))).filter(Boolean),
+    additional_details: kids(kid(roomType, 'AdditionalDetails'), 'AdditionalDetail')
+      .map((d) => textOf(at(d, 'DetailDescription', 'Text')))
+      .filter(Boolean),
     rate_codes: rateCodes.length > 1 || rateCodes[0] !== rateCode ? rateCodes : undefined,
-    commission: ((c) => (c.length > 1 ? c : c[0]))(kids(kid(stay, 'RatePlans'), 'RatePlan')
-      .map((rp, k) => commissionOf(kid(rp, 'Commission'), `${where}/RatePlans/RatePlan[${k + 1}]/Commission`)).filter(Boolean)),
+    commission: ((c) => (c.length > 1 ? c : c[0]))(
+      kids(kid(stay, 'RatePlans'), 'RatePlan')
+        .map((rp, k) => commissionOf(kid(rp, 'Commission'), `${where}/RatePlans/RatePlan[${k + 1}]/Commission`))
+        .filter(Boolean),
+    ),
     taxes: taxesOf(kid(stay, 'Total'), `${where}/Total`),
     extra_guest_amounts: extraGuests.length ? sumMoney(extraGuests) : undefined,
     nightly_fees: nightlyFees.length ? sumMoney(nightlyFees) : undefined,
     total_amount_kind: total?.kind,
     child_ages: childAges.length ? childAges : undefined,
     comments: texts(kids(kid(stay, 'Comments'), 'Comment')),
-    special_requests: kids(kid(stay, 'SpecialRequests'), 'SpecialRequest').map((r) => compact({ code: attr(r, 'RequestCode') ?? attr(r, 'Name'), text: textOf(kid(r, 'Text')) ?? textOf(r) })),
-    service_rphs: kids(kid(stay, 'ServiceRPHs'), 'ServiceRPH').map((s) => attr(s, 'RPH')).filter(Boolean),
+    special_requests: kids(kid(stay, 'SpecialRequests'), 'SpecialRequest').map((r) =>
+      compact({ code: attr(r, 'RequestCode') ?? attr(r, 'Name'), text: textOf(kid(r, 'Text')) ?? textOf(r) }),
+    ),
+    service_rphs: kids(kid(stay, 'ServiceRPHs'), 'ServiceRPH')
+      .map((s) => attr(s, 'RPH'))
+      .filter(Boolean),
     cancel_penalties: penaltiesOf(kid(stay, 'CancelPenalties')),
     // Booking.com's price breakdowns (PriceDetails with the Payments Clarity Package: city tax, fees
     // excluded from the price …) and any TPA_Extensions: no column fits, so they are kept as sent.
@@ -299,8 +383,9 @@ function roomOf(stay: XmlNode, i: number, ctx: ReservationContext, seen: (m: Mon
 
 /** The first element of a path whose last step may repeat (RatePlans/RatePlan: Expedia gives one per night). */
 const at1 = (node: XmlNode, list: string, item: string) => kids(kid(node, list), item)[0];
-const nightsCurrency = (stay: XmlNode) => attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Total'), 'CurrencyCode')
-  ?? attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Base'), 'CurrencyCode');
+const nightsCurrency = (stay: XmlNode) =>
+  attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Total'), 'CurrencyCode') ??
+  attr(at(kids(kid(stay, 'RoomRates'), 'RoomRate')[0], 'Rates', 'Rate', 'Base'), 'CurrencyCode');
 
 /** An amount over several nights, exactly: equal parts in the amount's own precision, the remainder on the last. */
 function spread(amount: string, dates: string[]): Array<{ date: string; amount: string }> {
@@ -321,9 +406,20 @@ export function parseCancel(root: XmlNode, ctx: ReservationContext): Booking {
   const ids = kids(root, 'UniqueID');
   const hotel = cancelHotelCode(root) ?? ctx.hotelCode;
   return fromSchema({
-    channel: ctx.channel, kind: 'cancel', hotelCode: hotel, rooms: [], attributes: {}, details: {},
-    externalId: attr(ids.find((u) => attr(u, 'Type') === '14'), 'ID'),
-    ourConfirmation: attr(ids.find((u) => attr(u, 'Type') === '10'), 'ID'),
+    channel: ctx.channel,
+    kind: 'cancel',
+    hotelCode: hotel,
+    rooms: [],
+    attributes: {},
+    details: {},
+    externalId: attr(
+      ids.find((u) => attr(u, 'Type') === '14'),
+      'ID',
+    ),
+    ourConfirmation: attr(
+      ids.find((u) => attr(u, 'Type') === '10'),
+      'ID',
+    ),
     modifiedAt: parseTime(ctx.timeStamp, 'OTA_CancelRQ/@TimeStamp'),
   });
 }
@@ -337,26 +433,54 @@ function fromSchema(input: Record<string, unknown>): Booking {
   const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
   const field = FIELD_NAMES[path.find((p) => p in FIELD_NAMES) ?? ''] ?? path.join('.');
   const reason: RefusalReason =
-    path[0] === 'hotelCode' ? (missing ? 'missing_field' : 'unknown_hotel')
-    : path.at(-1) === 'lastName' || path.at(-1) === 'firstName' ? (missing ? 'missing_guest_name' : 'invalid_guest_name')
-    : path.includes('roomCode') ? 'unknown_room'
-    : path.includes('rateCode') ? 'unknown_rate'
-    : path[0] === 'card' ? 'invalid_card'
-    : path.includes('adults') || path.includes('children') || path.includes('childAges') ? 'invalid_occupancy'
-    // Expedia: 3206 "The Check-in date is missing or invalid", 3207 the check-out date.
-    : path.includes('arrival') ? 'invalid_arrival'
-    : path.includes('departure') || path.includes('date') ? 'invalid_dates'
-    : path[0] === 'rooms' && path.length === 1 ? 'no_rooms'
-    : missing ? 'missing_field' : 'invalid_value';
+    path[0] === 'hotelCode'
+      ? missing
+        ? 'missing_field'
+        : 'unknown_hotel'
+      : path.at(-1) === 'lastName' || path.at(-1) === 'firstName'
+        ? missing
+          ? 'missing_guest_name'
+          : 'invalid_guest_name'
+        : path.includes('roomCode')
+          ? 'unknown_room'
+          : path.includes('rateCode')
+            ? 'unknown_rate'
+            : path[0] === 'card'
+              ? 'invalid_card'
+              : path.includes('adults') || path.includes('children') || path.includes('childAges')
+                ? 'invalid_occupancy'
+                : // Expedia: 3206 "The Check-in date is missing or invalid", 3207 the check-out date.
+                  path.includes('arrival')
+                  ? 'invalid_arrival'
+                  : path.includes('departure') || path.includes('date')
+                    ? 'invalid_dates'
+                    : path[0] === 'rooms' && path.length === 1
+                      ? 'no_rooms'
+                      : missing
+                        ? 'missing_field'
+                        : 'invalid_value';
   throw new InboundRefusal(reason, `${field}: ${missing ? 'is required' : issue.message}`);
 }
 
 const FIELD_NAMES: Record<string, string> = {
-  hotelCode: 'BasicPropertyInfo/@HotelCode', externalId: 'the reservation id (UniqueID/@ID or HotelReservationID/@ResID_Value)',
-  roomCode: 'RoomType/@RoomTypeCode', rateCode: 'RatePlan/@RatePlanCode', arrival: 'TimeSpan/@Start (or the first RoomRate/@EffectiveDate)',
-  departure: 'TimeSpan/@End (or the last RoomRate/@EffectiveDate + 1)', adults: 'GuestCounts (adults)', children: 'GuestCounts (children)',
-  childAges: 'GuestCount/@Age', email: 'Customer/Email', phone: 'Customer/Telephone', lastName: 'PersonName/Surname', firstName: 'PersonName/GivenName',
-  card: 'PaymentCard', currency: '@CurrencyCode', document: 'Customer/Document', specialRequests: 'SpecialRequests', details: 'the booking\'s details',
+  hotelCode: 'BasicPropertyInfo/@HotelCode',
+  externalId: 'the reservation id (UniqueID/@ID or HotelReservationID/@ResID_Value)',
+  roomCode: 'RoomType/@RoomTypeCode',
+  rateCode: 'RatePlan/@RatePlanCode',
+  arrival: 'TimeSpan/@Start (or the first RoomRate/@EffectiveDate)',
+  departure: 'TimeSpan/@End (or the last RoomRate/@EffectiveDate + 1)',
+  adults: 'GuestCounts (adults)',
+  children: 'GuestCounts (children)',
+  childAges: 'GuestCount/@Age',
+  email: 'Customer/Email',
+  phone: 'Customer/Telephone',
+  lastName: 'PersonName/Surname',
+  firstName: 'PersonName/GivenName',
+  card: 'PaymentCard',
+  currency: '@CurrencyCode',
+  document: 'Customer/Document',
+  specialRequests: 'SpecialRequests',
+  details: "the booking's details",
 };
 
 /** Where each OpenTravel notification holds its reservations (the two roots Booking.com's queues hand out, too). */

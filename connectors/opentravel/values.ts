@@ -107,8 +107,11 @@ export function customerOf(customer: XmlNode | undefined): { guest: Booking['gue
   if (!person) return { guest: undefined, asGiven };
   const email = textOf(kid(customer, 'Email'));
   const tel = kid(customer, 'Telephone');
-  const phone = tel && [attr(tel, 'CountryAccessCode') ? `+${attr(tel, 'CountryAccessCode')}` : '', attr(tel, 'AreaCityCode') ?? '', attr(tel, 'PhoneNumber') ?? '']
-    .filter(Boolean).join(' ');
+  const phone =
+    tel &&
+    [attr(tel, 'CountryAccessCode') ? `+${attr(tel, 'CountryAccessCode')}` : '', attr(tel, 'AreaCityCode') ?? '', attr(tel, 'PhoneNumber') ?? '']
+      .filter(Boolean)
+      .join(' ');
   // The profile's phone holds digits only (its CHECK); an extension and a middle name go to the details.
   if (attr(tel, 'Extension')) asGiven.phone_extension = attr(tel, 'Extension')!.slice(0, 20);
   const middle = textOf(kid(kid(customer, 'PersonName'), 'MiddleName'));
@@ -118,22 +121,29 @@ export function customerOf(customer: XmlNode | undefined): { guest: Booking['gue
   const countryNode = kid(address, 'CountryName');
   const country = (attr(countryNode, 'Code') ?? textOf(countryNode))?.toUpperCase();
   const lines = kids(address, 'AddressLine').map(textOf).filter(Boolean).join(', ');
-  const addr = address ? {
-    ...(lines ? { line1: lines.slice(0, 200) } : {}), ...(textOf(kid(address, 'CityName')) ? { city: textOf(kid(address, 'CityName'))!.slice(0, 100) } : {}),
-    ...(textOf(kid(address, 'PostalCode')) ? { postalCode: textOf(kid(address, 'PostalCode'))!.slice(0, 20) } : {}),
-    ...(attr(kid(address, 'StateProv'), 'StateCode') ?? textOf(kid(address, 'StateProv')) ? { region: (attr(kid(address, 'StateProv'), 'StateCode') ?? textOf(kid(address, 'StateProv')))!.slice(0, 100) } : {}),
-    ...(country && /^[A-Z]{2}$/.test(country) ? { country } : {}),
-    ...(textOf(kid(address, 'CompanyName')) ? { company: textOf(kid(address, 'CompanyName'))!.slice(0, 200) } : {}),
-  } : undefined;
+  const addr = address
+    ? {
+        ...(lines ? { line1: lines.slice(0, 200) } : {}),
+        ...(textOf(kid(address, 'CityName')) ? { city: textOf(kid(address, 'CityName'))!.slice(0, 100) } : {}),
+        ...(textOf(kid(address, 'PostalCode')) ? { postalCode: textOf(kid(address, 'PostalCode'))!.slice(0, 20) } : {}),
+        ...((attr(kid(address, 'StateProv'), 'StateCode') ?? textOf(kid(address, 'StateProv')))
+          ? { region: (attr(kid(address, 'StateProv'), 'StateCode') ?? textOf(kid(address, 'StateProv')))!.slice(0, 100) }
+          : {}),
+        ...(country && /^[A-Z]{2}$/.test(country) ? { country } : {}),
+        ...(textOf(kid(address, 'CompanyName')) ? { company: textOf(kid(address, 'CompanyName'))!.slice(0, 200) } : {}),
+      }
+    : undefined;
   if (email && !isEmail(email)) asGiven.email = email.slice(0, 254);
   if (phone && !isPhone(phone)) asGiven.phone = phone.slice(0, 64);
   if (country && !/^[A-Z]{2}$/.test(country)) asGiven.country = country.slice(0, 60);
   return {
     guest: {
       ...person,
-      ...(email && isEmail(email) ? { email } : {}), ...(phone && isPhone(phone) ? { phone } : {}),
+      ...(email && isEmail(email) ? { email } : {}),
+      ...(phone && isPhone(phone) ? { phone } : {}),
       ...(language(attr(customer, 'Language')) ? { language: language(attr(customer, 'Language')) } : {}),
-      ...(addr?.country ? { country: addr.country } : {}), ...(addr && Object.keys(addr).length ? { address: addr } : {}),
+      ...(addr?.country ? { country: addr.country } : {}),
+      ...(addr && Object.keys(addr).length ? { address: addr } : {}),
     },
     asGiven,
   };
@@ -147,7 +157,17 @@ function language(v: string | undefined): string | undefined {
 
 // OpenTravel payment card codes → StayOS card brands.
 const CARD_BRANDS: Record<string, NonNullable<Booking['card']>['brand']> = {
-  VI: 'visa', MC: 'mastercard', CA: 'mastercard', AX: 'amex', DS: 'discover', DC: 'diners', DN: 'diners', JC: 'jcb', CU: 'unionpay', UP: 'unionpay', MA: 'maestro',
+  VI: 'visa',
+  MC: 'mastercard',
+  CA: 'mastercard',
+  AX: 'amex',
+  DS: 'discover',
+  DC: 'diners',
+  DN: 'diners',
+  JC: 'jcb',
+  CU: 'unionpay',
+  UP: 'unionpay',
+  MA: 'maestro',
 };
 
 /**
@@ -173,8 +193,12 @@ export function cardOf(node: XmlNode, virtual: boolean, lenient = false): { card
   const activation = attr(node, 'CardActivation') ?? attr(node, 'EffectiveDate');
   return {
     card: {
-      brand: CARD_BRANDS[attr(node, 'CardCode') ?? ''] ?? 'other', number, holder: textOf(kid(node, 'CardHolderName')),
-      expiryMonth: Number(expire.slice(0, 2)), expiryYear: 2000 + Number(expire.slice(2)), virtual,
+      brand: CARD_BRANDS[attr(node, 'CardCode') ?? ''] ?? 'other',
+      number,
+      holder: textOf(kid(node, 'CardHolderName')),
+      expiryMonth: Number(expire.slice(0, 2)),
+      expiryYear: 2000 + Number(expire.slice(2)),
+      virtual,
       activationDate: activation && /^\d{4}-\d{2}-\d{2}/.test(activation) ? activation.slice(0, 10) : undefined,
     },
   };

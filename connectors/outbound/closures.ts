@@ -8,7 +8,16 @@ import type { Closure } from './sql/closures.ts';
 import type { OtaValues, Part } from './types.ts';
 import type { Connector, PushCell, PushOutcome } from './connector.ts';
 
-const CLOSED: OtaValues = { availability: 0, rate: null, currency: null, minLos: 1, maxLos: null, closedToArrival: false, closedToDeparture: false, closed: true };
+const CLOSED: OtaValues = {
+  availability: 0,
+  rate: null,
+  currency: null,
+  minLos: 1,
+  maxLos: null,
+  closedToArrival: false,
+  closedToDeparture: false,
+  closed: true,
+};
 
 export function closureCells(closure: Closure, connector: Connector): PushCell[] {
   const first = [closure.firstNight, addDays(closure.today, -1), connector.earliestNight?.() ?? ''].sort().at(-1)!;
@@ -16,7 +25,16 @@ export function closureCells(closure: Closure, connector: Connector): PushCell[]
   const parts: Part[] = closure.roomMapped ? ['restr'] : ['avail', 'restr'];
   const cells: PushCell[] = [];
   for (let night = first; night <= last; night = addDays(night, 1)) {
-    cells.push({ cellId: `${closure.id}:${night}`, roomTypeId: '', ratePlanId: '', roomCode: closure.roomCode, rateCode: closure.rateCode, night, values: CLOSED, parts });
+    cells.push({
+      cellId: `${closure.id}:${night}`,
+      roomTypeId: '',
+      ratePlanId: '',
+      roomCode: closure.roomCode,
+      rateCode: closure.rateCode,
+      night,
+      values: CLOSED,
+      parts,
+    });
   }
   return cells;
 }

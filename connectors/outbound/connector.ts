@@ -111,4 +111,3 @@ function normalizeAcked(field: keyof OtaValues, v: unknown): unknown {
   if (field === 'rate') return Number(v).toFixed(2);
   return v;
 }
-

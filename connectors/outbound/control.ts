@@ -21,8 +21,12 @@ const uuid = z.uuid({ message: 'must be a connection id (UUID)' });
 async function connectionOf(pool: Pool, connectionId: string): Promise<{ id: string; channel: string; status: string }> {
   const id = uuid.safeParse(connectionId);
   if (!id.success) throw new StayosError('ERR_VALIDATION', `connection ${JSON.stringify(connectionId)}: ${id.error.issues[0]!.message}`);
-  const { rows: [c] } = await pool.query<{ id: string; channel: string; status: string }>(
-    `SELECT id, channel_code AS channel, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [connectionId]);
+  const {
+    rows: [c],
+  } = await pool.query<{ id: string; channel: string; status: string }>(
+    `SELECT id, channel_code AS channel, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`,
+    [connectionId],
+  );
   if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
   return c;
 }
@@ -42,18 +46,27 @@ const FULL_SYNC_CHUNK_CELLS = 5000;
 /** Marks every mapped cell of [today, today + days) dirty and forgets what the OTA acknowledged;
  * the workers push it all. Returns once the cells are marked, before they are pushed. `chunkCells`
  * (tests) sets how many cells each marking statement takes. */
-export async function requestFullSync(pool: Pool, connectionId: string, days = FULL_SYNC_DEFAULT_DAYS,
-  options: { chunkCells?: number } = {}): Promise<FullSyncRequest> {
+export async function requestFullSync(
+  pool: Pool,
+  connectionId: string,
+  days = FULL_SYNC_DEFAULT_DAYS,
+  options: { chunkCells?: number } = {},
+): Promise<FullSyncRequest> {
   const c = await connectionOf(pool, connectionId);
   const bounds = registeredOta(c.channel)?.outbound?.days;
   if (!bounds) throw new StayosError('ERR_VALIDATION', `connection ${connectionId} is a ${c.channel} connection: no outbound ARI to sync`);
   if (!Number.isInteger(days) || days < bounds.min || days > bounds.max) {
     throw new StayosError('ERR_VALIDATION', `days must be a whole number from ${bounds.min} to ${bounds.max} for ${c.channel} (got ${days}): ${bounds.why}`);
   }
-  const { rows: [scope] } = await pool.query<{ today: string; windowDays: number; mappings: number }>(fullSyncScope(connectionId));
+  const {
+    rows: [scope],
+  } = await pool.query<{ today: string; windowDays: number; mappings: number }>(fullSyncScope(connectionId));
   if (!scope) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
   if (days > scope.windowDays) {
-    throw new StayosError('ERR_VALIDATION', `days ${days} is beyond the connection's sync window (settings.sync_days = ${scope.windowDays}): the CDC keeps only that window current; raise sync_days first`);
+    throw new StayosError(
+      'ERR_VALIDATION',
+      `days ${days} is beyond the connection's sync window (settings.sync_days = ${scope.windowDays}): the CDC keeps only that window current; raise sync_days first`,
+    );
   }
   // Nearest nights first: they sell first, and the workers claim the cells marked first first.
   const step = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
@@ -75,7 +88,9 @@ export async function pendingCellCount(pool: Pool, connectionId: string): Promis
 export async function setConnectionPaused(pool: Pool, connectionId: string, paused: boolean): Promise<{ status: string }> {
   const c = await connectionOf(pool, connectionId);
   if (c.status === 'disabled') throw new StayosError('ERR_CONFLICT', `connection ${connectionId} is disabled; enable it before pausing or resuming`);
-  const { rows: [r] } = await pool.query<{ status: string }>(setPaused(connectionId, paused));
+  const {
+    rows: [r],
+  } = await pool.query<{ status: string }>(setPaused(connectionId, paused));
   return { status: r!.status };
 }
 
@@ -109,12 +124,22 @@ export interface CloseResult {
  * the tenant, the CLI's as the service).
  */
 export async function closeConnection(client: PoolClient, connectionId: string, then: 'disable' | 'delete', closeAtOta: boolean): Promise<CloseResult> {
-  const { rows: [r] } = await client.query<{ found: number; closures: number; finished: boolean }>(startClosing(connectionId, then, closeAtOta));
+  const {
+    rows: [r],
+  } = await client.query<{ found: number; closures: number; finished: boolean }>(startClosing(connectionId, then, closeAtOta));
   if (!r?.found) {
-    const { rows: [c] } = await client.query<{ closing_for: string | null; status: string }>(
-      `SELECT closing_for, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`, [connectionId]);
+    const {
+      rows: [c],
+    } = await client.query<{ closing_for: string | null; status: string }>(
+      `SELECT closing_for, status FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL`,
+      [connectionId],
+    );
     if (!c) throw new StayosError('ERR_NOT_FOUND', `no connection ${connectionId}`);
-    if (c.closing_for) throw new StayosError('ERR_CONFLICT', `connection ${connectionId} is being closed at the OTA before it is ${c.closing_for === 'disable' ? 'disabled' : 'deleted'}; wait for it to finish`);
+    if (c.closing_for)
+      throw new StayosError(
+        'ERR_CONFLICT',
+        `connection ${connectionId} is being closed at the OTA before it is ${c.closing_for === 'disable' ? 'disabled' : 'deleted'}; wait for it to finish`,
+      );
     return { finished: true, closures: 0 }; // disabling a disabled connection: nothing to do
   }
   return { finished: r.finished, closures: r.closures };

@@ -14,8 +14,19 @@
 import type { PoolClient } from '../../core/db.ts';
 import { recordRejectedMapping } from './sql/mapping.ts';
 import {
-  finishClaim, forgetOthersAtTargets, forgetParts, lockClaim, recordSyncErrors, redirtyLostCells, resolveOverbookings, resolveRefusals, storeAcknowledged, storeRefused,
-  type AckedCell, type PushTarget, type SyncErrorEntry,
+  finishClaim,
+  forgetOthersAtTargets,
+  forgetParts,
+  lockClaim,
+  recordSyncErrors,
+  redirtyLostCells,
+  resolveOverbookings,
+  resolveRefusals,
+  storeAcknowledged,
+  storeRefused,
+  type AckedCell,
+  type PushTarget,
+  type SyncErrorEntry,
 } from './sql/sync.ts';
 import type { Part } from './types.ts';
 import type { PushCell } from './connector.ts';
@@ -57,13 +68,23 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
   if (f.acked.length) await client.query(storeAcknowledged(f.claimId, f.target, f.acked));
   if (f.uncertain.length) await client.query(forgetParts(f.claimId, f.uncertain));
   if (f.refused.length) await client.query(storeRefused(f.claimId, f.target, f.refused));
-  const { rows: [finished] } = await client.query<{ held: string[] }>(finishClaim(f.claimId, f.cellIds, f.done));
+  const {
+    rows: [finished],
+  } = await client.query<{ held: string[] }>(finishClaim(f.claimId, f.cellIds, f.done));
   const held = new Set(finished?.held ?? []);
   const lost = f.pushed.filter((p) => !held.has(p.cellId));
   if (lost.length) {
-    await client.query(redirtyLostCells(lost.map((p) => ({
-      connectionId: f.connectionId, propertyId: f.propertyId, roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night,
-    }))));
+    await client.query(
+      redirtyLostCells(
+        lost.map((p) => ({
+          connectionId: f.connectionId,
+          propertyId: f.propertyId,
+          roomTypeId: p.roomTypeId,
+          ratePlanId: p.ratePlanId,
+          stayDate: p.night,
+        })),
+      ),
+    );
   }
   // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
   if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));

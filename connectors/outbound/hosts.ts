@@ -63,18 +63,24 @@ export function outboundUrlProblem(ota: string | HostedOta, url: string, policy:
     return `"${url.slice(0, 200)}" is not a URL`;
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return `${u.protocol} URLs are not allowed (https only)`;
-  if (u.username || u.password) return 'a URL may not carry credentials (use the connection\'s credentials)';
+  if (u.username || u.password) return "a URL may not carry credentials (use the connection's credentials)";
   const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const sandbox = policy.sandboxOrigins.length > 0;
   if (sandbox && isSandbox(u, policy)) return null;
   const https = u.protocol === 'https:';
   if (hosts.includes(host) && (u.port === '' || u.port === '443')) return https ? null : `${channel} must be reached over https`;
-  if (policy.extraHosts.includes(host) || policy.extraHosts.includes(`${host}:${u.port || (https ? '443' : '80')}`) || policy.extraHosts.includes(`${host}:*`)) {
+  if (
+    policy.extraHosts.includes(host) ||
+    policy.extraHosts.includes(`${host}:${u.port || (https ? '443' : '80')}`) ||
+    policy.extraHosts.includes(`${host}:*`)
+  ) {
     return https || sandbox ? null : `${host} must be reached over https (http only in sandbox mode)`;
   }
   const allowed = hosts.join(', ') || 'none';
-  return `${host} is not one of the ${channel} hosts (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); `
-    + `other hosts need STAYOS_OTA_EXTRA_HOSTS${sandbox ? '' : ', sandboxes STAYOS_SANDBOXES=true'}`;
+  return (
+    `${host} is not one of the ${channel} hosts (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); ` +
+    `other hosts need STAYOS_OTA_EXTRA_HOSTS${sandbox ? '' : ', sandboxes STAYOS_SANDBOXES=true'}`
+  );
 }
 
 /** Throws ERR_OTA_HOST_NOT_ALLOWED naming the URL's problem (before any request is sent). */

@@ -68,8 +68,13 @@ export const cellIdsOf = (ranges: Array<{ covers: Array<{ cellId: string }> }>) 
  * told the item before it in the same request (undefined for a request's first), for messages that
  * write neighbours together.
  */
-export function packGreedy<T>(items: T[], cost: (item: T, previous: T | undefined) => number, budget: number, maxWeight = Infinity,
-  weight: (item: T) => number = () => 1): T[][] {
+export function packGreedy<T>(
+  items: T[],
+  cost: (item: T, previous: T | undefined) => number,
+  budget: number,
+  maxWeight = Infinity,
+  weight: (item: T) => number = () => 1,
+): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let used = 0;

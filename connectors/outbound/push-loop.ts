@@ -54,7 +54,10 @@ export interface PushProtocol<U, A> {
 /** Halves of a batch (a refused message whose answer names no update). */
 export function halves<U>(batch: PushBatch<U>): Array<PushBatch<U>> {
   const half = Math.ceil(batch.updates.length / 2);
-  return [{ kind: batch.kind, updates: batch.updates.slice(0, half) }, { kind: batch.kind, updates: batch.updates.slice(half) }];
+  return [
+    { kind: batch.kind, updates: batch.updates.slice(0, half) },
+    { kind: batch.kind, updates: batch.updates.slice(half) },
+  ];
 }
 
 export async function runPushLoop<U, A>(ctx: PushContext, cells: PushCell[], protocol: PushProtocol<U, A>): Promise<PushOutcome> {
@@ -88,31 +91,60 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
     out.requests += res.attempts;
     const v = protocol.judge(ctx, batch, res.value.read);
     const failed = !v.applied.length && (v.refused.length > 0 || v.again.length > 0);
-    await ctx.logRequest({ ...base, bytes, status: failed ? 'failed' : v.refused.length || v.again.length ? 'partial' : 'success', httpStatus: res.value.status,
-      otaCodes: v.otaCodes, errorCode: failed ? 'ERR_OTA_REJECTED' : null, message: v.message, attempts: res.attempts, durationMs: performance.now() - started });
-    out.acked.push(...v.applied.flatMap((r) => r.covers).reduce((m, c) => {
-      const a = m.find((x) => x.cellId === c.cellId);
-      if (a) a.parts.push(c.part);
-      else m.push({ cellId: c.cellId, parts: [c.part] });
-      return m;
-    }, [] as PushOutcome['acked']));
+    await ctx.logRequest({
+      ...base,
+      bytes,
+      status: failed ? 'failed' : v.refused.length || v.again.length ? 'partial' : 'success',
+      httpStatus: res.value.status,
+      otaCodes: v.otaCodes,
+      errorCode: failed ? 'ERR_OTA_REJECTED' : null,
+      message: v.message,
+      attempts: res.attempts,
+      durationMs: performance.now() - started,
+    });
+    out.acked.push(
+      ...v.applied
+        .flatMap((r) => r.covers)
+        .reduce(
+          (m, c) => {
+            const a = m.find((x) => x.cellId === c.cellId);
+            if (a) a.parts.push(c.part);
+            else m.push({ cellId: c.cellId, parts: [c.part] });
+            return m;
+          },
+          [] as PushOutcome['acked'],
+        ),
+    );
     for (const r of v.refused) out.rejected.push({ covers: r.update.covers, error: r.error, ...(r.value ? { value: true } : {}) });
     out.warnings.push(...v.warnings);
     return v.again;
   } catch (err) {
-    const e = err instanceof StayosError ? err
-      : ctx.signal.aborted ? new StayosError('ERR_OTA_UNAVAILABLE', `${protocol.ota}: stopped (the worker is shutting down)`, { cause: err })
-      : new StayosError('ERR_INTERNAL', `${protocol.ota} push failed: ${(err as Error).message}`, { cause: err });
+    const e =
+      err instanceof StayosError
+        ? err
+        : ctx.signal.aborted
+          ? new StayosError('ERR_OTA_UNAVAILABLE', `${protocol.ota}: stopped (the worker is shutting down)`, { cause: err })
+          : new StayosError('ERR_INTERNAL', `${protocol.ota} push failed: ${(err as Error).message}`, { cause: err });
     const attempts = (e as StayosError & { attempts?: number }).attempts ?? 1;
     out.requests += attempts;
-    await ctx.logRequest({ ...base, bytes, status: 'failed', httpStatus: Number(e.details?.httpStatus ?? 0) || null, otaCodes: e.details?.code ? [String(e.details.code)] : [],
-      errorCode: e.code, message: e.message, attempts, durationMs: performance.now() - started });
+    await ctx.logRequest({
+      ...base,
+      bytes,
+      status: 'failed',
+      httpStatus: Number(e.details?.httpStatus ?? 0) || null,
+      otaCodes: e.details?.code ? [String(e.details.code)] : [],
+      errorCode: e.code,
+      message: e.message,
+      attempts,
+      durationMs: performance.now() - started,
+    });
     // Our own failures (the database under the rate limit or the log, a bug) back off like an
     // outage: the breaker marks the connection down after repeated failures, and the error table
     // shows why. Refused credentials, an answer outside the protocol, a URL not the OTA's: stop.
     out.stop = {
       kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_REJECTED' || e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable',
-      error: e, retryAfterMs: Number(e.details?.retryAfterMs ?? 0),
+      error: e,
+      retryAfterMs: Number(e.details?.retryAfterMs ?? 0),
     };
     return 'stop';
   }

@@ -17,8 +17,7 @@ import { StayosError } from '../../core/errors.ts';
 import type { Pool } from '../../core/db.ts';
 
 /** Errors worth another attempt: the OTA may take the same request later. */
-export const isRetryable = (e: unknown) =>
-  e instanceof StayosError && (e.code === 'ERR_OTA_UNAVAILABLE' || e.code === 'ERR_OTA_INVALID_RESPONSE');
+export const isRetryable = (e: unknown) => e instanceof StayosError && (e.code === 'ERR_OTA_UNAVAILABLE' || e.code === 'ERR_OTA_INVALID_RESPONSE');
 
 /** The OTA's Retry-After on an error, in ms (0 when none). */
 const retryAfterOf = (e: unknown) => (e instanceof StayosError ? Number(e.details?.retryAfterMs ?? 0) : 0);
@@ -43,10 +42,13 @@ export interface RetryOptions {
  * longer than maxDelayMs is not waited out inline: the breaker takes over (retry_at). */
 export async function withRetries<T>(opts: RetryOptions, attempt: (n: number) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; attempts: number }> {
   let attempts = 0;
-  const policy = retry(handleWhen((e) => isRetryable(e) && retryAfterOf(e) <= opts.maxDelayMs), {
-    maxAttempts: opts.maxAttempts - 1,
-    backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: opts.initialDelayMs, maxDelay: opts.maxDelayMs })),
-  });
+  const policy = retry(
+    handleWhen((e) => isRetryable(e) && retryAfterOf(e) <= opts.maxDelayMs),
+    {
+      maxAttempts: opts.maxAttempts - 1,
+      backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: opts.initialDelayMs, maxDelay: opts.maxDelayMs })),
+    },
+  );
   try {
     // The signal (worker shutdown) also cuts a backoff wait short.
     const value = await policy.execute(() => attempt(++attempts), signal);
@@ -75,8 +77,15 @@ export class RateLimits {
     let limiter = this.#limiters.get(perMinute);
     if (!limiter) {
       limiter = new RateLimiterPostgres({
-        storeClient: this.pool, storeType: 'pool', schemaName: 'channel', tableName: 'ota_rate_limits', tableCreated: true,
-        clearExpiredByTimeout: false, keyPrefix: `ari${perMinute}`, points: perMinute, duration: 60,
+        storeClient: this.pool,
+        storeType: 'pool',
+        schemaName: 'channel',
+        tableName: 'ota_rate_limits',
+        tableCreated: true,
+        clearExpiredByTimeout: false,
+        keyPrefix: `ari${perMinute}`,
+        points: perMinute,
+        duration: 60,
       });
       this.#limiters.set(perMinute, limiter);
     }
@@ -119,23 +128,49 @@ export function get(url: string, headers: Record<string, string>, timeoutMs: num
   return request('get', url, undefined, headers, timeoutMs, ota, signal);
 }
 
-async function request(method: 'get' | 'post', url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, ota: string,
-  signal?: AbortSignal): Promise<HttpAnswer> {
+async function request(
+  method: 'get' | 'post',
+  url: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  ota: string,
+  signal?: AbortSignal,
+): Promise<HttpAnswer> {
   // Never a request to a host that is not the OTA's (connectors/outbound/hosts.ts).
   assertOutboundUrl(ota, url);
   let res;
   try {
     res = await axios.request<string>({
-      method, url, data: body, headers, timeout: timeoutMs, ...(signal ? { signal } : {}), responseType: 'text', transformResponse: (d) => d,
-      validateStatus: () => true, maxRedirects: 0, maxBodyLength: 4 * 1024 * 1024, maxContentLength: 4 * 1024 * 1024,
+      method,
+      url,
+      data: body,
+      headers,
+      timeout: timeoutMs,
+      ...(signal ? { signal } : {}),
+      responseType: 'text',
+      transformResponse: (d) => d,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      maxBodyLength: 4 * 1024 * 1024,
+      maxContentLength: 4 * 1024 * 1024,
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    throw new StayosError('ERR_OTA_UNAVAILABLE', `${ota}: ${e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : `request failed (${e.code ?? e.message})`}`, {
-      cause: err, details: { ota, code: e.code },
-    });
+    throw new StayosError(
+      'ERR_OTA_UNAVAILABLE',
+      `${ota}: ${e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : `request failed (${e.code ?? e.message})`}`,
+      {
+        cause: err,
+        details: { ota, code: e.code },
+      },
+    );
   }
-  const answer = { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? ''), retryAfterMs: retryAfterMs(res.headers['retry-after']) };
+  const answer = {
+    status: res.status,
+    body: typeof res.data === 'string' ? res.data : String(res.data ?? ''),
+    retryAfterMs: retryAfterMs(res.headers['retry-after']),
+  };
   if (answer.status === 429 || answer.status >= 500) {
     throw new StayosError('ERR_OTA_UNAVAILABLE', `${ota}: HTTP ${answer.status}${answer.status === 429 ? ' (rate limited)' : ''}`, {
       details: { ota, httpStatus: answer.status, retryAfterMs: answer.retryAfterMs },

@@ -15,15 +15,20 @@ import { outboundUrlProblem } from './hosts.ts';
 
 /** A whole-number setting, its bounds and their reason in every message. */
 export const settingInt = (min: number, max: number, what: string) =>
-  z.number({ error: `must be a whole number from ${min} to ${max} (${what})` }).int({ error: `must be a whole number from ${min} to ${max} (${what})` })
-    .min(min, { error: `must be at least ${min} (${what})` }).max(max, { error: `must be at most ${max} (${what})` });
+  z
+    .number({ error: `must be a whole number from ${min} to ${max} (${what})` })
+    .int({ error: `must be a whole number from ${min} to ${max} (${what})` })
+    .min(min, { error: `must be at least ${min} (${what})` })
+    .max(max, { error: `must be at most ${max} (${what})` });
 
 /** The settings every OTA with outbound ARI accepts (the engine reads them: worker.ts, sql/ari.ts). */
 export const commonSettings = {
   rate_limit_per_minute: settingInt(1, 100_000, 'requests a minute to this OTA hotel'),
   timeout_ms: settingInt(100, 120_000, 'milliseconds to wait for one OTA answer'),
   max_attempts: settingInt(1, 10, 'attempts per request'),
-  markup_pct: z.number({ error: 'must be a number above -100 (percent added to the PMS rate)' }).gt(-100, { error: 'must be above -100 (percent added to the PMS rate)' })
+  markup_pct: z
+    .number({ error: 'must be a number above -100 (percent added to the PMS rate)' })
+    .gt(-100, { error: 'must be above -100 (percent added to the PMS rate)' })
     .max(1000, { error: 'must be at most 1000 (percent added to the PMS rate)' }),
   max_availability: settingInt(0, 9999, 'rooms shown at most'),
 };
@@ -33,9 +38,11 @@ export function checkSettings(adapter: OtaAdapter, settings: Record<string, unkn
   const schema = adapter.settings.partial().strict();
   const parsed = schema.safeParse(settings);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.code === 'unrecognized_keys'
-      ? `settings: unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.map((k) => JSON.stringify(k)).join(', ')} (${adapter.code} accepts ${Object.keys(adapter.settings.shape).join(', ') || 'none'})`
-      : `settings.${i.path.join('.')}: ${i.message} (got ${JSON.stringify(i.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k as PropertyKey], settings))})`));
+    const problems = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `settings: unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.map((k) => JSON.stringify(k)).join(', ')} (${adapter.code} accepts ${Object.keys(adapter.settings.shape).join(', ') || 'none'})`
+        : `settings.${i.path.join('.')}: ${i.message} (got ${JSON.stringify(i.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k as PropertyKey], settings))})`,
+    );
     throw new StayosError('ERR_VALIDATION', problems.join('; '));
   }
   try {
@@ -45,7 +52,10 @@ export function checkSettings(adapter: OtaAdapter, settings: Record<string, unkn
   }
 }
 
-export function checkConnectionInput(adapter: OtaAdapter, input: { endpointUrl?: string | undefined; reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined }): void {
+export function checkConnectionInput(
+  adapter: OtaAdapter,
+  input: { endpointUrl?: string | undefined; reservationsUrl?: string | undefined; settings?: Record<string, unknown> | undefined },
+): void {
   if (input.reservationsUrl !== undefined && !adapter.reservationsUrl) {
     throw new StayosError('ERR_VALIDATION', `reservationsUrl is not used by ${adapter.code} connections`);
   }
@@ -53,7 +63,14 @@ export function checkConnectionInput(adapter: OtaAdapter, input: { endpointUrl?:
   // Every URL StayOS will call for this connection names a host of its OTA (outbound/hosts.ts).
   // (A channel StayOS never calls — OpenTravel senders call us — has no URL to check.)
   if (!adapter.outbound && !adapter.inbound?.poller) return;
-  const urls: Array<[string, unknown]> = [['endpointUrl', input.endpointUrl], ['reservationsUrl', input.reservationsUrl], ['settings.auth_url', input.settings?.auth_url]];
-  const problems = urls.filter(([, v]) => typeof v === 'string').map(([name, v]) => [name, outboundUrlProblem(adapter, v as string)] as const).filter(([, p]) => p);
+  const urls: Array<[string, unknown]> = [
+    ['endpointUrl', input.endpointUrl],
+    ['reservationsUrl', input.reservationsUrl],
+    ['settings.auth_url', input.settings?.auth_url],
+  ];
+  const problems = urls
+    .filter(([, v]) => typeof v === 'string')
+    .map(([name, v]) => [name, outboundUrlProblem(adapter, v as string)] as const)
+    .filter(([, p]) => p);
   if (problems.length) throw new StayosError('ERR_OTA_HOST_NOT_ALLOWED', problems.map(([name, p]) => `${name}: ${p}`).join('; '));
 }

@@ -14,7 +14,16 @@ import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
 import { claimedAri, type ClaimedCell } from './sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from './sql/connections.ts';
-import { abandonClaim, claimCells, insertSyncLog, lockClaim, recordSyncErrors, resolveDrainedResyncs, resolveTransientErrors, type SyncErrorEntry } from './sql/sync.ts';
+import {
+  abandonClaim,
+  claimCells,
+  insertSyncLog,
+  lockClaim,
+  recordSyncErrors,
+  resolveDrainedResyncs,
+  resolveTransientErrors,
+  type SyncErrorEntry,
+} from './sql/sync.ts';
 import type { OtaValues, Part } from './types.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
 import { closedEverywhere, closureCells } from './closures.ts';
@@ -48,8 +57,18 @@ interface Claimed {
 
 const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
 const NOTHING_ACKED: ClaimedCell['acked'] = {
-  availability: null, rate: null, currency: null, minLos: null, maxLos: null, closedToArrival: null, closedToDeparture: null, closed: null,
-  avail: false, rateAcked: false, restr: false, refused: null,
+  availability: null,
+  rate: null,
+  currency: null,
+  minLos: null,
+  maxLos: null,
+  closedToArrival: null,
+  closedToDeparture: null,
+  closed: null,
+  avail: false,
+  rateAcked: false,
+  restr: false,
+  refused: null,
 };
 
 /** The longest a dead worker's claim waits for its last request to end at the OTA. */
@@ -84,7 +103,10 @@ export class SyncWorker {
     // Each pass holds a connection (the lock) and needs another for its queries.
     const max = (options.pool as unknown as { options?: { max?: number } }).options?.max ?? 10;
     if (options.concurrency * 2 > max) {
-      throw new StayosError('ERR_CONFIG', `sync concurrency ${options.concurrency} needs a pool of at least ${options.concurrency * 2} connections (this one has ${max})`);
+      throw new StayosError(
+        'ERR_CONFIG',
+        `sync concurrency ${options.concurrency} needs a pool of at least ${options.concurrency * 2} connections (this one has ${max})`,
+      );
     }
     this.#o = options;
     this.#rateLimits = new RateLimits(options.pool);
@@ -137,8 +159,13 @@ export class SyncWorker {
     try {
       // The server's keepalives on the lock session: a machine that vanished (no FIN, no RST)
       // frees the lock within 5 + 3 × 3 = 14 s, and the next worker takes its claims over.
-      const { rows: [lock] } = await lockClient.query<{ ok: boolean }>(`SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '3', false),
-              set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(channel.sync_lock_key($1)) AS ok`, [connectionId]);
+      const {
+        rows: [lock],
+      } = await lockClient.query<{ ok: boolean }>(
+        `SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '3', false),
+              set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(channel.sync_lock_key($1)) AS ok`,
+        [connectionId],
+      );
       if (!lock?.ok) return result;
       try {
         while (!this.#abort.signal.aborted && !broken) {
@@ -164,19 +191,31 @@ export class SyncWorker {
 
   async #onePush(connectionId: string): Promise<PassResult> {
     const { pool } = this.#o;
-    const { rows: [connection] } = await pool.query<ConnectionRow>(connectionForSync(connectionId));
+    const {
+      rows: [connection],
+    } = await pool.query<ConnectionRow>(connectionForSync(connectionId));
     // Paused: the OTA keeps the last values, closures included — unless the connection is being
     // disabled or deleted, which closes it at the OTA first.
-    if (!connection || connection.status === 'disabled' || (connection.status === 'paused' && !connection.closingFor)) return { cells: 0, requests: 0, stopped: false };
+    if (!connection || connection.status === 'disabled' || (connection.status === 'paused' && !connection.closingFor))
+      return { cells: 0, requests: 0, stopped: false };
     const connector = this.#o.connectors.find((c) => c.channel === connection.channel);
     if (!connector) return { cells: 0, requests: 0, stopped: false };
     // OTA targets no longer fed come first: they sell at values nobody updates.
-    const { rows: [closure] } = await pool.query<Closure>(nextClosure(connectionId));
+    const {
+      rows: [closure],
+    } = await pool.query<Closure>(nextClosure(connectionId));
     if (closure) return this.#close(connection, connector, closure);
     if (connection.closingFor) {
-      const { rows: [closed] } = await pool.query<{ deleted: boolean; notClosed: number }>(completeClosing(connectionId));
-      if (closed?.notClosed) this.#o.log.error({ connection: connectionId, targets: closed.notClosed }, 'connection disabled, but the OTA did not confirm closing its inventory: it may still sell');
-      else if (closed) this.#o.log.warn({ connection: connectionId }, `connection ${closed.deleted ? 'deleted' : 'disabled'}: its inventory is closed at the OTA`);
+      const {
+        rows: [closed],
+      } = await pool.query<{ deleted: boolean; notClosed: number }>(completeClosing(connectionId));
+      if (closed?.notClosed)
+        this.#o.log.error(
+          { connection: connectionId, targets: closed.notClosed },
+          'connection disabled, but the OTA did not confirm closing its inventory: it may still sell',
+        );
+      else if (closed)
+        this.#o.log.warn({ connection: connectionId }, `connection ${closed.deleted ? 'deleted' : 'disabled'}: its inventory is closed at the OTA`);
       return { cells: 0, requests: 0, stopped: false };
     }
     if (connection.status === 'paused') return { cells: 0, requests: 0, stopped: false };
@@ -191,12 +230,18 @@ export class SyncWorker {
       // claimed (forgetting what the OTA may or may not have received), and count it against the
       // connection so a poison batch cannot spin.
       const ids = claimed.map((r) => r.id);
-      await rerunOnConflict(() => withTransaction(pool, async (client) => {
-        await client.query(lockClaim(claimId, ids));
-        await client.query(abandonClaim(claimId, ids));
-      }), { what: 'sync abandon', log: this.#o.log }).catch(() => undefined);
+      await rerunOnConflict(
+        () =>
+          withTransaction(pool, async (client) => {
+            await client.query(lockClaim(claimId, ids));
+            await client.query(abandonClaim(claimId, ids));
+          }),
+        { what: 'sync abandon', log: this.#o.log },
+      ).catch(() => undefined);
       const error = err instanceof StayosError ? err : new StayosError('ERR_INTERNAL', `sync pass failed: ${(err as Error).message}`, { cause: err });
-      await this.#breaker(connection, { acked: [], rejected: [], warnings: [], requests: 0, stop: { kind: 'unavailable', error, retryAfterMs: 0 } }).catch(() => undefined);
+      await this.#breaker(connection, { acked: [], rejected: [], warnings: [], requests: 0, stop: { kind: 'unavailable', error, retryAfterMs: 0 } }).catch(
+        () => undefined,
+      );
       throw err;
     }
   }
@@ -208,7 +253,14 @@ export class SyncWorker {
     // would scan the connection's mappings once per cell (600,000 comparisons for 5,000 cells).
     const cells = await withTransaction(pool, async (client) => {
       await client.query('SET LOCAL enable_seqscan = off');
-      return (await client.query<ClaimedCell>(claimedAri(claimId, claimed.map((r) => r.id)))).rows;
+      return (
+        await client.query<ClaimedCell>(
+          claimedAri(
+            claimId,
+            claimed.map((r) => r.id),
+          ),
+        )
+      ).rows;
     });
 
     // Decide per cell: nothing to send (done), out of the OTA's window (done), or parts to push.
@@ -224,26 +276,48 @@ export class SyncWorker {
     // earliest night, if later) to maxDaysAhead.
     const windows = new Map<string, { first: string; last: string }>();
     const earliest = connector.earliestNight?.() ?? '';
-    const windowOf = (today: string) => windows.get(today) ?? windows.set(today, {
-      first: [addDays(today, -1), earliest].sort().at(-1)!, last: addDays(today, connector.maxDaysAhead) }).get(today)!;
+    const windowOf = (today: string) =>
+      windows.get(today) ??
+      windows
+        .set(today, {
+          first: [addDays(today, -1), earliest].sort().at(-1)!,
+          last: addDays(today, connector.maxDaysAhead),
+        })
+        .get(today)!;
     for (const c of cells) {
       seen.add(c.cellId);
       const values: OtaValues = connector.normalize(c, connection.settings);
       const w = windowOf(c.today);
       const parts = c.stayDate < w.first || c.stayDate > w.last ? [] : partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked, true);
       if (c.overbooked) {
-        errors.push({ severity: 'alert', kind: 'overbooking', errorCode: 'OVERBOOKING', message: `more rooms sold than sellable on ${c.stayDate}: 0 is pushed`, roomTypeId: c.roomTypeId, stayFrom: c.stayDate, stayTo: c.stayDate });
+        errors.push({
+          severity: 'alert',
+          kind: 'overbooking',
+          errorCode: 'OVERBOOKING',
+          message: `more rooms sold than sellable on ${c.stayDate}: 0 is pushed`,
+          roomTypeId: c.roomTypeId,
+          stayFrom: c.stayDate,
+          stayTo: c.stayDate,
+        });
       } else if (parts.includes('avail')) notOverbooked.push({ roomTypeId: c.roomTypeId, stayDate: c.stayDate });
       if (!parts.length) done.set(c.cellId, c.dirtySeq);
-      else push.push({ cellId: c.cellId, roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, roomCode: c.otaRoomCode, rateCode: c.otaRateCode, night: c.stayDate, values, parts });
+      else
+        push.push({
+          cellId: c.cellId,
+          roomTypeId: c.roomTypeId,
+          ratePlanId: c.ratePlanId,
+          roomCode: c.otaRoomCode,
+          rateCode: c.otaRateCode,
+          night: c.stayDate,
+          values,
+          parts,
+        });
     }
     // Claimed cells without an active mapping: nothing to send, they leave the queue.
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 
     const cellById = new Map(cells.map((c) => [c.cellId, c]));
-    const outcome: PushOutcome = push.length
-      ? await connector.push(this.#context(connection), push)
-      : { acked: [], rejected: [], warnings: [], requests: 0 };
+    const outcome: PushOutcome = push.length ? await connector.push(this.#context(connection), push) : { acked: [], rejected: [], warnings: [], requests: 0 };
 
     const byId = new Map(push.map((p) => [p.cellId, p]));
     // One cell may be acknowledged by several requests (availability, restrictions, rate): merge.
@@ -281,23 +355,38 @@ export class SyncWorker {
       }
     }
     const finish: PushFinish = {
-      connectionId, propertyId: connection.propertyId, claimId, cellIds: claimed.map((r) => r.id), pushed: push,
+      connectionId,
+      propertyId: connection.propertyId,
+      claimId,
+      cellIds: claimed.map((r) => r.id),
+      pushed: push,
       target: { endpoint: connection.endpointUrl, hotel: connection.hotelCode },
-      acked: [...ackedParts].map(([cellId, parts]) => ({ cellId, parts, values: byId.get(cellId)!.values, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
+      acked: [...ackedParts].map(([cellId, parts]) => ({
+        cellId,
+        parts,
+        values: byId.get(cellId)!.values,
+        room: byId.get(cellId)!.roomCode,
+        rate: byId.get(cellId)!.rateCode,
+      })),
       // Nothing acknowledged at its target before (or taken over: unknown): the OTA shows what this push sent there now.
       fresh: cells.filter((c) => takenOver.has(c.cellId) || !(c.acked.avail || c.acked.rateAcked || c.acked.restr)).map((c) => c.cellId),
-      uncertain, refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
+      uncertain,
+      refused: [...refused].map(([cellId, r]) => ({ cellId, refused: r, room: byId.get(cellId)!.roomCode, rate: byId.get(cellId)!.rateCode })),
       done: [...done].map(([cellId, dirtySeq]) => ({ cellId, dirtySeq })),
-      accepted: push.filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
+      accepted: push
+        .filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
         .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night })),
-      errors, notOverbooked,
-      unknownMappings: outcome.rejected.filter((r) => r.error.kind === 'mapping' && byId.has(r.covers[0]?.cellId ?? ''))
+      errors,
+      notOverbooked,
+      unknownMappings: outcome.rejected
+        .filter((r) => r.error.kind === 'mapping' && byId.has(r.covers[0]?.cellId ?? ''))
         .map((r) => ({ cell: byId.get(r.covers[0]!.cellId)!, message: r.error.message })),
     };
     // A deadlock or serialization failure there is PostgreSQL choosing between two transactions
     // that met: this one runs again at once (counted and logged), it is not a failure of the connection.
     const { lost } = await rerunOnConflict(() => withTransaction(pool, (client) => finishPush(client, finish)), { what: 'sync finish', log: this.#o.log });
-    if (lost) this.#o.log.warn({ connection: connectionId, cells: lost }, 'sync worker: cells taken over by another worker during the push; marked dirty again');
+    if (lost)
+      this.#o.log.warn({ connection: connectionId, cells: lost }, 'sync worker: cells taken over by another worker during the push; marked dirty again');
 
     await this.#breaker(connection, outcome);
     return { cells: claimed.length, requests: outcome.requests, stopped: !!outcome.stop };
@@ -307,12 +396,22 @@ export class SyncWorker {
   #context(connection: ConnectionRow): PushContext {
     const { pool } = this.#o;
     return {
-      connection, pool, rateLimits: this.#rateLimits, log: this.#o.log, signal: this.#abort.signal,
+      connection,
+      pool,
+      rateLimits: this.#rateLimits,
+      log: this.#o.log,
+      signal: this.#abort.signal,
       settings: this.#settings(connection),
       logRequest: async (e) => {
         otaRequests.inc({ channel: connection.channel, kind: e.kind, outcome: e.status, code: e.otaCodes[0] ?? e.errorCode ?? '' });
         otaRequestSeconds.observe({ channel: connection.channel, kind: e.kind }, e.durationMs / 1000);
-        return (await pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel }))).rows[0]?.id ?? null;
+        return (
+          (
+            await pool.query<{ id: string }>(
+              insertSyncLog({ ...e, connectionId: connection.id, propertyId: connection.propertyId, channel: connection.channel }),
+            )
+          ).rows[0]?.id ?? null
+        );
       },
     };
   }
@@ -341,7 +440,11 @@ export class SyncWorker {
     const what = `closing ${closure.roomCode}/${closure.rateCode} at ${connection.channel} hotel ${closure.hotelCode} (${closure.reason})`;
     // An alert: the OTA did not confirm the closure, so it may still sell that target.
     const giveUp = async (error: string) => {
-      await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{ severity: 'alert', kind: 'closing_failed', errorCode: 'ERR_CLOSING', message: `${what}: given up, the OTA may still sell it: ${error}` }]));
+      await pool.query(
+        recordSyncErrors(connection.id, connection.propertyId, null, [
+          { severity: 'alert', kind: 'closing_failed', errorCode: 'ERR_CLOSING', message: `${what}: given up, the OTA may still sell it: ${error}` },
+        ]),
+      );
       this.#o.log.error({ connection: connection.id, closure: closure.id, error }, `${what}: given up`);
     };
     if (closedEverywhere(cells, outcome)) {
@@ -352,7 +455,9 @@ export class SyncWorker {
       // request): tried again after a backoff — an operator fixing the credentials or resuming
       // the connection sends it at once —, given up only after CLOSURE_MAX_ATTEMPTS.
       const error = outcome.stop.error.message;
-      const { rows: [r] } = await pool.query<{ gaveUp: boolean }>(closureFailed(closure.id, error));
+      const {
+        rows: [r],
+      } = await pool.query<{ gaveUp: boolean }>(closureFailed(closure.id, error));
       if (r?.gaveUp) await giveUp(`${error} (after ${CLOSURE_MAX_ATTEMPTS} attempts)`);
     } else {
       // The OTA answered and refused nights by name (the room, rate or hotel is not ours there any
@@ -407,16 +512,27 @@ export class SyncWorker {
     if (this.#abort.signal.aborted) return;
     const failures = connection.consecutiveFailures + 1;
     const down = stop.kind !== 'unavailable' || failures >= DOWN_AFTER_FAILURES;
-    let wait = stop.kind === 'unavailable' ? breakerDelayMs(failures, stop.retryAfterMs, { initialMs: BREAKER_INITIAL_MS, maxMs: this.#o.breakerMaxMs ?? BREAKER_MAX_MS }) : Math.max(DOWN_PROBE_MS, stop.retryAfterMs);
+    let wait =
+      stop.kind === 'unavailable'
+        ? breakerDelayMs(failures, stop.retryAfterMs, { initialMs: BREAKER_INITIAL_MS, maxMs: this.#o.breakerMaxMs ?? BREAKER_MAX_MS })
+        : Math.max(DOWN_PROBE_MS, stop.retryAfterMs);
     // No answer at all (timeout, connection lost): the OTA may still apply that request. Wait at
     // least as long as we waited for it, so a newer push does not race it there.
     if (stop.kind === 'unavailable' && stop.error.details?.httpStatus === undefined) wait = Math.max(wait, this.#settings(connection).timeoutMs);
     await pool.query(recordOutcome(connection.id, false, new Date(Date.now() + wait), stop.error.message));
-    const kind = stop.kind === 'auth' ? 'auth' : stop.error.code === 'ERR_OTA_INVALID_RESPONSE' ? 'invalid_response' : stop.kind === 'down' ? 'rejected' : 'unavailable';
-    await pool.query(recordSyncErrors(connection.id, connection.propertyId, null, [{
-      severity: stop.kind === 'unavailable' && !down ? 'warning' : 'alert', kind, errorCode: stop.error.code,
-      otaCode: stop.error.details?.code !== undefined ? String(stop.error.details.code) : null, message: stop.error.message,
-    }]));
+    const kind =
+      stop.kind === 'auth' ? 'auth' : stop.error.code === 'ERR_OTA_INVALID_RESPONSE' ? 'invalid_response' : stop.kind === 'down' ? 'rejected' : 'unavailable';
+    await pool.query(
+      recordSyncErrors(connection.id, connection.propertyId, null, [
+        {
+          severity: stop.kind === 'unavailable' && !down ? 'warning' : 'alert',
+          kind,
+          errorCode: stop.error.code,
+          otaCode: stop.error.details?.code !== undefined ? String(stop.error.details.code) : null,
+          message: stop.error.message,
+        },
+      ]),
+    );
     const status = down ? 'down' : 'degraded';
     const moved = await pool.query(transitionStatus(connection.id, status, stop.error.message));
     if (moved.rowCount) this.#o.log.warn({ connection: connection.id, status, reason: stop.error.message, retryInMs: wait }, `connection ${status}`);

@@ -21,16 +21,24 @@ export interface Sandboxes {
 
 const demo = (channel: string) => demoConnections('', [channel])[0]!;
 
-export function createSandboxes(options: { faults?: unknown; expediaProducts?: Record<string, { rooms: string[]; rates: string[] }>;
-  bookingProducts?: Record<string, { rooms: string[]; rates: string[] }>; bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
-  expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
-  googleProducts?: GoogleSandboxOptions['products'];
-  /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
-  expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'> } = {}): Sandboxes {
+export function createSandboxes(
+  options: {
+    faults?: unknown;
+    expediaProducts?: Record<string, { rooms: string[]; rates: string[] }>;
+    bookingProducts?: Record<string, { rooms: string[]; rates: string[] }>;
+    bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
+    expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
+    googleProducts?: GoogleSandboxOptions['products'];
+    /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
+    expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'>;
+  } = {},
+): Sandboxes {
   const b = demo('booking_com');
   const e = demo('expedia');
   const booking = new BookingSandbox({
-    accounts: options.bookingAccounts ?? [{ clientId: String(b.credentials.client_id), clientSecret: String(b.credentials.client_secret), hotels: [b.hotelCode] }],
+    accounts: options.bookingAccounts ?? [
+      { clientId: String(b.credentials.client_id), clientSecret: String(b.credentials.client_secret), hotels: [b.hotelCode] },
+    ],
     faults: options.faults,
     ...(options.bookingProducts ? { products: options.bookingProducts } : {}),
   });
@@ -41,7 +49,11 @@ export function createSandboxes(options: { faults?: unknown; expediaProducts?: R
     ...options.expediaHotels,
   });
   const g = demo('google_hotels');
-  const google = new GoogleHotelsSandbox({ accounts: [{ hotels: [g.hotelCode] }], faults: options.faults, ...(options.googleProducts ? { products: options.googleProducts } : {}) });
+  const google = new GoogleHotelsSandbox({
+    accounts: [{ hotels: [g.hotelCode] }],
+    faults: options.faults,
+    ...(options.googleProducts ? { products: options.googleProducts } : {}),
+  });
   return {
     booking,
     expedia,

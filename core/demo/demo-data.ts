@@ -37,8 +37,42 @@ function range(from: number, to: number): number[] {
 }
 
 /** The demo's guest names (also used by `stayos demo-traffic`). */
-export const FIRST = ['Anna', 'Lukas', 'Sofia', 'Mateo', 'Emma', 'Noah', 'Julia', 'Liam', 'Chloé', 'Hugo', 'Aiko', 'Ravi', 'Fatima', 'Oliver', 'Ingrid', 'Tomás'];
-export const LAST = ['de Vries', 'Müller', 'Rossi', 'García', 'Janssen', 'Smith', 'Kowalski', 'Dubois', 'Nakamura', 'Patel', 'Haddad', 'Brown', 'Larsen', 'Silva', 'May', 'Stern'];
+export const FIRST = [
+  'Anna',
+  'Lukas',
+  'Sofia',
+  'Mateo',
+  'Emma',
+  'Noah',
+  'Julia',
+  'Liam',
+  'Chloé',
+  'Hugo',
+  'Aiko',
+  'Ravi',
+  'Fatima',
+  'Oliver',
+  'Ingrid',
+  'Tomás',
+];
+export const LAST = [
+  'de Vries',
+  'Müller',
+  'Rossi',
+  'García',
+  'Janssen',
+  'Smith',
+  'Kowalski',
+  'Dubois',
+  'Nakamura',
+  'Patel',
+  'Haddad',
+  'Brown',
+  'Larsen',
+  'Silva',
+  'May',
+  'Stern',
+];
 const COUNTRIES = ['NL', 'DE', 'IT', 'ES', 'BE', 'GB', 'PL', 'FR', 'JP', 'IN', 'MA', 'US', 'NO', 'PT', 'IE', 'AT'];
 const LANGS = ['nl', 'de', 'it', 'es', 'nl', 'en', 'pl', 'fr', 'ja', 'en', 'fr', 'en', 'no', 'pt', 'en', 'de'];
 
@@ -57,7 +91,10 @@ export function demoGuests(): DemoGuest[] {
   return Array.from({ length: 64 }, (_, i) => {
     const first = FIRST[i % FIRST.length]!;
     const last = LAST[(i * 7) % LAST.length]!;
-    const slug = `${first}.${last}`.toLowerCase().normalize('NFD').replace(/[^a-z.]/g, '');
+    const slug = `${first}.${last}`
+      .toLowerCase()
+      .normalize('NFD')
+      .replace(/[^a-z.]/g, '');
     return {
       first,
       last,

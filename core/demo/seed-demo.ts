@@ -78,7 +78,9 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
 }
 
 async function createProperty(client: PoolClient, sandboxBaseUrl: string, connections: readonly DemoSeedConnection[]): Promise<string> {
-  const { rows: [property] } = await client.query<{ id: string }>(
+  const {
+    rows: [property],
+  } = await client.query<{ id: string }>(
     `INSERT INTO property_mgmt.properties (code, name, timezone, currency, country, address)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
     [DEMO.code, DEMO.name, DEMO.timezone, DEMO.currency, DEMO.country, DEMO.address],
@@ -86,7 +88,9 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
   const propertyId = property!.id;
   const roomTypes = new Map<string, string>();
   for (const rt of DEMO.roomTypes) {
-    const { rows: [row] } = await client.query<{ id: string }>(
+    const {
+      rows: [row],
+    } = await client.query<{ id: string }>(
       `INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy, max_adults, max_children, size_sqm, sort_order)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
       [propertyId, rt.code, rt.name, rt.maxOccupancy, rt.maxOccupancy, rt.maxOccupancy - 1, rt.sizeSqm, rt.sort],
@@ -100,11 +104,22 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
   }
   const ratePlans = new Map<string, string>();
   for (const rp of DEMO.ratePlans) {
-    const { rows: [row] } = await client.query<{ id: string }>(
+    const {
+      rows: [row],
+    } = await client.query<{ id: string }>(
       `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, meal_plan, refundable, cancellation_hours, parent_rate_plan_id, derived_adjustment_pct)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-      [propertyId, rp.code, rp.name, DEMO.currency, rp.mealPlan, rp.refundable, rp.cancellationHours,
-       rp.parent ? ratePlans.get(rp.parent) : null, rp.adjustmentPct ?? null],
+      [
+        propertyId,
+        rp.code,
+        rp.name,
+        DEMO.currency,
+        rp.mealPlan,
+        rp.refundable,
+        rp.cancellationHours,
+        rp.parent ? ratePlans.get(rp.parent) : null,
+        rp.adjustmentPct ?? null,
+      ],
     );
     ratePlans.set(rp.code, row!.id);
   }
@@ -115,7 +130,9 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
     [propertyId],
   );
   for (const c of connections) {
-    const { rows: [conn] } = await client.query<{ id: string }>(
+    const {
+      rows: [conn],
+    } = await client.query<{ id: string }>(
       // The sandbox serves ARI and (Booking.com) the reservation queues on one base URL; a real
       // Booking.com connection has two hosts (its adapter's production URLs).
       `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url, reservations_url, credentials, status, settings)
@@ -140,7 +157,9 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
   const random = prng(20261124);
   const guestIds: string[] = [];
   for (const g of demoGuests()) {
-    const { rows: [row] } = await client.query<{ id: string }>(
+    const {
+      rows: [row],
+    } = await client.query<{ id: string }>(
       `INSERT INTO guest.profiles (property_id, first_name, last_name, email, phone, nationality, language, preferences, source)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'demo') RETURNING id`,
       [propertyId, g.first, g.last, g.email, g.phone, g.country, g.language, g.preferences],
@@ -160,9 +179,12 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
     [propertyId],
   );
   const { rows: plans } = await client.query<{ id: string; code: string }>(
-    `SELECT id, code FROM property_mgmt.rate_plans WHERE property_id = $1 ORDER BY code`, [propertyId]);
-  const { rows: [today] } = await client.query<{ d: string }>(
-    `SELECT (now() AT TIME ZONE timezone)::date::text AS d FROM property_mgmt.properties WHERE id = $1`, [propertyId]);
+    `SELECT id, code FROM property_mgmt.rate_plans WHERE property_id = $1 ORDER BY code`,
+    [propertyId],
+  );
+  const {
+    rows: [today],
+  } = await client.query<{ d: string }>(`SELECT (now() AT TIME ZONE timezone)::date::text AS d FROM property_mgmt.properties WHERE id = $1`, [propertyId]);
   const day0 = Date.parse(`${today!.d}T00:00:00Z`);
   const iso = (offset: number) => new Date(day0 + offset * 86400_000).toISOString().slice(0, 10);
   const used = new Map<string, number>(); // `${typeId}:${offset}` → rooms taken
@@ -180,14 +202,27 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
     const status = cancelled ? 'cancelled' : start + nights <= 0 ? 'checked_out' : start <= 0 ? 'checked_in' : 'confirmed';
     const channel = channels[Math.floor(random() * channels.length)]!;
     const guestId = guestIds[i % guestIds.length]!;
-    const { rows: [res] } = await client.query<{ id: string }>(
+    const {
+      rows: [res],
+    } = await client.query<{ id: string }>(
       `INSERT INTO reservation.reservations (property_id, confirmation_number, status, source_channel, check_in_date, check_out_date,
                                              guest_id, currency, adults, cancelled_at, payment_collect)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 2, CASE WHEN $3 = 'cancelled' THEN now() END, $9) RETURNING id`,
-      [propertyId, `DEMO${String(i + 1).padStart(5, '0')}`, status, channel, iso(start), iso(start + nights), guestId, DEMO.currency,
-       channel === 'expedia' ? 'ota' : 'hotel'],
+      [
+        propertyId,
+        `DEMO${String(i + 1).padStart(5, '0')}`,
+        status,
+        channel,
+        iso(start),
+        iso(start + nights),
+        guestId,
+        DEMO.currency,
+        channel === 'expedia' ? 'ota' : 'hotel',
+      ],
     );
-    const { rows: [room] } = await client.query<{ id: string }>(
+    const {
+      rows: [room],
+    } = await client.query<{ id: string }>(
       `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, rate_plan_id, arrival_date, departure_date, adults, status, currency)
        VALUES ($1, $2, $3, $4, $5, $6, 2, $7, $8) RETURNING id`,
       [res!.id, propertyId, type.id, plan.id, iso(start), iso(start + nights), status, DEMO.currency],
@@ -202,13 +237,18 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
     );
     await client.query(
       `WITH t AS (SELECT sum(amount) AS total FROM reservation.reservation_nightly_rates WHERE reservation_room_id = $1)
-       UPDATE reservation.reservation_rooms SET total_amount = t.total FROM t WHERE id = $1`, [room!.id]);
+       UPDATE reservation.reservation_rooms SET total_amount = t.total FROM t WHERE id = $1`,
+      [room!.id],
+    );
     await client.query(
       `UPDATE reservation.reservations SET total_amount = (SELECT sum(total_amount) FROM reservation.reservation_rooms WHERE reservation_id = $1) WHERE id = $1`,
-      [res!.id]);
+      [res!.id],
+    );
     await client.query(
       `INSERT INTO reservation.reservation_guests (reservation_id, property_id, guest_id, first_name, last_name, is_primary)
-       SELECT $1, $2, id, first_name, last_name, true FROM guest.profiles WHERE id = $3`, [res!.id, propertyId, guestId]);
+       SELECT $1, $2, id, first_name, last_name, true FROM guest.profiles WHERE id = $3`,
+      [res!.id, propertyId, guestId],
+    );
     // An OTA booking is the channel's reservation too, where the demo has a connection of that
     // channel (the other sources, direct or phone, have none: nothing is inserted).
     await client.query(
@@ -222,13 +262,17 @@ async function createStays(client: PoolClient, propertyId: string): Promise<numb
 }
 
 /** `pool`'s sessions must hold the PII keys: the demo's credentials and passports are encrypted. */
-export async function seedDemo(pool: Pool, options: { sandboxBaseUrl: string; connections: readonly DemoSeedConnection[]; days?: number }): Promise<SeedResult> {
+export async function seedDemo(
+  pool: Pool,
+  options: { sandboxBaseUrl: string; connections: readonly DemoSeedConnection[]; days?: number },
+): Promise<SeedResult> {
   const days = options.days ?? 500;
   const result = await withTransaction(pool, async (client) => {
     // Two seeders at once (e.g. several `stayos start` on one empty database): one waits.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('stayos.seed-demo'))`);
-    const { rows: [existing] } = await client.query<{ id: string }>(
-      `SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [DEMO.code]);
+    const {
+      rows: [existing],
+    } = await client.query<{ id: string }>(`SELECT id FROM property_mgmt.properties WHERE code = $1 AND deleted_at IS NULL`, [DEMO.code]);
     const created = !existing;
     const propertyId = existing?.id ?? (await createProperty(client, options.sandboxBaseUrl, options.connections));
     const ari = await topUpAri(client, propertyId, days);

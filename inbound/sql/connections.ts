@@ -43,5 +43,8 @@ export function connectionsOfChannel(channel: string) {
  * fingerprint (under any key of a rotation under way): only they are decrypted.
  */
 export function connectionsOfAccount(channel: string, username: string) {
-  return { text: `${SELECT} AND c.channel_code = $1 AND c.account_fingerprint = ANY (shared.pii_fingerprints($2)) ORDER BY c.created_at`, values: [channel, username] };
+  return {
+    text: `${SELECT} AND c.channel_code = $1 AND c.account_fingerprint = ANY (shared.pii_fingerprints($2)) ORDER BY c.created_at`,
+    values: [channel, username],
+  };
 }

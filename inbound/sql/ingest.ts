@@ -81,8 +81,16 @@ export interface GuestInput {
   phone?: string | undefined;
   language?: string | undefined;
   country?: string | undefined;
-  address?: { line1?: string | undefined; city?: string | undefined; postalCode?: string | undefined; region?: string | undefined;
-    country?: string | undefined; company?: string | undefined } | undefined;
+  address?:
+    | {
+        line1?: string | undefined;
+        city?: string | undefined;
+        postalCode?: string | undefined;
+        region?: string | undefined;
+        country?: string | undefined;
+        company?: string | undefined;
+      }
+    | undefined;
 }
 
 export function insertGuest(propertyId: string, g: GuestInput, source: string) {
@@ -126,7 +134,12 @@ SELECT $1, $2, 'home', $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM cu
  * non-primary guests. Only rows the OTA's service user wrote are replaced: companions the front
  * desk added stay. An unchanged list writes nothing.
  */
-export function syncRoomGuests(reservationId: string, propertyId: string, channel: string, people: Array<{ firstName?: string | undefined; lastName: string }>) {
+export function syncRoomGuests(
+  reservationId: string,
+  propertyId: string,
+  channel: string,
+  people: Array<{ firstName?: string | undefined; lastName: string }>,
+) {
   return {
     text: `
 WITH wanted AS (SELECT x."firstName" AS first_name, x."lastName" AS last_name, count(*) AS n
@@ -168,8 +181,21 @@ INSERT INTO reservation.reservations (property_id, status, source_channel, check
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $2 = 'cancelled' THEN now() END,
         CASE WHEN $2 = 'cancelled' THEN 'cancelled by ' || $3 || ' before the booking arrived' END)
 RETURNING id, confirmation_number AS "confirmationNumber", created_at AS "createdAt"`,
-    values: [r.propertyId, r.status, r.channel, r.checkIn, r.checkOut, r.guestId, r.total, r.currency, r.adults, r.children,
-      r.specialRequests, r.paymentCollect, r.attributes],
+    values: [
+      r.propertyId,
+      r.status,
+      r.channel,
+      r.checkIn,
+      r.checkOut,
+      r.guestId,
+      r.total,
+      r.currency,
+      r.adults,
+      r.children,
+      r.specialRequests,
+      r.paymentCollect,
+      r.attributes,
+    ],
   };
 }
 
@@ -336,8 +362,21 @@ WHERE NOT EXISTS (SELECT 1 FROM held)
   -- the guest's card already (what the unique index below says, under an older key's fingerprint too)
   AND NOT EXISTS (SELECT 1 FROM billing.payment_methods m WHERE m.property_id = $1 AND m.guest_id = $2 AND m.deleted_at IS NULL AND m.card_fingerprint = ANY (fp.any_key))
 ON CONFLICT (property_id, guest_id, card_fingerprint) WHERE deleted_at IS NULL AND guest_id IS NOT NULL DO NOTHING`,
-    values: [p.propertyId, p.guestId, p.reservationId, c.number, c.holder ?? null, c.brand, c.expiryMonth, c.expiryYear, c.virtual, p.channel,
-      c.activationDate ?? null, p.limit, p.currency],
+    values: [
+      p.propertyId,
+      p.guestId,
+      p.reservationId,
+      c.number,
+      c.holder ?? null,
+      c.brand,
+      c.expiryMonth,
+      c.expiryYear,
+      c.virtual,
+      p.channel,
+      c.activationDate ?? null,
+      p.limit,
+      p.currency,
+    ],
   };
 }
 
@@ -357,8 +396,14 @@ ON CONFLICT (property_id, document_type, document_number_fingerprint) WHERE dele
 }
 
 export function upsertChannelReservation(p: {
-  connectionId: string; propertyId: string; channel: string; externalId: string; reservationId: string | null;
-  status: 'new' | 'modified' | 'cancelled'; modifiedAt: Date; hash: string;
+  connectionId: string;
+  propertyId: string;
+  channel: string;
+  externalId: string;
+  reservationId: string | null;
+  status: 'new' | 'modified' | 'cancelled';
+  modifiedAt: Date;
+  hash: string;
 }) {
   return {
     text: `

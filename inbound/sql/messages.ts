@@ -30,9 +30,24 @@ INSERT INTO channel.inbound_messages (connection_id, property_id, channel_code, 
 VALUES ($1, $2, $3, $4, $5, $6, encode(shared.digest($7::bytea, 'sha256'), 'hex'), octet_length($7::bytea),
   shared.encrypt_pii_bytes($7::bytea), $8, $9, $10, $11, $12, $13, $14, $15, $16, shared.channel_user_id($3), shared.channel_user_id($3))
 RETURNING id`,
-    values: [m.connectionId, m.propertyId, m.channel, m.source, m.messageType, m.externalId?.slice(0, 64) ?? null, Buffer.from(m.body, 'utf8'), m.outcome, m.errorCode,
-      m.otaErrorCode, m.errorMessage?.slice(0, 1000) ?? null, m.answerStatus, m.answer, m.channelReservationId, m.reservationId,
-      Math.max(0, Math.round(m.durationMs))],
+    values: [
+      m.connectionId,
+      m.propertyId,
+      m.channel,
+      m.source,
+      m.messageType,
+      m.externalId?.slice(0, 64) ?? null,
+      Buffer.from(m.body, 'utf8'),
+      m.outcome,
+      m.errorCode,
+      m.otaErrorCode,
+      m.errorMessage?.slice(0, 1000) ?? null,
+      m.answerStatus,
+      m.answer,
+      m.channelReservationId,
+      m.reservationId,
+      Math.max(0, Math.round(m.durationMs)),
+    ],
   };
 }
 
@@ -47,7 +62,14 @@ export function storedMessage(id: string) {
 }
 
 /** Records an OTA code that matched no mapping (counted up while open). */
-export function recordUnknownCode(p: { connectionId: string; propertyId: string; kind: 'unknown_ota_room' | 'unknown_ota_rate' | 'unknown_ota_hotel'; roomCode?: string | undefined; rateCode?: string | undefined; detail: string }) {
+export function recordUnknownCode(p: {
+  connectionId: string;
+  propertyId: string;
+  kind: 'unknown_ota_room' | 'unknown_ota_rate' | 'unknown_ota_hotel';
+  roomCode?: string | undefined;
+  rateCode?: string | undefined;
+  detail: string;
+}) {
   return {
     text: `
 INSERT INTO channel.mapping_problems AS p (connection_id, property_id, kind, ota_room_code, ota_rate_code, detail)

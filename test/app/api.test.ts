@@ -24,7 +24,8 @@ describe('health', () => {
 
   it('GET /readyz is ready only when every migration is applied', async () => {
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
-    await db.current.pool.query(`INSERT INTO public.flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+    await db.current.pool
+      .query(`INSERT INTO public.flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
       SELECT max(installed_rank) + 1, '1.1.0', 'property mgmt', 'UNDO_SQL', 'U1.1.0__property_mgmt.sql', 0, 'test', 0, true FROM public.flyway_schema_history`);
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
@@ -44,13 +45,16 @@ describe('health', () => {
     }
   });
 
-  it('/healthz and /readyz never hand PostgreSQL\'s own error text to an unauthenticated caller (issue 16)', async () => {
+  it("/healthz and /readyz never hand PostgreSQL's own error text to an unauthenticated caller (issue 16)", async () => {
     // A real server refusing a role that does not exist: its message names the role and the database.
     const url = new URL(db.current.url);
     url.username = 'stayos_no_such_role';
     url.password = 'secret-in-url';
     const refusedPool = createPool(url.toString(), { max: 1 });
-    const raw = await refusedPool.query('SELECT 1').then(() => '', (err: Error) => err.message);
+    const raw = await refusedPool.query('SELECT 1').then(
+      () => '',
+      (err: Error) => err.message,
+    );
     expect(raw).toContain('stayos_no_such_role'); // what must not leak
     const refused = await buildApp({ pool: refusedPool, logLevel: 'silent' });
     try {

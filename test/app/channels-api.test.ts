@@ -31,7 +31,13 @@ beforeAll(async () => {
   await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   demoId = (await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`)).rows[0].id;
   await createProperty(pool, { code: 'OTHER' });
-  otherConn = await addConnection(pool, { channel: 'expedia', hotelCode: '8880001', credentials: { username: 'otheruser', password: 'other-pass' }, mappings: [], propertyCode: 'OTHER' });
+  otherConn = await addConnection(pool, {
+    channel: 'expedia',
+    hotelCode: '8880001',
+    credentials: { username: 'otheruser', password: 'other-pass' },
+    mappings: [],
+    propertyCode: 'OTHER',
+  });
   keyA = (await createApiKey(pool, { email: 'revenue@demo.example', role: 'revenue_manager', properties: ['DEMO'] })).key;
   keyB = (await createApiKey(pool, { email: 'revenue@other.example', role: 'viewer', properties: ['OTHER'] })).key;
   app = await buildApp({ pool, logLevel: 'silent' });
@@ -45,16 +51,20 @@ describe('roles per property (issue 16)', () => {
     const key = (await createApiKey(pool, { email: 'two-roles@demo.example', role: 'admin', properties: ['DEMO'] })).key;
     await pool.query(`INSERT INTO shared.user_property_access (user_id, property_id, role)
       SELECT u.id, p.id, 'viewer' FROM shared.users u, property_mgmt.properties p WHERE u.email = 'two-roles@demo.example' AND p.code = 'OTHER'`);
-    const demoConn = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0].id as string; // the actions test below owns the Expedia one
+    const demoConn = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0]
+      .id as string; // the actions test below owns the Expedia one
     const h = bearer(key);
     // Reading OTHER: allowed.
     expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${otherConn}`, headers: h })).statusCode).toBe(200);
     // Acting on OTHER, whatever the route: 403 naming the role there, and nothing changes.
     const before = (await pool.query(`SELECT status, version, settings FROM channel.channel_connections WHERE id = $1`, [otherConn])).rows[0];
     for (const [method, url, payload] of [
-      ['POST', `/api/v1/channels/${otherConn}/pause`, undefined], ['POST', `/api/v1/channels/${otherConn}/full-sync`, { days: 30 }],
-      ['POST', `/api/v1/channels/${otherConn}/retry-errors`, undefined], ['PATCH', `/api/v1/connections/${otherConn}`, { settings: { sync_days: 30 } }],
-      ['PUT', `/api/v1/connections/${otherConn}/mappings`, []], ['DELETE', `/api/v1/connections/${otherConn}?closeAtOta=false`, undefined],
+      ['POST', `/api/v1/channels/${otherConn}/pause`, undefined],
+      ['POST', `/api/v1/channels/${otherConn}/full-sync`, { days: 30 }],
+      ['POST', `/api/v1/channels/${otherConn}/retry-errors`, undefined],
+      ['PATCH', `/api/v1/connections/${otherConn}`, { settings: { sync_days: 30 } }],
+      ['PUT', `/api/v1/connections/${otherConn}/mappings`, []],
+      ['DELETE', `/api/v1/connections/${otherConn}?closeAtOta=false`, undefined],
       ['POST', '/api/v1/connections', { property: 'OTHER', channel: 'booking_com', hotelCode: '55501' }],
     ] as const) {
       const res = await app.inject({ method, url, headers: h, ...(payload !== undefined ? { payload } : {}) });
@@ -88,28 +98,39 @@ describe('API keys', () => {
   it('stores only a hash, and `stayos api-key create` prints a working key once', async () => {
     const { rows } = await db.current.pool.query(`SELECT key_hash FROM shared.api_keys`);
     expect(rows.every((r) => r.key_hash.startsWith('$2') && !r.key_hash.includes(keyA))).toBe(true);
-    const cli = runCli(['api-key', 'create', '--email', 'cli@demo.example', '--role', 'viewer', '--property', 'DEMO'],
-      { DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY });
+    const cli = runCli(['api-key', 'create', '--email', 'cli@demo.example', '--role', 'viewer', '--property', 'DEMO'], {
+      DATABASE_URL: db.current.url,
+      STAYOS_ENCRYPTION_KEY: TEST_KEY,
+    });
     expect((await cli.exited).code).toBe(0);
     const key = /sos_\S+/.exec(cli.output())![0];
     expect(await authenticate(db.current.pool, `Bearer ${key}`)).toMatchObject({ role: 'viewer', properties: [{ code: 'DEMO' }] });
-    const bad = runCli(['api-key', 'create', '--email', 'x@demo.example', '--role', 'owner', '--property', 'DEMO'], { DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY });
+    const bad = runCli(['api-key', 'create', '--email', 'x@demo.example', '--role', 'owner', '--property', 'DEMO'], {
+      DATABASE_URL: db.current.url,
+      STAYOS_ENCRYPTION_KEY: TEST_KEY,
+    });
     expect((await bad.exited).code).toBe(2);
     expect(bad.output()).toMatch(/--role must be one of/);
   });
 });
 
 describe('GET /api/v1/channels', () => {
-  it('lists the key\'s connections with health, pending cells and the counts the revenue team reads', async () => {
+  it("lists the key's connections with health, pending cells and the counts the revenue team reads", async () => {
     const { pool } = db.current;
-    await pool.query(`INSERT INTO channel.mapping_problems (connection_id, property_id, kind, ota_room_code, detail)
-      SELECT id, property_id, 'unknown_ota_room', '999', 'test' FROM channel.channel_connections WHERE channel_code = 'expedia' AND property_id = $1`, [demoId]);
+    await pool.query(
+      `INSERT INTO channel.mapping_problems (connection_id, property_id, kind, ota_room_code, detail)
+      SELECT id, property_id, 'unknown_ota_room', '999', 'test' FROM channel.channel_connections WHERE channel_code = 'expedia' AND property_id = $1`,
+      [demoId],
+    );
     const res = await app.inject({ method: 'GET', url: '/api/v1/channels', headers: bearer(keyA) });
     expect(res.statusCode).toBe(200);
     const { channels } = res.json();
     expect(channels.map((c: { channel: string }) => c.channel)).toEqual(['booking_com', 'expedia']);
-    const { rows: pending } = await pool.query(`SELECT c.channel_code, count(d.*)::int AS n FROM channel.channel_connections c
-      LEFT JOIN channel.ari_dirty_cells d ON d.connection_id = c.id AND d.deleted_at IS NULL WHERE c.property_id = $1 GROUP BY 1 ORDER BY 1`, [demoId]);
+    const { rows: pending } = await pool.query(
+      `SELECT c.channel_code, count(d.*)::int AS n FROM channel.channel_connections c
+      LEFT JOIN channel.ari_dirty_cells d ON d.connection_id = c.id AND d.deleted_at IS NULL WHERE c.property_id = $1 GROUP BY 1 ORDER BY 1`,
+      [demoId],
+    );
     for (const [i, c] of channels.entries()) {
       expect(c).toMatchObject({ property: 'DEMO', health: { status: 'active' }, pending: { cells: pending[i].n }, lastHour: { requests: 0, failed: 0 } });
     }
@@ -117,7 +138,7 @@ describe('GET /api/v1/channels', () => {
     expect(channels.some((c: { id: string }) => c.id === otherConn)).toBe(false);
   });
 
-  it('a key of one property gets 404 for another property\'s connection, and the other property\'s key sees it', async () => {
+  it("a key of one property gets 404 for another property's connection, and the other property's key sees it", async () => {
     const a = await app.inject({ method: 'GET', url: `/api/v1/channels/${otherConn}`, headers: bearer(keyA) });
     expect(a.statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/api/v1/channels?property=OTHER', headers: bearer(keyA) })).statusCode).toBe(404);
@@ -127,7 +148,7 @@ describe('GET /api/v1/channels', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/channels/not-a-uuid', headers: bearer(keyB) })).statusCode).toBe(404);
   });
 
-  it('actions: pause and resume, retry errors, full sync — each recorded as the key\'s user and audited; viewers and other properties refused', async () => {
+  it("actions: pause and resume, retry errors, full sync — each recorded as the key's user and audited; viewers and other properties refused", async () => {
     const { pool } = db.current;
     const expedia = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'expedia'`, [demoId])).rows[0].id;
     const post = (url: string, key: string, payload?: unknown) => app.inject({ method: 'POST', url, headers: bearer(key), ...(payload ? { payload } : {}) });
@@ -136,30 +157,52 @@ describe('GET /api/v1/channels', () => {
     const paused = await post(`/api/v1/channels/${expedia}/pause`, keyA);
     expect(paused.statusCode).toBe(202);
     expect((await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [expedia])).rows[0].status).toBe('paused');
-    expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${expedia}`, headers: bearer(keyA) })).json()).toMatchObject({ health: { status: 'paused' } });
+    expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${expedia}`, headers: bearer(keyA) })).json()).toMatchObject({
+      health: { status: 'paused' },
+    });
     expect((await post(`/api/v1/channels/${expedia}/resume`, keyA)).json()).toMatchObject({ status: 'active' });
 
-    await pool.query(`INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, room_type_id, rate_plan_id, stay_from, stay_to)
+    await pool.query(
+      `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, room_type_id, rate_plan_id, stay_from, stay_to)
       SELECT m.connection_id, m.property_id, 'error', 'rejected', 'ERR_OTA_REJECTED', '3020', 'test refusal', m.room_type_id, m.rate_plan_id, current_date + 3, current_date + 4
-      FROM channel.channel_mappings m WHERE m.connection_id = $1 LIMIT 1`, [expedia]);
+      FROM channel.channel_mappings m WHERE m.connection_id = $1 LIMIT 1`,
+      [expedia],
+    );
     await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [expedia]);
     // The refused values remembered for the error's nights (and one night it does not name).
-    await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, refused)
+    await pool.query(
+      `INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, refused)
       SELECT e.connection_id, e.property_id, e.room_type_id, e.rate_plan_id, d::date, '{"rate": {"rate": 999}}'
       FROM channel.sync_errors e CROSS JOIN generate_series(e.stay_from, e.stay_to + 1, interval '1 day') d
-      WHERE e.connection_id = $1 AND e.message = 'test refusal'`, [expedia]);
+      WHERE e.connection_id = $1 AND e.message = 'test refusal'`,
+      [expedia],
+    );
     // A worker is pushing the first night right now: retrying must push it once more after that.
-    const { rows: [inFlight] } = await pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, claimed_at, claim_id)
+    const {
+      rows: [inFlight],
+    } = await pool.query(
+      `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date, claimed_at, claim_id)
       SELECT e.connection_id, e.property_id, e.room_type_id, e.rate_plan_id, e.stay_from, now(), gen_random_uuid()
-      FROM channel.sync_errors e WHERE e.connection_id = $1 AND e.message = 'test refusal' RETURNING id, dirty_seq::text`, [expedia]);
+      FROM channel.sync_errors e WHERE e.connection_id = $1 AND e.message = 'test refusal' RETURNING id, dirty_seq::text`,
+      [expedia],
+    );
     const retried = await post(`/api/v1/channels/${expedia}/retry-errors`, keyA);
     expect(retried.json()).toMatchObject({ resolved: 1, cellsMarked: 2 });
-    const { rows: [bumped] } = await pool.query(`SELECT dirty_seq::text FROM channel.ari_dirty_cells WHERE id = $1`, [inFlight.id]);
+    const {
+      rows: [bumped],
+    } = await pool.query(`SELECT dirty_seq::text FROM channel.ari_dirty_cells WHERE id = $1`, [inFlight.id]);
     expect(bumped.dirty_seq).not.toBe(inFlight.dirty_seq); // the worker's finish sees the change and keeps the cell dirty
     // Retrying sends again: the named nights' refused values are forgotten, the other night's kept.
-    const { rows: refused } = await pool.query(`SELECT stay_date - current_date AS day, refused IS NOT NULL AS refused
-      FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date`, [expedia]);
-    expect(refused).toEqual([{ day: 3, refused: false }, { day: 4, refused: false }, { day: 5, refused: true }]);
+    const { rows: refused } = await pool.query(
+      `SELECT stay_date - current_date AS day, refused IS NOT NULL AS refused
+      FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date`,
+      [expedia],
+    );
+    expect(refused).toEqual([
+      { day: 3, refused: false },
+      { day: 4, refused: false },
+      { day: 5, refused: true },
+    ]);
     const sync = await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 30 });
     expect(sync.statusCode).toBe(202);
     const bodiless = await post(`/api/v1/channels/${expedia}/full-sync`, keyA); // no body: the OTA's default window
@@ -170,16 +213,24 @@ describe('GET /api/v1/channels', () => {
     expect((await post(`/api/v1/channels/${expedia}/full-sync`, keyA, { days: 5000 })).statusCode).toBe(400); // beyond Expedia's 2 years: nothing recorded
 
     const user = (await authenticate(pool, `Bearer ${keyA}`))!.userId;
-    const { rows: actions } = await pool.query(`SELECT action, created_by FROM channel.connection_actions WHERE connection_id = $1 ORDER BY created_at, action`, [expedia]);
+    const { rows: actions } = await pool.query(
+      `SELECT action, created_by FROM channel.connection_actions WHERE connection_id = $1 ORDER BY created_at, action`,
+      [expedia],
+    );
     expect(actions.map((a) => a.action).sort()).toEqual(['full_sync', 'full_sync', 'pause', 'resume', 'retry_errors']);
     expect(actions.every((a) => a.created_by === user)).toBe(true);
-    const { rows: [audited] } = await pool.query(`SELECT count(*)::int AS n FROM audit.audit_log WHERE table_name IN ('connection_actions', 'channel_connections') AND actor_id = $1`, [user]);
+    const {
+      rows: [audited],
+    } = await pool.query(`SELECT count(*)::int AS n FROM audit.audit_log WHERE table_name IN ('connection_actions', 'channel_connections') AND actor_id = $1`, [
+      user,
+    ]);
     expect(audited.n).toBeGreaterThanOrEqual(7); // five actions, and the pause and resume of the connection itself
   });
 
   it('parity: PMS values against what the OTA acknowledged, cell by cell, and the parts that differ', async () => {
     const { pool } = db.current;
-    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0].id;
+    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0]
+      .id;
     const day = (await pool.query(`SELECT (current_date + 2)::text AS d`)).rows[0].d;
     const url = `/api/v1/channels/${booking}/parity?from=${day}&to=${day}`;
     const first = (await app.inject({ method: 'GET', url, headers: bearer(keyA) })).json();
@@ -189,16 +240,38 @@ describe('GET /api/v1/channels', () => {
     // The OTA acknowledges exactly the PMS values of that cell: it no longer differs.
     const v = cell.pms;
     // At the cell's target (the OTA hotel, room and rate it is mapped to): what the OTA knows.
-    await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at, rate, currency,
+    await pool.query(
+      `INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at, rate, currency,
         rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at, ota_target)
       SELECT $1, $2, $3, $4, $5, $6, now(), $7, $8, now(), $9, $10, $11, $12, $13, now(), channel.ota_target(c.endpoint_url, c.ota_hotel_code, m.ota_room_code, m.ota_rate_code)
       FROM channel.channel_connections c JOIN channel.channel_mappings m ON m.connection_id = c.id AND m.room_type_id = $3 AND m.rate_plan_id = $4 WHERE c.id = $1`,
-      [booking, demoId, cell.roomTypeId, cell.ratePlanId, day, v.availability, v.rate, v.currency, v.minLos, v.maxLos, v.closedToArrival, v.closedToDeparture, v.closed]);
+      [
+        booking,
+        demoId,
+        cell.roomTypeId,
+        cell.ratePlanId,
+        day,
+        v.availability,
+        v.rate,
+        v.currency,
+        v.minLos,
+        v.maxLos,
+        v.closedToArrival,
+        v.closedToDeparture,
+        v.closed,
+      ],
+    );
     const second = (await app.inject({ method: 'GET', url: `${url}&only=differing`, headers: bearer(keyA) })).json();
     expect(second).toMatchObject({ cells: 9, differing: 8 });
-    expect(second.items.some((x: { roomTypeId: string; ratePlanId: string }) => x.roomTypeId === cell.roomTypeId && x.ratePlanId === cell.ratePlanId)).toBe(false);
+    expect(second.items.some((x: { roomTypeId: string; ratePlanId: string }) => x.roomTypeId === cell.roomTypeId && x.ratePlanId === cell.ratePlanId)).toBe(
+      false,
+    );
     // The revenue manager changes the rate: that cell's rate differs, and only its rate.
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 7 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [cell.roomTypeId, cell.ratePlanId, day]);
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 7 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+      cell.roomTypeId,
+      cell.ratePlanId,
+      day,
+    ]);
     const third = (await app.inject({ method: 'GET', url, headers: bearer(keyA) })).json();
     const again = third.items.find((x: { roomTypeId: string; ratePlanId: string }) => x.roomTypeId === cell.roomTypeId && x.ratePlanId === cell.ratePlanId);
     expect(again).toMatchObject({ differs: ['rate'], ota: { rate: v.rate } });
@@ -209,7 +282,7 @@ describe('GET /api/v1/channels', () => {
     expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${booking}/parity?from=${day}&to=${day}`, headers: bearer(keyB) })).statusCode).toBe(404);
   });
 
-  it('GET /api/v1/cdc reports the slot, its lag and wal_status; the database\'s other slots to admin keys only (issue 16)', async () => {
+  it("GET /api/v1/cdc reports the slot, its lag and wal_status; the database's other slots to admin keys only (issue 16)", async () => {
     const { pool } = db.current;
     const ours = `t_cdc_${Date.now() % 100000}`;
     const theirs = `${ours}_other_app`;
@@ -229,8 +302,13 @@ describe('GET /api/v1/channels', () => {
       const all = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(admin) })).json().slots.map((s: { slot: string }) => s.slot);
       expect(all).toEqual(expect.arrayContaining([ours, theirs]));
       // A change set aside names another hotel's connection and PostgreSQL's words: its detail is for admin keys.
-      await pool.query(`INSERT INTO channel.cdc_incidents (slot_name, kind, detail, data) VALUES ($1, 'poison', 'the change to connection OTHER-SECRET could not be stored', '{}')`, [ours]);
-      const detailOf = async (k: string) => (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(k) })).json().incidents.find((i: { kind: string }) => i.kind === 'poison')?.detail as string;
+      await pool.query(
+        `INSERT INTO channel.cdc_incidents (slot_name, kind, detail, data) VALUES ($1, 'poison', 'the change to connection OTHER-SECRET could not be stored', '{}')`,
+        [ours],
+      );
+      const detailOf = async (k: string) =>
+        (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(k) })).json().incidents.find((i: { kind: string }) => i.kind === 'poison')
+          ?.detail as string;
       expect(await detailOf(keyA)).not.toContain('OTHER-SECRET');
       expect(await detailOf(admin)).toContain('OTHER-SECRET');
       expect((await app.inject({ method: 'GET', url: '/api/v1/cdc' })).statusCode).toBe(401);
@@ -241,7 +319,7 @@ describe('GET /api/v1/channels', () => {
     }
   });
 
-  it('through SQL as the API\'s role: row-level security hides the other property\'s rows', async () => {
+  it("through SQL as the API's role: row-level security hides the other property's rows", async () => {
     const seen = await asTenant(db.current.pool, demoId, async (c) => ({
       status: (await c.query(`SELECT id FROM channel.channel_status WHERE id = $1`, [otherConn])).rowCount,
       connections: (await c.query(`SELECT DISTINCT property_id FROM channel.channel_connections`)).rows.map((r) => r.property_id),
@@ -251,7 +329,7 @@ describe('GET /api/v1/channels', () => {
 });
 
 describe('monitoring: history, recent bookings, CDC events/s', () => {
-  it('the CDC part\'s reports give events/s to any API process, and pending samples to the history chart', async () => {
+  it("the CDC part's reports give events/s to any API process, and pending samples to the history chart", async () => {
     const { pool } = db.current;
     const metrics = new CdcMetrics();
     // A standby (not streaming) reports nothing: it would overwrite the active CDC's figures.
@@ -263,20 +341,29 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
     const expected = metrics.eventsPerSecond();
     const stop = reportProgress(pool, 'stayos_cdc', metrics, createLogger('silent'), { everyMs: 20, sampleMs: 0 });
     try {
-      const cdc = await waitFor(async () => {
-        const r = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(keyA) })).json();
-        return r.eventsPerSecond !== null && r;
-      }, { what: 'a CDC progress report' });
+      const cdc = await waitFor(
+        async () => {
+          const r = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: bearer(keyA) })).json();
+          return r.eventsPerSecond !== null && r;
+        },
+        { what: 'a CDC progress report' },
+      );
       expect(cdc.eventsPerSecond).toBeCloseTo(expected, 5);
       await waitFor(async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.pending_samples WHERE property_id = $1`, [demoId])).rows[0].n >= 2);
     } finally {
       await stop();
     }
-    const { rows: [{ n: pendingNow }] } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE property_id = $1`, [demoId]);
-    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0].id;
-    await pool.query(`INSERT INTO channel.sync_log (connection_id, property_id, channel_code, message_kind, cells, status, duration_ms)
+    const {
+      rows: [{ n: pendingNow }],
+    } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE property_id = $1`, [demoId]);
+    const booking = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'booking_com'`, [demoId])).rows[0]
+      .id;
+    await pool.query(
+      `INSERT INTO channel.sync_log (connection_id, property_id, channel_code, message_kind, cells, status, duration_ms)
       VALUES ($1, $2, 'booking_com', 'avail', 40, 'success', 120), ($1, $2, 'booking_com', 'rate', 7, 'partial', 80), ($1, $2, 'booking_com', 'rate', 9, 'failed', 80),
-             ($1, $2, 'booking_com', 'token', 0, 'success', 10)`, [booking, demoId]);
+             ($1, $2, 'booking_com', 'token', 0, 'success', 10)`,
+      [booking, demoId],
+    );
     const res = await app.inject({ method: 'GET', url: '/api/v1/history?hours=2', headers: bearer(keyA) });
     expect(res.statusCode).toBe(200);
     const h = syncHistory.parse(res.json());
@@ -292,29 +379,46 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
     const other = syncHistory.parse((await app.inject({ method: 'GET', url: '/api/v1/history?hours=2', headers: bearer(keyB) })).json());
     expect(other.points.reduce((s, p) => s + p.acknowledged + (p.pending ?? 0), 0)).toBe(0);
     expect((await app.inject({ method: 'GET', url: `/api/v1/history?connection=${otherConn}`, headers: bearer(keyA) })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/history?hours=500', headers: bearer(keyA) })).json()).toMatchObject({ error: { code: 'ERR_VALIDATION' } });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/history?hours=500', headers: bearer(keyA) })).json()).toMatchObject({
+      error: { code: 'ERR_VALIDATION' },
+    });
   });
 
-  it('recent bookings: the latest inbound messages of the key\'s properties, without their bodies', async () => {
+  it("recent bookings: the latest inbound messages of the key's properties, without their bodies", async () => {
     const { pool } = db.current;
     const expedia = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'expedia'`, [demoId])).rows[0].id;
-    for (const [pid, conn, ext, outcome] of [[demoId, expedia, 'R-1', 'created'], [demoId, expedia, 'R-2', 'refused'], [null, otherConn, 'X-9', 'created']]) {
-      await pool.query(`INSERT INTO channel.inbound_messages (connection_id, property_id, channel_code, source, message_type, external_reservation_id, body_sha256, body_bytes, outcome, answer_status)
-        VALUES ($1, COALESCE($2, (SELECT property_id FROM channel.channel_connections WHERE id = $1)), 'expedia', 'expedia_webhook', 'OTA_HotelResNotifRQ', $3, repeat('a', 64), 10, $4, 200)`, [conn, pid, ext, outcome]);
+    for (const [pid, conn, ext, outcome] of [
+      [demoId, expedia, 'R-1', 'created'],
+      [demoId, expedia, 'R-2', 'refused'],
+      [null, otherConn, 'X-9', 'created'],
+    ]) {
+      await pool.query(
+        `INSERT INTO channel.inbound_messages (connection_id, property_id, channel_code, source, message_type, external_reservation_id, body_sha256, body_bytes, outcome, answer_status)
+        VALUES ($1, COALESCE($2, (SELECT property_id FROM channel.channel_connections WHERE id = $1)), 'expedia', 'expedia_webhook', 'OTA_HotelResNotifRQ', $3, repeat('a', 64), 10, $4, 200)`,
+        [conn, pid, ext, outcome],
+      );
     }
     const res = await app.inject({ method: 'GET', url: '/api/v1/bookings?limit=5', headers: bearer(keyA) });
     const { bookings } = recentBookings.parse(res.json());
-    expect(bookings.map((b) => [b.reservationId, b.outcome, b.property])).toEqual([['R-2', 'refused', 'DEMO'], ['R-1', 'created', 'DEMO']]);
-    expect(recentBookings.parse((await app.inject({ method: 'GET', url: '/api/v1/bookings', headers: bearer(keyB) })).json()).bookings.map((b) => b.reservationId)).toEqual(['X-9']);
+    expect(bookings.map((b) => [b.reservationId, b.outcome, b.property])).toEqual([
+      ['R-2', 'refused', 'DEMO'],
+      ['R-1', 'created', 'DEMO'],
+    ]);
+    expect(
+      recentBookings.parse((await app.inject({ method: 'GET', url: '/api/v1/bookings', headers: bearer(keyB) })).json()).bookings.map((b) => b.reservationId),
+    ).toEqual(['X-9']);
   });
-  it('error log: open errors and those resolved within the window, newest first, only the key\'s properties', async () => {
+  it("error log: open errors and those resolved within the window, newest first, only the key's properties", async () => {
     const { pool } = db.current;
     const expedia = (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 AND channel_code = 'expedia'`, [demoId])).rows[0].id;
     await pool.query(`UPDATE channel.sync_errors SET resolved_at = now() WHERE resolved_at IS NULL`);
-    const insert = (conn: string, code: string, lastSeen: string, resolved: string | null) => pool.query(
-      `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, first_seen_at, last_seen_at, resolved_at)
+    const insert = (conn: string, code: string, lastSeen: string, resolved: string | null) =>
+      pool.query(
+        `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, first_seen_at, last_seen_at, resolved_at)
        SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', $2, 'log test ' || $2, now() - $3::interval, now() - $3::interval, now() - $4::interval
-       FROM channel.channel_connections WHERE id = $1`, [conn, code, lastSeen, resolved]);
+       FROM channel.channel_connections WHERE id = $1`,
+        [conn, code, lastSeen, resolved],
+      );
     await insert(expedia, 'OPEN1', '5 minutes', null);
     await insert(expedia, 'FIXED2', '2 minutes', '1 minute');
     await insert(expedia, 'OLD3', '3 days', '3 days');
@@ -322,12 +426,17 @@ describe('monitoring: history, recent bookings, CDC events/s', () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/errors?hours=24', headers: bearer(keyA) });
     const { errors } = errorLog.parse(res.json());
     const mine = errors.filter((e) => e.message.startsWith('log test'));
-    expect(mine.map((e) => [e.otaCode, e.resolvedAt === null])).toEqual([['FIXED2', false], ['OPEN1', true]]);
+    expect(mine.map((e) => [e.otaCode, e.resolvedAt === null])).toEqual([
+      ['FIXED2', false],
+      ['OPEN1', true],
+    ]);
     expect(mine[0]).toMatchObject({ property: 'DEMO', channel: 'expedia', connectionId: expedia });
     const wider = errorLog.parse((await app.inject({ method: 'GET', url: `/api/v1/errors?hours=168&connection=${expedia}`, headers: bearer(keyA) })).json());
     expect(wider.errors.filter((e) => e.message.startsWith('log test')).map((e) => e.otaCode)).toEqual(['FIXED2', 'OPEN1', 'OLD3']);
     expect((await app.inject({ method: 'GET', url: `/api/v1/errors?connection=${otherConn}`, headers: bearer(keyA) })).statusCode).toBe(404);
-    expect(errorLog.parse((await app.inject({ method: 'GET', url: '/api/v1/errors', headers: bearer(keyB) })).json()).errors.map((e) => e.otaCode)).toEqual(['ELSE4']);
+    expect(errorLog.parse((await app.inject({ method: 'GET', url: '/api/v1/errors', headers: bearer(keyB) })).json()).errors.map((e) => e.otaCode)).toEqual([
+      'ELSE4',
+    ]);
   });
 });
 
@@ -339,8 +448,23 @@ describe('OpenAPI', () => {
     expect(spec.openapi).toBe('3.1.0');
     expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     const routes = app.printRoutes({ commonPrefix: false });
-    for (const path of ['/api/v1/otas', '/api/v1/channels', '/api/v1/channels/{id}', '/api/v1/channels/{id}/parity', '/api/v1/channels/{id}/pause', '/api/v1/cdc', '/api/v1/history',
-      '/api/v1/bookings', '/api/v1/errors', '/api/v1/connections', '/api/v1/connections/{id}', '/api/v1/connections/{id}/mappings', '/healthz', '/readyz', '/metrics']) {
+    for (const path of [
+      '/api/v1/otas',
+      '/api/v1/channels',
+      '/api/v1/channels/{id}',
+      '/api/v1/channels/{id}/parity',
+      '/api/v1/channels/{id}/pause',
+      '/api/v1/cdc',
+      '/api/v1/history',
+      '/api/v1/bookings',
+      '/api/v1/errors',
+      '/api/v1/connections',
+      '/api/v1/connections/{id}',
+      '/api/v1/connections/{id}/mappings',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
       expect(spec.paths, path).toHaveProperty([path]);
       expect(routes).toContain(path.replace('{id}', ':id').split('/').at(-1));
     }

@@ -34,29 +34,42 @@ describe('stayos start', () => {
       const h = await healthz(Number(env.STAYOS_HTTP_PORT));
       expect(h).toMatchObject({ status: 200, body: { status: 'ok', database: 'up' } });
       // The demo connections point at the sandboxes this process serves, and a full sync fills them.
-      await waitFor(async () => {
-        const stats = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/expedia/_control/stats`)).json()) as { accepted: number };
-        const booking = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/booking-com/_control/stats`)).json()) as { accepted: number };
-        const google = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/google-hotels/_control/stats`)).json()) as { accepted: number };
-        return stats.accepted > 0 && booking.accepted > 0 && google.accepted > 0;
-      }, { timeoutMs: 60_000, what: `the demo hotel reaching both sandboxes (${first.output()})` });
+      await waitFor(
+        async () => {
+          const stats = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/expedia/_control/stats`)).json()) as { accepted: number };
+          const booking = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/booking-com/_control/stats`)).json()) as { accepted: number };
+          const google = (await (await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/sandbox/google-hotels/_control/stats`)).json()) as { accepted: number };
+          return stats.accepted > 0 && booking.accepted > 0 && google.accepted > 0;
+        },
+        { timeoutMs: 60_000, what: `the demo hotel reaching both sandboxes (${first.output()})` },
+      );
       const ready = await fetch(`http://127.0.0.1:${env.STAYOS_HTTP_PORT}/readyz`);
       expect(ready.status).toBe(200);
 
       // What a newcomer sees: one line with the dashboard's URL (the demo key in its fragment),
       // and within seconds every demo connection healthy and fully synced.
-      const line = first.output().split('\n').find((l) => l.startsWith('StayOS Channel is running'))!;
+      const line = first
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('StayOS Channel is running'))!;
       const url = /dashboard (http:\/\/\S+)\/#key=(sos_\S+)/.exec(line);
       expect(url, line).not.toBeNull();
       const [, base, apiKey] = url!;
       const api = async (p: string, init: RequestInit = {}) => {
-        const res = await fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${apiKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+        const res = await fetch(`${base}${p}`, {
+          ...init,
+          headers: { authorization: `Bearer ${apiKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+        });
         expect(res.status, p).toBeLessThan(300);
         return res.json() as Promise<any>;
       };
       const synced = async () => {
         const { channels } = await api('/api/v1/channels');
-        return channels.length === SANDBOXED.length && channels.every((c: any) => c.health.status === 'active' && c.pending.cells === 0 && c.lastSuccessAt) && channels;
+        return (
+          channels.length === SANDBOXED.length &&
+          channels.every((c: any) => c.health.status === 'active' && c.pending.cells === 0 && c.lastSuccessAt) &&
+          channels
+        );
       };
       const channels = await waitFor(synced, { timeoutMs: 90_000, what: `a healthy, fully synced demo (${first.output()})` });
       console.log(`first run: healthy and fully synced ${((Date.now() - spawnedAt) / 1000).toFixed(1)} s after \`stayos start\` on an empty data directory`);
@@ -81,11 +94,14 @@ describe('stayos start', () => {
       expect((await traffic.exited).code, traffic.output()).toBe(0);
       const sent = /sent: (\d+) Expedia bookings, (\d+) Booking\.com bookings.*?(\d+) rate changes; 0 refused/.exec(traffic.output());
       expect(sent, traffic.output()).not.toBeNull();
-      await waitFor(async () => {
-        const { bookings } = await api('/api/v1/bookings?limit=200');
-        const by = (ch: string) => new Set(bookings.filter((b: any) => b.channel === ch && b.outcome === 'created').map((b: any) => b.reservationId)).size;
-        return by('expedia') >= Number(sent![1]) && by('booking_com') === Number(sent![2]);
-      }, { timeoutMs: 60_000, what: 'the demo bookings in the PMS' });
+      await waitFor(
+        async () => {
+          const { bookings } = await api('/api/v1/bookings?limit=200');
+          const by = (ch: string) => new Set(bookings.filter((b: any) => b.channel === ch && b.outcome === 'created').map((b: any) => b.reservationId)).size;
+          return by('expedia') >= Number(sent![1]) && by('booking_com') === Number(sent![2]);
+        },
+        { timeoutMs: 60_000, what: 'the demo bookings in the PMS' },
+      );
       await waitFor(synced, { timeoutMs: 60_000, what: 'the demo synced again after the traffic' });
 
       // The fault switch: Expedia's sandbox fails, the connection leaves "active"; switched off, it recovers.
@@ -99,7 +115,10 @@ describe('stayos start', () => {
       await waitFor(synced, { timeoutMs: 120_000, what: 'Expedia recovering' });
       // The outage stays in the error log, resolved.
       const { errors } = await api('/api/v1/errors?hours=1');
-      expect(errors.some((e: any) => e.channel === 'expedia' && e.resolvedAt !== null && /HTTP 5\d\d/.test(e.message)), JSON.stringify(errors)).toBe(true);
+      expect(
+        errors.some((e: any) => e.channel === 'expedia' && e.resolvedAt !== null && /HTTP 5\d\d/.test(e.message)),
+        JSON.stringify(errors),
+      ).toBe(true);
       expect(fs.readFileSync(path.join(dataDir, 'encryption.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
       first.child.kill('SIGINT');
       expect(await first.exited).toEqual({ code: 0, signal: null });
@@ -134,16 +153,24 @@ describe('stayos start', () => {
   it('on DATABASE_URL: serves /healthz, keeps partitions ahead at start, and SIGTERM stops it with exit code 0', async () => {
     const port = await freePort();
     // The furthest-ahead partition of the audit log goes missing; the start's maintenance must restore it.
-    const { rows: [last] } = await db.current.pool.query(
-      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.audit_log'::regclass ORDER BY c.relname DESC LIMIT 1`);
+    const {
+      rows: [last],
+    } = await db.current.pool.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.audit_log'::regclass ORDER BY c.relname DESC LIMIT 1`,
+    );
     await db.current.pool.query(`ALTER TABLE audit.audit_log DETACH PARTITION audit.${last.relname}`);
     await db.current.pool.query(`DROP TABLE audit.${last.relname}`);
     const proc = runCli(['start', '--only', 'api'], {
-      DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_HTTP_PORT: String(port), STAYOS_SEED_DEMO: 'false',
+      DATABASE_URL: db.current.url,
+      STAYOS_ENCRYPTION_KEY: TEST_KEY,
+      STAYOS_HTTP_PORT: String(port),
+      STAYOS_SEED_DEMO: 'false',
     });
     await waitFor(() => proc.output().includes('StayOS Channel is running (api)'), { timeoutMs: 60_000, what: `start (${proc.output()})` });
     expect((await healthz(port)).status).toBe(200);
-    await waitFor(async () => (await db.current.pool.query(`SELECT to_regclass($1) AS t`, [`audit.${last.relname}`])).rows[0].t, { what: 'partition recreated' });
+    await waitFor(async () => (await db.current.pool.query(`SELECT to_regclass($1) AS t`, [`audit.${last.relname}`])).rows[0].t, {
+      what: 'partition recreated',
+    });
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toEqual({ code: 0, signal: null });
   });

@@ -38,12 +38,21 @@ describe('loadConfig', () => {
 
   it('takes the keys a rotation replaces, and never repeats a secret in an error', () => {
     const key = 'k'.repeat(32);
-    const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: key, STAYOS_ENCRYPTION_PREVIOUS_KEYS: ` ${'a'.repeat(32)} ,${'b'.repeat(40)}` });
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://u@h/db',
+      STAYOS_ENCRYPTION_KEY: key,
+      STAYOS_ENCRYPTION_PREVIOUS_KEYS: ` ${'a'.repeat(32)} ,${'b'.repeat(40)}`,
+    });
     expect(c.previousEncryptionKeys).toEqual(['a'.repeat(32), 'b'.repeat(40)]);
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: key }).previousEncryptionKeys).toEqual([]);
     let err: Error | undefined;
     try {
-      loadConfig({ DATABASE_URL: 'postgres://u@h/db', STAYOS_ENCRYPTION_KEY: 'short-secret', STAYOS_ENCRYPTION_PREVIOUS_KEYS: `${'a'.repeat(32)},tiny-old-secret`, STAYOS_METRICS_TOKEN: 'tok' });
+      loadConfig({
+        DATABASE_URL: 'postgres://u@h/db',
+        STAYOS_ENCRYPTION_KEY: 'short-secret',
+        STAYOS_ENCRYPTION_PREVIOUS_KEYS: `${'a'.repeat(32)},tiny-old-secret`,
+        STAYOS_METRICS_TOKEN: 'tok',
+      });
     } catch (e) {
       err = e as Error;
     }

@@ -34,9 +34,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     for (const r of (await pool.query(`SELECT id, channel_code FROM channel.channel_connections`)).rows) ids[r.channel_code] = r.id;
     await requestFullSync(pool, ids.booking_com!, 365); // pending cells to show (no sync worker runs here)
     // Expedia is down (as the sync worker would leave it after an outage); Booking.com is active.
-    await pool.query(`UPDATE channel.channel_connections SET status = 'down', status_reason = 'expedia: HTTP 503', status_changed_at = now() WHERE id = $1`, [ids.expedia]);
-    await pool.query(`INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, message)
-      SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', 'expedia: HTTP 503' FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    await pool.query(`UPDATE channel.channel_connections SET status = 'down', status_reason = 'expedia: HTTP 503', status_changed_at = now() WHERE id = $1`, [
+      ids.expedia,
+    ]);
+    await pool.query(
+      `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, message)
+      SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', 'expedia: HTTP 503' FROM channel.channel_connections WHERE id = $1`,
+      [ids.expedia],
+    );
     await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
     // Recorded as the CDC records its slot: a revenue manager's key sees the CDC's own slot only (issue 16).
     await pool.query(`INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) VALUES ($1, 'test', 1)`, [slot]);
@@ -59,17 +64,24 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     const errors: string[] = [];
     const foreign: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url());
+    });
 
     await page.goto(`${base}/?refresh=1000#key=${key}`);
     await page.waitForSelector('.tile[data-health]');
     expect(new URL(page.url()).hash).toBe(''); // the key leaves the address bar
-    const tiles = await page.$$eval('.tile', (ts) => ts.map((t) => ({ id: t.getAttribute("data-connection-id"), health: t.getAttribute("data-health"), text: t.textContent })));
+    const tiles = await page.$$eval('.tile', (ts) =>
+      ts.map((t) => ({ id: t.getAttribute('data-connection-id'), health: t.getAttribute('data-health'), text: t.textContent })),
+    );
     const { rows } = await db.current.pool.query(`SELECT id, status FROM channel.channel_connections ORDER BY channel_code`);
     expect(tiles.map((t) => [t.id, t.health])).toEqual(rows.map((r) => [r.id, r.status]));
     expect(tiles.find((t) => t.id === ids.expedia)!.text).toContain('HTTP 503');
-    const pending = (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com])).rows[0].n;
+    const pending = (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com])).rows[0]
+      .n;
     expect(pending).toBeGreaterThan(0);
     expect(tiles.find((t) => t.id === ids.booking_com)!.text).toContain(`${pending} cells`);
     expect(await page.$$eval('.tile.health-down', (t) => t.length)).toBe(1);
@@ -81,10 +93,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     expect(await page.textContent('#cdc')).toMatch(/^CDC stopped · lag [\d.]+ [kM]?B · – events\/s · WAL reserved$/); // a slot nobody streams from
 
     await page.click(`.tile[data-connection-id="${ids.booking_com}"] button.pause`);
-    await waitFor(async () => (await db.current.pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0].status === 'paused',
-      { what: 'the Pause click reaching the database' });
+    await waitFor(
+      async () => (await db.current.pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0].status === 'paused',
+      { what: 'the Pause click reaching the database' },
+    );
     await page.waitForSelector(`.tile[data-connection-id="${ids.booking_com}"][data-health="paused"] button.resume`);
-    const { rows: [action] } = await db.current.pool.query(`SELECT action FROM channel.connection_actions WHERE connection_id = $1`, [ids.booking_com]);
+    const {
+      rows: [action],
+    } = await db.current.pool.query(`SELECT action FROM channel.connection_actions WHERE connection_id = $1`, [ids.booking_com]);
     expect(action.action).toBe('pause');
 
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });

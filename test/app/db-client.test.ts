@@ -11,14 +11,19 @@ describe('withClient', () => {
     const pool = createPool(db.current.url, { max: 2 });
     try {
       const failure = await withClient(pool, async (client) => {
-        const { rows: [{ pid }] } = await client.query('SELECT pg_backend_pid() AS pid');
+        const {
+          rows: [{ pid }],
+        } = await client.query('SELECT pg_backend_pid() AS pid');
         let dropped = false;
         client.once('error', () => (dropped = true));
         // Killed by another session while this one sits idle between queries: the socket error
         // arrives with no query running (vitest fails the run on an uncaught error).
         await db.current.pool.query('SELECT pg_terminate_backend($1)', [pid]);
         await waitFor(() => dropped, { what: 'the socket error' });
-        return client.query('SELECT 1').then(() => null, (err: Error) => err);
+        return client.query('SELECT 1').then(
+          () => null,
+          (err: Error) => err,
+        );
       });
       expect(failure).toBeInstanceOf(Error);
       expect(pool.totalCount).toBe(0); // not back in the pool

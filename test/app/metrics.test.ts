@@ -40,13 +40,27 @@ describe('GET /metrics', () => {
     }
     const arrival = addDays(new Date().toISOString().slice(0, 10), 20);
     const body = buildBnRequest({
-      kind: 'new', requestId: 'm1', hotelCode: expedia.hotelCode, username: String(expedia.credentials.username), password: String(expedia.credentials.password),
-      externalId: 'METRICS-1', timeStamp: '2026-11-20T10:00:00+00:00', currency: 'EUR',
-      room: { roomCode: expedia.roomCodes.STD!, rateCode: expedia.rateCodes.BAR!, arrival, departure: addDays(arrival, 1), adults: 1, nights: [{ date: arrival, amount: '99.00' }] },
+      kind: 'new',
+      requestId: 'm1',
+      hotelCode: expedia.hotelCode,
+      username: String(expedia.credentials.username),
+      password: String(expedia.credentials.password),
+      externalId: 'METRICS-1',
+      timeStamp: '2026-11-20T10:00:00+00:00',
+      currency: 'EUR',
+      room: {
+        roomCode: expedia.roomCodes.STD!,
+        rateCode: expedia.rateCodes.BAR!,
+        arrival,
+        departure: addDays(arrival, 1),
+        adults: 1,
+        nights: [{ date: arrival, amount: '99.00' }],
+      },
       guest: { firstName: 'Metric', lastName: 'Guest' },
     });
     const created = metric(before, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'created' }) ?? 0;
-    for (let i = 0; i < 2; i++) expect((await app.inject({ method: 'POST', url: '/webhooks/expedia', payload: body, headers: { 'content-type': 'text/xml' } })).statusCode).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await app.inject({ method: 'POST', url: '/webhooks/expedia', payload: body, headers: { 'content-type': 'text/xml' } })).statusCode).toBe(200);
     const after = (await app.inject({ method: 'GET', url: '/metrics', headers: scrape })).body;
     expect(metric(after, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'created' })).toBe(created + 1);
     expect(metric(after, 'stayos_inbound_bookings_total', { channel: 'expedia', result: 'duplicate' })).toBeGreaterThanOrEqual(1);
@@ -54,7 +68,7 @@ describe('GET /metrics', () => {
     expect(after).toContain('# TYPE stayos_ota_requests_total counter');
   });
 
-  it('reports the CDC\'s events as its active process last wrote them, and 0 events/s once that report is stale', async () => {
+  it("reports the CDC's events as its active process last wrote them, and 0 events/s once that report is stale", async () => {
     const { pool } = db.current;
     const metrics = new CdcMetrics();
     metrics.streaming = true;
@@ -72,7 +86,12 @@ describe('GET /metrics', () => {
 
   it('is not public (issue 16): the API port wants the bearer token and says so; without a token configured it is not there; its own listener serves it alone', async () => {
     const { pool } = db.current;
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-of-the-same-kind-000000' }, { authorization: `Basic ${METRICS_TOKEN}` }, { authorization: `Bearer ${METRICS_TOKEN}x` }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-token-of-the-same-kind-000000' },
+      { authorization: `Basic ${METRICS_TOKEN}` },
+      { authorization: `Bearer ${METRICS_TOKEN}x` },
+    ]) {
       const res = await app.inject({ method: 'GET', url: '/metrics', headers });
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(res.body).not.toContain('stayos_pending_cells');

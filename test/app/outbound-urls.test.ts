@@ -53,23 +53,38 @@ afterAll(async () => {
 });
 
 const h = () => ({ authorization: `Bearer ${key}` });
-const worker = () => new SyncWorker({
-  pool: db.current.pool, log: createLogger(process.env.TEST_LOG ?? 'silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
-  batchSize: 5000, timeoutMs: 2000, maxAttempts: 1, defaultRatePerMinute: 100_000, only: Object.values(ids),
-});
+const worker = () =>
+  new SyncWorker({
+    pool: db.current.pool,
+    log: createLogger(process.env.TEST_LOG ?? 'silent'),
+    connectors: CONNECTORS,
+    pollMs: 20,
+    concurrency: 1,
+    batchSize: 5000,
+    timeoutMs: 2000,
+    maxAttempts: 1,
+    defaultRatePerMinute: 100_000,
+    only: Object.values(ids),
+  });
 
 describe('outbound URLs (issue 16)', () => {
-  it('outside sandbox mode, the API refuses any URL that is not the OTA\'s own https host, naming it; nothing is stored', async () => {
+  it("outside sandbox mode, the API refuses any URL that is not the OTA's own https host, naming it; nothing is stored", async () => {
     setOutboundPolicy(PRODUCTION);
     try {
-      const before = (await db.current.pool.query(`SELECT endpoint_url, settings, version FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0];
+      const before = (await db.current.pool.query(`SELECT endpoint_url, settings, version FROM channel.channel_connections WHERE id = $1`, [ids.booking_com]))
+        .rows[0];
       const attacks = [
         { endpointUrl: 'http://169.254.169.254/latest/meta-data' }, // cloud metadata
-        { endpointUrl: 'https://127.0.0.1:5432' }, { endpointUrl: 'https://[::1]/' }, { endpointUrl: 'https://10.0.0.7/' },
-        { endpointUrl: 'https://supply-xml.booking.com.evil.example' }, { endpointUrl: 'https://evil.example/supply-xml.booking.com' },
+        { endpointUrl: 'https://127.0.0.1:5432' },
+        { endpointUrl: 'https://[::1]/' },
+        { endpointUrl: 'https://10.0.0.7/' },
+        { endpointUrl: 'https://supply-xml.booking.com.evil.example' },
+        { endpointUrl: 'https://evil.example/supply-xml.booking.com' },
         { endpointUrl: 'http://supply-xml.booking.com' }, // https only
-        { endpointUrl: 'https://user:pass@supply-xml.booking.com' }, { endpointUrl: 'https://supply-xml.booking.com:8443' },
-        { reservationsUrl: 'https://attacker.example' }, { settings: { auth_url: 'https://attacker.example' } },
+        { endpointUrl: 'https://user:pass@supply-xml.booking.com' },
+        { endpointUrl: 'https://supply-xml.booking.com:8443' },
+        { reservationsUrl: 'https://attacker.example' },
+        { settings: { auth_url: 'https://attacker.example' } },
         { endpointUrl: `${server.url.replace('http:', 'https:')}/sandbox/booking-com` }, // a sandbox (even over https), outside sandbox mode
       ];
       for (const payload of attacks) {
@@ -77,12 +92,24 @@ describe('outbound URLs (issue 16)', () => {
         expect(res.statusCode, JSON.stringify(payload)).toBe(400);
         expect(res.json().error.code, JSON.stringify(payload)).toBe('ERR_OTA_HOST_NOT_ALLOWED');
       }
-      const created = await app.inject({ method: 'POST', url: '/api/v1/connections', headers: h(), payload: { channel: 'expedia', hotelCode: '7777001', endpointUrl: 'http://metadata.google.internal/' } });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/connections',
+        headers: h(),
+        payload: { channel: 'expedia', hotelCode: '7777001', endpointUrl: 'http://metadata.google.internal/' },
+      });
       expect(created.statusCode).toBe(400);
       expect(created.json().error.message).toContain('metadata.google.internal is not one of the expedia hosts');
-      expect((await db.current.pool.query(`SELECT endpoint_url, settings, version FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0]).toEqual(before);
+      expect(
+        (await db.current.pool.query(`SELECT endpoint_url, settings, version FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0],
+      ).toEqual(before);
       // The OTA's own host is taken.
-      const ok = await app.inject({ method: 'PATCH', url: `/api/v1/connections/${ids.expedia}`, headers: h(), payload: { endpointUrl: 'https://services.expediapartnercentral.com' } });
+      const ok = await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/connections/${ids.expedia}`,
+        headers: h(),
+        payload: { endpointUrl: 'https://services.expediapartnercentral.com' },
+      });
       expect(ok.statusCode).toBe(200);
       await db.current.pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
     } finally {
@@ -113,13 +140,18 @@ describe('outbound URLs (issue 16)', () => {
       await w.syncConnection(ids.expedia!);
       await w.stop();
       expect(reached).toEqual([]);
-      const { rows: [c] } = await pool.query(`SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+      const {
+        rows: [c],
+      } = await pool.query(`SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
       expect(c.status).toBe('down');
       expect(c.status_reason).toContain('refusing to call');
       expect(c.status_reason).toContain('localhost is not one of the expedia hosts');
     } finally {
       setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
-      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, status = 'active', status_reason = NULL WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
+      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, status = 'active', status_reason = NULL WHERE id = $1`, [
+        ids.expedia,
+        `${server.url}/sandbox/expedia`,
+      ]);
       await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia]);
     }
   });
@@ -128,8 +160,14 @@ describe('outbound URLs (issue 16)', () => {
     const { pool } = db.current;
     setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*'], extraHosts: [] });
     const poller = new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 1 });
-    const open = async () => (await pool.query(`SELECT severity, error_code, message FROM channel.sync_errors
-      WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL`, [ids.booking_com])).rows;
+    const open = async () =>
+      (
+        await pool.query(
+          `SELECT severity, error_code, message FROM channel.sync_errors
+      WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL`,
+          [ids.booking_com],
+        )
+      ).rows;
     try {
       await pool.query(`UPDATE channel.channel_connections SET reservations_url = $2 WHERE id = $1`, [ids.booking_com, internalUrl]);
       const results = await poller.pollOnce();
@@ -139,7 +177,9 @@ describe('outbound URLs (issue 16)', () => {
       // Seen where the revenue team looks (the error log of the API), not only in the process log.
       const errors = await app.inject({ method: 'GET', url: `/api/v1/errors?connection=${ids.booking_com}`, headers: h() });
       expect(errors.json().errors).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'reservations', severity: 'alert' })]));
-      expect(await open()).toEqual([expect.objectContaining({ severity: 'alert', error_code: 'ERR_OTA_HOST_NOT_ALLOWED', message: expect.stringContaining('localhost') })]);
+      expect(await open()).toEqual([
+        expect.objectContaining({ severity: 'alert', error_code: 'ERR_OTA_HOST_NOT_ALLOWED', message: expect.stringContaining('localhost') }),
+      ]);
     } finally {
       setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], extraHosts: ['127.0.0.1:*'] });
       await pool.query(`UPDATE channel.channel_connections SET reservations_url = $2 WHERE id = $1`, [ids.booking_com, `${server.url}/sandbox/booking-com`]);
@@ -154,12 +194,17 @@ describe('outbound URLs (issue 16)', () => {
     const { pool } = db.current;
     // The token would come from an exchange at "localhost" while the ARI endpoint is the sandbox at
     // 127.0.0.1 (both sandbox hosts here): refused before any exchange or request.
-    await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`, [ids.booking_com, internalUrl]);
+    await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`, [
+      ids.booking_com,
+      internalUrl,
+    ]);
     await requestFullSync(pool, ids.booking_com!, 365);
     const w = worker();
     await w.syncConnection(ids.booking_com!);
     expect(reached).toEqual([]); // no exchange, no request, above all no Authorization header
-    const { rows: [c] } = await pool.query(`SELECT status_reason FROM channel.channel_connections WHERE id = $1`, [ids.booking_com]);
+    const {
+      rows: [c],
+    } = await pool.query(`SELECT status_reason FROM channel.channel_connections WHERE id = $1`, [ids.booking_com]);
     expect(c.status_reason).toMatch(/a token from localhost:\d+ is never sent to 127\.0\.0\.1/);
     await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com]);
 
@@ -174,7 +219,8 @@ describe('outbound URLs (issue 16)', () => {
     expect(server.expedia.stats.requests).toBe(before); // where the 302 pointed never heard of it
 
     // The token cache is per account: the same client id with another secret is another account.
-    expect(tokenAccountKey('https://connectivity-authentication.booking.com', 'machine-1', 'secret-a'))
-      .not.toBe(tokenAccountKey('https://connectivity-authentication.booking.com', 'machine-1', 'secret-b'));
+    expect(tokenAccountKey('https://connectivity-authentication.booking.com', 'machine-1', 'secret-a')).not.toBe(
+      tokenAccountKey('https://connectivity-authentication.booking.com', 'machine-1', 'secret-b'),
+    );
   });
 });

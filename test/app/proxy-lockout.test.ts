@@ -24,9 +24,11 @@ beforeAll(async () => {
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 /** One delivery to an OpenTravel connection, as `from` (its X-Forwarded-For), with good or bad credentials. */
-const deliver = (url: string, connection: string, from: string, good: boolean) => post(`${url}/webhooks/ota/${connection}`, '<OTA_HotelResNotifRQ/>', {
-  authorization: basic(creds.username, good ? creds.password : 'wrong'), 'x-forwarded-for': from,
-});
+const deliver = (url: string, connection: string, from: string, good: boolean) =>
+  post(`${url}/webhooks/ota/${connection}`, '<OTA_HotelResNotifRQ/>', {
+    authorization: basic(creds.username, good ? creds.password : 'wrong'),
+    'x-forwarded-for': from,
+  });
 /** Fails authentication as `from` until it is turned away; returns how many tries that took. */
 async function lockOut(url: string, connection: string, from: string): Promise<number> {
   for (let i = 1; i <= 60; i++) {
@@ -113,7 +115,10 @@ describe('failed-authentication lockout behind a load balancer', () => {
       expect(turned.body).toContain('too many messages from this address');
       expect(Number(turned.headers.get('retry-after'))).toBeGreaterThan(0);
       expect((await send('198.51.100.20')).body).toContain('Client.2002'); // another sender: read and judged
-      const ot = await post(`${flood.url}/webhooks/ota/${ids[0]}`, junk, { 'x-forwarded-for': '203.0.113.9', authorization: basic(creds.username, creds.password) });
+      const ot = await post(`${flood.url}/webhooks/ota/${ids[0]}`, junk, {
+        'x-forwarded-for': '203.0.113.9',
+        authorization: basic(creds.username, creds.password),
+      });
       expect(ot.status).toBe(429);
     } finally {
       await flood.close();
@@ -123,7 +128,8 @@ describe('failed-authentication lockout behind a load balancer', () => {
   it('Expedia: hotel codes the sender makes up share one bucket, so rotating them does not escape the lockout', async () => {
     const app = await startInboundApp(db.current.pool, { trustProxy: ['127.0.0.1'] });
     try {
-      const guess = (hotel: string) => fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('1154286', hotel).replace('Password="Password"', 'Password="guess"');
+      const guess = (hotel: string) =>
+        fixture('expedia/bn_06_New_Reservation_Request.xml').replaceAll('1154286', hotel).replace('Password="Password"', 'Password="guess"');
       let tries = 0;
       for (;;) {
         const res = await post(`${app.url}/webhooks/expedia`, guess(String(8_000_000 + tries++)), { 'x-forwarded-for': '203.0.113.77' });

@@ -17,7 +17,9 @@ async function fingerprint(pool: Pool): Promise<Record<string, string>> {
       AND n.nspname IN ('shared','property_mgmt','reservation','guest','operations','billing','fb','procurement','compliance','channel','audit')`);
   const out: Record<string, string> = {};
   for (const { t } of tables) {
-    const { rows: [r] } = await pool.query(`SELECT count(*)::text || ':' || coalesce(md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))), '') AS f FROM ${t} x`);
+    const {
+      rows: [r],
+    } = await pool.query(`SELECT count(*)::text || ':' || coalesce(md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))), '') AS f FROM ${t} x`);
     out[t] = r.f;
   }
   const { rows: mv } = await pool.query(`SELECT md5(string_agg(x::text, '' ORDER BY x::text)) AS f FROM shared.mv_daily_property_kpis x`);
@@ -40,14 +42,20 @@ describe('seed-demo', () => {
     const { rows: conns } = await pool.query(
       `SELECT channel_code, endpoint_url, (SELECT count(*)::int FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active) AS mappings,
               shared.decrypt_pii(credentials)::jsonb AS creds
-       FROM channel.channel_connections c ORDER BY channel_code`);
-    expect(conns.map((c) => [c.channel_code, c.mappings])).toEqual([['booking_com', 9], ['expedia', 9]]);
+       FROM channel.channel_connections c ORDER BY channel_code`,
+    );
+    expect(conns.map((c) => [c.channel_code, c.mappings])).toEqual([
+      ['booking_com', 9],
+      ['expedia', 9],
+    ]);
     expect(conns[1].endpoint_url).toBe('http://127.0.0.1:8080/sandbox/expedia');
     expect(conns[1].creds.username.length).toBeGreaterThanOrEqual(4);
     expect(conns[1].creds.password.length).toBeGreaterThanOrEqual(6);
     expect(r.reservations).toBeGreaterThan(100);
     // the demo's passport numbers are stored encrypted, readable with the key only
-    const { rows: docs } = await pool.query(`SELECT document_number_encrypted AS c, shared.decrypt_pii(document_number_encrypted) AS plain FROM guest.identity_documents`);
+    const { rows: docs } = await pool.query(
+      `SELECT document_number_encrypted AS c, shared.decrypt_pii(document_number_encrypted) AS plain FROM guest.identity_documents`,
+    );
     expect(docs.length).toBe(32);
     for (const d of docs) {
       expect(d.plain).toMatch(/^X\d{8}$/);
@@ -59,7 +67,9 @@ describe('seed-demo', () => {
       JOIN property_mgmt.sellable_rooms s ON s.room_type_id = c.room_type_id WHERE c.rooms > s.rooms`);
     expect(over).toEqual([]);
     // the analytics show something
-    const { rows: [kpi] } = await pool.query(`SELECT count(*)::int AS days, max(occupancy_pct) AS max_occ FROM shared.mv_daily_property_kpis`);
+    const {
+      rows: [kpi],
+    } = await pool.query(`SELECT count(*)::int AS days, max(occupancy_pct) AS max_occ FROM shared.mv_daily_property_kpis`);
     expect(kpi.days).toBeGreaterThan(60);
     expect(Number(kpi.max_occ)).toBeGreaterThan(10);
     const { rows: prod } = await pool.query(`SELECT DISTINCT channel FROM shared.mv_channel_production_monthly`);

@@ -33,7 +33,12 @@ const rnd = (n: number) => {
 };
 const day = (o: number) => new Date(Date.now() + o * 86400_000).toISOString().slice(0, 10);
 
-interface Hotel { property: string; types: string[]; plans: string[]; conns: string[] }
+interface Hotel {
+  property: string;
+  types: string[];
+  plans: string[];
+  conns: string[];
+}
 let demo: Hotel;
 let second: Hotel;
 const uniqueCells: Array<[string, string, number]> = [];
@@ -47,8 +52,15 @@ async function oneTransaction(pool: Pool): Promise<void> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [t, p, day(d)]);
-      await client.query(`UPDATE property_mgmt.restrictions SET closed_to_arrival = NOT closed_to_arrival WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [t, p, day(d)]);
+      await client.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+        t,
+        p,
+        day(d),
+      ]);
+      await client.query(
+        `UPDATE property_mgmt.restrictions SET closed_to_arrival = NOT closed_to_arrival WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`,
+        [t, p, day(d)],
+      );
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -57,8 +69,14 @@ async function oneTransaction(pool: Pool): Promise<void> {
     expected.add(`${demo.property}|${t}|${p}|${day(d)}`);
   } else if (kind < 15) {
     // A revenue manager's bulk edit.
-    const r = await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= $3 AND stay_date < $4`, [rt, rp, day(400), day(420)]);
-    const s = await pool.query(`UPDATE property_mgmt.restrictions SET min_los = 1 + (min_los % 3) WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= $3 AND stay_date < $4`, [rt, rp, day(400), day(420)]);
+    const r = await pool.query(
+      `UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= $3 AND stay_date < $4`,
+      [rt, rp, day(400), day(420)],
+    );
+    const s = await pool.query(
+      `UPDATE property_mgmt.restrictions SET min_los = 1 + (min_los % 3) WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= $3 AND stay_date < $4`,
+      [rt, rp, day(400), day(420)],
+    );
     for (let i = 400; i < 420; i++) expected.add(`${demo.property}|${rt}|${rp}|${day(i)}`);
     changes += (r.rowCount ?? 0) + (s.rowCount ?? 0);
   } else if (kind < 18) {
@@ -70,8 +88,18 @@ async function oneTransaction(pool: Pool): Promise<void> {
     let resId: string;
     try {
       await client.query('BEGIN');
-      const { rows: [res] } = await client.query(`INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency) VALUES ($1, $2, $3, 'EUR') RETURNING id`, [demo.property, day(a), day(a + nights)]);
-      const { rows: [room] } = await client.query(`INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency) VALUES ($1, $2, $3, $4, $5, 'EUR') RETURNING id`, [res.id, demo.property, rt, day(a), day(a + nights)]);
+      const {
+        rows: [res],
+      } = await client.query(
+        `INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency) VALUES ($1, $2, $3, 'EUR') RETURNING id`,
+        [demo.property, day(a), day(a + nights)],
+      );
+      const {
+        rows: [room],
+      } = await client.query(
+        `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency) VALUES ($1, $2, $3, $4, $5, 'EUR') RETURNING id`,
+        [res.id, demo.property, rt, day(a), day(a + nights)],
+      );
       await client.query('COMMIT');
       roomId = room.id;
       resId = res.id;
@@ -90,18 +118,28 @@ async function oneTransaction(pool: Pool): Promise<void> {
     changes += 1;
   } else if (kind === 18) {
     const a = 400 + rnd(15);
-    await pool.query(`INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason) VALUES ($1, $2, $3, $4, 1, 'crash test')`, [demo.property, rt, day(a), day(a + 3)]);
+    await pool.query(
+      `INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason) VALUES ($1, $2, $3, $4, 1, 'crash test')`,
+      [demo.property, rt, day(a), day(a + 3)],
+    );
     changes += 1;
     for (let i = a; i < a + 3; i++) expected.add(`${demo.property}|${rt}|*|${day(i)}`);
   } else {
     // Whole-window changes, at the second hotel: a room out of service and back, a mapping's or the connection's settings.
     const t = second.types[0]!;
     const which = rnd(3);
-    const r = which === 0
-      ? await pool.query(`UPDATE property_mgmt.rooms SET status = CASE WHEN status = 'out_of_service' THEN 'available' ELSE 'out_of_service' END WHERE room_type_id = $1`, [t])
-      : which === 1
-        ? await pool.query(`UPDATE channel.channel_mappings SET settings = jsonb_build_object('markup_pct', $2::int) WHERE room_type_id = $1`, [t, rnd(10)])
-        : await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('round', $2::int) WHERE property_id = $1`, [second.property, rnd(1000)]);
+    const r =
+      which === 0
+        ? await pool.query(
+            `UPDATE property_mgmt.rooms SET status = CASE WHEN status = 'out_of_service' THEN 'available' ELSE 'out_of_service' END WHERE room_type_id = $1`,
+            [t],
+          )
+        : which === 1
+          ? await pool.query(`UPDATE channel.channel_mappings SET settings = jsonb_build_object('markup_pct', $2::int) WHERE room_type_id = $1`, [t, rnd(10)])
+          : await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('round', $2::int) WHERE property_id = $1`, [
+              second.property,
+              rnd(1000),
+            ]);
     changes += r.rowCount ?? 0;
     expected.add(`${second.property}|*|*|*`);
   }
@@ -118,7 +156,11 @@ async function hotel(pool: Pool, property: string): Promise<Hotel> {
 
 function startWorker(): CliProcess {
   return runCli(['start', '--only', 'cdc'], {
-    DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+    DATABASE_URL: db.current.url,
+    STAYOS_ENCRYPTION_KEY: TEST_KEY,
+    STAYOS_CDC_SLOT: slot,
+    STAYOS_SEED_DEMO: 'false',
+    STAYOS_LOG_LEVEL: 'warn',
   });
 }
 
@@ -131,12 +173,26 @@ beforeAll(async () => {
   const { pool } = db.current;
   await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 420 });
   demo = await hotel(pool, (await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`)).rows[0].id);
-  const { rows: [p2] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('SECOND', 'Second hotel', 'EUR') RETURNING id`);
-  const { rows: [t2] } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'DBL', 'Double', 2) RETURNING id`, [p2.id]);
+  const {
+    rows: [p2],
+  } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('SECOND', 'Second hotel', 'EUR') RETURNING id`);
+  const {
+    rows: [t2],
+  } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'DBL', 'Double', 2) RETURNING id`, [p2.id]);
   await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) VALUES ($1, $2, '1'), ($1, $2, '2')`, [p2.id, t2.id]);
-  const { rows: [r2] } = await pool.query(`INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) VALUES ($1, 'BAR', 'BAR', 'EUR') RETURNING id`, [p2.id]);
-  const { rows: [c2] } = await pool.query(`INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, 'booking_com', '999001', 'http://127.0.0.1:9') RETURNING id`, [p2.id]);
-  await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, '99900101', '1')`, [c2.id, p2.id, t2.id, r2.id]);
+  const {
+    rows: [r2],
+  } = await pool.query(`INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) VALUES ($1, 'BAR', 'BAR', 'EUR') RETURNING id`, [p2.id]);
+  const {
+    rows: [c2],
+  } = await pool.query(
+    `INSERT INTO channel.channel_connections (property_id, channel_code, ota_hotel_code, endpoint_url) VALUES ($1, 'booking_com', '999001', 'http://127.0.0.1:9') RETURNING id`,
+    [p2.id],
+  );
+  await pool.query(
+    `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, '99900101', '1')`,
+    [c2.id, p2.id, t2.id, r2.id],
+  );
   second = await hotel(pool, p2.id);
   for (const t of demo.types) for (const p of demo.plans) for (let d = 0; d < 400; d++) uniqueCells.push([t, p, d]);
   uniqueCells.sort(() => rnd(3) - 1);
@@ -158,20 +214,25 @@ describe('CDC crash safety', () => {
       const chunk = (async () => {
         const target = changes + 1800;
         // Four writers at once: bursts the worker must catch up with.
-        await Promise.all(Array.from({ length: 4 }, async () => {
-          while (changes < target) await oneTransaction(pool);
-        }));
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (changes < target) await oneTransaction(pool);
+          }),
+        );
         done = true;
       })();
       // Kill at a moment that varies with the round: before streaming, or after some progress.
       if (round % 4 !== 0) {
         // Mid catch-up: it has acknowledged something but is still behind the WAL, so it holds
         // received-but-unstored changes: the moment an early acknowledgement would lose them.
-        await waitFor(async () => {
-          if (done) return true;
-          const confirmed = await confirmedFlush(pool, slot);
-          return (await slotActive(pool)) && confirmed > startLsn && confirmed < (await currentWal(pool));
-        }, { timeoutMs: 60_000, intervalMs: 5, what: `worker progress in round ${round} (${worker.output()})` });
+        await waitFor(
+          async () => {
+            if (done) return true;
+            const confirmed = await confirmedFlush(pool, slot);
+            return (await slotActive(pool)) && confirmed > startLsn && confirmed < (await currentWal(pool));
+          },
+          { timeoutMs: 60_000, intervalMs: 5, what: `worker progress in round ${round} (${worker.output()})` },
+        );
       } else {
         await waitFor(() => worker.output().length > 0 || done || worker.child.pid !== undefined, { what: 'worker spawned' });
       }
@@ -190,7 +251,9 @@ describe('CDC crash safety', () => {
     final.child.kill('SIGTERM');
     expect((await final.exited).code).toBe(0);
 
-    const { rows } = await pool.query(`SELECT connection_id || '|' || room_type_id || '|' || rate_plan_id || '|' || stay_date::text AS k FROM channel.ari_dirty_cells`);
+    const { rows } = await pool.query(
+      `SELECT connection_id || '|' || room_type_id || '|' || rate_plan_id || '|' || stay_date::text AS k FROM channel.ari_dirty_cells`,
+    );
     const dirty = new Set(rows.map((r) => r.k as string));
     const windowDays = Array.from({ length: 501 }, (_, i) => day(i - 1));
     const missing: string[] = [];

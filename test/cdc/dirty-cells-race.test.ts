@@ -18,22 +18,39 @@ let connection: string;
 beforeAll(async () => {
   const { pool } = db.current;
   await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
-  rate = (await pool.query(`SELECT dr.* FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
-    JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = 'STD' AND rp.code = 'BAR' AND dr.stay_date = current_date + 5`)).rows[0];
+  rate = (
+    await pool.query(`SELECT dr.* FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
+    JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = 'STD' AND rp.code = 'BAR' AND dr.stay_date = current_date + 5`)
+  ).rows[0];
   connection = (await pool.query(`SELECT id FROM channel.channel_connections WHERE channel_code = 'booking_com'`)).rows[0].id;
 });
 
 /** A rate change as the decoder hands it over. */
 function rateChange(lsn: string): ChangeEvent {
   return {
-    op: 'update', schema: 'property_mgmt', table: 'daily_rates', key: { id: rate.id }, before: rate, after: rate, unchangedToast: [],
-    lsn, commitLsn: lsn, index: 0, xid: 1, commitTime: new Date().toISOString(), propertyId: String(rate.property_id),
+    op: 'update',
+    schema: 'property_mgmt',
+    table: 'daily_rates',
+    key: { id: rate.id },
+    before: rate,
+    after: rate,
+    unchangedToast: [],
+    lsn,
+    commitLsn: lsn,
+    index: 0,
+    xid: 1,
+    commitTime: new Date().toISOString(),
+    propertyId: String(rate.property_id),
   };
 }
 
-const cellOf = async () => (await db.current.pool.query(
-  `SELECT id, dirty_seq, claimed_at FROM channel.ari_dirty_cells WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`,
-  [connection, rate.room_type_id, rate.rate_plan_id, rate.stay_date])).rows[0];
+const cellOf = async () =>
+  (
+    await db.current.pool.query(
+      `SELECT id, dirty_seq, claimed_at FROM channel.ari_dirty_cells WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`,
+      [connection, rate.room_type_id, rate.rate_plan_id, rate.stay_date],
+    )
+  ).rows[0];
 
 describe('dirty-cell upsert racing a worker', () => {
   it('a newer change survives a worker deleting the cell it claimed, committed while the upsert runs', async () => {
@@ -54,8 +71,15 @@ describe('dirty-cell upsert racing a worker', () => {
       // Meanwhile a newer change to the same cell is stored: its upsert waits on the worker's row.
       consumer.write(rateChange('0/200'));
       const flushing = consumer.flush();
-      await waitFor(async () => (await db.current.pool.query(
-        `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`)).rowCount, { what: 'the upsert waiting on the worker' });
+      await waitFor(
+        async () =>
+          (
+            await db.current.pool.query(
+              `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`,
+            )
+          ).rowCount,
+        { what: 'the upsert waiting on the worker' },
+      );
       await worker.query('COMMIT');
       await flushing;
     } finally {

@@ -35,12 +35,19 @@ const day = (offset: number) => new Date(Date.now() + offset * 86400_000).toISOS
 describe('CDC → dirty ARI cells', () => {
   it('a rate change dirties its cell at both OTAs, and the slot is acknowledged past it', async () => {
     const { pool } = db.current;
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [ids.std, ids.bar, day(10)]);
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+      ids.std,
+      ids.bar,
+      day(10),
+    ]);
     const afterChange = await currentWal(pool);
-    const cells = await waitFor(async () => {
-      const m = await dirtySeq(pool, 'd.room_type_id = $1 AND d.rate_plan_id = $2 AND d.stay_date = $3', [ids.std, ids.bar, day(10)]);
-      return m.size === 2 ? m : null;
-    }, { what: 'dirty cells for the rate change' });
+    const cells = await waitFor(
+      async () => {
+        const m = await dirtySeq(pool, 'd.room_type_id = $1 AND d.rate_plan_id = $2 AND d.stay_date = $3', [ids.std, ids.bar, day(10)]);
+        return m.size === 2 ? m : null;
+      },
+      { what: 'dirty cells for the rate change' },
+    );
     expect([...cells.keys()].map((k) => k.split(':')[0]).sort()).toEqual(['booking_com', 'expedia']);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= afterChange, { what: 'slot acknowledged' });
   });
@@ -59,13 +66,24 @@ describe('CDC → dirty ARI cells', () => {
   it('a thousand changes to one cell stay one row', async () => {
     const { pool } = db.current;
     for (let i = 0; i < 20; i++) {
-      await pool.query(`UPDATE property_mgmt.restrictions SET min_los = $4 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`,
-        [ids.dlx, ids.nrf, day(5), 1 + (i % 3)]);
+      await pool.query(`UPDATE property_mgmt.restrictions SET min_los = $4 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+        ids.dlx,
+        ids.nrf,
+        day(5),
+        1 + (i % 3),
+      ]);
     }
-    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [ids.dlx, ids.nrf, day(5)]);
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+      ids.dlx,
+      ids.nrf,
+      day(5),
+    ]);
     const lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [ids.dlx, ids.nrf, day(5)]);
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`,
+      [ids.dlx, ids.nrf, day(5)],
+    );
     expect(rows[0].n).toBe(2); // one per connection
   });
 
@@ -88,11 +106,18 @@ describe('CDC → dirty ARI cells', () => {
 
   it('a stay moved to other dates dirties the old and the new nights, for every rate plan of its room type', async () => {
     const { pool } = db.current;
-    const { rows: [res] } = await pool.query(
-      `INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency) VALUES ($1, $2, $3, 'EUR') RETURNING id`, [ids.propertyId, day(20), day(22)]);
-    const { rows: [room] } = await pool.query(
+    const {
+      rows: [res],
+    } = await pool.query(
+      `INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency) VALUES ($1, $2, $3, 'EUR') RETURNING id`,
+      [ids.propertyId, day(20), day(22)],
+    );
+    const {
+      rows: [room],
+    } = await pool.query(
       `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency) VALUES ($1, $2, $3, $4, $5, 'EUR') RETURNING id`,
-      [res.id, ids.propertyId, ids.dlx, day(20), day(22)]);
+      [res.id, ids.propertyId, ids.dlx, day(20), day(22)],
+    );
     let lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
     await pool.query(`DELETE FROM channel.ari_dirty_cells`); // as if the connectors had synced everything
@@ -101,7 +126,9 @@ describe('CDC → dirty ARI cells', () => {
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
     const { rows } = await pool.query(`SELECT DISTINCT stay_date::text AS d FROM channel.ari_dirty_cells WHERE room_type_id = $1 ORDER BY 1`, [ids.dlx]);
     expect(rows.map((r) => r.d)).toEqual([day(20), day(21), day(40)]);
-    const { rows: [n] } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`);
+    const {
+      rows: [n],
+    } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`);
     expect(n.n).toBe(3 * 3 * 2); // 3 nights × 3 rate plans × 2 OTAs
 
     // Cancelling the reservation frees its (new) nights: resolved through its rooms.
@@ -123,28 +150,51 @@ describe('CDC → dirty ARI cells', () => {
     await pool.query(`UPDATE property_mgmt.rooms SET status = 'out_of_service' WHERE number = '101'`);
     lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
-    const { rows: [r] } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT room_type_id)::int AS types, min(stay_date) = (now() AT TIME ZONE 'Europe/Amsterdam')::date - 1 AS from_yesterday FROM channel.ari_dirty_cells`);
+    const {
+      rows: [r],
+    } = await pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT room_type_id)::int AS types, min(stay_date) = (now() AT TIME ZONE 'Europe/Amsterdam')::date - 1 AS from_yesterday FROM channel.ari_dirty_cells`,
+    );
     expect(r).toEqual({ n: 2 * 3 * 501, types: 1, from_yesterday: true }); // window: yesterday + 500 days
   });
 
   it('unmapped room types produce no cells but a mapping problem; mapping them resolves it and dirties their cells', async () => {
     const { pool } = db.current;
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
-    const { rows: [rt] } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'FAM', 'Family', 4) RETURNING id`, [ids.propertyId]);
+    const {
+      rows: [rt],
+    } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'FAM', 'Family', 4) RETURNING id`, [
+      ids.propertyId,
+    ]);
     await pool.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) VALUES ($1, $2, '501')`, [ids.propertyId, rt.id]);
     let lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
     expect((await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`)).rows[0].n).toBe(0);
-    const { rows: problems } = await pool.query(`SELECT c.channel_code, p.kind FROM channel.mapping_problems p JOIN channel.channel_connections c ON c.id = p.connection_id WHERE p.room_type_id = $1 AND p.resolved_at IS NULL ORDER BY 1`, [rt.id]);
-    expect(problems).toEqual([{ channel_code: 'booking_com', kind: 'unmapped_room_type' }, { channel_code: 'expedia', kind: 'unmapped_room_type' }]);
+    const { rows: problems } = await pool.query(
+      `SELECT c.channel_code, p.kind FROM channel.mapping_problems p JOIN channel.channel_connections c ON c.id = p.connection_id WHERE p.room_type_id = $1 AND p.resolved_at IS NULL ORDER BY 1`,
+      [rt.id],
+    );
+    expect(problems).toEqual([
+      { channel_code: 'booking_com', kind: 'unmapped_room_type' },
+      { channel_code: 'expedia', kind: 'unmapped_room_type' },
+    ]);
 
-    await pool.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, '200199', '300101')`,
-      [ids.expediaConn, ids.propertyId, rt.id, ids.bar]);
+    await pool.query(
+      `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, '200199', '300101')`,
+      [ids.expediaConn, ids.propertyId, rt.id, ids.bar],
+    );
     lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
-    const { rows: [cells] } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT connection_id)::int AS conns FROM channel.ari_dirty_cells WHERE room_type_id = $1`, [rt.id]);
+    const {
+      rows: [cells],
+    } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT connection_id)::int AS conns FROM channel.ari_dirty_cells WHERE room_type_id = $1`, [
+      rt.id,
+    ]);
     expect(cells).toEqual({ n: 501, conns: 1 });
-    const { rows: open } = await pool.query(`SELECT c.channel_code FROM channel.mapping_problems p JOIN channel.channel_connections c ON c.id = p.connection_id WHERE p.room_type_id = $1 AND p.resolved_at IS NULL`, [rt.id]);
+    const { rows: open } = await pool.query(
+      `SELECT c.channel_code FROM channel.mapping_problems p JOIN channel.channel_connections c ON c.id = p.connection_id WHERE p.room_type_id = $1 AND p.resolved_at IS NULL`,
+      [rt.id],
+    );
     expect(open).toEqual([{ channel_code: 'booking_com' }]);
   });
 
@@ -158,7 +208,9 @@ describe('CDC → dirty ARI cells', () => {
     await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"markup_pct": 5}' WHERE id = $1`, [ids.bookingConn]);
     lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
-    const { rows: [r] } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT connection_id)::int AS conns FROM channel.ari_dirty_cells`);
+    const {
+      rows: [r],
+    } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT connection_id)::int AS conns FROM channel.ari_dirty_cells`);
     expect(r).toEqual({ n: 9 * 501, conns: 1 });
   });
 
@@ -175,12 +227,29 @@ describe('CDC → dirty ARI cells', () => {
   it('follows ALTER TABLE … ADD COLUMN mid-stream', async () => {
     const { pool } = db.current;
     const seen: Array<Record<string, unknown>> = [];
-    const extra = await startPipeline(pool, db.current.url, { sinks: [{ write: (c) => { if (c.table === 'daily_rates' && c.after) seen.push(c.after); }, flush: async () => undefined }] });
+    const extra = await startPipeline(pool, db.current.url, {
+      sinks: [
+        {
+          write: (c) => {
+            if (c.table === 'daily_rates' && c.after) seen.push(c.after);
+          },
+          flush: async () => undefined,
+        },
+      ],
+    });
     try {
       await waitFor(() => extra.metrics.streaming, { what: 'streaming' });
-      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [ids.std, ids.nrf, day(3)]);
+      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+        ids.std,
+        ids.nrf,
+        day(3),
+      ]);
       await pool.query(`ALTER TABLE property_mgmt.daily_rates ADD COLUMN promo_code text`);
-      await pool.query(`UPDATE property_mgmt.daily_rates SET promo_code = 'SUMMER' WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [ids.std, ids.nrf, day(3)]);
+      await pool.query(`UPDATE property_mgmt.daily_rates SET promo_code = 'SUMMER' WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+        ids.std,
+        ids.nrf,
+        day(3),
+      ]);
       await waitFor(() => seen.length >= 2, { what: 'both updates decoded' });
       expect(seen[0]).not.toHaveProperty('promo_code');
       expect(seen[1]).toMatchObject({ promo_code: 'SUMMER' });

@@ -28,13 +28,20 @@ let puller: v1.SubscriberClient;
 async function pullUntil(subscription: string, enough: (all: Array<{ attributes: Record<string, string>; data: any }>) => boolean) {
   const all: Array<{ attributes: Record<string, string>; data: any }> = [];
   const path = puller.subscriptionPath(PROJECT, subscription);
-  await waitFor(async () => {
-    const [resp] = await puller.pull({ subscription: path, maxMessages: 1000 }, { timeout: 10_000 });
-    const got = resp.receivedMessages ?? [];
-    for (const m of got) all.push({ attributes: (m.message!.attributes ?? {}) as Record<string, string>, data: JSON.parse(Buffer.from(m.message!.data as Uint8Array).toString()) });
-    if (got.length) await puller.acknowledge({ subscription: path, ackIds: got.map((m) => m.ackId!) });
-    return enough(all);
-  }, { timeoutMs: 60_000, intervalMs: 20, what: `messages on ${subscription}` });
+  await waitFor(
+    async () => {
+      const [resp] = await puller.pull({ subscription: path, maxMessages: 1000 }, { timeout: 10_000 });
+      const got = resp.receivedMessages ?? [];
+      for (const m of got)
+        all.push({
+          attributes: (m.message!.attributes ?? {}) as Record<string, string>,
+          data: JSON.parse(Buffer.from(m.message!.data as Uint8Array).toString()),
+        });
+      if (got.length) await puller.acknowledge({ subscription: path, ackIds: got.map((m) => m.ackId!) });
+      return enough(all);
+    },
+    { timeoutMs: 60_000, intervalMs: 20, what: `messages on ${subscription}` },
+  );
   return all;
 }
 
@@ -42,7 +49,10 @@ beforeAll(async () => {
   if (!emulator) return;
   pubsub = createPubSubClient(PROJECT, emulator);
   await ensurePubSubResources(pubsub, names, OUTBOUND_CHANNELS);
-  for (const [topic, sub] of [[names.changesTopic, `${names.changesTopic}.audit`], [names.eventsTopic, `${names.eventsTopic}.audit`]] as const) {
+  for (const [topic, sub] of [
+    [names.changesTopic, `${names.changesTopic}.audit`],
+    [names.eventsTopic, `${names.eventsTopic}.audit`],
+  ] as const) {
     await pubsub.topic(topic).createSubscription(sub, { ackDeadlineSeconds: 60 });
   }
   puller = new v1.SubscriberClient((await pubsub.getClientConfig()) as unknown as ConstructorParameters<typeof v1.SubscriberClient>[0]);
@@ -59,16 +69,29 @@ describe.skipIf(!emulator)('Pub/Sub transport', () => {
     const transport = new PubSubTransport(createPubSubClient(PROJECT, emulator), names, '/stayos/cdc/test', createLogger('silent'));
     const pipe = await startPipeline(pool, url, { sinks: [transport] });
     try {
-      const { rows: [rate] } = await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1
+      const {
+        rows: [rate],
+      } = await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1
         WHERE id = (SELECT id FROM property_mgmt.daily_rates ORDER BY stay_date LIMIT 1) RETURNING id, property_id`);
-      const { rows: [res] } = await pool.query(`INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency)
-        VALUES ($1, current_date + 3, current_date + 5, 'EUR') RETURNING id`, [rate.property_id]);
-      const changes = await pullUntil(`${names.changesTopic}.audit`, (all) =>
-        all.some((m) => m.attributes['ce-subject'] === res.id) && all.some((m) => m.attributes['ce-subject'] === rate.id));
+      const {
+        rows: [res],
+      } = await pool.query(
+        `INSERT INTO reservation.reservations (property_id, check_in_date, check_out_date, currency)
+        VALUES ($1, current_date + 3, current_date + 5, 'EUR') RETURNING id`,
+        [rate.property_id],
+      );
+      const changes = await pullUntil(
+        `${names.changesTopic}.audit`,
+        (all) => all.some((m) => m.attributes['ce-subject'] === res.id) && all.some((m) => m.attributes['ce-subject'] === rate.id),
+      );
       const m = changes.find((c) => c.attributes['ce-subject'] === rate.id)!;
       expect(m.attributes).toMatchObject({
-        'ce-specversion': '1.0', 'ce-source': '/stayos/cdc/test', 'ce-type': 'stayos.cdc.property_mgmt.daily_rates.update',
-        'ce-subject': rate.id, property_id: rate.property_id, 'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-source': '/stayos/cdc/test',
+        'ce-type': 'stayos.cdc.property_mgmt.daily_rates.update',
+        'ce-subject': rate.id,
+        property_id: rate.property_id,
+        'content-type': 'application/json',
       });
       expect(m.attributes['ce-id']).toMatch(/^[0-9A-F]+\/[0-9A-F]+\/0$/);
       expect(Date.parse(m.attributes['ce-time']!)).not.toBeNaN();
@@ -91,8 +114,16 @@ describe.skipIf(!emulator)('Pub/Sub transport', () => {
     await ensureSlot(pool, slot);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     const env = {
-      DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_SANDBOX_URL: 'http://127.0.0.1:9',
-      STAYOS_TRANSPORT: 'pubsub', STAYOS_PUBSUB_PREFIX: prefix, PUBSUB_PROJECT_ID: PROJECT, PUBSUB_EMULATOR_HOST: emulator, STAYOS_LOG_LEVEL: 'warn',
+      DATABASE_URL: db.current.url,
+      STAYOS_ENCRYPTION_KEY: TEST_KEY,
+      STAYOS_CDC_SLOT: slot,
+      STAYOS_SEED_DEMO: 'false',
+      STAYOS_SANDBOX_URL: 'http://127.0.0.1:9',
+      STAYOS_TRANSPORT: 'pubsub',
+      STAYOS_PUBSUB_PREFIX: prefix,
+      PUBSUB_PROJECT_ID: PROJECT,
+      PUBSUB_EMULATOR_HOST: emulator,
+      STAYOS_LOG_LEVEL: 'warn',
     };
     const connectors = runCli(['start', '--only', 'connectors'], env);
     let cdc: CliProcess | undefined;
@@ -108,7 +139,11 @@ describe.skipIf(!emulator)('Pub/Sub transport', () => {
             updates++;
           }
         })();
-        await waitFor(async () => (await confirmedFlush(pool, slot)) > start, { timeoutMs: 60_000, intervalMs: 5, what: `publisher progress (${cdc.output()})` });
+        await waitFor(async () => (await confirmedFlush(pool, slot)) > start, {
+          timeoutMs: 60_000,
+          intervalMs: 5,
+          what: `publisher progress (${cdc.output()})`,
+        });
         cdc.child.kill('SIGKILL');
         await cdc.exited;
         await chunk;
@@ -126,11 +161,19 @@ describe.skipIf(!emulator)('Pub/Sub transport', () => {
       expect(updates).toBe(240);
       expect(ids.size).toBe(updates);
       // The connectors' subscribers stored every touched cell for both OTAs.
-      await waitFor(async () => {
-        const { rows: [n] } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells d JOIN property_mgmt.daily_rates r
-          ON r.room_type_id = d.room_type_id AND r.rate_plan_id = d.rate_plan_id AND r.stay_date = d.stay_date WHERE r.id = ANY ($1::uuid[])`, [rates.map((r) => r.id)]);
-        return n.n === rates.length * 2;
-      }, { timeoutMs: 60_000, what: 'dirty cells from the subscriptions' });
+      await waitFor(
+        async () => {
+          const {
+            rows: [n],
+          } = await pool.query(
+            `SELECT count(*)::int AS n FROM channel.ari_dirty_cells d JOIN property_mgmt.daily_rates r
+          ON r.room_type_id = d.room_type_id AND r.rate_plan_id = d.rate_plan_id AND r.stay_date = d.stay_date WHERE r.id = ANY ($1::uuid[])`,
+            [rates.map((r) => r.id)],
+          );
+          return n.n === rates.length * 2;
+        },
+        { timeoutMs: 60_000, what: 'dirty cells from the subscriptions' },
+      );
     } finally {
       cdc?.child.kill('SIGTERM');
       connectors.child.kill('SIGTERM');

@@ -17,7 +17,7 @@ function drain(spans: Span[]): CellRange[] {
 function covered(ranges: Array<Span | CellRange>): Set<string> {
   const out = new Set<string>();
   for (const r of ranges) {
-    const conn = 'conn' in r ? r.conn ?? null : (r as CellRange).connectionId;
+    const conn = 'conn' in r ? (r.conn ?? null) : (r as CellRange).connectionId;
     const rp = 'ratePlanId' in r ? r.ratePlanId : r.rp === undefined ? 'rp' : r.rp;
     for (let n = -5; n < 45; n++) {
       const d = day(n);
@@ -49,17 +49,28 @@ describe('RangeBuffer', () => {
       { from: day(20), to: day(20) }, // empty
     ]);
     expect(merged.map((m) => [m.ratePlanId, m.from, m.to])).toEqual([
-      ['rp', day(0), day(2)], ['rp', day(3), day(4)], ['rp', day(10), null], [null, day(1), day(2)],
+      ['rp', day(0), day(2)],
+      ['rp', day(3), day(4)],
+      ['rp', day(10), null],
+      [null, day(1), day(2)],
     ]);
   });
 
   it('covers exactly the same nights as its input, for random inputs', () => {
     let seed = 42;
-    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
     for (let round = 0; round < 200; round++) {
       const input: Span[] = [];
       for (let i = rand(30); i >= 0; i--) {
-        input.push({ rp: ['x', 'y', null][rand(3)]!, conn: rand(4) === 0 ? 'c1' : null, from: rand(8) === 0 ? null : day(rand(40)), to: rand(8) === 0 ? null : day(rand(40)) });
+        input.push({
+          rp: ['x', 'y', null][rand(3)]!,
+          conn: rand(4) === 0 ? 'c1' : null,
+          from: rand(8) === 0 ? null : day(rand(40)),
+          to: rand(8) === 0 ? null : day(rand(40)),
+        });
       }
       const merged = drain(input);
       expect(covered(merged)).toEqual(covered(input));

@@ -66,7 +66,11 @@ describe('PostgreSQL restarted mid-stream', () => {
 
 function cdcWorker(slot: string): CliProcess {
   return runCli(['start', '--only', 'cdc'], {
-    DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'info',
+    DATABASE_URL: db.current.url,
+    STAYOS_ENCRYPTION_KEY: TEST_KEY,
+    STAYOS_CDC_SLOT: slot,
+    STAYOS_SEED_DEMO: 'false',
+    STAYOS_LOG_LEVEL: 'info',
   });
 }
 
@@ -85,9 +89,16 @@ describe('two CDC processes', () => {
       // The standby is blocked on the slot lock (in this test's database: other test files run
       // their own CDC processes on the same server), not streaming; the leader streams once its
       // replication connection is up (it announces the lock just before).
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rowCount === 1, { what: 'standby waiting' });
-      const streaming = async () => (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = $1`, [`stayos-cdc:${slot}`])).rows[0].n as number;
+      await waitFor(
+        async () =>
+          (
+            await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+          ).rowCount === 1,
+        { what: 'standby waiting' },
+      );
+      const streaming = async () =>
+        (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = $1`, [`stayos-cdc:${slot}`])).rows[0].n as number;
       await waitFor(async () => (await streaming()) > 0, { what: 'the leader streaming' });
       expect(leads(standby)).toBe(false);
       expect(await streaming()).toBe(1);
@@ -97,8 +108,10 @@ describe('two CDC processes', () => {
       await waitFor(() => leads(standby), { timeoutMs: 30_000, what: `takeover (${standby.output()})` });
       await pool.query(`DELETE FROM channel.ari_dirty_cells`);
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(7)]);
-      await waitFor(async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(7)])).rows[0].count) === 18,
-        { timeoutMs: 30_000, what: 'the new leader streams' });
+      await waitFor(
+        async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(7)])).rows[0].count) === 18,
+        { timeoutMs: 30_000, what: 'the new leader streams' },
+      );
       standby.child.kill('SIGTERM');
       expect((await standby.exited).code).toBe(0);
     } finally {
@@ -117,14 +130,21 @@ describe('a 1,000,000-row transaction', () => {
     const worker = cdcWorker(slot);
     try {
       await waitFor(() => worker.output().includes('holding the slot lock'), { timeoutMs: 30_000, what: 'streaming' });
-      const { rows: [p] } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('BIG', 'Big', 'EUR') RETURNING id`);
-      const { rows: [rt] } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'X', 'X', 2) RETURNING id`, [p.id]);
+      const {
+        rows: [p],
+      } = await pool.query(`INSERT INTO property_mgmt.properties (code, name, currency) VALUES ('BIG', 'Big', 'EUR') RETURNING id`);
+      const {
+        rows: [rt],
+      } = await pool.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'X', 'X', 2) RETURNING id`, [p.id]);
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         // Fixture speed only: triggers (audit, foreign keys) off for this bulk load; the WAL still carries every row.
         await client.query(`SET LOCAL session_replication_role = replica`);
-        await client.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) SELECT $1, $2, 'R' || n FROM generate_series(1, 1000000) n`, [p.id, rt.id]);
+        await client.query(`INSERT INTO property_mgmt.rooms (property_id, room_type_id, number) SELECT $1, $2, 'R' || n FROM generate_series(1, 1000000) n`, [
+          p.id,
+          rt.id,
+        ]);
         await client.query('COMMIT');
       } finally {
         client.release();
@@ -135,7 +155,9 @@ describe('a 1,000,000-row transaction', () => {
       const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]);
       console.log(`1M-row transaction: CDC worker peak RSS ${Math.round(peakKb / 1024)} MB`);
       expect(peakKb).toBeLessThan(400 * 1024);
-      const { rows: [spill] } = await pool.query(`SELECT spill_txns FROM pg_stat_replication_slots WHERE slot_name = $1`, [slot]);
+      const {
+        rows: [spill],
+      } = await pool.query(`SELECT spill_txns FROM pg_stat_replication_slots WHERE slot_name = $1`, [slot]);
       expect(Number(spill.spill_txns)).toBeGreaterThanOrEqual(1); // PostgreSQL spilled it to disk, we streamed it
     } finally {
       worker.child.kill('SIGTERM');
@@ -196,8 +218,14 @@ describe('stopping while the stream connects', () => {
       for (let k = 0; k < 40; k++) {
         let stopping: Promise<void> | undefined;
         const stream: ReplicationStream = new ReplicationStream({
-          connectionString: db.current.url, slot, publications: [PUBLICATIONS.ari], sink: new InProcessTransport([]),
-          log: createLogger('silent'), metrics: new CdcMetrics(), minBackoffMs: 50, maxBackoffMs: 200,
+          connectionString: db.current.url,
+          slot,
+          publications: [PUBLICATIONS.ari],
+          sink: new InProcessTransport([]),
+          log: createLogger('silent'),
+          metrics: new CdcMetrics(),
+          minBackoffMs: 50,
+          maxBackoffMs: 200,
           beforeConnect: async () => {
             void turns(k).then(() => (stopping ??= stream.stop()));
           },

@@ -43,31 +43,57 @@ afterAll(async () => {
 });
 
 const config = () => loadConfig({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: SLOT });
-const start = async () => (cdc = await startCdc({ config: config(), url: db.current.url, pool: db.current.pool, channels: OUTBOUND_CHANNELS, log: createLogger(process.env.SLOT_TEST_LOG ? 'warn' : 'silent') }));
+const start = async () =>
+  (cdc = await startCdc({
+    config: config(),
+    url: db.current.url,
+    pool: db.current.pool,
+    channels: OUTBOUND_CHANNELS,
+    log: createLogger(process.env.SLOT_TEST_LOG ? 'warn' : 'silent'),
+  }));
 const stop = async () => {
   await cdc?.stop();
   cdc = undefined;
 };
 const slot = async () => (await db.current.pool.query(`SELECT wal_status, failover, active FROM pg_replication_slots WHERE slot_name = $1`, [SLOT])).rows[0];
-const incidents = async () => (await db.current.pool.query(`SELECT kind, detail, resync_at IS NOT NULL AS resynced FROM channel.cdc_incidents WHERE slot_name = $1 ORDER BY created_at`, [SLOT])).rows;
-const counted = async (kind: string) => (await registry.getSingleMetric('stayos_cdc_incidents_total')!.get()).values.filter((v) => v.labels.kind === kind).reduce((a, v) => a + v.value, 0);
+const incidents = async () =>
+  (
+    await db.current.pool.query(`SELECT kind, detail, resync_at IS NOT NULL AS resynced FROM channel.cdc_incidents WHERE slot_name = $1 ORDER BY created_at`, [
+      SLOT,
+    ])
+  ).rows;
+const counted = async (kind: string) =>
+  (await registry.getSingleMetric('stayos_cdc_incidents_total')!.get()).values.filter((v) => v.labels.kind === kind).reduce((a, v) => a + v.value, 0);
 /** Every mapped cell of each connection's window (from yesterday), as this test counts them. */
-const windowCells = async () => Number((await db.current.pool.query(`SELECT sum(n * ((c.settings ->> 'sync_days')::int + 1)) AS n FROM channel.channel_connections c
-  JOIN (SELECT connection_id, count(*) AS n FROM channel.channel_mappings WHERE active AND deleted_at IS NULL GROUP BY 1) m ON m.connection_id = c.id`)).rows[0].n);
+const windowCells = async () =>
+  Number(
+    (
+      await db.current.pool.query(`SELECT sum(n * ((c.settings ->> 'sync_days')::int + 1)) AS n FROM channel.channel_connections c
+  JOIN (SELECT connection_id, count(*) AS n FROM channel.channel_mappings WHERE active AND deleted_at IS NULL GROUP BY 1) m ON m.connection_id = c.id`)
+    ).rows[0].n,
+  );
 const dirtyCells = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`)).rows[0].n as number;
-const health = async () => (await app.inject({ method: 'GET', url: '/healthz' }));
+const health = async () => await app.inject({ method: 'GET', url: '/healthz' });
 /** A rate change while no slot sees it, and the cell it must make dirty. */
 async function unseenChange(day: number) {
   const { pool } = db.current;
-  await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = current_date + $1::int
-    AND room_type_id = (SELECT id FROM property_mgmt.room_types WHERE code = 'DLX') AND rate_plan_id = (SELECT id FROM property_mgmt.rate_plans WHERE code = 'NRF')`, [day]);
+  await pool.query(
+    `UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = current_date + $1::int
+    AND room_type_id = (SELECT id FROM property_mgmt.room_types WHERE code = 'DLX') AND rate_plan_id = (SELECT id FROM property_mgmt.rate_plans WHERE code = 'NRF')`,
+    [day],
+  );
   /** Whether every connection mapping that cell has it dirty. */
   return async () => {
-    const { rows: [r] } = await pool.query(`SELECT
+    const {
+      rows: [r],
+    } = await pool.query(
+      `SELECT
       (SELECT count(*) FROM channel.ari_dirty_cells d JOIN property_mgmt.room_types t ON t.id = d.room_type_id JOIN property_mgmt.rate_plans p ON p.id = d.rate_plan_id
         WHERE t.code = 'DLX' AND p.code = 'NRF' AND d.stay_date = current_date + $1::int)::int AS dirty,
       (SELECT count(*) FROM channel.channel_mappings m JOIN property_mgmt.room_types t ON t.id = m.room_type_id JOIN property_mgmt.rate_plans p ON p.id = m.rate_plan_id
-        WHERE t.code = 'DLX' AND p.code = 'NRF' AND m.active AND m.deleted_at IS NULL)::int AS mapped`, [day]);
+        WHERE t.code = 'DLX' AND p.code = 'NRF' AND m.active AND m.deleted_at IS NULL)::int AS mapped`,
+      [day],
+    );
     return r.mapped > 0 && r.dirty === r.mapped;
   };
 }
@@ -76,7 +102,9 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
   it('first start: the slot is made, as a failover slot where the server supports it; health is ok', async () => {
     await start();
     await waitFor(async () => (await slot())?.active, { what: 'the CDC streaming' });
-    const { rows: [v] } = await db.current.pool.query(`SELECT current_setting('server_version_num')::int >= 170000 AS failover`);
+    const {
+      rows: [v],
+    } = await db.current.pool.query(`SELECT current_setting('server_version_num')::int >= 170000 AS failover`);
     expect((await slot()).failover).toBe(v.failover);
     expect(await incidents()).toEqual([]);
     expect((await health()).statusCode).toBe(200);
@@ -110,7 +138,9 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     expect((await health()).statusCode).toBe(200);
     const shown = (await app.inject({ method: 'GET', url: '/api/v1/cdc', headers: { authorization: `Bearer ${key}` } })).json();
     expect(shown.incidents[0]).toMatchObject({ kind: 'slot_lost', slot: SLOT, resolvedAt: null });
-    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer slot-recovery-metrics-token-0000' } })).body).toMatch(/stayos_cdc_open_incidents\{kind="slot_lost"\} 1/);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer slot-recovery-metrics-token-0000' } })).body).toMatch(
+      /stayos_cdc_open_incidents\{kind="slot_lost"\} 1/,
+    );
     // Once: a restart does not resynchronise again.
     await stop();
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
@@ -120,7 +150,10 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     expect(await incidents()).toHaveLength(1);
     // The resync drains (the workers' part, done here by hand): the incident resolves.
     await pool.query(`UPDATE channel.sync_errors SET resolved_at = now() WHERE kind = 'resync'`);
-    await waitFor(async () => (await pool.query(`SELECT resolved_at FROM channel.cdc_incidents WHERE slot_name = $1`, [SLOT])).rows[0].resolved_at, { what: 'the incident resolved', timeoutMs: 30_000 });
+    await waitFor(async () => (await pool.query(`SELECT resolved_at FROM channel.cdc_incidents WHERE slot_name = $1`, [SLOT])).rows[0].resolved_at, {
+      what: 'the incident resolved',
+      timeoutMs: 30_000,
+    });
   });
 
   it('dropped while streaming: detected at the reconnection, remade, resynchronised', async () => {
@@ -170,9 +203,13 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     // As if recorded on the old primary's timeline: this server was promoted with the slot synchronised.
     await pool.query(`UPDATE channel.cdc_slots SET timeline = timeline - 1 WHERE slot_name = $1`, [SLOT]);
     await start();
-    await waitFor(async () => (await incidents()).some((i) => i.kind === 'failover' && /kept its position/.test(i.detail) && i.resynced), { what: 'the failover resynchronised', timeoutMs: 30_000 });
+    await waitFor(async () => (await incidents()).some((i) => i.kind === 'failover' && /kept its position/.test(i.detail) && i.resynced), {
+      what: 'the failover resynchronised',
+      timeoutMs: 30_000,
+    });
     const { rows: actions } = await pool.query(`SELECT detail FROM channel.connection_actions WHERE action = 'resync' ORDER BY created_at DESC`);
-    const connections = (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections WHERE deleted_at IS NULL AND status <> 'disabled'`)).rows[0].n as number;
+    const connections = (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections WHERE deleted_at IS NULL AND status <> 'disabled'`))
+      .rows[0].n as number;
     expect(actions.length - before).toBe(connections);
     expect(actions.slice(0, connections).every((a) => a.detail.forgotAcknowledged === true)).toBe(true);
     expect(await dirtyCells()).toBe(await windowCells());
@@ -182,12 +219,17 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
   it('the record of a slot no longer in use (STAYOS_CDC_SLOT renamed, the old slot dropped) is retired at the next start: health speaks of the slot in use', async () => {
     const { pool } = db.current;
     await stop();
-    await pool.query(`INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) SELECT $1, system_identifier, timeline FROM channel.cdc_slots WHERE slot_name = $2`, [`${SLOT}_old`, SLOT]);
+    await pool.query(
+      `INSERT INTO channel.cdc_slots (slot_name, system_identifier, timeline) SELECT $1, system_identifier, timeline FROM channel.cdc_slots WHERE slot_name = $2`,
+      [`${SLOT}_old`, SLOT],
+    );
     const sick = await health();
     expect(sick.statusCode).toBe(503);
     expect(sick.json().cdc).toEqual([`replication slot ${SLOT}_old: missing`]);
     await start();
     await waitFor(async () => (await health()).statusCode === 200, { what: 'health back once the old record is retired' });
-    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS retired FROM channel.cdc_slots WHERE slot_name = $1`, [`${SLOT}_old`])).rows[0].retired).toBe(true);
+    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS retired FROM channel.cdc_slots WHERE slot_name = $1`, [`${SLOT}_old`])).rows[0].retired).toBe(
+      true,
+    );
   });
 });

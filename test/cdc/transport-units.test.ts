@@ -7,8 +7,19 @@ import type { ChangeEvent } from '../../cdc/types.ts';
 
 function change(i: number, propertyId = 'p1'): ChangeEvent {
   return {
-    op: 'update', schema: 'property_mgmt', table: 'daily_rates', key: { id: `r${i}` }, before: { id: `r${i}`, amount: '1.00' }, after: { id: `r${i}`, amount: '2.00' },
-    unchangedToast: [], lsn: '0/10', commitLsn: '0/20', index: i, xid: 7, commitTime: '2026-11-24T10:00:00.000Z', propertyId,
+    op: 'update',
+    schema: 'property_mgmt',
+    table: 'daily_rates',
+    key: { id: `r${i}` },
+    before: { id: `r${i}`, amount: '1.00' },
+    after: { id: `r${i}`, amount: '2.00' },
+    unchangedToast: [],
+    lsn: '0/10',
+    commitLsn: '0/20',
+    index: i,
+    xid: 7,
+    commitTime: '2026-11-24T10:00:00.000Z',
+    propertyId,
   };
 }
 

@@ -31,14 +31,18 @@ async function oracle(cells: CellKey[]): Promise<Map<string, Omit<AriValues, key
   const stays = await q(`SELECT room_type_id, status, deleted_at, arrival_date::text AS a, departure_date::text AS d FROM reservation.reservation_rooms`);
   const blocks = await q(`SELECT room_type_id, rooms, deleted_at, start_date::text AS s, end_date::text AS e FROM property_mgmt.inventory_blocks`);
   const rates = await q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, amount::text AS amount, currency, deleted_at FROM property_mgmt.daily_rates`);
-  const restr = await q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, min_los, max_los, closed_to_arrival, closed_to_departure, stop_sell, deleted_at FROM property_mgmt.restrictions`);
+  const restr = await q(
+    `SELECT room_type_id, rate_plan_id, stay_date::text AS d, min_los, max_los, closed_to_arrival, closed_to_departure, stop_sell, deleted_at FROM property_mgmt.restrictions`,
+  );
   const conns = new Map((await q(`SELECT id, settings FROM channel.channel_connections`)).map((c) => [c.id, c.settings]));
   const maps = await q(`SELECT connection_id, room_type_id, rate_plan_id, settings FROM channel.channel_mappings WHERE deleted_at IS NULL`);
   const out = new Map<string, Omit<AriValues, keyof CellKey>>();
   for (const c of cells) {
     const live = (r: Record<string, any>) => r.deleted_at === null;
     const sellable = rooms.filter((r) => live(r) && r.room_type_id === c.roomTypeId && r.status !== 'out_of_service').length;
-    const taken = stays.filter((s) => live(s) && s.room_type_id === c.roomTypeId && ['confirmed', 'checked_in'].includes(s.status) && s.a <= c.stayDate && c.stayDate < s.d).length;
+    const taken = stays.filter(
+      (s) => live(s) && s.room_type_id === c.roomTypeId && ['confirmed', 'checked_in'].includes(s.status) && s.a <= c.stayDate && c.stayDate < s.d,
+    ).length;
     const blocked = blocks.filter((b) => live(b) && b.room_type_id === c.roomTypeId && b.s <= c.stayDate && c.stayDate < b.e).reduce((n, b) => n + b.rooms, 0);
     const free = sellable - taken - blocked;
     const conn = conns.get(c.connectionId) ?? {};
@@ -51,10 +55,14 @@ async function oracle(cells: CellKey[]): Promise<Map<string, Omit<AriValues, key
     // rounded half up as PostgreSQL's round(numeric) does for positive amounts.
     const cents = rate ? (BigInt(rate.amount.replace('.', '')) * BigInt(1000 + Math.round(markup * 10)) + 500n) / 1000n : null;
     out.set(`${c.connectionId}|${c.roomTypeId}|${c.ratePlanId}|${c.stayDate}`, {
-      availability: Math.min(Math.max(free, 0), cap), overbooked: free < 0,
-      rate: cents === null ? null : `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`, currency: rate?.currency ?? null,
-      minLos: rs?.min_los ?? null, maxLos: rs?.max_los ?? null,
-      closedToArrival: rs?.closed_to_arrival ?? false, closedToDeparture: rs?.closed_to_departure ?? false,
+      availability: Math.min(Math.max(free, 0), cap),
+      overbooked: free < 0,
+      rate: cents === null ? null : `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`,
+      currency: rate?.currency ?? null,
+      minLos: rs?.min_los ?? null,
+      maxLos: rs?.max_los ?? null,
+      closedToArrival: rs?.closed_to_arrival ?? false,
+      closedToDeparture: rs?.closed_to_departure ?? false,
       closed: (rs?.stop_sell ?? false) || !rate,
     });
   }
@@ -85,13 +93,25 @@ describe('currentAri', () => {
     const std = await one(`SELECT id, property_id FROM property_mgmt.room_types WHERE code = 'STD'`);
     const dlx = await one(`SELECT id FROM property_mgmt.room_types WHERE code = 'DLX'`);
     const bar = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR'`);
-    await q(`INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)
-             VALUES ($1, $2, current_date + 3, current_date + 6, 2, 'maintenance'), ($1, $3, current_date + 10, current_date + 11, 500, 'overbook me')`, [std.property_id, std.id, dlx.id]);
-    await q(`UPDATE property_mgmt.rooms SET status = 'out_of_service' WHERE id = (SELECT id FROM property_mgmt.rooms WHERE room_type_id = $1 ORDER BY number LIMIT 1)`, [std.id]);
+    await q(
+      `INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)
+             VALUES ($1, $2, current_date + 3, current_date + 6, 2, 'maintenance'), ($1, $3, current_date + 10, current_date + 11, 500, 'overbook me')`,
+      [std.property_id, std.id, dlx.id],
+    );
+    await q(
+      `UPDATE property_mgmt.rooms SET status = 'out_of_service' WHERE id = (SELECT id FROM property_mgmt.rooms WHERE room_type_id = $1 ORDER BY number LIMIT 1)`,
+      [std.id],
+    );
     await q(`UPDATE channel.channel_connections SET settings = settings || '{"max_availability": 3, "markup_pct": 12.5}' WHERE channel_code = 'expedia'`);
     await q(`UPDATE channel.channel_mappings SET settings = settings || '{"markup_pct": 7}' WHERE room_type_id = $1 AND rate_plan_id = $2`, [std.id, bar.id]);
-    await q(`UPDATE property_mgmt.restrictions SET stop_sell = true, closed_to_arrival = true, min_los = 2 WHERE room_type_id = $1 AND stay_date = current_date + 4`, [dlx.id]);
-    await q(`UPDATE property_mgmt.daily_rates SET deleted_at = now() WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = current_date + 8`, [std.id, bar.id]);
+    await q(
+      `UPDATE property_mgmt.restrictions SET stop_sell = true, closed_to_arrival = true, min_los = 2 WHERE room_type_id = $1 AND stay_date = current_date + 4`,
+      [dlx.id],
+    );
+    await q(`UPDATE property_mgmt.daily_rates SET deleted_at = now() WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = current_date + 8`, [
+      std.id,
+      bar.id,
+    ]);
     const got = await compare();
     expect(got.some((v) => v.overbooked && v.availability === 0)).toBe(true);
     expect(got.some((v) => v.closed && v.rate === null)).toBe(true);

@@ -25,15 +25,18 @@ const rateErrors = (xml: string) => schemaErrors(xsd('OTA_HotelRateAmountNotifRQ
 const day = (n: number) => new Date(Date.UTC(2027, 2, 1 + n)).toISOString().slice(0, 10);
 const opts = { timeStamp: '2027-03-01T10:00:00Z' };
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
-const messagesOf = async (xml: string) => (await parseStringPromise(xml)).OTA_HotelAvailNotifRQ.AvailStatusMessages[0].AvailStatusMessage as Array<Record<string, any>>;
+const messagesOf = async (xml: string) =>
+  (await parseStringPromise(xml)).OTA_HotelAvailNotifRQ.AvailStatusMessages[0].AvailStatusMessage as Array<Record<string, any>>;
 
 // A missing include would only show as "failed to load schema" in CI, far from the cause.
 describe('vendored schemas', () => {
   it('are a closed set: every include resolves inside connectors/booking-com/xsd', () => {
     const files = fs.readdirSync(XSD_DIR).filter((f) => f.endsWith('.xsd'));
-    for (const root of ['OTA_HotelAvailNotifRQ', 'OTA_HotelAvailNotifRS', 'OTA_HotelRateAmountNotifRQ', 'OTA_HotelRateAmountNotifRS']) expect(files).toContain(`${root}.xsd`);
+    for (const root of ['OTA_HotelAvailNotifRQ', 'OTA_HotelAvailNotifRS', 'OTA_HotelRateAmountNotifRQ', 'OTA_HotelRateAmountNotifRS'])
+      expect(files).toContain(`${root}.xsd`);
     for (const f of files) {
-      for (const [, loc] of fs.readFileSync(path.join(XSD_DIR, f), 'utf8').matchAll(/schemaLocation="([^"]+)"/g)) expect(files, `${f} includes ${loc}`).toContain(loc);
+      for (const [, loc] of fs.readFileSync(path.join(XSD_DIR, f), 'utf8').matchAll(/schemaLocation="([^"]+)"/g))
+        expect(files, `${f} includes ${loc}`).toContain(loc);
     }
   });
 });
@@ -51,19 +54,39 @@ describe('OTA_HotelAvailNotifRQ', () => {
     const rq = doc.OTA_HotelAvailNotifRQ;
     // The root of Booking.com's example, "fixed and mandatory, except: timestamp … target"
     // (developers.booking.com/connectivity/docs/ota-hotelavailnotif): Version="1.005", Target.
-    expect(rq.$).toEqual({ xmlns: OTA_NAMESPACE, 'xmlns:xsi': XSI, 'xsi:schemaLocation': `${OTA_NAMESPACE} OTA_HotelAvailNotifRQ.xsd`,
-      TimeStamp: '2027-03-01T10:00:00Z', Target: 'Production', Version: '1.005' });
+    expect(rq.$).toEqual({
+      xmlns: OTA_NAMESPACE,
+      'xmlns:xsi': XSI,
+      'xsi:schemaLocation': `${OTA_NAMESPACE} OTA_HotelAvailNotifRQ.xsd`,
+      TimeStamp: '2027-03-01T10:00:00Z',
+      Target: 'Production',
+      Version: '1.005',
+    });
     expect(rq.AvailStatusMessages).toHaveLength(1);
     expect(rq.AvailStatusMessages[0].$).toBeUndefined(); // no HotelCode, as in the example: the rooms name the hotel
     const msgs = await messagesOf(xml);
     // LocatorID is the update's 1-based index: what an Error's RecordID points at.
-    expect(msgs.map((m) => [m.$.LocatorID, m.$.BookingLimit])).toEqual([['1', '4'], ['2', '0'], ['3', '254']]);
+    expect(msgs.map((m) => [m.$.LocatorID, m.$.BookingLimit])).toEqual([
+      ['1', '4'],
+      ['2', '0'],
+      ['3', '254'],
+    ]);
     expect(msgs[1]!.StatusApplicationControl[0].$).toEqual({ Start: day(3), End: day(3), InvTypeCode: 'SGL' });
     expect(msgs.every((m) => !m.LengthsOfStay && !m.RestrictionStatus)).toBe(true);
   });
 
   it('restrictions with every flag: one RestrictionStatus per message (the schema allows one), all sharing the LocatorID', async () => {
-    const u: BookingAvailUpdate = { roomCode: 'DBL', rateCode: 'BAR', from: day(0), to: day(6), minLos: 2, maxLos: 7, closed: false, closedToArrival: true, closedToDeparture: false };
+    const u: BookingAvailUpdate = {
+      roomCode: 'DBL',
+      rateCode: 'BAR',
+      from: day(0),
+      to: day(6),
+      minLos: 2,
+      maxLos: 7,
+      closed: false,
+      closedToArrival: true,
+      closedToDeparture: false,
+    };
     const xml = buildAvailNotifRQ('1234567', [u], opts);
     expect(availErrors(xml)).toBeNull();
     const msgs = await messagesOf(xml);
@@ -71,7 +94,10 @@ describe('OTA_HotelAvailNotifRQ', () => {
     expect(availStatusMessageCount(u)).toBe(3);
     expect(msgs.map((m) => m.$.LocatorID)).toEqual(['1', '1', '1']);
     expect(msgs.map((m) => m.StatusApplicationControl[0].$.RatePlanCode)).toEqual(['BAR', 'BAR', 'BAR']);
-    expect(msgs[0]!.LengthsOfStay[0].LengthOfStay.map((l: any) => l.$)).toEqual([{ MinMaxMessageType: 'SetMinLOS', Time: '2' }, { MinMaxMessageType: 'SetMaxLOS', Time: '7' }]);
+    expect(msgs[0]!.LengthsOfStay[0].LengthOfStay.map((l: any) => l.$)).toEqual([
+      { MinMaxMessageType: 'SetMinLOS', Time: '2' },
+      { MinMaxMessageType: 'SetMaxLOS', Time: '7' },
+    ]);
     expect(msgs.map((m) => m.RestrictionStatus[0].$)).toEqual([
       { Status: 'Open' }, // the room-rate itself, as Booking.com's example writes it
       { Status: 'Close', Restriction: 'Arrival' },
@@ -159,7 +185,10 @@ describe('parseBookingResponse', () => {
     `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="${OTA_NAMESPACE}" EchoToken="e" TimeStamp="2027-03-01T10:00:00Z" Version="1.0">${inner}</${root}>`;
   const rsErrors = (xml: string, root = 'OTA_HotelAvailNotifRS') => schemaErrors(xsd(root), xml);
   const invalid = async (xml: string, pattern: RegExp) => {
-    const err = await parseBookingResponse(xml).then(() => null, (e: unknown) => e);
+    const err = await parseBookingResponse(xml).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StayosError);
     expect((err as StayosError).code).toBe('ERR_OTA_INVALID_RESPONSE');
     expect((err as StayosError).details).toEqual({ ota: 'booking_com' });
@@ -170,7 +199,9 @@ describe('parseBookingResponse', () => {
     const plain = rs('<Success/>', 'OTA_HotelRateAmountNotifRS');
     expect(rsErrors(plain, 'OTA_HotelRateAmountNotifRS')).toBeNull();
     expect(await parseBookingResponse(plain)).toEqual({ kind: 'success', warnings: [] });
-    const warned = rs('<Success/><Warnings><Warning Type="3" Code="15" ShortText="NOT_A_VALID_DATE" Status="NotProcessed" RPH="2">Start is in the past</Warning><Warning Type="3" Code="402" RPH="5"/></Warnings>');
+    const warned = rs(
+      '<Success/><Warnings><Warning Type="3" Code="15" ShortText="NOT_A_VALID_DATE" Status="NotProcessed" RPH="2">Start is in the past</Warning><Warning Type="3" Code="402" RPH="5"/></Warnings>',
+    );
     expect(rsErrors(warned)).toBeNull();
     expect(await parseBookingResponse(warned)).toEqual({
       kind: 'success',
@@ -186,7 +217,10 @@ describe('parseBookingResponse', () => {
     expect(rsErrors(xml)).toBeNull();
     expect(await parseBookingResponse(xml)).toEqual({
       kind: 'errors',
-      errors: [{ code: '450', type: '12', shortText: 'INTERNAL_ERROR', rph: 3, text: 'try later' }, { code: '497', type: '4' }],
+      errors: [
+        { code: '450', type: '12', shortText: 'INTERNAL_ERROR', rph: 3, text: 'try later' },
+        { code: '497', type: '4' },
+      ],
     });
     // Namespace prefixes are dropped before zod sees the document.
     const prefixed = `<ota:OTA_HotelAvailNotifRS xmlns:ota="${OTA_NAMESPACE}" Version="1.0"><ota:Errors><ota:Error Type="3" Code="15"/></ota:Errors></ota:OTA_HotelAvailNotifRS>`;

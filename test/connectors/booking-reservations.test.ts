@@ -23,19 +23,39 @@ const HOTEL = '1234567';
 const today = new Date().toISOString().slice(0, 10);
 
 // A 1 ms interval: each pollOnce finds the hotel due again (a poll is claimed for the interval).
-const poller = (pool = db.current.pool) => new BookingReservationPoller({
-  pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2,
-});
+const poller = (pool = db.current.pool) =>
+  new BookingReservationPoller({
+    pool,
+    log: createLogger('silent'),
+    intervalMs: 1,
+    ackPauseMs: 0,
+    timeoutMs: 2000,
+    ackAttempts: 2,
+  });
 
 /** One room for 1–3 nights from 20–59 days ahead at 100 + i a night; booker (and guest) "Guest Number<i>"; a card. */
-function reservation(id: string, i: number, over: Omit<Partial<SandboxReservation>, 'rooms'> = {}, room = '123456701'):
-  SandboxReservation & { rooms: Array<SandboxReservation['rooms'][number] & { arrival: string; departure: string }> } {
+function reservation(
+  id: string,
+  i: number,
+  over: Omit<Partial<SandboxReservation>, 'rooms'> = {},
+  room = '123456701',
+): SandboxReservation & { rooms: Array<SandboxReservation['rooms'][number] & { arrival: string; departure: string }> } {
   const arrival = addDays(today, 20 + (i % 40));
   const nights = 1 + (i % 3);
   return {
-    id, hotel: HOTEL, currency: 'EUR',
-    rooms: [{ roomCode: room, rateCode: '5001', arrival, departure: addDays(arrival, nights), adults: 2,
-      nights: Array.from({ length: nights }, (_, n) => ({ date: addDays(arrival, n), amount: (100 + i).toFixed(2) })) }],
+    id,
+    hotel: HOTEL,
+    currency: 'EUR',
+    rooms: [
+      {
+        roomCode: room,
+        rateCode: '5001',
+        arrival,
+        departure: addDays(arrival, nights),
+        adults: 2,
+        nights: Array.from({ length: nights }, (_, n) => ({ date: addDays(arrival, n), amount: (100 + i).toFixed(2) })),
+      },
+    ],
     booker: { firstName: 'Guest', lastName: `Number${i}`, email: `g${i}@example.com` },
     card: { code: 'VI', number: '4111111111111111', expire: '1230', holder: `Guest Number${i}` },
     ...over,
@@ -87,7 +107,7 @@ describe('Booking.com reservation poller', () => {
     server.booking.reservations.reset(); // the refused one would otherwise stay queued for the next test
   });
 
-  it('children and their ages, when the message lists them per GuestCount (the variant beyond the reference\'s Count), DecimalPlaces 3', async () => {
+  it("children and their ages, when the message lists them per GuestCount (the variant beyond the reference's Count), DecimalPlaces 3", async () => {
     const r = reservation('BK-KIDS-1', 3);
     r.rooms[0]!.childAges = [4, 9];
     r.rooms[0]!.adults = 2;
@@ -96,7 +116,11 @@ describe('Booking.com reservation poller', () => {
     const stored = await reservationOf(db.current.pool, 'booking_com', 'BK-KIDS-1');
     expect(stored).toMatchObject({ adults: 2, children: 2 });
     expect(stored!.rooms[0].nights.every((n: { amount: string }) => n.amount === '103.00')).toBe(true);
-    const { rows: [a] } = await db.current.pool.query(`SELECT attributes -> 'ota_details' -> 'rooms' -> 0 -> 'child_ages' AS ages FROM reservation.reservations WHERE attributes ->> 'ota_reservation_id' = 'BK-KIDS-1'`);
+    const {
+      rows: [a],
+    } = await db.current.pool.query(
+      `SELECT attributes -> 'ota_details' -> 'rooms' -> 0 -> 'child_ages' AS ages FROM reservation.reservations WHERE attributes ->> 'ota_reservation_id' = 'BK-KIDS-1'`,
+    );
     expect(a.ages).toEqual([4, 9]);
   });
 
@@ -183,17 +207,26 @@ describe('the sandbox reservation queue (Booking.com rules)', () => {
     now = t0 + 60_000;
     q.add('modify', reservation('A', 1)); // after it: a modify message, never acknowledged
     now = t0 + 60_000 + EXPIRY_MS;
-    expect(q.summary()).toMatchObject({ acked: [{ id: 'A', kind: 'new' }], expired: [{ id: 'B', kind: 'new' }, { id: 'A', kind: 'modify' }], pending: [] });
+    expect(q.summary()).toMatchObject({
+      acked: [{ id: 'A', kind: 'new' }],
+      expired: [
+        { id: 'B', kind: 'new' },
+        { id: 'A', kind: 'modify' },
+      ],
+      pending: [],
+    });
     expect(q.poll('new', hotels)).not.toContain('ResID_Value');
   });
 });
 
 describe('Booking.com reservation poller, several replicas', () => {
-  it('several replicas poll each hotel once per interval between them, and keep Booking.com\'s pause after an acknowledgement (issue 16, point 7)', async () => {
+  it("several replicas poll each hotel once per interval between them, and keep Booking.com's pause after an acknowledgement (issue 16, point 7)", async () => {
     const { pool } = db.current;
     // A 10-minute interval and a 2-hour pause after an acknowledgement: each visible in the claim.
-    const replica = () => new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 600_000, ackPauseMs: 7_200_000, timeoutMs: 2000, ackAttempts: 2 });
-    const due = () => pool.query(`UPDATE channel.connection_sync_state SET reservations_poll_at = now() - interval '1 second' WHERE reservations_poll_at IS NOT NULL`);
+    const replica = () =>
+      new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 600_000, ackPauseMs: 7_200_000, timeoutMs: 2000, ackAttempts: 2 });
+    const due = () =>
+      pool.query(`UPDATE channel.connection_sync_state SET reservations_poll_at = now() - interval '1 second' WHERE reservations_poll_at IS NOT NULL`);
     await due();
     const [a, b, c] = [replica(), replica(), replica()];
     const polled = async (p: BookingReservationPoller) => (await p.pollOnce()).length;
@@ -208,7 +241,9 @@ describe('Booking.com reservation poller, several replicas', () => {
     await due();
     const [took] = await b.pollOnce();
     expect(took).toMatchObject({ stored: 1, acknowledged: true });
-    const { rows: [state] } = await pool.query(`SELECT reservations_poll_at > now() + interval '1 hour' AS paused FROM channel.connection_sync_state s
+    const {
+      rows: [state],
+    } = await pool.query(`SELECT reservations_poll_at > now() + interval '1 hour' AS paused FROM channel.connection_sync_state s
       JOIN channel.channel_connections c ON c.id = s.connection_id WHERE c.channel_code = 'booking_com'`);
     expect(state.paused).toBe(true);
     expect([await polled(a), await polled(c)]).toEqual([0, 0]);

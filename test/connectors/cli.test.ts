@@ -75,14 +75,40 @@ describe('stayos connection list|create|update|mappings', () => {
       const p = runCli(['connection', ...args], env());
       return { code: (await p.exited).code, out: p.output() };
     };
-    const created = await run(['create', '--property', 'DEMO', '--channel', 'expedia', '--hotel-code', '5550001', '--endpoint-url', 'https://services.expediapartnercentral.com',
-      '--credentials-file', creds, '--setting', 'rate_limit_per_minute=300', '--paused']);
+    const created = await run([
+      'create',
+      '--property',
+      'DEMO',
+      '--channel',
+      'expedia',
+      '--hotel-code',
+      '5550001',
+      '--endpoint-url',
+      'https://services.expediapartnercentral.com',
+      '--credentials-file',
+      creds,
+      '--setting',
+      'rate_limit_per_minute=300',
+      '--paused',
+    ]);
     expect(created.code, created.out).toBe(0);
     const id = /created ([0-9a-f-]{36})/.exec(created.out)![1]!;
-    const { rows: [c] } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id]);
+    const {
+      rows: [c],
+    } = await pool.query(`SELECT status, settings, shared.decrypt_pii(credentials)::jsonb AS creds FROM channel.channel_connections WHERE id = $1`, [id]);
     expect(c).toEqual({ status: 'paused', settings: { rate_limit_per_minute: 300 }, creds: { username: 'cliuser', password: 'cli-secret-77' } });
     // Booking.com: both base URLs default to the production hosts; --reservations-url sets the second.
-    const booking = await run(['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550002', '--reservations-url', 'https://secure-supply-xml.booking.com/']);
+    const booking = await run([
+      'create',
+      '--property',
+      'DEMO',
+      '--channel',
+      'booking_com',
+      '--hotel-code',
+      '5550002',
+      '--reservations-url',
+      'https://secure-supply-xml.booking.com/',
+    ]);
     expect(booking.code, booking.out).toBe(0);
     expect(booking.out).toContain('https://supply-xml.booking.com  reservations https://secure-supply-xml.booking.com/');
     const list = await run(['list', '--property', 'DEMO']);
@@ -91,19 +117,28 @@ describe('stayos connection list|create|update|mappings', () => {
     expect(list.out + created.out).not.toContain('cli-secret-77');
 
     // Bad input: exit 2 and nothing written.
-    for (const args of [['create', '--property', 'DEMO', '--channel', 'agoda', '--hotel-code', '1', '--endpoint-url', 'https://x.example'],
-      ['update', '--connection', id, '--status', 'sleeping'], ['update', '--connection', id, '--setting', 'Bad Key=1'], ['update', '--connection', id],
-      ['update', '--connection', id, '--setting', 'sync_days=400d'], ['update', '--connection', id, '--setting', 'sync_days=1.5'],
+    for (const args of [
+      ['create', '--property', 'DEMO', '--channel', 'agoda', '--hotel-code', '1', '--endpoint-url', 'https://x.example'],
+      ['update', '--connection', id, '--status', 'sleeping'],
+      ['update', '--connection', id, '--setting', 'Bad Key=1'],
+      ['update', '--connection', id],
+      ['update', '--connection', id, '--setting', 'sync_days=400d'],
+      ['update', '--connection', id, '--setting', 'sync_days=1.5'],
       ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550009', '--setting', 'max_attempts=many'],
       // Hosts that are not the OTA's (issue 16): the sandbox mode of these runs allows 127.0.0.1 only.
-      ['update', '--connection', id, '--endpoint-url', 'http://169.254.169.254/latest'], ['update', '--connection', id, '--endpoint-url', 'https://expedia.example'],
-      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550010', '--setting', 'auth_url=https://attacker.example']]) {
+      ['update', '--connection', id, '--endpoint-url', 'http://169.254.169.254/latest'],
+      ['update', '--connection', id, '--endpoint-url', 'https://expedia.example'],
+      ['create', '--property', 'DEMO', '--channel', 'booking_com', '--hotel-code', '5550010', '--setting', 'auth_url=https://attacker.example'],
+    ]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
     }
     const bad = await run(['update', '--connection', id, '--setting', 'sync_days=400d']);
     expect(bad.out).toContain('settings.sync_days: must be a whole number from 1 to 730');
-    expect((await pool.query(`SELECT settings, version FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ settings: { rate_limit_per_minute: 300 }, version: 1 });
+    expect((await pool.query(`SELECT settings, version FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({
+      settings: { rate_limit_per_minute: 300 },
+      version: 1,
+    });
     expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections WHERE ota_hotel_code = '5550009'`)).rows[0].n).toBe(0);
     // A file that is not JSON: refused without quoting it (the parser's message would show the password).
     fs.writeFileSync(creds, '{"username":"cliuser","password":cli-secret-88}');
@@ -119,12 +154,24 @@ describe('stayos connection list|create|update|mappings', () => {
     expect((await pool.query(`SELECT status, version FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ status: 'active', version: 2 });
 
     const file = path.join(dir, 'mappings.json');
-    fs.writeFileSync(file, JSON.stringify([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' }, { roomType: 'NOPE', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' }]));
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' },
+        { roomType: 'NOPE', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' },
+      ]),
+    );
     const refused = await run(['mappings', '--connection', id, '--file', file]);
     expect(refused.code).toBe(1);
     expect(refused.out).toContain('room type NOPE');
     expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1`, [id])).rows[0].n).toBe(0);
-    fs.writeFileSync(file, JSON.stringify([{ roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' }, { roomType: 'DLX', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' }]));
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '7001', otaRateCode: '6001' },
+        { roomType: 'DLX', ratePlan: 'BAR', otaRoomCode: '7002', otaRateCode: '6001' },
+      ]),
+    );
     const replaced = await run(['mappings', '--connection', id, '--file', file]);
     expect(replaced.code, replaced.out).toBe(0);
     expect(replaced.out).toContain('2 added');
@@ -135,7 +182,10 @@ describe('stayos connection list|create|update|mappings', () => {
     const disabling = await run(['update', '--connection', id, '--status', 'disabled']);
     expect(disabling.code, disabling.out).toBe(0);
     expect(disabling.out).toContain('closing 2 OTA target(s) first (availability 0, rates closed); disabled once the OTA confirmed them');
-    expect((await pool.query(`SELECT status, closing_for FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({ status: 'active', closing_for: 'disable' });
+    expect((await pool.query(`SELECT status, closing_for FROM channel.channel_connections WHERE id = $1`, [id])).rows[0]).toEqual({
+      status: 'active',
+      closing_for: 'disable',
+    });
     const busy = await run(['delete', '--connection', id]);
     expect(busy.code).toBe(1);
     expect(busy.out).toContain('ERR_CONFLICT');
@@ -144,6 +194,8 @@ describe('stayos connection list|create|update|mappings', () => {
     const gone = await run(['delete', '--connection', bookingId, '--keep-ota-open']);
     expect(gone.code, gone.out).toBe(0);
     expect(gone.out).toContain('deleted now');
-    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [bookingId])).rows[0].deleted).toBe(true);
+    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [bookingId])).rows[0].deleted).toBe(
+      true,
+    );
   }, 150_000); // a dozen CLI processes, each starting Node
 });

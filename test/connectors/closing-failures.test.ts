@@ -34,11 +34,19 @@ afterAll(async () => {
   await server?.close();
 });
 
-const state = async () => (await db.current.pool.query(`SELECT c.status, c.status_reason, c.closing_for, c.deleted_at IS NOT NULL AS deleted, c.ota_hotel_code AS hotel
-  FROM channel.channel_connections c WHERE c.id = $1`, [ids.expedia])).rows[0];
+const state = async () =>
+  (
+    await db.current.pool.query(
+      `SELECT c.status, c.status_reason, c.closing_for, c.deleted_at IS NOT NULL AS deleted, c.ota_hotel_code AS hotel
+  FROM channel.channel_connections c WHERE c.id = $1`,
+      [ids.expedia],
+    )
+  ).rows[0];
 /** Cells the Expedia sandbox still sells for the hotel (its own state, not our acknowledgements). */
 const selling = (hotel: string) => [...server.expedia.cells(hotel).values()].filter((v) => (v as { closed?: boolean }).closed !== true).length;
-const openErrors = async (kind: string) => (await db.current.pool.query(`SELECT severity FROM channel.sync_errors WHERE connection_id = $1 AND kind = $2 AND resolved_at IS NULL`, [ids.expedia, kind])).rows;
+const openErrors = async (kind: string) =>
+  (await db.current.pool.query(`SELECT severity FROM channel.sync_errors WHERE connection_id = $1 AND kind = $2 AND resolved_at IS NULL`, [ids.expedia, kind]))
+    .rows;
 
 describe('closing a connection the OTA does not take', () => {
   it('refused credentials: it stays closing and retries; fixed and resumed, the OTA is closed and then it is disabled', async () => {
@@ -56,7 +64,10 @@ describe('closing a connection the OTA does not take', () => {
     expect(await state()).toMatchObject({ closing_for: 'disable', deleted: false });
     expect((await state()).status).not.toBe('disabled');
     expect(selling(hotel)).toBeGreaterThan(0);
-    const { rows: waiting } = await pool.query(`SELECT outcome, attempts, retry_at > now() AS backing_off FROM channel.ota_closures WHERE connection_id = $1 AND reason = 'connection_closing'`, [ids.expedia]);
+    const { rows: waiting } = await pool.query(
+      `SELECT outcome, attempts, retry_at > now() AS backing_off FROM channel.ota_closures WHERE connection_id = $1 AND reason = 'connection_closing'`,
+      [ids.expedia],
+    );
     expect(waiting.length).toBeGreaterThan(0);
     expect(waiting.every((w) => w.outcome === null)).toBe(true); // none given up
     // The operator fixes the credentials and resumes: the closures go at once.
@@ -64,7 +75,11 @@ describe('closing a connection the OTA does not take', () => {
     await worker.syncConnection(ids.expedia!);
     await worker.syncConnection(ids.expedia!);
     expect(selling(hotel)).toBe(0);
-    expect(await state()).toMatchObject({ status: 'disabled', closing_for: null, status_reason: 'disabled by a user; its inventory was closed at the OTA first' });
+    expect(await state()).toMatchObject({
+      status: 'disabled',
+      closing_for: null,
+      status_reason: 'disabled by a user; its inventory was closed at the OTA first',
+    });
     expect(await openErrors('closing_failed')).toEqual([]);
   });
 

@@ -29,8 +29,16 @@ beforeAll(async () => {
   await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"rate_limit_per_minute": 100000}'`);
   await setConnectionPaused(pool, ids.booking_com!, true); // this test watches Expedia alone
   worker = new SyncWorker({
-    pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
-    timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000, breakerMaxMs: 1000,
+    pool,
+    log: createLogger('silent'),
+    connectors: CONNECTORS,
+    pollMs: 20,
+    concurrency: 2,
+    batchSize: 5000,
+    timeoutMs: 5000,
+    maxAttempts: 2,
+    defaultRatePerMinute: 100_000,
+    breakerMaxMs: 1000,
   });
   // Start equal: a full sync of the window.
   await requestFullSync(pool, ids.expedia!, DAYS);
@@ -44,7 +52,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const pending = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia])).rows[0].n as number;
+const pending = async () =>
+  (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia])).rows[0].n as number;
 
 describe('coalescing while the OTA is down', () => {
   it('keeps the backlog at the distinct cells touched, then sends it in the fewest requests the limits allow', async () => {
@@ -58,21 +67,31 @@ describe('coalescing while the OTA is down', () => {
     })();
     for (let i = 0; i < STATEMENTS; i++) {
       // Every cell of the window, every statement: 31 changes per cell, one cell each.
-      const r = await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 * $1::int
-        WHERE stay_date >= current_date AND stay_date < current_date + $2::int`, [i % 2 === 0 ? 1 : -1, DAYS]);
+      const r = await pool.query(
+        `UPDATE property_mgmt.daily_rates SET amount = amount + 0.01 * $1::int
+        WHERE stay_date >= current_date AND stay_date < current_date + $2::int`,
+        [i % 2 === 0 ? 1 : -1, DAYS],
+      );
       changes += r.rowCount ?? 0;
     }
     const end = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipeline.slot)) >= end, { timeoutMs: 120_000, what: 'the CDC reading the burst' });
     bursting = false;
     await sampler;
-    const distinct = (await pool.query(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates dr JOIN channel.channel_mappings m
+    const distinct = (
+      await pool.query(
+        `SELECT count(*)::int AS n FROM property_mgmt.daily_rates dr JOIN channel.channel_mappings m
       ON m.room_type_id = dr.room_type_id AND m.rate_plan_id = dr.rate_plan_id AND m.connection_id = $1
-      WHERE dr.stay_date >= current_date AND dr.stay_date < current_date + $2::int`, [ids.expedia, DAYS])).rows[0].n as number;
+      WHERE dr.stay_date >= current_date AND dr.stay_date < current_date + $2::int`,
+        [ids.expedia, DAYS],
+      )
+    ).rows[0].n as number;
     expect(changes).toBeGreaterThanOrEqual(100_000);
     expect(maxPending).toBeLessThanOrEqual(distinct);
     expect(await pending()).toBe(distinct);
-    const { rows: [c] } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    const {
+      rows: [c],
+    } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
     expect(['degraded', 'down']).toContain(c.status);
 
     // Expedia comes back: the breaker's next probe finds it, the backlog drains.
@@ -80,10 +99,22 @@ describe('coalescing while the OTA is down', () => {
     server.expedia.faults.set({});
     await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, what: 'the backlog drained' }).catch(async (err) => {
       // What the connection was doing, for a run that fails far from here.
-      const state = (await pool.query(`SELECT c.status, s.consecutive_failures, s.retry_at, s.last_error, now() AS now FROM channel.channel_connections c
-        LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`, [ids.expedia])).rows[0];
-      const cells = (await pool.query(`SELECT count(*)::int AS n, count(claimed_at)::int AS claimed, min(claimed_at) AS oldest_claim FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.expedia])).rows[0];
-      const last = (await pool.query(`SELECT status, error_code, message FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at DESC LIMIT 3`, [ids.expedia])).rows;
+      const state = (
+        await pool.query(
+          `SELECT c.status, s.consecutive_failures, s.retry_at, s.last_error, now() AS now FROM channel.channel_connections c
+        LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`,
+          [ids.expedia],
+        )
+      ).rows[0];
+      const cells = (
+        await pool.query(
+          `SELECT count(*)::int AS n, count(claimed_at)::int AS claimed, min(claimed_at) AS oldest_claim FROM channel.ari_dirty_cells WHERE connection_id = $1`,
+          [ids.expedia],
+        )
+      ).rows[0];
+      const last = (
+        await pool.query(`SELECT status, error_code, message FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at DESC LIMIT 3`, [ids.expedia])
+      ).rows;
       throw new Error(`${(err as Error).message}: ${JSON.stringify({ state, cells, last, sandbox: server.expedia.stats })}`);
     });
     const requests = server.expedia.stats.accepted - before.accepted;
@@ -92,7 +123,9 @@ describe('coalescing while the OTA is down', () => {
     const minimum = Math.max(Math.ceil(updates / AR_MAX_UPDATES), Math.ceil(bytes / AR_MAX_BYTES));
     expect(requests).toBeLessThanOrEqual(Math.ceil(minimum * 1.1));
     expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
-    const { rows: [after] } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+    const {
+      rows: [after],
+    } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
     expect(after.status).toBe('active');
   }, 300_000);
 });

@@ -36,7 +36,10 @@ const WINDOW = 365; // days kept in sync (Booking.com's minimum full sync)
 // dozen per sandbox), and with 24 % one run in five or so fell just under 20 %.
 const FAULTS = {
   rates: { http5xx: 0.09, tooMany: 0.06, timeout: 0.07, otaError: 0.04, malformed: 0.04, slow: 0.1 },
-  retryAfterSeconds: 1, slowMs: 150, timeoutMs: 1500, seed: 7,
+  retryAfterSeconds: 1,
+  slowMs: 150,
+  timeoutMs: 1500,
+  seed: 7,
 };
 let server: Awaited<ReturnType<typeof startSandboxServer>>;
 const ids: Record<string, string> = {};
@@ -51,7 +54,9 @@ beforeAll(async () => {
   const { pool } = db.current;
   server = await startSandboxServer({ faults: FAULTS });
   await seedDemo(pool, { sandboxBaseUrl: server.url, days: WINDOW + 5 });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [WINDOW]);
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [
+    WINDOW,
+  ]);
   Object.assign(ids, await connectionIds(pool));
   await ensureSlot(pool, slot);
 });
@@ -60,9 +65,14 @@ afterAll(async () => {
 });
 
 const env = () => ({
-  DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+  DATABASE_URL: db.current.url,
+  STAYOS_ENCRYPTION_KEY: TEST_KEY,
+  STAYOS_CDC_SLOT: slot,
+  STAYOS_SEED_DEMO: 'false',
+  STAYOS_LOG_LEVEL: 'warn',
   STAYOS_SANDBOX_URL: server.url, // where the sandboxes are: the only sandbox origin the connectors may call
-  STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '400',
+  STAYOS_SYNC_POLL_MS: '20',
+  STAYOS_SYNC_TIMEOUT_MS: '400',
 });
 // Every process's output, killed ones included: the log must be free of deadlocks (issue 20).
 const started: CliProcess[] = [];
@@ -71,7 +81,8 @@ const start = (part: 'cdc' | 'connectors') => {
   started.push(proc);
   return proc;
 };
-const deadlocks = async (pool: Pool) => Number((await pool.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
+const deadlocks = async (pool: Pool) =>
+  Number((await pool.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
 
 interface Ctx {
   pool: Pool;
@@ -92,20 +103,35 @@ async function oneChange(c: Ctx): Promise<void> {
   const len = 1 + rnd(4);
   switch (rnd(11)) {
     case 0:
-      await pool.query(`UPDATE property_mgmt.daily_rates SET amount = round(amount * $5::numeric, 2)
-        WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= current_date + $3::int AND stay_date < current_date + $3::int + $4::int`, [t.id, p, d, len, (80 + rnd(41)) / 100]);
+      await pool.query(
+        `UPDATE property_mgmt.daily_rates SET amount = round(amount * $5::numeric, 2)
+        WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= current_date + $3::int AND stay_date < current_date + $3::int + $4::int`,
+        [t.id, p, d, len, (80 + rnd(41)) / 100],
+      );
       break;
     case 1:
-      await pool.query(`UPDATE property_mgmt.restrictions SET min_los = $5, closed_to_arrival = $6, stop_sell = $7, max_los = $8
+      await pool.query(
+        `UPDATE property_mgmt.restrictions SET min_los = $5, closed_to_arrival = $6, stop_sell = $7, max_los = $8
         WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= current_date + $3::int AND stay_date < current_date + $3::int + $4::int`,
-        [t.id, p, d, len, 1 + rnd(3), rnd(4) === 0, rnd(6) === 0, rnd(3) === 0 ? null : 7 + rnd(20)]);
+        [t.id, p, d, len, 1 + rnd(3), rnd(4) === 0, rnd(6) === 0, rnd(3) === 0 ? null : 7 + rnd(20)],
+      );
       break;
     case 2:
     case 3: {
-      const { rows: [r] } = await pool.query(`INSERT INTO reservation.reservations (property_id, confirmation_number, status, source_channel, check_in_date, check_out_date, currency, adults)
-        VALUES ($1, 'CV' || $2, 'confirmed', 'direct', current_date + $3::int, current_date + $3::int + $4::int, 'EUR', 2) RETURNING id`, [c.property, `${Date.now()}${rnd(1e6)}`, d, len]);
-      const { rows: [room] } = await pool.query(`INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, rate_plan_id, arrival_date, departure_date, adults, status, currency)
-        VALUES ($1, $2, $3, $4, current_date + $5::int, current_date + $5::int + $6::int, 2, 'confirmed', 'EUR') RETURNING id`, [r.id, c.property, t.id, p, d, len]);
+      const {
+        rows: [r],
+      } = await pool.query(
+        `INSERT INTO reservation.reservations (property_id, confirmation_number, status, source_channel, check_in_date, check_out_date, currency, adults)
+        VALUES ($1, 'CV' || $2, 'confirmed', 'direct', current_date + $3::int, current_date + $3::int + $4::int, 'EUR', 2) RETURNING id`,
+        [c.property, `${Date.now()}${rnd(1e6)}`, d, len],
+      );
+      const {
+        rows: [room],
+      } = await pool.query(
+        `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, rate_plan_id, arrival_date, departure_date, adults, status, currency)
+        VALUES ($1, $2, $3, $4, current_date + $5::int, current_date + $5::int + $6::int, 2, 'confirmed', 'EUR') RETURNING id`,
+        [r.id, c.property, t.id, p, d, len],
+      );
       c.reservations.push({ id: r.id, room: room.id });
       break;
     }
@@ -113,7 +139,10 @@ async function oneChange(c: Ctx): Promise<void> {
       const r = c.reservations[rnd(c.reservations.length)];
       if (!r) break;
       const shift = rnd(7) - 3;
-      await pool.query(`UPDATE reservation.reservation_rooms SET arrival_date = GREATEST(arrival_date + $2::int, current_date), departure_date = GREATEST(arrival_date + $2::int, current_date) + (departure_date - arrival_date), room_type_id = $3 WHERE id = $1`, [r.room, shift, t.id]);
+      await pool.query(
+        `UPDATE reservation.reservation_rooms SET arrival_date = GREATEST(arrival_date + $2::int, current_date), departure_date = GREATEST(arrival_date + $2::int, current_date) + (departure_date - arrival_date), room_type_id = $3 WHERE id = $1`,
+        [r.room, shift, t.id],
+      );
       break;
     }
     case 5: {
@@ -141,12 +170,18 @@ async function oneChange(c: Ctx): Promise<void> {
     }
     case 8:
       // A room out of service, or back.
-      await pool.query(`UPDATE property_mgmt.rooms SET status = CASE status WHEN 'out_of_service' THEN 'available' ELSE 'out_of_service' END
-        WHERE id = (SELECT id FROM property_mgmt.rooms WHERE room_type_id = $1 AND deleted_at IS NULL ORDER BY number OFFSET $2 LIMIT 1)`, [t.id, rnd(t.rooms)]);
+      await pool.query(
+        `UPDATE property_mgmt.rooms SET status = CASE status WHEN 'out_of_service' THEN 'available' ELSE 'out_of_service' END
+        WHERE id = (SELECT id FROM property_mgmt.rooms WHERE room_type_id = $1 AND deleted_at IS NULL ORDER BY number OFFSET $2 LIMIT 1)`,
+        [t.id, rnd(t.rooms)],
+      );
       break;
     default:
-      await pool.query(`INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)
-        VALUES ($1, $2, current_date + $3::int, current_date + $3::int + $4::int, $5, 'group hold')`, [c.property, t.id, d, len, 1 + rnd(2)]);
+      await pool.query(
+        `INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)
+        VALUES ($1, $2, current_date + $3::int, current_date + $3::int + $4::int, $5, 'group hold')`,
+        [c.property, t.id, d, len, 1 + rnd(2)],
+      );
   }
 }
 
@@ -155,8 +190,15 @@ describe('outbound convergence under faults', () => {
     const { pool } = db.current;
     const property = (await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'DEMO'`)).rows[0].id;
     const ctx: Ctx = {
-      pool, property, reservations: [], cancelled: [],
-      types: (await pool.query(`SELECT rt.id, count(r.id)::int AS rooms FROM property_mgmt.room_types rt JOIN property_mgmt.rooms r ON r.room_type_id = rt.id GROUP BY rt.id ORDER BY rt.id`)).rows,
+      pool,
+      property,
+      reservations: [],
+      cancelled: [],
+      types: (
+        await pool.query(
+          `SELECT rt.id, count(r.id)::int AS rooms FROM property_mgmt.room_types rt JOIN property_mgmt.rooms r ON r.room_type_id = rt.id GROUP BY rt.id ORDER BY rt.id`,
+        )
+      ).rows,
       plans: (await pool.query(`SELECT id FROM property_mgmt.rate_plans ORDER BY id`)).rows.map((r) => r.id),
     };
     const deadlocksBefore = await deadlocks(pool);
@@ -178,7 +220,8 @@ describe('outbound convergence under faults', () => {
     };
     const requests = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.sync_log WHERE message_kind <> 'token'`)).rows[0].n as number;
     // The mappings re-pointed mid-run: one of each OTA, to an OTA room and rate it never had.
-    const { rows: repointed } = await pool.query(`SELECT DISTINCT ON (c.channel_code) m.id, c.channel_code AS channel, c.ota_hotel_code AS hotel, m.ota_room_code AS room, m.ota_rate_code AS rate
+    const { rows: repointed } =
+      await pool.query(`SELECT DISTINCT ON (c.channel_code) m.id, c.channel_code AS channel, c.ota_hotel_code AS hotel, m.ota_room_code AS room, m.ota_rate_code AS rate
       FROM channel.channel_mappings m JOIN channel.channel_connections c ON c.id = m.connection_id ORDER BY c.channel_code, m.ota_room_code, m.ota_rate_code`);
     // Four writers at once. Writer 0 paces the workload on the pipeline: every 25 changes it waits
     // until the connectors have sent another request, so changes keep landing on cells whose push
@@ -198,36 +241,45 @@ describe('outbound convergence under faults', () => {
     const cdcKills = draw(4, new Set([80, 130]));
     const connectorKills = draw(4, new Set([80, 130, ...cdcKills]));
     let done = 0;
-    await Promise.all([0, 1, 2, 3].map(async (writer) => {
-      for (let i = 0; i < OPS / 4; i++, done++) {
-        await oneChange(ctx);
-        if (writer !== 0) continue;
-        if (i % 25 === 24) {
-          const before = await requests();
-          await waitFor(async () => (await requests()) > before, { timeoutMs: 60_000, intervalMs: 5, what: 'the connectors sending again' });
+    await Promise.all(
+      [0, 1, 2, 3].map(async (writer) => {
+        for (let i = 0; i < OPS / 4; i++, done++) {
+          await oneChange(ctx);
+          if (writer !== 0) continue;
+          if (i % 25 === 24) {
+            const before = await requests();
+            await waitFor(async () => (await requests()) > before, { timeoutMs: 60_000, intervalMs: 5, what: 'the connectors sending again' });
+          }
+          if (i === 80) {
+            cdc = await restart('cdc', cdc, async () => {
+              for (let k = 0; k < 5; k++) await oneChange(ctx);
+              await invalidateLaggingSlots(pool);
+              expect((await pool.query(`SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0].wal_status).toBe('lost');
+            });
+          } else if (cdcKills.has(i)) cdc = await restart('cdc', cdc);
+          if (i === 130) {
+            for (const m of repointed)
+              await pool.query(`UPDATE channel.channel_mappings SET ota_room_code = $2, ota_rate_code = $3 WHERE id = $1`, [m.id, `${m.room}9`, `${m.rate}9`]);
+          }
+          if (connectorKills.has(i)) {
+            await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL LIMIT 1`)).rowCount, {
+              what: 'a push in flight',
+              timeoutMs: 30_000,
+              intervalMs: 2,
+            });
+            connectors = await restart('connectors', connectors);
+          }
         }
-        if (i === 80) {
-          cdc = await restart('cdc', cdc, async () => {
-            for (let k = 0; k < 5; k++) await oneChange(ctx);
-            await invalidateLaggingSlots(pool);
-            expect((await pool.query(`SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0].wal_status).toBe('lost');
-          });
-        } else if (cdcKills.has(i)) cdc = await restart('cdc', cdc);
-        if (i === 130) {
-          for (const m of repointed) await pool.query(`UPDATE channel.channel_mappings SET ota_room_code = $2, ota_rate_code = $3 WHERE id = $1`, [m.id, `${m.room}9`, `${m.rate}9`]);
-        }
-        if (connectorKills.has(i)) {
-          await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL LIMIT 1`)).rowCount, { what: 'a push in flight', timeoutMs: 30_000, intervalMs: 2 });
-          connectors = await restart('connectors', connectors);
-        }
-      }
-    }));
+      }),
+    );
     expect(done).toBe(OPS);
     expect(kills.cdc).toBeGreaterThanOrEqual(4);
     expect(kills.connectors).toBeGreaterThanOrEqual(4);
     // The faults really hit: at least 20 % of the requests each sandbox saw failed.
     for (const sb of [server.booking, server.expedia]) {
-      const failed = Object.entries(sb.faults.injected).filter(([k]) => k !== 'slow').reduce((a, [, n]) => a + n, 0);
+      const failed = Object.entries(sb.faults.injected)
+        .filter(([k]) => k !== 'slow')
+        .reduce((a, [, n]) => a + n, 0);
       expect(failed / sb.stats.requests).toBeGreaterThanOrEqual(0.2);
     }
 
@@ -237,10 +289,16 @@ describe('outbound convergence under faults', () => {
     const faultsStopped = performance.now();
     const end = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, slot)) >= end, { timeoutMs: 120_000, what: `CDC catch-up (${cdc.output().slice(-2000)})` });
-    const open = async () => (await pool.query(`SELECT (SELECT count(*) FROM channel.ari_dirty_cells) + (SELECT count(*) FROM channel.ota_closures WHERE finished_at IS NULL) AS n`)).rows[0].n;
-    await waitFor(async () => Number(await open()) === 0 && (await mismatches(pool, ids.booking_com!, server, WINDOW)).length === 0
-      && (await mismatches(pool, ids.expedia!, server, WINDOW)).length === 0,
-    { timeoutMs: 180_000, intervalMs: 200, what: `both OTAs equal to the PMS (${connectors.output().slice(-2000)})` });
+    const open = async () =>
+      (await pool.query(`SELECT (SELECT count(*) FROM channel.ari_dirty_cells) + (SELECT count(*) FROM channel.ota_closures WHERE finished_at IS NULL) AS n`))
+        .rows[0].n;
+    await waitFor(
+      async () =>
+        Number(await open()) === 0 &&
+        (await mismatches(pool, ids.booking_com!, server, WINDOW)).length === 0 &&
+        (await mismatches(pool, ids.expedia!, server, WINDOW)).length === 0,
+      { timeoutMs: 180_000, intervalMs: 200, what: `both OTAs equal to the PMS (${connectors.output().slice(-2000)})` },
+    );
     const seconds = (performance.now() - faultsStopped) / 1000;
     console.log(`convergence: both OTAs equal to the PMS ${seconds.toFixed(1)} s after the faults stopped (target 30 s)`);
     expect(seconds).toBeLessThanOrEqual(30);
@@ -252,10 +310,15 @@ describe('outbound convergence under faults', () => {
     const { rows: incidents } = await pool.query(`SELECT kind, resync_at IS NOT NULL AS resynced FROM channel.cdc_incidents WHERE kind = 'slot_lost'`);
     expect(incidents).toEqual([{ kind: 'slot_lost', resynced: true }]);
     // The old targets of the re-pointed mappings are closed at their OTA on every night of the window.
-    const nights = (await pool.query(`SELECT d::date::text AS d FROM generate_series(current_date, current_date + $1::int - 1, interval '1 day') d`, [WINDOW])).rows.map((r) => r.d as string);
+    const nights = (
+      await pool.query(`SELECT d::date::text AS d FROM generate_series(current_date, current_date + $1::int - 1, interval '1 day') d`, [WINDOW])
+    ).rows.map((r) => r.d as string);
     for (const m of repointed) {
       const cells = (m.channel === 'expedia' ? server.expedia : server.booking).cells(m.hotel);
-      expect(nights.filter((n) => cells.get(sandboxKey(m.room, m.rate, n))?.closed !== true), `${m.channel} ${m.room}/${m.rate}`).toEqual([]);
+      expect(
+        nights.filter((n) => cells.get(sandboxKey(m.room, m.rate, n))?.closed !== true),
+        `${m.channel} ${m.room}/${m.rate}`,
+      ).toEqual([]);
     }
     cdc.child.kill('SIGTERM');
     connectors.child.kill('SIGTERM');
@@ -264,8 +327,15 @@ describe('outbound convergence under faults', () => {
     // No deadlock, neither in any process's log nor in PostgreSQL's own count (which also sees
     // one that a rerun absorbed); a backend reports its statistics when its connection closes.
     expect(started.map((p) => p.output()).filter((o) => /deadlock/i.test(o))).toEqual([]);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_type IN ('client backend', 'walsender') AND application_name <> 'stayos-test'`)).rowCount === 0,
-      { what: 'the pipeline\'s connections closed' });
+    await waitFor(
+      async () =>
+        (
+          await pool.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_type IN ('client backend', 'walsender') AND application_name <> 'stayos-test'`,
+          )
+        ).rowCount === 0,
+      { what: "the pipeline's connections closed" },
+    );
     expect(await deadlocks(pool)).toBe(deadlocksBefore);
   }, 600_000);
 });

@@ -26,18 +26,33 @@ describe('compressNights', () => {
       { series: 'A', from: day(5), to: day(5), value: { a: 2 } },
       { series: 'B', from: day(0), to: day(1), value: { a: 3 } },
     ]);
-    expect(() => compressNights([{ series: 'A', night: day(0), value: 1 }, { series: 'A', night: day(0), value: 1 }])).toThrow(/twice/);
+    expect(() =>
+      compressNights([
+        { series: 'A', night: day(0), value: 1 },
+        { series: 'A', night: day(0), value: 1 },
+      ]),
+    ).toThrow(/twice/);
   });
 });
 
 describe('AvailRateUpdateRQ', () => {
   const updates: ArUpdate[] = [
     { from: day(0), to: day(9), roomTypeId: '200101', availability: 4 },
-    { from: day(0), to: day(3), roomTypeId: '200101', ratePlan: { id: '300101', closed: false, rate: { amount: '129.50', currency: 'EUR' }, restrictions: { minLos: 2, maxLos: 14, closedToArrival: true, closedToDeparture: false } } },
+    {
+      from: day(0),
+      to: day(3),
+      roomTypeId: '200101',
+      ratePlan: {
+        id: '300101',
+        closed: false,
+        rate: { amount: '129.50', currency: 'EUR' },
+        restrictions: { minLos: 2, maxLos: 14, closedToArrival: true, closedToDeparture: false },
+      },
+    },
     { from: day(4), to: day(4), roomTypeId: '200102', availability: 0, ratePlan: { id: '300102', closed: true } },
   ];
 
-  it('validates against Expedia\'s schema and carries every value given', async () => {
+  it("validates against Expedia's schema and carries every value given", async () => {
     const xml = buildAvailRateUpdateRQ(auth, updates);
     expect(schemaErrors(xml)).toBeNull();
     const doc = await parseStringPromise(xml);

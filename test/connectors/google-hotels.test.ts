@@ -25,7 +25,7 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/google-hotels');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
 const DAYS = 30;
 
-describe('the Google Hotels sandbox, with the publisher\'s examples', () => {
+describe("the Google Hotels sandbox, with the publisher's examples", () => {
   const sandbox = new GoogleHotelsSandbox({ accounts: [{ hotels: ['HOTEL_123'] }] });
   const app = Fastify({ logger: false });
   let url = '';
@@ -35,10 +35,17 @@ describe('the Google Hotels sandbox, with the publisher\'s examples', () => {
   });
   afterAll(() => app.close());
   const push = async (p: string, body: string, type = 'application/xml') =>
-    fetch(`${url}/travel/hotels/uploads/ota/${p}`, { method: 'POST', headers: { 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: await r.text() }));
+    fetch(`${url}/travel/hotels/uploads/ota/${p}`, { method: 'POST', headers: { 'content-type': type }, body }).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+    }));
 
   it('applies the examples as the pages say, and answers <Success/>', async () => {
-    for (const [p, f] of [['hotel_inv_count_notif', 'OTA_HotelInvCountNotifRQ.xml'], ['hotel_avail_notif', 'OTA_HotelAvailNotifRQ.xml'], ['hotel_rate_amount_notif', 'OTA_HotelRateAmountNotifRQ.xml']]) {
+    for (const [p, f] of [
+      ['hotel_inv_count_notif', 'OTA_HotelInvCountNotifRQ.xml'],
+      ['hotel_avail_notif', 'OTA_HotelAvailNotifRQ.xml'],
+      ['hotel_rate_amount_notif', 'OTA_HotelRateAmountNotifRQ.xml'],
+    ]) {
       const r = await push(p!, fixture(f!));
       expect(r.status).toBe(200);
       expect(r.body).toMatch(/<Success\s*\/>/);
@@ -83,11 +90,13 @@ describe('the Google Hotels sandbox, with the publisher\'s examples', () => {
     expect(sandbox.roomAvailability('HOTEL_123').get('DBL|2027-03-01')).toBe(before);
   });
 
-  it('our parser reads the publisher\'s answer samples', async () => {
+  it("our parser reads the publisher's answer samples", async () => {
     expect(await parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelAvailNotifRS')).toEqual({ kind: 'success' });
     const errors = await parseGoogleAnswer(fixture('OTA_HotelRateAmountNotifRS-error.xml'), 'OTA_HotelRateAmountNotifRS');
     expect(errors).toEqual({ kind: 'errors', errors: [{ type: '12', code: '999', text: 'placeholder: description returned by Google' }] });
-    await expect(parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelRateAmountNotifRS')).rejects.toThrow(/not an <OTA_HotelRateAmountNotifRS>/);
+    await expect(parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelRateAmountNotifRS')).rejects.toThrow(
+      /not an <OTA_HotelRateAmountNotifRS>/,
+    );
     await expect(parseGoogleAnswer('<html>no</html>', 'OTA_HotelAvailNotifRS')).rejects.toThrow(/ERR_OTA_INVALID_RESPONSE|not an/);
   });
 });
@@ -109,7 +118,17 @@ function pushing(options: Parameters<typeof startSandboxServer>[0]) {
     await state.worker?.stop();
     await state.server?.close();
   });
-  return { get pool() { return db.current.pool; }, get id() { return state.id!; }, get server() { return state.server!; } };
+  return {
+    get pool() {
+      return db.current.pool;
+    },
+    get id() {
+      return state.id!;
+    },
+    get server() {
+      return state.server!;
+    },
+  };
 }
 
 describe('pushing to Google Hotels: a full sync', () => {
@@ -119,7 +138,9 @@ describe('pushing to Google Hotels: a full sync', () => {
     await waitFor(async () => (await pendingCellCount(pool, id)) === 0, { what: 'every cell acknowledged', timeoutMs: 30_000 });
     expect(await mismatches(pool, id, t.server, DAYS)).toEqual([]);
     const { rows } = await pool.query<{ kind: string; n: number }>(
-      `SELECT message_kind AS kind, count(*)::int AS n FROM channel.sync_log WHERE connection_id = $1 AND status = 'success' GROUP BY 1 ORDER BY 1`, [id]);
+      `SELECT message_kind AS kind, count(*)::int AS n FROM channel.sync_log WHERE connection_id = $1 AND status = 'success' GROUP BY 1 ORDER BY 1`,
+      [id],
+    );
     expect(rows.map((r) => r.kind)).toEqual(['avail', 'inv', 'rate']);
     expect(t.server.google.stats.rejected).toBe(0);
   });
@@ -137,7 +158,9 @@ describe('pushing to Google Hotels: a package Google does not know', () => {
     expect(wrong.filter((m) => !m.cell.includes('/NRF/'))).toEqual([]);
     expect(wrong.every((m) => m.field !== 'availability')).toBe(true);
     const { rows: errors } = await pool.query<{ kind: string; message: string }>(
-      `SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [id]);
+      `SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`,
+      [id],
+    );
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => e.kind === 'rejected' && /RatePlanCode NRF/.test(e.message) && /package NRF/.test(e.message))).toBe(true);
   });
@@ -147,8 +170,14 @@ describe('pushing to Google Hotels from an address it does not allow', () => {
   const t = pushing({ faults: { authFailure: true } });
   it('HTTP 403 is an authentication stop: the connection down, nothing acknowledged', async () => {
     const { pool, id } = t;
-    await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', { what: 'the connection down' });
-    const { rows: [e] } = await pool.query<{ kind: string; message: string }>(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [id]);
+    await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', {
+      what: 'the connection down',
+    });
+    const {
+      rows: [e],
+    } = await pool.query<{ kind: string; message: string }>(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [
+      id,
+    ]);
     expect(e).toMatchObject({ kind: 'auth' });
     expect(e!.message).toMatch(/HTTP 403.*address/);
     expect(await pendingCellCount(pool, id)).toBeGreaterThan(0);

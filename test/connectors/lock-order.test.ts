@@ -40,12 +40,19 @@ let ratePlan: string;
 beforeAll(async () => {
   const { pool } = db.current;
   await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 60 });
-  const { rows: [c] } = await pool.query(`SELECT c.id, c.property_id FROM channel.channel_connections c WHERE c.channel_code = 'booking_com'`);
+  const {
+    rows: [c],
+  } = await pool.query(`SELECT c.id, c.property_id FROM channel.channel_connections c WHERE c.channel_code = 'booking_com'`);
   connection = c.id;
   property = c.property_id;
   // The room type with the most mapped rate plans: the most cells per night.
-  const { rows: [m] } = await pool.query(`SELECT room_type_id, min(rate_plan_id::text) AS rate_plan_id FROM channel.channel_mappings
-    WHERE connection_id = $1 AND active AND deleted_at IS NULL GROUP BY room_type_id ORDER BY count(*) DESC, room_type_id LIMIT 1`, [connection]);
+  const {
+    rows: [m],
+  } = await pool.query(
+    `SELECT room_type_id, min(rate_plan_id::text) AS rate_plan_id FROM channel.channel_mappings
+    WHERE connection_id = $1 AND active AND deleted_at IS NULL GROUP BY room_type_id ORDER BY count(*) DESC, room_type_id LIMIT 1`,
+    [connection],
+  );
   roomType = m.room_type_id;
   ratePlan = m.rate_plan_id;
 });
@@ -58,7 +65,13 @@ function addDays(day: string, n: number): string {
 
 /** A change to the room type over nights [from, to) from today, as the consumer drains it. */
 const range = (from: number, to: number, today: string): CellRange => ({
-  connectionId: null, propertyId: property, roomTypeId: roomType, ratePlanId: null, from: addDays(today, from), to: addDays(today, to), lsn: '0/1',
+  connectionId: null,
+  propertyId: property,
+  roomTypeId: roomType,
+  ratePlanId: null,
+  from: addDays(today, from),
+  to: addDays(today, to),
+  lsn: '0/1',
 });
 
 async function client(name: string): Promise<pg.Client> {
@@ -67,13 +80,23 @@ async function client(name: string): Promise<pg.Client> {
   return c;
 }
 
-const deadlocks = async () => Number((await db.current.pool.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
-const today = async () => (await db.current.pool.query(`SELECT (now() AT TIME ZONE p.timezone)::date::text AS d FROM property_mgmt.properties p WHERE p.id = $1`, [property])).rows[0].d as string;
-const reruns = async (what: string) => (await registry.getSingleMetric('stayos_db_reruns_total')!.get()).values
-  .filter((v) => v.labels.what === what).reduce((a, v) => a + v.value, 0);
+const deadlocks = async () =>
+  Number((await db.current.pool.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
+const today = async () =>
+  (await db.current.pool.query(`SELECT (now() AT TIME ZONE p.timezone)::date::text AS d FROM property_mgmt.properties p WHERE p.id = $1`, [property])).rows[0]
+    .d as string;
+const reruns = async (what: string) =>
+  (await registry.getSingleMetric('stayos_db_reruns_total')!.get()).values.filter((v) => v.labels.what === what).reduce((a, v) => a + v.value, 0);
 
 /** Every permutation of three: the order in which the parties are sent. */
-const ORDERS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+const ORDERS = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+];
 
 describe('the writers of the dirty cells, side by side', () => {
   it(`the worker's finish, the CDC's marking and "retry errors" never deadlock over ${ROUNDS} rounds, and nothing marked is lost`, async () => {
@@ -82,7 +105,16 @@ describe('the writers of the dirty cells, side by side', () => {
     const parties = { worker: await client('lock-order-worker'), cdc: await client('lock-order-cdc'), retry: await client('lock-order-retry') };
     const failures: string[] = [];
     const before = await deadlocks();
-    const values = { availability: 1, rate: '100.00', currency: 'EUR', minLos: 1, maxLos: null, closedToArrival: false, closedToDeparture: false, closed: false };
+    const values = {
+      availability: 1,
+      rate: '100.00',
+      currency: 'EUR',
+      minLos: 1,
+      maxLos: null,
+      closedToArrival: false,
+      closedToDeparture: false,
+      closed: false,
+    };
     try {
       for (let round = 0; round < ROUNDS; round++) {
         // The worker's claim: every waiting cell of the room type (committed, as the worker does).
@@ -92,9 +124,12 @@ describe('the writers of the dirty cells, side by side', () => {
         const claimId = randomUUID();
         const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connection, claimId, 10_000, 0));
         // Settled in the reverse of the key order: an order a plan could take.
-        const { rows: cells } = await pool.query<{ id: string; roomTypeId: string; ratePlanId: string; night: string }>(`
+        const { rows: cells } = await pool.query<{ id: string; roomTypeId: string; ratePlanId: string; night: string }>(
+          `
           SELECT id, room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", stay_date AS night FROM channel.ari_dirty_cells WHERE claim_id = $1
-          ORDER BY room_type_id DESC, rate_plan_id DESC, stay_date DESC`, [claimId]);
+          ORDER BY room_type_id DESC, rate_plan_id DESC, stay_date DESC`,
+          [claimId],
+        );
         expect(cells.length).toBeGreaterThan(NIGHTS);
         const seq = new Map(claimed.map((r) => [r.id, r.dirtySeq]));
         // Another worker took two cells over meanwhile (a stall past the lease): the finish makes them dirty again.
@@ -103,25 +138,58 @@ describe('the writers of the dirty cells, side by side', () => {
         // An open refusal of one rate plan's nights 5–14, which the retry resolves and the finish both resolves and records again.
         const errorFrom = addDays(day, 5 + (round % 7));
         const errorTo = addDays(errorFrom, 9);
-        await pool.query(`INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, room_type_id, rate_plan_id, stay_from, stay_to)
-          VALUES ($1, $2, 'error', 'rejected', 'ERR_OTA_REJECTED', '3020', 'lock-order refusal', $3, $4, $5, $6)`, [connection, property, roomType, ratePlan, errorFrom, errorTo]);
+        await pool.query(
+          `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, ota_code, message, room_type_id, rate_plan_id, stay_from, stay_to)
+          VALUES ($1, $2, 'error', 'rejected', 'ERR_OTA_REJECTED', '3020', 'lock-order refusal', $3, $4, $5, $6)`,
+          [connection, property, roomType, ratePlan, errorFrom, errorTo],
+        );
         const inError = cells.filter((c) => c.ratePlanId === ratePlan && c.night >= errorFrom && c.night <= errorTo);
-        const push = cells.map((c) => ({ cellId: c.id, roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, roomCode: 'R', rateCode: 'P', night: c.night, values: values as never, parts: ['avail' as const] }));
+        const push = cells.map((c) => ({
+          cellId: c.id,
+          roomTypeId: c.roomTypeId,
+          ratePlanId: c.ratePlanId,
+          roomCode: 'R',
+          rateCode: 'P',
+          night: c.night,
+          values: values as never,
+          parts: ['avail' as const],
+        }));
 
         const shift = (round % 5) - 2; // the marking's window shifts round by round
         const run = {
-          worker: () => finishPush(parties.worker as unknown as PoolClient, {
-            connectionId: connection, propertyId: property, claimId, cellIds: cells.map((c) => c.id).reverse(), pushed: push,
-            target: { endpoint: 'http://127.0.0.1:9', hotel: 'H' },
-            acked: round % 3 === 0 ? [] : cells.filter((_, i) => i % 2 === 0).map((c) => ({ cellId: c.id, parts: ['avail'], values: values as never, room: 'R', rate: 'P' })),
-            fresh: round % 2 === 0 ? cells.map((c) => c.id) : [], // forgetOthersAtTargets under the same contention
-            uncertain: cells.filter((_, i) => i % 5 === 1).map((c) => ({ cellId: c.id, parts: ['avail'] })),
-            refused: [],
-            done: cells.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),
-            accepted: inError.slice(0, 3).map((c) => ({ roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, stayDate: c.night })),
-            errors: [{ severity: 'error', kind: 'rejected', errorCode: 'ERR_OTA_REJECTED', otaCode: '3020', message: 'again', roomTypeId: roomType, ratePlanId: ratePlan, stayFrom: errorFrom, stayTo: errorTo }],
-            notOverbooked: [], unknownMappings: [],
-          }),
+          worker: () =>
+            finishPush(parties.worker as unknown as PoolClient, {
+              connectionId: connection,
+              propertyId: property,
+              claimId,
+              cellIds: cells.map((c) => c.id).reverse(),
+              pushed: push,
+              target: { endpoint: 'http://127.0.0.1:9', hotel: 'H' },
+              acked:
+                round % 3 === 0
+                  ? []
+                  : cells.filter((_, i) => i % 2 === 0).map((c) => ({ cellId: c.id, parts: ['avail'], values: values as never, room: 'R', rate: 'P' })),
+              fresh: round % 2 === 0 ? cells.map((c) => c.id) : [], // forgetOthersAtTargets under the same contention
+              uncertain: cells.filter((_, i) => i % 5 === 1).map((c) => ({ cellId: c.id, parts: ['avail'] })),
+              refused: [],
+              done: cells.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),
+              accepted: inError.slice(0, 3).map((c) => ({ roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, stayDate: c.night })),
+              errors: [
+                {
+                  severity: 'error',
+                  kind: 'rejected',
+                  errorCode: 'ERR_OTA_REJECTED',
+                  otaCode: '3020',
+                  message: 'again',
+                  roomTypeId: roomType,
+                  ratePlanId: ratePlan,
+                  stayFrom: errorFrom,
+                  stayTo: errorTo,
+                },
+              ],
+              notOverbooked: [],
+              unknownMappings: [],
+            }),
           cdc: async () => {
             await parties.cdc.query('SET LOCAL enable_seqscan = off');
             await parties.cdc.query(markDirtyCells(['booking_com'], [range(shift, NIGHTS + shift, day)]));
@@ -132,7 +200,10 @@ describe('the writers of the dirty cells, side by side', () => {
         for (const n of names) await parties[n].query('BEGIN');
         const sent = ORDERS[round % ORDERS.length]!.map((i) => names[i]!).map((n) => ({ n, p: run[n]().then(() => parties[n].query('COMMIT')) }));
         for (const { n, p } of sent) {
-          const err = await p.then(() => null, (e: Error & { code?: string }) => e);
+          const err = await p.then(
+            () => null,
+            (e: Error & { code?: string }) => e,
+          );
           if (!err) continue;
           failures.push(`round ${round} ${n}: ${err.code} ${err.message}`);
           await parties[n].query('ROLLBACK');
@@ -141,7 +212,10 @@ describe('the writers of the dirty cells, side by side', () => {
 
         // Oracle: every mapped cell the marking covered (from yesterday, the window's first night)
         // and every cell of the error's nights is dirty and unclaimed now, whichever committed first.
-        const { rows: [check] } = await pool.query(`
+        const {
+          rows: [check],
+        } = await pool.query(
+          `
           WITH expected AS (
             SELECT m.rate_plan_id, d::date AS stay_date FROM channel.channel_mappings m
             CROSS JOIN generate_series(GREATEST($3::date + $4::int, $3::date - 1), $3::date + $5::int - 1, interval '1 day') d
@@ -151,20 +225,26 @@ describe('the writers of the dirty cells, side by side', () => {
           SELECT count(*)::int AS expected,
                  count(c.id) FILTER (WHERE (c.claimed_at IS NULL OR c.id = ANY ($9::uuid[])) AND c.deleted_at IS NULL)::int AS dirty
           FROM expected e LEFT JOIN channel.ari_dirty_cells c ON c.connection_id = $1 AND c.room_type_id = $2
-            AND c.rate_plan_id = e.rate_plan_id AND c.stay_date = e.stay_date`, [connection, roomType, day, shift, NIGHTS + shift, ratePlan, errorFrom, errorTo, lostIds]);
+            AND c.rate_plan_id = e.rate_plan_id AND c.stay_date = e.stay_date`,
+          [connection, roomType, day, shift, NIGHTS + shift, ratePlan, errorFrom, errorTo, lostIds],
+        );
         expect(check.expected).toBeGreaterThan(NIGHTS);
         expect(check.dirty, `round ${round}`).toBe(check.expected);
         // The cells the other worker holds are marked changed: its own finish keeps them dirty.
         const { rows: lost } = await pool.query(`SELECT id, dirty_seq::text AS seq FROM channel.ari_dirty_cells WHERE id = ANY ($1::uuid[])`, [lostIds]);
-        expect(lost.map((l) => l.seq !== seq.get(l.id)), `round ${round}`).toEqual([true, true]);
+        expect(
+          lost.map((l) => l.seq !== seq.get(l.id)),
+          `round ${round}`,
+        ).toEqual([true, true]);
       }
     } finally {
       for (const c of Object.values(parties)) await c.end();
     }
     expect(failures).toEqual([]);
     // PostgreSQL's own count (a backend reports its statistics when its connection closes).
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'lock-order-%'`)).rowCount === 0,
-      { what: 'the test connections closed' });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'lock-order-%'`)).rowCount === 0, {
+      what: 'the test connections closed',
+    });
     expect(await deadlocks()).toBe(before);
   }, 180_000);
 
@@ -180,19 +260,27 @@ describe('the writers of the dirty cells, side by side', () => {
     let release!: () => void;
     const bothHold = new Promise<void>((r) => (release = r));
     const attempts = [0, 0];
-    const side = (i: number, first: number, second: number) => rerunOnConflict(() => withTransaction(pool, async (c) => {
-      attempts[i]!++;
-      await c.query('UPDATE lock_probe SET n = n + 1 WHERE id = $1', [first]);
-      if (attempts[i] === 1) {
-        if (++held === 2) release();
-        await bothHold;
-      }
-      await c.query('UPDATE lock_probe SET n = n + 1 WHERE id = $1', [second]);
-    }), { what: 'probe' });
+    const side = (i: number, first: number, second: number) =>
+      rerunOnConflict(
+        () =>
+          withTransaction(pool, async (c) => {
+            attempts[i]!++;
+            await c.query('UPDATE lock_probe SET n = n + 1 WHERE id = $1', [first]);
+            if (attempts[i] === 1) {
+              if (++held === 2) release();
+              await bothHold;
+            }
+            await c.query('UPDATE lock_probe SET n = n + 1 WHERE id = $1', [second]);
+          }),
+        { what: 'probe' },
+      );
     await Promise.all([side(0, 1, 2), side(1, 2, 1)]);
     // One side ran twice, and both committed: each row counted once per committed transaction.
     expect(attempts.sort()).toEqual([1, 2]);
-    expect((await pool.query('SELECT id, n FROM lock_probe ORDER BY id')).rows).toEqual([{ id: 1, n: 2 }, { id: 2, n: 2 }]);
+    expect((await pool.query('SELECT id, n FROM lock_probe ORDER BY id')).rows).toEqual([
+      { id: 1, n: 2 },
+      { id: 2, n: 2 },
+    ]);
     expect(await reruns('probe')).toBe(counted + 1);
     // PostgreSQL did detect a deadlock (its statistics, once the pool's backends report them).
     await pool.end();
@@ -206,11 +294,28 @@ describe('the writers of the dirty cells, side by side', () => {
     const fault = await abortNextInsertAsDeadlock(pool, 'channel.ari_dirty_cells', 'flush_fault');
     const counted = await reruns('cdc marking');
     try {
-      const rate = (await pool.query(`SELECT * FROM property_mgmt.daily_rates WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3::date + 3`, [roomType, ratePlan, day])).rows[0];
+      const rate = (
+        await pool.query(`SELECT * FROM property_mgmt.daily_rates WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3::date + 3`, [
+          roomType,
+          ratePlan,
+          day,
+        ])
+      ).rows[0];
       const consumer = new DirtyCellsConsumer(pool, ['booking_com']);
       await consumer.write({
-        op: 'update', schema: 'property_mgmt', table: 'daily_rates', key: { id: rate.id }, before: rate, after: rate, unchangedToast: [],
-        lsn: '0/10', commitLsn: '0/10', index: 0, xid: 1, commitTime: new Date().toISOString(), propertyId: property,
+        op: 'update',
+        schema: 'property_mgmt',
+        table: 'daily_rates',
+        key: { id: rate.id },
+        before: rate,
+        after: rate,
+        unchangedToast: [],
+        lsn: '0/10',
+        commitLsn: '0/10',
+        index: 0,
+        xid: 1,
+        commitTime: new Date().toISOString(),
+        propertyId: property,
       });
       await consumer.flush();
     } finally {
@@ -218,8 +323,10 @@ describe('the writers of the dirty cells, side by side', () => {
     }
     expect(await fault.firings()).toBe(2); // failed once, then went through
     expect(await reruns('cdc marking')).toBe(counted + 1);
-    const { rows } = await pool.query(`SELECT stay_date - $2::date AS day FROM channel.ari_dirty_cells WHERE connection_id = $1 AND room_type_id = $3 AND rate_plan_id = $4`,
-      [connection, day, roomType, ratePlan]);
+    const { rows } = await pool.query(
+      `SELECT stay_date - $2::date AS day FROM channel.ari_dirty_cells WHERE connection_id = $1 AND room_type_id = $3 AND rate_plan_id = $4`,
+      [connection, day, roomType, ratePlan],
+    );
     expect(rows).toEqual([{ day: 3 }]);
   });
 });

@@ -45,20 +45,37 @@ afterAll(async () => {
 });
 
 /** The window's nights from today, as the test counts them. */
-const nights = async () => (await db.current.pool.query(`SELECT d::date::text AS d FROM generate_series(current_date, current_date + $1::int - 1, interval '1 day') d`, [DAYS])).rows.map((r) => r.d as string);
-const mappingOf = async (room: string, plan: string) => (await db.current.pool.query(`SELECT m.id, m.ota_room_code AS room, m.ota_rate_code AS rate FROM channel.channel_mappings m
+const nights = async () =>
+  (
+    await db.current.pool.query(`SELECT d::date::text AS d FROM generate_series(current_date, current_date + $1::int - 1, interval '1 day') d`, [DAYS])
+  ).rows.map((r) => r.d as string);
+const mappingOf = async (room: string, plan: string) =>
+  (
+    await db.current.pool.query(
+      `SELECT m.id, m.ota_room_code AS room, m.ota_rate_code AS rate FROM channel.channel_mappings m
   JOIN property_mgmt.room_types t ON t.id = m.room_type_id JOIN property_mgmt.rate_plans p ON p.id = m.rate_plan_id
-  WHERE m.connection_id = $1 AND t.code = $2 AND p.code = $3`, [ids.expedia, room, plan])).rows[0] as { id: string; room: string; rate: string };
+  WHERE m.connection_id = $1 AND t.code = $2 AND p.code = $3`,
+      [ids.expedia, room, plan],
+    )
+  ).rows[0] as { id: string; room: string; rate: string };
 
 /** Everything CDC-marked and queued for this connection pushed, closures included. */
 async function settle(): Promise<void> {
   const { pool } = db.current;
-  await waitFor(async () => {
-    await worker.syncConnection(ids.expedia!);
-    const { rows: [w] } = await pool.query(`SELECT (SELECT count(*) FROM channel.ari_dirty_cells WHERE connection_id = $1)
-      + (SELECT count(*) FROM channel.ota_closures WHERE connection_id = $1 AND finished_at IS NULL) AS n`, [ids.expedia]);
-    return Number(w.n) === 0;
-  }, { what: 'the connection settled', timeoutMs: 30_000, intervalMs: 50 });
+  await waitFor(
+    async () => {
+      await worker.syncConnection(ids.expedia!);
+      const {
+        rows: [w],
+      } = await pool.query(
+        `SELECT (SELECT count(*) FROM channel.ari_dirty_cells WHERE connection_id = $1)
+      + (SELECT count(*) FROM channel.ota_closures WHERE connection_id = $1 AND finished_at IS NULL) AS n`,
+        [ids.expedia],
+      );
+      return Number(w.n) === 0;
+    },
+    { what: 'the connection settled', timeoutMs: 30_000, intervalMs: 50 },
+  );
 }
 
 /** Nights of the window where the old target is not closed as the OTA shows it. */
@@ -74,7 +91,9 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
     const before = await mappingOf('STD', 'BAR');
     expect(await openNights(expedia.hotelCode, before.room, before.rate, false)).toHaveLength(DAYS); // it was selling
     await pool.query(`UPDATE channel.channel_mappings SET ota_room_code = 'R9001', ota_rate_code = 'P9001' WHERE id = $1`, [before.id]);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, { what: 'the CDC marking the remap' });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, {
+      what: 'the CDC marking the remap',
+    });
     await settle();
     // The new target shows what the PMS says on every night (it had nothing before).
     expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]);
@@ -84,7 +103,9 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
     const other = await mappingOf('STD', 'NRF');
     expect(other.room).toBe(before.room);
     expect(await openNights(expedia.hotelCode, other.room, other.rate, false)).toHaveLength(DAYS);
-    const { rows: [closure] } = await pool.query(`SELECT reason, outcome FROM channel.ota_closures WHERE ota_room_code = $1 AND ota_rate_code = $2`, [before.room, before.rate]);
+    const {
+      rows: [closure],
+    } = await pool.query(`SELECT reason, outcome FROM channel.ota_closures WHERE ota_room_code = $1 AND ota_rate_code = $2`, [before.room, before.rate]);
     expect(closure).toEqual({ reason: 'remapped', outcome: 'done' });
   });
 
@@ -101,9 +122,17 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
     const { pool } = db.current;
     const before = await mappingOf('STD', 'BB');
     await pool.query(`UPDATE channel.channel_mappings SET ota_room_code = 'R9002', ota_rate_code = 'P9002' WHERE id = $1`, [before.id]);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, { what: 'the CDC marking the remap' });
-    const closure = async () => (await pool.query(`SELECT attempts, retry_at, finished_at, outcome FROM channel.ota_closures
-      WHERE connection_id = $1 AND ota_room_code = $2 AND ota_rate_code = $3`, [ids.expedia, before.room, before.rate])).rows[0];
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, {
+      what: 'the CDC marking the remap',
+    });
+    const closure = async () =>
+      (
+        await pool.query(
+          `SELECT attempts, retry_at, finished_at, outcome FROM channel.ota_closures
+      WHERE connection_id = $1 AND ota_room_code = $2 AND ota_rate_code = $3`,
+          [ids.expedia, before.room, before.rate],
+        )
+      ).rows[0];
     // Expedia out: the closure (first in line) fails and backs off; the cells' push fails too.
     server.expedia.faults.set({ rates: { http5xx: 1 } });
     try {
@@ -125,11 +154,22 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
 
   it('a target fed by one rate plan, then another, then the first again: the OTA ends with the values of the first', async () => {
     const { pool } = db.current;
-    const live = async (plan: string) => (await pool.query(`SELECT m.id, m.property_id, m.room_type_id, m.rate_plan_id, m.ota_room_code AS room, m.ota_rate_code AS rate
+    const live = async (plan: string) =>
+      (
+        await pool.query(
+          `SELECT m.id, m.property_id, m.room_type_id, m.rate_plan_id, m.ota_room_code AS room, m.ota_rate_code AS rate
       FROM channel.channel_mappings m JOIN property_mgmt.room_types t ON t.id = m.room_type_id JOIN property_mgmt.rate_plans p ON p.id = m.rate_plan_id
-      WHERE m.connection_id = $1 AND t.code = 'STE' AND p.code = $2 AND m.active AND m.deleted_at IS NULL`, [ids.expedia, plan])).rows[0];
-    const marked = (ratePlanId: string) => waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 AND rate_plan_id = $2 LIMIT 1`,
-      [ids.expedia, ratePlanId])).rowCount, { what: 'the CDC marking the mapping change' });
+      WHERE m.connection_id = $1 AND t.code = 'STE' AND p.code = $2 AND m.active AND m.deleted_at IS NULL`,
+          [ids.expedia, plan],
+        )
+      ).rows[0];
+    const marked = (ratePlanId: string) =>
+      waitFor(
+        async () =>
+          (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 AND rate_plan_id = $2 LIMIT 1`, [ids.expedia, ratePlanId]))
+            .rowCount,
+        { what: 'the CDC marking the mapping change' },
+      );
     const a = await live('BAR');
     const b = await live('NRF');
     // BAR's mapping replaced by NRF at BAR's OTA rate (as PUT /mappings does it: a soft delete and an update).
@@ -143,8 +183,10 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
     // And back: NRF to its own OTA rate, BAR mapped anew to its old one, which NRF has fed meanwhile.
     await withTransaction(pool, async (c) => {
       await c.query(`UPDATE channel.channel_mappings SET ota_room_code = $2, ota_rate_code = $3 WHERE id = $1`, [b.id, b.room, b.rate]);
-      await c.query(`INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [ids.expedia, a.property_id, a.room_type_id, a.rate_plan_id, a.room, a.rate]);
+      await c.query(
+        `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [ids.expedia, a.property_id, a.room_type_id, a.rate_plan_id, a.room, a.rate],
+      );
     });
     await marked(a.rate_plan_id);
     await settle();
@@ -153,9 +195,16 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
 
   it('the connection moved to another OTA hotel: the new hotel gets the whole window, the old one is closed', async () => {
     const { pool } = db.current;
-    const mapped = (await pool.query(`SELECT ota_room_code AS room, ota_rate_code AS rate FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`, [ids.expedia])).rows;
+    const mapped = (
+      await pool.query(
+        `SELECT ota_room_code AS room, ota_rate_code AS rate FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`,
+        [ids.expedia],
+      )
+    ).rows;
     await pool.query(`UPDATE channel.channel_connections SET ota_hotel_code = $2 WHERE id = $1`, [ids.expedia, NEW_HOTEL]);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, { what: 'the CDC marking the move' });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount, {
+      what: 'the CDC marking the move',
+    });
     await settle();
     expect(await mismatches(pool, ids.expedia!, server, DAYS)).toEqual([]); // against the new hotel
     for (const m of mapped) expect(await openNights(expedia.hotelCode, m.room, m.rate, true), `${m.room}/${m.rate}`).toEqual([]);
@@ -163,25 +212,45 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
 
   it('disabling closes everything the connection fed, confirmed by the OTA, then disables it; a delete keeping the OTA open is immediate', async () => {
     const { pool } = db.current;
-    const mapped = (await pool.query(`SELECT ota_room_code AS room, ota_rate_code AS rate FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`, [ids.expedia])).rows;
+    const mapped = (
+      await pool.query(
+        `SELECT ota_room_code AS room, ota_rate_code AS rate FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`,
+        [ids.expedia],
+      )
+    ).rows;
     expect(mapped.length).toBeGreaterThan(0);
     const started = await withTransaction(pool, (c) => closeConnection(c, ids.expedia!, 'disable', true));
     expect(started).toEqual({ finished: false, closures: mapped.length });
     const state = async () => (await pool.query(`SELECT status, closing_for FROM channel.channel_connections WHERE id = $1`, [ids.expedia])).rows[0];
     expect(await state()).toEqual({ status: 'active', closing_for: 'disable' });
-    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'closing' AND resolved_at IS NULL`, [ids.expedia])).rows[0].n).toBe(1);
+    expect(
+      (
+        await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'closing' AND resolved_at IS NULL`, [
+          ids.expedia,
+        ])
+      ).rows[0].n,
+    ).toBe(1);
     await settle();
     await worker.syncConnection(ids.expedia!); // nothing left to close: the connection is disabled now
     expect(await state()).toEqual({ status: 'disabled', closing_for: null });
     for (const m of mapped) expect(await openNights(NEW_HOTEL, m.room, m.rate, true), `${m.room}/${m.rate}`).toEqual([]);
-    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'closing' AND resolved_at IS NULL`, [ids.expedia])).rows[0].n).toBe(0);
-    expect((await pool.query(`SELECT action, detail FROM channel.connection_actions WHERE connection_id = $1 AND action = 'disable'`, [ids.expedia])).rows)
-      .toEqual([{ action: 'disable', detail: { closeAtOta: true, closures: mapped.length } }]);
+    expect(
+      (
+        await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'closing' AND resolved_at IS NULL`, [
+          ids.expedia,
+        ])
+      ).rows[0].n,
+    ).toBe(0);
+    expect(
+      (await pool.query(`SELECT action, detail FROM channel.connection_actions WHERE connection_id = $1 AND action = 'disable'`, [ids.expedia])).rows,
+    ).toEqual([{ action: 'disable', detail: { closeAtOta: true, closures: mapped.length } }]);
 
     // Deleting while keeping the OTA open: at once, nothing sent.
     const requests = server.expedia.stats.requests;
     expect(await withTransaction(pool, (c) => closeConnection(c, ids.expedia!, 'delete', false))).toEqual({ finished: true, closures: 0 });
-    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [ids.expedia])).rows[0].deleted).toBe(true);
+    expect((await pool.query(`SELECT deleted_at IS NOT NULL AS deleted FROM channel.channel_connections WHERE id = $1`, [ids.expedia])).rows[0].deleted).toBe(
+      true,
+    );
     expect(server.expedia.stats.requests).toBe(requests);
   });
 });

@@ -23,10 +23,18 @@ let worker: SyncWorker;
 const ids: Record<string, string> = {};
 const DAYS = 365;
 
-const workerFor = () => new SyncWorker({
-  pool: db.current.pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 4,
-  batchSize: 5000, timeoutMs: 2000, maxAttempts: 3, defaultRatePerMinute: 100_000,
-});
+const workerFor = () =>
+  new SyncWorker({
+    pool: db.current.pool,
+    log: createLogger('silent'),
+    connectors: CONNECTORS,
+    pollMs: 20,
+    concurrency: 4,
+    batchSize: 5000,
+    timeoutMs: 2000,
+    maxAttempts: 3,
+    defaultRatePerMinute: 100_000,
+  });
 
 beforeAll(async () => {
   server = await startSandboxServer();
@@ -41,20 +49,32 @@ afterAll(async () => {
   await server?.close();
 });
 
-const log = async (connection: string) => (await db.current.pool.query(
-  `SELECT message_kind, cells, ranges, bytes, status, ota_codes, error_code FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at, id`, [connection])).rows;
-const pending = async (connection: string) => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [connection])).rows[0].n;
+const log = async (connection: string) =>
+  (
+    await db.current.pool.query(
+      `SELECT message_kind, cells, ranges, bytes, status, ota_codes, error_code FROM channel.sync_log WHERE connection_id = $1 ORDER BY created_at, id`,
+      [connection],
+    )
+  ).rows;
+const pending = async (connection: string) =>
+  (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [connection])).rows[0].n;
 
 /** A rate edit of one night, and its cell marked as the CDC consumer would (the CDC path has its own tests). */
 async function changeRate(connection: string, room: string, plan: string, day: number, plus: number): Promise<void> {
   const { pool } = db.current;
-  await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + $4 WHERE id = (
+  await pool.query(
+    `UPDATE property_mgmt.daily_rates SET amount = amount + $4 WHERE id = (
     SELECT dr.id FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
-    JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = $1 AND rp.code = $2 AND dr.stay_date = current_date + $3::int)`, [room, plan, day, plus]);
-  await pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+    JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id WHERE rt.code = $1 AND rp.code = $2 AND dr.stay_date = current_date + $3::int)`,
+    [room, plan, day, plus],
+  );
+  await pool.query(
+    `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
     SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, current_date + $4::int FROM channel.channel_mappings m
     JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
-    WHERE rt.code = $2 AND rp.code = $3 AND m.connection_id = $1`, [connection, room, plan, day]);
+    WHERE rt.code = $2 AND rp.code = $3 AND m.connection_id = $1`,
+    [connection, room, plan, day],
+  );
 }
 
 describe('sync worker', () => {
@@ -91,8 +111,14 @@ describe('sync worker', () => {
 
   it('a finish PostgreSQL aborts as a deadlock victim runs again at once: the push counts, the connection stays healthy (issue 20)', async () => {
     const { pool } = db.current;
-    const stateOf = async () => (await pool.query(`SELECT c.status, COALESCE(s.consecutive_failures, 0) AS consecutive_failures FROM channel.channel_connections c
-      LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`, [ids.booking_com])).rows[0];
+    const stateOf = async () =>
+      (
+        await pool.query(
+          `SELECT c.status, COALESCE(s.consecutive_failures, 0) AS consecutive_failures FROM channel.channel_connections c
+      LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`,
+          [ids.booking_com],
+        )
+      ).rows[0];
     expect(await stateOf()).toEqual({ status: 'active', consecutive_failures: 0 });
     await changeRate(ids.booking_com!, 'STD', 'BAR', 12, 3);
     // The finish's first write of what the OTA acknowledged fails once, as a deadlock victim's would.
@@ -115,8 +141,11 @@ describe('sync worker', () => {
 
   it('a cell whose values the OTA already has costs no request', async () => {
     const before = server.expedia.stats.requests;
-    await db.current.pool.query(`INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
-      SELECT connection_id, property_id, room_type_id, rate_plan_id, current_date + 3 FROM channel.channel_mappings WHERE connection_id = $1`, [ids.expedia]);
+    await db.current.pool.query(
+      `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+      SELECT connection_id, property_id, room_type_id, rate_plan_id, current_date + 3 FROM channel.channel_mappings WHERE connection_id = $1`,
+      [ids.expedia],
+    );
     await worker.syncConnection(ids.expedia!);
     expect(server.expedia.stats.requests).toBe(before);
     expect(await pending(ids.expedia!)).toBe(0);
@@ -132,11 +161,15 @@ describe('sync worker', () => {
     const requests = server.booking.stats.requests;
     const pass = await worker.syncConnection(ids.booking_com!);
     expect(pass.stopped).toBe(true);
-    const { rows: [c] } = await pool.query(`SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [ids.booking_com]);
+    const {
+      rows: [c],
+    } = await pool.query(`SELECT status, status_reason FROM channel.channel_connections WHERE id = $1`, [ids.booking_com]);
     expect(c.status).toBe('down');
     expect(server.booking.stats.requests - requests).toBe(1); // the one refused exchange, nothing else
     expect(server.booking.stats.tokenExchanges).toBe(exchanges); // none issued
-    const { rows: errs } = await pool.query(`SELECT kind, severity, error_code FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [ids.booking_com]);
+    const { rows: errs } = await pool.query(`SELECT kind, severity, error_code FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [
+      ids.booking_com,
+    ]);
     expect(errs).toEqual([{ kind: 'auth', severity: 'alert', error_code: 'ERR_OTA_AUTH' }]);
     // The breaker holds it: polling does not pick it up again.
     await worker.poll();
@@ -149,7 +182,9 @@ describe('sync worker', () => {
     await worker.syncConnection(ids.booking_com!);
     expect(await pending(ids.booking_com!)).toBe(0);
     expect(await mismatches(pool, ids.booking_com!, server, DAYS)).toEqual([]);
-    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [ids.booking_com])).rows[0].n).toBe(0);
+    expect(
+      (await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [ids.booking_com])).rows[0].n,
+    ).toBe(0);
   });
 
   it('pause: the worker leaves the connection alone while its cells accumulate', async () => {
@@ -172,9 +207,12 @@ describe('sync worker', () => {
     await requestFullSync(pool, id, DAYS);
     await worker.syncConnection(id);
     // Acknowledgements outside the window too: a night long past, and one beyond the window.
-    await pool.query(`INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at)
+    await pool.query(
+      `INSERT INTO channel.ari_acknowledged (connection_id, property_id, room_type_id, rate_plan_id, stay_date, availability, avail_acked_at)
       SELECT connection_id, property_id, room_type_id, rate_plan_id, stay_date + k, availability, avail_acked_at
-      FROM (SELECT * FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date LIMIT 1) a, unnest(ARRAY[-30, 1000]) k`, [id]);
+      FROM (SELECT * FROM channel.ari_acknowledged WHERE connection_id = $1 ORDER BY stay_date LIMIT 1) a, unnest(ARRAY[-30, 1000]) k`,
+      [id],
+    );
     const acked = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.ari_acknowledged WHERE connection_id = $1`, [id])).rows[0].n;
     expect(await acked()).toBe(9 * DAYS + 2);
     // 9 mappings, 100 cells a statement: 11 nights a chunk, 34 chunks for 365 nights.
@@ -198,16 +236,35 @@ describe('sync worker', () => {
 });
 
 describe('races with the OTA', () => {
-  const rateCell = async (connection: string, offset: number) => (await db.current.pool.query(`
+  const rateCell = async (connection: string, offset: number) =>
+    (
+      await db.current.pool.query(
+        `
     SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, dr.id AS rate_id FROM channel.channel_mappings m
     JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
     JOIN property_mgmt.daily_rates dr ON dr.room_type_id = m.room_type_id AND dr.rate_plan_id = m.rate_plan_id AND dr.stay_date = current_date + $2::int
-    WHERE m.connection_id = $1 AND rt.code = 'STD' AND rp.code = 'BAR'`, [connection, offset])).rows[0];
+    WHERE m.connection_id = $1 AND rt.code = 'STD' AND rp.code = 'BAR'`,
+        [connection, offset],
+      )
+    ).rows[0];
   // What the CDC consumer does for a rate change: mark the cell at every connection of the property.
-  const markCell = (c: Record<string, string>, offset: number) => db.current.pool.query(markDirtyCells(['booking_com', 'expedia'], [{
-    connectionId: null, propertyId: c.property_id!, roomTypeId: c.room_type_id!, ratePlanId: c.rate_plan_id!,
-    from: null, to: null, lsn: '0/1',
-  }].map((r) => ({ ...r, from: isoDay(offset), to: isoDay(offset + 1) }))));
+  const markCell = (c: Record<string, string>, offset: number) =>
+    db.current.pool.query(
+      markDirtyCells(
+        ['booking_com', 'expedia'],
+        [
+          {
+            connectionId: null,
+            propertyId: c.property_id!,
+            roomTypeId: c.room_type_id!,
+            ratePlanId: c.rate_plan_id!,
+            from: null,
+            to: null,
+            lsn: '0/1',
+          },
+        ].map((r) => ({ ...r, from: isoDay(offset), to: isoDay(offset + 1) })),
+      ),
+    );
   const isoDay = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
   it('a change made while its cell is being pushed is pushed again (the cell is cleared only if not dirtied meanwhile)', async () => {
@@ -235,10 +292,16 @@ describe('races with the OTA', () => {
     await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 WHERE id = $1`, [ids.expedia, `${server.url}/sandbox/expedia`]);
     const c = await rateCell(ids.expedia!, 16);
     const night = isoDay(16);
-    const { rows: [m] } = await pool.query(`SELECT m.ota_room_code, m.ota_rate_code, dr.currency FROM channel.channel_mappings m
+    const {
+      rows: [m],
+    } = await pool.query(
+      `SELECT m.ota_room_code, m.ota_rate_code, dr.currency FROM channel.channel_mappings m
       JOIN property_mgmt.daily_rates dr ON dr.id = $2 WHERE m.connection_id = $1 AND m.room_type_id = $3 AND m.rate_plan_id = $4`,
-      [ids.expedia, c.rate_id, c.room_type_id, c.rate_plan_id]);
-    const { rows: [truth] } = await pool.query(currentAri([{ connectionId: ids.expedia!, roomTypeId: c.room_type_id, ratePlanId: c.rate_plan_id, stayDate: night }]));
+      [ids.expedia, c.rate_id, c.room_type_id, c.rate_plan_id],
+    );
+    const {
+      rows: [truth],
+    } = await pool.query(currentAri([{ connectionId: ids.expedia!, roomTypeId: c.room_type_id, ratePlanId: c.rate_plan_id, stayDate: night }]));
     const otaRate = () => server.expedia.cells('7654321').get(sandboxKey(m.ota_room_code, m.ota_rate_code, night))?.rate;
     await markCell(c, 16);
     await worker.syncConnection(ids.expedia!);
@@ -247,21 +310,31 @@ describe('races with the OTA', () => {
     // recording the answer; the PMS rate is back to the value the OTA had acknowledged before.
     const expedia = DEMO_CONNECTIONS.find((x) => x.channel === 'expedia')!;
     const credentials = expedia.credentials as { username: string; password: string };
-    await axios.post(`${server.url}/sandbox/expedia/eqc/ar`, buildAvailRateUpdateRQ({ username: credentials.username, password: credentials.password, hotelId: expedia.hotelCode },
-      [{ from: night, to: night, roomTypeId: m.ota_room_code, ratePlan: { id: m.ota_rate_code, rate: { amount: '404.00', currency: m.currency } } }]),
-    { headers: { 'content-type': 'text/xml' } });
+    await axios.post(
+      `${server.url}/sandbox/expedia/eqc/ar`,
+      buildAvailRateUpdateRQ({ username: credentials.username, password: credentials.password, hotelId: expedia.hotelCode }, [
+        { from: night, to: night, roomTypeId: m.ota_room_code, ratePlan: { id: m.ota_rate_code, rate: { amount: '404.00', currency: m.currency } } },
+      ]),
+      { headers: { 'content-type': 'text/xml' } },
+    );
     expect(otaRate()).toBe('404.00');
     await markCell(c, 16);
-    const dead = await pool.query(`UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now()
-      WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`, [ids.expedia, c.room_type_id, c.rate_plan_id, night]);
+    const dead = await pool.query(
+      `UPDATE channel.ari_dirty_cells SET claim_id = gen_random_uuid(), claimed_at = now()
+      WHERE connection_id = $1 AND room_type_id = $2 AND rate_plan_id = $3 AND stay_date = $4`,
+      [ids.expedia, c.room_type_id, c.rate_plan_id, night],
+    );
     expect(dead.rowCount).toBe(1);
     // Its worker is gone (nobody holds the connection's sync lock): once its last request can no
     // longer be in flight (the grace: the request timeout), this worker takes the cell over and,
     // not knowing what reached the OTA, sends it whole.
-    await waitFor(async () => {
-      await worker.syncConnection(ids.expedia!);
-      return (await pending(ids.expedia!)) === 0;
-    }, { what: 'the dead worker\'s cell taken over', intervalMs: 100 });
+    await waitFor(
+      async () => {
+        await worker.syncConnection(ids.expedia!);
+        return (await pending(ids.expedia!)) === 0;
+      },
+      { what: "the dead worker's cell taken over", intervalMs: 100 },
+    );
     expect(otaRate()).toBe(truth.rate);
   });
 
@@ -271,8 +344,15 @@ describe('races with the OTA', () => {
     const before = (await pool.query(`SELECT amount FROM property_mgmt.daily_rates WHERE id = $1`, [c.rate_id])).rows[0].amount;
     // The OTA applies 303 but answers after the client gave up.
     const slowWorker = new SyncWorker({
-      pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 1,
-      batchSize: 5000, timeoutMs: 150, maxAttempts: 1, defaultRatePerMinute: 100_000,
+      pool,
+      log: createLogger('silent'),
+      connectors: CONNECTORS,
+      pollMs: 20,
+      concurrency: 1,
+      batchSize: 5000,
+      timeoutMs: 150,
+      maxAttempts: 1,
+      defaultRatePerMinute: 100_000,
     });
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = 303 WHERE id = $1`, [c.rate_id]);
     await markCell(c, 14);
@@ -305,8 +385,13 @@ describe('shutdown', () => {
       server.expedia.faults.set({});
     }
     expect(await pending(ids.expedia!)).toBe(9 * 30);
-    const { rows: [c] } = await pool.query(`SELECT c.status, COALESCE(s.consecutive_failures, 0) AS failures FROM channel.channel_connections c
-      LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`, [ids.expedia]);
+    const {
+      rows: [c],
+    } = await pool.query(
+      `SELECT c.status, COALESCE(s.consecutive_failures, 0) AS failures FROM channel.channel_connections c
+      LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id WHERE c.id = $1`,
+      [ids.expedia],
+    );
     expect(c).toEqual({ status: 'active', failures: 0 });
     await worker.syncConnection(ids.expedia!);
     expect(await pending(ids.expedia!)).toBe(0);
@@ -319,28 +404,44 @@ describe('refusals per item', () => {
     // A Booking.com that does not know rate plan 5003 (BB): its restrictions and rates are refused per item.
     const other = await startSandboxServer({ bookingProducts: { '1234567': { rooms: ['123456701', '123456702', '123456703'], rates: ['5001', '5002'] } } });
     try {
-      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
-        [ids.booking_com, `${other.url}/sandbox/booking-com`]);
+      await pool.query(
+        `UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
+        [ids.booking_com, `${other.url}/sandbox/booking-com`],
+      );
       await requestFullSync(pool, ids.booking_com!, DAYS);
       await worker.syncConnection(ids.booking_com!);
       expect(await pending(ids.booking_com!)).toBe(0); // refused items are recorded, not retried forever
       const wrong = await mismatches(pool, ids.booking_com!, other, DAYS);
       expect(wrong.length).toBeGreaterThan(0);
       expect(wrong.every((m) => m.cell.split('/')[1] === '5003' && m.field !== 'availability')).toBe(true); // availability is room-level: applied
-      const { rows: log } = await pool.query(`SELECT DISTINCT status FROM channel.sync_log WHERE connection_id = $1 AND message_kind <> 'token' AND created_at > now() - interval '1 minute'`, [ids.booking_com]);
+      const { rows: log } = await pool.query(
+        `SELECT DISTINCT status FROM channel.sync_log WHERE connection_id = $1 AND message_kind <> 'token' AND created_at > now() - interval '1 minute'`,
+        [ids.booking_com],
+      );
       expect(log.map((r) => r.status)).toContain('partial');
-      const { rows: errs } = await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`, [ids.booking_com]);
+      const { rows: errs } = await pool.query(
+        `SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`,
+        [ids.booking_com],
+      );
       expect(errs[0].n).toBeGreaterThan(0);
       // The OTA learns the rate plan: the next full sync goes through and the refusals resolve.
-      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
-        [ids.booking_com, `${server.url}/sandbox/booking-com`]);
+      await pool.query(
+        `UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
+        [ids.booking_com, `${server.url}/sandbox/booking-com`],
+      );
       await requestFullSync(pool, ids.booking_com!, DAYS);
       await worker.syncConnection(ids.booking_com!);
-      const { rows: [open] } = await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`, [ids.booking_com]);
+      const {
+        rows: [open],
+      } = await pool.query(`SELECT count(*)::int AS n FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'rejected' AND resolved_at IS NULL`, [
+        ids.booking_com,
+      ]);
       expect(open.n).toBe(0);
     } finally {
-      await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
-        [ids.booking_com, `${server.url}/sandbox/booking-com`]);
+      await pool.query(
+        `UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
+        [ids.booking_com, `${server.url}/sandbox/booking-com`],
+      );
       await other.close();
     }
   });
@@ -354,7 +455,10 @@ describe('the sync window', () => {
     const { rows } = await pool.query(`SELECT c.channel_code, count(*)::int AS n, min(d.stay_date - (now() AT TIME ZONE p.timezone)::date) AS first
       FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id JOIN property_mgmt.properties p ON p.id = c.property_id
       GROUP BY 1 ORDER BY 1`);
-    expect(rows).toEqual([{ channel_code: 'booking_com', n: 18, first: 498 }, { channel_code: 'expedia', n: 18, first: 498 }]);
+    expect(rows).toEqual([
+      { channel_code: 'booking_com', n: 18, first: 498 },
+      { channel_code: 'expedia', n: 18, first: 498 },
+    ]);
     await expect(requestFullSync(pool, ids.booking_com!, 600)).rejects.toThrow(/beyond the connection's sync window/);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
   });
@@ -372,7 +476,10 @@ describe('the sync window', () => {
       FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id JOIN property_mgmt.properties p ON p.id = c.property_id
       GROUP BY 1 ORDER BY 1`);
     // 9 mapped cells a night, nights 495–499 of a 500-night window (the demo's sync_days).
-    expect(rows).toEqual([{ channel_code: 'booking_com', n: 45, first: 495, last: 499 }, { channel_code: 'expedia', n: 45, first: 495, last: 499 }]);
+    expect(rows).toEqual([
+      { channel_code: 'booking_com', n: 45, first: 495, last: 499 },
+      { channel_code: 'expedia', n: 45, first: 495, last: 499 },
+    ]);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(0); // caught up: nothing twice
   });
@@ -391,12 +498,19 @@ describe('Expedia mapping errors', () => {
       const wrong = await mismatches(pool, ids.expedia!, other, 30);
       expect(wrong.length).toBeGreaterThan(0);
       expect(new Set(wrong.map((m) => m.cell.split('/')[0]))).toEqual(new Set(['200103'])); // only the suite differs
-      const { rows: problems } = await pool.query(`SELECT kind, ota_room_code FROM channel.mapping_problems WHERE connection_id = $1 AND resolved_at IS NULL`, [ids.expedia]);
+      const { rows: problems } = await pool.query(`SELECT kind, ota_room_code FROM channel.mapping_problems WHERE connection_id = $1 AND resolved_at IS NULL`, [
+        ids.expedia,
+      ]);
       expect(problems.length).toBeGreaterThan(0);
       expect(problems.every((p) => p.kind === 'ota_rejected_mapping' && p.ota_room_code === '200103')).toBe(true);
-      const { rows: errs } = await pool.query(`SELECT DISTINCT kind, ota_code FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL AND kind <> 'ota_warning'`, [ids.expedia]);
+      const { rows: errs } = await pool.query(
+        `SELECT DISTINCT kind, ota_code FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL AND kind <> 'ota_warning'`,
+        [ids.expedia],
+      );
       expect(errs).toEqual([{ kind: 'mapping', ota_code: '3203' }]);
-      const { rows: [c] } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
+      const {
+        rows: [c],
+      } = await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.expedia]);
       expect(c.status).toBe('active');
     } finally {
       await other.close();

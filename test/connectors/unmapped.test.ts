@@ -25,8 +25,15 @@ beforeAll(async () => {
     WHERE rt.id = m.room_type_id AND rt.code = 'STE' AND c.id = m.connection_id AND c.channel_code = 'expedia'`);
   pipeline = await startPipeline(pool, db.current.url);
   worker = new SyncWorker({
-    pool, log: createLogger('silent'), connectors: CONNECTORS, pollMs: 20, concurrency: 2, batchSize: 5000,
-    timeoutMs: 5000, maxAttempts: 2, defaultRatePerMinute: 100_000,
+    pool,
+    log: createLogger('silent'),
+    connectors: CONNECTORS,
+    pollMs: 20,
+    concurrency: 2,
+    batchSize: 5000,
+    timeoutMs: 5000,
+    maxAttempts: 2,
+    defaultRatePerMinute: 100_000,
   });
   worker.start();
 });
@@ -40,7 +47,9 @@ describe('unmapped room types', () => {
   it('produce no call to the OTA that lacks the mapping, and a visible mapping problem', async () => {
     const { pool } = db.current;
     // Deactivating the suite's mappings closed its old Expedia targets first (issue 15): let that finish.
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ota_closures WHERE finished_at IS NULL`)).rowCount === 0, { what: 'the old targets closed' });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ota_closures WHERE finished_at IS NULL`)).rowCount === 0, {
+      what: 'the old targets closed',
+    });
     const before = { expedia: server.expedia.stats.requests, booking: server.booking.stats.requests };
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 5 WHERE stay_date = current_date + 3
       AND room_type_id = (SELECT id FROM property_mgmt.room_types WHERE code = 'STE')`);

@@ -37,11 +37,18 @@ afterAll(async () => {
 });
 
 const env = () => ({
-  DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: slot, STAYOS_SEED_DEMO: 'false', STAYOS_LOG_LEVEL: 'warn',
+  DATABASE_URL: db.current.url,
+  STAYOS_ENCRYPTION_KEY: TEST_KEY,
+  STAYOS_CDC_SLOT: slot,
+  STAYOS_SEED_DEMO: 'false',
+  STAYOS_LOG_LEVEL: 'warn',
   STAYOS_SANDBOX_URL: server.url, // where the sandboxes are: the only sandbox origin the connectors may call
-  STAYOS_SYNC_POLL_MS: '20', STAYOS_SYNC_TIMEOUT_MS: '60000',
+  STAYOS_SYNC_POLL_MS: '20',
+  STAYOS_SYNC_TIMEOUT_MS: '60000',
 });
-const claimed = async () => (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [ids.expedia])).rows[0].n as number;
+const claimed = async () =>
+  (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [ids.expedia]))
+    .rows[0].n as number;
 
 describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
   it('a live but slow worker keeps its claim: another worker leaves the connection alone', async () => {
@@ -82,7 +89,9 @@ describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
     server.expedia.faults.set({ rates: { slow: 1 }, slowMs: 20_000 }); // longer than the 15 s the takeover may take
     await waitFor(() => server.expedia.inFlight(hotel) > 0, { what: 'a request hanging at the OTA', timeoutMs: 30_000 });
     expect(await claimed()).toBeGreaterThan(0);
-    const { rows: dead } = await pool.query(`SELECT DISTINCT claim_id FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [ids.expedia]);
+    const { rows: dead } = await pool.query(`SELECT DISTINCT claim_id FROM channel.ari_dirty_cells WHERE connection_id = $1 AND claimed_at IS NOT NULL`, [
+      ids.expedia,
+    ]);
     connectors.child.kill('SIGKILL');
     const killedAt = performance.now();
     await connectors.exited;
@@ -91,14 +100,20 @@ describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
     // The load goes on after the kill: the new worker keeps pushing fresh changes of the same
     // connection, and the dead claim must still be taken over (its clock runs from the death, not
     // from the connection's last activity).
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE claim_id = ANY ($1::uuid[]) LIMIT 1`, [dead.map((d) => d.claim_id)])).rowCount === 0,
-      { what: `the dead claim taken over while the connection stays busy (${connectors.output().slice(-1500)})`, timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(
+      async () =>
+        (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE claim_id = ANY ($1::uuid[]) LIMIT 1`, [dead.map((d) => d.claim_id)])).rowCount === 0,
+      { what: `the dead claim taken over while the connection stays busy (${connectors.output().slice(-1500)})`, timeoutMs: 15_000, intervalMs: 50 },
+    );
     const takenOver = (performance.now() - killedAt) / 1000;
     writing = false;
     await writer;
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount === 0
-      && (await mismatches(pool, ids.expedia!, server, DAYS)).length === 0,
-    { what: `the OTA equal to the PMS (${connectors.output().slice(-1500)})`, timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor(
+      async () =>
+        (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = $1 LIMIT 1`, [ids.expedia])).rowCount === 0 &&
+        (await mismatches(pool, ids.expedia!, server, DAYS)).length === 0,
+      { what: `the OTA equal to the PMS (${connectors.output().slice(-1500)})`, timeoutMs: 60_000, intervalMs: 100 },
+    );
     const seconds = (performance.now() - killedAt) / 1000;
     console.log(`dead claim taken over ${takenOver.toFixed(1)} s and OTA equal to the PMS ${seconds.toFixed(1)} s after the worker was SIGKILLed mid-push`);
     expect(seconds).toBeLessThanOrEqual(15);

@@ -67,6 +67,8 @@ export { confirmedFlushLsn as confirmedFlush, currentWalLsn as currentWal } from
 export async function dirtySeq(pool: Pool, where: string, params: unknown[]): Promise<Map<string, number>> {
   const { rows } = await pool.query(
     `SELECT c.channel_code || ':' || d.room_type_id || ':' || d.rate_plan_id || ':' || d.stay_date AS k, d.dirty_seq
-     FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id WHERE ${where}`, params);
+     FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id WHERE ${where}`,
+    params,
+  );
   return new Map(rows.map((r) => [r.k, Number(r.dirty_seq)]));
 }

@@ -11,7 +11,9 @@ import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type 
 import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';
 
-export async function startSandboxServer(options: Parameters<typeof createSandboxes>[0] = {}): Promise<Sandboxes & { url: string; close: () => Promise<void> }> {
+export async function startSandboxServer(
+  options: Parameters<typeof createSandboxes>[0] = {},
+): Promise<Sandboxes & { url: string; close: () => Promise<void> }> {
   const sandboxes = createSandboxes(options);
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   await app.register(sandboxes.plugin);
@@ -27,15 +29,28 @@ export async function startSandboxServer(options: Parameters<typeof createSandbo
  */
 export async function seedSandboxedDemo(pool: Pool, sandboxUrl: string, days: number, channels?: readonly string[]): Promise<Record<string, string>> {
   await seedDemo(pool, { sandboxBaseUrl: sandboxUrl, days: days + 5, ...(channels ? { channels } : {}) });
-  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [days]);
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || jsonb_build_object('sync_days', $1::int, 'rate_limit_per_minute', 100000)`, [
+    days,
+  ]);
   return connectionIds(pool);
 }
 
 /** A sync worker for tests: silent, no rate limit, pushing only `only`; the rest as given. */
-export function testWorker(pool: Pool, o: { only: string[] } & Partial<Pick<WorkerOptions, 'concurrency' | 'batchSize' | 'timeoutMs' | 'maxAttempts'>>): SyncWorker {
+export function testWorker(
+  pool: Pool,
+  o: { only: string[] } & Partial<Pick<WorkerOptions, 'concurrency' | 'batchSize' | 'timeoutMs' | 'maxAttempts'>>,
+): SyncWorker {
   return new SyncWorker({
-    pool, log: createLogger(process.env.TEST_LOG ?? 'silent'), connectors: CONNECTORS, pollMs: 20, concurrency: o.concurrency ?? 2,
-    batchSize: o.batchSize ?? 5000, timeoutMs: o.timeoutMs ?? 2000, maxAttempts: o.maxAttempts ?? 1, defaultRatePerMinute: 100_000, only: o.only,
+    pool,
+    log: createLogger(process.env.TEST_LOG ?? 'silent'),
+    connectors: CONNECTORS,
+    pollMs: 20,
+    concurrency: o.concurrency ?? 2,
+    batchSize: o.batchSize ?? 5000,
+    timeoutMs: o.timeoutMs ?? 2000,
+    maxAttempts: o.maxAttempts ?? 1,
+    defaultRatePerMinute: 100_000,
+    only: o.only,
   });
 }
 
@@ -54,13 +69,18 @@ export interface Mismatch {
 
 /** Every mapped cell of [today, today + days) of a connection, compared with what its sandbox holds. */
 export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sandboxes, days: number): Promise<Mismatch[]> {
-  const { rows: [conn] } = await pool.query(`SELECT channel_code, ota_hotel_code, settings FROM channel.channel_connections WHERE id = $1`, [connectionId]);
-  const { rows: keys } = await pool.query<CellKey & { room: string; rate: string }>(`
+  const {
+    rows: [conn],
+  } = await pool.query(`SELECT channel_code, ota_hotel_code, settings FROM channel.channel_connections WHERE id = $1`, [connectionId]);
+  const { rows: keys } = await pool.query<CellKey & { room: string; rate: string }>(
+    `
     SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date::text AS "stayDate",
            m.ota_room_code AS room, m.ota_rate_code AS rate
     FROM channel.channel_mappings m JOIN property_mgmt.properties p ON p.id = m.property_id
     CROSS JOIN generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + ($2::int - 1), interval '1 day') d
-    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`, [connectionId, days]);
+    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
+    [connectionId, days],
+  );
   const codes = new Map(keys.map((k) => [`${k.roomTypeId}|${k.ratePlanId}`, k]));
   const truth = await pmsTruth(pool, connectionId, days);
   const connector = CONNECTORS.find((c) => c.channel === conn.channel_code)!;
@@ -100,7 +120,8 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
  * or no rate closes the cell.
  */
 export async function pmsTruth(pool: Pool, connectionId: string, days: number): Promise<AriValues[]> {
-  const { rows } = await pool.query(`
+  const { rows } = await pool.query(
+    `
     SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", n.night::text AS "stayDate",
            rooms.n - sold.n - held.n AS free, c.settings ->> 'max_availability' AS cap,
            COALESCE(m.settings ->> 'markup_pct', c.settings ->> 'markup_pct', '0') AS markup,
@@ -119,16 +140,28 @@ export async function pmsTruth(pool: Pool, connectionId: string, days: number): 
                         WHERE b.room_type_id = m.room_type_id AND b.start_date <= n.night AND b.end_date > n.night AND b.deleted_at IS NULL) held
     LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = m.room_type_id AND dr.rate_plan_id = m.rate_plan_id AND dr.stay_date = n.night AND dr.deleted_at IS NULL
     LEFT JOIN property_mgmt.restrictions r ON r.room_type_id = m.room_type_id AND r.rate_plan_id = m.rate_plan_id AND r.stay_date = n.night AND r.deleted_at IS NULL
-    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`, [connectionId, days]);
+    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
+    [connectionId, days],
+  );
   return rows.map((r) => {
     const free = Number(r.free);
     const availability = Math.min(Math.max(free, 0), r.cap === null ? Infinity : Number(r.cap));
     // Half up to cents, in integer hundredths: 12.345 → 12.35.
     const cents = r.amount === null ? null : Math.round(Number(r.amount) * 100 * (1 + Number(r.markup) / 100) + 1e-7);
     return {
-      connectionId: r.connectionId, roomTypeId: r.roomTypeId, ratePlanId: r.ratePlanId, stayDate: r.stayDate,
-      availability, overbooked: free < 0, rate: cents === null ? null : (cents / 100).toFixed(2), currency: r.currency,
-      minLos: r.min_los, maxLos: r.max_los, closedToArrival: r.cta, closedToDeparture: r.ctd, closed: r.stop || r.amount === null,
+      connectionId: r.connectionId,
+      roomTypeId: r.roomTypeId,
+      ratePlanId: r.ratePlanId,
+      stayDate: r.stayDate,
+      availability,
+      overbooked: free < 0,
+      rate: cents === null ? null : (cents / 100).toFixed(2),
+      currency: r.currency,
+      minLos: r.min_los,
+      maxLos: r.max_los,
+      closedToArrival: r.cta,
+      closedToDeparture: r.ctd,
+      closed: r.stop || r.amount === null,
     };
   });
 }

@@ -13,7 +13,8 @@ import { parseInboundXml, type Booking } from '../../inbound/index.ts';
 import { parseReservation } from '../../connectors/opentravel/reservation.ts';
 
 /** An amount as (minor units, decimal places), and its exact decimal text. */
-const amount = fc.record({ minor: fc.bigInt({ min: 0n, max: 99_999_999_999n }), places: fc.integer({ min: 0, max: 3 }) })
+const amount = fc
+  .record({ minor: fc.bigInt({ min: 0n, max: 99_999_999_999n }), places: fc.integer({ min: 0, max: 3 }) })
   .filter(({ minor, places }) => minor / 10n ** BigInt(places) < 10_000_000_000n);
 const decimalText = (minor: bigint, places: number) => {
   if (!places) return minor.toString();
@@ -45,7 +46,10 @@ async function booking(xml: string, channel: Booking['channel'], kind?: Booking[
 }
 
 // Booking.com's reservation, reduced to the elements the amount rides in (api-reference pages).
-const bookingCom = (night: string, places: number) => `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="2.001"><HotelReservations><HotelReservation>
+const bookingCom = (
+  night: string,
+  places: number,
+) => `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="2.001"><HotelReservations><HotelReservation>
 <RoomStays><RoomStay IndexNumber="1"><RoomTypes><RoomType RoomTypeCode="1"/></RoomTypes>
 <RoomRates><RoomRate EffectiveDate="2027-01-10" RatePlanCode="2"><Rates><Rate><Total AmountAfterTax="${night}" CurrencyCode="EUR" DecimalPlaces="${places}"/></Rate></Rates></RoomRate></RoomRates>
 <GuestCounts><GuestCount Count="1"/></GuestCounts><Total AmountAfterTax="${night}" CurrencyCode="EUR" DecimalPlaces="${places}"/><BasicPropertyInfo HotelCode="3"/></RoomStay></RoomStays>
@@ -53,7 +57,9 @@ const bookingCom = (night: string, places: number) => `<OTA_HotelResNotifRQ xmln
 <Profiles><ProfileInfo><Profile><Customer><PersonName><Surname>X</Surname></PersonName></Customer></Profile></ProfileInfo></Profiles></ResGlobalInfo></HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`;
 
 // Expedia's Booking Notification body, reduced likewise (sample bn_00's elements).
-const expedia = (base: string) => `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" TimeStamp="2026-11-01T10:00:00-07:00"><HotelReservations><HotelReservation RoomStayReservation="true" CreateDateTime="2026-11-01T10:00:00-07:00" CreatorID="Expedia">
+const expedia = (
+  base: string,
+) => `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" TimeStamp="2026-11-01T10:00:00-07:00"><HotelReservations><HotelReservation RoomStayReservation="true" CreateDateTime="2026-11-01T10:00:00-07:00" CreatorID="Expedia">
 <UniqueID Type="14" ID="5"/><RoomStays><RoomStay><RoomTypes><RoomType RoomTypeCode="1"/></RoomTypes><RatePlans><RatePlan RatePlanCode="2"/></RatePlans>
 <RoomRates><RoomRate EffectiveDate="2027-01-10" ExpireDate="2027-01-11" NumberOfUnits="1" RatePlanCode="2"><Rates><Rate EffectiveDate="2027-01-10" ExpireDate="2027-01-11" RateTimeUnit="Day" UnitMultiplier="1">
 <Base AmountBeforeTax="${base}" CurrencyCode="EUR"/></Rate></Rates></RoomRate></RoomRates>
@@ -64,31 +70,39 @@ const expedia = (base: string) => `<OTA_HotelResNotifRQ xmlns="http://www.opentr
 
 describe('amounts, parse(render(x)) = x', () => {
   it('Booking.com: integer minor units with DecimalPlaces 0–3, in Rate/Total, RoomStay/Total and ResGlobalInfo/Total', async () => {
-    await fc.assert(fc.asyncProperty(amount, async ({ minor, places }) => {
-      const b = await booking(bookingCom(minor.toString(), places), 'booking_com', 'new');
-      const want = decimalText(minor, places);
-      const night = readBack(b, (r) => r.nights[0]!.amount);
-      expect(same(night.exact!, want), `${minor} / 10^${places}: read ${night.exact}`).toBe(true);
-      expect(same(night.stored!, centsText(minor, places)), `${minor} / 10^${places}: stored ${night.stored}`).toBe(true);
-      expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true);
-      expect(same(b.total!, centsText(minor, places))).toBe(true);
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(amount, async ({ minor, places }) => {
+        const b = await booking(bookingCom(minor.toString(), places), 'booking_com', 'new');
+        const want = decimalText(minor, places);
+        const night = readBack(b, (r) => r.nights[0]!.amount);
+        expect(same(night.exact!, want), `${minor} / 10^${places}: read ${night.exact}`).toBe(true);
+        expect(same(night.stored!, centsText(minor, places)), `${minor} / 10^${places}: stored ${night.stored}`).toBe(true);
+        expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true);
+        expect(same(b.total!, centsText(minor, places))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('Expedia: decimals as written (0–3 places), no DecimalPlaces', async () => {
-    await fc.assert(fc.asyncProperty(amount, async ({ minor, places }) => {
-      const want = decimalText(minor, places);
-      const b = await booking(expedia(want), 'expedia', 'new');
-      const night = readBack(b, (r) => r.nights[0]!.amount);
-      expect(same(night.exact!, want), `${want}: read ${night.exact}`).toBe(true);
-      expect(same(night.stored!, centsText(minor, places)), `${want}: stored ${night.stored}`).toBe(true);
-      expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true); // Expedia's Total is the RoomStay's (one room per message)
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(amount, async ({ minor, places }) => {
+        const want = decimalText(minor, places);
+        const b = await booking(expedia(want), 'expedia', 'new');
+        const night = readBack(b, (r) => r.nights[0]!.amount);
+        expect(same(night.exact!, want), `${want}: read ${night.exact}`).toBe(true);
+        expect(same(night.stored!, centsText(minor, places)), `${want}: stored ${night.stored}`).toBe(true);
+        expect(same(readBack(b, (r) => r.total).exact!, want)).toBe(true); // Expedia's Total is the RoomStay's (one room per message)
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('three decimals: nights rounded half up with the rounding carried, so they add up to the rounded sum of the exact nights', async () => {
     // 13.355 + 13.355 + 13.355 = 40.065: stored 13.36 + 13.35 + 13.36 = 40.07, the exact ones kept.
-    const xml = bookingCom('13355', 3).replace(/<RoomRate [\s\S]*<\/RoomRate>/, (rr) => [10, 11, 12].map((d) => rr.replace('2027-01-10', `2027-01-${d}`)).join(''));
+    const xml = bookingCom('13355', 3).replace(/<RoomRate [\s\S]*<\/RoomRate>/, (rr) =>
+      [10, 11, 12].map((d) => rr.replace('2027-01-10', `2027-01-${d}`)).join(''),
+    );
     const b = await booking(xml, 'booking_com', 'new');
     expect(b.rooms[0]!.nights.map((n) => n.amount)).toEqual(['13.36', '13.35', '13.36']);
     expect(readBack(b, (r) => r.nights.map((n) => n.amount).join(' ')).exact).toBe('13.355 13.355 13.355');

@@ -16,10 +16,17 @@ const expedia = DEMO_CONNECTIONS.find((c) => c.channel === 'expedia')!;
 
 async function startApi(): Promise<{ proc: CliProcess; url: string }> {
   const proc = runCli(['start', '--only', 'api'], {
-    DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_SEED_DEMO: 'false', STAYOS_SANDBOXES: 'false',
-    STAYOS_HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), STAYOS_LOG_LEVEL: 'error',
+    DATABASE_URL: db.current.url,
+    STAYOS_ENCRYPTION_KEY: TEST_KEY,
+    STAYOS_SEED_DEMO: 'false',
+    STAYOS_SANDBOXES: 'false',
+    STAYOS_HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+    STAYOS_LOG_LEVEL: 'error',
   });
-  const line = await waitFor(() => /running \(api\): dashboard (http:\/\/[^\s/]+)/.exec(proc.output())?.[1], { timeoutMs: 30_000, what: `the API to start:\n${proc.output()}` });
+  const line = await waitFor(() => /running \(api\): dashboard (http:\/\/[^\s/]+)/.exec(proc.output())?.[1], {
+    timeoutMs: 30_000,
+    what: `the API to start:\n${proc.output()}`,
+  });
   return { proc, url: line };
 }
 
@@ -32,10 +39,25 @@ describe('SIGKILL during ingestion', () => {
     const { pool } = db.current;
     const arrival = addDays(new Date().toISOString().slice(0, 10), 30);
     const body = buildBnRequest({
-      kind: 'new', requestId: 'crash-1', hotelCode: expedia.hotelCode, username: String(expedia.credentials.username), password: String(expedia.credentials.password),
-      externalId: 'CRASH-1', timeStamp: '2026-11-20T10:00:00+00:00', currency: 'EUR',
-      room: { roomCode: expedia.roomCodes.STD!, rateCode: expedia.rateCodes.BAR!, arrival, departure: addDays(arrival, 2), adults: 2,
-        nights: [{ date: arrival, amount: '120.00' }, { date: addDays(arrival, 1), amount: '120.00' }] },
+      kind: 'new',
+      requestId: 'crash-1',
+      hotelCode: expedia.hotelCode,
+      username: String(expedia.credentials.username),
+      password: String(expedia.credentials.password),
+      externalId: 'CRASH-1',
+      timeStamp: '2026-11-20T10:00:00+00:00',
+      currency: 'EUR',
+      room: {
+        roomCode: expedia.roomCodes.STD!,
+        rateCode: expedia.rateCodes.BAR!,
+        arrival,
+        departure: addDays(arrival, 2),
+        adults: 2,
+        nights: [
+          { date: arrival, amount: '120.00' },
+          { date: addDays(arrival, 1), amount: '120.00' },
+        ],
+      },
       guest: { firstName: 'Crash', lastName: 'Test' },
     });
     const before = await businessFingerprint(pool);
@@ -47,10 +69,17 @@ describe('SIGKILL during ingestion', () => {
     try {
       await locker.query(`BEGIN; LOCK TABLE channel.channel_reservations IN EXCLUSIVE MODE`);
       const sent = post(`${first.url}/webhooks/expedia`, body).catch((err: Error) => err);
-      victim = await waitFor(async () => (await pool.query<{ pid: number }>(`SELECT a.pid FROM pg_stat_activity a
-          WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND a.query LIKE '%channel.channel_reservations%'`)).rows[0]?.pid,
-        { what: 'the ingestion to block mid-transaction' });
-      const { rows: [inFlight] } = await pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND relation = 'reservation.reservations'::regclass`, [victim]);
+      victim = await waitFor(
+        async () =>
+          (
+            await pool.query<{ pid: number }>(`SELECT a.pid FROM pg_stat_activity a
+          WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND a.query LIKE '%channel.channel_reservations%'`)
+          ).rows[0]?.pid,
+        { what: 'the ingestion to block mid-transaction' },
+      );
+      const {
+        rows: [inFlight],
+      } = await pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND relation = 'reservation.reservations'::regclass`, [victim]);
       expect(inFlight.n).toBeGreaterThan(0); // it had written the reservation already
       first.proc.child.kill('SIGKILL');
       expect(await first.proc.exited).toMatchObject({ signal: 'SIGKILL' });
@@ -71,7 +100,9 @@ describe('SIGKILL during ingestion', () => {
       const r = await reservationOf(pool, 'expedia', 'CRASH-1');
       expect(r).toMatchObject({ status: 'confirmed', check_in: arrival, last_name: 'Test' });
       expect(r!.rooms).toHaveLength(1);
-      const { rows: [n] } = await pool.query(`SELECT count(*)::int AS n FROM guest.profiles WHERE last_name = 'Test' AND first_name = 'Crash'`);
+      const {
+        rows: [n],
+      } = await pool.query(`SELECT count(*)::int AS n FROM guest.profiles WHERE last_name = 'Test' AND first_name = 'Crash'`);
       expect(n.n).toBe(1);
     } finally {
       second.proc.child.kill('SIGTERM');
@@ -79,4 +110,3 @@ describe('SIGKILL during ingestion', () => {
     }
   });
 });
-

@@ -14,11 +14,28 @@ import { seedDemo } from '../helpers/demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { setOutboundPolicy } from '../../connectors/outbound/hosts.ts';
 
-interface Case { file: string; endpoint: 'expedia' | 'ota'; auth?: 'wrong-password' | 'wrong-user' | 'none' | 'malformed'; status: number; code: string }
+interface Case {
+  file: string;
+  endpoint: 'expedia' | 'ota';
+  auth?: 'wrong-password' | 'wrong-user' | 'none' | 'malformed';
+  status: number;
+  code: string;
+}
 const DIR = path.join(FIXTURES, 'hostile');
 const corpus = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Case[];
-interface UrlCase { name: string; channel: 'booking_com' | 'expedia'; field: 'endpointUrl' | 'reservationsUrl' | 'settings.auth_url'; url: string; code?: string }
-interface HttpCase { name: string; rule: string; status: number[]; request: string }
+interface UrlCase {
+  name: string;
+  channel: 'booking_com' | 'expedia';
+  field: 'endpointUrl' | 'reservationsUrl' | 'settings.auth_url';
+  url: string;
+  code?: string;
+}
+interface HttpCase {
+  name: string;
+  rule: string;
+  status: number[];
+  request: string;
+}
 const requests = JSON.parse(fs.readFileSync(path.join(DIR, 'requests.json'), 'utf8')) as { urls: UrlCase[]; http: HttpCase[] };
 
 /** Sends raw bytes (what fetch would refuse to send) and reads the status of the answer; 0 if the server only closed. */
@@ -66,7 +83,9 @@ function codeIn(c: Case, body: string): string | undefined {
 beforeAll(async () => {
   await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 5 });
   const id = await addConnection(db.current.pool, {
-    channel: 'opentravel', hotelCode: 'HOSTILE1', credentials: { username: OTA_USER, password: OTA_PASS },
+    channel: 'opentravel',
+    hotelCode: 'HOSTILE1',
+    credentials: { username: OTA_USER, password: OTA_PASS },
     mappings: [{ room: 'DBL', rate: 'FLEX', roomType: 'STD', ratePlan: 'BAR' }],
   });
   server = await startInboundApp(db.current.pool, { bodyLimit: 256 * 1024 });
@@ -80,9 +99,11 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
     expect(new Set(corpus.map((c) => c.endpoint))).toEqual(new Set(['expedia', 'ota']));
   });
 
-  it('each is refused with its protocol\'s error, fast, and every business table is unchanged', async () => {
+  it("each is refused with its protocol's error, fast, and every business table is unchanged", async () => {
     const before = await businessFingerprint(db.current.pool);
-    const { rows: [{ at: auditFrom }] } = await db.current.pool.query(`SELECT clock_timestamp() AS at`);
+    const {
+      rows: [{ at: auditFrom }],
+    } = await db.current.pool.query(`SELECT clock_timestamp() AS at`);
     const wrong: string[] = [];
     let slowest = { file: '', ms: 0 };
     for (const c of corpus) {
@@ -92,7 +113,8 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
       const ms = performance.now() - started;
       if (ms > slowest.ms) slowest = { file: c.file, ms };
       const code = codeIn(c, res.body);
-      if (res.status !== c.status || code !== c.code) wrong.push(`${c.file}: expected ${c.status} ${c.code}, got ${res.status} ${code} — ${res.body.slice(0, 300)}`);
+      if (res.status !== c.status || code !== c.code)
+        wrong.push(`${c.file}: expected ${c.status} ${c.code}, got ${res.status} ${code} — ${res.body.slice(0, 300)}`);
     }
     expect(wrong).toEqual([]);
     expect(await businessFingerprint(db.current.pool)).toEqual(before);
@@ -101,7 +123,9 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
     expect(rows.map((r) => r.outcome).filter((o) => o !== 'refused')).toEqual([]);
     expect(slowest.ms, `slowest: ${slowest.file}`).toBeLessThan(2000);
     // What was audited meanwhile: the mapping problems the unknown codes opened, nothing else.
-    const { rows: audited } = await db.current.pool.query(`SELECT DISTINCT schema_name || '.' || table_name AS t FROM audit.audit_log WHERE created_at >= $1`, [auditFrom]);
+    const { rows: audited } = await db.current.pool.query(`SELECT DISTINCT schema_name || '.' || table_name AS t FROM audit.audit_log WHERE created_at >= $1`, [
+      auditFrom,
+    ]);
     expect(audited.map((r) => r.t)).toEqual(['channel.mapping_problems']);
   });
 
@@ -116,7 +140,7 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
     expect(await businessFingerprint(db.current.pool)).toEqual(before);
   });
 
-  it('URL attacks: every SSRF target, look-alike and scheme trick is refused as a connection URL, nothing stored; the OTA\'s own host is taken', async () => {
+  it("URL attacks: every SSRF target, look-alike and scheme trick is refused as a connection URL, nothing stored; the OTA's own host is taken", async () => {
     const { pool } = db.current;
     const key = (await createApiKey(pool, { email: 'hostile-admin@demo.example', role: 'admin', properties: ['DEMO'] })).key;
     const count = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections`)).rows[0].n as number;
@@ -125,7 +149,8 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
     try {
       const create = (u: UrlCase | { channel: UrlCase['channel']; field: UrlCase['field']; url: string }) => {
         const body: Record<string, unknown> = {
-          channel: u.channel, hotelCode: '5550101',
+          channel: u.channel,
+          hotelCode: '5550101',
           credentials: u.channel === 'booking_com' ? { client_id: 'machine', client_secret: 'secret' } : { username: 'user', password: 'pass' },
         };
         if (u.field === 'settings.auth_url') body.settings = { auth_url: u.url };
@@ -136,7 +161,8 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
       for (const u of requests.urls) {
         const res = await create(u);
         const code = res.json().error?.code;
-        if (res.statusCode !== 400 || code !== (u.code ?? 'ERR_OTA_HOST_NOT_ALLOWED')) wrong.push(`${u.name} (${u.url}): ${res.statusCode} ${code} ${res.body.slice(0, 200)}`);
+        if (res.statusCode !== 400 || code !== (u.code ?? 'ERR_OTA_HOST_NOT_ALLOWED'))
+          wrong.push(`${u.name} (${u.url}): ${res.statusCode} ${code} ${res.body.slice(0, 200)}`);
       }
       expect(wrong).toEqual([]);
       expect(await count()).toBe(before);
@@ -152,8 +178,12 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
   it('header attacks (raw HTTP: oversized headers, smuggling, two Hosts, forged X-Forwarded-For …) get the status the RFCs give, and change nothing', async () => {
     const before = await businessFingerprint(db.current.pool);
     const port = Number(new URL(server.url).port);
-    const fill = (t: string) => t.replaceAll('{{expedia}}', '/webhooks/expedia').replaceAll('{{ota}}', new URL(otaUrl).pathname)
-      .replaceAll('{{pad}}', 'a'.repeat(20_000)).replaceAll('{{xffchain}}', Array.from({ length: 2000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(', '));
+    const fill = (t: string) =>
+      t
+        .replaceAll('{{expedia}}', '/webhooks/expedia')
+        .replaceAll('{{ota}}', new URL(otaUrl).pathname)
+        .replaceAll('{{pad}}', 'a'.repeat(20_000))
+        .replaceAll('{{xffchain}}', Array.from({ length: 2000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(', '));
     const wrong: string[] = [];
     for (const c of requests.http) {
       const status = await rawStatus(port, fill(c.request));
@@ -164,7 +194,7 @@ describe(`${corpus.length} bad and hostile inputs`, () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200); // still serving
   });
 
-  it('the valid messages the corpus was made from are accepted (each refusal was its mutation\'s doing)', async () => {
+  it("the valid messages the corpus was made from are accepted (each refusal was its mutation's doing)", async () => {
     const e = await send({ endpoint: 'expedia' }, fs.readFileSync(path.join(DIR, 'base-expedia.xml'), 'utf8'));
     expect(e.status).toBe(200);
     expect(await reservationOf(db.current.pool, 'expedia', 'HOSTILE-1')).toMatchObject({ status: 'confirmed', check_in: '2027-03-10', total: '245.50' });

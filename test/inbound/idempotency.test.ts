@@ -38,10 +38,24 @@ function plan(i: number, random: () => number): Plan {
   const modified = random() < 0.4 ? stay(5 + Math.floor(random() * 200), 1 + Math.floor(random() * 4)) : undefined;
   const cancelled = random() < 0.2;
   const msg = (kind: BnRequest['kind'], n: number, s: { arrival: string; departure: string }): BnRequest => ({
-    kind, requestId: `${i}-${n}`, hotelCode: expedia.hotelCode, username: String(expedia.credentials.username), password: String(expedia.credentials.password),
-    externalId: `IDEM-${i}`, timeStamp: `2026-11-${String(10 + n).padStart(2, '0')}T10:00:00+00:00`, currency: 'EUR',
-    room: { roomCode: expedia.roomCodes[roomType]!, rateCode: expedia.rateCodes.BAR!, adults: 2, ...s,
-      nights: Array.from({ length: (Date.parse(s.departure) - Date.parse(s.arrival)) / 86_400_000 }, (_, k) => ({ date: addDays(s.arrival, k), amount: `${100 + n}.00` })) },
+    kind,
+    requestId: `${i}-${n}`,
+    hotelCode: expedia.hotelCode,
+    username: String(expedia.credentials.username),
+    password: String(expedia.credentials.password),
+    externalId: `IDEM-${i}`,
+    timeStamp: `2026-11-${String(10 + n).padStart(2, '0')}T10:00:00+00:00`,
+    currency: 'EUR',
+    room: {
+      roomCode: expedia.roomCodes[roomType]!,
+      rateCode: expedia.rateCodes.BAR!,
+      adults: 2,
+      ...s,
+      nights: Array.from({ length: (Date.parse(s.departure) - Date.parse(s.arrival)) / 86_400_000 }, (_, k) => ({
+        date: addDays(s.arrival, k),
+        amount: `${100 + n}.00`,
+      })),
+    },
     guest: { firstName: 'Idem', lastName: `Guest${i}` },
   });
   const messages = [msg('new', 0, first), ...(modified ? [msg('modify', 1, modified)] : []), ...(cancelled ? [msg('cancel', 2, first)] : [])];
@@ -83,7 +97,9 @@ describe('1,000 bookings, each message 3 times at once, in shuffled order', () =
       while (next < groups.length) {
         const m = groups[next++]!;
         const xml = buildBnRequest(m);
-        const answers = await Promise.all([0, 1, 2].map((k) => post(`${server.url}/webhooks/expedia`, k ? xml.replace('RetryIndicator="false"', 'RetryIndicator="true"') : xml)));
+        const answers = await Promise.all(
+          [0, 1, 2].map((k) => post(`${server.url}/webhooks/expedia`, k ? xml.replace('RetryIndicator="false"', 'RetryIndicator="true"') : xml)),
+        );
         for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
         // The three answers name the same confirmation number.
         const numbers = new Set(answers.map((a) => /Type="(?:3|10)" (?:ResID_Value|ID)="([^"]+)"/.exec(a.body)?.[1]));
@@ -117,14 +133,20 @@ describe('1,000 bookings, each message 3 times at once, in shuffled order', () =
       SELECT rt.code || '|' || v.stay_date::text AS key, v.rooms FROM reservation.room_nights_consumed v JOIN property_mgmt.room_types rt ON rt.id = v.room_type_id`);
     expect(new Map(consumed.map((c) => [c.key, c.rooms]))).toEqual(expected);
     // Nights with more bookings than rooms were still accepted, each raising an alert.
-    const { rows: [alerts] } = await pool.query(`SELECT count(*)::int AS n FROM channel.overbooking_alerts WHERE resolved_at IS NULL`);
+    const {
+      rows: [alerts],
+    } = await pool.query(`SELECT count(*)::int AS n FROM channel.overbooking_alerts WHERE resolved_at IS NULL`);
     const capacity = Object.fromEntries(DEMO.roomTypes.map((t) => [t.code, t.rooms.length]));
     const over = [...expected].some(([k, n]) => n > capacity[k.split('|')[0]!]!);
     expect(alerts.n > 0).toBe(over);
     // Each alert was published as a domain event when it was raised.
-    const { rows: [events] } = await pool.query(`SELECT count(DISTINCT aggregate_id)::int AS n FROM compliance.domain_events
+    const {
+      rows: [events],
+    } = await pool.query(`SELECT count(DISTINCT aggregate_id)::int AS n FROM compliance.domain_events
       WHERE aggregate_type = 'overbooking_alert' AND event_type = 'created'`);
-    const { rows: [raised] } = await pool.query(`SELECT count(*)::int AS n FROM channel.overbooking_alerts`);
+    const {
+      rows: [raised],
+    } = await pool.query(`SELECT count(*)::int AS n FROM channel.overbooking_alerts`);
     expect(events.n).toBe(raised.n);
   });
 });

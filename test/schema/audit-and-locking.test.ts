@@ -43,12 +43,18 @@ describe('audit_trigger()', () => {
     const { pool } = db.current;
     const f = await createProperty(pool, { rooms: 5 });
     await pool.query(`UPDATE property_mgmt.rooms SET status = 'dirty' WHERE property_id = $1`, [f.propertyId]);
-    const { rows: [u] } = await pool.query(
-      `SELECT count(*)::int AS n FROM audit.audit_log WHERE table_name = 'rooms' AND operation = 'UPDATE' AND property_id = $1`, [f.propertyId]);
+    const {
+      rows: [u],
+    } = await pool.query(`SELECT count(*)::int AS n FROM audit.audit_log WHERE table_name = 'rooms' AND operation = 'UPDATE' AND property_id = $1`, [
+      f.propertyId,
+    ]);
     expect(u.n).toBe(5);
     await pool.query(`DELETE FROM property_mgmt.rooms WHERE property_id = $1 AND number = '1'`, [f.propertyId]);
-    const { rows: [d] } = await pool.query(
-      `SELECT old_data, new_data FROM audit.audit_log WHERE table_name = 'rooms' AND operation = 'DELETE' AND property_id = $1`, [f.propertyId]);
+    const {
+      rows: [d],
+    } = await pool.query(`SELECT old_data, new_data FROM audit.audit_log WHERE table_name = 'rooms' AND operation = 'DELETE' AND property_id = $1`, [
+      f.propertyId,
+    ]);
     expect(d.old_data.number).toBe('1');
     expect(d.new_data).toBeNull();
   });
@@ -56,8 +62,9 @@ describe('audit_trigger()', () => {
   it('keeps ciphertexts and hashes out of the log', async () => {
     const { pool } = db.current;
     await pool.query(`INSERT INTO shared.users (email, full_name, password_hash) VALUES ('audit@example.com', 'A', shared.hash_secret('s3cret-pass'))`);
-    const { rows: [r] } = await pool.query(
-      `SELECT new_data FROM audit.audit_log WHERE table_name = 'users' AND new_data ->> 'email' = 'audit@example.com'`);
+    const {
+      rows: [r],
+    } = await pool.query(`SELECT new_data FROM audit.audit_log WHERE table_name = 'users' AND new_data ->> 'email' = 'audit@example.com'`);
     expect(r.new_data).not.toHaveProperty('password_hash');
     expect(r.new_data.full_name).toBe('A');
   });

@@ -73,7 +73,8 @@ describe('migrations', () => {
 
       const { rows } = await db.pool.query(
         `SELECT installed_rank, version, type, script, checksum, installed_by, installed_on, execution_time, success
-         FROM public.flyway_schema_history ORDER BY installed_rank`);
+         FROM public.flyway_schema_history ORDER BY installed_rank`,
+      );
       expect(rows).toHaveLength(all.length * 3);
       expect(rows.map((r) => r.installed_rank)).toEqual(rows.map((_, i) => i + 1));
       expect(rows.filter((r) => r.type === 'UNDO_SQL').map((r) => r.script)[0]).toMatch(/^U\d/);
@@ -137,7 +138,11 @@ describe('migrations', () => {
     const db = await createTestDatabase({ empty: true });
     try {
       const [a, b] = await Promise.all([migrate(db.pool), migrate(db.pool)]);
-      expect([...a!, ...b!].sort()).toEqual(loadMigrations().map((m) => m.version).sort());
+      expect([...a!, ...b!].sort()).toEqual(
+        loadMigrations()
+          .map((m) => m.version)
+          .sort(),
+      );
       expect(a!.length === 0 || b!.length === 0).toBe(true);
       const { rows } = await db.pool.query(`SELECT version, count(*)::int AS n FROM public.flyway_schema_history GROUP BY version HAVING count(*) > 1`);
       expect(rows).toEqual([]);

@@ -15,18 +15,28 @@ const PARTITIONED = {
 async function partitions(table: string): Promise<Array<{ name: string; lo: Date; hi: Date }>> {
   const { rows } = await db.current.pool.query(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
-     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [table]);
-  return rows.map((r) => {
-    const [, lo, hi] = /FROM \('([^']+)'\) TO \('([^']+)'\)/.exec(r.bound)!;
-    return { name: r.name, lo: new Date(lo!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')), hi: new Date(hi!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) };
-  }).sort((a, b) => a.lo.getTime() - b.lo.getTime());
+     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
+    [table],
+  );
+  return rows
+    .map((r) => {
+      const [, lo, hi] = /FROM \('([^']+)'\) TO \('([^']+)'\)/.exec(r.bound)!;
+      return {
+        name: r.name,
+        lo: new Date(lo!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')),
+        hi: new Date(hi!.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')),
+      };
+    })
+    .sort((a, b) => a.lo.getTime() - b.lo.getTime());
 }
 
 describe('partitioning', () => {
   it('partitions the four high-volume tables by month or quarter, with partitions ahead of now', async () => {
     await maintainPartitions(db.current.pool);
     for (const [table, step] of Object.entries(PARTITIONED)) {
-      const { rows: [k] } = await db.current.pool.query(`SELECT partstrat FROM pg_partitioned_table WHERE partrelid = $1::regclass`, [table]);
+      const {
+        rows: [k],
+      } = await db.current.pool.query(`SELECT partstrat FROM pg_partitioned_table WHERE partrelid = $1::regclass`, [table]);
       expect(k?.partstrat, table).toBe('r');
       const parts = await partitions(table);
       const aheadOfNow = parts.filter((p) => p.lo.getTime() > Date.now());
@@ -69,7 +79,10 @@ describe('partitioning', () => {
 
     const at = new Date('2026-11-24T12:00:00Z');
     const changes = await maintainPartitions(pool, at);
-    const dropped = changes.filter((c) => c.action === 'dropped').map((c) => c.partition_name).sort();
+    const dropped = changes
+      .filter((c) => c.action === 'dropped')
+      .map((c) => c.partition_name)
+      .sort();
     // audit 7 years → before 2019-11-24; events 3 years → before 2023-11-24; requests 2 years → before 2024-11-24; feedback 5 years → before 2021-11-24
     expect(dropped).toEqual([
       'audit.audit_log_p2018m05',
@@ -88,8 +101,9 @@ describe('partitioning', () => {
   it('routes rows into the partition of their month', async () => {
     const { pool } = db.current;
     await pool.query(`INSERT INTO compliance.domain_events (aggregate_type, aggregate_id, event_type) VALUES ('test', shared.new_id(), 'created')`);
-    const { rows: [r] } = await pool.query(
-      `SELECT tableoid::regclass::text AS part FROM compliance.domain_events WHERE aggregate_type = 'test'`);
+    const {
+      rows: [r],
+    } = await pool.query(`SELECT tableoid::regclass::text AS part FROM compliance.domain_events WHERE aggregate_type = 'test'`);
     const now = new Date();
     expect(r.part).toBe(`compliance.domain_events_p${now.getUTCFullYear()}m${String(now.getUTCMonth() + 1).padStart(2, '0')}`);
   });

@@ -41,12 +41,14 @@ describe('row-level security', () => {
     expect(seen.updated).toBe(0);
 
     // WITH CHECK: a write that names another property fails outright.
-    await expect(asTenant(pool, a.propertyId, (c) =>
-      c.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'X', 'X', 2)`, [b.propertyId]),
-    )).rejects.toMatchObject({ code: '42501' });
-    await expect(asTenant(pool, a.propertyId, (c) =>
-      c.query(`UPDATE property_mgmt.room_types SET property_id = $1 WHERE id = $2`, [b.propertyId, a.roomTypeId]),
-    )).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asTenant(pool, a.propertyId, (c) =>
+        c.query(`INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy) VALUES ($1, 'X', 'X', 2)`, [b.propertyId]),
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asTenant(pool, a.propertyId, (c) => c.query(`UPDATE property_mgmt.room_types SET property_id = $1 WHERE id = $2`, [b.propertyId, a.roomTypeId])),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 
   it('does not let a tenant forge history, erase another property’s guest, or attach rows to another property’s parent', async () => {
@@ -55,21 +57,37 @@ describe('row-level security', () => {
     const b = await createProperty(pool);
     const { reservationId: aRes } = await createReservation(pool, a, { arrival: '2031-01-10', departure: '2031-01-12' });
     const { reservationId: bRes } = await createReservation(pool, b, { arrival: '2031-01-10', departure: '2031-01-12' });
-    const { rows: [bGuest] } = await pool.query(`INSERT INTO guest.profiles (property_id, last_name) VALUES ($1, 'B') RETURNING id`, [b.propertyId]);
+    const {
+      rows: [bGuest],
+    } = await pool.query(`INSERT INTO guest.profiles (property_id, last_name) VALUES ($1, 'B') RETURNING id`, [b.propertyId]);
     for (const table of ['reservation.reservation_events', 'billing.payment_events', 'audit.audit_log', 'compliance.domain_events']) {
-      const { rows: [g] } = await pool.query(`SELECT has_table_privilege('authenticated_user', $1, 'INSERT') AS ins, has_table_privilege('authenticated_user', $1, 'SELECT') AS sel`, [table]);
+      const {
+        rows: [g],
+      } = await pool.query(
+        `SELECT has_table_privilege('authenticated_user', $1, 'INSERT') AS ins, has_table_privilege('authenticated_user', $1, 'SELECT') AS sel`,
+        [table],
+      );
       expect(g, table).toEqual({ ins: false, sel: true });
     }
-    await expect(asTenant(pool, a.propertyId, (c) => c.query(
-      `INSERT INTO reservation.reservation_events (aggregate_id, sequence, event_type, payload, property_id) VALUES ($1, 99, 'cancelled', '{}', $2)`, [aRes, a.propertyId]),
-    )).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asTenant(pool, a.propertyId, (c) =>
+        c.query(
+          `INSERT INTO reservation.reservation_events (aggregate_id, sequence, event_type, payload, property_id) VALUES ($1, 99, 'cancelled', '{}', $2)`,
+          [aRes, a.propertyId],
+        ),
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
     await expect(asTenant(pool, a.propertyId, (c) => c.query(`SELECT compliance.anonymize_guest($1)`, [bGuest.id]))).rejects.toMatchObject({ code: '42501' });
     expect((await pool.query(`SELECT last_name FROM guest.profiles WHERE id = $1`, [bGuest.id])).rows[0].last_name).toBe('B');
     // A room of property A pointed at property B's reservation: the composite key refuses it.
-    await expect(asTenant(pool, a.propertyId, (c) => c.query(
-      `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency) VALUES ($1, $2, $3, '2031-01-10', '2031-01-11', 'EUR')`,
-      [bRes, a.propertyId, a.roomTypeId]),
-    )).rejects.toMatchObject({ code: '23503' });
+    await expect(
+      asTenant(pool, a.propertyId, (c) =>
+        c.query(
+          `INSERT INTO reservation.reservation_rooms (reservation_id, property_id, room_type_id, arrival_date, departure_date, currency) VALUES ($1, $2, $3, '2031-01-10', '2031-01-11', 'EUR')`,
+          [bRes, a.propertyId, a.roomTypeId],
+        ),
+      ),
+    ).rejects.toMatchObject({ code: '23503' });
   });
 
   it('shows nothing when no property is set', async () => {

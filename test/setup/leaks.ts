@@ -17,7 +17,11 @@ import { openStreams } from '../../cdc/replication.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OURS = ['api', 'cdc', 'cli', 'connectors', 'core', 'inbound', 'bench'].map((d) => `${ROOT}/${d}/`);
 
-interface Tracked { handle: NodeJS.Timeout; where: string; interval: boolean }
+interface Tracked {
+  handle: NodeJS.Timeout;
+  where: string;
+  interval: boolean;
+}
 const pending = new Map<NodeJS.Timeout, Tracked>();
 let during = false;
 
@@ -27,7 +31,10 @@ function ourFrame(): string | undefined {
   Error.stackTraceLimit = 15;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const line = stack.split('\n').slice(3).find((l) => OURS.some((d) => l.includes(d)) && !l.includes('node_modules'));
+  const line = stack
+    .split('\n')
+    .slice(3)
+    .find((l) => OURS.some((d) => l.includes(d)) && !l.includes('node_modules'));
   return line?.trim().replace(`${ROOT}/`, '');
 }
 
@@ -38,10 +45,14 @@ const realClearInterval = globalThis.clearInterval;
 
 globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
   const where = during ? ourFrame() : undefined;
-  const handle: NodeJS.Timeout = realSetTimeout((...a: unknown[]) => {
-    pending.delete(handle);
-    fn(...a);
-  }, ms, ...args);
+  const handle: NodeJS.Timeout = realSetTimeout(
+    (...a: unknown[]) => {
+      pending.delete(handle);
+      fn(...a);
+    },
+    ms,
+    ...args,
+  );
   if (where) pending.set(handle, { handle, where, interval: false });
   return handle;
 }) as typeof setTimeout;
@@ -80,6 +91,8 @@ afterEach(async () => {
   while (live().length && Date.now() < deadline) await new Promise((r) => realSetTimeout(r, 20));
   const timers = live().map((t) => `${t.interval ? 'setInterval' : 'setTimeout'} from ${t.where}`);
   pending.clear();
-  expect({ pools: pools.length, replicationStreams: streams.length, timers }, 'the test left these running (end pools, stop streams and workers, clear timers)')
-    .toEqual({ pools: 0, replicationStreams: 0, timers: [] });
+  expect(
+    { pools: pools.length, replicationStreams: streams.length, timers },
+    'the test left these running (end pools, stop streams and workers, clear timers)',
+  ).toEqual({ pools: 0, replicationStreams: 0, timers: [] });
 });

@@ -67,8 +67,18 @@ export async function startPg15TestServer(options: { walLevel?: 'logical' | 'rep
     if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout}`);
   };
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
-  run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start', '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=${options.walLevel ?? 'logical'} -c max_replication_slots=32 -c max_wal_senders=32 -c max_connections=200 -c fsync=off`]);
+  run('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    path.join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=${options.walLevel ?? 'logical'} -c max_replication_slots=32 -c max_wal_senders=32 -c max_connections=200 -c fsync=off`,
+  ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {

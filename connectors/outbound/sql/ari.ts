@@ -150,14 +150,15 @@ ${extraJoins}`;
  */
 export function parityAri(connectionId: string, from: string, to: string) {
   return {
-    text: ariQuery(
-      `SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date AS "stayDate"
+    text:
+      ariQuery(
+        `SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date AS "stayDate"
        FROM channel.channel_mappings m CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
        WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
-      `, cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
+        `, cm.ota_room_code AS "otaRoomCode", cm.ota_rate_code AS "otaRateCode",
        ${ACKED} AS acked`,
-      `${ACKED_JOIN}`,
-    ) + ' ORDER BY cm."stayDate", cm.ota_room_code, cm.ota_rate_code',
+        `${ACKED_JOIN}`,
+      ) + ' ORDER BY cm."stayDate", cm.ota_room_code, cm.ota_rate_code',
     values: [connectionId, from, to],
   };
 }

@@ -1,7 +1,11 @@
 /** Mapping problems the OTA reported (Expedia 3203/3204: it does not know the room or rate plan we
  * sent): one open problem per mapping, counted up on repeats, shown with the unmapped ones. */
-export function recordRejectedMapping(connectionId: string, propertyId: string,
-  cell: { roomTypeId: string; ratePlanId: string; roomCode: string; rateCode: string }, detail: string) {
+export function recordRejectedMapping(
+  connectionId: string,
+  propertyId: string,
+  cell: { roomTypeId: string; ratePlanId: string; roomCode: string; rateCode: string },
+  detail: string,
+) {
   return {
     text: `
 INSERT INTO channel.mapping_problems (connection_id, property_id, kind, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, detail)

@@ -83,9 +83,18 @@ export interface PushTarget {
  */
 export function storeAcknowledged(claimId: string, target: PushTarget, acked: AckedCell[]) {
   const rows = acked.map((a) => ({
-    id: a.cellId, ...partFlags(a.parts), room: a.room, rate_code: a.rate,
-    availability: a.values.availability, rate: a.values.rate, currency: a.values.currency, min_los: a.values.minLos,
-    max_los: a.values.maxLos, cta: a.values.closedToArrival, ctd: a.values.closedToDeparture, closed: a.values.closed,
+    id: a.cellId,
+    ...partFlags(a.parts),
+    room: a.room,
+    rate_code: a.rate,
+    availability: a.values.availability,
+    rate: a.values.rate,
+    currency: a.values.currency,
+    min_los: a.values.minLos,
+    max_los: a.values.maxLos,
+    cta: a.values.closedToArrival,
+    ctd: a.values.closedToDeparture,
+    closed: a.values.closed,
   }));
   return {
     text: `
@@ -148,7 +157,11 @@ WHERE a.connection_id = d.connection_id AND a.stay_date = d.stay_date
  * worker does not send them again until the PMS value changes (connector.ts partsToSend). Only for
  * cells this claim still holds.
  */
-export function storeRefused(claimId: string, target: PushTarget, refused: Array<{ cellId: string; room: string; rate: string; refused: Record<string, Record<string, unknown>> }>) {
+export function storeRefused(
+  claimId: string,
+  target: PushTarget,
+  refused: Array<{ cellId: string; room: string; rate: string; refused: Record<string, Record<string, unknown>> }>,
+) {
   return {
     text: `
 INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, ota_target, refused)
@@ -161,7 +174,12 @@ ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
   avail_acked_at = CASE WHEN ${SAME} THEN a.avail_acked_at END, rate_acked_at = CASE WHEN ${SAME} THEN a.rate_acked_at END,
   restr_acked_at = CASE WHEN ${SAME} THEN a.restr_acked_at END,
   refused = CASE WHEN ${SAME} THEN COALESCE(a.refused, '{}') ELSE '{}' END || EXCLUDED.refused, updated_at = now(), version = a.version + 1`,
-    values: [claimId, JSON.stringify(refused.map((r) => ({ id: r.cellId, refused: r.refused, room: r.room, rate_code: r.rate }))), target.endpoint, target.hotel],
+    values: [
+      claimId,
+      JSON.stringify(refused.map((r) => ({ id: r.cellId, refused: r.refused, room: r.room, rate_code: r.rate }))),
+      target.endpoint,
+      target.hotel,
+    ],
   };
 }
 
@@ -293,14 +311,39 @@ export function insertSyncLog(e: SyncLogEntry) {
     text: `INSERT INTO channel.sync_log (connection_id, property_id, channel_code, message_kind, cells, ranges, bytes, status, http_status,
              ota_codes, error_code, message, attempts, duration_ms)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-    values: [e.connectionId, e.propertyId, e.channel, e.kind, e.cells, e.ranges, e.bytes, e.status, e.httpStatus, e.otaCodes,
-      e.errorCode, e.message?.slice(0, 2000) ?? null, e.attempts, Math.round(e.durationMs)],
+    values: [
+      e.connectionId,
+      e.propertyId,
+      e.channel,
+      e.kind,
+      e.cells,
+      e.ranges,
+      e.bytes,
+      e.status,
+      e.httpStatus,
+      e.otaCodes,
+      e.errorCode,
+      e.message?.slice(0, 2000) ?? null,
+      e.attempts,
+      Math.round(e.durationMs),
+    ],
   };
 }
 
 export interface SyncErrorEntry {
   severity: 'warning' | 'error' | 'alert';
-  kind: 'auth' | 'rejected' | 'mapping' | 'unavailable' | 'invalid_response' | 'ota_warning' | 'overbooking' | 'resync' | 'closing' | 'closing_failed' | 'reservations';
+  kind:
+    | 'auth'
+    | 'rejected'
+    | 'mapping'
+    | 'unavailable'
+    | 'invalid_response'
+    | 'ota_warning'
+    | 'overbooking'
+    | 'resync'
+    | 'closing'
+    | 'closing_failed'
+    | 'reservations';
   errorCode: string;
   otaCode?: string | null;
   message: string;
