@@ -33,7 +33,8 @@ process.on('exit', () => {
 
 const common = {
   globalSetup: ['test/setup/global-setup.ts'],
-  setupFiles: ['test/setup/outbound-policy.ts'],
+  // leaks.ts: a test that leaves a pool, a replication stream or a timer of ours running fails.
+  setupFiles: ['test/setup/outbound-policy.ts', 'test/setup/leaks.ts'],
   testTimeout: 60_000,
   hookTimeout: 120_000,
   pool: 'forks' as const,

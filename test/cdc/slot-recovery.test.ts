@@ -10,7 +10,7 @@
  * On a PostgreSQL server of this file's own with max_slot_wal_keep_size = 1MB, so that the slot
  * can really be invalidated (wal_status 'lost') by switching WAL segments past it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TEST_KEY } from '../helpers/db.ts';
 import { invalidateLaggingSlots, useDedicatedDatabase } from '../helpers/dedicated-server.ts';
@@ -41,6 +41,8 @@ afterAll(async () => {
   await cdc?.stop();
   await app?.close();
 });
+// Each test starts the CDC it needs and leaves none running (the leak check: test/setup/leaks.ts).
+afterEach(() => stop());
 
 const config = () => loadConfig({ DATABASE_URL: db.current.url, STAYOS_ENCRYPTION_KEY: TEST_KEY, STAYOS_CDC_SLOT: SLOT });
 const start = async () =>
@@ -159,6 +161,7 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
   it('dropped while streaming: detected at the reconnection, remade, resynchronised', async () => {
     const { pool } = db.current;
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await start();
     await waitFor(async () => (await slot())?.active, { what: 'the CDC streaming' });
     // An operator drops the slot: its sender is ended first, as PostgreSQL requires.
     for (;;) {

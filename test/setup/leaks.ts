@@ -25,17 +25,18 @@ interface Tracked {
 const pending = new Map<NodeJS.Timeout, Tracked>();
 let during = false;
 
-/** The first frame of our code (not node_modules, not this file) in the current stack, or undefined. */
+/**
+ * Where the timer being created comes from, when our code called setTimeout/setInterval itself
+ * (the caller's frame is in our folders); undefined for a library's own timers (pg's idle timeout,
+ * fastify's, vitest's): those are the library's to manage, and outlive a test legitimately.
+ */
 function ourFrame(): string | undefined {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 15;
+  Error.stackTraceLimit = 4;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const line = stack
-    .split('\n')
-    .slice(3)
-    .find((l) => OURS.some((d) => l.includes(d)) && !l.includes('node_modules'));
-  return line?.trim().replace(`${ROOT}/`, '');
+  const caller = stack.split('\n')[3] ?? '';
+  return OURS.some((d) => caller.includes(d)) && !caller.includes('node_modules') ? caller.trim().replace(`${ROOT}/`, '') : undefined;
 }
 
 const realSetTimeout = globalThis.setTimeout;
