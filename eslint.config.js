@@ -4,12 +4,17 @@
 // (the OpenTravel protocol and the sandbox kit are shared) and nothing of the start-up layers; the
 // start-up layers (api/, cli/, connectors/index.ts, registry.ts, demo.ts) do the wiring. No cycles.
 // Layout is Prettier's (eslint-config-prettier turns the style rules off); `npm run lint` runs both.
+import fs from 'node:fs';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import prettier from 'eslint-config-prettier';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-const OTAS = ['booking-com', 'expedia', 'google-hotels', 'opentravel'];
+// The OTA folders: those holding an adapter.ts (a new OTA is under the rules without editing this file).
+const OTAS = fs
+  .readdirSync('connectors', { withFileTypes: true })
+  .filter((d) => d.isDirectory() && fs.existsSync(`connectors/${d.name}/adapter.ts`))
+  .map((d) => d.name);
 const WIRING = ['./api', './cli', './connectors/index.ts', './connectors/registry.ts', './connectors/demo.ts'];
 const otaFolders = (except = []) => OTAS.filter((o) => !except.includes(o)).map((o) => `./connectors/${o}`);
 

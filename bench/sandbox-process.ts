@@ -8,7 +8,7 @@
  */
 import Fastify from 'fastify';
 import { z } from 'zod';
-import { createSandboxes } from '../connectors/sandbox/index.ts';
+import { createSandboxes } from '../connectors/sandboxes.ts';
 import { BENCH_OTA_ACCOUNTS, type CapturedRequest } from './common.ts';
 
 async function main(): Promise<void> {

@@ -1,4 +1,8 @@
 -- Undo of V1.21.0: the lists come back (for the first three channels, the only ones they knew).
+DROP TRIGGER reservations_source_channel ON reservation.reservations;
+DROP FUNCTION reservation.check_source_channel();
+ALTER TABLE reservation.reservations ADD CONSTRAINT reservations_source_channel_check
+  CHECK (source_channel IN ('direct', 'walk_in', 'phone', 'email', 'booking_com', 'expedia', 'opentravel', 'gds', 'corporate'));
 ALTER TABLE channel.sync_log DROP CONSTRAINT sync_log_message_kind_check,
   ADD CONSTRAINT sync_log_message_kind_check CHECK (message_kind IN ('avail', 'rate', 'ar', 'token'));
 ALTER TABLE channel.inbound_messages DROP CONSTRAINT inbound_messages_source_check,

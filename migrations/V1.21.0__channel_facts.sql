@@ -67,3 +67,18 @@ ALTER TABLE channel.inbound_messages DROP CONSTRAINT inbound_messages_source_che
 -- message (Booking.com avail/rate, Expedia ar, a token exchange …): any short name, not a list.
 ALTER TABLE channel.sync_log DROP CONSTRAINT sync_log_message_kind_check,
   ADD CONSTRAINT sync_log_message_kind_check CHECK (message_kind ~ '^[a-z][a-z0-9_]{0,31}$');
+
+-- A reservation's source was a list naming three channels among the PMS's own sources: now a PMS
+-- source, or any channel of channel.channels (checked by a trigger: a CHECK cannot read a table).
+ALTER TABLE reservation.reservations DROP CONSTRAINT reservations_source_channel_check;
+CREATE FUNCTION reservation.check_source_channel() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.source_channel NOT IN ('direct', 'walk_in', 'phone', 'email', 'gds', 'corporate')
+     AND NOT EXISTS (SELECT 1 FROM channel.channels c WHERE c.code = NEW.source_channel) THEN
+    RAISE EXCEPTION 'reservation source % is neither a PMS source nor a channel', NEW.source_channel
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'reservations_source_channel_check', TABLE = 'reservations', SCHEMA = 'reservation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER reservations_source_channel BEFORE INSERT OR UPDATE OF source_channel ON reservation.reservations
+  FOR EACH ROW EXECUTE FUNCTION reservation.check_source_channel();

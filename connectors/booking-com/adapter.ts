@@ -12,6 +12,9 @@ import { parseReservation, reservationsIn } from '../opentravel/reservation.ts';
 import { BookingReservationPoller } from './reservations.ts';
 import { BookingSandbox } from './sandbox.ts';
 
+/** The nights a full sync and the sync window may cover (also the sync_days setting's bounds). */
+const DAYS = { min: 365, max: 1095, why: 'Booking.com asks for at least 12 months (365 days) in sync' };
+
 const demo = {
   hotelCode: '1234567',
   credentials: { client_id: 'stayos-demo-machine', client_secret: 'demo-secret-booking-com' },
@@ -28,12 +31,12 @@ export const bookingComAdapter: OtaAdapter = {
   reservationsUrl: true,
   settings: z.object({
     ...commonSettings,
-    sync_days: settingInt(365, 1095, 'Booking.com asks for at least 12 months in sync'),
+    sync_days: settingInt(DAYS.min, DAYS.max, DAYS.why),
     auth_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL (Booking.com's token exchange host)" }),
   }),
   outbound: {
     connector: bookingConnector,
-    days: { min: 365, max: 1095, why: 'Booking.com asks for at least 12 months (365 days) in sync' },
+    days: DAYS,
   },
   inbound: {
     poller: (deps) => new BookingReservationPoller({ ...deps, ackPauseMs: 5000, ackAttempts: 5 }),

@@ -12,6 +12,9 @@ import { expediaPricingOf, expediaPricingSettings } from './pricing.ts';
 import { ExpediaSandbox } from './sandbox.ts';
 import { expediaWebhook } from './webhook.ts';
 
+/** The nights a full sync and the sync window may cover (also the sync_days setting's bounds). */
+const DAYS = { min: 1, max: 730, why: 'Expedia accepts dates up to 2 years (730 days) ahead' };
+
 const demo = {
   hotelCode: '7654321',
   credentials: { username: 'stayosdemo', password: 'demo-pass-expedia' },
@@ -31,13 +34,13 @@ export const expediaAdapter: OtaAdapter = {
   production: { endpointUrl: 'https://services.expediapartnercentral.com' },
   settings: z.object({
     ...commonSettings,
-    sync_days: settingInt(1, 730, 'Expedia takes dates up to 2 years ahead'),
+    sync_days: settingInt(DAYS.min, DAYS.max, DAYS.why),
     ...expediaPricingSettings.shape,
   }),
   checkSettings: (settings) => void expediaPricingOf(settings),
   outbound: {
     connector: expediaConnector,
-    days: { min: 1, max: 730, why: 'Expedia accepts dates up to 2 years (730 days) ahead' },
+    days: DAYS,
   },
   inbound: {
     webhook: {

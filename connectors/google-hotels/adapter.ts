@@ -12,6 +12,9 @@ import { commonSettings, settingInt } from '../outbound/settings.ts';
 import { googleHotelsConnector } from './client.ts';
 import { GoogleHotelsSandbox } from './sandbox.ts';
 
+/** The nights a full sync and the sync window may cover (also the sync_days setting's bounds). */
+const DAYS = { min: 1, max: 500, why: 'Google publishes no ARI horizon; StayOS keeps at most 500 days current' };
+
 const demo = {
   hotelCode: 'stayos-demo-amsterdam',
   credentials: {},
@@ -28,7 +31,7 @@ export const googleHotelsAdapter: OtaAdapter = {
   production: { endpointUrl: 'https://www.google.com' },
   settings: z.object({
     ...commonSettings,
-    sync_days: settingInt(1, 500, 'Google publishes no ARI horizon; StayOS keeps at most 500 days current'),
+    sync_days: settingInt(DAYS.min, DAYS.max, DAYS.why),
     partner_key: z
       .string({ error: 'must be the partner account key (text)' })
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1–64 letters, digits, _ . - (the partner account key)' }),
@@ -36,11 +39,12 @@ export const googleHotelsAdapter: OtaAdapter = {
   }),
   outbound: {
     connector: googleHotelsConnector,
-    days: { min: 1, max: 500, why: 'Google publishes no ARI horizon; StayOS keeps at most 500 days current' },
+    days: DAYS,
   },
   sandbox: {
     path: 'google-hotels',
     demo,
-    plugin: ({ faults }) => new GoogleHotelsSandbox({ accounts: [{ hotels: [demo.hotelCode] }], faults }).plugin,
+    // Any address: in docker-compose the connectors call the API's sandbox from another container.
+    plugin: ({ faults }) => new GoogleHotelsSandbox({ accounts: [{ hotels: [demo.hotelCode], addresses: ['*'] }], faults }).plugin,
   },
 };

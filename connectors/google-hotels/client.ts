@@ -20,6 +20,7 @@ import type { AriValues } from '../outbound/sql/ari.ts';
 import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
 import { planRanges, type PlannedRange } from '../outbound/plan.ts';
 import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
+import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
 import type { OtaValues } from '../outbound/types.ts';
 import {
   buildAvailNotifRQ,
@@ -132,24 +133,73 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
   },
 
   judge(_ctx, batch, answer) {
-    if (answer.kind === 'success') return { applied: batch.updates, refused: [], again: [], warnings: [], otaCodes: [], message: null };
+    const split = batch.meta as Split | undefined;
+    if (answer.kind === 'success') {
+      return { applied: batch.updates, warnings: [], otaCodes: [], message: null, ...(split ? settle(split) : { again: [], refused: [] }) };
+    }
     const first = answer.errors[0]!;
     const otaCodes = answer.errors.map((e) => e.code ?? '').filter(Boolean);
-    // Nothing of the message is known to be applied: halves, until the refused update stands alone.
-    if (batch.updates.length > 1) {
+    const error = issueText(first);
+    if (split) {
+      // One series of a refused message, refused: held until every series answered.
+      if (error === split.error) split.refusals += 1;
+      split.refused.push({ batch, issue: first });
+      if (split.answered + 1 === split.parts && split.refusals === split.parts && split.parts > 1) {
+        // Every (room, package) series refused alike, with the message's very error: not one
+        // update's fault but the hotel's (a code Google does not know, a partner account not
+        // linked). Halving on would cost a request per update and drop every one: the connection
+        // stops instead (down, its cells kept, probed again later).
+        const stop = {
+          kind: 'down' as const,
+          retryAfterMs: 0,
+          error: new StayosError('ERR_OTA_REJECTED', `${error} (every room and package refused alike: a problem of the hotel, not of one update)`, {
+            details: { ota: 'google_hotels', code: first.code },
+          }),
+        };
+        return { applied: [], refused: [], again: [], warnings: [], otaCodes, message: stop.error.message, stop };
+      }
+      return { applied: [], warnings: [], otaCodes, message: error, ...settle(split) };
+    }
+    // Nothing of the message is known to be applied: one message per series first (an unknown room
+    // or package is then one series' refusal), then halves, until the refused update stands alone.
+    const series = [...new Set(batch.updates.map((u) => u.series))];
+    if (series.length > 1) {
+      const next: Split = { error, parts: series.length, answered: 0, refusals: 0, refused: [] };
       return {
         applied: [],
         refused: [],
-        again: halves(batch),
+        again: series.map((x) => ({ kind: batch.kind, updates: batch.updates.filter((u) => u.series === x), meta: next })),
         warnings: [],
         otaCodes,
-        message: `${issueText(first)} (${batch.updates.length} updates: sent again in halves)`,
+        message: `${error} (${series.length} rooms or packages: sent again one by one)`,
       };
     }
-    const update = batch.updates[0]!;
-    return { applied: [], refused: [{ update, error: rejection(first, update) }], again: [], warnings: [], otaCodes, message: issueText(first) };
+    return { applied: [], warnings: [], otaCodes, message: error, ...alone([{ batch, issue: first }]) };
   },
 };
+
+/** The series of a refused message share this: the error it was refused with, how many series there are, how many got the same. */
+interface Split {
+  error: string;
+  parts: number;
+  answered: number;
+  refusals: number;
+  refused: Array<{ batch: PushBatch<Update>; issue: GoogleIssue }>;
+}
+
+/** One more series answered; once all have, the refused ones go on alone (see `alone`). */
+function settle(split: Split): { again: Array<PushBatch<Update>>; refused: Array<{ update: PlannedRange<Update>; error: SyncErrorEntry }> } {
+  split.answered += 1;
+  return split.answered === split.parts ? alone(split.refused) : { again: [], refused: [] };
+}
+
+/** Refused batches of one series: halved while they hold more than one update; a single one is refused for good. */
+function alone(list: Split['refused']): { again: Array<PushBatch<Update>>; refused: Array<{ update: PlannedRange<Update>; error: SyncErrorEntry }> } {
+  return {
+    again: list.filter((x) => x.batch.updates.length > 1).flatMap((x) => halves(x.batch)),
+    refused: list.filter((x) => x.batch.updates.length === 1).map((x) => ({ update: x.batch.updates[0]!, error: rejection(x.issue, x.batch.updates[0]!) })),
+  };
+}
 
 const issueText = (i: GoogleIssue) => `google_hotels ${i.code ?? '(no code)'}${i.type ? ` type ${i.type}` : ''}: ${i.text}`;
 
@@ -176,7 +226,8 @@ export const googleHotelsConnector: Connector = {
       rate: v.rate,
       currency: v.currency,
       minLos: Math.min(Math.max(v.minLos ?? 1, 1), GOOGLE_NO_MAX_LOS),
-      maxLos: v.maxLos === null ? null : Math.min(Math.max(v.maxLos, 1), GOOGLE_NO_MAX_LOS),
+      // No maximum is stated as one no stay reaches: Google documents no way to clear SetMaxLOS.
+      maxLos: v.maxLos === null ? GOOGLE_NO_MAX_LOS : Math.min(Math.max(v.maxLos, 1), GOOGLE_NO_MAX_LOS),
       closedToArrival: v.closedToArrival,
       closedToDeparture: v.closedToDeparture,
       closed: v.closed,

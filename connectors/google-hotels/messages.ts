@@ -20,7 +20,12 @@
 import { randomBytes } from 'node:crypto';
 import { buildXml, OTA_NAMESPACE } from '../../core/xml.ts';
 
-/** The paths each message is POSTed to under https://www.google.com (dev-guide/ari-overview "Pushing messages"). */
+/**
+ * The paths each message is POSTed to under https://www.google.com ("Use the following base path
+ * for the endpoints: https://www.google.com", dev-guide/ari-overview "Pushing messages"). The
+ * availability path is on Google's availability-message page; the path list of the overview could
+ * not be read, so the inventory and rate paths follow it as partners' published code uses them.
+ */
 export const GOOGLE_PATHS = {
   inv: '/travel/hotels/uploads/ota/hotel_inv_count_notif',
   rate: '/travel/hotels/uploads/ota/hotel_rate_amount_notif',

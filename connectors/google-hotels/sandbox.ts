@@ -42,7 +42,7 @@ const PATHS = {
 type Root = (typeof PATHS)[keyof typeof PATHS];
 
 export interface GoogleSandboxOptions {
-  /** The accounts: their hotels (HotelCode), and the addresses allowed to push for them. */
+  /** The accounts: their hotels (HotelCode), and the addresses allowed to push for them (default loopback; '*': any, as the demo's, which docker-compose calls from another container). */
   accounts: Array<{ hotels: string[]; addresses?: string[] }>;
   /** Per hotel, the room (InvTypeCode) and package (RatePlanCode) codes its Transaction defined; none: any code. */
   products?: Record<string, { rooms: string[]; rates: string[] }>;
@@ -151,7 +151,7 @@ export class GoogleHotelsSandbox {
       if (!rq.$?.TimeStamp || Number.isNaN(Date.parse(rq.$.TimeStamp)))
         throw new Refused('10', 'TimeStamp is required: the creation date and time of the message');
       if (!rq.$?.Version) throw new Refused('10', 'Version is required');
-      const allowed = this.#opts.accounts.filter((a) => (a.addresses ?? LOOPBACK).includes(req.ip));
+      const allowed = this.#opts.accounts.filter((a) => (a.addresses ?? LOOPBACK).some((x) => x === '*' || x === req.ip));
       if (!allowed.length || this.faults.plan.authFailure) return this.#answer(reply, 403, 'text/plain', 'Forbidden: this address may not push ARI');
       const apply = this.#read(
         root,

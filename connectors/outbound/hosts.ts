@@ -76,7 +76,7 @@ export function outboundUrlProblem(ota: string | HostedOta, url: string, policy:
   ) {
     return https || sandbox ? null : `${host} must be reached over https (http only in sandbox mode)`;
   }
-  const allowed = hosts.join(', ') || 'none';
+  const allowed = hosts.join(', ') || (registeredOta(channel) ? 'none' : `none: channel ${channel} is not registered (connectors/registry.ts was not loaded)`);
   return (
     `${host} is not one of the ${channel} hosts (allowed: ${allowed}${policy.extraHosts.length ? `; operator-allowed: ${policy.extraHosts.join(', ')}` : ''}); ` +
     `other hosts need STAYOS_OTA_EXTRA_HOSTS${sandbox ? '' : ', sandboxes STAYOS_SANDBOXES=true'}`

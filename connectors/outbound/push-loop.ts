@@ -10,7 +10,7 @@
  * (backoff). The protocol (an adapter's) knows its messages; the loop knows no OTA.
  */
 import { StayosError } from '../../core/errors.ts';
-import type { PushCell, PushContext, PushOutcome } from './connector.ts';
+import type { PushCell, PushContext, PushOutcome, PushStop } from './connector.ts';
 import { cellIdsOf, type PlannedRange } from './plan.ts';
 import { post, withRetries, type HttpAnswer } from './resilience.ts';
 import type { SyncErrorEntry } from './sql/sync.ts';
@@ -19,6 +19,8 @@ import type { SyncErrorEntry } from './sql/sync.ts';
 export interface PushBatch<U> {
   kind: string;
   updates: Array<PlannedRange<U>>;
+  /** The protocol's own bookkeeping for this batch (e.g. the error its parent was refused with). */
+  meta?: unknown;
 }
 
 /** What the protocol makes of an answer. */
@@ -33,6 +35,8 @@ export interface Verdict<U> {
   otaCodes: string[];
   /** The sync log's line for this request. */
   message: string | null;
+  /** The push ends here: the answer says no request can succeed now (a hotel-wide refusal). */
+  stop?: PushStop;
 }
 
 export interface PushProtocol<U, A> {
@@ -52,11 +56,11 @@ export interface PushProtocol<U, A> {
 }
 
 /** Halves of a batch (a refused message whose answer names no update). */
-export function halves<U>(batch: PushBatch<U>): Array<PushBatch<U>> {
+export function halves<U>(batch: PushBatch<U>, meta?: unknown): Array<PushBatch<U>> {
   const half = Math.ceil(batch.updates.length / 2);
   return [
-    { kind: batch.kind, updates: batch.updates.slice(0, half) },
-    { kind: batch.kind, updates: batch.updates.slice(half) },
+    { kind: batch.kind, updates: batch.updates.slice(0, half), meta },
+    { kind: batch.kind, updates: batch.updates.slice(half), meta },
   ];
 }
 
@@ -117,6 +121,10 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
     );
     for (const r of v.refused) out.rejected.push({ covers: r.update.covers, error: r.error, ...(r.value ? { value: true } : {}) });
     out.warnings.push(...v.warnings);
+    if (v.stop) {
+      out.stop = v.stop;
+      return 'stop';
+    }
     return v.again;
   } catch (err) {
     const e =

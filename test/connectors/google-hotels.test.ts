@@ -1,13 +1,17 @@
 /**
  * The Google Hotels adapter (issue 17), against a sandbox written from Google's pages:
- *  - the sandbox takes the publisher's own example messages (test/fixtures/google-hotels, each
- *    citing its page) and applies them as Google says: inventory as an overlay per room, day flags,
- *    End inclusive, restrictions per type, the two-guest amount as the base rate; our parser reads
- *    the publisher's answer samples;
+ *  - the sandbox takes messages built from Google's syntax blocks (test/fixtures/google-hotels: the
+ *    structure Google's, the values ours, each file citing its pages and marking what is guessed)
+ *    and applies them as Google says: inventory as an overlay per room, day flags, End inclusive,
+ *    restrictions per type, the two-guest amount as the base rate; our parser reads the answer
+ *    fixtures (the success form is Google's, the error's attributes guessed from OpenTravel);
  *  - a full sync brings the sandbox to exactly what the PMS says for every mapped cell (the truth
- *    recomputed from the raw tables: helpers/outbound.ts pmsTruth);
- *  - a package Google does not know: its message is halved until the refused update stands alone,
- *    that one is recorded, everything else applied;
+ *    recomputed from the raw tables: helpers/outbound.ts pmsTruth), stop-sell, no rate, closed to
+ *    arrival and departure, stay limits and "no maximum" among them;
+ *  - a package Google does not know: its message is split per series, then halved until the refused
+ *    update stands alone, that one is recorded, everything else applied;
+ *  - a hotel Google's account does not hold: every series refused alike, the connection down after
+ *    a few requests (not one per update), its cells kept;
  *  - an address Google does not allow (HTTP 403): an authentication stop, the connection down.
  */
 import fs from 'node:fs';
@@ -17,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGoogleAnswer } from '../../connectors/google-hotels/parser.ts';
 import { GoogleHotelsSandbox } from '../../connectors/google-hotels/sandbox.ts';
 import { pendingCellCount, requestFullSync, sandboxKey, type SyncWorker } from '../../connectors/index.ts';
+import type { Pool } from '../../core/db.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { mismatches, seedSandboxedDemo, startSandboxServer, testWorker } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -101,8 +106,11 @@ describe("the Google Hotels sandbox, with the publisher's examples", () => {
   });
 });
 
-/** A database of its own, the demo's Google connection calling a sandbox started with `options`, and a worker pushing it. */
-function pushing(options: Parameters<typeof startSandboxServer>[0]) {
+/**
+ * A database of its own, the demo's Google connection calling a sandbox started with `options`
+ * (after `before` set the PMS values the test needs), and a worker pushing it.
+ */
+function pushing(options: Parameters<typeof startSandboxServer>[0], before?: (pool: Pool) => Promise<void>) {
   const db = useTestDatabase();
   const state: { server?: Awaited<ReturnType<typeof startSandboxServer>>; worker?: SyncWorker; id?: string } = {};
   beforeAll(async () => {
@@ -110,6 +118,7 @@ function pushing(options: Parameters<typeof startSandboxServer>[0]) {
     state.server = await startSandboxServer(options);
     const ids = await seedSandboxedDemo(pool, state.server.url, DAYS, ['google_hotels']);
     state.id = ids.google_hotels!;
+    await before?.(pool);
     await requestFullSync(pool, state.id, DAYS);
     state.worker = testWorker(pool, { only: [state.id] });
     state.worker.start();
@@ -131,8 +140,21 @@ function pushing(options: Parameters<typeof startSandboxServer>[0]) {
   };
 }
 
+// PMS values every message kind must carry (the demo's own are all open, with a rate and no stay limits):
+// a stop-sell night, a night without a rate, closed to arrival and to departure, a minimum and a
+// maximum stay, and (the demo's default) no maximum.
+const NIGHT = (n: number) => `(now() AT TIME ZONE 'Europe/Amsterdam')::date + ${n}`;
+async function restrict(pool: Pool): Promise<void> {
+  const product = `room_type_id = (SELECT id FROM property_mgmt.room_types WHERE code = 'STD') AND rate_plan_id = (SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR')`;
+  await pool.query(`UPDATE property_mgmt.restrictions SET stop_sell = true WHERE ${product} AND stay_date = ${NIGHT(3)}`);
+  await pool.query(`UPDATE property_mgmt.restrictions SET min_los = NULL, max_los = NULL WHERE ${product} AND stay_date = ${NIGHT(2)}`);
+  await pool.query(`UPDATE property_mgmt.restrictions SET closed_to_arrival = true, closed_to_departure = true WHERE ${product} AND stay_date = ${NIGHT(5)}`);
+  await pool.query(`UPDATE property_mgmt.restrictions SET min_los = 3, max_los = 7 WHERE ${product} AND stay_date BETWEEN ${NIGHT(8)} AND ${NIGHT(10)}`);
+  await pool.query(`UPDATE property_mgmt.daily_rates SET deleted_at = now() WHERE ${product} AND stay_date = ${NIGHT(12)}`);
+}
+
 describe('pushing to Google Hotels: a full sync', () => {
-  const t = pushing({});
+  const t = pushing({}, restrict);
   it('brings Google to what the PMS says, in the three messages', async () => {
     const { pool, id } = t;
     await waitFor(async () => (await pendingCellCount(pool, id)) === 0, { what: 'every cell acknowledged', timeoutMs: 30_000 });
@@ -143,6 +165,34 @@ describe('pushing to Google Hotels: a full sync', () => {
     );
     expect(rows.map((r) => r.kind)).toEqual(['avail', 'inv', 'rate']);
     expect(t.server.google.stats.rejected).toBe(0);
+    // What Google holds for the product, read from the sandbox, against the values set above.
+    const { rows: nights } = await pool.query<{ n: number; d: string }>(`SELECT n, (${NIGHT(0)} + n)::text AS d FROM unnest(ARRAY[2, 3, 5, 8, 12]) n`);
+    const at = (n: number) => t.server.google.cells('stayos-demo-amsterdam').get(sandboxKey('STD', 'BAR', nights.find((x) => x.n === n)!.d));
+    expect(at(3)).toMatchObject({ closed: true });
+    expect(at(12)).toMatchObject({ closed: true }); // no rate: closed
+    expect(at(5)).toMatchObject({ closed: false, closedToArrival: true, closedToDeparture: true });
+    expect(at(8)).toMatchObject({ minLos: 3, maxLos: 7 });
+    expect(at(2)).toMatchObject({ closed: false, closedToArrival: false, minLos: 1, maxLos: 365 }); // no maximum: 365 nights
+  });
+});
+
+describe('pushing to Google Hotels for a hotel its account does not hold', () => {
+  const t = pushing({ googleHotels: ['another-hotel'] });
+  it('every room and package refused alike: the connection goes down after a few requests, its cells kept', async () => {
+    const { pool, id } = t;
+    await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', {
+      what: 'the connection down',
+    });
+    const {
+      rows: [e],
+    } = await pool.query<{ kind: string; message: string }>(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [
+      id,
+    ]);
+    expect(e).toMatchObject({ kind: 'rejected' });
+    expect(e!.message).toMatch(/HotelCode stayos-demo-amsterdam is not a hotel of this account.*every room and package refused alike/);
+    // The first message and one per room type: not one request per update.
+    expect(t.server.google.stats.requests).toBeLessThanOrEqual(1 + 3);
+    expect(await pendingCellCount(pool, id)).toBeGreaterThan(0);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import Fastify from 'fastify';
 import type { Pool } from '../../core/db.ts';
-import { createSandboxes, type Sandboxes } from '../../connectors/sandbox/index.ts';
+import { createSandboxes, type Sandboxes } from '../../connectors/sandboxes.ts';
 import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type WorkerOptions } from '../../connectors/index.ts';
 import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';

@@ -6,10 +6,10 @@
  * adapter builds it: connectors/demo.ts.)
  */
 import type { FastifyInstance } from 'fastify';
-import { demoConnections } from '../demo.ts';
-import { BookingSandbox } from '../booking-com/sandbox.ts';
-import { ExpediaSandbox, type ExpediaSandboxOptions } from '../expedia/sandbox.ts';
-import { GoogleHotelsSandbox, type GoogleSandboxOptions } from '../google-hotels/sandbox.ts';
+import { demoConnections } from './demo.ts';
+import { BookingSandbox } from './booking-com/sandbox.ts';
+import { ExpediaSandbox, type ExpediaSandboxOptions } from './expedia/sandbox.ts';
+import { GoogleHotelsSandbox, type GoogleSandboxOptions } from './google-hotels/sandbox.ts';
 
 export interface Sandboxes {
   booking: BookingSandbox;
@@ -29,6 +29,8 @@ export function createSandboxes(
     bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
     expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
     googleProducts?: GoogleSandboxOptions['products'];
+    /** The hotels Google's account holds (default the demo's). */
+    googleHotels?: string[];
     /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
     expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'>;
   } = {},
@@ -50,7 +52,7 @@ export function createSandboxes(
   });
   const g = demo('google_hotels');
   const google = new GoogleHotelsSandbox({
-    accounts: [{ hotels: [g.hotelCode] }],
+    accounts: [{ hotels: options.googleHotels ?? [g.hotelCode] }],
     faults: options.faults,
     ...(options.googleProducts ? { products: options.googleProducts } : {}),
   });
