@@ -14,9 +14,9 @@ import { addDays, todayIn } from '../../core/dates.ts';
 import type { AriValues } from '../outbound/sql/ari.ts';
 import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
 import type { OtaValues } from '../outbound/types.ts';
-import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
-import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
-import { post, withRetries } from '../outbound/resilience.ts';
+import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
+import { packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
 import { bookingToken, forgetToken } from './auth.ts';
 import { namedUpdates } from './issues.ts';
 import {
@@ -54,8 +54,7 @@ export const bookingConnector: Connector = {
     };
   },
 
-  async push(ctx, cells) {
-    const out: PushOutcome = { acked: [], rejected: [], warnings: [], requests: 0 };
+  push(ctx, cells) {
     // A series per calendar month: ranges never cross a month, so a request can hold one month.
     const month = (c: PushCell) => c.night.slice(0, 7);
     const limits = planRanges<BookingAvailUpdate>(
@@ -115,8 +114,7 @@ export const bookingConnector: Connector = {
       layer((v) => ({ closedToArrival: v.closedToArrival })),
       layer((v) => ({ closedToDeparture: v.closedToDeparture })),
     ];
-    type Batch = { kind: Kind; b: Array<PlannedRange<BookingAvailUpdate | BookingRateUpdate>> };
-    const queue: Batch[] = [];
+    const queue: Array<PushBatch<Update>> = [];
     for (const m of [...new Set([...limits, ...restrictions, ...rates].map((r) => r.from.slice(0, 7)))].sort()) {
       const inMonth = <V>(rs: Array<PlannedRange<V>>) => rs.filter((r) => r.from.startsWith(m));
       for (const [i, layer] of layers.entries()) {
@@ -125,12 +123,138 @@ export const bookingConnector: Connector = {
           (r) => availStatusMessageCount(r.value),
           BOOKING_MAX_MESSAGES,
         ))
-          queue.push({ kind: 'avail', b });
+          queue.push({ kind: 'avail', updates: b });
       }
-      for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', b });
+      for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', updates: b });
     }
-    const done = async () => {
-      // Restrictions acknowledged in fewer layers than they were sent in are not acknowledged.
+    return runPushLoop(ctx, cells, protocol(queue, layers));
+  },
+};
+
+type Update = BookingAvailUpdate | BookingRateUpdate;
+type Answer = { parsed: Awaited<ReturnType<typeof parseBookingResponse>>; status: number };
+
+/** Booking.com's protocol on the shared push loop (connectors/outbound/push-loop.ts), for the requests planned above. */
+function protocol(queue: Array<PushBatch<Update>>, layers: Array<Array<PlannedRange<BookingAvailUpdate>>>): PushProtocol<Update, Answer> {
+  // Batches whose token was refused once already: a second 401 is an authentication failure.
+  const refreshed = new WeakSet<PushBatch<Update>>();
+  const url = (ctx: PushContext, kind: string) => `${ctx.connection.endpointUrl.replace(/\/+$/, '')}${PATH[kind as Kind]}`;
+  return {
+    ota: 'booking_com',
+    batches: () => queue,
+
+    async request(ctx, batch) {
+      const hotel = ctx.connection.hotelCode;
+      const body =
+        batch.kind === 'avail'
+          ? buildAvailNotifRQ(
+              hotel,
+              batch.updates.map((r) => r.value as BookingAvailUpdate),
+            )
+          : buildRateAmountNotifRQ(
+              hotel,
+              batch.updates.map((r) => r.value as BookingRateUpdate),
+            );
+      return { url: url(ctx, batch.kind), body, headers: { 'Content-Type': 'application/xml', 'Accept-Version': '1.1' } };
+    },
+
+    // A Bearer token each attempt: one refused (401) is forgotten, and the next attempt exchanges anew.
+    authorize: async (ctx, u) => ({ Authorization: `Bearer ${await bookingToken(ctx, u)}` }),
+
+    async read(ctx, answer, batch) {
+      if (answer.status === 401) {
+        await forgetToken(ctx);
+        if (refreshed.has(batch))
+          throw new StayosError('ERR_OTA_AUTH', 'booking_com: HTTP 401 with a freshly exchanged token', { details: { ota: 'booking_com', httpStatus: 401 } });
+        refreshed.add(batch); // the token may have been revoked: one more attempt with a new one
+        throw new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: HTTP 401, token refused; exchanging a new one', {
+          details: { ota: 'booking_com', httpStatus: 401 },
+        });
+      }
+      if (answer.status === 403)
+        throw new StayosError('ERR_OTA_AUTH', `booking_com: HTTP 403, not authorised for hotel ${ctx.connection.hotelCode}`, {
+          details: { ota: 'booking_com', httpStatus: 403 },
+        });
+      if (answer.status !== 200 && answer.status !== 400) {
+        throw new StayosError('ERR_OTA_REJECTED', `booking_com: HTTP ${answer.status} from ${PATH[batch.kind as Kind]}`, {
+          details: { ota: 'booking_com', httpStatus: answer.status },
+        });
+      }
+      return { parsed: await parseBookingResponse(answer.body), status: answer.status };
+    },
+
+    judge(_ctx, b, { parsed, status }) {
+      const batch = b.updates;
+      const issues = parsed.kind === 'success' ? parsed.warnings : parsed.errors;
+      const otaCodes = issues.map((i) => i.code);
+      // The updates each Warning or Error names were not applied (./issues.ts).
+      const named = new Map<number, OtaIssue>();
+      const general: OtaIssue[] = [];
+      for (const i of issues) {
+        // A Warning's Status "specifies how/if the request information was processed"
+        // (api-reference/warning): only one that says it was (OpenTravel's "Complete") names nothing
+        // left undone; NotProcessed, Incomplete, Unknown or none block what it names.
+        const blocking = parsed.kind === 'errors' || !/^\s*complete\s*$/i.test(i.status ?? '');
+        const which = blocking
+          ? namedUpdates(
+              i,
+              batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate })),
+            )
+          : [];
+        if (!which.length) general.push(i);
+        for (const idx of which) if (!named.has(idx)) named.set(idx, i);
+      }
+      const refusedNamed = [...named].map(([idx, issue]) => ({ covers: batch[idx]!.covers, error: rejection(issue, batch[idx]!) }));
+      // Errors that name no update leave the fate of every unnamed update unknown (a 400 refused
+      // them for a reason we cannot tell, or a 200 with <Errors> applied some): send them again —
+      // in halves when the answer named no update at all, until a refused one stands alone.
+      if (parsed.kind === 'errors' && general.length && batch.length > named.size) {
+        const again = batch.filter((_, idx) => !named.has(idx));
+        if (again.length < batch.length || batch.length > 1) {
+          const half = Math.ceil(again.length / 2);
+          return {
+            applied: [],
+            refused: refusedNamed,
+            again: (again.length > 1 && again.length === batch.length ? [again.slice(0, half), again.slice(half)] : [again]).map((updates) => ({
+              kind: b.kind,
+              updates,
+            })),
+            warnings: [],
+            otaCodes,
+            status: named.size ? 'partial' : 'failed',
+            message: `${issueText(general[0]!)} (${again.length} update(s) not named: sent again)`,
+          };
+        }
+      }
+      // v1.1: HTTP 400 when every update failed (each then carries the first issue); 200 when at
+      // least one was applied: every update its issues do not name.
+      const failedAll = status === 400;
+      const refused = batch.map((r, idx) => ({ r, issue: named.get(idx) ?? (failedAll ? issues[0] : undefined) })).filter((x) => x.issue);
+      return {
+        applied: failedAll ? [] : batch.filter((_, idx) => !named.has(idx)),
+        refused: refused.map(({ r, issue }) => ({ covers: r.covers, error: rejection(issue!, r) })),
+        again: [],
+        warnings:
+          parsed.kind === 'success'
+            ? general.map((i) => ({
+                severity: 'warning' as const,
+                kind: 'ota_warning' as const,
+                errorCode: 'OTA_WARNING',
+                otaCode: i.code || null,
+                message: issueText(i),
+              }))
+            : [],
+        otaCodes,
+        status: failedAll ? 'failed' : refused.length ? 'partial' : 'success',
+        message: issues.length ? issueText(issues[0]!) : null,
+      };
+    },
+
+    // A token exchange that failed logged itself (kind `token`); anything else is this request's.
+    logsFailure: (e) => e.details?.httpStatus !== undefined || e.code !== 'ERR_OTA_AUTH',
+
+    // Restrictions acknowledged in fewer layers than they were sent in are not acknowledged.
+    finish(out) {
       const sent = new Map<string, number>();
       for (const l of layers) for (const r of l) for (const c of r.covers) if (c.part === 'restr') sent.set(c.cellId, (sent.get(c.cellId) ?? 0) + 1);
       const acked = new Map<string, number>();
@@ -141,174 +265,8 @@ export const bookingConnector: Connector = {
         )
         .filter((a) => a.parts.length);
       return out;
-    };
-    while (queue.length) {
-      const { kind, b } = queue.shift()!;
-      const r = await send(ctx, kind, b, out);
-      if (r === 'stop') return done();
-      // Updates whose fate the answer does not tell: resent (in halves when the answer named no
-      // update at all, until a refused one stands alone and gets its own answer).
-      if (r !== 'ok')
-        queue.unshift(
-          ...(r.length > 1 && r.length === b.length ? [r.slice(0, Math.ceil(r.length / 2)), r.slice(Math.ceil(r.length / 2))] : [r]).map((x) => ({
-            kind,
-            b: x,
-          })),
-        );
-    }
-    return done();
-  },
-};
-
-type Planned = PlannedRange<BookingAvailUpdate | BookingRateUpdate>;
-
-/** Sends one request; answers 'ok', 'stop' (the push ends), or the updates to send again. */
-async function send(ctx: PushContext, kind: Kind, batch: Planned[], out: PushOutcome): Promise<'ok' | 'stop' | Planned[]> {
-  const started = performance.now();
-  const base = { kind, cells: cellIdsOf(batch).length, ranges: batch.length };
-  const hotel = ctx.connection.hotelCode;
-  let bytes = 0;
-  let refreshed = false;
-  try {
-    const xml =
-      kind === 'avail'
-        ? buildAvailNotifRQ(
-            hotel,
-            batch.map((r) => r.value as BookingAvailUpdate),
-          )
-        : buildRateAmountNotifRQ(
-            hotel,
-            batch.map((r) => r.value as BookingRateUpdate),
-          );
-    bytes = Buffer.byteLength(xml);
-    const res = await withRetries(
-      { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
-      async () => {
-        const url = `${ctx.connection.endpointUrl.replace(/\/+$/, '')}${PATH[kind]}`;
-        const token = await bookingToken(ctx, url);
-        await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
-        const answer = await post(
-          url,
-          xml,
-          {
-            'Content-Type': 'application/xml',
-            'Accept-Version': '1.1',
-            Authorization: `Bearer ${token}`,
-          },
-          ctx.settings.timeoutMs,
-          'booking_com',
-          ctx.signal,
-        );
-        if (answer.status === 401) {
-          await forgetToken(ctx);
-          if (refreshed)
-            throw new StayosError('ERR_OTA_AUTH', 'booking_com: HTTP 401 with a freshly exchanged token', { details: { ota: 'booking_com', httpStatus: 401 } });
-          refreshed = true; // the token may have been revoked: one more attempt with a new one
-          throw new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: HTTP 401, token refused; exchanging a new one', {
-            details: { ota: 'booking_com', httpStatus: 401 },
-          });
-        }
-        if (answer.status === 403)
-          throw new StayosError('ERR_OTA_AUTH', `booking_com: HTTP 403, not authorised for hotel ${hotel}`, {
-            details: { ota: 'booking_com', httpStatus: 403 },
-          });
-        if (answer.status !== 200 && answer.status !== 400) {
-          throw new StayosError('ERR_OTA_REJECTED', `booking_com: HTTP ${answer.status} from ${PATH[kind]}`, {
-            details: { ota: 'booking_com', httpStatus: answer.status },
-          });
-        }
-        return { parsed: await parseBookingResponse(answer.body), status: answer.status };
-      },
-      ctx.signal,
-    );
-    out.requests += res.attempts;
-    const { parsed, status } = res.value;
-    const issues = parsed.kind === 'success' ? parsed.warnings : parsed.errors;
-    const otaCodes = issues.map((i) => i.code);
-    // The updates each Warning or Error names were not applied (./issues.ts).
-    const named = new Map<number, OtaIssue>();
-    const general: OtaIssue[] = [];
-    for (const i of issues) {
-      // A Warning's Status "specifies how/if the request information was processed"
-      // (api-reference/warning): only one that says it was (OpenTravel's "Complete") names nothing
-      // left undone; NotProcessed, Incomplete, Unknown or none block what it names.
-      const blocking = parsed.kind === 'errors' || !/^\s*complete\s*$/i.test(i.status ?? '');
-      const which = blocking
-        ? namedUpdates(
-            i,
-            batch.map((r) => ({ ...r, value: r.value as BookingAvailUpdate })),
-          )
-        : [];
-      if (!which.length) general.push(i);
-      for (const idx of which) if (!named.has(idx)) named.set(idx, i);
-    }
-    // v1.1: HTTP 400 when every update failed; 200 when at least one was applied.
-    const failedAll = status === 400;
-    const log = (st: 'success' | 'partial' | 'failed', message: string | null) =>
-      ctx.logRequest({
-        ...base,
-        bytes,
-        status: st,
-        httpStatus: status,
-        otaCodes,
-        errorCode: st === 'failed' ? 'ERR_OTA_REJECTED' : null,
-        message,
-        attempts: res.attempts,
-        durationMs: performance.now() - started,
-      });
-    // Errors that name no update leave the fate of every unnamed update unknown (a 400 refused
-    // them for a reason we cannot tell, or a 200 with <Errors> applied some): send them again.
-    if (parsed.kind === 'errors' && general.length && batch.length > named.size) {
-      const again = batch.filter((_, idx) => !named.has(idx));
-      if (again.length < batch.length || batch.length > 1) {
-        await log(named.size ? 'partial' : 'failed', `${issueText(general[0]!)} (${again.length} update(s) not named: sent again)`);
-        for (const [idx, issue] of named) out.rejected.push({ covers: batch[idx]!.covers, error: rejection(issue, batch[idx]!) });
-        return again;
-      }
-    }
-    // A 200 applied every update its issues do not name; a 400 none (each then carries the first issue).
-    const refused = batch.map((r, idx) => ({ r, issue: named.get(idx) ?? (failedAll ? issues[0] : undefined) })).filter((x) => x.issue);
-    const applied = failedAll ? [] : batch.filter((_, idx) => !named.has(idx));
-    await log(failedAll ? 'failed' : refused.length ? 'partial' : 'success', issues.length ? issueText(issues[0]!) : null);
-    out.acked.push(...ackedCells(applied));
-    for (const { r, issue } of refused) out.rejected.push({ covers: r.covers, error: rejection(issue!, r) });
-    if (parsed.kind === 'success')
-      for (const i of general)
-        out.warnings.push({ severity: 'warning', kind: 'ota_warning', errorCode: 'OTA_WARNING', otaCode: i.code || null, message: issueText(i) });
-    return 'ok';
-  } catch (err) {
-    const e =
-      err instanceof StayosError
-        ? err
-        : ctx.signal.aborted
-          ? new StayosError('ERR_OTA_UNAVAILABLE', 'booking_com: stopped (the worker is shutting down)', { cause: err })
-          : new StayosError('ERR_INTERNAL', `booking_com push failed: ${(err as Error).message}`, { cause: err });
-    const attempts = (e as StayosError & { attempts?: number }).attempts ?? 1;
-    out.requests += attempts;
-    if (e.details?.httpStatus !== undefined || e.code !== 'ERR_OTA_AUTH') {
-      await ctx.logRequest({
-        ...base,
-        bytes,
-        status: 'failed',
-        httpStatus: Number(e.details?.httpStatus ?? 0) || null,
-        otaCodes: [],
-        errorCode: e.code,
-        message: e.message,
-        attempts,
-        durationMs: performance.now() - started,
-      });
-    }
-    // Refused credentials or an endpoint that answers with an unexpected HTTP status stop the
-    // connection until a probe. Anything else backs off like an outage, our own failures (the
-    // database under the rate limit, the token or the log; a bug) included: the breaker marks the
-    // connection down after repeated failures, and the error table shows why.
-    out.stop = {
-      kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_REJECTED' || e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable',
-      error: e,
-      retryAfterMs: Number(e.details?.retryAfterMs ?? 0),
-    };
-    return 'stop';
-  }
+    },
+  };
 }
 
 const issueText = (i: OtaIssue) => `booking_com ${i.code || '(no code)'}${i.type ? ` type ${i.type}` : ''}: ${i.shortText ?? i.text ?? 'no text'}`;

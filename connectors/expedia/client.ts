@@ -2,14 +2,16 @@
  * The Expedia connector: deltas as AvailRateUpdateRQ messages to `${endpoint_url}/eqc/ar`, within
  * Expedia's limits (≤ 5,000 updates, ≤ 100 KB per message), one request at a time per hotel (the
  * worker holds the connection's lock for the whole push), each answer acted on by error family
- * (../shared/ota/README.md): an `<Error>` means nothing in the message was applied.
+ * (../shared/ota/README.md): an `<Error>` means nothing in the message was applied. The requests go
+ * out through the shared push loop (connectors/outbound/push-loop.ts): rate limit, timeout,
+ * retries, sync log and the breaker's stops are the loop's; this file is Expedia's protocol.
  */
 import { StayosError } from '../../core/errors.ts';
 import type { AriValues } from '../outbound/sql/ari.ts';
 import type { OtaValues } from '../outbound/types.ts';
-import type { Connector, PushCell, PushContext, PushOutcome } from '../outbound/connector.ts';
-import { ackedCells, cellIdsOf, packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
-import { post, withRetries } from '../outbound/resilience.ts';
+import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
+import { packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { runPushLoop, type PushBatch, type PushProtocol, type Verdict } from '../outbound/push-loop.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES, arUpdateCount, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
 import { arRate, expediaPricingOf } from './pricing.ts';
@@ -39,19 +41,7 @@ export const expediaConnector: Connector = {
     };
   },
 
-  async push(ctx, cells) {
-    const out: PushOutcome = { acked: [], rejected: [], warnings: [], requests: 0 };
-    const ranges = plan(cells);
-    const queue = chunk(ranges);
-    const nights = new Map(cells.map((c) => [c.cellId, c.night]));
-    while (queue.length) {
-      const batch = queue.shift()!;
-      const r = await send(ctx, batch, out, (id) => nights.get(id));
-      if (r === 'stop') return out;
-      if (r === 'split') queue.unshift(...split(batch));
-    }
-    return out;
-  },
+  push: (ctx, cells) => runPushLoop(ctx, cells, protocol(cells)),
 };
 
 /** Room-level inventory per (room, night); rate plan values per (room, rate, night). */
@@ -156,147 +146,105 @@ function split(batch: Planned[]): Planned[][] {
   return [batch.slice(0, half), batch.slice(half)];
 }
 
-async function send(ctx: PushContext, batch: Planned[], out: PushOutcome, nightOf: (cellId: string) => string | undefined): Promise<'ok' | 'stop' | 'split'> {
-  const started = performance.now();
-  const cellIds = cellIdsOf(batch);
-  const base = { kind: 'ar' as const, cells: cellIds.length, ranges: batch.length };
-  let bytes = 0;
-  let attempts = 0;
-  try {
-    const xml = buildAvailRateUpdateRQ(
-      auth(ctx),
-      batch.map((r) => r.value),
-    );
-    bytes = Buffer.byteLength(xml);
-    if ((bytes > AR_MAX_BYTES || batch.reduce((n, r) => n + arUpdateCount(r.value), 0) > AR_MAX_UPDATES) && batch.length > 1) return 'split';
-    const res = await withRetries(
-      { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
-      async () => {
-        await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
-        const answer = await post(
-          `${ctx.connection.endpointUrl.replace(/\/+$/, '')}/eqc/ar`,
-          xml,
-          { 'Content-Type': 'text/xml; charset=utf-8' },
-          ctx.settings.timeoutMs,
-          'expedia',
-          ctx.signal,
-        );
-        // "401 … (no body)" (EG AR error-messaging): the credentials, not an outage.
-        if (answer.status === 401)
-          throw new StayosError('ERR_OTA_AUTH', 'expedia: HTTP 401, the credentials were refused', { details: { ota: 'expedia', httpStatus: 401 } });
-        const parsed = await parseAvailRateUpdateRS(answer.body);
-        if (parsed.kind === 'error') {
-          const retryable = parsed.errors.find((e) => arErrorFamily(e.code) === 'retry' || e.code === 3210);
-          if (retryable)
-            throw new StayosError('ERR_OTA_UNAVAILABLE', `expedia ${retryable.code}: ${retryable.message}`, {
-              details: { ota: 'expedia', code: retryable.code, httpStatus: answer.status },
-            });
+/** The request of a batch: over Expedia's limits (our estimate was short), it is split first. */
+const batchOf = (updates: Planned[]): PushBatch<ArUpdate> => ({ kind: 'ar', updates });
+
+type Answer = Awaited<ReturnType<typeof parseAvailRateUpdateRS>>;
+
+/** Expedia's AR protocol on the shared push loop (connectors/outbound/push-loop.ts). */
+function protocol(cells: PushCell[]): PushProtocol<ArUpdate, Answer> {
+  const nights = new Map(cells.map((c) => [c.cellId, c.night]));
+  return {
+    ota: 'expedia',
+    batches: (_ctx, cs) => chunk(plan(cs)).map(batchOf),
+
+    async request(ctx, batch) {
+      const xml = buildAvailRateUpdateRQ(
+        auth(ctx),
+        batch.updates.map((r) => r.value),
+      );
+      const bytes = Buffer.byteLength(xml);
+      if ((bytes > AR_MAX_BYTES || batch.updates.reduce((n, r) => n + arUpdateCount(r.value), 0) > AR_MAX_UPDATES) && batch.updates.length > 1) {
+        return { again: split(batch.updates).map(batchOf) };
+      }
+      return { url: `${ctx.connection.endpointUrl.replace(/\/+$/, '')}/eqc/ar`, body: xml, headers: { 'Content-Type': 'text/xml; charset=utf-8' } };
+    },
+
+    async read(_ctx, answer) {
+      // "401 … (no body)" (EG AR error-messaging): the credentials, not an outage.
+      if (answer.status === 401)
+        throw new StayosError('ERR_OTA_AUTH', 'expedia: HTTP 401, the credentials were refused', { details: { ota: 'expedia', httpStatus: 401 } });
+      const parsed = await parseAvailRateUpdateRS(answer.body);
+      if (parsed.kind === 'error') {
+        const retryable = parsed.errors.find((e) => arErrorFamily(e.code) === 'retry' || e.code === 3210);
+        if (retryable) {
+          throw new StayosError('ERR_OTA_UNAVAILABLE', `expedia ${retryable.code}: ${retryable.message}`, {
+            details: { ota: 'expedia', code: retryable.code, httpStatus: answer.status },
+          });
         }
-        return { parsed, status: answer.status };
-      },
-      ctx.signal,
-    );
-    attempts = res.attempts;
-    out.requests += res.attempts;
-    const { parsed, status } = res.value;
-    const codes = (parsed.kind === 'error' ? parsed.errors : parsed.warnings).map((e) => String(e.code));
-    const duration = performance.now() - started;
-    if (parsed.kind === 'success') {
-      // Items a warning names were not applied as sent: not acknowledged, recorded on their cells.
-      const { refused, general } = readWarnings(parsed.warnings, batch, nightOf);
-      const notApplied = new Set(refused.flatMap((r) => r.covers.map((c) => `${c.cellId}|${c.part}`)));
-      await ctx.logRequest({
-        ...base,
-        bytes,
-        status: notApplied.size ? 'partial' : 'success',
-        httpStatus: status,
-        otaCodes: codes,
-        errorCode: null,
-        message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null,
-        attempts,
-        durationMs: duration,
-      });
-      out.acked.push(...ackedCells(batch.map((r) => ({ covers: r.covers.filter((c) => !notApplied.has(`${c.cellId}|${c.part}`)) }))));
-      out.rejected.push(...refused);
-      out.warnings.push(...general);
-      return 'ok';
-    }
-    return refused(ctx, batch, parsed.errors, out, { ...base, bytes, httpStatus: status, otaCodes: codes, attempts, durationMs: duration });
-  } catch (err) {
-    const e =
-      err instanceof StayosError
-        ? err
-        : ctx.signal.aborted
-          ? new StayosError('ERR_OTA_UNAVAILABLE', 'expedia: stopped (the worker is shutting down)', { cause: err })
-          : new StayosError('ERR_INTERNAL', `expedia push failed: ${(err as Error).message}`, { cause: err });
-    attempts = (e as StayosError & { attempts?: number }).attempts ?? Math.max(attempts, 1);
-    out.requests += attempts;
-    await ctx.logRequest({
-      ...base,
-      bytes,
-      status: 'failed',
-      httpStatus: Number(e.details?.httpStatus ?? 0) || null,
-      otaCodes: e.details?.code ? [String(e.details.code)] : [],
-      errorCode: e.code,
-      message: e.message,
-      attempts,
-      durationMs: performance.now() - started,
-    });
-    // A failure of our own (the database under the rate limit or the log, a bug) backs off like an
-    // outage: the breaker marks the connection down after repeated failures, and the error table
-    // shows it. Only the OTA refusing our credentials stops the connection until a probe.
-    // A URL that is not Expedia's (set by hand past the API's check) stops it too, naming the URL.
-    out.stop = {
-      kind: e.code === 'ERR_OTA_AUTH' ? 'auth' : e.code === 'ERR_OTA_HOST_NOT_ALLOWED' ? 'down' : 'unavailable',
-      error: e,
-      retryAfterMs: Number(e.details?.retryAfterMs ?? 0),
-    };
-    return 'stop';
-  }
+      }
+      return parsed;
+    },
+
+    judge(_ctx, batch, parsed) {
+      if (parsed.kind === 'success') {
+        const codes = parsed.warnings.map((e) => String(e.code));
+        // Items a warning names were not applied as sent: not acknowledged, recorded on their cells.
+        const { refused, general } = readWarnings(parsed.warnings, batch.updates, (id) => nights.get(id));
+        const notApplied = new Set(refused.flatMap((r) => r.covers.map((c) => `${c.cellId}|${c.part}`)));
+        return {
+          applied: batch.updates.map((r) => ({ covers: r.covers.filter((c) => !notApplied.has(`${c.cellId}|${c.part}`)) })),
+          refused,
+          again: [],
+          warnings: general,
+          otaCodes: codes,
+          message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null,
+        };
+      }
+      return refusal(batch.updates, parsed.errors);
+    },
+  };
 }
 
-/** An `<Error>` answer that retrying cannot fix, by family. */
-async function refused(
-  ctx: PushContext,
-  batch: Planned[],
-  errors: ArIssue[],
-  out: PushOutcome,
-  log: { kind: 'ar'; cells: number; ranges: number; bytes: number; httpStatus: number; otaCodes: string[]; attempts: number; durationMs: number },
-): Promise<'stop' | 'split' | 'ok'> {
+/** An `<Error>` answer that retrying cannot fix, by family: nothing in the message was applied. */
+function refusal(batch: Planned[], errors: ArIssue[]): Verdict<ArUpdate> {
   const first = errors[0]!;
   const family = arErrorFamily(first.code);
   const text = `expedia ${first.code}: ${first.message}`;
-  await ctx.logRequest({ ...log, status: 'failed', errorCode: family === 'auth' ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', message: text });
+  const base = { applied: [], refused: [], again: [], warnings: [], otaCodes: errors.map((e) => String(e.code)), message: text };
   if (family === 'auth') {
-    out.stop = { kind: 'auth', error: new StayosError('ERR_OTA_AUTH', text, { details: { ota: 'expedia', code: first.code } }), retryAfterMs: 0 };
-    return 'stop';
+    return {
+      ...base,
+      errorCode: 'ERR_OTA_AUTH',
+      stop: { kind: 'auth', error: new StayosError('ERR_OTA_AUTH', text, { details: { ota: 'expedia', code: first.code } }), retryAfterMs: 0 },
+    };
   }
   if (family === 'mapping' && first.code === 3202) {
-    out.stop = {
-      kind: 'down',
-      error: new StayosError('ERR_OTA_REJECTED', `${text} (the hotel id is not mapped at Expedia)`, { details: { ota: 'expedia', code: first.code } }),
-      retryAfterMs: 0,
-    };
-    return 'stop';
+    const error = new StayosError('ERR_OTA_REJECTED', `${text} (the hotel id is not mapped at Expedia)`, { details: { ota: 'expedia', code: first.code } });
+    return { ...base, stop: { kind: 'down', error, retryAfterMs: 0 } };
   }
-  if (family === 'mapping' && new Set(batch.map((r) => r.series)).size > 1) return 'split';
-  // Anything else refused (a bug family, a limit our packing missed, an unlisted code): nothing
-  // was applied and the answer does not say which update is at fault, so the message is resent in
-  // halves until the refused update stands alone; only that one is recorded and dropped.
-  if (family !== 'mapping' && batch.length > 1) return 'split';
-  const sample = batch[0]!;
-  const [room, rate] = sample.series.split('|').slice(1);
-  out.rejected.push({
-    covers: batch.flatMap((r) => r.covers),
-    error: {
-      severity: 'error',
-      kind: family === 'mapping' ? 'mapping' : 'rejected',
-      errorCode: 'ERR_OTA_REJECTED',
-      otaCode: String(first.code),
-      message: family === 'mapping' ? `${text} (Expedia room ${room}${rate ? `, rate plan ${rate}` : ''})` : text,
-      stayFrom: batch.reduce((m, r) => (r.from < m ? r.from : m), batch[0]!.from),
-      stayTo: batch.reduce((m, r) => (r.to > m ? r.to : m), batch[0]!.to),
-    },
-  });
-  return 'ok';
+  // A mapping error is resent one series at a time; anything else refused (a bug family, a limit
+  // our packing missed, an unlisted code) in halves until the refused update stands alone: the
+  // answer does not say which update is at fault, and only that one is recorded and dropped.
+  if ((family === 'mapping' && new Set(batch.map((r) => r.series)).size > 1) || (family !== 'mapping' && batch.length > 1)) {
+    return { ...base, again: split(batch).map(batchOf) };
+  }
+  const [room, rate] = batch[0]!.series.split('|').slice(1);
+  return {
+    ...base,
+    refused: [
+      {
+        covers: batch.flatMap((r) => r.covers),
+        error: {
+          severity: 'error',
+          kind: family === 'mapping' ? 'mapping' : 'rejected',
+          errorCode: 'ERR_OTA_REJECTED',
+          otaCode: String(first.code),
+          message: family === 'mapping' ? `${text} (Expedia room ${room}${rate ? `, rate plan ${rate}` : ''})` : text,
+          stayFrom: batch.reduce((m, r) => (r.from < m ? r.from : m), batch[0]!.from),
+          stayTo: batch.reduce((m, r) => (r.to > m ? r.to : m), batch[0]!.to),
+        },
+      },
+    ],
+  };
 }

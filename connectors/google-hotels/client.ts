@@ -188,16 +188,18 @@ interface Split {
 }
 
 /** One more series answered; once all have, the refused ones go on alone (see `alone`). */
-function settle(split: Split): { again: Array<PushBatch<Update>>; refused: Array<{ update: PlannedRange<Update>; error: SyncErrorEntry }> } {
+function settle(split: Split): { again: Array<PushBatch<Update>>; refused: Array<{ covers: PlannedRange<Update>['covers']; error: SyncErrorEntry }> } {
   split.answered += 1;
   return split.answered === split.parts ? alone(split.refused) : { again: [], refused: [] };
 }
 
 /** Refused batches of one series: halved while they hold more than one update; a single one is refused for good. */
-function alone(list: Split['refused']): { again: Array<PushBatch<Update>>; refused: Array<{ update: PlannedRange<Update>; error: SyncErrorEntry }> } {
+function alone(list: Split['refused']): { again: Array<PushBatch<Update>>; refused: Array<{ covers: PlannedRange<Update>['covers']; error: SyncErrorEntry }> } {
   return {
     again: list.filter((x) => x.batch.updates.length > 1).flatMap((x) => halves(x.batch)),
-    refused: list.filter((x) => x.batch.updates.length === 1).map((x) => ({ update: x.batch.updates[0]!, error: rejection(x.issue, x.batch.updates[0]!) })),
+    refused: list
+      .filter((x) => x.batch.updates.length === 1)
+      .map((x) => ({ covers: x.batch.updates[0]!.covers, error: rejection(x.issue, x.batch.updates[0]!) })),
   };
 }
 

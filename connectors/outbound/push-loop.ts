@@ -1,5 +1,5 @@
 /**
- * The push loop every OTA's connector can run (issue 17): a queue of requests, each within the
+ * The push loop every OTA's connector runs (issue 17: Booking.com, Expedia and Google Hotels): a queue of requests, each within the
  * OTA's limits; each sent with the connection's rate limit, timeout and retries (transient
  * failures: connection errors, timeouts, 429, 5xx, and whatever the protocol calls retryable);
  * each answer judged by the protocol into cells acknowledged, parts refused for good, warnings,
@@ -9,7 +9,7 @@
  * outside the protocol or a URL that is not the OTA's → `down`; anything else → `unavailable`
  * (backoff). The protocol (an adapter's) knows its messages; the loop knows no OTA.
  */
-import { StayosError } from '../../core/errors.ts';
+import { StayosError, type ErrorCode } from '../../core/errors.ts';
 import type { PushCell, PushContext, PushOutcome, PushStop } from './connector.ts';
 import { cellIdsOf, type PlannedRange } from './plan.ts';
 import { post, withRetries, type HttpAnswer } from './resilience.ts';
@@ -25,18 +25,22 @@ export interface PushBatch<U> {
 
 /** What the protocol makes of an answer. */
 export interface Verdict<U> {
-  /** The updates the OTA applied. */
-  applied: Array<PlannedRange<U>>;
-  /** Updates refused for good, each with its error (recorded on its cells, not retried). */
-  refused: Array<{ update: PlannedRange<U>; error: SyncErrorEntry; value?: boolean }>;
+  /** What the OTA applied: updates, or the parts of their cells it applied. */
+  applied: Array<Pick<PlannedRange<U>, 'covers'>>;
+  /** Parts refused for good, each group with its error (recorded on its cells, not retried; `value`: these very values refused). */
+  refused: Array<{ covers: PlannedRange<U>['covers']; error: SyncErrorEntry; value?: boolean }>;
   /** Updates whose fate is unknown: sent again, as these batches, at the head of the queue. */
   again: Array<PushBatch<U>>;
   warnings: SyncErrorEntry[];
   otaCodes: string[];
   /** The sync log's line for this request. */
   message: string | null;
-  /** The push ends here: the answer says no request can succeed now (a hotel-wide refusal). */
+  /** The push ends here: the answer says no request can succeed now (refused credentials, a hotel-wide refusal). */
   stop?: PushStop;
+  /** The sync log's error code when not the loop's own (ERR_OTA_REJECTED for a failed request). */
+  errorCode?: ErrorCode;
+  /** The sync log's status when not the loop's own (failed when nothing applied, partial when something was not). */
+  status?: 'success' | 'partial' | 'failed';
 }
 
 export interface PushProtocol<U, A> {
@@ -44,8 +48,8 @@ export interface PushProtocol<U, A> {
   ota: string;
   /** The requests of a push, in order. */
   batches(ctx: PushContext, cells: PushCell[]): Array<PushBatch<U>>;
-  /** The request of one batch (URL, body, headers). */
-  request(ctx: PushContext, batch: PushBatch<U>): Promise<{ url: string; body: string; headers: Record<string, string> }>;
+  /** The request of one batch (URL, body, headers); or, when its message would be over the OTA's limits, the batches to send instead. */
+  request(ctx: PushContext, batch: PushBatch<U>): Promise<{ url: string; body: string; headers: Record<string, string> } | { again: Array<PushBatch<U>> }>;
   /**
    * Reads one HTTP answer (429 and 5xx never reach it: they are retried). Throws a StayosError:
    * ERR_OTA_UNAVAILABLE to retry, ERR_OTA_AUTH for refused credentials, ERR_OTA_REJECTED for an
@@ -53,6 +57,12 @@ export interface PushProtocol<U, A> {
    */
   read(ctx: PushContext, answer: HttpAnswer, batch: PushBatch<U>): Promise<A>;
   judge(ctx: PushContext, batch: PushBatch<U>, answer: A): Verdict<U>;
+  /** Headers that may change between attempts (a token), added to the request's own before each. */
+  authorize?(ctx: PushContext, url: string): Promise<Record<string, string>>;
+  /** Whether a failure that ended the push is logged here (false: it was logged where it happened, e.g. a token exchange). */
+  logsFailure?(error: StayosError): boolean;
+  /** The push's outcome, last (e.g. parts acknowledged only when every request carrying them was). */
+  finish?(out: PushOutcome): PushOutcome;
 }
 
 /** Halves of a batch (a refused message whose answer names no update). */
@@ -73,7 +83,7 @@ export async function runPushLoop<U, A>(ctx: PushContext, cells: PushCell[], pro
     if (again === 'stop') break;
     queue.unshift(...again.filter((b) => b.updates.length));
   }
-  return out;
+  return protocol.finish ? protocol.finish(out) : out;
 }
 
 async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch: PushBatch<U>, out: PushOutcome): Promise<Array<PushBatch<U>> | 'stop'> {
@@ -82,26 +92,29 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
   let bytes = 0;
   try {
     const req = await protocol.request(ctx, batch);
+    if ('again' in req) return req.again;
     bytes = Buffer.byteLength(req.body);
     const res = await withRetries(
       { maxAttempts: ctx.settings.maxAttempts, initialDelayMs: ctx.settings.retryInitialMs, maxDelayMs: ctx.settings.retryMaxMs },
       async () => {
+        const headers = protocol.authorize ? { ...req.headers, ...(await protocol.authorize(ctx, req.url)) } : req.headers;
         await ctx.rateLimits.take(ctx.connection.id, ctx.settings.perMinute, ctx.signal);
-        const answer = await post(req.url, req.body, req.headers, ctx.settings.timeoutMs, protocol.ota, ctx.signal);
+        const answer = await post(req.url, req.body, headers, ctx.settings.timeoutMs, protocol.ota, ctx.signal);
         return { status: answer.status, read: await protocol.read(ctx, answer, batch) };
       },
       ctx.signal,
     );
     out.requests += res.attempts;
     const v = protocol.judge(ctx, batch, res.value.read);
-    const failed = !v.applied.length && (v.refused.length > 0 || v.again.length > 0);
+    const failed = Boolean(v.stop) || (!v.applied.some((a) => a.covers.length) && (v.refused.length > 0 || v.again.length > 0));
+    const status = v.status ?? (failed ? 'failed' : v.refused.length || v.again.length ? 'partial' : 'success');
     await ctx.logRequest({
       ...base,
       bytes,
-      status: failed ? 'failed' : v.refused.length || v.again.length ? 'partial' : 'success',
+      status,
       httpStatus: res.value.status,
       otaCodes: v.otaCodes,
-      errorCode: failed ? 'ERR_OTA_REJECTED' : null,
+      errorCode: status === 'failed' ? (v.errorCode ?? 'ERR_OTA_REJECTED') : null,
       message: v.message,
       attempts: res.attempts,
       durationMs: performance.now() - started,
@@ -119,7 +132,7 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
           [] as PushOutcome['acked'],
         ),
     );
-    for (const r of v.refused) out.rejected.push({ covers: r.update.covers, error: r.error, ...(r.value ? { value: true } : {}) });
+    for (const r of v.refused) out.rejected.push({ covers: r.covers, error: r.error, ...(r.value ? { value: true } : {}) });
     out.warnings.push(...v.warnings);
     if (v.stop) {
       out.stop = v.stop;
@@ -135,17 +148,19 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
           : new StayosError('ERR_INTERNAL', `${protocol.ota} push failed: ${(err as Error).message}`, { cause: err });
     const attempts = (e as StayosError & { attempts?: number }).attempts ?? 1;
     out.requests += attempts;
-    await ctx.logRequest({
-      ...base,
-      bytes,
-      status: 'failed',
-      httpStatus: Number(e.details?.httpStatus ?? 0) || null,
-      otaCodes: e.details?.code ? [String(e.details.code)] : [],
-      errorCode: e.code,
-      message: e.message,
-      attempts,
-      durationMs: performance.now() - started,
-    });
+    if (protocol.logsFailure?.(e) ?? true) {
+      await ctx.logRequest({
+        ...base,
+        bytes,
+        status: 'failed',
+        httpStatus: Number(e.details?.httpStatus ?? 0) || null,
+        otaCodes: e.details?.code ? [String(e.details.code)] : [],
+        errorCode: e.code,
+        message: e.message,
+        attempts,
+        durationMs: performance.now() - started,
+      });
+    }
     // Our own failures (the database under the rate limit or the log, a bug) back off like an
     // outage: the breaker marks the connection down after repeated failures, and the error table
     // shows why. Refused credentials, an answer outside the protocol, a URL not the OTA's: stop.
