@@ -7,7 +7,8 @@
  * wiring from the registry. Every channel list — routes, CLI choices, API enums, dashboard
  * labels, demo connections, the CDC's consumers — is derived from the registry.
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import type { StayosError } from '../core/errors.ts';
 import type { z } from 'zod';
 import type { Pool } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
@@ -33,13 +34,52 @@ export interface ProtocolAnswer {
   status: number;
   contentType: string;
   body: string;
+  headers?: Record<string, string>;
 }
 
+/** An inbound HTTP request as the webhook skeleton hands it to an adapter (the body as text). */
+export interface WebhookRequest {
+  ip: string;
+  headers: Record<string, string | string[] | undefined>;
+  params: Record<string, string>;
+  body: string;
+  /** performance.now() at receipt. */
+  started: number;
+}
+
+/** What a webhook learnt from a request before it is authenticated. */
+export interface OpenedMessage {
+  /** The connection the request claims (by hotel code, by id in the path …), or undefined. */
+  lookup(pool: Pool): Promise<InboundConnection | undefined>;
+  /** The lockout's target: per connection when one was found, else what the protocol says (never one per made-up code). */
+  target(connection: InboundConnection | undefined): string;
+  credentials: { username: string | undefined; password: string | undefined };
+  /** No connection, or not these credentials: the protocol's own answer if it has one (Expedia: a known account naming a hotel it lacks). */
+  unknown?(deps: WebhookDeps): Promise<ProtocolAnswer | undefined>;
+  /** Parse, deliver (inbound/deliver.ts, with the adapter's rules) and answer, for the authenticated connection. */
+  deliver(connection: InboundConnection, deps: WebhookDeps): Promise<ProtocolAnswer>;
+}
+
+/**
+ * A push OTA's webhook: the skeleton (api/webhooks/skeleton.ts) runs auth → connection → rate
+ * limit → deliver → answer; the adapter reads its protocol and words every answer.
+ */
 export interface WebhookAdapter {
-  /** The route prefix its requests come to (e.g. /webhooks/expedia): early answers are chosen by it. */
+  /** The route, e.g. /webhooks/expedia or /webhooks/ota/:connectionId; early answers are chosen by its prefix. */
+  route: string;
   prefix: string;
-  /** Registers the route(s) on the webhook scope. */
-  register(app: FastifyInstance, deps: WebhookDeps): void;
+  /** For the OpenAPI document. */
+  summary: string;
+  description: string;
+  /** Reads what authentication needs (headers, path, or the message itself); or answers at once (a body it cannot read). */
+  open(request: WebhookRequest): Promise<OpenedMessage | ProtocolAnswer>;
+  /**
+   * The protocol's answer to what the skeleton refuses: `locked` (too many failed authentications
+   * from this address), `auth` (unknown connection or wrong credentials: one answer for both),
+   * `rate_limited` (the connection over its budget), `unavailable` (our failure: resend later);
+   * `wait` in seconds where there is one.
+   */
+  answer(kind: 'locked' | 'auth' | 'rate_limited' | 'unavailable', detail: { wait?: number; error?: StayosError }): ProtocolAnswer;
   /**
    * The protocol's answer to a request refused before its handler ran: too many from its address,
    * too large, or unreadable; `status` is the HTTP status the skeleton would use (429, 413, or the

@@ -12,6 +12,7 @@ import type { WebhookAdapter } from '../../connectors/adapter.ts';
 import { ADAPTERS } from '../../connectors/registry.ts';
 import type { WebhookDeps } from '../../inbound/index.ts';
 import { clientKey } from './client-address.ts';
+import { mountWebhook } from './skeleton.ts';
 
 export interface WebhookOptions {
   bodyLimit: number;
@@ -93,6 +94,6 @@ export function webhookRoutes(options: WebhookOptions) {
       const a = webhookOf(request.url).refuse(tooLarge ? 'too_large' : 'unreadable', text, status);
       return reply.code(a.status).type(a.contentType).send(a.body);
     });
-    for (const w of WEBHOOKS) w.register(app, deps);
+    for (const w of WEBHOOKS) mountWebhook(app, deps, w);
   };
 }

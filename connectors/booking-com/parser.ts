@@ -4,9 +4,9 @@
  * ERR_OTA_INVALID_RESPONSE. An issue's `rph` is a Warning's `RPH`, or an Error's numeric `RecordID`
  * (the 2015A ErrorType has no RPH): the `LocatorID` (1-based update index) our builders sent.
  */
-import { parseStringPromise, processors, type ParserOptions } from 'xml2js';
 import { z } from 'zod';
 import { StayosError } from '../../core/errors.ts';
+import { readXml } from '../../core/xml.ts';
 
 const OTA_DETAILS = { ota: 'booking_com' } as const;
 
@@ -14,53 +14,48 @@ function invalid(message: string, cause?: unknown): StayosError {
   return new StayosError('ERR_OTA_INVALID_RESPONSE', `Booking.com: ${message}`, { cause, details: { ...OTA_DETAILS } });
 }
 
-/** xml2js options shared with the sandbox: arrays everywhere (zod decides cardinality), prefixes dropped. */
-export const XML2JS_OPTIONS: ParserOptions = {
-  explicitArray: true,
-  explicitCharkey: true, // element text always under `_`, so an issue is always an object
-  emptyTag: () => ({}), // `<Success/>` → {} rather than ''
-  tagNameProcessors: [processors.stripPrefix],
-};
-
-export async function parseXml(xml: string): Promise<unknown> {
-  let doc: unknown;
+/** The answer, read the one way (core/xml.ts): arrays everywhere (zod decides cardinality), prefixes dropped. */
+async function parseXml(xml: string): Promise<Record<string, unknown>> {
   try {
-    doc = await parseStringPromise(xml, XML2JS_OPTIONS);
+    const { root, node } = await readXml(xml);
+    return { [root]: node };
   } catch (err) {
     throw invalid(`the response is not well-formed XML (${(err as Error).message.split('\n')[0]})`, err);
   }
-  if (doc === null || typeof doc !== 'object') throw invalid('the response is empty');
-  return doc;
 }
 
 const one = <T extends z.ZodType>(item: T) => z.array(item).length(1);
 
-const issueSchema = z
-  .object({
-    _: z.string().optional(),
-    $: z
-      .object({
-        Type: z.string().optional(),
-        Code: z.string().optional(),
-        ShortText: z.string().optional(),
-        Status: z.string().optional(),
-        RPH: z
-          .string()
-          .regex(/^\d{1,8}$/, 'RPH must be a number')
-          .optional(),
-        RecordID: z.string().optional(),
-      })
-      .optional(),
-  })
-  .transform(({ _, $ = {} }) => ({
-    // Code is optional in OpenTravel; '' says "the OTA gave none" without failing a valid answer.
-    code: $.Code ?? '',
-    type: $.Type,
-    shortText: $.ShortText,
-    status: $.Status,
-    rph: $.RPH !== undefined ? Number($.RPH) : $.RecordID !== undefined && /^\d{1,8}$/.test($.RecordID) ? Number($.RecordID) : undefined,
-    text: _?.trim() || undefined,
-  }));
+const issueSchema = z.preprocess(
+  // An issue with text only reads as its text: the same shape as one with attributes.
+  (v) => (typeof v === 'string' ? { _: v } : v),
+  z
+    .object({
+      _: z.string().optional(),
+      $: z
+        .object({
+          Type: z.string().optional(),
+          Code: z.string().optional(),
+          ShortText: z.string().optional(),
+          Status: z.string().optional(),
+          RPH: z
+            .string()
+            .regex(/^\d{1,8}$/, 'RPH must be a number')
+            .optional(),
+          RecordID: z.string().optional(),
+        })
+        .optional(),
+    })
+    .transform(({ _, $ = {} }) => ({
+      // Code is optional in OpenTravel; '' says "the OTA gave none" without failing a valid answer.
+      code: $.Code ?? '',
+      type: $.Type,
+      shortText: $.ShortText,
+      status: $.Status,
+      rph: $.RPH !== undefined ? Number($.RPH) : $.RecordID !== undefined && /^\d{1,8}$/.test($.RecordID) ? Number($.RecordID) : undefined,
+      text: _?.trim() || undefined,
+    })),
+);
 export type OtaIssue = z.output<typeof issueSchema>;
 
 const acknowledgementSchema = z
@@ -83,7 +78,7 @@ export type BookingResponse = z.output<typeof acknowledgementSchema>;
 const ROOTS = ['OTA_HotelAvailNotifRS', 'OTA_HotelRateAmountNotifRS'];
 
 export async function parseBookingResponse(xml: string): Promise<BookingResponse> {
-  const doc = (await parseXml(xml)) as Record<string, unknown>;
+  const doc = await parseXml(xml);
   const root = Object.keys(doc)[0] ?? '';
   if (!ROOTS.includes(root)) throw invalid(`unexpected root element <${root}> (expected ${ROOTS.join(' or ')})`);
   const parsed = acknowledgementSchema.safeParse(doc[root]);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { OtaAdapter } from '../adapter.ts';
 import { commonSettings, settingInt } from '../outbound/settings.ts';
-import { bnFault, bookingOfEnvelope, readEnvelope } from './booking-notification.ts';
+import { bookingOfEnvelope, readEnvelope } from './booking-notification.ts';
 import { expediaConnector } from './client.ts';
 import { EXPEDIA_INBOUND_RULES } from './inbound-rules.ts';
 import { expediaPricingOf, expediaPricingSettings } from './pricing.ts';
@@ -22,7 +22,6 @@ const demo = {
   roomCodes: { STD: '200101', DLX: '200102', STE: '200103' },
   rateCodes: { BAR: '300101', NRF: '300102', BB: '300103' },
 };
-const SOAP = 'text/xml; charset=utf-8';
 
 export const expediaAdapter: OtaAdapter = {
   code: 'expedia',
@@ -43,12 +42,7 @@ export const expediaAdapter: OtaAdapter = {
     days: DAYS,
   },
   inbound: {
-    webhook: {
-      prefix: '/webhooks/expedia',
-      register: expediaWebhook,
-      // SOAP 1.1: every Fault travels with HTTP 500; Server.4000 asks Expedia to resend later.
-      refuse: (reason, text) => ({ status: 500, contentType: SOAP, body: bnFault(reason === 'too_large' ? 'Client.2002' : 'Server.4000', text) }),
-    },
+    webhook: expediaWebhook,
     rules: EXPEDIA_INBOUND_RULES,
     // A stored message is the whole SOAP envelope (one booking).
     replay: ({ root, node }, connection) => (root === 'Envelope' ? [() => bookingOfEnvelope(readEnvelope(root, node), connection)] : []),

@@ -6,7 +6,7 @@
  * RQ holds AvailRateUpdate elements or, for 2007/02 compatibility, one bare DateRange + RoomTypes.
  * xml2js groups children by name, so element order is not checked (xmllint does that in tests).
  */
-import { parseStringPromise } from 'xml2js';
+import { readXml } from '../../core/xml.ts';
 import { z } from 'zod';
 import { StayosError } from '../../core/errors.ts';
 import { AR_NAMESPACE, type ArUpdate } from './ar-message.ts';
@@ -116,7 +116,8 @@ export async function parseAvailRateUpdateRS(xml: string): Promise<ArResponse> {
     new StayosError('ERR_OTA_INVALID_RESPONSE', `Expedia AR response ${what}`, { cause, details: { ota: 'expedia' } });
   let doc: unknown;
   try {
-    doc = await parseStringPromise(xml);
+    const { root, node } = await readXml(xml); // the one reading configuration (core/xml.ts)
+    doc = { [root]: node };
   } catch (err) {
     throw invalid(`is not XML: ${(err as Error).message.split('\n')[0]}`, err);
   }
@@ -284,7 +285,8 @@ void _superset;
 export async function parseAvailRateUpdateRQ(xml: string): Promise<ParsedAvailRateUpdateRQ> {
   let doc: unknown;
   try {
-    doc = await parseStringPromise(xml);
+    const { root, node } = await readXml(xml); // the one reading configuration (core/xml.ts)
+    doc = { [root]: node };
   } catch (err) {
     throw new StayosError('ERR_VALIDATION', `AvailRateUpdateRQ is not well-formed XML: ${(err as Error).message.split('\n')[0]}`, {
       cause: err,

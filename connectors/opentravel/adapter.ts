@@ -5,8 +5,6 @@
  */
 import { z } from 'zod';
 import type { OtaAdapter } from '../adapter.ts';
-import { REFUSAL_REASONS } from '../../inbound/index.ts';
-import { resNotifErrors } from './messages.ts';
 import { parseReservation, reservationsIn } from './reservation.ts';
 import { opentravelWebhook } from './webhook.ts';
 
@@ -16,18 +14,7 @@ export const opentravelAdapter: OtaAdapter = {
   hosts: [],
   settings: z.object({}),
   inbound: {
-    webhook: {
-      prefix: '/webhooks/ota',
-      register: opentravelWebhook,
-      refuse: (reason, text, status) => {
-        const r = REFUSAL_REASONS[reason === 'unreadable' ? 'malformed_xml' : reason];
-        return {
-          status,
-          contentType: 'application/xml; charset=utf-8',
-          body: resNotifErrors('OTA_HotelResNotifRS', [{ type: r.otaType, code: r.otaCode, text }], new Date()),
-        };
-      },
-    },
+    webhook: opentravelWebhook,
     // (Each sender numbers its own reservations: its channel.channels row says ids_per_connection.)
     rules: {},
     replay: ({ root, node }, connection) =>
