@@ -34,6 +34,10 @@ import { ADAPTERS } from '../connectors/registry.ts';
 // CLI choices, from the OTA registry: channels whose bookings come in, channels with a sandbox.
 const INBOUND = ADAPTERS.filter((a) => a.inbound).map((a) => a.code);
 const SANDBOXED = ADAPTERS.filter((a) => a.sandbox).map((a) => a.code);
+// The full-sync bounds of each outbound OTA, for the help text.
+const OUTBOUND_DAYS = ADAPTERS.filter((a) => a.outbound)
+  .map((a) => `${a.name} ${a.outbound!.days.min}–${a.outbound!.days.max}`)
+  .join(', ');
 const orList = (xs: readonly string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}` : xs.join(''));
 
 const VERSION_RE = /^\d+(\.\d+)*$/;
@@ -113,7 +117,7 @@ program
   .command('full-sync')
   .description("push every mapped cell of a connection's window to its OTA (marks them dirty, then pushes and shows progress)")
   .requiredOption('--connection <id>', 'the connection id (UUID)')
-  .option('--days <n>', 'days from today (Booking.com >= 365, Expedia <= 730)', days, 500)
+  .option('--days <n>', `days from today (${OUTBOUND_DAYS})`, days, 500)
   .option('--no-wait', "only mark the cells; the running service's workers push them")
   .action(async (opts: { connection: string; days: number; wait: boolean }) => {
     const { config, log } = context();

@@ -53,6 +53,8 @@ export interface OpenedMessage {
   lookup(pool: Pool): Promise<InboundConnection | undefined>;
   /** The lockout's target: per connection when one was found, else what the protocol says (never one per made-up code). */
   target(connection: InboundConnection | undefined): string;
+  /** The target is known before any lookup (the connection's id in the path): the lockout is checked first, costing a blocked sender no query. */
+  targetKnown?: boolean;
   credentials: { username: string | undefined; password: string | undefined };
   /** No connection, or not these credentials: the protocol's own answer if it has one (Expedia: a known account naming a hotel it lacks). */
   unknown?(deps: WebhookDeps): Promise<ProtocolAnswer | undefined>;
@@ -68,6 +70,8 @@ export interface WebhookAdapter {
   /** The route, e.g. /webhooks/expedia or /webhooks/ota/:connectionId; early answers are chosen by its prefix. */
   route: string;
   prefix: string;
+  /** The protocol early answers to a URL under no webhook's prefix take (one adapter: OpenTravel's, the generic one). */
+  generic?: boolean;
   /** For the OpenAPI document. */
   summary: string;
   description: string;

@@ -1,6 +1,6 @@
 /**
  * connectors/ — dirty ARI cells → OTA, and OTA bookings in. One folder per OTA (booking-com/,
- * expedia/, opentravel/), each an adapter (adapter.ts: the OtaAdapter interface) listed in
+ * expedia/, google-hotels/, opentravel/), each an adapter (adapter.ts: the OtaAdapter interface) listed in
  * registry.ts; outbound/ is the engine every OTA shares (the sync worker, the delta planning,
  * retries, breaker and rate limits), which sees only the adapters' Connectors.
  *

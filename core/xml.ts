@@ -61,8 +61,9 @@ export type XmlNode = { $?: Record<string, string>; _?: string } & { [child: str
 export async function readXml(body: unknown): Promise<{ root: string; node: XmlNode }> {
   if (typeof body !== 'string' || !body.trim()) refused('malformed_xml', 'the body is empty or not text; send an XML document');
   const xml = body as string;
-  // `<!` outside comments and CDATA only starts a declaration; any `<!DOCTYPE` or `<!ENTITY` is refused.
-  if (/<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i.test(xml)) {
+  // `<!` outside comments and CDATA only starts a declaration: any `<!DOCTYPE` or `<!ENTITY` there is
+  // refused (the same words inside a comment or CDATA are text).
+  if (/<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i.test(xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, ''))) {
     refused('forbidden_xml', 'the document declares a DTD or entities, which are not accepted (no OTA message has them)');
   }
   const bad = notWellFormed(xml);

@@ -23,19 +23,28 @@ CREATE OR REPLACE FUNCTION shared.channel_user_id(channel_code text) RETURNS uui
 $$;
 
 -- Where a channel's reservation id is unique: '' (the whole channel) or the connection's id.
-CREATE FUNCTION channel.reservation_id_scope(p_channel text, p_connection uuid) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN c.ids_per_connection THEN p_connection::text ELSE '' END FROM channel.channels c WHERE c.code = p_channel
-$$;
+-- An unknown channel is an error, never a NULL scope (an advisory lock on NULL takes no lock).
+CREATE FUNCTION channel.reservation_id_scope(p_channel text, p_connection uuid) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE per_connection boolean;
+BEGIN
+  SELECT c.ids_per_connection INTO per_connection FROM channel.channels c WHERE c.code = p_channel AND c.deleted_at IS NULL;
+  IF per_connection IS NULL THEN
+    RAISE EXCEPTION 'unknown channel %', p_channel USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  RETURN CASE WHEN per_connection THEN p_connection::text ELSE '' END;
+END $$;
 GRANT EXECUTE ON FUNCTION channel.reservation_id_scope(text, uuid) TO authenticated_user, stayos_service;
 
--- id_scope was generated from a list of codes; now a trigger sets it from the channel's row.
+-- id_scope was generated from a list of codes; now a trigger sets it from the channel's row, on
+-- every write (so no UPDATE can set it by hand, as GENERATED ALWAYS refused before).
+-- (A channel's ids_per_connection is fixed once it has reservations: its adapter's nature.)
 ALTER TABLE channel.channel_reservations ALTER COLUMN id_scope DROP EXPRESSION;
 CREATE FUNCTION channel.set_reservation_id_scope() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.id_scope := channel.reservation_id_scope(NEW.channel_code, NEW.connection_id);
   RETURN NEW;
 END $$;
-CREATE TRIGGER channel_reservations_id_scope BEFORE INSERT OR UPDATE OF channel_code, connection_id ON channel.channel_reservations
+CREATE TRIGGER channel_reservations_id_scope BEFORE INSERT OR UPDATE ON channel.channel_reservations
   FOR EACH ROW EXECUTE FUNCTION channel.set_reservation_id_scope();
 
 -- As in V1.17.0, for every channel with outbound ARI instead of a list of two.

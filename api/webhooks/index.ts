@@ -34,9 +34,9 @@ const AUTH_FAILURES_PER_MINUTE_ALL = 300;
 const WEBHOOKS: readonly WebhookAdapter[] = ADAPTERS.flatMap((a) => (a.inbound?.webhook ? [a.inbound.webhook] : [])).sort(
   (a, b) => b.prefix.length - a.prefix.length,
 );
-/** A request to no webhook's prefix (a 404 to come) is answered in the last one's protocol: OpenTravel's, the generic one. */
+/** A request to no webhook's prefix (a 404 to come) is answered in the generic protocol (the adapter marked `generic`: OpenTravel's). */
 const webhookOf = (url: string): WebhookAdapter =>
-  WEBHOOKS.find((w) => url === w.prefix || url.startsWith(`${w.prefix}/`) || url.startsWith(`${w.prefix}?`)) ?? WEBHOOKS.at(-1)!;
+  WEBHOOKS.find((w) => url === w.prefix || url.startsWith(`${w.prefix}/`) || url.startsWith(`${w.prefix}?`)) ?? WEBHOOKS.find((w) => w.generic) ?? WEBHOOKS[0]!;
 
 /** Whole seconds until a limiter lets the sender in again (Retry-After), at least 1. */
 const retryAfterSeconds = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));

@@ -25,10 +25,13 @@ export function mountWebhook(app: FastifyInstance, deps: WebhookDeps, w: Webhook
     if ('status' in opened) return send(opened);
     let connection: InboundConnection | undefined;
     try {
+      // A sender that keeps failing authentication here is turned away before its credentials are
+      // compared — before the connection is even looked up when the target does not need it.
+      const early = opened.targetKnown ? await deps.authBlocked(request.ip, opened.target(undefined)) : 0;
+      if (early) return send(w.answer('locked', { wait: early }));
       connection = await opened.lookup(deps.pool);
       const target = opened.target(connection);
-      // A sender that keeps failing authentication here is turned away before its credentials are compared.
-      const locked = await deps.authBlocked(request.ip, target);
+      const locked = opened.targetKnown ? 0 : await deps.authBlocked(request.ip, target);
       if (locked) return send(w.answer('locked', { wait: locked }));
       if (!connection || !credentialsMatch(connection.credentials, opened.credentials.username, opened.credentials.password)) {
         const own = connection ? undefined : await opened.unknown?.(deps);

@@ -198,6 +198,7 @@ function protocol(cells: PushCell[]): PushProtocol<ArUpdate, Answer> {
           again: [],
           warnings: general,
           otaCodes: codes,
+          status: notApplied.size ? 'partial' : 'success',
           message: parsed.warnings.length ? `expedia ${parsed.warnings[0]!.code}: ${parsed.warnings[0]!.message}` : null,
         };
       }

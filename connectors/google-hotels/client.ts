@@ -135,7 +135,20 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
   judge(_ctx, batch, answer) {
     const split = batch.meta as Split | undefined;
     if (answer.kind === 'success') {
-      return { applied: batch.updates, warnings: [], otaCodes: [], message: null, ...(split ? settle(split) : { again: [], refused: [] }) };
+      const warnings = answer.warnings.map((w) => ({
+        severity: 'warning' as const,
+        kind: 'ota_warning' as const,
+        errorCode: 'OTA_WARNING',
+        otaCode: w.code ?? null,
+        message: issueText(w),
+      }));
+      return {
+        applied: batch.updates,
+        warnings,
+        otaCodes: answer.warnings.map((w) => w.code ?? '').filter(Boolean),
+        message: answer.warnings[0] ? issueText(answer.warnings[0]) : null,
+        ...(split ? settle(split) : { again: [], refused: [] }),
+      };
     }
     const first = answer.errors[0]!;
     const otaCodes = answer.errors.map((e) => e.code ?? '').filter(Boolean);
@@ -158,7 +171,7 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
         };
         return { applied: [], refused: [], again: [], warnings: [], otaCodes, message: stop.error.message, stop };
       }
-      return { applied: [], warnings: [], otaCodes, message: error, ...settle(split) };
+      return { applied: [], warnings: [], otaCodes, message: error, status: 'failed', errorCode: 'ERR_OTA_REJECTED', ...settle(split) };
     }
     // Nothing of the message is known to be applied: one message per series first (an unknown room
     // or package is then one series' refusal), then halves, until the refused update stands alone.

@@ -80,7 +80,7 @@ export interface GoogleMessageOptions {
   timeStamp?: Date;
 }
 
-/** How many items (AvailStatusMessages, RateAmountMessages, Inventories) an update writes. */
+/** How many AvailStatusMessages a restriction update writes (one per restriction: Google's worked example). */
 export const RESTRICTIONS_PER_UPDATE = 5;
 
 function root(opts: GoogleMessageOptions, extra: Record<string, string> = {}) {

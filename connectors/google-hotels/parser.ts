@@ -15,12 +15,17 @@ export interface GoogleIssue {
   code?: string | undefined;
   text: string;
 }
-export type GoogleAnswer = { kind: 'success' } | { kind: 'errors'; errors: GoogleIssue[] };
+/** `warnings`: OpenTravel's Warnings beside a Success (Google's pages name none; recorded when they come). */
+export type GoogleAnswer = { kind: 'success'; warnings: GoogleIssue[] } | { kind: 'errors'; errors: GoogleIssue[] };
 
 const issue = z.union([z.string(), z.object({ _: z.string().optional(), $: z.record(z.string(), z.string()).optional() })]);
 const answer = z
   .object({
     Success: z.array(z.unknown()).optional(),
+    Warnings: z
+      .array(z.object({ Warning: z.array(issue).min(1) }))
+      .length(1)
+      .optional(),
     Errors: z
       .array(z.object({ Error: z.array(issue).min(1) }))
       .length(1)
@@ -40,17 +45,9 @@ export async function parseGoogleAnswer(body: string, expectedRoot: string): Pro
   if (doc.root !== expectedRoot) throw invalid(`is a <${doc.root.slice(0, 60)}>, not an <${expectedRoot}>`);
   const r = answer.safeParse(doc.node);
   if (!r.success) throw invalid(`is not an ${expectedRoot}: ${r.error.issues[0]?.message ?? 'unexpected content'}`, r.error);
-  if (!r.data.Errors) return { kind: 'success' };
-  return {
-    kind: 'errors',
-    errors: r.data.Errors[0]!.Error.map((e) =>
-      typeof e === 'string'
-        ? { text: e }
-        : {
-            type: e.$?.Type,
-            code: e.$?.Code,
-            text: (e._ ?? e.$?.ShortText ?? '').trim() || 'no text',
-          },
-    ),
-  };
+  if (!r.data.Errors) return { kind: 'success', warnings: (r.data.Warnings?.[0]?.Warning ?? []).map(issueOf) };
+  return { kind: 'errors', errors: r.data.Errors[0]!.Error.map(issueOf) };
 }
+
+const issueOf = (e: z.output<typeof issue>): GoogleIssue =>
+  typeof e === 'string' ? { text: e } : { type: e.$?.Type, code: e.$?.Code, text: (e._ ?? e.$?.ShortText ?? '').trim() || 'no text' };

@@ -39,6 +39,7 @@ const errors = (status: number, e: InboundRefusal, headers?: Record<string, stri
 export const opentravelWebhook: WebhookAdapter = {
   route: '/webhooks/ota/:connectionId',
   prefix: '/webhooks/ota',
+  generic: true,
   summary: 'OpenTravel 2015A OTA_HotelResNotifRQ push (AlpineBits senders), HTTP Basic per connection',
   description: 'Answers OTA_HotelResNotifRS: Success (with a Warning per refused reservation) or Errors.',
 
@@ -54,6 +55,7 @@ export const opentravelWebhook: WebhookAdapter = {
       },
       // The lockout's target: this connection (the id in the path).
       target: () => `opentravel ${id.slice(0, 80)}`,
+      targetKnown: true,
       credentials: { username, password },
       async deliver(connection, deps) {
         const delivery = { source: 'opentravel_webhook' as const, messageType: 'OTA_HotelResNotifRQ', body, started };

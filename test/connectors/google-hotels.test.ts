@@ -96,7 +96,7 @@ describe("the Google Hotels sandbox, with the publisher's examples", () => {
   });
 
   it("our parser reads the publisher's answer samples", async () => {
-    expect(await parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelAvailNotifRS')).toEqual({ kind: 'success' });
+    expect(await parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelAvailNotifRS')).toEqual({ kind: 'success', warnings: [] });
     const errors = await parseGoogleAnswer(fixture('OTA_HotelRateAmountNotifRS-error.xml'), 'OTA_HotelRateAmountNotifRS');
     expect(errors).toEqual({ kind: 'errors', errors: [{ type: '12', code: '999', text: 'placeholder: description returned by Google' }] });
     await expect(parseGoogleAnswer(fixture('OTA_HotelAvailNotifRS-success.xml'), 'OTA_HotelRateAmountNotifRS')).rejects.toThrow(
