@@ -15,8 +15,8 @@ import type { AriValues } from '../outbound/sql/ari.ts';
 import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
 import type { OtaValues } from '../outbound/types.ts';
 import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
-import { packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
-import { runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
+import { packGreedy, planRanges, withDates, type PlannedRange } from '../outbound/plan.ts';
+import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
 import { bookingToken, forgetToken } from './auth.ts';
 import { namedUpdates } from './issues.ts';
 import {
@@ -97,8 +97,6 @@ export const bookingConnector: Connector = {
         currency: c.values.currency!,
       }),
     );
-    const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) =>
-      rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
     // OpenTravel allows one RestrictionStatus per AvailStatusMessage, so a room-rate's own status,
     // its closed-to-arrival and its closed-to-departure are three messages with the same dates.
     // Booking.com's v1.1 warns "Request contains duplicate dates, we have applied only the first
@@ -211,14 +209,11 @@ function protocol(queue: Array<PushBatch<Update>>, layers: Array<Array<PlannedRa
       if (parsed.kind === 'errors' && general.length && batch.length > named.size) {
         const again = batch.filter((_, idx) => !named.has(idx));
         if (again.length < batch.length || batch.length > 1) {
-          const half = Math.ceil(again.length / 2);
+          const rest = { kind: b.kind, updates: again };
           return {
             applied: [],
             refused: refusedNamed,
-            again: (again.length > 1 && again.length === batch.length ? [again.slice(0, half), again.slice(half)] : [again]).map((updates) => ({
-              kind: b.kind,
-              updates,
-            })),
+            again: again.length > 1 && again.length === batch.length ? halves(rest) : [rest],
             warnings: [],
             otaCodes,
             status: named.size ? 'partial' : 'failed',

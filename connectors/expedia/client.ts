@@ -10,7 +10,7 @@ import { StayosError } from '../../core/errors.ts';
 import type { AriValues } from '../outbound/sql/ari.ts';
 import type { OtaValues } from '../outbound/types.ts';
 import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
-import { packGreedy, planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { packGreedy, planRanges, withDates, type PlannedRange } from '../outbound/plan.ts';
 import { runPushLoop, type PushBatch, type PushProtocol, type Verdict } from '../outbound/push-loop.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES, arUpdateCount, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
@@ -82,7 +82,7 @@ function plan(cells: PushCell[]): Planned[] {
       },
     }),
   );
-  return [...inventory, ...ratePlans].map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
+  return withDates([...inventory, ...ratePlans]);
 }
 
 const auth = (ctx: PushContext) => {

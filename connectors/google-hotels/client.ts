@@ -18,7 +18,7 @@
 import { StayosError } from '../../core/errors.ts';
 import type { AriValues } from '../outbound/sql/ari.ts';
 import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
-import { planRanges, type PlannedRange } from '../outbound/plan.ts';
+import { planRanges, withDates, type PlannedRange } from '../outbound/plan.ts';
 import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
 import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
 import type { OtaValues } from '../outbound/types.ts';
@@ -48,8 +48,6 @@ function optionsOf(ctx: PushContext): GoogleMessageOptions {
 }
 
 const chunks = <T>(xs: T[], size: number): T[][] => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
-const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>) =>
-  rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
 
 const protocol: PushProtocol<Update, GoogleAnswer> = {
   ota: 'google_hotels',

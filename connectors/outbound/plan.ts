@@ -59,6 +59,10 @@ export function ackedCells(ranges: Array<{ covers: Array<{ cellId: string; part:
   return [...by].map(([cellId, parts]) => ({ cellId, parts: [...parts] }));
 }
 
+/** Ranges whose values carry their own dates (the builders write `from`/`to` from the value). */
+export const withDates = <V extends { from: string; to: string }>(rs: Array<PlannedRange<V>>): Array<PlannedRange<V>> =>
+  rs.map((r) => ({ ...r, value: { ...r.value, from: r.from, to: r.to } }));
+
 export const cellIdsOf = (ranges: Array<{ covers: Array<{ cellId: string }> }>) => [...new Set(ranges.flatMap((r) => r.covers.map((c) => c.cellId)))];
 
 /**

@@ -11,7 +11,7 @@
  */
 import { StayosError, type ErrorCode } from '../../core/errors.ts';
 import type { PushCell, PushContext, PushOutcome, PushStop } from './connector.ts';
-import { cellIdsOf, type PlannedRange } from './plan.ts';
+import { ackedCells, cellIdsOf, type PlannedRange } from './plan.ts';
 import { post, withRetries, type HttpAnswer } from './resilience.ts';
 import type { SyncErrorEntry } from './sql/sync.ts';
 
@@ -119,19 +119,7 @@ async function send<U, A>(ctx: PushContext, protocol: PushProtocol<U, A>, batch:
       attempts: res.attempts,
       durationMs: performance.now() - started,
     });
-    out.acked.push(
-      ...v.applied
-        .flatMap((r) => r.covers)
-        .reduce(
-          (m, c) => {
-            const a = m.find((x) => x.cellId === c.cellId);
-            if (a) a.parts.push(c.part);
-            else m.push({ cellId: c.cellId, parts: [c.part] });
-            return m;
-          },
-          [] as PushOutcome['acked'],
-        ),
-    );
+    out.acked.push(...ackedCells(v.applied));
     for (const r of v.refused) out.rejected.push({ covers: r.covers, error: r.error, ...(r.value ? { value: true } : {}) });
     out.warnings.push(...v.warnings);
     if (v.stop) {

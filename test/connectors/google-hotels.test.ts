@@ -176,18 +176,19 @@ describe('pushing to Google Hotels: a full sync', () => {
   });
 });
 
+/** Waits until the connection is down; its open errors then. */
+async function downWith(pool: Pool, id: string): Promise<Array<{ kind: string; message: string }>> {
+  await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', {
+    what: 'the connection down',
+  });
+  return (await pool.query(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [id])).rows;
+}
+
 describe('pushing to Google Hotels for a hotel its account does not hold', () => {
   const t = pushing({ googleHotels: ['another-hotel'] });
   it('every room and package refused alike: the connection goes down after a few requests, its cells kept', async () => {
     const { pool, id } = t;
-    await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', {
-      what: 'the connection down',
-    });
-    const {
-      rows: [e],
-    } = await pool.query<{ kind: string; message: string }>(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [
-      id,
-    ]);
+    const [e] = await downWith(pool, id);
     expect(e).toMatchObject({ kind: 'rejected' });
     expect(e!.message).toMatch(/HotelCode stayos-demo-amsterdam is not a hotel of this account.*every room and package refused alike/);
     // The first message and one per room type: not one request per update.
@@ -220,14 +221,7 @@ describe('pushing to Google Hotels from an address it does not allow', () => {
   const t = pushing({ faults: { authFailure: true } });
   it('HTTP 403 is an authentication stop: the connection down, nothing acknowledged', async () => {
     const { pool, id } = t;
-    await waitFor(async () => (await pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [id])).rows[0].status === 'down', {
-      what: 'the connection down',
-    });
-    const {
-      rows: [e],
-    } = await pool.query<{ kind: string; message: string }>(`SELECT kind, message FROM channel.sync_errors WHERE connection_id = $1 AND resolved_at IS NULL`, [
-      id,
-    ]);
+    const [e] = await downWith(pool, id);
     expect(e).toMatchObject({ kind: 'auth' });
     expect(e!.message).toMatch(/HTTP 403.*address/);
     expect(await pendingCellCount(pool, id)).toBeGreaterThan(0);
