@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { adapterOf, CHANNEL_CODES } from '../connectors/registry.ts';
+import { mappingSettings } from '../connectors/outbound/settings.ts';
 
 const ts = z.iso.datetime({ offset: true });
 const int = z.number().int();
@@ -16,6 +17,7 @@ const channelCode = z.enum(CHANNEL_CODES as [string, ...string[]]).describe('a c
 
 export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
 export const idParams = z.object({ id: z.uuid() });
+export const holdParams = z.object({ id: z.uuid(), holdId: z.uuid() });
 
 // -- channel status -------------------------------------------------------------------------------
 export const channelsQuery = z.object({ property: propertyCode.optional() }).strict();
@@ -164,7 +166,10 @@ export const parityReport = z
         ratePlanId: z.uuid(),
         otaRoomCode: z.string(),
         otaRateCode: z.string(),
-        pms: otaValues.describe("what the PMS says, in the OTA's terms"),
+        pms: otaValues.describe("what the PMS says after this channel's rules, in the OTA's terms: what the OTA must show"),
+        beforeRules: z
+          .object({ availability: int, rate: z.string().nullable().describe('exact decimal') })
+          .describe("the PMS's own rooms free and rate, before this channel's rules (availability offset and cap, markup, close-out)"),
         ota: ackedValues.nullable().describe('the last values the OTA acknowledged (null: never pushed)'),
         differs: z.array(z.enum(['avail', 'rate', 'restr'])),
         overbooked: z.boolean(),
@@ -217,14 +222,36 @@ export const fullSyncBody = z
   .optional();
 export const actionResult = z
   .object({
-    action: z.enum(['full_sync', 'pause', 'resume', 'retry_errors']),
+    action: z.enum(['full_sync', 'pause', 'resume', 'retry_errors', 'approve_hold']),
     connectionId: z.uuid(),
     status: z.string().optional(),
     days: int.optional(),
     cellsMarked: int.optional(),
     resolved: int.optional(),
+    holdId: z.uuid().optional(),
+    cellsReleased: int.optional().describe('held cells released for the next push (approve_hold)'),
   })
   .meta({ id: 'ActionResult' });
+
+// -- guardrail holds ------------------------------------------------------------------------------
+const heldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const holdList = z
+  .object({
+    holds: z.array(
+      z.object({
+        id: z.uuid(),
+        kind: z.enum(['rate_change', 'closing']),
+        reason: z.string(),
+        cells: int.describe('cells held when the hold was made'),
+        waiting: int.describe('cells still held (0: approved, or every cell changed again in the PMS and was judged afresh)'),
+        sample: z.array(z.object({ room: z.string(), rate: z.string(), night: day, was: heldValue, now: heldValue })),
+        createdAt: ts,
+        approvedAt: ts.nullable(),
+        approvedBy: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'Holds' });
 
 // -- connections ----------------------------------------------------------------------------------
 const credentials = z
@@ -311,12 +338,34 @@ export const connection = z
   .meta({ id: 'Connection' });
 export const connectionList = z.object({ connections: z.array(connection) });
 export const mappingsBody = z
-  .array(z.object({ roomType: otaCode, ratePlan: otaCode, otaRoomCode: otaCode, otaRateCode: otaCode, active: z.boolean().default(true) }).strict())
+  .array(
+    z
+      .object({
+        roomType: otaCode,
+        ratePlan: otaCode,
+        otaRoomCode: otaCode,
+        otaRateCode: otaCode,
+        active: z.boolean().default(true),
+        settings: mappingSettings
+          .default({})
+          .describe(
+            "this mapping's channel rules: markup_pct and availability_offset replace the connection's; max_availability and close_out apply with the connection's (the lower cap, either switch)",
+          ),
+      })
+      .strict(),
+  )
   .max(2000)
   .refine((m) => new Set(m.map((x) => `${x.roomType}|${x.ratePlan}`)).size === m.length, 'a room type and rate plan pair is mapped twice')
   .refine((m) => new Set(m.map((x) => `${x.otaRoomCode}|${x.otaRateCode}`)).size === m.length, 'an OTA room and rate pair is mapped twice');
 const mapping = z
-  .object({ roomType: z.string(), ratePlan: z.string(), otaRoomCode: z.string(), otaRateCode: z.string(), active: z.boolean() })
+  .object({
+    roomType: z.string(),
+    ratePlan: z.string(),
+    otaRoomCode: z.string(),
+    otaRateCode: z.string(),
+    active: z.boolean(),
+    settings: z.record(z.string(), z.unknown()),
+  })
   .meta({ id: 'Mapping' });
 export const mappingList = z.object({ mappings: z.array(mapping) });
 export const mappingsResult = mappingList.extend({ added: int, removed: int, changed: int });

@@ -220,7 +220,8 @@ export async function runMappings(config: Config, log: Logger, id: string, file?
         console.log(`mappings replaced: ${r.added} added, ${r.removed} removed, ${r.changed} changed (the CDC marks the cells they cover)`);
       }
       for (const m of (await client.query(listMappings(id))).rows) {
-        console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}`);
+        const rules = Object.keys(m.settings ?? {}).length ? `  ${JSON.stringify(m.settings)}` : '';
+        console.log(`${m.roomType}/${m.ratePlan} -> ${m.otaRoomCode}/${m.otaRateCode}${m.active ? '' : '  (inactive)'}${rules}`);
       }
     }).catch((err) => {
       throw fromPgError(err, 'mappings not saved');

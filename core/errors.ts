@@ -35,6 +35,10 @@ export const errorRegistry = {
     summary: "A connection URL names a host that is not its OTA's (nor an operator-allowed or sandbox host); nothing is sent there.",
   },
   ERR_OTA_INVALID_RESPONSE: { http: 502, summary: 'The OTA answered with a body that is not its protocol; treated as a failed attempt.' },
+  ERR_ARI_HELD: {
+    http: 409,
+    summary: 'A guardrail held updates for approval (a rate moving too far, too much of the window closing at once); they were not sent.',
+  },
   // Inbound (OTA → StayOS). `details.reason` names the refusal (inbound/refusal.ts), which each
   // webhook translates into its protocol's own error.
   ERR_PAYLOAD_TOO_LARGE: { http: 413, summary: 'The request body is over the size limit; nothing was read further.' },

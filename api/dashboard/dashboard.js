@@ -210,6 +210,8 @@ const restr = (x) =>
         .filter(Boolean)
         .join(' ')
     : '–';
+/** The PMS's own value where this channel's rules (offset, cap, markup) made the effective one differ. */
+const ruled = (own, effective) => (own != null && String(own) !== String(effective) ? el('small', { class: 'ruled' }, ` (PMS ${own})`) : '');
 async function parity(event) {
   event?.preventDefault();
   const id = $('parity-connection').value;
@@ -228,8 +230,8 @@ async function parity(event) {
           {},
           el('td', {}, x.date),
           el('td', {}, `${x.otaRoomCode} / ${x.otaRateCode}`),
-          el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`),
-          el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`),
+          el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`, ruled(x.beforeRules.availability, x.pms.availability)),
+          el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`, ruled(x.beforeRules.rate, x.pms.rate)),
           el('td', d('restr'), `${restr(x.pms)} / ${restr(x.ota)}`),
         );
       }),

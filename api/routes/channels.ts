@@ -5,7 +5,8 @@
  * and rate plans, inbound bookings in the last 24 h and open overbookings. `GET
  * /api/v1/channels/:id`: the same, with the lists behind the counts. Reads the channel.channel_status
  * view as the tenant (api/tenant.ts), so another property's connection is a 404. Actions:
- * `POST /api/v1/channels/:id/full-sync|pause|resume|retry-errors`, each recorded and audited.
+ * `POST /api/v1/channels/:id/full-sync|pause|resume|retry-errors`, each recorded and audited;
+ * guardrail holds: `GET /api/v1/channels/:id/holds`, `POST /api/v1/channels/:id/holds/:holdId/approve`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -15,7 +16,21 @@ import { databaseSlots, READ_PROGRESS, recentIncidents, type ProgressReport } fr
 import { ADAPTERS, CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
 import { ACTING_ROLES, authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
-import { actionResult, cdcStatus, channelDetail, channelList, channelsQuery, otaList, fullSyncBody, idParams, parityQuery, parityReport } from '../schemas.ts';
+import {
+  actionResult,
+  cdcStatus,
+  channelDetail,
+  channelList,
+  channelsQuery,
+  otaList,
+  fullSyncBody,
+  holdList,
+  holdParams,
+  idParams,
+  parityQuery,
+  parityReport,
+} from '../schemas.ts';
+import { approveHold, listHolds, resolveHeldErrors } from '../../connectors/outbound/sql/holds.ts';
 import { recordAction, retryErrors } from '../sql/actions.ts';
 import { connectionRoutes } from './connections.ts';
 import { activityRoutes } from './activity.ts';
@@ -256,6 +271,53 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
     ),
   );
 
+  app.get(
+    '/api/v1/channels/:id/holds',
+    {
+      schema: doc(
+        'channels',
+        'Updates a guardrail held for approval (guard_rate_change_pct, guard_close_share_pct), newest first',
+        { params: idParams, response: { 200: holdList } },
+        [401, 404],
+      ),
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      return { holds: await onConnection(request, id, async (c) => (await c.query(listHolds(id))).rows) };
+    },
+  );
+  // Approving sends the held cells as they are on the next pass; run again at once if PostgreSQL
+  // aborts it for meeting a sync worker's finish or the CDC's marking on the same cells.
+  app.post(
+    '/api/v1/channels/:id/holds/:holdId/approve',
+    {
+      schema: doc(
+        'channels',
+        'Approve a hold: its cells go out on the next push as they are (audited)',
+        { params: holdParams, response: { 202: actionResult } },
+        [401, 403, 404, 409],
+      ),
+    },
+    async (request, reply) => {
+      if (!ACTING_ROLES.has(request.principal!.role)) throw new StayosError('ERR_FORBIDDEN', `the role ${request.principal!.role} may read, not act`);
+      const { id, holdId } = request.params as { id: string; holdId: string };
+      const result = await rerunOnConflict(
+        () =>
+          actOn(request, id, async (c) => {
+            await c.query(approveHold.lockCells(holdId));
+            const { rows } = await c.query<{ approved: boolean }>(approveHold.stamp(id, holdId));
+            if (!rows.length) throw new StayosError('ERR_NOT_FOUND', `no hold ${holdId} on connection ${id}`);
+            const released = (await c.query(approveHold.release(holdId))).rowCount ?? 0;
+            await c.query(resolveHeldErrors(id));
+            await c.query(recordAction(id, 'approve_hold', { holdId, cells: released }));
+            return { action: 'approve_hold' as const, connectionId: id, holdId, cellsReleased: released };
+          }),
+        { what: 'approve hold', log: request.log },
+      );
+      return reply.code(202).send(result);
+    },
+  );
+
   /**
    * Parity ("partner prices", exact): for each cell of [from, to] the value the PMS says, in the
    * OTA's terms, against the last value the OTA acknowledged, and which parts differ (a part never
@@ -295,6 +357,7 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
             otaRoomCode: r.otaRoomCode,
             otaRateCode: r.otaRateCode,
             pms,
+            beforeRules: { availability: r.pmsAvailability, rate: r.pmsRate },
             ota: avail || rateAcked || restr ? ota : null,
             differs,
             overbooked: r.overbooked,

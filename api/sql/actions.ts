@@ -1,7 +1,11 @@
 /** The revenue team's actions on a connection, run as the tenant (api/tenant.ts). */
 import type { PoolClient } from '../../core/db.ts';
 
-export function recordAction(connectionId: string, action: 'full_sync' | 'pause' | 'resume' | 'retry_errors', detail: Record<string, unknown>) {
+export function recordAction(
+  connectionId: string,
+  action: 'full_sync' | 'pause' | 'resume' | 'retry_errors' | 'approve_hold',
+  detail: Record<string, unknown>,
+) {
   return {
     text: `INSERT INTO channel.connection_actions (connection_id, property_id, action, detail)
            SELECT id, property_id, $2, $3 FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
@@ -34,7 +38,8 @@ export async function retryErrors(c: PoolClient, connectionId: string): Promise<
   const { rows: errors } = await c.query<{ id: string }>(
     `
     SELECT id FROM channel.sync_errors
-    WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL AND severity IN ('error', 'warning')`,
+    WHERE connection_id = $1 AND resolved_at IS NULL AND deleted_at IS NULL AND severity IN ('error', 'warning')
+      AND kind <> 'held' -- a hold ends by approval or a new change, not by sending the same values again`,
     [connectionId],
   );
   const ids = errors.map((e) => e.id);

@@ -5,7 +5,7 @@
 import type { PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 
-type MappingItem = { roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean };
+type MappingItem = { roomType: string; ratePlan: string; otaRoomCode: string; otaRateCode: string; active: boolean; settings: Record<string, unknown> };
 
 /** A connection as the API shows it: never its credentials, only whether it has some. */
 export const CONNECTION_COLUMNS = `id, property_id AS "propertyId", channel_code AS channel, ota_hotel_code AS "hotelCode", endpoint_url AS "endpointUrl",
@@ -91,7 +91,7 @@ export function replaceMappings(connectionId: string, items: MappingItem[]) {
   return {
     text: `
 WITH c AS (SELECT id, property_id FROM channel.channel_connections WHERE id = $1 AND deleted_at IS NULL),
-input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean)),
+input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean, settings jsonb)),
 resolved AS (
   SELECT i.*, rt.id AS room_type_id, rp.id AS rate_plan_id FROM input i CROSS JOIN c
   LEFT JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = i."roomType" AND rt.deleted_at IS NULL
@@ -107,9 +107,10 @@ gone AS (
                       AND r."otaRoomCode" = m.ota_room_code AND r."otaRateCode" = m.ota_rate_code)
   RETURNING m.id),
 kept AS (
-  UPDATE channel.channel_mappings m SET active = r.active FROM resolved r
+  UPDATE channel.channel_mappings m SET active = r.active, settings = COALESCE(r.settings, '{}') FROM resolved r
   WHERE m.connection_id = $1 AND m.deleted_at IS NULL AND (SELECT codes FROM unknown) IS NULL AND m.room_type_id = r.room_type_id
-    AND m.rate_plan_id = r.rate_plan_id AND m.ota_room_code = r."otaRoomCode" AND m.ota_rate_code = r."otaRateCode" AND m.active IS DISTINCT FROM r.active
+    AND m.rate_plan_id = r.rate_plan_id AND m.ota_room_code = r."otaRoomCode" AND m.ota_rate_code = r."otaRateCode"
+    AND (m.active IS DISTINCT FROM r.active OR m.settings IS DISTINCT FROM COALESCE(r.settings, '{}'))
   RETURNING m.id)
 SELECT (SELECT codes FROM unknown) AS unknown, (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM kept)::int AS changed`,
     values: [connectionId, JSON.stringify(items)],
@@ -120,10 +121,10 @@ SELECT (SELECT codes FROM unknown) AS unknown, (SELECT count(*) FROM gone)::int 
 export function addMappings(connectionId: string, items: MappingItem[]) {
   return {
     text: `
-INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, active)
-SELECT c.id, c.property_id, rt.id, rp.id, i."otaRoomCode", i."otaRateCode", i.active
+INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, active, settings)
+SELECT c.id, c.property_id, rt.id, rp.id, i."otaRoomCode", i."otaRateCode", i.active, COALESCE(i.settings, '{}')
 FROM channel.channel_connections c
-CROSS JOIN jsonb_to_recordset($2::jsonb) AS i("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean)
+CROSS JOIN jsonb_to_recordset($2::jsonb) AS i("roomType" text, "ratePlan" text, "otaRoomCode" text, "otaRateCode" text, active boolean, settings jsonb)
 JOIN property_mgmt.room_types rt ON rt.property_id = c.property_id AND rt.code = i."roomType" AND rt.deleted_at IS NULL
 JOIN property_mgmt.rate_plans rp ON rp.property_id = c.property_id AND rp.code = i."ratePlan" AND rp.deleted_at IS NULL
 WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.deleted_at IS NULL
@@ -135,7 +136,7 @@ RETURNING id`,
 
 export function listMappings(connectionId: string) {
   return {
-    text: `SELECT rt.code AS "roomType", rp.code AS "ratePlan", m.ota_room_code AS "otaRoomCode", m.ota_rate_code AS "otaRateCode", m.active
+    text: `SELECT rt.code AS "roomType", rp.code AS "ratePlan", m.ota_room_code AS "otaRoomCode", m.ota_rate_code AS "otaRateCode", m.active, m.settings
            FROM channel.channel_mappings m JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
            WHERE m.connection_id = $1 AND m.deleted_at IS NULL ORDER BY 1, 2`,
     values: [connectionId],

@@ -2,7 +2,10 @@
  * The per-OTA consumer at the end of the CDC pipe: change events → dirty ARI cells of that OTA's
  * connections (channel.ari_dirty_cells), stored with one upsert per batch. What each table's
  * change means:
- *  - daily_rates, restrictions: the cell itself (old and new key, if re-keyed);
+ *  - daily_rates, restrictions: the cell itself (old and new key, if re-keyed), and the same
+ *    cell of every plan derived from its rate plan (the marking statement adds those);
+ *  - rate_plans: every cell of the plan (and of its derived plans), when what prices it changed
+ *    (parent, adjustment, rounding, currency, deletion);
  *  - reservation_rooms: the room type's nights [arrival, departure), old and new;
  *  - reservations: the nights of its rooms (a cancellation frees them, a confirmation takes them);
  *  - inventory_blocks: the room type's nights [start, end), old and new;
@@ -32,12 +35,22 @@ import {
 
 /** The availability contract: a room counts unless out of service or deleted. */
 const UNSELLABLE = new Set(['out_of_service']);
+const RATE_PLAN_FIELDS = [
+  'parent_rate_plan_id',
+  'derived_adjustment_pct',
+  'derived_adjustment_amount',
+  'derived_rounding',
+  'currency',
+  'deleted_at',
+  'property_id',
+];
 const CONNECTION_FIELDS = ['ota_hotel_code', 'endpoint_url', 'settings', 'property_id', 'deleted_at', 'channel_code'];
 
 /** The tables whose rows feed the ARI values (the switch below). */
 const ARI_TABLES = new Set([
   'property_mgmt.daily_rates',
   'property_mgmt.restrictions',
+  'property_mgmt.rate_plans',
   'reservation.reservation_rooms',
   'reservation.reservations',
   'property_mgmt.inventory_blocks',
@@ -129,6 +142,11 @@ export class DirtyCellsConsumer implements ChangeSink {
         this.each(c, (r) =>
           b.add(null, String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), String(r.stay_date), nextDay(String(r.stay_date)), c.lsn),
         );
+        break;
+      }
+      case 'property_mgmt.rate_plans': {
+        const repriced = c.op !== 'update' || !c.before || RATE_PLAN_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
+        if (repriced) this.each(c, (r) => b.add(null, String(r.property_id), null, str(r.id), null, null, c.lsn));
         break;
       }
       case 'reservation.reservation_rooms':

@@ -6,6 +6,7 @@
  * (null: all mapped), for nights [from, to) (null: the connection's whole sync window).
  * Ranges expand through the active mappings into cells inside each connection's window
  * (from yesterday, in the property's time zone, to `settings.sync_days`, default 500 days).
+ * A range of a rate plan also covers the plans derived from it.
  */
 export interface CellRange {
   connectionId: string | null;
@@ -55,14 +56,17 @@ rc AS (
     OFFSET 0) c
   JOIN property_mgmt.properties p ON p.id = c.property_id
 ),
--- … → the connection's active mappings the range covers: one cell's, a room type's, or all.
+-- … → the connection's active mappings the range covers: one cell's, a room type's, or all. A
+-- range of a rate plan covers the plans derived from it too (their rates and, unless they have
+-- their own, their restrictions follow it: connectors/outbound/sql/ari.ts).
 rm AS (
   SELECT rc.*, m.property_id AS mprop, m.room_type_id AS rt, m.rate_plan_id AS rp
   FROM rc CROSS JOIN LATERAL (
     SELECT m.property_id, m.room_type_id, m.rate_plan_id FROM channel.channel_mappings m
     WHERE m.connection_id = rc.cid AND m.active AND m.deleted_at IS NULL
       AND (rc.room_type_id IS NULL OR m.room_type_id = rc.room_type_id)
-      AND (rc.rate_plan_id IS NULL OR m.rate_plan_id = rc.rate_plan_id)
+      AND (rc.rate_plan_id IS NULL OR m.rate_plan_id = rc.rate_plan_id
+           OR EXISTS (SELECT 1 FROM property_mgmt.rate_plans d WHERE d.id = m.rate_plan_id AND d.parent_rate_plan_id = rc.rate_plan_id))
     OFFSET 0) m
 ),
 cells AS (
@@ -78,7 +82,8 @@ cells AS (
 -- the one it claimed (equality, never order).
 stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor)
 -- A cell already waiting (unclaimed) is skipped before the insert, without even a row lock: a
--- burst of changes to waiting cells writes nothing. New cells are inserted; a cell whose push is
+-- burst of changes to waiting cells writes nothing. A cell held by a guardrail, or approved after
+-- one, is released: its new values are judged afresh (connectors/outbound/guard.ts). New cells are inserted; a cell whose push is
 -- in flight (claimed) or cleared by soft delete gets a new dirty_seq through ON CONFLICT — which,
 -- unlike a separate UPDATE, also waits for and sees a worker's concurrent DELETE, and then inserts.
 -- Protocol for the sync workers: claim (set claimed_at) in a committed transaction *before*
@@ -93,12 +98,14 @@ SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_da
 FROM cells c CROSS JOIN stamp s
 WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells w WHERE w.connection_id = c.connection_id AND w.room_type_id = c.room_type_id
                     AND w.rate_plan_id = c.rate_plan_id AND w.stay_date = c.stay_date AND w.claimed_at IS NULL AND w.deleted_at IS NULL
+                    AND w.held_by IS NULL AND NOT w.guard_approved
                   OFFSET 0)
 ORDER BY c.connection_id, c.room_type_id, c.rate_plan_id, c.stay_date
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
+       held_by = NULL, guard_approved = false,
        updated_at = now(), updated_by = EXCLUDED.updated_by, version = d.version + 1
- WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL`,
+ WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL OR d.guard_approved`,
     values: [...columns(ranges), channels],
   };
 }

@@ -29,6 +29,8 @@ import {
   type SyncErrorEntry,
 } from './sql/sync.ts';
 import type { Part } from './types.ts';
+import { resolveHeldErrors, storeHold, type HoldRecord } from './sql/holds.ts';
+import type { SyncErrorEntry as HeldError } from './sql/sync.ts';
 import type { PushCell } from './connector.ts';
 
 export interface PushFinish {
@@ -55,6 +57,8 @@ export interface PushFinish {
   errors: SyncErrorEntry[];
   /** Cells whose availability went out without an overbooking: their overbooking alerts resolve. */
   notOverbooked: Array<{ roomTypeId: string; stayDate: string }>;
+  /** Cells a guardrail held for approval (released by finishClaim, then held here). */
+  holds: HoldRecord[];
   /** A mapping the OTA said it does not know, with its message. */
   unknownMappings: Array<{ cell: PushCell; message: string }>;
 }
@@ -86,6 +90,14 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
       ),
     );
   }
+  // Held cells wait for approval, and the connection shows why (one open `held` error, counted up).
+  const heldErrors: HeldError[] = [];
+  for (const h of f.holds) {
+    const { rows } = await client.query<{ held: number }>(storeHold(f.connectionId, f.propertyId, h));
+    if (rows[0]?.held) heldErrors.push({ severity: 'warning', kind: 'held', errorCode: 'ERR_ARI_HELD', message: `held for approval: ${h.reason}` });
+  }
+  if (heldErrors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, heldErrors));
+  else await client.query(resolveHeldErrors(f.connectionId));
   // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
   if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));
   if (f.errors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, f.errors));

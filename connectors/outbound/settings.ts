@@ -21,17 +21,41 @@ export const settingInt = (min: number, max: number, what: string) =>
     .min(min, { error: `must be at least ${min} (${what})` })
     .max(max, { error: `must be at most ${max} (${what})` });
 
+/**
+ * The channel's rules, settable on a connection (every cell of it) and on a mapping (one room type
+ * and rate plan): what the OTA is shown differs from what the PMS says by these, applied in the one
+ * ARI statement (sql/ari.ts). A mapping's markup and offset replace the connection's; a cap or a
+ * close-out on either applies (the lower cap, either switch).
+ */
+export const channelRules = {
+  markup_pct: z
+    .number({ error: 'must be a number above -100 (percent added to the PMS rate)' })
+    .gt(-100, { error: 'must be above -100 (percent added to the PMS rate)' })
+    .max(1000, { error: 'must be at most 1000 (percent added to the PMS rate)' }),
+  availability_offset: settingInt(-9999, 9999, 'rooms added to what the PMS has free; negative holds rooms back'),
+  max_availability: settingInt(0, 9999, 'rooms shown at most'),
+  close_out: z.boolean({ error: 'must be true or false (true closes every cell it covers)' }),
+};
+
 /** The settings every OTA with outbound ARI accepts (the engine reads them: worker.ts, sql/ari.ts). */
 export const commonSettings = {
   rate_limit_per_minute: settingInt(1, 100_000, 'requests a minute to this OTA hotel'),
   timeout_ms: settingInt(100, 120_000, 'milliseconds to wait for one OTA answer'),
   max_attempts: settingInt(1, 10, 'attempts per request'),
-  markup_pct: z
-    .number({ error: 'must be a number above -100 (percent added to the PMS rate)' })
-    .gt(-100, { error: 'must be above -100 (percent added to the PMS rate)' })
-    .max(1000, { error: 'must be at most 1000 (percent added to the PMS rate)' }),
-  max_availability: settingInt(0, 9999, 'rooms shown at most'),
+  ...channelRules,
+  // Guardrails (guard.ts): unset, nothing is held.
+  guard_rate_change_pct: z
+    .number({ error: 'must be a number above 0 (a rate moving by more than this percent is held for approval)' })
+    .gt(0, { error: 'must be above 0 (a rate moving by more than this percent is held for approval)' })
+    .max(10_000, { error: 'must be at most 10000 (a rate moving by more than this percent is held for approval)' }),
+  guard_close_share_pct: z
+    .number({ error: 'must be a number above 0 and at most 100 (percent of the window closing at once that is held for approval)' })
+    .gt(0, { error: 'must be above 0 (percent of the window closing at once that is held for approval)' })
+    .max(100, { error: 'must be at most 100 (percent of the window closing at once that is held for approval)' }),
 };
+
+/** A mapping's `settings`: the channel's rules for its one room type and rate plan. */
+export const mappingSettings = z.object(channelRules).partial().strict();
 
 /** `settings` of a connection of the adapter's channel, or a StayosError naming every problem. */
 export function checkSettings(adapter: OtaAdapter, settings: Record<string, unknown>): void {

@@ -25,6 +25,8 @@ import {
   type SyncErrorEntry,
 } from './sql/sync.ts';
 import type { OtaValues, Part } from './types.ts';
+import { guardOf, judgeGuards } from './guard.ts';
+import { windowCellCount, type HoldRecord } from './sql/holds.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
 import { closedEverywhere, closureCells } from './closures.ts';
 import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, retryClosuresNow, type Closure } from './sql/closures.ts';
@@ -53,6 +55,8 @@ interface Claimed {
   id: string;
   dirtySeq: string;
   takenOver: boolean;
+  /** Approved after a guardrail held it: sent as it is (guard.ts). */
+  guardApproved: boolean;
 }
 
 const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
@@ -317,6 +321,20 @@ export class SyncWorker {
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 
     const cellById = new Map(cells.map((c) => [c.cellId, c]));
+    // Guardrails: the parts they hold are not sent; the cell stays dirty, held for approval.
+    const holds = await this.#judgeGuards(connection, push, cells, claimed);
+    const heldParts = new Map<string, Set<Part>>();
+    for (const h of holds) for (const c of h.cells) heldParts.set(c.cellId, new Set(c.parts));
+    if (heldParts.size) {
+      for (let i = push.length - 1; i >= 0; i--) {
+        const p = push[i]!;
+        const held = heldParts.get(p.cellId);
+        if (!held) continue;
+        p.parts = p.parts.filter((part) => !held.has(part));
+        if (!p.parts.length) push.splice(i, 1);
+      }
+      for (const h of holds) this.#o.log.warn({ connection: connectionId, kind: h.kind, cells: h.cells.length }, `held for approval: ${h.reason}`);
+    }
     const outcome: PushOutcome = push.length ? await connector.push(this.#context(connection), push) : { acked: [], rejected: [], warnings: [], requests: 0 };
 
     const byId = new Map(push.map((p) => [p.cellId, p]));
@@ -332,7 +350,8 @@ export class SyncWorker {
       for (const c of r.covers) (rejectedParts.get(c.cellId) ?? rejectedParts.set(c.cellId, new Set()).get(c.cellId)!).add(c.part);
     }
     const settled = (cellId: string, part: Part) => ackedParts.get(cellId)?.includes(part) || rejectedParts.get(cellId)?.has(part);
-    for (const p of push) if (p.parts.every((part) => settled(p.cellId, part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
+    for (const p of push)
+      if (!heldParts.has(p.cellId) && p.parts.every((part) => settled(p.cellId, part))) done.set(p.cellId, cellById.get(p.cellId)!.dirtySeq);
     errors.push(...outcome.warnings);
     // Parts whose outcome is unknown lose their acknowledgement: sent without a definitive answer
     // (timeout, lost connection, shutdown, a push stopped half-way); of a taken-over cell, every
@@ -378,6 +397,7 @@ export class SyncWorker {
         .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night })),
       errors,
       notOverbooked,
+      holds,
       unknownMappings: outcome.rejected
         .filter((r) => r.error.kind === 'mapping' && byId.has(r.covers[0]?.cellId ?? ''))
         .map((r) => ({ cell: byId.get(r.covers[0]!.cellId)!, message: r.error.message })),
@@ -390,6 +410,27 @@ export class SyncWorker {
 
     await this.#breaker(connection, outcome);
     return { cells: claimed.length, requests: outcome.requests, stopped: !!outcome.stop };
+  }
+
+  /**
+   * The holds of this pass (guard.ts), each cell with the parts held and the dirty_seq read after
+   * claiming. A cell is held once, by the first guard that holds it.
+   */
+  async #judgeGuards(connection: ConnectionRow, push: PushCell[], cells: ClaimedCell[], claimed: Claimed[]): Promise<HoldRecord[]> {
+    const guard = guardOf(connection.settings);
+    if (!guard || !push.length) return [];
+    const approved = new Set(claimed.filter((c) => c.guardApproved).map((c) => c.id));
+    const judged = new Map(cells.map((c) => [c.cellId, { ...c, guardApproved: approved.has(c.cellId) }]));
+    const windowCells = guard.closeSharePct === null ? 0 : ((await this.#o.pool.query<{ cells: number }>(windowCellCount(connection.id))).rows[0]?.cells ?? 0);
+    const taken = new Set<string>();
+    return judgeGuards(push, judged, guard, windowCells)
+      .map((h) => ({
+        kind: h.kind,
+        reason: h.reason,
+        sample: h.sample,
+        cells: h.cells.filter((c) => !taken.has(c.cellId) && taken.add(c.cellId)).map((c) => ({ ...c, dirtySeq: judged.get(c.cellId)!.dirtySeq })),
+      }))
+      .filter((h) => h.cells.length);
   }
 
   /** What a connector needs for one push of this connection (to `connection`'s hotel and endpoint). */

@@ -9,8 +9,10 @@ interface DemoRatePlan {
   mealPlan: string;
   refundable: boolean;
   cancellationHours: number | null;
+  /** A derived plan: its parent's rates × (1 + adjustmentPct / 100), rounded by `rounding`. */
   parent?: string;
   adjustmentPct?: number;
+  rounding?: 'cent' | 'whole' | 'up' | 'down';
 }
 
 export const DEMO = {
@@ -27,7 +29,16 @@ export const DEMO = {
   ],
   ratePlans: [
     { code: 'BAR', name: 'Best Available Rate', mealPlan: 'room_only', refundable: true, cancellationHours: 24 },
-    { code: 'NRF', name: 'Non-refundable', mealPlan: 'room_only', refundable: false, cancellationHours: null, parent: 'BAR', adjustmentPct: -10 },
+    {
+      code: 'NRF',
+      name: 'Non-refundable',
+      mealPlan: 'room_only',
+      refundable: false,
+      cancellationHours: null,
+      parent: 'BAR',
+      adjustmentPct: -10,
+      rounding: 'whole',
+    },
     { code: 'BB', name: 'Bed & Breakfast', mealPlan: 'breakfast', refundable: true, cancellationHours: 24 },
   ] as DemoRatePlan[],
 } as const;

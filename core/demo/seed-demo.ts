@@ -38,7 +38,8 @@ export interface SeedResult {
 
 /** Rates and restrictions for [today, today + days) in the property's timezone, computed in SQL. */
 async function topUpAri(client: PoolClient, propertyId: string, days: number): Promise<{ rates: number; restrictions: number }> {
-  // Price = base × season (sine over the year, ±15 %) × weekend uplift; NRF −10 %, BB +18 per guest.
+  // Price = base × season (sine over the year, ±15 %) × weekend uplift; BB +18 per guest. Derived
+  // plans (NRF: BAR − 10 %, to whole euros) have no rows of their own: the ARI follows the parent.
   const rates = await client.query(
     `WITH p AS (SELECT id, currency, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
      INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
@@ -46,23 +47,24 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
             round(((CASE rt.code WHEN 'STD' THEN 110 WHEN 'DLX' THEN 160 ELSE 240 END)
                   * (1 + 0.15 * sin(2 * pi() * extract(doy FROM d) / 365.0))
                   * (CASE WHEN extract(isodow FROM d) IN (5, 6) THEN 1.2 ELSE 1 END)
-                  * (CASE rp.code WHEN 'NRF' THEN 0.9 ELSE 1 END)
                   + (CASE rp.code WHEN 'BB' THEN 18 * rt.max_occupancy ELSE 0 END))::numeric, 2),
             p.currency
      FROM p
      JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.deleted_at IS NULL
-     JOIN property_mgmt.rate_plans rp ON rp.property_id = p.id AND rp.deleted_at IS NULL
+     JOIN property_mgmt.rate_plans rp ON rp.property_id = p.id AND rp.deleted_at IS NULL AND rp.parent_rate_plan_id IS NULL
      CROSS JOIN generate_series(p.today, p.today + ($2::int - 1), interval '1 day') d
      ON CONFLICT (room_type_id, rate_plan_id, stay_date) DO NOTHING`,
     [propertyId, days],
   );
-  // Summer weekends need 2 nights; the suite is closed to arrival on Sundays.
+  // Summer weekends need 2 nights; the suite is closed to arrival on Sundays. A derived plan takes
+  // its parent's restrictions except where it has its own: NRF on the 1st of each month (3 nights).
   const restrictions = await client.query(
     `WITH p AS (SELECT id, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
      INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los, max_los,
                                              closed_to_arrival, closed_to_departure, stop_sell)
      SELECT p.id, rt.id, rp.id, d::date,
-            CASE WHEN extract(month FROM d) IN (6, 7, 8) AND extract(isodow FROM d) IN (5, 6) THEN 2 ELSE 1 END,
+            CASE WHEN rp.parent_rate_plan_id IS NOT NULL THEN 3
+                 WHEN extract(month FROM d) IN (6, 7, 8) AND extract(isodow FROM d) IN (5, 6) THEN 2 ELSE 1 END,
             28,
             rt.code = 'STE' AND extract(isodow FROM d) = 7,
             false,
@@ -71,6 +73,7 @@ async function topUpAri(client: PoolClient, propertyId: string, days: number): P
      JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.deleted_at IS NULL
      JOIN property_mgmt.rate_plans rp ON rp.property_id = p.id AND rp.deleted_at IS NULL
      CROSS JOIN generate_series(p.today, p.today + ($2::int - 1), interval '1 day') d
+     WHERE rp.parent_rate_plan_id IS NULL OR extract(day FROM d) = 1
      ON CONFLICT (room_type_id, rate_plan_id, stay_date) DO NOTHING`,
     [propertyId, days],
   );
@@ -107,8 +110,9 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
     const {
       rows: [row],
     } = await client.query<{ id: string }>(
-      `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, meal_plan, refundable, cancellation_hours, parent_rate_plan_id, derived_adjustment_pct)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, meal_plan, refundable, cancellation_hours, parent_rate_plan_id,
+                                             derived_adjustment_pct, derived_rounding)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
       [
         propertyId,
         rp.code,
@@ -119,6 +123,7 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
         rp.cancellationHours,
         rp.parent ? ratePlans.get(rp.parent) : null,
         rp.adjustmentPct ?? null,
+        rp.rounding ?? 'cent',
       ],
     );
     ratePlans.set(rp.code, row!.id);

@@ -232,10 +232,31 @@ describe('connections API', () => {
     ]);
     expect(second.json()).toMatchObject({ added: 1, removed: 1, changed: 1 });
     expect((await app.inject({ method: 'GET', url: `/api/v1/connections/${id}/mappings`, headers: as(viewer) })).json().mappings).toEqual([
-      { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001', active: false },
-      { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', active: true },
+      { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001', active: false, settings: {} },
+      { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', active: true, settings: {} },
     ]);
     expect((await put([], viewer)).statusCode).toBe(403);
+
+    // A mapping's channel rules: set and changed in place (a change, not a new mapping); a bad one refuses everything.
+    const ruled = { markup_pct: 5, availability_offset: -1, max_availability: 4, close_out: false };
+    const third = await put([
+      { roomType: 'STD', ratePlan: 'BAR', otaRoomCode: '9001', otaRateCode: '8001', active: false },
+      { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', settings: ruled },
+    ]);
+    expect(third.json()).toMatchObject({ added: 0, removed: 0, changed: 1 });
+    expect(third.json().mappings[1].settings).toEqual(ruled);
+    for (const [settings, problem] of [
+      [{ markup_pct: -100 }, 'markup_pct'],
+      [{ availability_offset: 1.5 }, 'availability_offset'],
+      [{ close_out: 'yes' }, 'close_out'],
+      [{ sync_days: 30 }, 'sync_days'],
+    ] as const) {
+      const bad = await put([{ roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', settings }]);
+      expect(bad.statusCode, JSON.stringify(settings)).toBe(400);
+      expect(bad.json().error.message).toContain(problem);
+    }
+    const { rows: stored } = await pool.query(`SELECT settings FROM channel.channel_mappings WHERE connection_id = $1 AND deleted_at IS NULL AND active`, [id]);
+    expect(stored).toEqual([{ settings: ruled }]);
   });
 
   it('logs one structured line per request (route, status, key id), with no key, credential or body in the log', async () => {

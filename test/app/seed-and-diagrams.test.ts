@@ -36,8 +36,15 @@ describe('seed-demo', () => {
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.room_types`)).toBe(3);
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rooms`)).toBe(30);
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans`)).toBe(3);
-    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates`)).toBe(500 * 9);
-    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.restrictions`)).toBe(500 * 9);
+    // NRF derives from BAR: no rates of its own, its own restrictions only on the 1st of each month.
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans WHERE parent_rate_plan_id IS NOT NULL`)).toBe(1);
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates`)).toBe(500 * 3 * 2);
+    const firsts = await q(
+      `SELECT count(*)::int AS n FROM property_mgmt.properties p, generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + 499, interval '1 day') d
+       WHERE extract(day FROM d) = 1`,
+    );
+    expect(firsts).toBeGreaterThanOrEqual(16);
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.restrictions`)).toBe(500 * 3 * 2 + 3 * firsts);
     expect(await q(`SELECT count(DISTINCT stay_date)::int AS n FROM property_mgmt.daily_rates`)).toBe(500);
     const { rows: conns } = await pool.query(
       `SELECT channel_code, endpoint_url, (SELECT count(*)::int FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active) AS mappings,

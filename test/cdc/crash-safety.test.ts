@@ -37,6 +37,10 @@ interface Hotel {
   property: string;
   types: string[];
   plans: string[];
+  /** The plans with rate rows of their own (edited below); a derived plan follows its parent. */
+  own: string[];
+  /** Per plan, itself and the plans derived from it: the cells an edit of it must dirty. */
+  follows: Record<string, string[]>;
   conns: string[];
 }
 let demo: Hotel;
@@ -46,7 +50,7 @@ const uniqueCells: Array<[string, string, number]> = [];
 async function oneTransaction(pool: Pool): Promise<void> {
   const kind = rnd(20);
   const rt = demo.types[rnd(demo.types.length)]!;
-  const rp = demo.plans[rnd(demo.plans.length)]!;
+  const rp = demo.own[rnd(demo.own.length)]!;
   if (kind < 8 && uniqueCells.length) {
     const [t, p, d] = uniqueCells.pop()!;
     const client = await pool.connect();
@@ -66,7 +70,7 @@ async function oneTransaction(pool: Pool): Promise<void> {
       client.release();
     }
     changes += 2;
-    expected.add(`${demo.property}|${t}|${p}|${day(d)}`);
+    for (const f of demo.follows[p]!) expected.add(`${demo.property}|${t}|${f}|${day(d)}`);
   } else if (kind < 15) {
     // A revenue manager's bulk edit.
     const r = await pool.query(
@@ -77,7 +81,7 @@ async function oneTransaction(pool: Pool): Promise<void> {
       `UPDATE property_mgmt.restrictions SET min_los = 1 + (min_los % 3) WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= $3 AND stay_date < $4`,
       [rt, rp, day(400), day(420)],
     );
-    for (let i = 400; i < 420; i++) expected.add(`${demo.property}|${rt}|${rp}|${day(i)}`);
+    for (let i = 400; i < 420; i++) for (const f of demo.follows[rp]!) expected.add(`${demo.property}|${rt}|${f}|${day(i)}`);
     changes += (r.rowCount ?? 0) + (s.rowCount ?? 0);
   } else if (kind < 18) {
     // A booking, then moved or cancelled.
@@ -146,10 +150,14 @@ async function oneTransaction(pool: Pool): Promise<void> {
 }
 
 async function hotel(pool: Pool, property: string): Promise<Hotel> {
+  const plans = (await pool.query(`SELECT id, parent_rate_plan_id AS parent FROM property_mgmt.rate_plans WHERE property_id = $1 ORDER BY code`, [property]))
+    .rows;
   return {
     property,
     types: (await pool.query(`SELECT id FROM property_mgmt.room_types WHERE property_id = $1 ORDER BY code`, [property])).rows.map((r) => r.id),
-    plans: (await pool.query(`SELECT id FROM property_mgmt.rate_plans WHERE property_id = $1 ORDER BY code`, [property])).rows.map((r) => r.id),
+    plans: plans.map((r) => r.id),
+    own: plans.filter((r) => !r.parent).map((r) => r.id),
+    follows: Object.fromEntries(plans.map((r) => [r.id, [r.id, ...plans.filter((c) => c.parent === r.id).map((c) => c.id)]])),
     conns: (await pool.query(`SELECT id FROM channel.channel_connections WHERE property_id = $1 ORDER BY channel_code`, [property])).rows.map((r) => r.id),
   };
 }
@@ -194,7 +202,7 @@ beforeAll(async () => {
     [c2.id, p2.id, t2.id, r2.id],
   );
   second = await hotel(pool, p2.id);
-  for (const t of demo.types) for (const p of demo.plans) for (let d = 0; d < 400; d++) uniqueCells.push([t, p, d]);
+  for (const t of demo.types) for (const p of demo.own) for (let d = 0; d < 400; d++) uniqueCells.push([t, p, d]);
   uniqueCells.sort(() => rnd(3) - 1);
   await ensureSlot(pool, slot);
 });

@@ -52,6 +52,55 @@ describe('CDC → dirty ARI cells', () => {
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= afterChange, { what: 'slot acknowledged' });
   });
 
+  it('a parent rate plan’s change dirties the same cell of its derived plans; a changed adjustment, the derived plan’s window', async () => {
+    const { pool } = db.current;
+    let lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    // NRF derives from BAR (the demo): a BAR rate and a BAR restriction move NRF's cell too.
+    await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 2 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+      ids.dlx,
+      ids.bar,
+      day(12),
+    ]);
+    await pool.query(`UPDATE property_mgmt.restrictions SET min_los = 2 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
+      ids.dlx,
+      ids.bar,
+      day(13),
+    ]);
+    lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    const { rows } = await pool.query(
+      `SELECT DISTINCT rp.code, d.stay_date::text AS d FROM channel.ari_dirty_cells d JOIN property_mgmt.rate_plans rp ON rp.id = d.rate_plan_id
+       WHERE d.room_type_id = $1 ORDER BY 1, 2`,
+      [ids.dlx],
+    );
+    expect(rows).toEqual([
+      { code: 'BAR', d: day(12) },
+      { code: 'BAR', d: day(13) },
+      { code: 'NRF', d: day(12) },
+      { code: 'NRF', d: day(13) },
+    ]);
+    const {
+      rows: [all],
+    } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`);
+    expect(all.n).toBe(2 * 2 * 2); // 2 nights × (BAR, NRF) × 2 OTAs: no other plan, no other room type
+
+    // The derived plan's rule changes: every cell of NRF (3 room types, each connection's window from yesterday), nothing of BAR.
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await pool.query(`UPDATE property_mgmt.rate_plans SET derived_adjustment_pct = -12 WHERE id = $1`, [ids.nrf]);
+    await pool.query(`UPDATE property_mgmt.rate_plans SET name = name || ' (renamed)' WHERE id = $1`, [ids.nrf]); // prices nothing: no marking
+    lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    const { rows: plans } = await pool.query(
+      `SELECT rp.code, count(*)::int AS n FROM channel.ari_dirty_cells d JOIN property_mgmt.rate_plans rp ON rp.id = d.rate_plan_id GROUP BY 1`,
+    );
+    const { rows: windows } = await pool.query(
+      `SELECT sum(COALESCE((settings ->> 'sync_days')::int, 500) + 1)::int AS nights FROM channel.channel_connections`,
+    );
+    expect(plans).toEqual([{ code: 'NRF', n: 3 * windows[0].nights }]);
+  });
+
   it('reports lag, throughput and slot health through cdcStatus()', async () => {
     const { pool } = db.current;
     const s = await cdcStatus(pool, pipe.slot, pipe.metrics);
@@ -241,13 +290,13 @@ describe('CDC → dirty ARI cells', () => {
       await waitFor(() => extra.metrics.streaming, { what: 'streaming' });
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
         ids.std,
-        ids.nrf,
+        ids.bar,
         day(3),
       ]);
       await pool.query(`ALTER TABLE property_mgmt.daily_rates ADD COLUMN promo_code text`);
       await pool.query(`UPDATE property_mgmt.daily_rates SET promo_code = 'SUMMER' WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
         ids.std,
-        ids.nrf,
+        ids.bar,
         day(3),
       ]);
       await waitFor(() => seen.length >= 2, { what: 'both updates decoded' });

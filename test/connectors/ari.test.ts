@@ -7,7 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { seedDemo } from '../helpers/demo.ts';
-import { currentAri, type AriValues, type CellKey } from '../../connectors/outbound/sql/ari.ts';
+import { currentAri, type AriValues } from '../../connectors/outbound/sql/ari.ts';
+import { ariOracle, cellId, mappedCells } from '../helpers/ari-oracle.ts';
 
 const db = useTestDatabase();
 const NIGHTS = 30;
@@ -19,64 +20,14 @@ beforeAll(async () => {
 
 const q = async (sql: string, params: unknown[] = []): Promise<Rows> => (await db.current.pool.query(sql, params)).rows;
 
-async function mappedCells(): Promise<CellKey[]> {
-  const maps = await q(`SELECT connection_id, room_type_id, rate_plan_id FROM channel.channel_mappings WHERE deleted_at IS NULL`);
-  const nights = (await q(`SELECT to_char(current_date + n, 'YYYY-MM-DD') AS d FROM generate_series(0, $1 - 1) n`, [NIGHTS])).map((r) => r.d as string);
-  return maps.flatMap((m) => nights.map((d) => ({ connectionId: m.connection_id, roomTypeId: m.room_type_id, ratePlanId: m.rate_plan_id, stayDate: d })));
-}
-
-/** The rules of connectors/sql/ari.ts, applied in JavaScript to the raw rows. */
-async function oracle(cells: CellKey[]): Promise<Map<string, Omit<AriValues, keyof CellKey>>> {
-  const rooms = await q(`SELECT room_type_id, status, deleted_at FROM property_mgmt.rooms`);
-  const stays = await q(`SELECT room_type_id, status, deleted_at, arrival_date::text AS a, departure_date::text AS d FROM reservation.reservation_rooms`);
-  const blocks = await q(`SELECT room_type_id, rooms, deleted_at, start_date::text AS s, end_date::text AS e FROM property_mgmt.inventory_blocks`);
-  const rates = await q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, amount::text AS amount, currency, deleted_at FROM property_mgmt.daily_rates`);
-  const restr = await q(
-    `SELECT room_type_id, rate_plan_id, stay_date::text AS d, min_los, max_los, closed_to_arrival, closed_to_departure, stop_sell, deleted_at FROM property_mgmt.restrictions`,
-  );
-  const conns = new Map((await q(`SELECT id, settings FROM channel.channel_connections`)).map((c) => [c.id, c.settings]));
-  const maps = await q(`SELECT connection_id, room_type_id, rate_plan_id, settings FROM channel.channel_mappings WHERE deleted_at IS NULL`);
-  const out = new Map<string, Omit<AriValues, keyof CellKey>>();
-  for (const c of cells) {
-    const live = (r: Record<string, any>) => r.deleted_at === null;
-    const sellable = rooms.filter((r) => live(r) && r.room_type_id === c.roomTypeId && r.status !== 'out_of_service').length;
-    const taken = stays.filter(
-      (s) => live(s) && s.room_type_id === c.roomTypeId && ['confirmed', 'checked_in'].includes(s.status) && s.a <= c.stayDate && c.stayDate < s.d,
-    ).length;
-    const blocked = blocks.filter((b) => live(b) && b.room_type_id === c.roomTypeId && b.s <= c.stayDate && c.stayDate < b.e).reduce((n, b) => n + b.rooms, 0);
-    const free = sellable - taken - blocked;
-    const conn = conns.get(c.connectionId) ?? {};
-    const map = maps.find((m) => m.connection_id === c.connectionId && m.room_type_id === c.roomTypeId && m.rate_plan_id === c.ratePlanId)!;
-    const cap = conn.max_availability ?? Infinity;
-    const rate = rates.find((r) => live(r) && r.room_type_id === c.roomTypeId && r.rate_plan_id === c.ratePlanId && r.d === c.stayDate);
-    const rs = restr.find((r) => live(r) && r.room_type_id === c.roomTypeId && r.rate_plan_id === c.ratePlanId && r.d === c.stayDate);
-    const markup = Number(map.settings.markup_pct ?? conn.markup_pct ?? 0);
-    // Exact decimal arithmetic (markups here have one decimal): cents × (1000 + 10 × markup) / 1000,
-    // rounded half up as PostgreSQL's round(numeric) does for positive amounts.
-    const cents = rate ? (BigInt(rate.amount.replace('.', '')) * BigInt(1000 + Math.round(markup * 10)) + 500n) / 1000n : null;
-    out.set(`${c.connectionId}|${c.roomTypeId}|${c.ratePlanId}|${c.stayDate}`, {
-      availability: Math.min(Math.max(free, 0), cap),
-      overbooked: free < 0,
-      rate: cents === null ? null : `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`,
-      currency: rate?.currency ?? null,
-      minLos: rs?.min_los ?? null,
-      maxLos: rs?.max_los ?? null,
-      closedToArrival: rs?.closed_to_arrival ?? false,
-      closedToDeparture: rs?.closed_to_departure ?? false,
-      closed: (rs?.stop_sell ?? false) || !rate,
-    });
-  }
-  return out;
-}
-
 async function compare(): Promise<AriValues[]> {
-  const cells = await mappedCells();
+  const cells = await mappedCells(db.current.pool, null, NIGHTS);
   const got = (await db.current.pool.query(currentAri(cells))).rows as AriValues[];
-  const want = await oracle(cells);
+  const want = await ariOracle(db.current.pool, cells);
   expect(got).toHaveLength(cells.length);
   for (const g of got) {
     const { connectionId, roomTypeId, ratePlanId, stayDate, ...values } = g;
-    expect(values, `${roomTypeId}/${ratePlanId}/${stayDate}`).toEqual(want.get(`${connectionId}|${roomTypeId}|${ratePlanId}|${stayDate}`));
+    expect(values, `${roomTypeId}/${ratePlanId}/${stayDate}`).toEqual(want.get(cellId({ connectionId, roomTypeId, ratePlanId, stayDate })));
   }
   return got;
 }
@@ -115,5 +66,100 @@ describe('currentAri', () => {
     const got = await compare();
     expect(got.some((v) => v.overbooked && v.availability === 0)).toBe(true);
     expect(got.some((v) => v.closed && v.rate === null)).toBe(true);
+  });
+
+  it('matches them for derived plans (percentage, amount, each rounding, own rows, a deleted parent) and every channel rule', async () => {
+    const one = async (sql: string, params: unknown[] = []) => (await q(sql, params))[0]!;
+    const std = await one(`SELECT id, property_id FROM property_mgmt.room_types WHERE code = 'STD'`);
+    const bar = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR'`);
+    const nrf = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'NRF'`);
+    const bb = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BB'`);
+    // Three more derived plans, mapped at both OTAs: from BB by an amount, from BB by a percentage
+    // and an amount (rounded up), and one priced at nothing (−100 %: closed, never sold at 0).
+    const plans: Record<string, string> = {};
+    for (const [code, pct, amount, rounding] of [
+      ['MBR', null, '-7.35', 'cent'],
+      ['PKG', '12.5', '3', 'up'],
+      ['ZERO', '-100', null, 'down'],
+    ] as const) {
+      plans[code] = (
+        await one(
+          `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, parent_rate_plan_id, derived_adjustment_pct, derived_adjustment_amount, derived_rounding)
+           VALUES ($1, $2, $2, 'EUR', $3, $4, $5, $6) RETURNING id`,
+          [std.property_id, code, bb.id, pct, amount, rounding],
+        )
+      ).id;
+      await q(
+        `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
+         SELECT m.connection_id, m.property_id, m.room_type_id, $1, m.ota_room_code, m.ota_rate_code || $2 FROM channel.channel_mappings m WHERE m.rate_plan_id = $3`,
+        [plans[code], code, bb.id],
+      );
+    }
+    // NRF rounds down now; it has its own rate on night 2 (an override) and its parent none on night 5.
+    await q(`UPDATE property_mgmt.rate_plans SET derived_rounding = 'down', derived_adjustment_amount = 0.5 WHERE id = $1`, [nrf.id]);
+    await q(
+      `INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency) VALUES ($1, $2, $3, current_date + 2, 77.77, 'EUR')`,
+      [std.property_id, std.id, nrf.id],
+    );
+    await q(`UPDATE property_mgmt.daily_rates SET deleted_at = now() WHERE rate_plan_id = $1 AND stay_date = current_date + 5`, [bar.id]);
+    // A derived plan's own restriction row is taken whole, the parent's otherwise.
+    await q(`UPDATE property_mgmt.restrictions SET stop_sell = true, max_los = 5 WHERE rate_plan_id = $1 AND stay_date = current_date + 6`, [bb.id]);
+    await q(
+      `INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los, closed_to_departure)
+       VALUES ($1, $2, $3, current_date + 6, 4, true)`,
+      [std.property_id, std.id, plans.MBR],
+    );
+    // Channel rules: offsets (the mapping's replaces the connection's), caps (the lower applies), close-outs (either closes).
+    await q(
+      `UPDATE channel.channel_connections SET settings = settings || '{"availability_offset": -2, "max_availability": 6}' WHERE channel_code = 'booking_com'`,
+    );
+    await q(`UPDATE channel.channel_connections SET settings = settings || '{"availability_offset": 3, "close_out": false}' WHERE channel_code = 'expedia'`);
+    await q(
+      `UPDATE channel.channel_mappings SET settings = settings || '{"availability_offset": 1, "max_availability": 2, "markup_pct": 4.25}' WHERE rate_plan_id = $1`,
+      [plans.PKG],
+    );
+    await q(`UPDATE channel.channel_mappings SET settings = settings || '{"close_out": true}' WHERE rate_plan_id = $1 AND room_type_id = $2`, [
+      plans.MBR,
+      std.id,
+    ]);
+    const got = await compare();
+    const of = (plan: string) => got.filter((v) => v.ratePlanId === plan);
+    expect(of(plans.ZERO!).every((v) => v.closed && v.rate === null)).toBe(true);
+    expect(of(plans.MBR!).some((v) => !v.closed && v.rate !== null)).toBe(true);
+    expect(of(plans.PKG!).every((v) => v.availability <= 2)).toBe(true);
+    expect(got.filter((v) => v.ratePlanId === nrf.id && v.roomTypeId === std.id && v.pmsRate === '77.77')).toHaveLength(2); // both OTAs, night 2
+
+    // The close-out switch on the connection closes every cell it has, and only those.
+    const expedia = (await one(`SELECT id FROM channel.channel_connections WHERE channel_code = 'expedia'`)).id;
+    await q(`UPDATE channel.channel_connections SET settings = settings || '{"close_out": true}' WHERE id = $1`, [expedia]);
+    const closed = await compare();
+    expect(closed.filter((v) => v.connectionId === expedia).every((v) => v.closed)).toBe(true);
+    expect(closed.filter((v) => v.connectionId !== expedia).some((v) => !v.closed)).toBe(true);
+  });
+
+  it('refuses a parent at another property, in another currency, derived itself, or an adjustment without a parent', async () => {
+    const one = async (sql: string, params: unknown[] = []) => (await q(sql, params))[0]!;
+    const prop = (await one(`SELECT property_id FROM property_mgmt.rate_plans WHERE code = 'BAR'`)).property_id;
+    const bar = (await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR'`)).id;
+    const nrf = (await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'NRF'`)).id;
+    const insert = (code: string, currency: string, parent: string | null, pct: number | null) =>
+      q(
+        `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, parent_rate_plan_id, derived_adjustment_pct) VALUES ($1, $2, $2, $3, $4, $5)`,
+        [prop, code, currency, parent, pct],
+      );
+    await expect(insert('X1', 'USD', bar, -5)).rejects.toThrow(/its parent BAR sells in EUR, not USD/);
+    await expect(insert('X2', 'EUR', nrf, -5)).rejects.toThrow(/its parent NRF is itself derived/);
+    await expect(insert('X3', 'EUR', null, -5)).rejects.toThrow(/rate_plans_adjustment_needs_parent/);
+    await expect(q(`UPDATE property_mgmt.rate_plans SET parent_rate_plan_id = $1 WHERE id = $2`, [nrf, bar])).rejects.toThrow(
+      /other plans derive from it|is itself derived/,
+    );
+    const other = await one(
+      `INSERT INTO property_mgmt.properties (code, name, timezone, currency, country, address) VALUES ('OTHER', 'Other', 'UTC', 'EUR', 'DE', '{}') RETURNING id`,
+    );
+    const foreign = await one(`INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency) VALUES ($1, 'FOREIGN', 'F', 'EUR') RETURNING id`, [
+      other.id,
+    ]);
+    await expect(insert('X4', 'EUR', foreign.id, -5)).rejects.toThrow(/belongs to another property/);
+    expect(await q(`SELECT code FROM property_mgmt.rate_plans WHERE code LIKE 'X%'`)).toEqual([]);
   });
 });

@@ -188,6 +188,7 @@ describe('the writers of the dirty cells, side by side', () => {
                 },
               ],
               notOverbooked: [],
+              holds: [],
               unknownMappings: [],
             }),
           cdc: async () => {

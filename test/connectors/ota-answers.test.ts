@@ -20,6 +20,7 @@ import { parseBookingResponse } from '../../connectors/booking-com/parser.ts';
 import { namedUpdates } from '../../connectors/booking-com/issues.ts';
 import { parseAvailRateUpdateRS } from '../../connectors/expedia/parser.ts';
 import { readWarnings } from '../../connectors/expedia/warnings.ts';
+import { ariOracle, cellId, mappedCells } from '../helpers/ari-oracle.ts';
 
 const range = <V>(from: string, to: string, value: V, covers: Array<{ cellId: string; part: 'avail' | 'rate' | 'restr' }>) => ({
   series: '',
@@ -231,40 +232,41 @@ describe('updates an OTA did not apply', () => {
 
   it('Expedia: a rate its threshold refuses (7021) is not acknowledged, is recorded on the cell, is not resent while the PMS says the same, and is resent when it changes or on a full sync', async () => {
     const expedia = ids.expedia!;
-    await setRate('DLX', 'BAR', 10, '9.00');
+    // BB: a plan no other derives from, so the refused rate is this one cell's (NRF follows BAR).
+    await setRate('DLX', 'BB', 10, '9.00');
     await requestFullSync(db.current.pool, expedia, 30);
     await worker.syncConnection(expedia);
     const day10 = await dayOf(10);
-    const key = sandboxKey(EXPEDIA.roomCodes.DLX!, EXPEDIA.rateCodes.BAR!, day10);
+    const key = sandboxKey(EXPEDIA.roomCodes.DLX!, EXPEDIA.rateCodes.BB!, day10);
     expect(server.expedia.cells(EXPEDIA.hotelCode).get(key)?.rate).not.toBe('9.00'); // not applied at Expedia
-    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toEqual({ rate: false, avail: true, restr: true, refused: { rate: { rate: '9.00', currency: 'EUR' } } });
-    expect(await openRefusals(expedia)).toEqual([expect.objectContaining({ ota_code: '7021', room: 'DLX', plan: 'BAR', stay_from: day10 })]);
+    expect(await cellAck(expedia, 'DLX', 'BB', 10)).toEqual({ rate: false, avail: true, restr: true, refused: { rate: { rate: '9.00', currency: 'EUR' } } });
+    expect(await openRefusals(expedia)).toEqual([expect.objectContaining({ ota_code: '7021', room: 'DLX', plan: 'BB', stay_from: day10 })]);
     expect((await openRefusals(expedia))[0].message).toContain(
-      `Inventory date ${day10}; Room Type ID ${EXPEDIA.roomCodes.DLX}; Rate Plan ID ${EXPEDIA.rateCodes.BAR}`,
+      `Inventory date ${day10}; Room Type ID ${EXPEDIA.roomCodes.DLX}; Rate Plan ID ${EXPEDIA.rateCodes.BB}`,
     );
 
     // The cell is marked again with the same PMS values (another change touched it): nothing to send.
     const before = await requests(expedia);
-    await mark(expedia, 'DLX', 'BAR', 10);
+    await mark(expedia, 'DLX', 'BB', 10);
     await worker.syncConnection(expedia);
     expect(await requests(expedia)).toBe(before);
 
     // The revenue manager fixes the rate: sent, accepted, acknowledged; the refusal resolves.
-    await setRate('DLX', 'BAR', 10, '25.00');
-    await mark(expedia, 'DLX', 'BAR', 10);
+    await setRate('DLX', 'BB', 10, '25.00');
+    await mark(expedia, 'DLX', 'BB', 10);
     await worker.syncConnection(expedia);
     expect(await requests(expedia)).toBe(before + 1);
     expect(server.expedia.cells(EXPEDIA.hotelCode).get(key)?.rate).toBe('25.00');
-    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toEqual({ rate: true, avail: true, restr: true, refused: null });
+    expect(await cellAck(expedia, 'DLX', 'BB', 10)).toEqual({ rate: true, avail: true, restr: true, refused: null });
     expect(await openRefusals(expedia)).toEqual([]);
 
     // Back to 9.00: refused again, then remembered; a full sync sends it once more all the same.
-    await setRate('DLX', 'BAR', 10, '9.00');
-    await mark(expedia, 'DLX', 'BAR', 10);
+    await setRate('DLX', 'BB', 10, '9.00');
+    await mark(expedia, 'DLX', 'BB', 10);
     await worker.syncConnection(expedia);
     const refusedAgain = await requests(expedia);
     expect(refusedAgain).toBe(before + 2);
-    await mark(expedia, 'DLX', 'BAR', 10);
+    await mark(expedia, 'DLX', 'BB', 10);
     await worker.syncConnection(expedia);
     expect(await requests(expedia)).toBe(refusedAgain);
     const warnings = server.expedia.stats.warnings;
@@ -272,7 +274,7 @@ describe('updates an OTA did not apply', () => {
     await worker.syncConnection(expedia);
     expect(await requests(expedia)).toBeGreaterThan(refusedAgain);
     expect(server.expedia.stats.warnings).toBe(warnings + 1);
-    expect(await cellAck(expedia, 'DLX', 'BAR', 10)).toMatchObject({ rate: false, refused: { rate: { rate: '9.00' } } });
+    expect(await cellAck(expedia, 'DLX', 'BB', 10)).toMatchObject({ rate: false, refused: { rate: { rate: '9.00' } } });
   });
 });
 
@@ -285,10 +287,16 @@ describe("what Expedia is sent: the property's rate acquisition type and tax set
     ]);
     await requestFullSync(db.current.pool, ids.expedia!, 5);
     await worker.syncConnection(ids.expedia!);
-    const { rows } = await db.current.pool.query(`SELECT rt.code AS room, rp.code AS plan, dr.stay_date::text AS night, dr.amount::text AS amount
-      FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = dr.rate_plan_id
-      JOIN property_mgmt.properties p ON p.id = dr.property_id WHERE p.code = 'DEMO' AND dr.stay_date BETWEEN (now() AT TIME ZONE p.timezone)::date AND (now() AT TIME ZONE p.timezone)::date + 4`);
+    // The PMS rates before the connection's pricing, NRF's derived from BAR: from the independent oracle.
+    const keys = await mappedCells(db.current.pool, ids.expedia!, 5);
+    const truth = await ariOracle(db.current.pool, keys);
+    const { rows: codes } = await db.current.pool.query(
+      `SELECT rt.id AS rt, rp.id AS rp, rt.code AS room, rp.code AS plan FROM property_mgmt.room_types rt JOIN property_mgmt.rate_plans rp ON rp.property_id = rt.property_id`,
+    );
+    const code = new Map(codes.map((c) => [`${c.rt}|${c.rp}`, c]));
+    const rows = keys.map((k) => ({ ...code.get(`${k.roomTypeId}|${k.ratePlanId}`)!, night: k.stayDate, amount: truth.get(cellId(k))!.pmsRate! }));
     expect(rows.length).toBe(9 * 5);
+    expect(rows.every((r) => r.amount !== null)).toBe(true);
     const cells = server.expedia.cells(EXPEDIA.hotelCode);
     for (const r of rows) {
       // Exact in hundredths of a cent: cents × 110 × 82 / 10,000, half up.

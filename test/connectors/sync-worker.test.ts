@@ -59,7 +59,7 @@ const log = async (connection: string) =>
 const pending = async (connection: string) =>
   (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [connection])).rows[0].n;
 
-/** A rate edit of one night, and its cell marked as the CDC consumer would (the CDC path has its own tests). */
+/** A rate edit of one night, and its cell (and its derived plans' cells) marked as the CDC consumer would (the CDC path has its own tests). */
 async function changeRate(connection: string, room: string, plan: string, day: number, plus: number): Promise<void> {
   const { pool } = db.current;
   await pool.query(
@@ -72,7 +72,8 @@ async function changeRate(connection: string, room: string, plan: string, day: n
     `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
     SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, current_date + $4::int FROM channel.channel_mappings m
     JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
-    WHERE rt.code = $2 AND rp.code = $3 AND m.connection_id = $1`,
+    WHERE rt.code = $2 AND m.connection_id = $1
+      AND (rp.code = $3 OR rp.parent_rate_plan_id = (SELECT id FROM property_mgmt.rate_plans WHERE code = $3))`,
     [connection, room, plan, day],
   );
 }
@@ -102,7 +103,7 @@ describe('sync worker', () => {
   it('a rate change goes out as a delta: one request, one range, one cell', async () => {
     const { pool } = db.current;
     const before = (await log(ids.booking_com!)).length;
-    await changeRate(ids.booking_com!, 'DLX', 'NRF', 10, 7);
+    await changeRate(ids.booking_com!, 'DLX', 'BB', 10, 7); // BB: no plan derives from it, so one cell
     await worker.syncConnection(ids.booking_com!);
     const after = (await log(ids.booking_com!)).slice(before);
     expect(after).toMatchObject([{ message_kind: 'rate', cells: 1, ranges: 1, status: 'success', ota_codes: [], error_code: null }]);

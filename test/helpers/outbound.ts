@@ -10,6 +10,7 @@ import { createSandboxes, type Sandboxes } from '../../connectors/sandboxes.ts';
 import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type WorkerOptions } from '../../connectors/index.ts';
 import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';
+import { ariOracle, cellId, mappedCells } from './ari-oracle.ts';
 
 export async function startSandboxServer(
   options: Parameters<typeof createSandboxes>[0] = {},
@@ -112,56 +113,11 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
 
 /**
  * What the PMS says for every mapped cell of [today, today + days) of a connection, recomputed
- * from the raw tables by the contract of the database design, independently of
- * connectors/sql/ari.ts: a room is for sale unless deleted or out of service; a reservation room
- * holds a night while it and its reservation are both confirmed or checked in and neither is
- * deleted; blocks hold their rooms; below zero shows 0; the connection's max_availability caps it;
- * the rate is the night's daily rate with the mapping's (else the connection's) markup; stop-sell
- * or no rate closes the cell.
+ * from the raw tables by the independent oracle (test/helpers/ari-oracle.ts), not by
+ * connectors/outbound/sql/ari.ts.
  */
 export async function pmsTruth(pool: Pool, connectionId: string, days: number): Promise<AriValues[]> {
-  const { rows } = await pool.query(
-    `
-    SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", n.night::text AS "stayDate",
-           rooms.n - sold.n - held.n AS free, c.settings ->> 'max_availability' AS cap,
-           COALESCE(m.settings ->> 'markup_pct', c.settings ->> 'markup_pct', '0') AS markup,
-           dr.amount::text AS amount, dr.currency::text AS currency,
-           r.min_los, r.max_los, COALESCE(r.closed_to_arrival, false) AS cta, COALESCE(r.closed_to_departure, false) AS ctd, COALESCE(r.stop_sell, false) AS stop
-    FROM channel.channel_mappings m
-    JOIN channel.channel_connections c ON c.id = m.connection_id
-    JOIN property_mgmt.properties p ON p.id = m.property_id
-    CROSS JOIN LATERAL (SELECT d::date AS night FROM generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + ($2::int - 1), interval '1 day') d) n
-    CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM property_mgmt.rooms x WHERE x.room_type_id = m.room_type_id AND x.deleted_at IS NULL AND x.status <> 'out_of_service') rooms
-    CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM reservation.reservation_rooms rr JOIN reservation.reservations res ON res.id = rr.reservation_id
-                        WHERE rr.room_type_id = m.room_type_id AND rr.arrival_date <= n.night AND rr.departure_date > n.night
-                          AND rr.status IN ('confirmed', 'checked_in') AND res.status IN ('confirmed', 'checked_in')
-                          AND rr.deleted_at IS NULL AND res.deleted_at IS NULL) sold
-    CROSS JOIN LATERAL (SELECT COALESCE(sum(b.rooms), 0)::int AS n FROM property_mgmt.inventory_blocks b
-                        WHERE b.room_type_id = m.room_type_id AND b.start_date <= n.night AND b.end_date > n.night AND b.deleted_at IS NULL) held
-    LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = m.room_type_id AND dr.rate_plan_id = m.rate_plan_id AND dr.stay_date = n.night AND dr.deleted_at IS NULL
-    LEFT JOIN property_mgmt.restrictions r ON r.room_type_id = m.room_type_id AND r.rate_plan_id = m.rate_plan_id AND r.stay_date = n.night AND r.deleted_at IS NULL
-    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
-    [connectionId, days],
-  );
-  return rows.map((r) => {
-    const free = Number(r.free);
-    const availability = Math.min(Math.max(free, 0), r.cap === null ? Infinity : Number(r.cap));
-    // Half up to cents, in integer hundredths: 12.345 → 12.35.
-    const cents = r.amount === null ? null : Math.round(Number(r.amount) * 100 * (1 + Number(r.markup) / 100) + 1e-7);
-    return {
-      connectionId: r.connectionId,
-      roomTypeId: r.roomTypeId,
-      ratePlanId: r.ratePlanId,
-      stayDate: r.stayDate,
-      availability,
-      overbooked: free < 0,
-      rate: cents === null ? null : (cents / 100).toFixed(2),
-      currency: r.currency,
-      minLos: r.min_los,
-      maxLos: r.max_los,
-      closedToArrival: r.cta,
-      closedToDeparture: r.ctd,
-      closed: r.stop || r.amount === null,
-    };
-  });
+  const cells = await mappedCells(pool, connectionId, days);
+  const values = await ariOracle(pool, cells);
+  return cells.map((c) => ({ ...c, ...values.get(cellId(c))! }));
 }

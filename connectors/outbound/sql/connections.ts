@@ -143,7 +143,9 @@ WHERE c.id = $1 AND c.deleted_at IS NULL`,
  * acknowledged for those nights is forgotten, so the workers push every value whole. Cells already
  * waiting stay as they are; cells in flight get a new dirty_seq (pushed again after the current
  * push). The first chunk also forgets the nights before `from`, the last those from `to` on, so a
- * whole full sync forgets everything the OTA acknowledged for the connection.
+ * whole full sync forgets everything the OTA acknowledged for the connection. Cells a guardrail
+ * held are released with it: with nothing acknowledged to compare against, a full sync sends what
+ * the PMS says (an operator's explicit "send everything").
  */
 export function markFullSync(connectionId: string, chunk: { from: string; to: string; first: boolean; last: boolean }) {
   return {
@@ -162,8 +164,9 @@ marked AS (
   SELECT x.connection_id, x.property_id, x.room_type_id, x.rate_plan_id, x.stay_date, s.seq, s.actor, s.actor FROM cells x CROSS JOIN stamp s
   ORDER BY x.connection_id, x.room_type_id, x.rate_plan_id, x.stay_date -- the table's lock order (sync.ts lockClaim)
   ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
-    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, updated_at = now(), version = d.version + 1
-    WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL
+    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, held_by = NULL, guard_approved = false,
+        updated_at = now(), version = d.version + 1
+    WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL
   RETURNING 1)
 SELECT (SELECT count(*) FROM cells)::int AS cells, (SELECT count(*) FROM marked)::int AS marked`,
     values: [connectionId, chunk.from, chunk.to, chunk.first, chunk.last],

@@ -43,13 +43,13 @@ stamped AS (
   ON CONFLICT (connection_id) DO UPDATE SET orphans_seen_at = EXCLUDED.orphans_seen_at),
 picked AS (
   SELECT id, claimed_at IS NOT NULL AS taken_over FROM channel.ari_dirty_cells
-  WHERE connection_id = $1 AND deleted_at IS NULL
+  WHERE connection_id = $1 AND deleted_at IS NULL AND held_by IS NULL -- held for approval (sql/holds.ts): not sent until approved or changed
     AND (claimed_at IS NULL OR (claimed_at < (SELECT seen FROM clock) AND (SELECT seen FROM clock) <= now() - make_interval(secs => $4)))
   ORDER BY first_dirty_at LIMIT $3
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
 FROM picked WHERE d.id = picked.id
-RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver"`,
+RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver", d.guard_approved AS "guardApproved"`,
     values: [connectionId, claimId, limit, graceSeconds],
   };
 }
@@ -343,7 +343,8 @@ export interface SyncErrorEntry {
     | 'resync'
     | 'closing'
     | 'closing_failed'
-    | 'reservations';
+    | 'reservations'
+    | 'held';
   errorCode: string;
   otaCode?: string | null;
   message: string;

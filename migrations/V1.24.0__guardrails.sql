@@ -1,0 +1,50 @@
+-- Guardrails (issue 18): a push that would move a rate by more than a connection's configured
+-- percentage, or close or zero more than its configured share of the window at once, is held for
+-- approval instead of sent. A bad bulk edit in the PMS (a rate typed as 9 instead of 90, a whole
+-- year closed by mistake) then waits for a person instead of reaching the OTAs in seconds.
+--
+-- A hold is one worker pass's held cells. They stay in channel.ari_dirty_cells with held_by set,
+-- which the sync workers' claim skips. Approving releases them with guard_approved set, so the
+-- next pass sends them without holding them again. A new change to a held cell (the revenue team
+-- fixed the edit) releases it too, and the next pass judges it afresh; the same happens to an
+-- approved cell, whose approval covered only the values it was shown with.
+CREATE TABLE channel.ari_holds (
+  id            uuid PRIMARY KEY DEFAULT shared.new_id(),
+  connection_id uuid NOT NULL REFERENCES channel.channel_connections (id),
+  property_id   uuid NOT NULL,
+  kind          text NOT NULL CHECK (kind IN ('rate_change', 'closing')),
+  reason        text NOT NULL CHECK (length(reason) <= 2000),
+  cells         integer NOT NULL CHECK (cells > 0),
+  -- A few of the held cells: room and rate codes, night, the OTA's current value and the new one.
+  sample        jsonb NOT NULL DEFAULT '[]',
+  approved_at   timestamptz,
+  approved_by   uuid REFERENCES shared.users (id),
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  created_by    uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  updated_by    uuid NOT NULL DEFAULT shared.current_actor() REFERENCES shared.users (id),
+  deleted_at    timestamptz,
+  version       integer NOT NULL DEFAULT 1,
+  CHECK ((approved_at IS NULL) = (approved_by IS NULL))
+);
+CREATE INDEX ari_holds_connection_idx ON channel.ari_holds (connection_id, created_at);
+CREATE INDEX ari_holds_property_idx ON channel.ari_holds (property_id);
+CREATE INDEX ari_holds_created_by_idx ON channel.ari_holds (created_by);
+CREATE INDEX ari_holds_approved_by_idx ON channel.ari_holds (approved_by);
+SELECT shared.setup_tenant_table('channel.ari_holds');
+
+ALTER TABLE channel.ari_dirty_cells
+  ADD COLUMN held_by uuid REFERENCES channel.ari_holds (id),
+  ADD COLUMN guard_approved boolean NOT NULL DEFAULT false;
+CREATE INDEX ari_dirty_cells_held_idx ON channel.ari_dirty_cells (held_by) WHERE held_by IS NOT NULL;
+
+-- Approving is a connection action like pausing: recorded, audited, published as a domain event.
+ALTER TABLE channel.connection_actions DROP CONSTRAINT connection_actions_action_check;
+ALTER TABLE channel.connection_actions ADD CONSTRAINT connection_actions_action_check
+  CHECK (action IN ('full_sync', 'pause', 'resume', 'retry_errors', 'resync', 'disable', 'delete', 'approve_hold'));
+
+-- A hold is also an open sync error of the connection (kind 'held'), so the channel list's
+-- "needs attention" and error counts show it; approving resolves it.
+ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
+ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
+  CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking', 'resync', 'closing', 'closing_failed', 'reservations', 'held'));
