@@ -48,6 +48,7 @@ export const channelStatus = z
     pendingClosures: int.describe(
       'OTA targets StayOS no longer feeds (a mapping re-pointed or removed, the hotel moved, the connection closing) still to be closed at the OTA',
     ),
+    heldCells: int.describe('cells a guardrail holds for approval (GET /api/v1/channels/:id/holds; docs/revenue-model.md)'),
   })
   .meta({ id: 'ChannelStatus' });
 export const channelList = z.object({ channels: z.array(channelStatus) });

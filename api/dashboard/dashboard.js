@@ -91,9 +91,43 @@ function tile(c) {
           (c.pendingClosures ? `, ${c.pendingClosures} old OTA target(s) to close` : ''),
       ),
     ),
+    c.heldCells ? heldBox(c) : '',
     el('button', { type: 'button', class: 'full-sync', onclick: () => act(c, 'full-sync') }, 'Full sync'),
     el('button', { type: 'button', class: paused ? 'resume' : 'pause', onclick: () => act(c, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'),
   );
+}
+
+/** Updates a guardrail held for approval: why, and an Approve button per hold (loaded with the tile). */
+function heldBox(c) {
+  const box = el('div', { class: 'held', data: { heldCells: String(c.heldCells) } }, el('strong', {}, `${c.heldCells} cells held for approval`));
+  api(`/api/v1/channels/${c.id}/holds`)
+    .then(({ holds }) =>
+      box.append(
+        ...holds
+          .filter((h) => h.waiting)
+          .map((h) =>
+            el(
+              'p',
+              { class: 'hold' },
+              `${h.reason} `,
+              el('button', { type: 'button', class: 'approve', onclick: () => approve(c, h) }, `Approve ${h.waiting}`),
+            ),
+          ),
+      ),
+    )
+    .catch((err) => box.append(el('p', { class: 'note' }, err.message)));
+  return box;
+}
+
+async function approve(c, h) {
+  if (!confirm(`Send these ${h.waiting} held updates to ${CHANNEL[c.channel] || c.channel} ${c.hotelCode} as they are?\n\n${h.reason}`)) return;
+  try {
+    const r = await api(`/api/v1/channels/${c.id}/holds/${h.id}/approve`, { method: 'POST', body: '{}' });
+    $('action-result').textContent = `${c.hotelCode}: ${r.cellsReleased} held cells approved; they go out on the next push.`;
+  } catch (err) {
+    $('action-result').textContent = `approve failed: ${err.message}`;
+  }
+  await refresh();
 }
 
 async function act(c, action) {

@@ -64,6 +64,7 @@ interface StatusRow {
   open_overbookings: number;
   closing_for: string | null;
   pending_closures: number;
+  held_cells: number;
 }
 
 const HEALTH: Record<string, string> = { active: 'active', degraded: 'degraded', down: 'down', paused: 'paused', disabled: 'disabled' };
@@ -88,6 +89,7 @@ function view(r: StatusRow, propertyCode: string) {
         }
       : { status: HEALTH[r.status] ?? r.status, reason: health(r), since: r.status_changed_at },
     pendingClosures: r.pending_closures,
+    heldCells: r.held_cells,
     lastSuccessAt: r.last_success_at,
     consecutiveFailures: r.consecutive_failures,
     retryAt: r.retry_at,

@@ -2,7 +2,7 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core): it opens with the
  * key from the URL's fragment, shows every demo connection coloured by the health the database
  * holds, draws the chart, the parity view and the lists, asks nothing from outside this server,
- * and its Pause button pauses the connection in the database. A screenshot goes to test-output/.
+ * and its Pause and Approve buttons act in the database. A screenshot goes to test-output/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +41,17 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
       `INSERT INTO channel.sync_errors (connection_id, property_id, severity, kind, error_code, message)
       SELECT id, property_id, 'alert', 'unavailable', 'ERR_OTA_UNAVAILABLE', 'expedia: HTTP 503' FROM channel.channel_connections WHERE id = $1`,
       [ids.expedia],
+    );
+    // A markup on Booking.com: the parity table shows the PMS rate beside the effective one.
+    await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"markup_pct": 10}' WHERE id = $1`, [ids.booking_com]);
+    // A guardrail hold on 5 of Booking.com's pending cells (as a sync worker's finish stores one).
+    await pool.query(
+      `WITH h AS (INSERT INTO channel.ari_holds (connection_id, property_id, kind, reason, cells)
+                  SELECT id, property_id, 'rate_change', '5 rates would move by more than 50 % (guard_rate_change_pct)', 5
+                  FROM channel.channel_connections WHERE id = $1 RETURNING id)
+       UPDATE channel.ari_dirty_cells d SET held_by = h.id FROM h
+       WHERE d.id IN (SELECT id FROM channel.ari_dirty_cells WHERE connection_id = $1 ORDER BY stay_date LIMIT 5)`,
+      [ids.booking_com],
     );
     await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
     // Recorded as the CDC records its slot: a revenue manager's key sees the CDC's own slot only (issue 16).
@@ -92,16 +103,33 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     expect(await page.$$eval('#errors tbody tr', (rows) => rows.map((r) => r.textContent))).toEqual([expect.stringMatching(/expedia: HTTP 503.*open$/)]);
     expect(await page.textContent('#cdc')).toMatch(/^CDC stopped · lag [\d.]+ [kM]?B · – events\/s · WAL reserved$/); // a slot nobody streams from
 
+    // The rules: the PMS rate beside the effective one (+10 %).
+    expect(await page.$$eval('#parity tbody .ruled', (r) => r.length)).toBeGreaterThan(0);
+    // The hold: its reason and an Approve button on the tile; approving releases the cells in the database.
+    const held = `.tile[data-connection-id="${ids.booking_com}"] .held`;
+    await page.waitForSelector(`${held} button.approve`);
+    expect(await page.textContent(held)).toContain('5 cells held for approval');
+    expect(await page.textContent(held)).toContain('guard_rate_change_pct');
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`${held} button.approve`);
+    await waitFor(
+      async () =>
+        (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE held_by IS NOT NULL`)).rows[0].n === 0 &&
+        (await db.current.pool.query(`SELECT approved_at FROM channel.ari_holds`)).rows[0].approved_at !== null,
+      { what: 'the Approve click reaching the database' },
+    );
+    await waitFor(async () => (await page.$$(held)).length === 0, { what: 'the hold leaving the tile' });
+
     await page.click(`.tile[data-connection-id="${ids.booking_com}"] button.pause`);
     await waitFor(
       async () => (await db.current.pool.query(`SELECT status FROM channel.channel_connections WHERE id = $1`, [ids.booking_com])).rows[0].status === 'paused',
       { what: 'the Pause click reaching the database' },
     );
     await page.waitForSelector(`.tile[data-connection-id="${ids.booking_com}"][data-health="paused"] button.resume`);
-    const {
-      rows: [action],
-    } = await db.current.pool.query(`SELECT action FROM channel.connection_actions WHERE connection_id = $1`, [ids.booking_com]);
-    expect(action.action).toBe('pause');
+    const { rows: actions } = await db.current.pool.query(`SELECT action FROM channel.connection_actions WHERE connection_id = $1 ORDER BY created_at`, [
+      ids.booking_com,
+    ]);
+    expect(actions.map((a) => a.action)).toEqual(['approve_hold', 'pause']);
 
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
