@@ -350,7 +350,7 @@ export const mappingsBody = z
         settings: mappingSettings
           .default({})
           .describe(
-            "this mapping's channel rules: markup_pct and availability_offset replace the connection's; max_availability and close_out apply with the connection's (the lower cap, either switch)",
+            "this mapping's channel rules: markup_pct replaces the connection's, close_out applies with it (either closes); availability_offset and max_availability are the room's: the room shows the lowest availability any of its mappings asks for (docs/revenue-model.md)",
           ),
       })
       .strict(),

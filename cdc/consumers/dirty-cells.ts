@@ -10,7 +10,8 @@
  *  - reservations: the nights of its rooms (a cancellation frees them, a confirmation takes them);
  *  - inventory_blocks: the room type's nights [start, end), old and new;
  *  - rooms: the room type's whole window, when the room's sellability or type changed;
- *  - channel_mappings: the mapping's cells (old and new target);
+ *  - channel_mappings: the cells of the mapping's room type at that connection (old and new target):
+ *    its availability rules are the room's;
  *  - channel_connections: every cell of the connection, when what the OTA must show changed
  *    (hotel code, endpoint, settings), not on the connectors' own status bookkeeping.
  * Marking a cell dirty twice is harmless, so re-delivered events need no deduplication.
@@ -169,8 +170,10 @@ export class DirtyCellsConsumer implements ChangeSink {
         break;
       }
       case 'channel.channel_mappings':
+        // Every rate of the room type: a mapping's availability rules set the room's availability
+        // at the OTA (connectors/outbound/sql/ari.ts room_rule), which every rate of it shows.
         this.each(c, (r) => {
-          b.add(str(r.connection_id), String(r.property_id), str(r.room_type_id), str(r.rate_plan_id), null, null, c.lsn);
+          b.add(str(r.connection_id), String(r.property_id), str(r.room_type_id), null, null, null, c.lsn);
           this.remapped.add(String(r.connection_id));
         });
         break;

@@ -5,7 +5,9 @@
  * sandboxes fail over 20 % of requests (5xx, 429 with Retry-After, timeouts) and the CDC and the
  * connector workers — real `stayos start --only …` processes — are each SIGKILLed and restarted
  * several times. Mid-run the replication slot is invalidated (wal_status lost) while changes go
- * on, and a mapping of each OTA is re-pointed to another OTA room and rate. When the faults stop,
+ * on, and a mapping of each OTA is re-pointed to another OTA room and rate. The revenue model is
+ * on (issue 18): a derived plan whose adjustment moves, channel rules (offsets, caps, markups) on
+ * connections and mappings that change mid-run. When the faults stop,
  * each sandbox must come to hold exactly what the PMS says for every mapped cell of the window,
  * for both OTAs (0 mismatches; the time from "faults stop" to "equal" is printed), the old targets
  * of the re-pointed mappings must be closed, and Expedia never saw two requests for the hotel at
@@ -58,6 +60,16 @@ beforeAll(async () => {
     WINDOW,
   ]);
   Object.assign(ids, await connectionIds(pool));
+  // The revenue model on (issue 18): NRF derives from BAR (the demo); channel rules on both OTAs —
+  // rooms held back from Expedia, a cap and a markup on Booking.com mappings.
+  await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"availability_offset": -1, "markup_pct": 3.5}' WHERE id = $1`, [
+    ids.expedia,
+  ]);
+  await pool.query(
+    `UPDATE channel.channel_mappings m SET settings = '{"max_availability": 4, "markup_pct": 8}' FROM property_mgmt.rate_plans rp
+     WHERE rp.id = m.rate_plan_id AND rp.code = 'BB' AND m.connection_id = $1`,
+    [ids.booking_com],
+  );
   await ensureSlot(pool, slot);
 });
 afterAll(async () => {
@@ -101,7 +113,7 @@ async function oneChange(c: Ctx): Promise<void> {
   const p = c.plans[rnd(c.plans.length)]!;
   const d = rnd(21); // a few weeks: changes pile onto cells whose push is in flight
   const len = 1 + rnd(4);
-  switch (rnd(11)) {
+  switch (rnd(12)) {
     case 0:
       await pool.query(
         `UPDATE property_mgmt.daily_rates SET amount = round(amount * $5::numeric, 2)
@@ -175,6 +187,22 @@ async function oneChange(c: Ctx): Promise<void> {
         WHERE id = (SELECT id FROM property_mgmt.rooms WHERE room_type_id = $1 AND deleted_at IS NULL ORDER BY number OFFSET $2 LIMIT 1)`,
         [t.id, rnd(t.rooms)],
       );
+      break;
+    case 11:
+      // The revenue model moves: a derived plan's adjustment (every NRF cell re-priced), or one
+      // mapping's channel rules (its cells re-shown).
+      if (rnd(4) === 0) {
+        await pool.query(`UPDATE property_mgmt.rate_plans SET derived_adjustment_pct = $1, derived_rounding = $2 WHERE code = 'NRF'`, [
+          -5 - rnd(15),
+          ['cent', 'whole', 'up', 'down'][rnd(4)],
+        ]);
+      } else {
+        await pool.query(
+          `UPDATE channel.channel_mappings SET settings = jsonb_build_object('markup_pct', $2::int, 'availability_offset', $3::int)
+           WHERE id = (SELECT id FROM channel.channel_mappings WHERE deleted_at IS NULL ORDER BY id OFFSET $1 LIMIT 1)`,
+          [rnd(18), rnd(10), -rnd(3)],
+        );
+      }
       break;
     default:
       await pool.query(

@@ -6,8 +6,9 @@
  *
  *  - Availability: rooms of the type not deleted and not out of service, minus stays whose room
  *    and reservation are both confirmed or checked in and neither deleted, minus blocked rooms;
- *    `overbooked` below 0. Then the channel's rules: + availability_offset (the mapping's, else the
- *    connection's), never below 0, at most the lower of the two max_availability caps.
+ *    `overbooked` below 0. Then the channel's rules, per OTA room: for each active mapping of the
+ *    room type, + availability_offset (the mapping's, else the connection's), never below 0, at
+ *    most the lower of the two max_availability caps; the room shows the lowest of these.
  *  - Rate: the plan's own live row; else, for a plan derived from a live parent, the parent's rate
  *    × (1 + pct/100) + amount, rounded by the plan's rule (cent, whole: half away from zero; up,
  *    down: to the whole unit), no rate unless above 0. Then the markup (the mapping's, else the
@@ -120,8 +121,16 @@ export async function ariOracle(pool: Pool, cells: CellKey[]): Promise<Map<strin
     const cellOf = (plan: string) => `${c.roomTypeId}|${plan}|${c.stayDate}`;
 
     const n = freeOn(c.roomTypeId, c.stayDate);
-    const offset = Number(map.availability_offset ?? conn.availability_offset ?? 0);
-    const cap = Math.min(Number(map.max_availability ?? Infinity), Number(conn.max_availability ?? Infinity));
+    // Availability is the OTA room's: the lowest any active mapping of the room type asks for.
+    const shown = Math.min(
+      ...maps
+        .filter((m) => m.connection_id === c.connectionId && m.room_type_id === c.roomTypeId)
+        .map((m) => {
+          const offset = Number(m.settings.availability_offset ?? conn.availability_offset ?? 0);
+          const cap = Math.min(Number(m.settings.max_availability ?? Infinity), Number(conn.max_availability ?? Infinity));
+          return Math.min(Math.max(n + offset, 0), cap);
+        }),
+    );
 
     const own = rateOf.get(cellOf(c.ratePlanId));
     let base: bigint | null = null;
@@ -139,7 +148,7 @@ export async function ariOracle(pool: Pool, cells: CellKey[]): Promise<Map<strin
     const rs = live(restrOf.get(cellOf(c.ratePlanId))) ? restrOf.get(cellOf(c.ratePlanId)) : liveParent ? restrOf.get(cellOf(liveParent)) : undefined;
     const r = live(rs) ? rs : undefined;
     out.set(cellId(c), {
-      availability: Math.min(Math.max(n + offset, 0), cap),
+      availability: shown,
       overbooked: n < 0,
       rate: base === null ? null : text(withMarkup(base, map.markup_pct ?? conn.markup_pct ?? 0)),
       currency,

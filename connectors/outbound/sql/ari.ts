@@ -6,7 +6,8 @@
  *    (reservation.consumes_inventory: reservation and room both confirmed or checked in, neither
  *    deleted) − blocked rooms; below 0 is an overbooking (`overbooked`). The channel's rules then
  *    apply: + `availability_offset` (negative holds rooms back from the channel), never below 0,
- *    capped by `max_availability` (the lower of the mapping's and the connection's);
+ *    capped by `max_availability` — per room, as the OTAs keep availability: the lowest any active
+ *    mapping of the room type asks for (its own values, else the connection's);
  *  - rate = the night's `daily_rates.amount`, or for a derived plan without a row of its own the
  *    parent's rate through property_mgmt.derived_rate (percentage, amount, rounding), then the
  *    channel's markup (`markup_pct` of the mapping, else of the connection), rounded to cents;
@@ -119,9 +120,22 @@ cm AS MATERIALIZED (
   JOIN channel.channel_connections conn ON conn.id = c."connectionId"
   JOIN channel.channel_mappings m ON m.connection_id = c."connectionId" AND m.room_type_id = c."roomTypeId"
                                   AND m.rate_plan_id = c."ratePlanId" AND m.deleted_at IS NULL AND m.active
+),
+-- The channel's availability rules per room: every OTA we serve keeps availability per room, not
+-- per rate, so the rooms shown are the lowest any active mapping of the room type asks for (its
+-- offset, else the connection's; the lower cap). Per-mapping values would make the rates of one
+-- room fight over its one number at the OTA.
+room_rule AS MATERIALIZED (
+  SELECT k.cid, k.rt,
+         min(COALESCE((m2.settings ->> 'availability_offset')::int, (c2.settings ->> 'availability_offset')::int, 0)) AS offset_rooms,
+         min(LEAST(COALESCE((m2.settings ->> 'max_availability')::int, 2147483647), COALESCE((c2.settings ->> 'max_availability')::int, 2147483647))) AS cap
+  FROM (SELECT DISTINCT "connectionId" AS cid, "roomTypeId" AS rt FROM cm) k
+  JOIN channel.channel_connections c2 ON c2.id = k.cid
+  JOIN channel.channel_mappings m2 ON m2.connection_id = k.cid AND m2.room_type_id = k.rt AND m2.active AND m2.deleted_at IS NULL
+  GROUP BY k.cid, k.rt
 )
 SELECT cm."connectionId", cm."roomTypeId", cm."ratePlanId", cm."stayDate"::text AS "stayDate",
-       LEAST(GREATEST(v.free + rule.offset_rooms, 0), rule.cap)::int AS availability,
+       LEAST(GREATEST(v.free + rr.offset_rooms, 0), rr.cap)::int AS availability,
        v.free < 0 AS overbooked,
        round(price.amount * (1 + rule.markup / 100), 2)::text AS rate,
        price.currency::text AS currency,
@@ -146,13 +160,12 @@ CROSS JOIN LATERAL (SELECT (
       WHERE b.property_id = cm.property_id AND b.room_type_id = cm."roomTypeId" AND b.deleted_at IS NULL
         AND b.start_date <= cm."stayDate" AND b.end_date > cm."stayDate"))::int AS free
   OFFSET 0) v -- evaluated once per cell: flattened, the three lookups ran once per use of v.free
--- The channel's rules (connectors/outbound/settings.ts): the mapping's markup and offset replace
--- the connection's; caps and close-outs add up (the lower cap, either switch).
+-- The channel's rate rules (connectors/outbound/settings.ts): the mapping's markup replaces the
+-- connection's; either close-out closes. Availability rules are the room's (room_rule).
 CROSS JOIN LATERAL (SELECT
     COALESCE((cm.map_settings ->> 'markup_pct')::numeric, (cm.conn_settings ->> 'markup_pct')::numeric, 0) AS markup,
-    COALESCE((cm.map_settings ->> 'availability_offset')::int, (cm.conn_settings ->> 'availability_offset')::int, 0) AS offset_rooms,
-    LEAST(COALESCE((cm.map_settings ->> 'max_availability')::int, 2147483647), COALESCE((cm.conn_settings ->> 'max_availability')::int, 2147483647)) AS cap,
     COALESCE((cm.map_settings ->> 'close_out')::boolean, false) OR COALESCE((cm.conn_settings ->> 'close_out')::boolean, false) AS close_out) rule
+JOIN room_rule rr ON rr.cid = cm."connectionId" AND rr.rt = cm."roomTypeId"
 -- The plan, and its parent when it is derived (a deleted parent prices nothing).
 JOIN property_mgmt.rate_plans rp ON rp.id = cm."ratePlanId"
 LEFT JOIN property_mgmt.rate_plans parent ON parent.id = rp.parent_rate_plan_id AND parent.deleted_at IS NULL
