@@ -6,6 +6,12 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.ts';
 import { createPool, withDatabase, type Pool } from '../core/db.ts';
 import { migrate } from '../core/migrator.ts';
+import { setOutboundPolicy } from '../connectors/outbound/hosts.ts';
+
+// The benchmarks' OTAs are the sandboxes on this machine (ephemeral ports, paths under /sandbox/):
+// sandbox mode, as `stayos start` runs with STAYOS_SANDBOXES=true. Without it every connection
+// refuses its sandbox URL and goes down (the allowlist of issue 16).
+setOutboundPolicy({ sandboxOrigins: ['http://127.0.0.1:*'], extraHosts: [] });
 
 export interface BenchDb {
   url: string;

@@ -4,7 +4,6 @@ ALTER PUBLICATION stayos_ari DROP TABLE property_mgmt.rate_plans;
 ALTER TABLE property_mgmt.rate_plans REPLICA IDENTITY DEFAULT;
 DROP TRIGGER trg_rate_plan_parent ON property_mgmt.rate_plans;
 DROP FUNCTION property_mgmt.check_rate_plan_parent();
-DROP FUNCTION property_mgmt.derived_rate(numeric, numeric, numeric, text);
 ALTER TABLE property_mgmt.rate_plans
   DROP CONSTRAINT rate_plans_adjustment_needs_parent,
   DROP COLUMN derived_rounding,

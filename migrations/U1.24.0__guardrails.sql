@@ -30,6 +30,8 @@ LEFT JOIN LATERAL (SELECT count(*)::int AS requests_1h, (count(*) FILTER (WHERE 
                    FROM channel.sync_log g WHERE g.connection_id = c.id AND g.created_at > now() - interval '1 hour') l ON true
 WHERE c.deleted_at IS NULL;
 GRANT SELECT ON channel.channel_status TO authenticated_user, stayos_service;
+ALTER TABLE channel.connection_sync_state DROP COLUMN closings_sent, DROP COLUMN closings_since;
 DROP INDEX channel.ari_dirty_cells_held_idx;
-ALTER TABLE channel.ari_dirty_cells DROP COLUMN guard_approved, DROP COLUMN held_by;
+DROP INDEX channel.ari_dirty_cells_last_hold_idx;
+ALTER TABLE channel.ari_dirty_cells DROP COLUMN guard_approved, DROP COLUMN held_values, DROP COLUMN last_hold, DROP COLUMN held_by;
 DROP TABLE channel.ari_holds;

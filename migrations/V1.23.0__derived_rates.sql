@@ -9,6 +9,8 @@
 --   night), else round(parent's rate × (1 + pct / 100) + amount, rounding); a result of zero or
 --   less, or no parent rate, is no rate (the cell is closed: never sell at 0);
 --   restrictions of a derived cell = its own restrictions row if it has one, else the parent's.
+-- The rule is computed in the one ARI statement (connectors/outbound/sql/ari.ts) and stated in
+-- docs/revenue-model.md.
 ALTER TABLE property_mgmt.rate_plans
   ADD COLUMN derived_adjustment_amount numeric(12, 2) CHECK (derived_adjustment_amount IS NULL OR derived_adjustment_amount BETWEEN -100000 AND 100000),
   -- cent: half up to 0.01; whole: half up to 1; up / down: to the whole unit above / below.
@@ -21,36 +23,38 @@ COMMENT ON COLUMN property_mgmt.rate_plans.derived_adjustment_amount IS
 COMMENT ON COLUMN property_mgmt.rate_plans.derived_rounding IS
   'How a derived nightly rate is rounded: cent (half up to 0.01), whole (half up to 1), up / down (to the whole unit)';
 
--- The nightly rate a derived plan shows for its parent's rate `parent_amount` (NULL: no rate).
-CREATE FUNCTION property_mgmt.derived_rate(parent_amount numeric, pct numeric, amount numeric, rounding text) RETURNS numeric
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN r > 0 THEN round(r, 2) END -- two decimals always, as money is shown
-  FROM (SELECT CASE rounding WHEN 'whole' THEN round(x) WHEN 'up' THEN ceil(x) WHEN 'down' THEN floor(x) ELSE round(x, 2) END AS r
-        FROM (SELECT parent_amount * (1 + COALESCE(pct, 0) / 100) + COALESCE(amount, 0) AS x) a) b
-$$;
-
--- A parent belongs to the same property, sells in the same currency and is not derived itself; a
--- plan with derived plans cannot become derived. Checked on every write (not only at creation),
--- because either side of the pair may change.
+-- A parent belongs to the same property, sells in the same currency, is live and is not derived
+-- itself; a plan with derived plans cannot become derived, nor move to another currency or
+-- property than theirs. Checked on every write of either side (FOR SHARE: two concurrent writes
+-- cannot together build a chain the other did not see).
 CREATE FUNCTION property_mgmt.check_rate_plan_parent() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   parent property_mgmt.rate_plans;
+  child property_mgmt.rate_plans;
 BEGIN
+  SELECT * INTO child FROM property_mgmt.rate_plans c
+  WHERE c.parent_rate_plan_id = NEW.id AND c.deleted_at IS NULL AND c.id <> NEW.id
+    AND (NEW.parent_rate_plan_id IS NOT NULL OR c.currency <> NEW.currency OR c.property_id <> NEW.property_id)
+  LIMIT 1 FOR SHARE;
+  IF FOUND THEN
+    RAISE EXCEPTION 'rate plan %: % derives from it, so it cannot be derived, nor change its currency or property (one level, one currency)',
+      NEW.code, child.code USING ERRCODE = 'check_violation';
+  END IF;
   IF NEW.parent_rate_plan_id IS NULL THEN
     RETURN NEW;
   END IF;
-  SELECT * INTO parent FROM property_mgmt.rate_plans WHERE id = NEW.parent_rate_plan_id;
+  SELECT * INTO parent FROM property_mgmt.rate_plans WHERE id = NEW.parent_rate_plan_id FOR SHARE;
   IF parent.property_id <> NEW.property_id THEN
     RAISE EXCEPTION 'rate plan %: its parent % belongs to another property', NEW.code, parent.code USING ERRCODE = 'check_violation';
+  END IF;
+  IF parent.deleted_at IS NOT NULL THEN
+    RAISE EXCEPTION 'rate plan %: its parent % is deleted', NEW.code, parent.code USING ERRCODE = 'check_violation';
   END IF;
   IF parent.currency <> NEW.currency THEN
     RAISE EXCEPTION 'rate plan %: its parent % sells in %, not %', NEW.code, parent.code, parent.currency, NEW.currency USING ERRCODE = 'check_violation';
   END IF;
   IF parent.parent_rate_plan_id IS NOT NULL THEN
     RAISE EXCEPTION 'rate plan %: its parent % is itself derived (one level only)', NEW.code, parent.code USING ERRCODE = 'check_violation';
-  END IF;
-  IF EXISTS (SELECT 1 FROM property_mgmt.rate_plans c WHERE c.parent_rate_plan_id = NEW.id AND c.deleted_at IS NULL) THEN
-    RAISE EXCEPTION 'rate plan %: other plans derive from it, so it cannot be derived (one level only)', NEW.code USING ERRCODE = 'check_violation';
   END IF;
   RETURN NEW;
 END $$;

@@ -5,9 +5,9 @@
 --
 -- A hold is one worker pass's held cells. They stay in channel.ari_dirty_cells with held_by set,
 -- which the sync workers' claim skips. Approving releases them with guard_approved set, so the
--- next pass sends them without holding them again. A new change to a held cell (the revenue team
--- fixed the edit) releases it too, and the next pass judges it afresh; the same happens to an
--- approved cell, whose approval covered only the values it was shown with.
+-- next pass sends them without holding them again. A new change to a held cell releases it: the
+-- next pass judges it afresh if its values changed (the revenue team fixed the edit), and puts it
+-- back in its hold — or, approved, sends it — if they did not (a booking on the night).
 CREATE TABLE channel.ari_holds (
   id            uuid PRIMARY KEY DEFAULT shared.new_id(),
   connection_id uuid NOT NULL REFERENCES channel.channel_connections (id),
@@ -33,10 +33,23 @@ CREATE INDEX ari_holds_created_by_idx ON channel.ari_holds (created_by);
 CREATE INDEX ari_holds_approved_by_idx ON channel.ari_holds (approved_by);
 SELECT shared.setup_tenant_table('channel.ari_holds');
 
+-- held_by: the hold the cell waits in now (the claim skips it). last_hold and held_values: the hold
+-- it was last put in and the values it was held with, kept when a new change releases it, so that
+-- back with the same values it returns to that hold (or, approved, goes out) instead of starting a
+-- new one (connectors/outbound/guard.ts).
 ALTER TABLE channel.ari_dirty_cells
   ADD COLUMN held_by uuid REFERENCES channel.ari_holds (id),
+  ADD COLUMN last_hold uuid REFERENCES channel.ari_holds (id),
+  ADD COLUMN held_values jsonb,
   ADD COLUMN guard_approved boolean NOT NULL DEFAULT false;
 CREATE INDEX ari_dirty_cells_held_idx ON channel.ari_dirty_cells (held_by) WHERE held_by IS NOT NULL;
+CREATE INDEX ari_dirty_cells_last_hold_idx ON channel.ari_dirty_cells (last_hold) WHERE last_hold IS NOT NULL;
+
+-- The closings a connection sent lately (guard_close_share_pct counts them with a pass's own, so a
+-- bulk close arriving over several passes is still judged as one).
+ALTER TABLE channel.connection_sync_state
+  ADD COLUMN closings_since timestamptz,
+  ADD COLUMN closings_sent integer NOT NULL DEFAULT 0 CHECK (closings_sent >= 0);
 
 -- Approving is a connection action like pausing: recorded, audited, published as a domain event.
 ALTER TABLE channel.connection_actions DROP CONSTRAINT connection_actions_action_check;

@@ -82,8 +82,8 @@ cells AS (
 -- the one it claimed (equality, never order).
 stamp AS (SELECT nextval('channel.ari_dirty_seq') AS seq, shared.current_actor() AS actor)
 -- A cell already waiting (unclaimed) is skipped before the insert, without even a row lock: a
--- burst of changes to waiting cells writes nothing. A cell held by a guardrail, or approved after
--- one, is released: its new values are judged afresh (connectors/outbound/guard.ts). New cells are inserted; a cell whose push is
+-- burst of changes to waiting cells writes nothing. A cell held by a guardrail is released: the
+-- next pass judges its values (connectors/outbound/guard.ts). New cells are inserted; a cell whose push is
 -- in flight (claimed) or cleared by soft delete gets a new dirty_seq through ON CONFLICT — which,
 -- unlike a separate UPDATE, also waits for and sees a worker's concurrent DELETE, and then inserts.
 -- Protocol for the sync workers: claim (set claimed_at) in a committed transaction *before*
@@ -98,14 +98,14 @@ SELECT c.connection_id, c.property_id, c.room_type_id, c.rate_plan_id, c.stay_da
 FROM cells c CROSS JOIN stamp s
 WHERE NOT EXISTS (SELECT 1 FROM channel.ari_dirty_cells w WHERE w.connection_id = c.connection_id AND w.room_type_id = c.room_type_id
                     AND w.rate_plan_id = c.rate_plan_id AND w.stay_date = c.stay_date AND w.claimed_at IS NULL AND w.deleted_at IS NULL
-                    AND w.held_by IS NULL AND NOT w.guard_approved
+                    AND w.held_by IS NULL
                   OFFSET 0)
 ORDER BY c.connection_id, c.room_type_id, c.rate_plan_id, c.stay_date
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), last_lsn = EXCLUDED.last_lsn, deleted_at = NULL,
-       held_by = NULL, guard_approved = false,
+       held_by = NULL,
        updated_at = now(), updated_by = EXCLUDED.updated_by, version = d.version + 1
- WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL OR d.guard_approved`,
+ WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL`,
     values: [...columns(ranges), channels],
   };
 }

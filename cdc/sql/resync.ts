@@ -32,7 +32,7 @@ marked AS (
   CROSS JOIN generate_series(c.today - 1, c.today + c.days - 1, interval '1 day') n CROSS JOIN stamp s
   ORDER BY c.id, m.room_type_id, m.rate_plan_id, n -- the table's lock order (connectors/sql/sync.ts lockClaim)
   ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
-    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, held_by = NULL, guard_approved = false,
+    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, held_by = NULL,
         updated_at = now(), version = d.version + 1
     WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL
   RETURNING 1),

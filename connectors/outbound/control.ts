@@ -8,6 +8,7 @@ import type { Pool, PoolClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import { addDays } from '../../core/dates.ts';
 import { fullSyncScope, markFullSync, markWindowHorizon, pendingCells, resolvePoisonOf, setPaused } from './sql/connections.ts';
+import { releaseStaleHolds } from './sql/holds.ts';
 import { startClosing } from './sql/closures.ts';
 import { registeredOta } from './registered.ts';
 
@@ -94,11 +95,14 @@ export async function setConnectionPaused(pool: Pool, connectionId: string, paus
   return { status: r!.status };
 }
 
-/** Marks the nights entering every connection's window, now and hourly; returns a stop function. */
+/** Marks the nights entering every connection's window, now and hourly (and releases held cells no pass would judge again); returns a stop function. */
 export function scheduleHorizon(pool: Pool, log: Logger): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
-    running = pool.query(markWindowHorizon()).catch((err) => log.error({ err }, 'sync window horizon: marking failed; retried next hour'));
+    running = pool
+      .query(markWindowHorizon())
+      .then(() => pool.query(releaseStaleHolds()))
+      .catch((err) => log.error({ err }, 'sync window horizon: marking failed; retried next hour'));
   };
   run();
   const timer = setInterval(run, 3600_000);

@@ -29,7 +29,8 @@ import {
   type SyncErrorEntry,
 } from './sql/sync.ts';
 import type { Part } from './types.ts';
-import { resolveHeldErrors, storeHold, type HoldRecord } from './sql/holds.ts';
+import { countClosingsSent, resolveHeldErrors, storeHold, type HoldRecord } from './sql/holds.ts';
+import { CLOSING_WINDOW_MINUTES } from './guard.ts';
 import type { SyncErrorEntry as HeldError } from './sql/sync.ts';
 import type { PushCell } from './connector.ts';
 
@@ -59,6 +60,8 @@ export interface PushFinish {
   notOverbooked: Array<{ roomTypeId: string; stayDate: string }>;
   /** Cells a guardrail held for approval (released by finishClaim, then held here). */
   holds: HoldRecord[];
+  /** Closings sent by this push, counted towards guard_close_share_pct's window. */
+  closingsSent?: number;
   /** A mapping the OTA said it does not know, with its message. */
   unknownMappings: Array<{ cell: PushCell; message: string }>;
 }
@@ -91,13 +94,17 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
     );
   }
   // Held cells wait for approval, and the connection shows why (one open `held` error, counted up).
-  const heldErrors: HeldError[] = [];
+  // One error row per connection and kind: both guards' reasons in one message.
+  const reasons: string[] = [];
   for (const h of f.holds) {
     const { rows } = await client.query<{ held: number }>(storeHold(f.connectionId, f.propertyId, h));
-    if (rows[0]?.held) heldErrors.push({ severity: 'warning', kind: 'held', errorCode: 'ERR_ARI_HELD', message: `held for approval: ${h.reason}` });
+    if (rows[0]?.held && !h.existing) reasons.push(h.reason);
   }
-  if (heldErrors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, heldErrors));
-  else await client.query(resolveHeldErrors(f.connectionId));
+  if (reasons.length) {
+    const held: HeldError = { severity: 'warning', kind: 'held', errorCode: 'ERR_ARI_HELD', message: `held for approval: ${reasons.join('; ')}` };
+    await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, [held]));
+  } else await client.query(resolveHeldErrors(f.connectionId));
+  if (f.closingsSent) await client.query(countClosingsSent(f.connectionId, f.propertyId, f.closingsSent, CLOSING_WINDOW_MINUTES));
   // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
   if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));
   if (f.errors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, f.errors));

@@ -25,8 +25,8 @@ import {
   type SyncErrorEntry,
 } from './sql/sync.ts';
 import type { OtaValues, Part } from './types.ts';
-import { guardOf, judgeGuards } from './guard.ts';
-import { windowCellCount, type HoldRecord } from './sql/holds.ts';
+import { CLOSING_WINDOW_MINUTES, guardOf, heldValuesOf, judgeGuards, type JudgedCell } from './guard.ts';
+import { closingBasis, type HoldRecord } from './sql/holds.ts';
 import { partsToSend, partValues, type Connector, type PushCell, type PushContext, type PushOutcome, type SyncSettings } from './connector.ts';
 import { closedEverywhere, closureCells } from './closures.ts';
 import { CLOSURE_MAX_ATTEMPTS, closureFailed, completeClosing, finishClosure, nextClosure, retryClosuresNow, type Closure } from './sql/closures.ts';
@@ -55,8 +55,10 @@ interface Claimed {
   id: string;
   dirtySeq: string;
   takenOver: boolean;
-  /** Approved after a guardrail held it: sent as it is (guard.ts). */
+  /** Approved after a guardrail held it: sent as it is while its values are those held (guard.ts). */
   guardApproved: boolean;
+  heldValues: Record<string, unknown> | null;
+  lastHold: string | null;
 }
 
 const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
@@ -322,7 +324,7 @@ export class SyncWorker {
 
     const cellById = new Map(cells.map((c) => [c.cellId, c]));
     // Guardrails: the parts they hold are not sent; the cell stays dirty, held for approval.
-    const holds = await this.#judgeGuards(connection, push, cells, claimed);
+    const { holds, closings } = await this.#judgeGuards(connection, push, cells, claimed);
     const heldParts = new Map<string, Set<Part>>();
     for (const h of holds) for (const c of h.cells) heldParts.set(c.cellId, new Set(c.parts));
     if (heldParts.size) {
@@ -398,6 +400,8 @@ export class SyncWorker {
       errors,
       notOverbooked,
       holds,
+      // Closings that went out (not held) count towards the next passes' share (guard.ts).
+      closingsSent: closings.filter((id) => ackedParts.has(id)).length,
       unknownMappings: outcome.rejected
         .filter((r) => r.error.kind === 'mapping' && byId.has(r.covers[0]?.cellId ?? ''))
         .map((r) => ({ cell: byId.get(r.covers[0]!.cellId)!, message: r.error.message })),
@@ -416,21 +420,52 @@ export class SyncWorker {
    * The holds of this pass (guard.ts), each cell with the parts held and the dirty_seq read after
    * claiming. A cell is held once, by the first guard that holds it.
    */
-  async #judgeGuards(connection: ConnectionRow, push: PushCell[], cells: ClaimedCell[], claimed: Claimed[]): Promise<HoldRecord[]> {
+  async #judgeGuards(
+    connection: ConnectionRow,
+    push: PushCell[],
+    cells: ClaimedCell[],
+    claimed: Claimed[],
+  ): Promise<{ holds: HoldRecord[]; closings: string[] }> {
     const guard = guardOf(connection.settings);
-    if (!guard || !push.length) return [];
-    const approved = new Set(claimed.filter((c) => c.guardApproved).map((c) => c.id));
-    const judged = new Map(cells.map((c) => [c.cellId, { ...c, guardApproved: approved.has(c.cellId) }]));
-    const windowCells = guard.closeSharePct === null ? 0 : ((await this.#o.pool.query<{ cells: number }>(windowCellCount(connection.id))).rows[0]?.cells ?? 0);
+    if (!guard || !push.length) return { holds: [], closings: [] };
+    const before = new Map(claimed.map((c) => [c.id, c]));
+    const judged = new Map<string, JudgedCell>(
+      cells.map((c) => {
+        const b = before.get(c.cellId);
+        return [c.cellId, { ...c, guardApproved: b?.guardApproved ?? false, heldValues: b?.heldValues ?? null, lastHold: b?.lastHold ?? null }];
+      }),
+    );
+    const pushed = new Map(push.map((p) => [p.cellId, p]));
+    const basis =
+      guard.closeSharePct === null
+        ? { cells: 0, recent: 0 }
+        : ((await this.#o.pool.query<{ cells: number; recent: number }>(closingBasis(connection.id, CLOSING_WINDOW_MINUTES))).rows[0] ?? {
+            cells: 0,
+            recent: 0,
+          });
+    const { holds, closings } = judgeGuards(push, judged, guard, basis.cells, basis.recent);
+    // A cell both guards hold is stored once, on the first hold, with the parts of both: what one
+    // guard holds must not go out because the other guard got the cell.
+    const parts = new Map<string, Set<Part>>();
+    for (const h of holds) for (const c of h.cells) for (const p of c.parts) (parts.get(c.cellId) ?? parts.set(c.cellId, new Set()).get(c.cellId)!).add(p);
     const taken = new Set<string>();
-    return judgeGuards(push, judged, guard, windowCells)
-      .map((h) => ({
-        kind: h.kind,
-        reason: h.reason,
-        sample: h.sample,
-        cells: h.cells.filter((c) => !taken.has(c.cellId) && taken.add(c.cellId)).map((c) => ({ ...c, dirtySeq: judged.get(c.cellId)!.dirtySeq })),
-      }))
-      .filter((h) => h.cells.length);
+    return {
+      holds: holds
+        .map((h) => ({
+          kind: h.kind,
+          reason: h.reason,
+          sample: h.sample,
+          ...(h.existing ? { existing: h.existing } : {}),
+          cells: h.cells
+            .filter((c) => !taken.has(c.cellId) && taken.add(c.cellId))
+            .map((c) => {
+              const held = [...parts.get(c.cellId)!];
+              return { cellId: c.cellId, parts: held, dirtySeq: judged.get(c.cellId)!.dirtySeq, values: heldValuesOf(pushed.get(c.cellId)!, held) };
+            }),
+        }))
+        .filter((h) => h.cells.length),
+      closings,
+    };
   }
 
   /** What a connector needs for one push of this connection (to `connection`'s hotel and endpoint). */

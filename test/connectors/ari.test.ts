@@ -135,6 +135,11 @@ describe('currentAri', () => {
     const closed = await compare();
     expect(closed.filter((v) => v.connectionId === expedia).every((v) => v.closed)).toBe(true);
     expect(closed.filter((v) => v.connectionId !== expedia).some((v) => !v.closed)).toBe(true);
+
+    // A deleted parent prices nothing: the plans derived from BB close (their own rows aside).
+    await q(`UPDATE property_mgmt.rate_plans SET deleted_at = now() WHERE id = $1`, [bb.id]);
+    const orphaned = await compare();
+    expect(orphaned.filter((v) => v.ratePlanId === plans.MBR || v.ratePlanId === plans.PKG).every((v) => v.closed && v.rate === null)).toBe(true);
   });
 
   it('refuses a parent at another property, in another currency, derived itself, or an adjustment without a parent', async () => {
@@ -150,9 +155,14 @@ describe('currentAri', () => {
     await expect(insert('X1', 'USD', bar, -5)).rejects.toThrow(/its parent BAR sells in EUR, not USD/);
     await expect(insert('X2', 'EUR', nrf, -5)).rejects.toThrow(/its parent NRF is itself derived/);
     await expect(insert('X3', 'EUR', null, -5)).rejects.toThrow(/rate_plans_adjustment_needs_parent/);
-    await expect(q(`UPDATE property_mgmt.rate_plans SET parent_rate_plan_id = $1 WHERE id = $2`, [nrf, bar])).rejects.toThrow(
-      /other plans derive from it|is itself derived/,
+    await expect(q(`UPDATE property_mgmt.rate_plans SET parent_rate_plan_id = $1 WHERE id = $2`, [nrf, bar])).rejects.toThrow(/NRF derives from it/);
+    // The parent side: BAR cannot move to another currency under NRF.
+    await expect(q(`UPDATE property_mgmt.rate_plans SET currency = 'USD' WHERE id = $1`, [bar])).rejects.toThrow(/NRF derives from it/);
+    const gone = await one(
+      `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, deleted_at) VALUES ($1, 'GONE', 'G', 'EUR', now()) RETURNING id`,
+      [prop],
     );
+    await expect(insert('X5', 'EUR', gone.id, -5)).rejects.toThrow(/its parent GONE is deleted/);
     const other = await one(
       `INSERT INTO property_mgmt.properties (code, name, timezone, currency, country, address) VALUES ('OTHER', 'Other', 'UTC', 'EUR', 'DE', '{}') RETURNING id`,
     );
@@ -161,5 +171,6 @@ describe('currentAri', () => {
     ]);
     await expect(insert('X4', 'EUR', foreign.id, -5)).rejects.toThrow(/belongs to another property/);
     expect(await q(`SELECT code FROM property_mgmt.rate_plans WHERE code LIKE 'X%'`)).toEqual([]);
+    expect((await q(`SELECT currency FROM property_mgmt.rate_plans WHERE id = $1`, [bar]))[0]!.currency).toBe('EUR');
   });
 });

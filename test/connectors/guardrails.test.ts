@@ -31,17 +31,26 @@ const night = async (offset: number) =>
 const otaCell = async (room: string, plan: string, offset: number) =>
   server.booking.cells(BOOKING.hotelCode).get(sandboxKey(BOOKING.roomCodes[room]!, BOOKING.rateCodes[plan]!, await night(offset)));
 /**
- * Marks every cell as the CDC would after a change (its own statement: a full sync would forget
- * what the OTA acknowledged, leaving the guard nothing to compare with), then pushes until nothing
- * is left to push (held cells are not claimed).
+ * Marks cells as the CDC would after a change — every cell, or one room type's (its own statement:
+ * a full sync would forget what the OTA acknowledged, leaving the guard nothing to compare with) —
+ * then pushes until nothing is left to push (held cells are not claimed).
  */
-async function syncAll(): Promise<void> {
+async function syncAll(roomType?: string): Promise<void> {
   const propertyId = (await q(`SELECT property_id FROM channel.channel_connections WHERE id = $1`, [conn]))[0]!.property_id;
+  const roomTypeId = roomType ? (await q(`SELECT id FROM property_mgmt.room_types WHERE code = $1`, [roomType]))[0]!.id : null;
   await db.current.pool.query(
-    markDirtyCells(['booking_com'], [{ connectionId: conn, propertyId, roomTypeId: null, ratePlanId: null, from: null, to: null, lsn: '0/0' }]),
+    markDirtyCells(['booking_com'], [{ connectionId: conn, propertyId, roomTypeId, ratePlanId: null, from: null, to: null, lsn: '0/0' }]),
   );
   await drain();
 }
+const holdsNow = () =>
+  q(
+    `SELECT h.kind, h.cells, (SELECT count(*)::int FROM channel.ari_dirty_cells d WHERE d.held_by = h.id) AS waiting, h.approved_at IS NOT NULL AS approved
+     FROM channel.ari_holds h WHERE h.connection_id = $1 ORDER BY h.created_at`,
+    [conn],
+  );
+const approve = async (holdId: string) =>
+  app.inject({ method: 'POST', url: `/api/v1/channels/${conn}/holds/${holdId}/approve`, headers: { authorization: `Bearer ${key}` } });
 async function drain(): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const r = await worker.syncConnection(conn);
@@ -123,7 +132,7 @@ describe('guardrails', () => {
     expect(server.booking.stats.requests).toBe(requests);
 
     // Approved: they go out as they are, the error resolves, the action is recorded.
-    const ok = await app.inject({ method: 'POST', url: `/api/v1/channels/${conn}/holds/${holds[0]!.id}/approve`, headers: { authorization: `Bearer ${key}` } });
+    const ok = await approve(holds[0]!.id);
     expect(ok.statusCode).toBe(202);
     expect(ok.json()).toMatchObject({ action: 'approve_hold', cellsReleased: 2 });
     await worker.syncConnection(conn);
@@ -137,7 +146,7 @@ describe('guardrails', () => {
     expect(after.holds[0]).toMatchObject({ waiting: 0, approvedBy: expect.any(String) });
   });
 
-  it('holds closing more than guard_close_share_pct of the window at once; a fix in the PMS releases it to be judged afresh', async () => {
+  it('holds closing more than guard_close_share_pct of the window at once; a fix in the PMS releases what it changed, the rest waits in its hold until approved', async () => {
     await q(`UPDATE channel.channel_connections SET settings = (settings - 'guard_rate_change_pct') || '{"guard_close_share_pct": 1}' WHERE id = $1`, [conn]);
     // The window: 9 mappings × (365 + 1) nights = 3,294 cells; 1 % is 32.94. A stop-sell on every
     // plan of two room types for 10 nights closes 2 × 3 × 10 = 60 cells (1.8 %): held.
@@ -162,18 +171,86 @@ describe('guardrails', () => {
     expect(hold).toMatchObject({ kind: 'closing', cells: closing });
     expect(hold!.reason).toContain(`${closing} of the window's ${window} cells`);
 
-    // The revenue manager meant one room type: DLX opens again in the PMS. Its cells are released
-    // (nothing to send: the OTA shows them open), STD's 30 are judged afresh — 0.9 %, under the guard — and sent.
+    // The revenue manager meant one room type: DLX opens again in the PMS, and the CDC marks DLX's
+    // cells. Released and judged: nothing to send (the OTA shows them open). STD's 30 still wait.
     await q(
       `UPDATE property_mgmt.restrictions r SET stop_sell = false FROM property_mgmt.room_types rt WHERE rt.id = r.room_type_id AND rt.code = 'DLX' AND r.stay_date BETWEEN $1 AND $2`,
       [from, to],
     );
-    // The PMS change reaches the cells the way the CDC marks them (its own tests cover that path).
-    await syncAll();
+    await syncAll('DLX');
+    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 30, approved: false }]);
+    // A booking on those nights marks STD's cells again, values unchanged: back to the same hold, no new one.
+    await syncAll('STD');
+    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 30, approved: false }]);
+    expect((await otaCell('STD', 'BAR', 7))?.closed).toBe(false);
+    // Approved: STD closes at the OTA.
+    const [{ id }] = await q(`SELECT id FROM channel.ari_holds WHERE connection_id = $1 AND kind = 'closing'`, [conn]);
+    expect((await approve(id)).json()).toMatchObject({ cellsReleased: 30 });
+    await drain();
     expect((await otaCell('STD', 'BAR', 7))?.closed).toBe(true);
     expect((await otaCell('DLX', 'BAR', 7))?.closed).toBe(false);
     expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
     expect(await openHeld()).toEqual([]);
+  });
+
+  it('a cell both guards hold keeps both parts back; a closing spread over several passes is held once it crosses the share', async () => {
+    await q(`UPDATE channel.connection_sync_state SET closings_sent = 0 WHERE connection_id = $1`, [conn]);
+    await q(`UPDATE channel.channel_connections SET settings = settings || '{"guard_rate_change_pct": 50, "guard_close_share_pct": 1}' WHERE id = $1`, [conn]);
+    // STE/BB, nights 40–79: its rate ×10 and a stop-sell — 40 cells, 1.2 % of the window, in one pass.
+    const [a, b] = [await night(40), await night(79)];
+    await q(
+      `UPDATE property_mgmt.daily_rates r SET amount = amount * 10 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp
+       WHERE rt.id = r.room_type_id AND rp.id = r.rate_plan_id AND rt.code = 'STE' AND rp.code = 'BB' AND r.stay_date BETWEEN $1 AND $2`,
+      [a, b],
+    );
+    await q(
+      `UPDATE property_mgmt.restrictions r SET stop_sell = true FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp
+       WHERE rt.id = r.room_type_id AND rp.id = r.rate_plan_id AND rt.code = 'STE' AND rp.code = 'BB' AND r.stay_date BETWEEN $1 AND $2`,
+      [a, b],
+    );
+    const before = await otaCell('STE', 'BB', 50);
+    await syncAll('STE');
+    // Neither the rate nor the closing went out.
+    expect(await otaCell('STE', 'BB', 50)).toMatchObject({ rate: before!.rate, closed: false });
+    const held = await q(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND held_by IS NOT NULL`, [conn]);
+    expect(held[0]!.n).toBe(40);
+    for (const h of await q(`SELECT id FROM channel.ari_holds WHERE connection_id = $1 AND approved_at IS NULL`, [conn])) await approve(h.id);
+    await drain();
+    expect(await otaCell('STE', 'BB', 50)).toMatchObject({ closed: true });
+    expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
+
+    // The same share again, over passes of 15 cells: the first two (30 cells, 0.9 %) go out, the
+    // rest is held from the pass that crosses 1 % — with the closings of the last 10 minutes.
+    await q(`UPDATE channel.connection_sync_state SET closings_sent = 0 WHERE connection_id = $1`, [conn]);
+    await q(`UPDATE channel.channel_connections SET settings = settings - 'guard_rate_change_pct' WHERE id = $1`, [conn]);
+    const [c, d] = [await night(100), await night(139)];
+    await q(
+      `UPDATE property_mgmt.restrictions r SET stop_sell = true FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp
+       WHERE rt.id = r.room_type_id AND rp.id = r.rate_plan_id AND rt.code = 'STE' AND rp.code = 'BB' AND r.stay_date BETWEEN $1 AND $2`,
+      [c, d],
+    );
+    const small = testWorker(db.current.pool, { only: [conn], batchSize: 15 });
+    try {
+      const propertyId = (await q(`SELECT property_id FROM channel.channel_connections WHERE id = $1`, [conn]))[0]!.property_id;
+      const ste = (await q(`SELECT id FROM property_mgmt.room_types WHERE code = 'STE'`))[0]!.id;
+      const bb = (await q(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BB'`))[0]!.id;
+      await db.current.pool.query(
+        markDirtyCells(['booking_com'], [{ connectionId: conn, propertyId, roomTypeId: ste, ratePlanId: bb, from: c, to: await night(140), lsn: '0/0' }]),
+      );
+      for (let i = 0; i < 20 && (await small.syncConnection(conn)).cells; i++);
+    } finally {
+      await small.stop();
+    }
+    const closedAtOta = [];
+    for (let i = 100; i < 140; i++) if ((await otaCell('STE', 'BB', i))?.closed) closedAtOta.push(i);
+    expect(closedAtOta.length).toBe(30);
+    const [{ n }] = await q(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1 AND held_by IS NOT NULL`, [conn]);
+    expect(n).toBe(10);
+    const [last] = await q(`SELECT reason FROM channel.ari_holds WHERE connection_id = $1 ORDER BY created_at DESC LIMIT 1`, [conn]);
+    expect(last!.reason).toContain('closed in the last 10 minutes');
+    for (const h of await q(`SELECT id FROM channel.ari_holds WHERE connection_id = $1 AND approved_at IS NULL`, [conn])) await approve(h.id);
+    await drain();
+    expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
   });
 
   it('never holds availability the PMS itself has run out of (rooms sold or blocked): holding it would sell rooms that do not exist', async () => {

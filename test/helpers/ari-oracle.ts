@@ -1,7 +1,7 @@
 /**
  * The independent ARI oracle: what every cell must show, recomputed in JavaScript from the raw
  * rows by the rules as the database design and issue 18 state them — never by the product's SQL
- * (connectors/outbound/sql/ari.ts) nor its helpers (property_mgmt.derived_rate). Money is exact:
+ * (connectors/outbound/sql/ari.ts). Money is exact:
  * integer cents and BigInt rationals, rounded as the rules say.
  *
  *  - Availability: rooms of the type not deleted and not out of service, minus stays whose room

@@ -9,7 +9,7 @@
  *    capped by `max_availability` — per room, as the OTAs keep availability: the lowest any active
  *    mapping of the room type asks for (its own values, else the connection's);
  *  - rate = the night's `daily_rates.amount`, or for a derived plan without a row of its own the
- *    parent's rate through property_mgmt.derived_rate (percentage, amount, rounding), then the
+ *    parent's rate with the plan's percentage, amount and rounding, then the
  *    channel's markup (`markup_pct` of the mapping, else of the connection), rounded to cents;
  *    no rate → the cell is closed;
  *  - restrictions = min/max LOS, closed to arrival/departure (a derived plan without a row of
@@ -18,7 +18,8 @@
  * `pmsAvailability` and `pmsRate` are the PMS's values before the channel's rules, for the
  * dashboard to show beside the effective ones.
  * Inventory is looked up per cell by index probes (sellable-rooms index, GiST over stays and
- * blocks): about 25 µs a cell, 5,000 cells in ~130 ms.
+ * blocks), the rates and restrictions (and a derived plan's parent's) by their cell keys: 5,000 cells in
+ * 110–150 ms here (the same as before derived plans and channel rules).
  */
 export interface CellKey {
   connectionId: string;
@@ -166,21 +167,34 @@ CROSS JOIN LATERAL (SELECT
     COALESCE((cm.map_settings ->> 'markup_pct')::numeric, (cm.conn_settings ->> 'markup_pct')::numeric, 0) AS markup,
     COALESCE((cm.map_settings ->> 'close_out')::boolean, false) OR COALESCE((cm.conn_settings ->> 'close_out')::boolean, false) AS close_out) rule
 JOIN room_rule rr ON rr.cid = cm."connectionId" AND rr.rt = cm."roomTypeId"
--- The plan, and its parent when it is derived (a deleted parent prices nothing).
+-- The plan, and its parent when it is derived (a deleted parent prices nothing). Plain joins on
+-- unique keys: a lateral with ORDER BY … LIMIT per cell doubled the statement's time.
 JOIN property_mgmt.rate_plans rp ON rp.id = cm."ratePlanId"
 LEFT JOIN property_mgmt.rate_plans parent ON parent.id = rp.parent_rate_plan_id AND parent.deleted_at IS NULL
 LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = cm."roomTypeId" AND dr.rate_plan_id = cm."ratePlanId"
                                       AND dr.stay_date = cm."stayDate" AND dr.deleted_at IS NULL
-LEFT JOIN property_mgmt.daily_rates pdr ON dr.id IS NULL AND pdr.room_type_id = cm."roomTypeId" AND pdr.rate_plan_id = parent.id
-                                       AND pdr.stay_date = cm."stayDate" AND pdr.deleted_at IS NULL
-CROSS JOIN LATERAL (SELECT p.amount, CASE WHEN p.amount IS NOT NULL THEN COALESCE(dr.currency, pdr.currency) END AS currency
-                    FROM (SELECT COALESCE(dr.amount, property_mgmt.derived_rate(pdr.amount, rp.derived_adjustment_pct, rp.derived_adjustment_amount,
-                                                                               rp.derived_rounding)) AS amount) p) price
+-- The parent's rows by their cell key, as correlated probes (OFFSET 0: kept apart): joined, the
+-- planner probed them by rate plan alone and filtered a hundred rows per cell.
+LEFT JOIN LATERAL (SELECT x.amount, x.currency FROM property_mgmt.daily_rates x
+                   WHERE x.room_type_id = cm."roomTypeId" AND x.rate_plan_id = rp.parent_rate_plan_id AND x.stay_date = cm."stayDate" AND x.deleted_at IS NULL
+                   OFFSET 0) pdr ON true
 -- Its own restrictions row, else (derived) its parent's: the row is taken whole, never mixed.
+LEFT JOIN property_mgmt.restrictions own ON own.room_type_id = cm."roomTypeId" AND own.rate_plan_id = cm."ratePlanId"
+                                        AND own.stay_date = cm."stayDate" AND own.deleted_at IS NULL
 LEFT JOIN LATERAL (SELECT x.* FROM property_mgmt.restrictions x
-                   WHERE x.room_type_id = cm."roomTypeId" AND x.stay_date = cm."stayDate" AND x.deleted_at IS NULL
-                     AND (x.rate_plan_id = cm."ratePlanId" OR x.rate_plan_id = parent.id)
-                   ORDER BY x.rate_plan_id = cm."ratePlanId" DESC LIMIT 1) rs ON true
+                   WHERE x.room_type_id = cm."roomTypeId" AND x.rate_plan_id = rp.parent_rate_plan_id AND x.stay_date = cm."stayDate" AND x.deleted_at IS NULL
+                   OFFSET 0) prs ON true
+CROSS JOIN LATERAL (SELECT CASE WHEN own.id IS NOT NULL THEN own.min_los WHEN parent.id IS NOT NULL THEN prs.min_los END AS min_los,
+                           CASE WHEN own.id IS NOT NULL THEN own.max_los WHEN parent.id IS NOT NULL THEN prs.max_los END AS max_los,
+                           CASE WHEN own.id IS NOT NULL THEN own.closed_to_arrival WHEN parent.id IS NOT NULL THEN prs.closed_to_arrival END AS closed_to_arrival,
+                           CASE WHEN own.id IS NOT NULL THEN own.closed_to_departure WHEN parent.id IS NOT NULL THEN prs.closed_to_departure END AS closed_to_departure,
+                           CASE WHEN own.id IS NOT NULL THEN own.stop_sell WHEN parent.id IS NOT NULL THEN prs.stop_sell END AS stop_sell) rs
+-- The rate: its own row's, else the parent's × (1 + pct/100) + amount, rounded by the plan's rule
+-- (cent, whole: half away from zero; up, down), and none unless above 0 (docs/revenue-model.md).
+CROSS JOIN LATERAL (SELECT COALESCE(dr.amount, d.x) AS amount, CASE WHEN dr.id IS NOT NULL THEN dr.currency WHEN d.x IS NOT NULL THEN pdr.currency END AS currency
+                    FROM (SELECT CASE WHEN dr.id IS NULL AND parent.id IS NOT NULL AND r.y > 0 THEN round(r.y, 2) END AS x
+                          FROM (SELECT CASE rp.derived_rounding WHEN 'whole' THEN round(a.y) WHEN 'up' THEN ceil(a.y) WHEN 'down' THEN floor(a.y) ELSE round(a.y, 2) END AS y
+                                FROM (SELECT pdr.amount * (1 + COALESCE(rp.derived_adjustment_pct, 0) / 100) + COALESCE(rp.derived_adjustment_amount, 0) AS y) a) r) d) price
 ${extraJoins}`;
 }
 

@@ -164,7 +164,7 @@ marked AS (
   SELECT x.connection_id, x.property_id, x.room_type_id, x.rate_plan_id, x.stay_date, s.seq, s.actor, s.actor FROM cells x CROSS JOIN stamp s
   ORDER BY x.connection_id, x.room_type_id, x.rate_plan_id, x.stay_date -- the table's lock order (sync.ts lockClaim)
   ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE
-    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, held_by = NULL, guard_approved = false,
+    SET dirty_seq = EXCLUDED.dirty_seq, last_dirty_at = now(), deleted_at = NULL, held_by = NULL,
         updated_at = now(), version = d.version + 1
     WHERE d.claimed_at IS NOT NULL OR d.deleted_at IS NOT NULL OR d.held_by IS NOT NULL
   RETURNING 1)

@@ -49,7 +49,8 @@ picked AS (
   FOR UPDATE SKIP LOCKED)
 UPDATE channel.ari_dirty_cells d SET claimed_at = clock_timestamp(), claim_id = $2
 FROM picked WHERE d.id = picked.id
-RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver", d.guard_approved AS "guardApproved"`,
+RETURNING d.id, d.dirty_seq::text AS "dirtySeq", picked.taken_over AS "takenOver", d.guard_approved AS "guardApproved",
+          d.held_values AS "heldValues", d.last_hold AS "lastHold"`,
     values: [connectionId, claimId, limit, graceSeconds],
   };
 }
