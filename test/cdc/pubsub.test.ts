@@ -56,7 +56,8 @@ beforeAll(async () => {
     await pubsub.topic(topic).createSubscription(sub, { ackDeadlineSeconds: 60 });
   }
   puller = new v1.SubscriberClient((await pubsub.getClientConfig()) as unknown as ConstructorParameters<typeof v1.SubscriberClient>[0]);
-  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 30 });
+  // 45 nights × 6 rate rows (NRF derives from BAR: no rows of its own) ≥ the 240 rows the kill test updates.
+  await seedDemo(db.current.pool, { sandboxBaseUrl: 'http://127.0.0.1:9', days: 45 });
 });
 afterAll(async () => {
   await puller?.close();
