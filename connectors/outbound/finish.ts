@@ -31,7 +31,6 @@ import {
 import type { Part } from './types.ts';
 import { countClosingsSent, resolveHeldErrors, storeHold, type HoldRecord } from './sql/holds.ts';
 import { CLOSING_WINDOW_MINUTES } from './guard.ts';
-import type { SyncErrorEntry as HeldError } from './sql/sync.ts';
 import type { PushCell } from './connector.ts';
 
 export interface PushFinish {
@@ -101,7 +100,7 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
     if (rows[0]?.held && !h.existing) reasons.push(h.reason);
   }
   if (reasons.length) {
-    const held: HeldError = { severity: 'warning', kind: 'held', errorCode: 'ERR_ARI_HELD', message: `held for approval: ${reasons.join('; ')}` };
+    const held: SyncErrorEntry = { severity: 'warning', kind: 'held', errorCode: 'ERR_ARI_HELD', message: `held for approval: ${reasons.join('; ')}` };
     await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, [held]));
   } else await client.query(resolveHeldErrors(f.connectionId));
   if (f.closingsSent) await client.query(countClosingsSent(f.connectionId, f.propertyId, f.closingsSent, CLOSING_WINDOW_MINUTES));

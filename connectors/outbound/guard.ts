@@ -107,7 +107,8 @@ const cellsOf = (xs: Candidate[]) => xs.map((x) => ({ cellId: x.p.cellId, parts:
 export function judgeGuards(push: PushCell[], claimed: Map<string, JudgedCell>, guard: GuardSettings, windowCells: number, recentClosings = 0): Judgement {
   const holds: Hold[] = [];
   const backTo = (kind: Hold['kind'], back: Map<string, Candidate[]>) => {
-    for (const [existing, xs] of back) holds.push({ kind, reason: 'still waiting for approval', cells: cellsOf(xs), sample: sampleOf(xs), existing });
+    for (const [existing, xs] of back)
+      holds.push({ kind, reason: 'back in its hold: its values are those it was held with', cells: cellsOf(xs), sample: sampleOf(xs), existing });
   };
   if (guard.ratePct !== null) {
     const jumps: Array<Candidate & { pct: number }> = [];

@@ -417,8 +417,8 @@ export class SyncWorker {
   }
 
   /**
-   * The holds of this pass (guard.ts), each cell with the parts held and the dirty_seq read after
-   * claiming. A cell is held once, by the first guard that holds it.
+   * The holds of this pass (guard.ts), each cell with the parts held, the values held and the
+   * dirty_seq read after claiming. A cell both guards hold is stored once, with both parts.
    */
   async #judgeGuards(
     connection: ConnectionRow,
