@@ -1,7 +1,7 @@
 /**
- * Issue 20: the sync worker's finish, the CDC's marking upsert and the revenue team's "retry
- * errors" write the same rows (channel.ari_dirty_cells, channel.ari_acknowledged,
- * channel.sync_errors). Run side by side on overlapping cells, over and over, launched in every
+ * Issue 20: the sync worker's finish, the CDC's marking upsert, the revenue team's "retry errors"
+ * and (issue 18) the approval of a guardrail hold write the same rows (channel.ari_dirty_cells,
+ * channel.ari_acknowledged, channel.sync_errors). Run side by side on overlapping cells, over and over, launched in every
  * order, with the finish settling its cells in the reverse of the key order, recording and
  * resolving the very error the retry resolves, and re-dirtying cells another worker took over,
  * PostgreSQL must never report a deadlock. And whatever commits first, nothing marked is lost:
@@ -27,7 +27,8 @@ import { DirtyCellsConsumer } from '../../cdc/index.ts';
 import { markDirtyCells, type CellRange } from '../../cdc/sql/dirty-cells.ts';
 import { claimCells } from '../../connectors/outbound/sql/sync.ts';
 import { finishPush } from '../../connectors/outbound/finish.ts';
-import { retryErrors } from '../../api/sql/actions.ts';
+import { recordAction, retryErrors } from '../../api/sql/actions.ts';
+import { approveHold, resolveHeldErrors } from '../../connectors/outbound/sql/holds.ts';
 
 const db = useTestDatabase();
 const ROUNDS = 150;
@@ -88,21 +89,21 @@ const today = async () =>
 const reruns = async (what: string) =>
   (await registry.getSingleMetric('stayos_db_reruns_total')!.get()).values.filter((v) => v.labels.what === what).reduce((a, v) => a + v.value, 0);
 
-/** Every permutation of three: the order in which the parties are sent. */
-const ORDERS = [
-  [0, 1, 2],
-  [0, 2, 1],
-  [1, 0, 2],
-  [1, 2, 0],
-  [2, 0, 1],
-  [2, 1, 0],
-];
+/** Every permutation of four: the order in which the parties are sent. */
+const ORDERS: number[][] = [];
+for (const a of [0, 1, 2, 3])
+  for (const b of [0, 1, 2, 3]) for (const c of [0, 1, 2, 3]) if (new Set([a, b, c]).size === 3) ORDERS.push([a, b, c, 6 - a - b - c]);
 
 describe('the writers of the dirty cells, side by side', () => {
-  it(`the worker's finish, the CDC's marking and "retry errors" never deadlock over ${ROUNDS} rounds, and nothing marked is lost`, async () => {
+  it(`the worker's finish, the CDC's marking, "retry errors" and approving a hold never deadlock over ${ROUNDS} rounds, and nothing marked is lost`, async () => {
     const { pool } = db.current;
     const day = await today();
-    const parties = { worker: await client('lock-order-worker'), cdc: await client('lock-order-cdc'), retry: await client('lock-order-retry') };
+    const parties = {
+      worker: await client('lock-order-worker'),
+      cdc: await client('lock-order-cdc'),
+      retry: await client('lock-order-retry'),
+      approve: await client('lock-order-approve'),
+    };
     const failures: string[] = [];
     const before = await deadlocks();
     const values = {
@@ -121,6 +122,19 @@ describe('the writers of the dirty cells, side by side', () => {
         await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [connection]);
         await pool.query(`DELETE FROM channel.sync_errors WHERE connection_id = $1`, [connection]);
         await pool.query(markDirtyCells(['booking_com'], [range(0, NIGHTS, day)]));
+        // A guardrail hold waiting for approval on nights 20–24 of one rate plan (the claim skips them).
+        const {
+          rows: [hold],
+        } = await pool.query<{ id: string }>(
+          `INSERT INTO channel.ari_holds (connection_id, property_id, kind, reason, cells) VALUES ($1, $2, 'rate_change', 'lock-order hold', 5) RETURNING id`,
+          [connection, property],
+        );
+        const { rows: preHeld } = await pool.query<{ id: string }>(
+          `UPDATE channel.ari_dirty_cells SET held_by = $1, last_hold = $1, held_values = '{}' WHERE connection_id = $2 AND room_type_id = $3
+             AND rate_plan_id = $4 AND stay_date BETWEEN $5::date + 20 AND $5::date + 24 RETURNING id`,
+          [hold!.id, connection, roomType, ratePlan, day],
+        );
+        expect(preHeld).toHaveLength(5);
         const claimId = randomUUID();
         const { rows: claimed } = await pool.query<{ id: string; dirtySeq: string }>(claimCells(connection, claimId, 10_000, 0));
         // Settled in the reverse of the key order: an order a plan could take.
@@ -155,6 +169,7 @@ describe('the writers of the dirty cells, side by side', () => {
           parts: ['avail' as const],
         }));
 
+        const newlyHeld = [cells[7]!, cells[cells.length - 8]!];
         const shift = (round % 5) - 2; // the marking's window shifts round by round
         const run = {
           worker: () =>
@@ -172,7 +187,7 @@ describe('the writers of the dirty cells, side by side', () => {
               fresh: round % 2 === 0 ? cells.map((c) => c.id) : [], // forgetOthersAtTargets under the same contention
               uncertain: cells.filter((_, i) => i % 5 === 1).map((c) => ({ cellId: c.id, parts: ['avail'] })),
               refused: [],
-              done: cells.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),
+              done: cells.filter((c) => !newlyHeld.includes(c)).map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)! })),
               accepted: inError.slice(0, 3).map((c) => ({ roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, stayDate: c.night })),
               errors: [
                 {
@@ -188,7 +203,15 @@ describe('the writers of the dirty cells, side by side', () => {
                 },
               ],
               notOverbooked: [],
-              holds: [],
+              // Two claimed cells held by this push (not done: the worker holds what it does not send).
+              holds: [
+                {
+                  kind: 'closing',
+                  reason: 'lock-order closing',
+                  sample: [],
+                  cells: newlyHeld.map((c) => ({ cellId: c.id, dirtySeq: seq.get(c.id)!, parts: ['avail'], values: { avail: { availability: 0 } } })),
+                },
+              ],
               unknownMappings: [],
             }),
           cdc: async () => {
@@ -196,8 +219,17 @@ describe('the writers of the dirty cells, side by side', () => {
             await parties.cdc.query(markDirtyCells(['booking_com'], [range(shift, NIGHTS + shift, day)]));
           },
           retry: () => retryErrors(parties.retry as unknown as PoolClient, connection),
+          // The API's approve action, statement by statement (api/routes/channels.ts).
+          approve: async () => {
+            const c = parties.approve;
+            await c.query(approveHold.lockCells(hold!.id));
+            await c.query(approveHold.stamp(connection, hold!.id));
+            await c.query(approveHold.release(hold!.id));
+            await c.query(resolveHeldErrors(connection));
+            await c.query(recordAction(connection, 'approve_hold', { holdId: hold!.id }));
+          },
         };
-        const names = ['worker', 'cdc', 'retry'] as const;
+        const names = ['worker', 'cdc', 'retry', 'approve'] as const;
         for (const n of names) await parties[n].query('BEGIN');
         const sent = ORDERS[round % ORDERS.length]!.map((i) => names[i]!).map((n) => ({ n, p: run[n]().then(() => parties[n].query('COMMIT')) }));
         for (const { n, p } of sent) {
@@ -231,6 +263,13 @@ describe('the writers of the dirty cells, side by side', () => {
         );
         expect(check.expected).toBeGreaterThan(NIGHTS);
         expect(check.dirty, `round ${round}`).toBe(check.expected);
+        // The approved hold holds nothing now; only this push's own hold may (if the marking did not
+        // change its cells meanwhile).
+        const { rows: stillHeld } = await pool.query(`SELECT id FROM channel.ari_dirty_cells WHERE connection_id = $1 AND held_by IS NOT NULL`, [connection]);
+        expect(
+          stillHeld.every((r) => newlyHeld.some((c) => c.id === r.id)),
+          `round ${round}`,
+        ).toBe(true);
         // The cells the other worker holds are marked changed: its own finish keeps them dirty.
         const { rows: lost } = await pool.query(`SELECT id, dirty_seq::text AS seq FROM channel.ari_dirty_cells WHERE id = ANY ($1::uuid[])`, [lostIds]);
         expect(
