@@ -60,6 +60,10 @@ const ARI_TABLES = new Set([
   'channel.channel_connections',
 ]);
 
+/** Whether an update changed any of `fields` (no old image: treated as changed). */
+const changed = (c: ChangeEvent, fields: readonly string[]): boolean =>
+  !c.before || fields.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
+
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 /** Mirrors property_mgmt.room_is_sellable (a test holds the two equal for every room status). */
@@ -146,8 +150,7 @@ export class DirtyCellsConsumer implements ChangeSink {
         break;
       }
       case 'property_mgmt.rate_plans': {
-        const repriced = c.op !== 'update' || !c.before || RATE_PLAN_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
-        if (repriced) this.each(c, (r) => b.add(null, String(r.property_id), null, str(r.id), null, null, c.lsn));
+        if (c.op !== 'update' || changed(c, RATE_PLAN_FIELDS)) this.each(c, (r) => b.add(null, String(r.property_id), null, str(r.id), null, null, c.lsn));
         break;
       }
       case 'reservation.reservation_rooms':
@@ -181,9 +184,8 @@ export class DirtyCellsConsumer implements ChangeSink {
         // Re-enabled after a disable (its OTA targets were closed and their acknowledgements
         // forgotten): its whole window goes out again.
         const enabled = c.before?.status === 'disabled' && c.after?.status !== 'disabled';
-        const changed =
-          enabled || c.op !== 'update' || !c.before || CONNECTION_FIELDS.some((f) => JSON.stringify(c.before![f]) !== JSON.stringify(c.after?.[f]));
-        if (changed && c.after && c.after.property_id != null) b.add(str(c.after.id), String(c.after.property_id), null, null, null, null, c.lsn);
+        if ((enabled || c.op !== 'update' || changed(c, CONNECTION_FIELDS)) && c.after && c.after.property_id != null)
+          b.add(str(c.after.id), String(c.after.property_id), null, null, null, null, c.lsn);
         break;
       }
       default:

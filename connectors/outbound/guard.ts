@@ -84,15 +84,16 @@ function sameFields(held: unknown, now: Record<string, unknown>): boolean {
 /** Splits a guard's candidates: approved with these values (sent), held before with these values (back to their hold), new. */
 function settle(candidates: Candidate[], claimed: Map<string, JudgedCell>) {
   const fresh: Candidate[] = [];
+  const approved: Candidate[] = [];
   const back = new Map<string, Candidate[]>();
   for (const x of candidates) {
     const c = claimed.get(x.p.cellId);
     const same = !!c?.heldValues && x.parts.every((part) => sameFields(c.heldValues![part], partValues(x.p.values, part)));
-    if (same && c!.guardApproved) continue;
-    if (same && c!.lastHold) (back.get(c!.lastHold) ?? back.set(c!.lastHold, []).get(c!.lastHold)!).push(x);
+    if (same && c!.guardApproved) approved.push(x);
+    else if (same && c!.lastHold) (back.get(c!.lastHold) ?? back.set(c!.lastHold, []).get(c!.lastHold)!).push(x);
     else fresh.push(x);
   }
-  return { fresh, back };
+  return { fresh, approved, back };
 }
 
 const sampleOf = (xs: Candidate[]): HeldSample[] =>
@@ -149,9 +150,8 @@ export function judgeGuards(push: PushCell[], claimed: Map<string, JudgedCell>, 
           now: closes ? 'closed' : 0,
         });
     }
-    const { fresh, back } = settle(candidates, claimed);
+    const { fresh, approved, back } = settle(candidates, claimed);
     backTo('closing', back);
-    const waiting = new Set([...back.values()].flat().map((x) => x.p.cellId));
     const share = ((recentClosings + fresh.length) / windowCells) * 100;
     if (fresh.length && share > guard.closeSharePct) {
       const before = recentClosings ? ` (with ${recentClosings} closed in the last ${CLOSING_WINDOW_MINUTES} minutes)` : '';
@@ -165,7 +165,7 @@ export function judgeGuards(push: PushCell[], claimed: Map<string, JudgedCell>, 
       });
     } else closings = fresh.map((x) => x.p.cellId);
     // Approved closings go out too, and count.
-    closings.push(...candidates.filter((x) => !waiting.has(x.p.cellId) && !fresh.includes(x)).map((x) => x.p.cellId));
+    closings.push(...approved.map((x) => x.p.cellId));
   }
   return { holds, closings };
 }

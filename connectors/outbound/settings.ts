@@ -24,8 +24,9 @@ export const settingInt = (min: number, max: number, what: string) =>
 /**
  * The channel's rules, settable on a connection (every cell of it) and on a mapping (one room type
  * and rate plan): what the OTA is shown differs from what the PMS says by these, applied in the one
- * ARI statement (sql/ari.ts). A mapping's markup and offset replace the connection's; a cap or a
- * close-out on either applies (the lower cap, either switch).
+ * ARI statement (sql/ari.ts). A mapping's markup replaces the connection's, a close-out on either
+ * closes; offsets and caps are the OTA room's: it shows the lowest any active mapping of its room
+ * type asks for (each with its own offset, else the connection's, and the lower cap).
  */
 export const channelRules = {
   markup_pct: z

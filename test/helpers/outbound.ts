@@ -7,7 +7,7 @@
 import Fastify from 'fastify';
 import type { Pool } from '../../core/db.ts';
 import { createSandboxes, type Sandboxes } from '../../connectors/sandboxes.ts';
-import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type CellKey, type WorkerOptions } from '../../connectors/index.ts';
+import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type WorkerOptions } from '../../connectors/index.ts';
 import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { ariOracle, cellId, mappedCells } from './ari-oracle.ts';
@@ -73,16 +73,13 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
   const {
     rows: [conn],
   } = await pool.query(`SELECT channel_code, ota_hotel_code, settings FROM channel.channel_connections WHERE id = $1`, [connectionId]);
-  const { rows: keys } = await pool.query<CellKey & { room: string; rate: string }>(
-    `
-    SELECT m.connection_id AS "connectionId", m.room_type_id AS "roomTypeId", m.rate_plan_id AS "ratePlanId", d::date::text AS "stayDate",
-           m.ota_room_code AS room, m.ota_rate_code AS rate
-    FROM channel.channel_mappings m JOIN property_mgmt.properties p ON p.id = m.property_id
-    CROSS JOIN generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + ($2::int - 1), interval '1 day') d
-    WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL`,
-    [connectionId, days],
+  // The OTA codes per mapping; the cells themselves are the oracle's (pmsTruth).
+  const { rows: maps } = await pool.query<{ roomTypeId: string; ratePlanId: string; room: string; rate: string }>(
+    `SELECT room_type_id AS "roomTypeId", rate_plan_id AS "ratePlanId", ota_room_code AS room, ota_rate_code AS rate
+     FROM channel.channel_mappings WHERE connection_id = $1 AND active AND deleted_at IS NULL`,
+    [connectionId],
   );
-  const codes = new Map(keys.map((k) => [`${k.roomTypeId}|${k.ratePlanId}`, k]));
+  const codes = new Map(maps.map((k) => [`${k.roomTypeId}|${k.ratePlanId}`, k]));
   const truth = await pmsTruth(pool, connectionId, days);
   const connector = CONNECTORS.find((c) => c.channel === conn.channel_code)!;
   const sandbox = { expedia: sandboxes.expedia, booking_com: sandboxes.booking, google_hotels: sandboxes.google }[conn.channel_code as string]!;

@@ -128,10 +128,9 @@ cm AS MATERIALIZED (
 -- room fight over its one number at the OTA.
 room_rule AS MATERIALIZED (
   SELECT k.cid, k.rt,
-         min(COALESCE((m2.settings ->> 'availability_offset')::int, (c2.settings ->> 'availability_offset')::int, 0)) AS offset_rooms,
-         min(LEAST(COALESCE((m2.settings ->> 'max_availability')::int, 2147483647), COALESCE((c2.settings ->> 'max_availability')::int, 2147483647))) AS cap
-  FROM (SELECT DISTINCT "connectionId" AS cid, "roomTypeId" AS rt FROM cm) k
-  JOIN channel.channel_connections c2 ON c2.id = k.cid
+         min(COALESCE((m2.settings ->> 'availability_offset')::int, (k.conn_settings ->> 'availability_offset')::int, 0)) AS offset_rooms,
+         min(LEAST(COALESCE((m2.settings ->> 'max_availability')::int, 2147483647), COALESCE((k.conn_settings ->> 'max_availability')::int, 2147483647))) AS cap
+  FROM (SELECT DISTINCT "connectionId" AS cid, "roomTypeId" AS rt, conn_settings FROM cm) k
   JOIN channel.channel_mappings m2 ON m2.connection_id = k.cid AND m2.room_type_id = k.rt AND m2.active AND m2.deleted_at IS NULL
   GROUP BY k.cid, k.rt
 )
