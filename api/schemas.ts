@@ -142,6 +142,12 @@ const otaValues = z.object({
   closedToArrival: z.boolean(),
   closedToDeparture: z.boolean(),
   closed: z.boolean(),
+  occupancyRates: z.record(z.string(), z.string()).nullable().describe('price per number of guests (per-occupancy rates), exact decimals'),
+  minStayThrough: int.nullable(),
+  maxStayThrough: int.nullable(),
+  minAdvanceDays: int.nullable(),
+  maxAdvanceDays: int.nullable(),
+  roomClosed: z.boolean().describe('the room type closed (all its rates), where the OTA has a room-level close'),
 });
 const ackedValues = z.object({
   availability: int.nullable(),
@@ -152,6 +158,12 @@ const ackedValues = z.object({
   closedToArrival: z.boolean().nullable(),
   closedToDeparture: z.boolean().nullable(),
   closed: z.boolean().nullable(),
+  occupancyRates: z.record(z.string(), z.string()).nullable(),
+  minStayThrough: int.nullable(),
+  maxStayThrough: int.nullable(),
+  minAdvanceDays: int.nullable(),
+  maxAdvanceDays: int.nullable(),
+  roomClosed: z.boolean().nullable(),
 });
 export const parityReport = z
   .object({

@@ -22,7 +22,7 @@ import { ADAPTERS, OUTBOUND_CHANNELS } from './registry.ts';
 export const CONNECTORS: readonly Connector[] = ADAPTERS.flatMap((a) => (a.outbound ? [a.outbound.connector] : []));
 export { ADAPTERS, adapterOf, checkRegistry, CHANNEL_CODES, OUTBOUND_CHANNELS, requireAdapter } from './registry.ts';
 export type { OtaAdapter } from './adapter.ts';
-export { SyncWorker, type WorkerOptions } from './outbound/worker.ts';
+export { SyncWorker, otaValuesOf, type WorkerOptions } from './outbound/worker.ts';
 export {
   closeConnection,
   FULL_SYNC_DEFAULT_DAYS,

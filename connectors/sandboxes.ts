@@ -8,7 +8,9 @@
 import type { FastifyInstance } from 'fastify';
 import { demoConnections } from './demo.ts';
 import { BookingSandbox } from './booking-com/sandbox.ts';
+import type { Products as BookingProducts } from './booking-com/sandbox-ari.ts';
 import { ExpediaSandbox, type ExpediaSandboxOptions } from './expedia/sandbox.ts';
+import type { ExpediaProduct } from './expedia/sandbox-rules.ts';
 import { GoogleHotelsSandbox, type GoogleSandboxOptions } from './google-hotels/sandbox.ts';
 
 export interface Sandboxes {
@@ -24,15 +26,15 @@ const demo = (channel: string) => demoConnections('', [channel])[0]!;
 export function createSandboxes(
   options: {
     faults?: unknown;
-    expediaProducts?: Record<string, { rooms: string[]; rates: string[] }>;
-    bookingProducts?: Record<string, { rooms: string[]; rates: string[] }>;
+    expediaProducts?: Record<string, ExpediaProduct>;
+    bookingProducts?: BookingProducts;
     bookingAccounts?: Array<{ clientId: string; clientSecret: string; hotels: string[] }>;
     expediaAccounts?: Array<{ username: string; password: string; hotels: string[] }>;
     googleProducts?: GoogleSandboxOptions['products'];
     /** The hotels Google's account holds (default the demo's). */
     googleHotels?: string[];
-    /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation. */
-    expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation'>;
+    /** Expedia's per-hotel behaviour the publisher documents: rate thresholds, rate acquisition type, base allocation, maximum occupancy (7009). */
+    expediaHotels?: Pick<ExpediaSandboxOptions, 'thresholds' | 'rateAcquisition' | 'baseAllocation' | 'maxOccupancy'>;
   } = {},
 ): Sandboxes {
   const b = demo('booking_com');

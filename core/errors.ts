@@ -39,6 +39,11 @@ export const errorRegistry = {
     http: 409,
     summary: 'A guardrail held updates for approval (a rate moving too far, too much of the window closing at once); they were not sent.',
   },
+  ERR_PRICING_MODEL_MISMATCH: {
+    http: 409,
+    summary:
+      "A rate plan is priced per day and the connection per occupancy, or the other way round: its rates are not sent until the PMS's model and the connection's pricing_model agree.",
+  },
   // Inbound (OTA → StayOS). `details.reason` names the refusal (inbound/refusal.ts), which each
   // webhook translates into its protocol's own error.
   ERR_PAYLOAD_TOO_LARGE: { http: 413, summary: 'The request body is over the size limit; nothing was read further.' },

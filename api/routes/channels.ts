@@ -13,7 +13,17 @@ import { z } from 'zod';
 import { rerunOnConflict, type PoolClient } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import { databaseSlots, READ_PROGRESS, recentIncidents, type ProgressReport } from '../../cdc/index.ts';
-import { ADAPTERS, CONNECTORS, parityAri, partsToSend, requestFullSync, setPaused, FULL_SYNC_DEFAULT_DAYS, type ClaimedCell } from '../../connectors/index.ts';
+import {
+  ADAPTERS,
+  CONNECTORS,
+  parityAri,
+  partsToSend,
+  requestFullSync,
+  setPaused,
+  otaValuesOf,
+  FULL_SYNC_DEFAULT_DAYS,
+  type ClaimedCell,
+} from '../../connectors/index.ts';
 import { ACTING_ROLES, authenticate, type Principal } from '../keys.ts';
 import { doc } from '../openapi.ts';
 import {
@@ -349,7 +359,7 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
         if (!connector) throw new StayosError('ERR_VALIDATION', `a ${conn!.channel} connection has no outbound ARI to compare`);
         const { rows } = await c.query<ClaimedCell>(parityAri(id, q.from, q.to));
         const cells = rows.map((r) => {
-          const pms = connector.normalize(r, conn!.settings);
+          const pms = otaValuesOf(connector, conn!.settings, r);
           const { avail, rateAcked, restr, ...ota } = r.acked;
           const differs = partsToSend(pms, r.acked);
           return {

@@ -24,7 +24,7 @@ import {
 import { doc } from '../openapi.ts';
 import { asTenant, assertMayAct, onConnection } from '../tenant.ts';
 import { ACTING_ROLES } from '../keys.ts';
-import { connectionById, insertConnection, listConnections, listMappings, putMappings, updateConnection } from '../sql/connections.ts';
+import { connectionById, insertConnection, listConnections, listMappings, assertPricingModels, putMappings, updateConnection } from '../sql/connections.ts';
 import { checkConnectionInput } from '../../connectors/outbound/settings.ts';
 import { requireAdapter } from '../../connectors/registry.ts';
 import { closeConnection } from '../../connectors/outbound/control.ts';
@@ -148,6 +148,7 @@ export function connectionRoutes(app: FastifyInstance): void {
             const { status, closeAtOta, ...rest } = body;
             const disabling = status === 'disabled';
             const row = (await c.query(updateConnection(id, disabling ? rest : { ...rest, status }))).rows[0];
+            if (row && body.settings) await assertPricingModels(c, id);
             if (!disabling || !row) return row;
             await closeConnection(c, id, 'disable', closeAtOta ?? true);
             return (await c.query(connectionById(id))).rows[0];
@@ -202,9 +203,9 @@ export function connectionRoutes(app: FastifyInstance): void {
     {
       schema: doc(
         'connections',
-        'Replace the mappings whole; unknown local codes refuse the change. The CDC marks the cells a change covers.',
+        'Replace the mappings whole; unknown local codes, or a plan priced otherwise than the OTA rate (pricing_model), refuse the change. The CDC marks the cells a change covers.',
         { params: idParams, body: mappingsBody, response: { 200: mappingsResult } },
-        [400, 401, 403, 404],
+        [400, 401, 403, 404, 409],
       ),
     },
     async (request) => {

@@ -153,7 +153,34 @@ export async function putMappings(c: PoolClient, connectionId: string, items: Ma
   } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(connectionId, items));
   if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
   const added = (await c.query(addMappings(connectionId, items))).rowCount ?? 0;
+  await assertPricingModels(c, connectionId);
   return { added, removed: r!.removed, changed: r!.changed };
+}
+
+/**
+ * Every active mapping's plan is priced as the OTA's rate is set up (the mapping's pricing_model,
+ * else the connection's, else per day), or the change is refused whole (the caller's transaction
+ * rolls back): a rate in the wrong model would be refused at the OTA, or taken as another
+ * occupancy's price. The sync worker checks it again per cell, for plans changed later.
+ */
+export async function assertPricingModels(c: PoolClient, connectionId: string): Promise<void> {
+  const { rows } = await c.query<{ room: string; plan: string; pms: string; ota: string }>(
+    `SELECT rt.code AS room, rp.code AS plan, rp.pricing_model AS pms,
+            COALESCE(m.settings ->> 'pricing_model', conn.settings ->> 'pricing_model', 'per_day') AS ota
+     FROM channel.channel_mappings m
+     JOIN channel.channel_connections conn ON conn.id = m.connection_id
+     JOIN property_mgmt.rate_plans rp ON rp.id = m.rate_plan_id
+     JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id
+     WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL
+       AND rp.pricing_model <> COALESCE(m.settings ->> 'pricing_model', conn.settings ->> 'pricing_model', 'per_day')
+     ORDER BY 1, 2 LIMIT 10`,
+    [connectionId],
+  );
+  if (rows.length)
+    throw new StayosError(
+      'ERR_PRICING_MODEL_MISMATCH',
+      `pricing models differ: ${rows.map((r) => `${r.room}/${r.plan} is priced ${r.pms} in the PMS but ${r.ota} at the OTA`).join('; ')} (set pricing_model on the connection or the mapping to what the OTA uses): nothing was changed`,
+    );
 }
 
 /** A connection as the API shows it (after an action on it; deleted ones too, with `deleted`). */

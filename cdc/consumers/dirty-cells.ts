@@ -5,10 +5,11 @@
  *  - daily_rates, restrictions: the cell itself (old and new key, if re-keyed), and the same
  *    cell of every plan derived from its rate plan (the marking statement adds those);
  *  - rate_plans: every cell of the plan (and of its derived plans), when what prices it changed
- *    (parent, adjustment, rounding, currency, deletion);
+ *    (parent, adjustment, rounding, pricing model, currency, deletion);
  *  - reservation_rooms: the room type's nights [arrival, departure), old and new;
  *  - reservations: the nights of its rooms (a cancellation frees them, a confirmation takes them);
  *  - inventory_blocks: the room type's nights [start, end), old and new;
+ *  - room_type_closures: every rate of the room type on that night;
  *  - rooms: the room type's whole window, when the room's sellability or type changed;
  *  - channel_mappings: the cells of the mapping's room type at that connection (old and new target):
  *    its availability rules are the room's;
@@ -41,6 +42,7 @@ const RATE_PLAN_FIELDS = [
   'derived_adjustment_pct',
   'derived_adjustment_amount',
   'derived_rounding',
+  'pricing_model',
   'currency',
   'deleted_at',
   'property_id',
@@ -55,6 +57,7 @@ const ARI_TABLES = new Set([
   'reservation.reservation_rooms',
   'reservation.reservations',
   'property_mgmt.inventory_blocks',
+  'property_mgmt.room_type_closures',
   'property_mgmt.rooms',
   'channel.channel_mappings',
   'channel.channel_connections',
@@ -155,6 +158,10 @@ export class DirtyCellsConsumer implements ChangeSink {
       }
       case 'reservation.reservation_rooms':
         this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, str(r.arrival_date), str(r.departure_date), c.lsn));
+        break;
+      case 'property_mgmt.room_type_closures':
+        // Every rate plan of the room type that night (old and new night, if moved).
+        this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, String(r.stay_date), nextDay(String(r.stay_date)), c.lsn));
         break;
       case 'property_mgmt.inventory_blocks':
         this.each(c, (r) => b.add(null, String(r.property_id), str(r.room_type_id), null, str(r.start_date), str(r.end_date), c.lsn));

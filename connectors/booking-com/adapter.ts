@@ -20,7 +20,7 @@ const demo = {
   credentials: { client_id: 'stayos-demo-machine', client_secret: 'demo-secret-booking-com' },
   settings: { rate_limit_per_minute: 120 },
   roomCodes: { STD: '123456701', DLX: '123456702', STE: '123456703' },
-  rateCodes: { BAR: '5001', NRF: '5002', BB: '5003' },
+  rateCodes: { BAR: '5001', NRF: '5002', BB: '5003', FAM: '5004' },
 };
 
 export const bookingComAdapter: OtaAdapter = {

@@ -41,95 +41,137 @@ export const bookingConnector: Connector = {
   // a hotel west of Amsterdam has a yesterday Booking.com already refuses for part of the day.
   earliestNight: () => addDays(todayIn('Europe/Amsterdam'), -1),
 
-  normalize(v: AriValues, _settings): OtaValues {
+  normalize(v: AriValues, settings): OtaValues {
+    // Occupancy-based pricing (OBP) when the property is set up for it (the connection's
+    // pricing_model; the worker sends no cell of a plan priced otherwise): a BaseByGuestAmt per
+    // NumberOfGuests. A per-occupancy night without any occupancy price has nothing to sell: closed.
+    const obp = settings.pricing_model === 'per_occupancy';
+    const occupancyRates = obp ? v.occupancyRates : null;
+    const unpriced = obp && occupancyRates === null;
     return {
       availability: Math.min(v.availability, BOOKING_LIMIT_MAX),
-      rate: v.rate,
+      rate: unpriced ? null : v.rate,
       currency: v.currency,
+      // Arrival-based (SetForwardMinStay/SetForwardMaxStay, messages.ts LOS_TYPE): 1 = no minimum,
+      // null = no maximum (sent as Time="0").
       minLos: Math.max(v.minLos ?? 1, 1),
-      maxLos: v.maxLos, // null: no maximum (sent as Time="0")
+      maxLos: v.maxLos,
       closedToArrival: v.closedToArrival,
       closedToDeparture: v.closedToDeparture,
-      closed: v.closed,
+      // No room-level close is documented for the OTA endpoint's room-rate updates we send
+      // (ota-hotelavailnotif shows a room-type close without RatePlanCode, its parameters NOT FOUND):
+      // the room type's close closes each of its rates instead.
+      closed: v.closed || v.roomClosed || unpriced,
+      occupancyRates,
+      // Stay-through (SetMinLOS/SetMaxLOS, "Minimum/Maximum Stay Through"): null = none, one
+      // spelling (a minimum of 1 restricts nothing); sent as Time="1" / Time="0" so that a push
+      // removes what an earlier one set.
+      minStayThrough: v.minStayThrough !== null && v.minStayThrough > 1 ? v.minStayThrough : null,
+      maxStayThrough: v.maxStayThrough,
+      // Not per date at Booking.com: BookingRule@MinAdvancedBookingOffset/@MaxAdvancedBookingOffset
+      // of OTA_HotelProductNotif (api-reference/bookingrule), a room-rate setting. Not carried.
+      minAdvanceDays: null,
+      maxAdvanceDays: null,
+      roomClosed: false,
     };
   },
 
   push(ctx, cells) {
-    // A series per calendar month: ranges never cross a month, so a request can hold one month.
-    const month = (c: PushCell) => c.night.slice(0, 7);
-    const limits = planRanges<BookingAvailUpdate>(
-      cells,
-      ['avail'],
-      (c) => `${month(c)}|${c.roomCode}`,
-      (c) => ({
-        roomCode: c.roomCode,
-        from: '',
-        to: '',
-        bookingLimit: c.values.availability,
-      }),
-    );
-    const restrictions = planRanges<BookingAvailUpdate>(
-      cells,
-      ['restr'],
-      (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`,
-      (c) => ({
-        roomCode: c.roomCode,
-        rateCode: c.rateCode,
-        from: '',
-        to: '',
-        minLos: c.values.minLos,
-        maxLos: c.values.maxLos,
-        closed: c.values.closed,
-        closedToArrival: c.values.closedToArrival,
-        closedToDeparture: c.values.closedToDeparture,
-      }),
-    );
-    const rates = planRanges<BookingRateUpdate>(
-      cells,
-      ['rate'],
-      (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`,
-      (c) => ({
-        roomCode: c.roomCode,
-        rateCode: c.rateCode,
-        from: '',
-        to: '',
-        amount: c.values.rate!,
-        currency: c.values.currency!,
-      }),
-    );
-    // OpenTravel allows one RestrictionStatus per AvailStatusMessage, so a room-rate's own status,
-    // its closed-to-arrival and its closed-to-departure are three messages with the same dates.
-    // Booking.com's v1.1 warns "Request contains duplicate dates, we have applied only the first
-    // occurrence" (WARN_DUPLICATE_DATES) without saying what counts as a duplicate: so they go in
-    // three requests (layers), and a cell's restrictions count as acknowledged only when every
-    // layer holding them was.
-    const layer = (pick: (v: BookingAvailUpdate) => Partial<BookingAvailUpdate>): Array<PlannedRange<BookingAvailUpdate>> =>
-      restrictions
-        .map((r) => ({ ...r, value: { roomCode: r.value.roomCode, rateCode: r.value.rateCode, from: '', to: '', ...pick(r.value) } }))
-        .filter((r) => availStatusMessageCount(r.value) > 0);
-    const layers = [
-      layer((v) => ({ minLos: v.minLos, maxLos: v.maxLos, closed: v.closed })),
-      layer((v) => ({ closedToArrival: v.closedToArrival })),
-      layer((v) => ({ closedToDeparture: v.closedToDeparture })),
-    ];
-    const queue: Array<PushBatch<Update>> = [];
-    for (const m of [...new Set([...limits, ...restrictions, ...rates].map((r) => r.from.slice(0, 7)))].sort()) {
-      const inMonth = <V>(rs: Array<PlannedRange<V>>) => rs.filter((r) => r.from.startsWith(m));
-      for (const [i, layer] of layers.entries()) {
-        for (const b of packGreedy(
-          withDates([...(i ? [] : inMonth(limits)), ...inMonth(layer)]),
-          (r) => availStatusMessageCount(r.value),
-          BOOKING_MAX_MESSAGES,
-        ))
-          queue.push({ kind: 'avail', updates: b });
-      }
-      for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', updates: b });
-    }
+    const { queue, layers } = planBookingPush(cells);
     return runPushLoop(ctx, cells, protocol(queue, layers));
   },
 };
 
 type Update = BookingAvailUpdate | BookingRateUpdate;
+
+/**
+ * The requests of a push, in order (pure: the tests read it), and the restriction layers whose
+ * acknowledgement `finish` checks.
+ */
+export function planBookingPush(cells: PushCell[]): { queue: Array<PushBatch<Update>>; layers: Array<Array<PlannedRange<BookingAvailUpdate>>> } {
+  // A series per calendar month: ranges never cross a month, so a request can hold one month.
+  const month = (c: PushCell) => c.night.slice(0, 7);
+  const limits = planRanges<BookingAvailUpdate>(
+    cells,
+    ['avail'],
+    (c) => `${month(c)}|${c.roomCode}`,
+    (c) => ({
+      roomCode: c.roomCode,
+      from: '',
+      to: '',
+      bookingLimit: c.values.availability,
+    }),
+  );
+  const restrictions = planRanges<BookingAvailUpdate>(
+    cells,
+    ['restr'],
+    (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`,
+    (c) => ({
+      roomCode: c.roomCode,
+      rateCode: c.rateCode,
+      from: '',
+      to: '',
+      minLos: c.values.minLos,
+      maxLos: c.values.maxLos,
+      minStayThrough: c.values.minStayThrough,
+      maxStayThrough: c.values.maxStayThrough,
+      closed: c.values.closed,
+      closedToArrival: c.values.closedToArrival,
+      closedToDeparture: c.values.closedToDeparture,
+    }),
+  );
+  const rates = planRanges<BookingRateUpdate>(
+    cells,
+    ['rate'],
+    (c) => `${month(c)}|${c.roomCode}|${c.rateCode}`,
+    (c) => ({
+      roomCode: c.roomCode,
+      rateCode: c.rateCode,
+      from: '',
+      to: '',
+      amount: c.values.rate!,
+      currency: c.values.currency!,
+      // In the range value, so that nights with other occupancy prices do not merge.
+      ...(c.values.occupancyRates ? { occupancyRates: sortedOccupancy(c.values.occupancyRates) } : {}),
+    }),
+  );
+  // OpenTravel allows one RestrictionStatus per AvailStatusMessage, so a room-rate's own status,
+  // its closed-to-arrival and its closed-to-departure are three messages with the same dates.
+  // Booking.com's v1.1 warns "Request contains duplicate dates, we have applied only the first
+  // occurrence" (WARN_DUPLICATE_DATES) without saying what counts as a duplicate: so they go in
+  // three requests (layers), and a cell's restrictions count as acknowledged only when every
+  // layer holding them was.
+  const layer = (pick: (v: BookingAvailUpdate) => Partial<BookingAvailUpdate>): Array<PlannedRange<BookingAvailUpdate>> =>
+    restrictions
+      .map((r) => ({ ...r, value: { roomCode: r.value.roomCode, rateCode: r.value.rateCode, from: '', to: '', ...pick(r.value) } }))
+      .filter((r) => availStatusMessageCount(r.value) > 0);
+  const layers = [
+    layer((v) => ({ minLos: v.minLos, maxLos: v.maxLos, minStayThrough: v.minStayThrough, maxStayThrough: v.maxStayThrough, closed: v.closed })),
+    layer((v) => ({ closedToArrival: v.closedToArrival })),
+    layer((v) => ({ closedToDeparture: v.closedToDeparture })),
+  ];
+  const queue: Array<PushBatch<Update>> = [];
+  for (const m of [...new Set([...limits, ...restrictions, ...rates].map((r) => r.from.slice(0, 7)))].sort()) {
+    const inMonth = <V>(rs: Array<PlannedRange<V>>) => rs.filter((r) => r.from.startsWith(m));
+    for (const [i, layer] of layers.entries()) {
+      for (const b of packGreedy(withDates([...(i ? [] : inMonth(limits)), ...inMonth(layer)]), (r) => availStatusMessageCount(r.value), BOOKING_MAX_MESSAGES))
+        queue.push({ kind: 'avail', updates: b });
+    }
+    for (const b of packGreedy(withDates(inMonth(rates)), () => 1, BOOKING_MAX_MESSAGES)) queue.push({ kind: 'rate', updates: b });
+  }
+  return { queue, layers };
+}
+
+/** Occupancy prices keyed by guests in numeric order (amounts as the ARI statement writes them,
+ * two decimals), so that equal prices make equal range values whatever order the keys came in. */
+function sortedOccupancy(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(o)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([k, v]) => [String(Number(k)), v]),
+  );
+}
+
 type Answer = { parsed: Awaited<ReturnType<typeof parseBookingResponse>>; status: number };
 
 /** Booking.com's protocol on the shared push loop (connectors/outbound/push-loop.ts), for the requests planned above. */

@@ -23,15 +23,38 @@ export const BOOKING_MAX_MESSAGES = 1000;
  * reference page's BookingLimit row is not readable here: docs/conformance.md, section B). */
 export const BOOKING_LIMIT_MAX = 254;
 
+/**
+ * Length-of-stay vocabulary (issue 18). Booking.com's OTA_HotelAvailNotif example glosses
+ * `SetMinLOS`/`SetMaxLOS` as "Set Minimum Stay Through" / "Set Maximum Stay Through"
+ * (connect.booking.com/user_guide/site/en-US/ota-hotelavailnotif): the stay-through pair. OpenTravel
+ * 2015A's enumeration (./xsd, OTA_HotelCommonTypes.xsd `MinMaxMessageType`) has one other pair,
+ * `SetForwardMinStay`/`SetForwardMaxStay`, which we send for the ARRIVAL-based minimum and maximum:
+ * an INFERENCE from the enumeration, not from Booking.com, whose pages name only SetMinLOS/SetMaxLOS
+ * (Booking.com does have arrival-based stays as a product, "Minimum length of stay from arrival":
+ * partnerhelp.booking.com/hc/en-gb/articles/212714629; Google reads the Forward pair the other way
+ * round, so confirm on a Booking.com test property before relying on it).
+ */
+export const LOS_TYPE = {
+  minLos: 'SetForwardMinStay', // arrival-based minimum (inference, see above)
+  maxLos: 'SetForwardMaxStay', // arrival-based maximum (inference, see above)
+  minStayThrough: 'SetMinLOS', // "Set Minimum Stay Through" (Booking.com's example)
+  maxStayThrough: 'SetMaxLOS', // "Set Maximum Stay Through" (Booking.com's example)
+} as const;
+
 export interface BookingAvailUpdate {
   roomCode: string;
   rateCode?: string;
   from: string; // YYYY-MM-DD
   to: string; // YYYY-MM-DD, inclusive
   bookingLimit?: number;
+  /** Arrival-based minimum stay (1 = none), sent as SetForwardMinStay. */
   minLos?: number;
-  /** null = no maximum, sent as Time="0" (0 removes the restriction: ../shared/ota/README.md; the reference page does not say). */
+  /** Arrival-based maximum stay, SetForwardMaxStay; null = no maximum, sent as Time="0" (0 removes the restriction: ../shared/ota/README.md; the reference page does not say). */
   maxLos?: number | null;
+  /** Minimum stay through the night, SetMinLOS; null = none, sent as Time="1" (a minimum of one night restricts nothing, whatever Booking.com makes of 0). */
+  minStayThrough?: number | null;
+  /** Maximum stay through the night, SetMaxLOS; null = none, sent as Time="0" (as maxLos). */
+  maxStayThrough?: number | null;
   closed?: boolean;
   closedToArrival?: boolean;
   closedToDeparture?: boolean;
@@ -42,8 +65,16 @@ export interface BookingRateUpdate {
   rateCode: string;
   from: string;
   to: string; // inclusive
-  amount: string; // exact decimal as text, e.g. "129.00"
+  amount: string; // exact decimal as text, e.g. "129.00"; sent when occupancyRates is not
   currency: string;
+  /**
+   * Occupancy-based pricing (OBP): the price per number of guests, sent as one BaseByGuestAmt each
+   * with `NumberOfGuests` ("BaseByGuestAmt@NumberOfGuests" for OBP room-rates; a Standard property
+   * answers OBP_PRICING_PASSED_FOR_DEFAULT_RATE "OBP format sent for Standard room-rate":
+   * developers.booking.com/connectivity/docs/b_xml-availability-troubleshooting). Null or absent:
+   * the one per-day price `amount`.
+   */
+  occupancyRates?: Record<string, string> | null;
 }
 
 export interface BuildOptions {
@@ -80,7 +111,25 @@ function restrictionStatuses(u: BookingAvailUpdate): Array<{ Status: string; Res
 }
 
 function hasLos(u: BookingAvailUpdate): boolean {
-  return u.minLos !== undefined || u.maxLos !== undefined;
+  return u.minLos !== undefined || u.maxLos !== undefined || u.minStayThrough !== undefined || u.maxStayThrough !== undefined;
+}
+
+/** The LengthOfStay elements of an update (at most four: the two pairs), or a reason to refuse it. */
+function lengthsOfStay(i: number, u: BookingAvailUpdate): Array<{ $: { MinMaxMessageType: string; Time: string } }> {
+  const los: Array<{ $: { MinMaxMessageType: string; Time: string } }> = [];
+  const add = (field: keyof typeof LOS_TYPE, none: number) => {
+    const v = u[field];
+    if (v === undefined) return;
+    if (v !== null && !isLos(v)) fail(i, `${field} must be a non-negative integer or null (got ${v})`);
+    los.push({ $: { MinMaxMessageType: LOS_TYPE[field], Time: String(v ?? none) } });
+  };
+  // Stay-through first, as Booking.com's example; every pair is sent whole, so null removes what an
+  // earlier push set (a delta push resends the whole restrictions part).
+  add('minStayThrough', 1);
+  add('maxStayThrough', 0);
+  add('minLos', 1);
+  add('maxLos', 0);
+  return los;
 }
 
 /** How many AvailStatusMessage elements `buildAvailNotifRQ` emits for this update. */
@@ -131,15 +180,7 @@ export function buildAvailNotifRQ(hotelCode: string, updates: BookingAvailUpdate
     }
     if (hasLos(u) || statuses.length) {
       if (!u.rateCode) fail(i, 'restrictions need a rateCode (Booking.com sets them per rate plan)');
-      const los: Array<{ $: { MinMaxMessageType: string; Time: string } }> = [];
-      if (u.minLos !== undefined) {
-        if (!isLos(u.minLos)) fail(i, `minLos must be a non-negative integer (got ${u.minLos})`);
-        los.push({ $: { MinMaxMessageType: 'SetMinLOS', Time: String(u.minLos) } });
-      }
-      if (u.maxLos !== undefined) {
-        if (u.maxLos !== null && !isLos(u.maxLos)) fail(i, `maxLos must be a non-negative integer or null (got ${u.maxLos})`);
-        los.push({ $: { MinMaxMessageType: 'SetMaxLOS', Time: String(u.maxLos ?? 0) } });
-      }
+      const los = lengthsOfStay(i, u);
       const sac = { $: { Start: u.from, End: u.to, RatePlanCode: u.rateCode, InvTypeCode: u.roomCode } };
       // One RestrictionStatus per message (schema); the LOS ride on the first of them.
       const count = Math.max(statuses.length, 1);
@@ -165,12 +206,28 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: BookingRateUp
   const messages = updates.map((u, i) => {
     checkRange(i, u);
     if (!u.rateCode) fail(i, 'rateCode is empty');
-    if (!MONEY.test(u.amount)) fail(i, `amount must be a non-negative decimal with at most 3 decimals (got ${u.amount})`);
     if (!/^[A-Z]{3}$/.test(u.currency)) fail(i, `currency must be an ISO 4217 code (got ${u.currency})`);
+    const money = (a: string) => {
+      if (!MONEY.test(a)) fail(i, `amount must be a non-negative decimal with at most 3 decimals (got ${a})`);
+      return a;
+    };
+    let amounts: Array<{ $: Record<string, string> }>;
+    if (u.occupancyRates) {
+      // OBP: one BaseByGuestAmt per occupancy, fewest guests first. NumberOfGuests is Numeric1to999 (2015A).
+      const entries = Object.entries(u.occupancyRates);
+      if (!entries.length) fail(i, 'occupancyRates is empty');
+      amounts = entries
+        .map(([guests, a]) => {
+          if (!/^[1-9]\d{0,2}$/.test(guests)) fail(i, `occupancyRates keys must be numbers of guests 1–999 (got ${JSON.stringify(guests)})`);
+          return { guests: Number(guests), a: money(a) };
+        })
+        .sort((x, y) => x.guests - y.guests)
+        .map(({ guests, a }) => ({ $: { AmountAfterTax: a, CurrencyCode: u.currency, NumberOfGuests: String(guests) } }));
+    } else amounts = [{ $: { AmountAfterTax: money(u.amount), CurrencyCode: u.currency } }];
     return {
       $: { LocatorID: String(i + 1) },
       StatusApplicationControl: { $: { Start: u.from, End: u.to, RatePlanCode: u.rateCode, InvTypeCode: u.roomCode } },
-      Rates: { Rate: { BaseByGuestAmts: { BaseByGuestAmt: { $: { AmountAfterTax: u.amount, CurrencyCode: u.currency } } } } },
+      Rates: { Rate: { BaseByGuestAmts: { BaseByGuestAmt: amounts } } },
     };
   });
   return root('OTA_HotelRateAmountNotifRQ', opts, { RateAmountMessages: { $: { HotelCode: hotelCode }, RateAmountMessage: messages } });

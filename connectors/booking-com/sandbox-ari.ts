@@ -21,8 +21,28 @@ export const ARI = {
   rate: { rq: 'OTA_HotelRateAmountNotifRQ', rs: 'OTA_HotelRateAmountNotifRS', list: 'RateAmountMessages', item: 'RateAmountMessage' },
 } as const;
 
-/** Per hotel: its room and rate ids; `currency` stands in for the property currency Booking.com keeps. */
-export type Products = Record<string, { rooms: string[]; rates: string[]; currency?: string }>;
+/**
+ * Per hotel: its room and rate ids; `currency` stands in for the property currency Booking.com keeps.
+ * `pricing`: the property's pricing type, set per hotel at Booking.com (`PricingType@Value`
+ * "Specifies the pricing type for the hotel … Accepts: Standard, LOS, OBP. Default: Standard",
+ * developers.booking.com/connectivity/docs/api-reference/pricingtype); default standard.
+ * `ratePricing`: per rate id, a room-rate's own pricing type ("Set pricing type for individual
+ * room-rates using the OTA_HotelProductNotif endpoint", developers.booking.com/connectivity/docs/
+ * configuring-retrieving-pricing-types); the hotel's applies to the others.
+ * `maxOccupancy`: per room id, the most adults it takes (`RoomType@MaxOccupancy` of
+ * OTA_HotelProductNotif, connect.booking.com/user_guide/site/en-US/pricing-models); unlimited if absent.
+ */
+export type Products = Record<
+  string,
+  {
+    rooms: string[];
+    rates: string[];
+    currency?: string;
+    pricing?: 'standard' | 'obp';
+    ratePricing?: Record<string, 'standard' | 'obp'>;
+    maxOccupancy?: Record<string, number>;
+  }
+>;
 
 /** OpenTravel EWT (Warning/Error @Type) and ERR (@Code) values; which ones Booking.com uses for ARI is not published. */
 export const EWT = { bizRule: '3', authentication: '4', authorization: '6', protocol: '7', requiredField: '10', advisory: '11', processing: '12' } as const;
@@ -50,6 +70,14 @@ export const TEXT = {
   notValidDate: (from: string, to: string) =>
     `Dates should be in YYYY-MM-DD format, not before '${from}',and not be past '${to}'. The data should also be valid`,
   duplicateDates: 'Request contains duplicate dates, we have applied only the first occurrence.', // WARN_DUPLICATE_DATES
+  // OBP_PRICING_PASSED_FOR_DEFAULT_RATE: "The request contains pricing information in OBP pricing
+  // format. However, the property is set to Standard pricing type." (b_xml-availability-troubleshooting)
+  obpForStandard: 'OBP format sent for Standard room-rate',
+  // Ours, OUR INFERENCE: no published error for a NumberOfGuests above the room's maximum occupancy
+  // was found (Booking.com only says a search for more guests than the maximum finds nothing,
+  // connectivity/docs/ari). Named OCCUPANCY_ABOVE_MAX_OCCUPANCY here; it names the room and rate.
+  occupancyAboveMax: (guests: number, max: number, room: string, rate: string) =>
+    `OCCUPANCY_ABOVE_MAX_OCCUPANCY: NumberOfGuests '${guests}' is above the maximum occupancy (${max}) of Room ID '${room}', Rate ID '${rate}'`,
   // The Warning example of api-reference/warning names the hotel this way.
   noAccess: (hotel: string) => `You do not have access to hotel:${hotel}`,
 };
@@ -75,7 +103,11 @@ const availItem = z
     $: locator.extend({ BookingLimit: count.optional() }).optional(),
     StatusApplicationControl: control,
     LengthsOfStay: one(
-      z.object({ LengthOfStay: z.array(z.object({ $: z.object({ MinMaxMessageType: z.enum(['SetMinLOS', 'SetMaxLOS']), Time: count }) })).min(1) }),
+      z.object({
+        LengthOfStay: z
+          .array(z.object({ $: z.object({ MinMaxMessageType: z.enum(['SetMinLOS', 'SetMaxLOS', 'SetForwardMinStay', 'SetForwardMaxStay']), Time: count }) }))
+          .min(1),
+      }),
     ).optional(),
     // An absent @Restriction is Master (the whole room-rate), as Booking.com's own example sends it.
     RestrictionStatus: one(
@@ -305,6 +337,18 @@ export class AriStore {
     // A message reaching past either bound is refused whole (our choice: not clipped).
     if (u.start < bounds.from || u.end > bounds.to) return issue(EWT.bizRule, ERR.invalidDate, TEXT.notValidDate(bounds.from, bounds.to));
     if (kind === 'rate' && !u.rate) return issue(EWT.requiredField, ERR.requiredField, TEXT.rateMissing);
+    if ('amounts' in u) {
+      // A Standard property takes a room price and, beside it, the single-use price (NumberOfGuests="1":
+      // "a price for a single adult guest", pricing-models; the OTA form of that price is our reading);
+      // a price for more guests is the OBP format. Nothing of the message is applied.
+      const guests = u.amounts.flatMap((a) => (a.guests !== undefined ? [a.guests] : []));
+      // A hotel without a catalogue takes either format (like any id), so that open demo hotels serve both models.
+      if (catalogue && (catalogue.ratePricing?.[u.rate!] ?? catalogue.pricing ?? 'standard') === 'standard' && guests.some((g) => g > 1))
+        return issue(EWT.bizRule, ERR.invalidValue, TEXT.obpForStandard);
+      const max = catalogue?.maxOccupancy?.[u.room];
+      const above = max === undefined ? undefined : guests.find((g) => g > max);
+      if (above !== undefined) return issue(EWT.bizRule, ERR.invalidValue, TEXT.occupancyAboveMax(above, max!, u.room, u.rate!));
+    }
     if ('limit' in u) {
       if (u.limit === undefined && !u.los.length && !u.status) return issue(EWT.requiredField, ERR.requiredField, TEXT.nothingToUpdate);
       // Restrictions are "per room type, rate and date"; only Master (closing the room type) works without a rate.
@@ -342,11 +386,16 @@ export class AriStore {
       }
       const key = `${at}|${u.rate}`;
       for (const l of u.los) {
-        // Time="0" lifts the restriction: our choice, the publisher does not say how one is removed.
+        // SetMinLOS/SetMaxLOS are "Minimum/Maximum Stay Through" (ota-hotelavailnotif's example);
+        // SetForwardMinStay/SetForwardMaxStay, OpenTravel's other pair, are taken as arrival-based
+        // (our inference: the page names only the first pair). Time="0" lifts a restriction (our
+        // choice, the publisher does not say how one is removed), as does a minimum of 1.
         once(`${l.type}|${key}`, () => {
           const cell = this.#rateCell(hotel, room, u.rate!, night).cell;
-          if (l.type === 'SetMinLOS') cell.minLos = l.time === 0 ? 1 : l.time;
-          else cell.maxLos = l.time === 0 ? null : l.time;
+          if (l.type === 'SetForwardMinStay') cell.minLos = l.time === 0 ? 1 : l.time;
+          else if (l.type === 'SetForwardMaxStay') cell.maxLos = l.time === 0 ? null : l.time;
+          else if (l.type === 'SetMinLOS') cell.minStayThrough = l.time <= 1 ? null : l.time;
+          else cell.maxStayThrough = l.time === 0 ? null : l.time;
         });
       }
       if (u.status) {
@@ -405,7 +454,11 @@ export class AriStore {
       ...(r?.limit !== undefined ? { availability: r.limit } : {}),
       ...(r?.status === 'Close' ? { closed: true } : {}),
     });
-    for (const [key, { room, night, cell }] of this.#rates.get(hotel) ?? []) out.set(key, view(cell, rooms.get(`${room}|${night}`)));
+    for (const [key, { room, night, cell, occupancy }] of this.#rates.get(hotel) ?? []) {
+      // The prices per NumberOfGuests as occupancyRates, keyed "1", "2", … (OtaValues' vocabulary).
+      const occupancyRates = occupancy.size ? Object.fromEntries([...occupancy].sort(([a], [b]) => a - b).map(([g, a]) => [String(g), a])) : undefined;
+      out.set(key, view(occupancyRates ? { ...cell, occupancyRates } : cell, rooms.get(`${room}|${night}`)));
+    }
     // Rates the catalogue knows show the room's values even before anything was pushed for them.
     for (const rate of this.products[hotel]?.rates ?? []) {
       for (const r of rooms.values()) {

@@ -20,7 +20,7 @@ const demo = {
   credentials: { username: 'stayosdemo', password: 'demo-pass-expedia' },
   settings: { rate_limit_per_minute: 60 },
   roomCodes: { STD: '200101', DLX: '200102', STE: '200103' },
-  rateCodes: { BAR: '300101', NRF: '300102', BB: '300103' },
+  rateCodes: { BAR: '300101', NRF: '300102', BB: '300103', FAM: '300104' },
 };
 
 export const expediaAdapter: OtaAdapter = {
@@ -35,6 +35,12 @@ export const expediaAdapter: OtaAdapter = {
     ...commonSettings,
     sync_days: settingInt(DAYS.min, DAYS.max, DAYS.why),
     ...expediaPricingSettings.shape,
+    // Which minimum/maximum stay the Expedia property applies its minLOS/maxLOS as: "Arrival VS
+    // stay-through … This is a hotel-level setting in Expedia system" (EQC AR guides). Unset: arrival.
+    // The PMS's values of that kind are sent (client.ts normalize); the other kind is not carried.
+    los_basis: z.enum(['arrival', 'stay_through'], {
+      error: "must be 'arrival' or 'stay_through' (how this Expedia property applies minimum and maximum stays)",
+    }),
   }),
   checkSettings: (settings) => void expediaPricingOf(settings),
   outbound: {

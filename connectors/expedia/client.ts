@@ -14,11 +14,13 @@ import { packGreedy, planRanges, withDates, type PlannedRange } from '../outboun
 import { runPushLoop, type PushBatch, type PushProtocol, type Verdict } from '../outbound/push-loop.ts';
 import { AR_MAX_BYTES, AR_MAX_UPDATES, arUpdateCount, buildAvailRateUpdateRQ, type ArUpdate } from './ar-message.ts';
 import { arErrorFamily, parseAvailRateUpdateRS, type ArIssue } from './parser.ts';
-import { arRate, expediaPricingOf } from './pricing.ts';
+import { arRate, expediaPricingOf, type ExpediaPricing } from './pricing.ts';
 import { readWarnings } from './warnings.ts';
 
 /** Expedia's own "no maximum" for maxLOS (its schema allows 1–28). */
 const EXPEDIA_MAX_LOS = 28;
+/** The highest `PerOccupancy@occupancy` the schema allows. */
+const EXPEDIA_MAX_OCCUPANCY = 20;
 
 type Planned = PlannedRange<ArUpdate>;
 
@@ -26,26 +28,72 @@ export const expediaConnector: Connector = {
   channel: 'expedia',
   maxDaysAhead: 730, // "dates from yesterday to 2 years ahead" (3020/3022)
 
+  /**
+   * Expedia's vocabulary (docs/conformance.md section E):
+   * - min/max stay: AR has one pair, `Restrictions@minLOS`/`@maxLOS` (1–28), and "Arrival VS
+   *   stay-through … This is a hotel-level setting in Expedia system" (EQC AR guides, "Minimum and
+   *   Maximum Lengths of Stay"). The connection's `los_basis` says which one this property is set
+   *   up for, and `minLos`/`maxLos` carry the PMS's values of that kind; the other kind is not
+   *   carried (Expedia has nowhere to put it), so `minStayThrough`/`maxStayThrough` are null;
+   * - advance booking (min/max days before arrival): not carried — AR has no such restriction
+   *   (it is a rate plan setting of the Product API, `minAdvBookDays`/`maxAdvBookDays`);
+   * - room type closed: `RoomType@closed` (room-level, sent with the inventory);
+   * - occupancy-based pricing: on a `per_occupancy` connection, one `PerOccupancy` price per number
+   *   of guests, each converted like the per-day rate (./pricing.ts).
+   */
   normalize(v: AriValues, settings): OtaValues {
+    const pricing = expediaPricingOf(settings);
+    const stayThrough = settings.los_basis === 'stay_through';
+    const min = stayThrough ? v.minStayThrough : v.minLos;
+    const max = stayThrough ? v.maxStayThrough : v.maxLos;
+    const occupancy = settings.pricing_model === 'per_occupancy';
+    const occupancyRates = occupancy ? expediaOccupancyRates(v.occupancyRates, pricing) : null;
+    // An occupancy-priced property without a price per occupancy has nothing Expedia could sell at.
+    const unpriced = occupancy && occupancyRates === null;
     return {
       availability: v.availability,
-      rate: v.rate === null ? null : arRate(v.rate, expediaPricingOf(settings)),
+      rate: v.rate === null || unpriced ? null : arRate(v.rate, pricing),
       currency: v.currency,
-      minLos: Math.min(Math.max(v.minLos ?? 1, 1), EXPEDIA_MAX_LOS),
-      maxLos: v.maxLos === null ? EXPEDIA_MAX_LOS : Math.min(Math.max(v.maxLos, 1), EXPEDIA_MAX_LOS),
+      minLos: Math.min(Math.max(min ?? 1, 1), EXPEDIA_MAX_LOS),
+      maxLos: max === null ? EXPEDIA_MAX_LOS : Math.min(Math.max(max, 1), EXPEDIA_MAX_LOS),
       closedToArrival: v.closedToArrival,
       closedToDeparture: v.closedToDeparture,
       // A minimum stay Expedia cannot express (its minLOS is 1–28) would be sent as 28, selling
       // stays the PMS forbids: no stay of the rate is sellable, so it is closed instead.
-      closed: v.closed || (v.minLos ?? 1) > EXPEDIA_MAX_LOS,
+      closed: v.closed || unpriced || (min ?? 1) > EXPEDIA_MAX_LOS,
+      occupancyRates,
+      // Carried in minLos/maxLos when los_basis is stay_through; not carried otherwise.
+      minStayThrough: null,
+      maxStayThrough: null,
+      // Not carried: no advance-booking restriction in AR.
+      minAdvanceDays: null,
+      maxAdvanceDays: null,
+      roomClosed: v.roomClosed,
     };
   },
 
   push: (ctx, cells) => runPushLoop(ctx, cells, protocol(cells)),
 };
 
-/** Room-level inventory per (room, night); rate plan values per (room, rate, night). */
-function plan(cells: PushCell[]): Planned[] {
+/**
+ * The occupancy prices Expedia can take, converted to what the property expects: occupancies 1–20
+ * only (XSD `PerOccupancy@occupancy`: positiveInteger, maxInclusive 20; any other key would make
+ * the whole message fail the schema, 3010); null when none is left.
+ */
+function expediaOccupancyRates(rates: Record<string, string> | null, pricing: ExpediaPricing): Record<string, string> | null {
+  const entries = Object.entries(rates ?? {})
+    .filter(([guests]) => /^[1-9]\d*$/.test(guests) && Number(guests) <= EXPEDIA_MAX_OCCUPANCY)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([guests, rate]) => [guests, arRate(rate, pricing)] as const);
+  return entries.length ? Object.fromEntries(entries) : null;
+}
+
+/**
+ * Room-level values per (room, night): inventory and the room type's close, always together (the
+ * `avail` part), as sample ar_10 sends `RoomType closed="false"` with its Inventory; rate plan
+ * values per (room, rate, night). Exported for the tests (test/connectors/expedia-revenue.test.ts).
+ */
+export function plan(cells: PushCell[]): Planned[] {
   const inventory = planRanges<ArUpdate>(
     cells,
     ['avail'],
@@ -55,6 +103,7 @@ function plan(cells: PushCell[]): Planned[] {
       to: '',
       roomTypeId: c.roomCode,
       availability: c.values.availability,
+      roomClosed: c.values.roomClosed,
     }),
   );
   const ratePlans = planRanges<ArUpdate>(
@@ -78,7 +127,9 @@ function plan(cells: PushCell[]): Planned[] {
               },
             }
           : {}),
-        ...(parts.includes('rate') && c.values.rate !== null ? { rate: { amount: c.values.rate, currency: c.values.currency! } } : {}),
+        ...(parts.includes('rate') && c.values.rate !== null
+          ? { rate: { amount: c.values.rate, currency: c.values.currency!, ...(c.values.occupancyRates ? { occupancyRates: c.values.occupancyRates } : {}) } }
+          : {}),
       },
     }),
   );

@@ -9,7 +9,11 @@
  * - 7018 base + flexible allocation above 4999: applied, capped at 4999;
  * - 7010 room type closed while base allocation remains: NOT applied ("will remain available");
  * - 7016 MinLOS above the stored MaxLOS (or MaxLOS below the stored MinLOS): not applied (the table
- *   does not say; our inference, notes §1.4).
+ *   does not say; our inference, notes §1.4);
+ * - 7009 "Occupancy exceeds maximum allowed value" ("Applicable to occupancy-based pricing hotels
+ *   only. The EQC partner requested to update an occupancy level that exceeds the room's maximum
+ *   occupancy defined in Expedia system"): that occupancy's price is NOT applied (a warning means
+ *   "part of the incoming request was not successfully processed"), the other occupancies are.
  * "When warnings are returned, anything that is not explicitly listed as a warning has been
  * successfully processed" ([EQC guides]).
  */
@@ -28,6 +32,8 @@ export interface HotelSettings {
   rateAcquisition?: 'NetRate' | 'SellLAR';
   /** Unsold base allocation per room type (rooms). */
   baseAllocation?: Record<string, number>;
+  /** The room's maximum occupancy defined in Expedia system, per room type (7009 above it). */
+  maxOccupancy?: Record<string, number>;
 }
 
 /** A rate plan's prices for one stay date, by the model they were sent in. */
@@ -107,6 +113,12 @@ export function applyChanges(h: HotelState, changes: Change[], s: HotelSettings)
         cell.closed = c.closed;
         break;
       case 'rate': {
+        const maxOccupancy = s.maxOccupancy?.[c.room];
+        if (c.model === 'PerOccupancy' && c.occupancy !== undefined && maxOccupancy !== undefined && c.occupancy > maxOccupancy) {
+          // [EQC guides] 7009's "Error Desc", in the guides' warning layout (which names the occupancy).
+          warnings.push({ code: 7009, item: { ...planItem, occupancy: c.occupancy }, text: 'Occupancy exceeds maximum allowed value.' });
+          break;
+        }
         const t = s.thresholds?.[c.room];
         if (t && (compareDecimal(c.amount, String(t.min)) < 0 || compareDecimal(c.amount, String(t.max)) > 0)) {
           // Layout of a live 7019 (https://pastebin.com/aFpG9ZNw, notes §1.3); 7021 by analogy (our wording).

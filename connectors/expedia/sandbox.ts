@@ -48,6 +48,8 @@ export interface ExpediaSandboxOptions {
   rateAcquisition?: Record<string, NonNullable<HotelSettings['rateAcquisition']>>;
   /** Unsold base allocation per hotel and room type (7013, 7018, 7010). */
   baseAllocation?: Record<string, NonNullable<HotelSettings['baseAllocation']>>;
+  /** The room's maximum occupancy per hotel and room type (7009: a PerOccupancy price above it is not applied). */
+  maxOccupancy?: Record<string, NonNullable<HotelSettings['maxOccupancy']>>;
   /** The `Ref=[…]` of a response's warnings (default: a random UUID per response). */
   ref?: () => string;
 }
@@ -123,18 +125,26 @@ export class ExpediaSandbox {
   }
 
   /**
-   * What the OTA shows per sandboxKey(room, rate, night). Availability (and a room type's closed
-   * flag) is room-level at Expedia ([EQC reference] Inventory "only applies to a single room type"):
-   * it shows on every rate of that room seen so far and on every catalogue rate; a closed room type
-   * shows its rates closed ("no longer available on Expedia", XSD RoomType/@closed). Rates are the
-   * decimal strings sent; for PerOccupancy and length-of-stay prices, the lowest occupancy's or
-   * length's (every amount: `prices`).
+   * What the OTA shows per sandboxKey(room, rate, night). Availability and a room type's close
+   * (`roomClosed`) are room-level at Expedia ([EQC reference] Inventory "only applies to a single
+   * room type"; XSD RoomType/@closed "the room type is no longer available on Expedia"): they show
+   * on every rate of that room seen so far and on every catalogue rate; `closed` is the rate plan's
+   * own (XSD RatePlan/@closed), so a rate of a closed room type sells only when neither is set.
+   * Rates are the decimal strings sent; for PerOccupancy and length-of-stay prices, `rate` is the
+   * lowest occupancy's or length's (every amount: `prices`), and `occupancyRates` every occupancy's
+   * price accepted so far, keyed by the number of guests as a string ([EQC guides] "The AR API
+   * currently doesn't support removal of occupancies": a price once set stays until overwritten).
    */
   cells(hotel: string): Map<string, SandboxCell> {
     const h = this.#hotels.get(hotel);
     const out = new Map<string, SandboxCell>();
     if (!h) return out;
-    for (const [key, cell] of h.rates) out.set(key, { ...cell });
+    for (const [key, cell] of h.rates) {
+      const price = h.prices.get(key);
+      const occupancy =
+        price?.model === 'PerOccupancy' && Object.keys(price.values).length ? { occupancyRates: Object.fromEntries(Object.entries(price.values)) } : {};
+      out.set(key, { ...cell, ...occupancy });
+    }
     const catalogue = this.#opts.products?.[hotel]?.rates ?? [];
     for (const [roomNight, rn] of h.rooms) {
       const [room, night] = roomNight.split('|') as [string, string];
@@ -142,7 +152,7 @@ export class ExpediaSandbox {
         const key = sandboxKey(room, rate, night);
         const cell = out.get(key) ?? {};
         if (rn.availability !== undefined) cell.availability = rn.availability;
-        if (rn.closed) cell.closed = true;
+        if (rn.closed !== undefined) cell.roomClosed = rn.closed;
         out.set(key, cell);
       }
     }
@@ -223,6 +233,7 @@ export class ExpediaSandbox {
       ...(o.thresholds?.[rq.hotelId] ? { thresholds: o.thresholds[rq.hotelId] } : {}),
       ...(o.rateAcquisition?.[rq.hotelId] ? { rateAcquisition: o.rateAcquisition[rq.hotelId] } : {}),
       ...(o.baseAllocation?.[rq.hotelId] ? { baseAllocation: o.baseAllocation[rq.hotelId] } : {}),
+      ...(o.maxOccupancy?.[rq.hotelId] ? { maxOccupancy: o.maxOccupancy[rq.hotelId] } : {}),
     });
     this.stats.accepted += 1;
     this.stats.updates += checked.updates;

@@ -20,7 +20,7 @@ const demo = {
   credentials: {},
   settings: { rate_limit_per_minute: 120 },
   roomCodes: { STD: 'STD', DLX: 'DLX', STE: 'STE' },
-  rateCodes: { BAR: 'BAR', NRF: 'NRF', BB: 'BB' },
+  rateCodes: { BAR: 'BAR', NRF: 'NRF', BB: 'BB', FAM: 'FAM' },
 };
 
 export const googleHotelsAdapter: OtaAdapter = {

@@ -27,6 +27,7 @@ import {
   buildInvCountNotifRQ,
   buildRateAmountNotifRQ,
   GOOGLE_MAX_ITEMS,
+  GOOGLE_NO_MAX_ADVANCE,
   GOOGLE_NO_MAX_LOS,
   GOOGLE_PATHS,
   RESTRICTIONS_PER_UPDATE,
@@ -73,6 +74,14 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
           to: '',
           amount: c.values.rate!,
           currency: c.values.currency!,
+          // Ascending by guests, so nights with equal prices compare (and merge) as equal.
+          ...(c.values.occupancyRates
+            ? {
+                occupancy: Object.entries(c.values.occupancyRates)
+                  .map(([guests, price]) => [Number(guests), price] as [number, string])
+                  .sort((a, b) => a[0] - b[0]),
+              }
+            : {}),
         }),
       ),
     );
@@ -91,6 +100,10 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
           closedToDeparture: c.values.closedToDeparture,
           minLos: c.values.minLos,
           maxLos: c.values.maxLos ?? GOOGLE_NO_MAX_LOS,
+          minStayThrough: c.values.minStayThrough ?? 1,
+          maxStayThrough: c.values.maxStayThrough ?? GOOGLE_NO_MAX_LOS,
+          minAdvanceDays: c.values.minAdvanceDays ?? 0,
+          maxAdvanceDays: c.values.maxAdvanceDays ?? GOOGLE_NO_MAX_ADVANCE,
         }),
       ),
     );
@@ -233,17 +246,33 @@ export const googleHotelsConnector: Connector = {
   channel: 'google_hotels',
   // Google publishes no ARI horizon; the connection's sync window (≤ 500 days) is the bound.
   maxDaysAhead: 500,
-  normalize(v: AriValues): OtaValues {
+  normalize(v: AriValues, settings: Record<string, unknown>): OtaValues {
+    const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
+    // A per-occupancy connection is sent the plan's price per number of guests (one BaseByGuestAmt
+    // each); a night without them has no price Google could show: closed, its rate not sent. A
+    // per-day connection keeps its one price (for two guests).
+    const perOccupancy = settings.pricing_model === 'per_occupancy';
+    const occupancyRates = perOccupancy && v.occupancyRates && Object.keys(v.occupancyRates).length ? v.occupancyRates : null;
+    const unpriced = perOccupancy && occupancyRates === null;
     return {
       availability: v.availability,
-      rate: v.rate,
+      rate: unpriced ? null : v.rate,
       currency: v.currency,
-      minLos: Math.min(Math.max(v.minLos ?? 1, 1), GOOGLE_NO_MAX_LOS),
+      minLos: clamp(v.minLos ?? 1, 1, GOOGLE_NO_MAX_LOS),
       // No maximum is stated as one no stay reaches: Google documents no way to clear SetMaxLOS.
-      maxLos: v.maxLos === null ? GOOGLE_NO_MAX_LOS : Math.min(Math.max(v.maxLos, 1), GOOGLE_NO_MAX_LOS),
+      maxLos: v.maxLos === null ? GOOGLE_NO_MAX_LOS : clamp(v.maxLos, 1, GOOGLE_NO_MAX_LOS),
       closedToArrival: v.closedToArrival,
       closedToDeparture: v.closedToDeparture,
-      closed: v.closed,
+      // Google has no room-level close we rely on: the room's close closes each package (Master).
+      closed: v.closed || v.roomClosed || unpriced,
+      occupancyRates,
+      // Stay-through and booking offsets, "none" stated as what Google is then told (as maxLos):
+      // 1 night, no maximum stay, 0 days, no arrival we sell is further ahead (messages.ts).
+      minStayThrough: clamp(v.minStayThrough ?? 1, 1, GOOGLE_NO_MAX_LOS),
+      maxStayThrough: v.maxStayThrough === null ? GOOGLE_NO_MAX_LOS : clamp(v.maxStayThrough, 1, GOOGLE_NO_MAX_LOS),
+      minAdvanceDays: clamp(v.minAdvanceDays ?? 0, 0, GOOGLE_NO_MAX_ADVANCE),
+      maxAdvanceDays: v.maxAdvanceDays === null ? GOOGLE_NO_MAX_ADVANCE : clamp(v.maxAdvanceDays, 0, GOOGLE_NO_MAX_ADVANCE),
+      roomClosed: false,
     };
   },
   push: (ctx, cells) => runPushLoop(ctx, cells, protocol),

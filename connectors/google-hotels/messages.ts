@@ -7,11 +7,24 @@
  *  - OTA_HotelRateAmountNotifRQ: the nightly rate per room type and package (rate plan), as a
  *    `BaseByGuestAmt` for two guests ("By default, double-occupancy (two adult occupants) prices
  *    are used as the base rates", support.google.com/hotelprices/answer/11190438);
+ *    On a per-occupancy connection, one `BaseByGuestAmt` per number of guests with its
+ *    `NumberOfGuests` ("Google supports occupancy-based pricing, enabling different nightly rates to
+ *    be specified based on the maximum number of intended occupants", dev-guide/ari-rate-message);
  *  - OTA_HotelAvailNotifRQ: restrictions per room type and package, one per AvailStatusMessage
  *    (as the worked example): `Master` Open/Close (the night sells at all; "By default … closed",
- *    dev-guide/ari-availability-message), `Arrival` / `Departure` Close, `SetMinLOS` / `SetMaxLOS`.
+ *    dev-guide/ari-availability-message), `Arrival` / `Departure` Close, the four length-of-stay
+ *    types of the syntax (`MinMaxMessageType="[SetMaxLOS|SetMinLOS|SetForwardMaxStay|
+ *    SetForwardMinStay]"`: minimum and maximum length of stay "Restricts length of stay for
+ *    itineraries which have this arrival date", forward stay (or "stay-through") "Restricts length
+ *    of stay for itineraries which contain this stay date"), and the booking offsets
+ *    (`RestrictionStatus … MaxAdvancedBookingOffset="integer_or_duration"
+ *    MinAdvancedBookingOffset="integer_or_duration"`: "Requires that the itinerary be purchased at
+ *    least or at most a certain number of days before arrival"), written as whole days on the
+ *    `Master` status the range sends anyway (so they never open or close a night by themselves).
  *    Each message is "a delta update … an update to any previously defined restriction only replaces
- *    the value of the same restriction", so every restriction of a range is stated each time.
+ *    the value of the same restriction", so every restriction of a range is stated each time; Google
+ *    documents no way to remove one we could read, so "none" is stated as a value no stay or booking
+ *    reaches (GOOGLE_NO_MAX_LOS, 1 night, 0 days, GOOGLE_NO_MAX_ADVANCE).
  * Root attributes: the OpenTravel namespace, `EchoToken` ("Allowed characters are a-z, A-Z, 0-9, _
  * (underscore), and - (dash)"), `TimeStamp`, `Version="3.0"`; the partner account, when given, in
  * POS/Source/RequestorID/@ID. Date ranges are inclusive of End (the worked example sends one night
@@ -45,6 +58,12 @@ export const GOOGLE_MAX_ITEMS = 1000;
 /** A stay no PMS restriction reaches: how "no maximum stay" is stated (Google documents no way to clear SetMaxLOS). */
 export const GOOGLE_NO_MAX_LOS = 365;
 
+/**
+ * How "no maximum advance booking" is stated: no arrival we sell is further ahead (the sync window
+ * is at most 500 days; beyond it Google holds no open night of ours: Master is closed by default).
+ */
+export const GOOGLE_NO_MAX_ADVANCE = 500;
+
 export interface GoogleInvUpdate {
   roomCode: string;
   from: string;
@@ -58,6 +77,11 @@ export interface GoogleRateUpdate {
   to: string;
   amount: string;
   currency: string;
+  /**
+   * A per-occupancy connection's prices: [number of guests, amount] ascending, one BaseByGuestAmt
+   * each; absent on a per-day connection (its one price, for two guests).
+   */
+  occupancy?: Array<[number, string]>;
 }
 export interface GoogleRestrictionUpdate {
   roomCode: string;
@@ -69,6 +93,11 @@ export interface GoogleRestrictionUpdate {
   closedToDeparture: boolean;
   minLos: number;
   maxLos: number;
+  /** Stay-through (SetForwardMinStay / SetForwardMaxStay) and booking offsets in days: written when given. */
+  minStayThrough?: number;
+  maxStayThrough?: number;
+  minAdvanceDays?: number;
+  maxAdvanceDays?: number;
 }
 
 export interface GoogleMessageOptions {
@@ -80,8 +109,8 @@ export interface GoogleMessageOptions {
   timeStamp?: Date;
 }
 
-/** How many AvailStatusMessages a restriction update writes (one per restriction: Google's worked example). */
-export const RESTRICTIONS_PER_UPDATE = 5;
+/** How many AvailStatusMessages a restriction update writes at most (one per restriction: Google's worked example). */
+export const RESTRICTIONS_PER_UPDATE = 7;
 
 function root(opts: GoogleMessageOptions, extra: Record<string, string> = {}) {
   return {
@@ -122,7 +151,15 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: GoogleRateUpd
         $: { HotelCode: hotelCode },
         RateAmountMessage: updates.map((u) => ({
           StatusApplicationControl: control(u),
-          Rates: { Rate: { BaseByGuestAmts: { BaseByGuestAmt: { $: { [amount]: u.amount, CurrencyCode: u.currency, NumberOfGuests: '2' } } } } },
+          Rates: {
+            Rate: {
+              BaseByGuestAmts: {
+                BaseByGuestAmt: (u.occupancy ?? [[2, u.amount]]).map(([guests, price]) => ({
+                  $: { [amount]: price, CurrencyCode: u.currency, NumberOfGuests: String(guests) },
+                })),
+              },
+            },
+          },
         })),
       },
     },
@@ -130,9 +167,14 @@ export function buildRateAmountNotifRQ(hotelCode: string, updates: GoogleRateUpd
 }
 
 export function buildAvailNotifRQ(hotelCode: string, updates: GoogleRestrictionUpdate[], opts: GoogleMessageOptions = {}): string {
-  const status = (restriction: string, closed: boolean) => ({ RestrictionStatus: { $: { Restriction: restriction, Status: closed ? 'Close' : 'Open' } } });
-  const los = (type: 'SetMinLOS' | 'SetMaxLOS', days: number) => ({
-    LengthsOfStay: { LengthOfStay: { $: { Time: String(days), TimeUnit: 'Day', MinMaxMessageType: type } } },
+  const status = (restriction: string, closed: boolean, offsets: Record<string, string> = {}) => ({
+    RestrictionStatus: { $: { Restriction: restriction, Status: closed ? 'Close' : 'Open', ...offsets } },
+  });
+  const los = (type: 'SetMinLOS' | 'SetMaxLOS' | 'SetForwardMinStay' | 'SetForwardMaxStay', days: number | undefined) =>
+    days === undefined ? [] : [{ LengthsOfStay: { LengthOfStay: { $: { Time: String(days), TimeUnit: 'Day', MinMaxMessageType: type } } } }];
+  const offsets = (u: GoogleRestrictionUpdate) => ({
+    ...(u.maxAdvanceDays !== undefined ? { MaxAdvancedBookingOffset: String(u.maxAdvanceDays) } : {}),
+    ...(u.minAdvanceDays !== undefined ? { MinAdvancedBookingOffset: String(u.minAdvanceDays) } : {}),
   });
   return buildXml({
     OTA_HotelAvailNotifRQ: {
@@ -141,11 +183,13 @@ export function buildAvailNotifRQ(hotelCode: string, updates: GoogleRestrictionU
         $: { HotelCode: hotelCode },
         AvailStatusMessage: updates.flatMap((u) =>
           [
-            status('Master', u.closed),
+            status('Master', u.closed, offsets(u)),
             status('Arrival', u.closedToArrival),
             status('Departure', u.closedToDeparture),
-            los('SetMinLOS', u.minLos),
-            los('SetMaxLOS', u.maxLos),
+            ...los('SetMinLOS', u.minLos),
+            ...los('SetMaxLOS', u.maxLos),
+            ...los('SetForwardMinStay', u.minStayThrough),
+            ...los('SetForwardMaxStay', u.maxStayThrough),
           ].map((r) => ({ StatusApplicationControl: control(u), ...r })),
         ),
       },

@@ -20,6 +20,24 @@
  *    restriction is closed until opened ("By default, RestrictionStatus for Restriction="Master" is
  *    closed", dev-guide/ari-availability-message); StatusApplicationControl's End is inclusive (the
  *    worked example, vacation-rentals/dev-guide/vr-ari-example, sends one night as Start = End);
+ *  - rates: one `BaseByGuestAmt` per number of guests ("Google supports occupancy-based pricing",
+ *    dev-guide/ari-rate-message), kept per occupancy in `occupancyRates`; the two-guest amount stays
+ *    the base `rate` ("By default, double-occupancy (two adult occupants) prices are used as the base
+ *    rates", support.google.com/hotelprices/answer/11190438). A room's capacity is the Transaction's
+ *    (`<Capacity>max_number_of_occupants</Capacity>`, xml-reference/ari-property): an amount for
+ *    more guests than that is applied to no itinerary ("Requests for occupancies above those defined
+ *    are considered not possible", dev-guide/ari-rate-message; Hotel Center lists "Room metadata …
+ *    that may limit certain occupancies", support.google.com/hotelprices/answer/16352898), so it is
+ *    kept out of `occupancyRates`; Google documents no error or warning for it: the answer is
+ *    <Success/>;
+ *  - restrictions: `LengthOfStay@MinMaxMessageType` SetMinLOS / SetMaxLOS (arrival: "Restricts
+ *    length of stay for itineraries which have this arrival date") and SetForwardMinStay /
+ *    SetForwardMaxStay (stay-through: "Restricts length of stay for itineraries which contain this
+ *    stay date", dev-guide/ari-availability-message), each its own restriction (one never replaces
+ *    another: "an update to any previously defined restriction only replaces the value of the same
+ *    restriction", ari-avail); `RestrictionStatus@MinAdvancedBookingOffset` /
+ *    `@MaxAdvancedBookingOffset` ("integer_or_duration", ari-avail syntax: whole days, or an ISO
+ *    duration in days or weeks here) as `minAdvanceDays` / `maxAdvanceDays`;
  *  - the answer holds "either a <Success/> element or an <Errors> container" (ari-inv key
  *    takeaways), and an error leaves the whole message unapplied ("An error in one part of a file
  *    could cause updates from other parts of the file to not be processed", answer/11190438). The
@@ -44,8 +62,11 @@ type Root = (typeof PATHS)[keyof typeof PATHS];
 export interface GoogleSandboxOptions {
   /** The accounts: their hotels (HotelCode), and the addresses allowed to push for them (default loopback; '*': any, as the demo's, which docker-compose calls from another container). */
   accounts: Array<{ hotels: string[]; addresses?: string[] }>;
-  /** Per hotel, the room (InvTypeCode) and package (RatePlanCode) codes its Transaction defined; none: any code. */
-  products?: Record<string, { rooms: string[]; rates: string[] }>;
+  /**
+   * Per hotel, the room (InvTypeCode) and package (RatePlanCode) codes its Transaction defined (none:
+   * any code), and per room its `Capacity` (maximum occupants) where the Transaction gave one.
+   */
+  products?: Record<string, { rooms: string[]; rates: string[]; maxOccupancy?: Record<string, number> }>;
   faults?: unknown;
 }
 
@@ -62,6 +83,12 @@ const dates = (sac: Record<string, string>): string[] => {
     if (!flagged || /^(true|1)$/.test(sac[DAYS[new Date(d).getUTCDay()]!] ?? '')) out.push(new Date(d).toISOString().slice(0, 10));
   }
   return out;
+};
+/** An advance booking offset ("integer_or_duration"): whole days, or an ISO 8601 duration in days or weeks. */
+const offsetDays = (v: string): number | undefined => {
+  if (/^\d{1,4}$/.test(v)) return Number(v);
+  const m = /^P(\d{1,4})([DW])$/.exec(v);
+  return m ? Number(m[1]) * (m[2] === 'W' ? 7 : 1) : undefined;
 };
 const isDate = (s: unknown) => typeof s === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
@@ -218,18 +245,41 @@ export class GoogleHotelsSandbox {
       } else if (root === 'OTA_HotelRateAmountNotifRQ') {
         if (!rate) throw new Refused('10', 'a rate needs RatePlanCode');
         const amounts = kids(kids(kids(kids(it, 'Rates')[0], 'Rate')[0], 'BaseByGuestAmts')[0], 'BaseByGuestAmt').map((a) => a.$ ?? {});
+        const occupancyRates: Record<string, string> = {};
+        let currency: string | undefined;
+        for (const x of amounts) {
+          const amount = x.AmountAfterTax ?? x.AmountBeforeTax;
+          if (!amount || !/^\d+(\.\d+)?$/.test(amount) || !/^[A-Z]{3}$/.test(x.CurrencyCode ?? '')) {
+            throw new Refused('10', 'BaseByGuestAmt needs AmountAfterTax or AmountBeforeTax, and a CurrencyCode');
+          }
+          if (currency !== undefined && x.CurrencyCode !== currency) throw new Refused('3', 'the BaseByGuestAmts of a rate must share one CurrencyCode');
+          currency = x.CurrencyCode;
+          if (x.NumberOfGuests === undefined) continue;
+          if (!/^[1-9]\d?$/.test(x.NumberOfGuests)) throw new Refused('10', 'BaseByGuestAmt NumberOfGuests must be a whole number of guests (1 or more)');
+          // More guests than the room holds: no itinerary can use it ("considered not possible").
+          const capacity = products?.maxOccupancy?.[room];
+          if (capacity !== undefined && Number(x.NumberOfGuests) > capacity) continue;
+          occupancyRates[x.NumberOfGuests] = Number(amount).toFixed(2);
+        }
         // The double-occupancy amount is the base rate; another when it is the only one given.
         const a = amounts.find((x) => x.NumberOfGuests === '2') ?? amounts[0];
-        const amount = a?.AmountAfterTax ?? a?.AmountBeforeTax;
-        if (!a || !amount || !/^\d+(\.\d+)?$/.test(amount) || !/^[A-Z]{3}$/.test(a.CurrencyCode ?? '')) {
-          throw new Refused('10', 'BaseByGuestAmt needs AmountAfterTax or AmountBeforeTax, and a CurrencyCode');
-        }
-        set({ rate: Number(amount).toFixed(2), currency: a.CurrencyCode! });
+        if (!a) throw new Refused('10', 'BaseByGuestAmt needs AmountAfterTax or AmountBeforeTax, and a CurrencyCode');
+        // An overlay: these nights of the product hold exactly these amounts.
+        set({ rate: Number(a.AmountAfterTax ?? a.AmountBeforeTax).toFixed(2), currency: a.CurrencyCode!, occupancyRates });
       } else {
         if (!rate) throw new Refused('10', 'a restriction needs RatePlanCode');
         for (const s of kids(it, 'RestrictionStatus').map((x) => x.$ ?? {})) {
           const closed = s.Status === 'Close' ? true : s.Status === 'Open' ? false : undefined;
           if (closed === undefined) throw new Refused('10', 'RestrictionStatus Status must be Open or Close');
+          for (const [attr, field] of [
+            ['MinAdvancedBookingOffset', 'minAdvanceDays'],
+            ['MaxAdvancedBookingOffset', 'maxAdvanceDays'],
+          ] as const) {
+            if (s[attr] === undefined) continue;
+            const days = offsetDays(s[attr]);
+            if (days === undefined) throw new Refused('10', `${attr} must be whole days or a duration (got "${String(s[attr]).slice(0, 40)}")`);
+            set({ [field]: days });
+          }
           if (s.Restriction === 'Master') set({ closed });
           else if (s.Restriction === 'Arrival') set({ closedToArrival: closed });
           else if (s.Restriction === 'Departure') set({ closedToDeparture: closed });
@@ -240,6 +290,8 @@ export class GoogleHotelsSandbox {
           if (!Number.isInteger(days) || days < 0 || (l.TimeUnit && l.TimeUnit !== 'Day')) throw new Refused('10', 'LengthOfStay needs Time in whole days');
           if (l.MinMaxMessageType === 'SetMinLOS') set({ minLos: days });
           else if (l.MinMaxMessageType === 'SetMaxLOS') set({ maxLos: days });
+          else if (l.MinMaxMessageType === 'SetForwardMinStay') set({ minStayThrough: days });
+          else if (l.MinMaxMessageType === 'SetForwardMaxStay') set({ maxStayThrough: days });
           else throw new Refused('10', `MinMaxMessageType ${String(l.MinMaxMessageType).slice(0, 40)} is not one this sandbox knows`);
         }
       }

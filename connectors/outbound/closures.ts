@@ -17,6 +17,12 @@ const CLOSED: OtaValues = {
   closedToArrival: false,
   closedToDeparture: false,
   closed: true,
+  occupancyRates: null,
+  minStayThrough: null,
+  maxStayThrough: null,
+  minAdvanceDays: null,
+  maxAdvanceDays: null,
+  roomClosed: false,
 };
 
 export function closureCells(closure: Closure, connector: Connector): PushCell[] {

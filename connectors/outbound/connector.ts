@@ -77,9 +77,9 @@ export interface Connector {
 }
 
 const PART_FIELDS: Record<Part, Array<keyof OtaValues>> = {
-  avail: ['availability'],
-  rate: ['rate', 'currency'],
-  restr: ['minLos', 'maxLos', 'closedToArrival', 'closedToDeparture', 'closed'],
+  avail: ['availability', 'roomClosed'],
+  rate: ['rate', 'currency', 'occupancyRates'],
+  restr: ['minLos', 'maxLos', 'closedToArrival', 'closedToDeparture', 'closed', 'minStayThrough', 'maxStayThrough', 'minAdvanceDays', 'maxAdvanceDays'],
 };
 
 /**
@@ -94,9 +94,9 @@ export function partsToSend(current: OtaValues, acked: ClaimedCell['acked'], ski
   const out: Part[] = [];
   for (const part of ['avail', 'rate', 'restr'] as const) {
     if (part === 'rate' && current.rate === null) continue;
-    const same = ackedOf[part] && PART_FIELDS[part].every((f) => normalizeAcked(f, acked[f as keyof typeof acked]) === current[f]);
+    const same = ackedOf[part] && PART_FIELDS[part].every((f) => sameValue(f, acked[f as keyof typeof acked], current[f]));
     const refused = acked.refused?.[part];
-    const refusedAgain = skipRefused && refused && PART_FIELDS[part].every((f) => normalizeAcked(f, refused[f]) === current[f]);
+    const refusedAgain = skipRefused && refused && PART_FIELDS[part].every((f) => sameValue(f, refused[f], current[f]));
     if (!same && !refusedAgain) out.push(part);
   }
   return out;
@@ -105,9 +105,19 @@ export function partsToSend(current: OtaValues, acked: ClaimedCell['acked'], ski
 /** A cell's values of one part, as stored in channel.ari_acknowledged.refused. */
 export const partValues = (v: OtaValues, part: Part): Record<string, unknown> => Object.fromEntries(PART_FIELDS[part].map((f) => [f, v[f]]));
 
-/** Acknowledged values come back from SQL as text/number; compare in the OtaValues types. */
-function normalizeAcked(field: keyof OtaValues, v: unknown): unknown {
-  if (v === null || v === undefined) return null;
+/** Acknowledged values come back from SQL as text/number/JSON; compared in the OtaValues types. */
+export function sameValue(field: keyof OtaValues, acked: unknown, current: unknown): boolean {
+  return canonical(field, acked) === canonical(field, current);
+}
+
+/** One spelling per value: rates with two decimals, occupancy prices as sorted "guests=amount" pairs. */
+function canonical(field: keyof OtaValues, v: unknown): unknown {
+  if (v === null || v === undefined) return field === 'roomClosed' ? false : null;
   if (field === 'rate') return Number(v).toFixed(2);
+  if (field === 'occupancyRates')
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, a]) => `${Number(k)}=${Number(a).toFixed(2)}`)
+      .sort()
+      .join(',');
   return v;
 }

@@ -22,6 +22,7 @@ import {
   redirtyLostCells,
   resolveOverbookings,
   resolveRefusals,
+  resolvePricingModel,
   storeAcknowledged,
   storeRefused,
   type AckedCell,
@@ -106,6 +107,10 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
   if (f.closingsSent) await client.query(countClosingsSent(f.connectionId, f.propertyId, f.closingsSent, CLOSING_WINDOW_MINUTES));
   // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
   if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));
+  // A plan whose rates went out is priced as the connection is now.
+  const pushedById = new Map(f.pushed.map((p) => [p.cellId, p]));
+  const priced = [...new Set(f.acked.filter((a) => a.parts.includes('rate')).map((a) => pushedById.get(a.cellId)!.ratePlanId))];
+  if (priced.length) await client.query(resolvePricingModel(f.connectionId, priced));
   if (f.errors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, f.errors));
   if (f.notOverbooked.length) await client.query(resolveOverbookings(f.connectionId, f.notOverbooked));
   for (const m of f.unknownMappings) await client.query(recordRejectedMapping(f.connectionId, f.propertyId, m.cell, m.message));

@@ -17,9 +17,9 @@
  * its hold was approved (`guardApproved`), and otherwise joins its hold again whatever the share
  * (the hold still waits for a person). With other values it is judged afresh.
  */
-import { partValues, type PushCell } from './connector.ts';
+import { partValues, sameValue, type PushCell } from './connector.ts';
 import type { ClaimedCell } from './sql/ari.ts';
-import type { Part } from './types.ts';
+import type { OtaValues, Part } from './types.ts';
 
 export interface GuardSettings {
   ratePct: number | null;
@@ -78,7 +78,7 @@ interface Candidate {
 function sameFields(held: unknown, now: Record<string, unknown>): boolean {
   if (!held || typeof held !== 'object') return false;
   const h = held as Record<string, unknown>;
-  return Object.keys(now).length === Object.keys(h).length && Object.entries(now).every(([k, v]) => h[k] === v);
+  return Object.keys(now).length === Object.keys(h).length && Object.entries(now).every(([k, v]) => sameValue(k as keyof OtaValues, h[k], v));
 }
 
 /** Splits a guard's candidates: approved with these values (sent), held before with these values (back to their hold), new. */

@@ -36,6 +36,11 @@ export const channelRules = {
   availability_offset: settingInt(-9999, 9999, 'rooms added to what the PMS has free; negative holds rooms back'),
   max_availability: settingInt(0, 9999, 'rooms shown at most'),
   close_out: z.boolean({ error: 'must be true or false (true closes every cell it covers)' }),
+  // The pricing model the OTA is set up for — the property's (Booking.com Standard or occupancy-
+  // based pricing), or one rate plan's (Expedia's PerDay or OccupancyBasedPricing, Google's
+  // per-guest prices): the mapping's replaces the connection's. A mapped plan priced otherwise is
+  // an error on the connection and its rates are not sent (worker.ts).
+  pricing_model: z.enum(['per_day', 'per_occupancy'], { error: "must be 'per_day' or 'per_occupancy' (how the OTA prices this rate)" }),
 };
 
 /** The settings every OTA with outbound ARI accepts (the engine reads them: worker.ts, sql/ari.ts). */

@@ -25,6 +25,24 @@ export interface OtaValues {
   closedToArrival: boolean;
   closedToDeparture: boolean;
   closed: boolean;
+  /**
+   * Occupancy-based pricing (issue 18): the price per number of guests ("1" is single use), exact
+   * decimals as text, for a connection whose `pricing_model` is `per_occupancy`; null on a per-day
+   * connection. Part `rate`, sent instead of `rate` (which stays the plan's headline price).
+   */
+  occupancyRates: Record<string, string> | null;
+  /** Minimum / maximum stay through this night (any stay that contains it); null = none or not carried by this OTA. Part `restr`. */
+  minStayThrough: number | null;
+  maxStayThrough: number | null;
+  /** Booking at least / at most this many days before arrival; null = none or not carried by this OTA. Part `restr`. */
+  minAdvanceDays: number | null;
+  maxAdvanceDays: number | null;
+  /**
+   * The whole room type is closed on this night (every rate), where the OTA has a room-level close
+   * (Expedia `RoomType@closed`); an OTA without one gets `closed` on each rate instead and false
+   * here. Part `avail` (room-level, like availability).
+   */
+  roomClosed: boolean;
 }
 
 export type Part = 'avail' | 'rate' | 'restr';
@@ -43,6 +61,13 @@ export interface SandboxCell {
   closedToArrival?: boolean;
   closedToDeparture?: boolean;
   closed?: boolean;
+  occupancyRates?: Record<string, string>;
+  minStayThrough?: number | null;
+  maxStayThrough?: number | null;
+  minAdvanceDays?: number | null;
+  maxAdvanceDays?: number | null;
+  /** The room type's own close (room-level), shown on every rate of the room. */
+  roomClosed?: boolean;
 }
 
 /** Key of a sandbox cell: `${roomCode}|${rateCode}|${YYYY-MM-DD}`. */

@@ -12,7 +12,7 @@ import { rerunOnConflict, withTransaction } from '../../core/db.ts';
 import { addDays } from '../../core/dates.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StayosError } from '../../core/errors.ts';
-import { claimedAri, type ClaimedCell } from './sql/ari.ts';
+import { claimedAri, type AriValues, type ClaimedCell } from './sql/ari.ts';
 import { connectionForSync, connectionsWithWork, recordOutcome, transitionStatus, type ConnectionRow } from './sql/connections.ts';
 import {
   abandonClaim,
@@ -62,6 +62,23 @@ interface Claimed {
 }
 
 const ALL_PARTS: readonly Part[] = ['avail', 'rate', 'restr'];
+
+/** The connection's settings as one cell's connector sees them: its mapping's pricing model in place of the connection's. */
+const settingsFor = (settings: Record<string, unknown>, c: { otaPricingModel: string }): Record<string, unknown> =>
+  settings.pricing_model === c.otaPricingModel || (settings.pricing_model === undefined && c.otaPricingModel === 'per_day')
+    ? settings
+    : { ...settings, pricing_model: c.otaPricingModel };
+
+/**
+ * What the OTA must show for a cell (the worker's push, the parity view and the tests alike): the
+ * connector's normalisation under the cell's own pricing model, closed when the plan is priced in
+ * another model than the OTA's rate — it is never sold at a price the PMS did not set in that model
+ * (its rates are not sent at all, and the connection shows ERR_PRICING_MODEL_MISMATCH).
+ */
+export function otaValuesOf(connector: Pick<Connector, 'normalize'>, settings: Record<string, unknown>, c: AriValues): OtaValues {
+  const values = connector.normalize(c, settingsFor(settings, c));
+  return c.pricingModel === c.otaPricingModel ? values : { ...values, closed: true };
+}
 const NOTHING_ACKED: ClaimedCell['acked'] = {
   availability: null,
   rate: null,
@@ -71,6 +88,12 @@ const NOTHING_ACKED: ClaimedCell['acked'] = {
   closedToArrival: null,
   closedToDeparture: null,
   closed: null,
+  occupancyRates: null,
+  minStayThrough: null,
+  maxStayThrough: null,
+  minAdvanceDays: null,
+  maxAdvanceDays: null,
+  roomClosed: null,
   avail: false,
   rateAcked: false,
   restr: false,
@@ -290,11 +313,20 @@ export class SyncWorker {
           last: addDays(today, connector.maxDaysAhead),
         })
         .get(today)!;
+    // The pricing model the OTA's rate is set up for (mapping, else connection): a plan priced
+    // otherwise is never sent a rate (it would be refused, or read as another occupancy's price);
+    // one error per plan says so.
+    const wrongModel = new Map<string, { rateCode: string; model: string; ota: string }>();
     for (const c of cells) {
       seen.add(c.cellId);
-      const values: OtaValues = connector.normalize(c, connection.settings);
+      const values = otaValuesOf(connector, connection.settings, c);
       const w = windowOf(c.today);
-      const parts = c.stayDate < w.first || c.stayDate > w.last ? [] : partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked, true);
+      const inWindow = c.stayDate >= w.first && c.stayDate <= w.last;
+      let parts = inWindow ? partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked, true) : [];
+      if (c.pricingModel !== c.otaPricingModel && inWindow) {
+        parts = parts.filter((p) => p !== 'rate');
+        wrongModel.set(c.ratePlanId, { rateCode: c.otaRateCode, model: c.pricingModel, ota: c.otaPricingModel });
+      }
       if (c.overbooked) {
         errors.push({
           severity: 'alert',
@@ -319,6 +351,15 @@ export class SyncWorker {
           parts,
         });
     }
+    for (const [ratePlanId, w] of wrongModel)
+      errors.push({
+        severity: 'error',
+        kind: 'pricing_model',
+        errorCode: 'ERR_PRICING_MODEL_MISMATCH',
+        message: `the rate plan mapped to ${w.rateCode} is priced ${w.model} in the PMS but ${w.ota} at the OTA (pricing_model of the mapping or connection): it is closed there and its rates are not sent until they agree`,
+        roomTypeId: null,
+        ratePlanId,
+      });
     // Claimed cells without an active mapping: nothing to send, they leave the queue.
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 

@@ -13,6 +13,8 @@ interface DemoRatePlan {
   parent?: string;
   adjustmentPct?: number;
   rounding?: 'cent' | 'whole' | 'up' | 'down';
+  /** Priced per number of guests (daily_rates.occupancy_amounts): mapped as such at every OTA. */
+  pricingModel?: 'per_day' | 'per_occupancy';
 }
 
 export const DEMO = {
@@ -40,6 +42,8 @@ export const DEMO = {
       rounding: 'whole',
     },
     { code: 'BB', name: 'Bed & Breakfast', mealPlan: 'breakfast', refundable: true, cancellationHours: 24 },
+    // Priced per guest: single use below the double, each extra guest on top (issue 18).
+    { code: 'FAM', name: 'Flexible, priced per guest', mealPlan: 'breakfast', refundable: true, cancellationHours: 48, pricingModel: 'per_occupancy' },
   ] as DemoRatePlan[],
 } as const;
 

@@ -40,41 +40,65 @@ export interface SeedResult {
 async function topUpAri(client: PoolClient, propertyId: string, days: number): Promise<{ rates: number; restrictions: number }> {
   // Price = base × season (sine over the year, ±15 %) × weekend uplift; BB +18 per guest. Derived
   // plans (NRF: BAR − 10 %, to whole euros) have no rows of their own: the ARI follows the parent.
+  // A per-occupancy plan (FAM) has a price per number of guests up to the room's maximum: the
+  // base + 15 per guest after the first, single use 12 below that; its amount is the full room's.
   const rates = await client.query(
     `WITH p AS (SELECT id, currency, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
-     INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency)
+     INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency, occupancy_amounts)
      SELECT p.id, rt.id, rp.id, d::date,
-            round(((CASE rt.code WHEN 'STD' THEN 110 WHEN 'DLX' THEN 160 ELSE 240 END)
-                  * (1 + 0.15 * sin(2 * pi() * extract(doy FROM d) / 365.0))
-                  * (CASE WHEN extract(isodow FROM d) IN (5, 6) THEN 1.2 ELSE 1 END)
-                  + (CASE rp.code WHEN 'BB' THEN 18 * rt.max_occupancy ELSE 0 END))::numeric, 2),
-            p.currency
+            CASE WHEN rp.pricing_model = 'per_occupancy' THEN round(b.base + 15 * (rt.max_occupancy - 1), 2)
+                 ELSE round(b.base + (CASE rp.code WHEN 'BB' THEN 18 * rt.max_occupancy ELSE 0 END), 2) END,
+            p.currency,
+            CASE WHEN rp.pricing_model = 'per_occupancy' THEN
+              (SELECT jsonb_object_agg(g, round(b.base + 15 * (g - 1) - CASE WHEN g = 1 THEN 12 ELSE 0 END, 2))
+               FROM generate_series(1, rt.max_occupancy) g) END
      FROM p
      JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.deleted_at IS NULL
      JOIN property_mgmt.rate_plans rp ON rp.property_id = p.id AND rp.deleted_at IS NULL AND rp.parent_rate_plan_id IS NULL
      CROSS JOIN generate_series(p.today, p.today + ($2::int - 1), interval '1 day') d
+     CROSS JOIN LATERAL (SELECT ((CASE rt.code WHEN 'STD' THEN 110 WHEN 'DLX' THEN 160 ELSE 240 END)
+                  * (1 + 0.15 * sin(2 * pi() * extract(doy FROM d) / 365.0))
+                  * (CASE WHEN extract(isodow FROM d) IN (5, 6) THEN 1.2 ELSE 1 END))::numeric AS base) b
      ON CONFLICT (room_type_id, rate_plan_id, stay_date) DO NOTHING`,
     [propertyId, days],
   );
-  // Summer weekends need 2 nights; the suite is closed to arrival on Sundays. A derived plan takes
-  // its parent's restrictions except where it has its own: NRF on the 1st of each month (3 nights).
+  // Summer weekends need 2 nights from arrival; the suite is closed to arrival on Sundays. A
+  // derived plan takes its parent's restrictions except where it has its own: NRF on the 1st of
+  // each month (3 nights). Every stay through a Saturday of FAM lasts 2 nights at least, BB is
+  // booked a day ahead at least, BAR a year ahead at most.
   const restrictions = await client.query(
     `WITH p AS (SELECT id, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
      INSERT INTO property_mgmt.restrictions (property_id, room_type_id, rate_plan_id, stay_date, min_los, max_los,
-                                             closed_to_arrival, closed_to_departure, stop_sell)
+                                             closed_to_arrival, closed_to_departure, stop_sell,
+                                             min_stay_through, max_stay_through, min_advance_days, max_advance_days)
      SELECT p.id, rt.id, rp.id, d::date,
             CASE WHEN rp.parent_rate_plan_id IS NOT NULL THEN 3
                  WHEN extract(month FROM d) IN (6, 7, 8) AND extract(isodow FROM d) IN (5, 6) THEN 2 ELSE 1 END,
             28,
             rt.code = 'STE' AND extract(isodow FROM d) = 7,
             false,
-            false
+            false,
+            CASE WHEN rp.code = 'FAM' AND extract(isodow FROM d) = 6 THEN 2 END,
+            CASE WHEN rp.code = 'FAM' THEN 14 END,
+            CASE WHEN rp.code = 'BB' THEN 1 END,
+            CASE WHEN rp.code = 'BAR' THEN 365 END
      FROM p
      JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.deleted_at IS NULL
      JOIN property_mgmt.rate_plans rp ON rp.property_id = p.id AND rp.deleted_at IS NULL
      CROSS JOIN generate_series(p.today, p.today + ($2::int - 1), interval '1 day') d
      WHERE rp.parent_rate_plan_id IS NULL OR extract(day FROM d) = 1
      ON CONFLICT (room_type_id, rate_plan_id, stay_date) DO NOTHING`,
+    [propertyId, days],
+  );
+  // The suite is closed (every rate) on the 15th of each month: its maintenance day.
+  await client.query(
+    `WITH p AS (SELECT id, (now() AT TIME ZONE timezone)::date AS today FROM property_mgmt.properties WHERE id = $1)
+     INSERT INTO property_mgmt.room_type_closures (property_id, room_type_id, stay_date, reason)
+     SELECT p.id, rt.id, d::date, 'maintenance day'
+     FROM p JOIN property_mgmt.room_types rt ON rt.property_id = p.id AND rt.code = 'STE' AND rt.deleted_at IS NULL
+     CROSS JOIN generate_series(p.today, p.today + ($2::int - 1), interval '1 day') d
+     WHERE extract(day FROM d) = 15
+     ON CONFLICT (room_type_id, stay_date) DO NOTHING`,
     [propertyId, days],
   );
   return { rates: rates.rowCount ?? 0, restrictions: restrictions.rowCount ?? 0 };
@@ -111,8 +135,8 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
       rows: [row],
     } = await client.query<{ id: string }>(
       `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, meal_plan, refundable, cancellation_hours, parent_rate_plan_id,
-                                             derived_adjustment_pct, derived_rounding)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+                                             derived_adjustment_pct, derived_rounding, pricing_model)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
       [
         propertyId,
         rp.code,
@@ -124,6 +148,7 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
         rp.parent ? ratePlans.get(rp.parent) : null,
         rp.adjustmentPct ?? null,
         rp.rounding ?? 'cent',
+        rp.pricingModel ?? 'per_day',
       ],
     );
     ratePlans.set(rp.code, row!.id);
@@ -146,10 +171,13 @@ async function createProperty(client: PoolClient, sandboxBaseUrl: string, connec
     );
     for (const [rtCode, rtId] of roomTypes) {
       for (const [rpCode, rpId] of ratePlans) {
+        // The OTA's rate of a per-occupancy plan is set up for occupancy-based pricing (Booking.com
+        // and Expedia let a room-rate or rate plan differ from the property).
+        const perOccupancy = DEMO.ratePlans.find((p) => p.code === rpCode)?.pricingModel === 'per_occupancy';
         await client.query(
-          `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
-          [conn!.id, propertyId, rtId, rpId, c.roomCodes[rtCode], c.rateCodes[rpCode]],
+          `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, settings)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [conn!.id, propertyId, rtId, rpId, c.roomCodes[rtCode], c.rateCodes[rpCode], perOccupancy ? { pricing_model: 'per_occupancy' } : {}],
         );
       }
     }

@@ -234,7 +234,7 @@ describe('GET /api/v1/channels', () => {
     const day = (await pool.query(`SELECT (current_date + 2)::text AS d`)).rows[0].d;
     const url = `/api/v1/channels/${booking}/parity?from=${day}&to=${day}`;
     const first = (await app.inject({ method: 'GET', url, headers: bearer(keyA) })).json();
-    expect(first).toMatchObject({ cells: 9, differing: 9 }); // 3 room types × 3 rate plans, nothing acknowledged yet
+    expect(first).toMatchObject({ cells: 12, differing: 12 }); // 3 room types × 4 rate plans, nothing acknowledged yet
     const cell = first.items[0];
     expect(cell).toMatchObject({ ota: null, differs: ['avail', 'rate', 'restr'] });
     // The OTA acknowledges exactly the PMS values of that cell: it no longer differs.
@@ -262,7 +262,7 @@ describe('GET /api/v1/channels', () => {
       ],
     );
     const second = (await app.inject({ method: 'GET', url: `${url}&only=differing`, headers: bearer(keyA) })).json();
-    expect(second).toMatchObject({ cells: 9, differing: 8 });
+    expect(second).toMatchObject({ cells: 12, differing: 11 });
     expect(second.items.some((x: { roomTypeId: string; ratePlanId: string }) => x.roomTypeId === cell.roomTypeId && x.ratePlanId === cell.ratePlanId)).toBe(
       false,
     );

@@ -75,7 +75,7 @@ describe('stayos start', () => {
       console.log(`first run: healthy and fully synced ${((Date.now() - spawnedAt) / 1000).toFixed(1)} s after \`stayos start\` on an empty data directory`);
       const today = new Date().toISOString().slice(0, 10);
       const in13 = new Date(Date.now() + 13 * 86_400_000).toISOString().slice(0, 10);
-      for (const c of channels) expect(await api(`/api/v1/channels/${c.id}/parity?from=${today}&to=${in13}`)).toMatchObject({ cells: 14 * 9, differing: 0 });
+      for (const c of channels) expect(await api(`/api/v1/channels/${c.id}/parity?from=${today}&to=${in13}`)).toMatchObject({ cells: 14 * 12, differing: 0 });
       expect(await (await fetch(`${base}/`)).text()).toContain('<title>StayOS Channel</title>');
 
       // The operator's commands use the running server's PostgreSQL, found through the data

@@ -257,6 +257,33 @@ describe('connections API', () => {
     }
     const { rows: stored } = await pool.query(`SELECT settings FROM channel.channel_mappings WHERE connection_id = $1 AND deleted_at IS NULL AND active`, [id]);
     expect(stored).toEqual([{ settings: ruled }]);
+
+    // Pricing models (issue 18): FAM is priced per occupancy in the demo. Mapped to a rate the OTA
+    // prices per day (the connection's default), the whole change is refused with both models named;
+    // mapped as a per-occupancy rate, it is taken. A connection set per occupancy under per-day plans is refused too.
+    const fam = { roomType: 'DLX', ratePlan: 'FAM', otaRoomCode: '9002', otaRateCode: '8004' };
+    const wrong = await put([{ roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', settings: ruled }, fam]);
+    expect(wrong.statusCode).toBe(409);
+    expect(wrong.json().error).toMatchObject({ code: 'ERR_PRICING_MODEL_MISMATCH' });
+    expect(wrong.json().error.message).toContain('DLX/FAM is priced per_occupancy in the PMS but per_day at the OTA');
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.channel_mappings WHERE connection_id = $1 AND deleted_at IS NULL`, [id])).rows[0].n).toBe(
+      2,
+    );
+    const right = await put([
+      { roomType: 'STE', ratePlan: 'BB', otaRoomCode: '9003', otaRateCode: '8003', settings: ruled },
+      { ...fam, settings: { pricing_model: 'per_occupancy' } },
+    ]);
+    expect(right.statusCode).toBe(200);
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/connections/${id}`,
+      headers: as(manager),
+      payload: { settings: { pricing_model: 'per_occupancy' } },
+    });
+    expect(patch.statusCode).toBe(409);
+    expect(patch.json().error.message).toContain('STE/BB is priced per_day in the PMS but per_occupancy at the OTA');
+    const { rows: conn } = await pool.query(`SELECT settings FROM channel.channel_connections WHERE id = $1`, [id]);
+    expect(conn[0].settings.pricing_model).toBeUndefined();
   });
 
   it('logs one structured line per request (route, status, key id), with no key, credential or body in the log', async () => {

@@ -28,23 +28,38 @@ async function fingerprint(pool: Pool): Promise<Record<string, string>> {
 }
 
 describe('seed-demo', () => {
-  it('creates the demo hotel: 3 room types, 30 rooms, 3 rate plans, 500 days of ARI, two fully mapped OTA connections, stays', async () => {
+  it('creates the demo hotel: 3 room types, 30 rooms, 4 rate plans (one derived, one per occupancy), 500 days of ARI, two fully mapped OTA connections, stays', async () => {
     const { pool } = db.current;
     const r = await seedDemo(pool, { sandboxBaseUrl: 'http://127.0.0.1:8080' });
     expect(r.created).toBe(true);
     const q = async (sql: string) => (await pool.query(sql)).rows[0].n;
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.room_types`)).toBe(3);
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rooms`)).toBe(30);
-    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans`)).toBe(3);
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans`)).toBe(4);
     // NRF derives from BAR: no rates of its own, its own restrictions only on the 1st of each month.
     expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans WHERE parent_rate_plan_id IS NOT NULL`)).toBe(1);
-    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates`)).toBe(500 * 3 * 2);
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.daily_rates`)).toBe(500 * 3 * 3); // BAR, BB, FAM
+    // FAM is priced per guest: a price for each number of guests up to the room's maximum (2, 3, 4), single use 12 below the double.
+    expect(
+      await q(
+        `SELECT count(*)::int AS n FROM property_mgmt.daily_rates dr JOIN property_mgmt.room_types rt ON rt.id = dr.room_type_id
+         WHERE (SELECT count(*) FROM jsonb_object_keys(dr.occupancy_amounts)) = rt.max_occupancy
+           AND (dr.occupancy_amounts ->> '2')::numeric - (dr.occupancy_amounts ->> '1')::numeric = 27`,
+      ),
+    ).toBe(500 * 3);
     const firsts = await q(
       `SELECT count(*)::int AS n FROM property_mgmt.properties p, generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + 499, interval '1 day') d
        WHERE extract(day FROM d) = 1`,
     );
     expect(firsts).toBeGreaterThanOrEqual(16);
-    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.restrictions`)).toBe(500 * 3 * 2 + 3 * firsts);
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.restrictions`)).toBe(500 * 3 * 3 + 3 * firsts);
+    // The suite is closed on the 15th of each month (a room type closure).
+    expect(await q(`SELECT count(*)::int AS n FROM property_mgmt.room_type_closures`)).toBe(
+      await q(
+        `SELECT count(*)::int AS n FROM property_mgmt.properties p, generate_series((now() AT TIME ZONE p.timezone)::date, (now() AT TIME ZONE p.timezone)::date + 499, interval '1 day') d
+         WHERE extract(day FROM d) = 15`,
+      ),
+    );
     expect(await q(`SELECT count(DISTINCT stay_date)::int AS n FROM property_mgmt.daily_rates`)).toBe(500);
     const { rows: conns } = await pool.query(
       `SELECT channel_code, endpoint_url, (SELECT count(*)::int FROM channel.channel_mappings m WHERE m.connection_id = c.id AND m.active) AS mappings,
@@ -52,8 +67,8 @@ describe('seed-demo', () => {
        FROM channel.channel_connections c ORDER BY channel_code`,
     );
     expect(conns.map((c) => [c.channel_code, c.mappings])).toEqual([
-      ['booking_com', 9],
-      ['expedia', 9],
+      ['booking_com', 12],
+      ['expedia', 12],
     ]);
     expect(conns[1].endpoint_url).toBe('http://127.0.0.1:8080/sandbox/expedia');
     expect(conns[1].creds.username.length).toBeGreaterThanOrEqual(4);

@@ -30,6 +30,9 @@ afterAll(async () => {
   await pipe?.stop();
 });
 
+/** The demo's rate plans (each mapped for every room type at every connection). */
+const livePlans = async () =>
+  (await db.current.pool.query(`SELECT count(*)::int AS n FROM property_mgmt.rate_plans WHERE deleted_at IS NULL`)).rows[0].n as number;
 const day = (offset: number) => new Date(Date.now() + offset * 86400_000).toISOString().slice(0, 10);
 
 describe('CDC → dirty ARI cells', () => {
@@ -101,6 +104,41 @@ describe('CDC → dirty ARI cells', () => {
     expect(plans).toEqual([{ code: 'NRF', n: 3 * windows[0].nights }]);
   });
 
+  it('a room type closure dirties every rate plan of the room type that night; a pricing model change, the plan’s window', async () => {
+    const { pool } = db.current;
+    let lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await pool.query(`INSERT INTO property_mgmt.room_type_closures (property_id, room_type_id, stay_date) VALUES ($1, $2, $3)`, [
+      ids.propertyId,
+      ids.std,
+      day(20),
+    ]);
+    lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    const { rows } = await pool.query(
+      `SELECT rp.code, d.room_type_id = $1 AS std, d.stay_date::text AS d, count(*)::int AS otas
+       FROM channel.ari_dirty_cells d JOIN property_mgmt.rate_plans rp ON rp.id = d.rate_plan_id GROUP BY 1, 2, 3 ORDER BY 1`,
+      [ids.std],
+    );
+    const { rows: plans } = await pool.query(`SELECT code FROM property_mgmt.rate_plans WHERE deleted_at IS NULL ORDER BY code`);
+    const { rows: conns } = await pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections`);
+    expect(rows).toEqual(plans.map((p) => ({ code: p.code, std: true, d: day(20), otas: conns[0].n })));
+
+    // FAM is priced per occupancy (the demo): priced per day instead, each of its cells is pushed again.
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
+    await pool.query(`UPDATE property_mgmt.rate_plans SET pricing_model = 'per_day' WHERE code = 'FAM'`);
+    lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    const { rows: marked } = await pool.query(
+      `SELECT rp.code, count(*)::int AS n FROM channel.ari_dirty_cells d JOIN property_mgmt.rate_plans rp ON rp.id = d.rate_plan_id GROUP BY 1`,
+    );
+    const { rows: windows } = await pool.query(
+      `SELECT sum(COALESCE((settings ->> 'sync_days')::int, 500) + 1)::int AS nights FROM channel.channel_connections`,
+    );
+    expect(marked).toEqual([{ code: 'FAM', n: 3 * windows[0].nights }]);
+  });
+
   it('reports lag, throughput and slot health through cdcStatus()', async () => {
     const { pool } = db.current;
     const s = await cdcStatus(pool, pipe.slot, pipe.metrics);
@@ -114,26 +152,30 @@ describe('CDC → dirty ARI cells', () => {
 
   it('a thousand changes to one cell stay one row', async () => {
     const { pool } = db.current;
+    let lsn = await currentWal(pool);
+    await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
+    await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     for (let i = 0; i < 20; i++) {
       await pool.query(`UPDATE property_mgmt.restrictions SET min_los = $4 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
         ids.dlx,
-        ids.nrf,
+        ids.bar,
         day(5),
         1 + (i % 3),
       ]);
     }
     await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`, [
       ids.dlx,
-      ids.nrf,
+      ids.bar,
       day(5),
     ]);
-    const lsn = await currentWal(pool);
+    lsn = await currentWal(pool);
     await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= lsn, { what: 'acknowledged' });
     const { rows } = await pool.query(
       `SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date = $3`,
-      [ids.dlx, ids.nrf, day(5)],
+      [ids.dlx, ids.bar, day(5)],
     );
     expect(rows[0].n).toBe(2); // one per connection
+    expect((await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`)).rows[0].n).toBe(2 * 2); // and BAR's derived NRF
   });
 
   it('leaves a waiting cell untouched, but re-marks one whose push is in flight (claimed) with a new dirty_seq', async () => {
@@ -178,7 +220,7 @@ describe('CDC → dirty ARI cells', () => {
     const {
       rows: [n],
     } = await pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells`);
-    expect(n.n).toBe(3 * 3 * 2); // 3 nights × 3 rate plans × 2 OTAs
+    expect(n.n).toBe(3 * (await livePlans()) * 2); // 3 nights × every rate plan × 2 OTAs
 
     // Cancelling the reservation frees its (new) nights: resolved through its rooms.
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
@@ -204,7 +246,7 @@ describe('CDC → dirty ARI cells', () => {
     } = await pool.query(
       `SELECT count(*)::int AS n, count(DISTINCT room_type_id)::int AS types, min(stay_date) = (now() AT TIME ZONE 'Europe/Amsterdam')::date - 1 AS from_yesterday FROM channel.ari_dirty_cells`,
     );
-    expect(r).toEqual({ n: 2 * 3 * 501, types: 1, from_yesterday: true }); // window: yesterday + 500 days
+    expect(r).toEqual({ n: 2 * (await livePlans()) * 501, types: 1, from_yesterday: true }); // window: yesterday + 500 days
   });
 
   it('unmapped room types produce no cells but a mapping problem; mapping them resolves it and dirties their cells', async () => {
@@ -260,7 +302,7 @@ describe('CDC → dirty ARI cells', () => {
     const {
       rows: [r],
     } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT connection_id)::int AS conns FROM channel.ari_dirty_cells`);
-    expect(r).toEqual({ n: 9 * 501, conns: 1 });
+    expect(r).toEqual({ n: 3 * (await livePlans()) * 501, conns: 1 }); // 3 room types × every plan × yesterday + 500 days
   });
 
   it('lets the slot advance over WAL with nothing for it (idle publication, busy database)', async () => {

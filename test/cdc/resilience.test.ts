@@ -43,14 +43,14 @@ describe('PostgreSQL restarted mid-stream', () => {
       const cellCount = async (d: string) => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [d])).rows[0].count);
 
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(3)]);
-      await waitFor(async () => (await cellCount(day(3))) === 18, { what: 'cells before the restart' });
+      await waitFor(async () => (await cellCount(day(3))) === 24, { what: 'cells before the restart' });
 
       // Committed, then the server goes down at once: the change must still arrive.
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(4)]);
       await server.stop();
       server = await startEmbeddedPostgres({ dataDir: dir, port });
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(5)]);
-      await waitFor(async () => (await cellCount(day(4))) === 18 && (await cellCount(day(5))) === 18, { timeoutMs: 30_000, what: 'cells after the restart' });
+      await waitFor(async () => (await cellCount(day(4))) === 24 && (await cellCount(day(5))) === 24, { timeoutMs: 30_000, what: 'cells after the restart' });
       expect(pipe.metrics.reconnects).toBeGreaterThanOrEqual(1);
       expect(pipe.metrics.lastError).not.toBeNull();
       const end = await currentWal(pool);
@@ -109,7 +109,7 @@ describe('two CDC processes', () => {
       await pool.query(`DELETE FROM channel.ari_dirty_cells`);
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(7)]);
       await waitFor(
-        async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(7)])).rows[0].count) === 18,
+        async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(7)])).rows[0].count) === 24,
         { timeoutMs: 30_000, what: 'the new leader streams' },
       );
       standby.child.kill('SIGTERM');
@@ -179,7 +179,7 @@ describe('a slot replaced under the stream by one at an earlier position', () =>
       await waitFor(() => pipe.metrics.streaming, { what: 'streaming' });
       await pool.query(`UPDATE property_mgmt.daily_rates SET amount = amount + 1 WHERE stay_date = $1`, [day(11)]);
       const cells = async () => Number((await pool.query(`SELECT count(*) FROM channel.ari_dirty_cells WHERE stay_date = $1`, [day(11)])).rows[0].count);
-      await waitFor(async () => (await cells()) === 18, { what: 'the change stored' });
+      await waitFor(async () => (await cells()) === 24, { what: 'the change stored' });
       const end = await currentWal(pool);
       await waitFor(async () => (await confirmedFlush(pool, pipe.slot)) >= end, { what: 'the change confirmed' });
       await pool.query(`DELETE FROM channel.ari_dirty_cells`);
@@ -197,7 +197,7 @@ describe('a slot replaced under the stream by one at an earlier position', () =>
       await pool.query(`SELECT pg_copy_logical_replication_slot($1, $2)`, [lagging, pipe.slot]);
       // The stream reconnects at the copy's position and delivers the change again: a position it
       // remembers from the old slot would have skipped it.
-      await waitFor(async () => (await cells()) === 18, { what: 'the change delivered again', timeoutMs: 30_000 });
+      await waitFor(async () => (await cells()) === 24, { what: 'the change delivered again', timeoutMs: 30_000 });
     } finally {
       await pipe.stop();
       await dropSlot(pool, lagging);

@@ -2,7 +2,9 @@
  * The ARI a connection must show, computed in SQL for a batch, against an independent computation
  * in the test from the raw rows — over every mapped cell of the demo hotel for 30 nights, before
  * and after edits that exercise each rule (blocks, out-of-service rooms, overbooking, the
- * availability cap, markups, stop-sell, a missing rate).
+ * availability cap, markups, stop-sell, a missing rate), derived plans, channel rules, occupancy
+ * prices (own, derived, marked up, missing), stay-through and advance-booking restrictions and
+ * room type closures.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -172,5 +174,113 @@ describe('currentAri', () => {
     await expect(insert('X4', 'EUR', foreign.id, -5)).rejects.toThrow(/belongs to another property/);
     expect(await q(`SELECT code FROM property_mgmt.rate_plans WHERE code LIKE 'X%'`)).toEqual([]);
     expect((await q(`SELECT currency FROM property_mgmt.rate_plans WHERE id = $1`, [bar]))[0]!.currency).toBe('EUR');
+  });
+
+  it('matches them for occupancy prices (own, derived, marked up, missing), stay-through and advance restrictions, and room type closures', async () => {
+    const one = async (sql: string, params: unknown[] = []) => (await q(sql, params))[0]!;
+    const std = await one(`SELECT id, property_id FROM property_mgmt.room_types WHERE code = 'STD'`);
+    const dlx = await one(`SELECT id FROM property_mgmt.room_types WHERE code = 'DLX'`);
+    const fam = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'FAM'`);
+    const bar = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR'`);
+    // A per-occupancy plan derived from FAM (−10 %, rounded up), mapped everywhere as per occupancy;
+    // its own row on night 2 overrides the derived prices.
+    const famnr = await one(
+      `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, parent_rate_plan_id, derived_adjustment_pct, derived_rounding, pricing_model)
+       VALUES ($1, 'FAMNR', 'FAMNR', 'EUR', $2, -10, 'up', 'per_occupancy') RETURNING id`,
+      [std.property_id, fam.id],
+    );
+    await q(
+      `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code, settings)
+       SELECT m.connection_id, m.property_id, m.room_type_id, $1, m.ota_room_code, m.ota_rate_code || 'N', m.settings FROM channel.channel_mappings m WHERE m.rate_plan_id = $2`,
+      [famnr.id, fam.id],
+    );
+    await q(
+      `INSERT INTO property_mgmt.daily_rates (property_id, room_type_id, rate_plan_id, stay_date, amount, currency, occupancy_amounts)
+       VALUES ($1, $2, $3, current_date + 2, 70, 'EUR', '{"1": 50, "2": 70.5}')`,
+      [std.property_id, std.id, famnr.id],
+    );
+    // FAM has no occupancy prices on night 3 (closed), one price only on night 4; a markup at one OTA.
+    await q(`UPDATE property_mgmt.daily_rates SET occupancy_amounts = NULL WHERE rate_plan_id = $1 AND stay_date = current_date + 3`, [fam.id]);
+    await q(`UPDATE property_mgmt.daily_rates SET occupancy_amounts = '{"2": 99.99}' WHERE rate_plan_id = $1 AND stay_date = current_date + 4`, [fam.id]);
+    await q(
+      `UPDATE channel.channel_mappings SET settings = settings || '{"markup_pct": 3.3}'
+       WHERE rate_plan_id = $1 AND connection_id = (SELECT id FROM channel.channel_connections WHERE channel_code = 'google_hotels')`,
+      [fam.id],
+    );
+    // Restrictions: stay-through and advance booking on BAR (NRF, derived, follows) and a FAM row.
+    await q(
+      `UPDATE property_mgmt.restrictions SET min_stay_through = 3, max_stay_through = 7, min_advance_days = 2, max_advance_days = 90
+       WHERE rate_plan_id = $1 AND stay_date = current_date + 5`,
+      [bar.id],
+    );
+    // Room type closures: DLX closed on night 6; a row that does not close, and a deleted one, on STD.
+    await q(
+      `INSERT INTO property_mgmt.room_type_closures (property_id, room_type_id, stay_date, closed, deleted_at)
+       VALUES ($1, $2, current_date + 6, true, NULL), ($1, $3, current_date + 7, false, NULL), ($1, $3, current_date + 8, true, now())`,
+      [std.property_id, dlx.id, std.id],
+    );
+    const got = await compare();
+    const of = (plan: string, night: number) => got.filter((v) => v.ratePlanId === plan && v.stayDate === addDays(night));
+    const today = (await one(`SELECT current_date::text AS d`)).d as string;
+    const addDays = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+    for (const n of [1, 3, 5]) expect(of(n === 5 ? bar.id : fam.id, n).length).toBeGreaterThan(0); // the .every()s below see cells
+    expect(got.filter((v) => v.roomTypeId === dlx.id && v.stayDate === addDays(6)).length).toBeGreaterThan(0);
+    expect(of(fam.id, 1).every((v) => v.occupancyRates !== null && Object.keys(v.occupancyRates).length >= 2)).toBe(true);
+    expect(of(fam.id, 3).every((v) => v.closed && v.occupancyRates === null)).toBe(true);
+    expect(
+      of(famnr.id, 2)
+        .filter((v) => v.roomTypeId === std.id)
+        .map((v) => v.occupancyRates),
+    ).toContainEqual({ '1': '50.00', '2': '70.50' });
+    expect(got.filter((v) => v.roomTypeId === dlx.id && v.stayDate === addDays(6)).every((v) => v.roomClosed)).toBe(true);
+    expect(got.some((v) => v.roomClosed && v.roomTypeId === std.id)).toBe(false);
+    expect(of(bar.id, 5).every((v) => v.minStayThrough === 3 && v.maxAdvanceDays === 90)).toBe(true);
+    expect(got.every((v) => v.pricingModel === (v.ratePlanId === fam.id || v.ratePlanId === famnr.id ? 'per_occupancy' : 'per_day'))).toBe(true);
+  });
+
+  it('refuses occupancy prices the room cannot hold or that are not prices, and a derived plan priced otherwise than its parent', async () => {
+    const one = async (sql: string, params: unknown[] = []) => (await q(sql, params))[0]!;
+    const std = await one(`SELECT id, property_id FROM property_mgmt.room_types WHERE code = 'STD'`); // holds 2
+    const fam = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'FAM'`);
+    const bar = await one(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'BAR'`);
+    const set = (json: string) =>
+      q(`UPDATE property_mgmt.daily_rates SET occupancy_amounts = $1::jsonb WHERE rate_plan_id = $2 AND room_type_id = $3 AND stay_date = current_date + 9`, [
+        json,
+        fam.id,
+        std.id,
+      ]);
+    const before = (
+      await one(`SELECT occupancy_amounts FROM property_mgmt.daily_rates WHERE rate_plan_id = $1 AND room_type_id = $2 AND stay_date = current_date + 9`, [
+        fam.id,
+        std.id,
+      ])
+    ).occupancy_amounts;
+    await expect(set('{"1": 80, "3": 120}')).rejects.toThrow(/room type STD on .*: a price for 3 guests, but the room holds at most 2/);
+    for (const bad of ['{"0": 80}', '{"21": 80}', '{"x": 80}', '{"1": -5}', '{"1": 0}', '{"1": 80.125}', '{"1": "80"}', '[80]', '{}'])
+      await expect(set(bad), bad).rejects.toThrow(/daily_rates_occupancy_amounts_valid/);
+    expect(
+      (
+        await one(`SELECT occupancy_amounts FROM property_mgmt.daily_rates WHERE rate_plan_id = $1 AND room_type_id = $2 AND stay_date = current_date + 9`, [
+          fam.id,
+          std.id,
+        ])
+      ).occupancy_amounts,
+    ).toEqual(before);
+    await expect(
+      q(
+        `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency, parent_rate_plan_id, derived_adjustment_pct) VALUES ($1, 'Y1', 'Y1', 'EUR', $2, -5)`,
+        [std.property_id, fam.id],
+      ),
+    ).rejects.toThrow(/its parent FAM is priced per_occupancy, not per_day/);
+    // The parent side: BAR cannot become per occupancy under NRF.
+    await expect(q(`UPDATE property_mgmt.rate_plans SET pricing_model = 'per_occupancy' WHERE id = $1`, [bar.id])).rejects.toThrow(
+      /NRF derives from it and is priced per_day/,
+    );
+    await expect(
+      q(`UPDATE property_mgmt.restrictions SET min_stay_through = 5, max_stay_through = 3 WHERE rate_plan_id = $1 AND stay_date = current_date + 9`, [bar.id]),
+    ).rejects.toThrow(/restrictions_stay_through_order/);
+    await expect(
+      q(`UPDATE property_mgmt.restrictions SET min_advance_days = 30, max_advance_days = 3 WHERE rate_plan_id = $1 AND stay_date = current_date + 9`, [bar.id]),
+    ).rejects.toThrow(/restrictions_advance_order/);
   });
 });

@@ -94,9 +94,11 @@ describe('OTA_HotelAvailNotifRQ', () => {
     expect(availStatusMessageCount(u)).toBe(3);
     expect(msgs.map((m) => m.$.LocatorID)).toEqual(['1', '1', '1']);
     expect(msgs.map((m) => m.StatusApplicationControl[0].$.RatePlanCode)).toEqual(['BAR', 'BAR', 'BAR']);
+    // Arrival-based min/max stay: OpenTravel's SetForward pair (our inference: Booking.com's page
+    // names only SetMinLOS/SetMaxLOS, glossed "Minimum/Maximum Stay Through").
     expect(msgs[0]!.LengthsOfStay[0].LengthOfStay.map((l: any) => l.$)).toEqual([
-      { MinMaxMessageType: 'SetMinLOS', Time: '2' },
-      { MinMaxMessageType: 'SetMaxLOS', Time: '7' },
+      { MinMaxMessageType: 'SetForwardMinStay', Time: '2' },
+      { MinMaxMessageType: 'SetForwardMaxStay', Time: '7' },
     ]);
     expect(msgs.map((m) => m.RestrictionStatus[0].$)).toEqual([
       { Status: 'Open' }, // the room-rate itself, as Booking.com's example writes it
@@ -118,7 +120,7 @@ describe('OTA_HotelAvailNotifRQ', () => {
     // Update 3 splits into a room-level limit and a rate-level restriction, both LocatorID 3.
     expect(msgs.map((m) => m.$.LocatorID)).toEqual(['1', '2', '3', '3']);
     expect(msgs[0]!.RestrictionStatus[0].$).toEqual({ Status: 'Close' });
-    expect(msgs[1]!.LengthsOfStay[0].LengthOfStay[0].$).toEqual({ MinMaxMessageType: 'SetMaxLOS', Time: '0' });
+    expect(msgs[1]!.LengthsOfStay[0].LengthOfStay[0].$).toEqual({ MinMaxMessageType: 'SetForwardMaxStay', Time: '0' });
     expect(msgs[2]!.$.BookingLimit).toBe('1');
     expect(msgs[2]!.StatusApplicationControl[0].$.RatePlanCode).toBeUndefined(); // room-level
     expect(msgs[3]!.StatusApplicationControl[0].$).toEqual({ Start: day(1), End: day(30), RatePlanCode: 'BAR', InvTypeCode: 'SUI' });

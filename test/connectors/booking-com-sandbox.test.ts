@@ -155,7 +155,8 @@ describe('OTA_HotelAvailNotif / OTA_HotelRateAmountNotif', () => {
     expect(xml).toBe(`${AVAIL_RS}<Success/></OTA_HotelAvailNotifRS>`);
     expect(schemaErrors(path.join(XSD_DIR, 'OTA_HotelAvailNotifRS.xsd'), xml)).toBeNull();
     const cells = sandbox.cells(HOTEL);
-    expect(cells.get(sandboxKey('DBL', 'BAR', '2027-03-17'))).toEqual({ availability: 25, minLos: 2, maxLos: 5, closed: false });
+    // "Set Minimum Stay Through … Set Maximum Stay Through" (the example's explanation).
+    expect(cells.get(sandboxKey('DBL', 'BAR', '2027-03-17'))).toEqual({ availability: 25, minStayThrough: 2, maxStayThrough: 5, closed: false });
     expect(cells.get(sandboxKey('DBL', 'NRF', '2027-03-05'))).toEqual({ availability: 25 }); // "applies across all rates"
     expect(cells.has(sandboxKey('DBL', 'BAR', '2027-03-18'))).toBe(false);
     expect(sandbox.roomAvailability(HOTEL).size).toBe(13); // 5 … 17 November in the original: 13 nights
@@ -177,14 +178,21 @@ describe('OTA_HotelAvailNotif / OTA_HotelRateAmountNotif', () => {
             'BAR',
             '2027-03-10',
             '2027-03-10',
-            '<LengthsOfStay><LengthOfStay Time="0" MinMaxMessageType="SetMaxLOS"/><LengthOfStay Time="0" MinMaxMessageType="SetMinLOS"/></LengthsOfStay>',
+            '<LengthsOfStay><LengthOfStay Time="0" MinMaxMessageType="SetMaxLOS"/><LengthOfStay Time="0" MinMaxMessageType="SetMinLOS"/><LengthOfStay Time="0" MinMaxMessageType="SetForwardMaxStay"/><LengthOfStay Time="0" MinMaxMessageType="SetForwardMinStay"/></LengthsOfStay>',
           ) +
           restrict('4', 'SUI', null, '2027-03-11', '2027-03-11', '<RestrictionStatus Status="Close"/>'),
       ),
     );
     expect((await answer(res)).xml).toBe(`${AVAIL_RS}<Success/></OTA_HotelAvailNotifRS>`);
     const cells = sandbox.cells(HOTEL);
-    expect(cells.get(sandboxKey('DBL', 'BAR', '2027-03-10'))).toEqual({ closedToArrival: true, closedToDeparture: true, maxLos: null, minLos: 1 });
+    expect(cells.get(sandboxKey('DBL', 'BAR', '2027-03-10'))).toEqual({
+      closedToArrival: true,
+      closedToDeparture: true,
+      maxLos: null,
+      minLos: 1,
+      maxStayThrough: null,
+      minStayThrough: null,
+    });
     expect([cells.get(sandboxKey('SUI', 'BAR', '2027-03-11')), cells.get(sandboxKey('SUI', 'NRF', '2027-03-11'))]).toEqual([
       { closed: true },
       { closed: true },
@@ -210,8 +218,11 @@ describe('OTA_HotelAvailNotif / OTA_HotelRateAmountNotif', () => {
     expect(rate('SUI', 'NRF')).toEqual({ rate: '129.00', currency: 'EUR' });
   });
 
-  it('occupancy prices: the room price (no NumberOfGuests) or the most guests is the rate; all kept apart', async () => {
-    await push(
+  it('a Standard property: the room price is the rate, the single-use price (NumberOfGuests="1") kept beside it', async () => {
+    // Standard: "a default price for the maximum number of adult guests" and "a price for a single
+    // adult guest" (connect.booking.com/user_guide/site/en-US/pricing-models). Prices for more
+    // guests are the OBP format: test/connectors/booking-com-revenue.test.ts.
+    const res = await push(
       'rate',
       rateRQ(
         price(
@@ -221,25 +232,12 @@ describe('OTA_HotelAvailNotif / OTA_HotelRateAmountNotif', () => {
           '2027-03-10',
           '2027-03-10',
           '<BaseByGuestAmt AmountAfterTax="38.00" NumberOfGuests="1" CurrencyCode="EUR"/><BaseByGuestAmt AmountAfterTax="45.00" CurrencyCode="EUR"/>',
-        ) +
-          price(
-            '2',
-            'DBL',
-            'NRF',
-            '2027-03-10',
-            '2027-03-10',
-            '<BaseByGuestAmt AmountAfterTax="80.00" NumberOfGuests="2" CurrencyCode="EUR"/><BaseByGuestAmt AmountAfterTax="90.00" NumberOfGuests="3" CurrencyCode="EUR"/><BaseByGuestAmt AmountAfterTax="60.00" NumberOfGuests="1" CurrencyCode="EUR"/>',
-          ),
+        ),
       ),
     );
-    expect(sandbox.cells(HOTEL).get(sandboxKey('DBL', 'BAR', '2027-03-10'))?.rate).toBe('45.00');
-    expect(sandbox.cells(HOTEL).get(sandboxKey('DBL', 'NRF', '2027-03-10'))?.rate).toBe('90.00');
-    expect(sandbox.occupancyPrices(HOTEL)).toEqual(
-      new Map([
-        [sandboxKey('DBL', 'BAR', '2027-03-10'), { 1: '38.00' }],
-        [sandboxKey('DBL', 'NRF', '2027-03-10'), { 1: '60.00', 2: '80.00', 3: '90.00' }],
-      ]),
-    );
+    expect((await answer(res)).xml).toBe(`${RATE_RS}<Success/></OTA_HotelRateAmountNotifRS>`);
+    expect(sandbox.cells(HOTEL).get(sandboxKey('DBL', 'BAR', '2027-03-10'))).toEqual({ rate: '45.00', currency: 'EUR', occupancyRates: { '1': '38.00' } });
+    expect(sandbox.occupancyPrices(HOTEL)).toEqual(new Map([[sandboxKey('DBL', 'BAR', '2027-03-10'), { 1: '38.00' }]]));
   });
 
   it('partly refused: 200 <Success/> and a Warning per refused message naming it, no RecordID; the rest applied', async () => {

@@ -31,7 +31,7 @@ describe('stayos full-sync', () => {
   it('pushes every mapped cell of the window and waits until the OTA acknowledged them all', async () => {
     const run = runCli(['full-sync', '--connection', ids.expedia!, '--days', '40'], env());
     const { code } = await run.exited;
-    expect(run.output()).toContain('360 cells (40 days) marked');
+    expect(run.output()).toContain('480 cells (40 days) marked'); // 3 room types × 4 rate plans × 40 nights
     expect(run.output()).toContain('full sync done');
     expect(code).toBe(0);
     expect(await mismatches(db.current.pool, ids.expedia!, server, 40)).toEqual([]);

@@ -7,7 +7,8 @@
  * several times. Mid-run the replication slot is invalidated (wal_status lost) while changes go
  * on, and a mapping of each OTA is re-pointed to another OTA room and rate. The revenue model is
  * on (issue 18): a derived plan whose adjustment moves, channel rules (offsets, caps, markups) on
- * connections and mappings that change mid-run. When the faults stop,
+ * connections and mappings that change mid-run, a per-occupancy plan whose prices per guest move,
+ * stay-through and advance-booking restrictions, room type closures. When the faults stop,
  * each sandbox must come to hold exactly what the PMS says for every mapped cell of the window,
  * for both OTAs (0 mismatches; the time from "faults stop" to "equal" is printed), the old targets
  * of the re-pointed mappings must be closed, and Expedia never saw two requests for the hotel at
@@ -100,6 +101,8 @@ interface Ctx {
   pool: Pool;
   types: Array<{ id: string; rooms: number }>;
   plans: string[];
+  /** The per-occupancy plan (the demo's FAM). */
+  fam: string;
   property: string;
   reservations: Array<{ id: string; room: string }>;
   /** Cancelled at the reservation level (rooms untouched): may be reinstated. */
@@ -198,12 +201,36 @@ async function oneChange(c: Ctx): Promise<void> {
         ]);
       } else {
         await pool.query(
-          `UPDATE channel.channel_mappings SET settings = jsonb_build_object('markup_pct', $2::int, 'availability_offset', $3::int)
+          `UPDATE channel.channel_mappings SET settings = settings || jsonb_build_object('markup_pct', $2::int, 'availability_offset', $3::int)
            WHERE id = (SELECT id FROM channel.channel_mappings WHERE deleted_at IS NULL ORDER BY id OFFSET $1 LIMIT 1)`,
           [rnd(18), rnd(10), -rnd(3)],
         );
       }
       break;
+    case 10: {
+      // The rest of the revenue model (issue 18): the per-occupancy plan's prices per guest,
+      // stay-through and advance-booking restrictions, the room type closed or reopened.
+      const k = rnd(3);
+      if (k === 0)
+        await pool.query(
+          `UPDATE property_mgmt.daily_rates SET occupancy_amounts = (SELECT jsonb_object_agg(e.key, round(e.value::numeric * $5::numeric, 2)) FROM jsonb_each_text(occupancy_amounts) e)
+          WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= current_date + $3::int AND stay_date < current_date + $3::int + $4::int AND occupancy_amounts IS NOT NULL`,
+          [t.id, c.fam, d, len, (80 + rnd(41)) / 100],
+        );
+      else if (k === 1)
+        await pool.query(
+          `UPDATE property_mgmt.restrictions SET min_stay_through = $5, max_stay_through = $6, min_advance_days = $7, max_advance_days = $8
+          WHERE room_type_id = $1 AND rate_plan_id = $2 AND stay_date >= current_date + $3::int AND stay_date < current_date + $3::int + $4::int`,
+          [t.id, p, d, len, rnd(2) ? 1 + rnd(3) : null, rnd(2) ? 5 + rnd(10) : null, rnd(2) ? rnd(3) : null, rnd(2) ? 30 + rnd(300) : null],
+        );
+      else
+        await pool.query(
+          `INSERT INTO property_mgmt.room_type_closures (property_id, room_type_id, stay_date, reason) VALUES ($1, $2, current_date + $3::int, 'convergence')
+           ON CONFLICT (room_type_id, stay_date) DO UPDATE SET closed = NOT property_mgmt.room_type_closures.closed`,
+          [c.property, t.id, d],
+        );
+      break;
+    }
     default:
       await pool.query(
         `INSERT INTO property_mgmt.inventory_blocks (property_id, room_type_id, start_date, end_date, rooms, reason)
@@ -228,6 +255,7 @@ describe('outbound convergence under faults', () => {
         )
       ).rows,
       plans: (await pool.query(`SELECT id FROM property_mgmt.rate_plans ORDER BY id`)).rows.map((r) => r.id),
+      fam: (await pool.query(`SELECT id FROM property_mgmt.rate_plans WHERE code = 'FAM'`)).rows[0].id,
     };
     const deadlocksBefore = await deadlocks(pool);
     let cdc = start('cdc');

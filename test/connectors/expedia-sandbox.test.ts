@@ -148,11 +148,16 @@ describe('published requests', () => {
     2: [1, () => expect(avail('16818', '2012-09-26')).toBe(3)],
     3: [3, () => expect([avail('16818', '2012-09-27'), avail('16818', '2012-09-28')]).toEqual([2, 1])],
     4: [3, () => expect([avail('43223', '2012-09-26'), avail('65223', '2012-09-26')]).toEqual([4, 2])],
-    // PerOccupancy: 31 nights × (closed + 4 occupancies); the cell shows the lowest occupancy's rate.
+    // PerOccupancy: 31 nights × (closed + 4 occupancies); the cell shows the lowest occupancy's rate and every occupancy's.
     5: [
       155,
       () => {
-        expect(cell('558025', '556895', '2012-08-31')).toEqual({ closed: false, rate: '60.00', currency: 'EUR' });
+        expect(cell('558025', '556895', '2012-08-31')).toEqual({
+          closed: false,
+          rate: '60.00',
+          currency: 'EUR',
+          occupancyRates: { 1: '60.00', 2: '100.00', 3: '135.00', 4: '160.00' },
+        });
         expect(sandbox.prices(H1).get(sandboxKey('558025', '556895', d('2012-08-31')))).toEqual({
           model: 'PerOccupancy',
           currency: 'EUR',
@@ -178,9 +183,11 @@ describe('published requests', () => {
       () => {
         expect(cell('9989', '556895', '2012-08-03')).toEqual({
           availability: 10,
+          roomClosed: false,
           closed: false,
           rate: '60.00',
           currency: 'EUR',
+          occupancyRates: { 1: '60.00', 2: '100.00', 3: '135.00', 4: '160.00' },
           minLos: 2,
           maxLos: 14,
           closedToArrival: false,
@@ -194,6 +201,7 @@ describe('published requests', () => {
       () =>
         expect(cell('87655', '543334', '2012-08-04')).toEqual({
           availability: 40,
+          roomClosed: false,
           closed: false,
           rate: '59.00',
           currency: 'EUR',
@@ -216,14 +224,28 @@ describe('published requests', () => {
       },
     ],
     13: [31, () => expect(cell('558875', '556895', '2012-08-15')).toEqual({ closed: true })],
-    14: [31, () => expect(cell('558875', '556895', '2012-08-15')).toEqual({ closed: true })], // the room type closed: its rates show closed
+    // The room type closed (room-level): its rates show it, apart from their own open/closed state.
+    14: [31, () => expect(cell('558875', '556895', '2012-08-15')).toEqual({ closed: false, roomClosed: true })],
     // 4×1 inventory + 5×4 occupancies + 5×4 restrictions + 20×(room closed + 2 plans closed)
     15: [
       4 + 20 + 20 + 60,
       () => {
-        expect(cell('558875', '556895', '2012-08-05')).toEqual({ closed: false, rate: '80.50', currency: 'EUR' });
-        expect(cell('558875', '556895', '2012-08-15')).toEqual({ closed: false, minLos: 2, maxLos: 7, closedToArrival: false, closedToDeparture: false });
-        expect(cell('558875', '644891', '2012-08-02')).toEqual({ availability: 10, closed: false });
+        expect(cell('558875', '556895', '2012-08-05')).toEqual({
+          roomClosed: false,
+          closed: false,
+          rate: '80.50',
+          currency: 'EUR',
+          occupancyRates: { 1: '80.50', 2: '101.50', 3: '140', 4: '160' },
+        });
+        expect(cell('558875', '556895', '2012-08-15')).toEqual({
+          roomClosed: false,
+          closed: false,
+          minLos: 2,
+          maxLos: 7,
+          closedToArrival: false,
+          closedToDeparture: false,
+        });
+        expect(cell('558875', '644891', '2012-08-02')).toEqual({ availability: 10, roomClosed: false, closed: false });
       },
     ],
     // Per-day length-of-stay: the cell shows the 1-night rate; every LOS is kept.

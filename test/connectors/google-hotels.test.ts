@@ -199,7 +199,7 @@ describe('pushing to Google Hotels for a hotel its account does not hold', () =>
 
 describe('pushing to Google Hotels: a package Google does not know', () => {
   // The hotel's property data (Transaction) defines BAR and BB, not NRF.
-  const t = pushing({ googleProducts: { 'stayos-demo-amsterdam': { rooms: ['STD', 'DLX', 'STE'], rates: ['BAR', 'BB'] } } });
+  const t = pushing({ googleProducts: { 'stayos-demo-amsterdam': { rooms: ['STD', 'DLX', 'STE'], rates: ['BAR', 'BB', 'FAM'] } } });
   it('is halved until it stands alone and recorded; everything else applied', async () => {
     const { pool, id } = t;
     await waitFor(async () => (await pendingCellCount(pool, id)) === 0, { what: 'every cell acknowledged or refused', timeoutMs: 30_000 });

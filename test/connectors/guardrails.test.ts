@@ -64,6 +64,9 @@ beforeAll(async () => {
   server = await startSandboxServer();
   const ids = await seedSandboxedDemo(db.current.pool, server.url, DAYS, ['booking_com']);
   conn = ids.booking_com!;
+  // The demo closes the suite on the 15th of each month: those cells would not count as closings,
+  // and which nights they are depends on the calendar. This test counts closings exactly.
+  await q(`DELETE FROM property_mgmt.room_type_closures`);
   worker = testWorker(db.current.pool, { only: [conn] });
   await requestFullSync(db.current.pool, conn, DAYS);
   await drain();
@@ -148,9 +151,9 @@ describe('guardrails', () => {
 
   it('holds closing more than guard_close_share_pct of the window at once; a fix in the PMS releases what it changed, the rest waits in its hold until approved', async () => {
     await q(`UPDATE channel.channel_connections SET settings = (settings - 'guard_rate_change_pct') || '{"guard_close_share_pct": 1}' WHERE id = $1`, [conn]);
-    // The window: 9 mappings × (365 + 1) nights = 3,294 cells; 1 % is 32.94. A stop-sell on every
-    // plan of two room types for 10 nights closes 2 × 3 × 10 = 60 cells (1.8 %): held.
-    const window = 9 * (DAYS + 1);
+    // The window: 12 mappings (3 room types × 4 plans) × (365 + 1) nights = 4,392 cells; 1 % is
+    // 43.92. A stop-sell on every plan of two room types for 10 nights closes 2 × 4 × 10 = 80 cells (1.8 %): held.
+    const window = 12 * (DAYS + 1);
     const from = await night(5);
     const to = await night(14);
     await q(
@@ -159,7 +162,7 @@ describe('guardrails', () => {
       [from, to],
     );
     // NRF has no rows there of its own: it takes BAR's stop-sell, so its cells close too.
-    const closing = 2 * 3 * 10;
+    const closing = 2 * 4 * 10;
     expect((closing / window) * 100).toBeGreaterThan(1);
     await syncAll();
     expect((await otaCell('DLX', 'BB', 7))?.closed).toBe(false);
@@ -172,20 +175,20 @@ describe('guardrails', () => {
     expect(hold!.reason).toContain(`${closing} of the window's ${window} cells`);
 
     // The revenue manager meant one room type: DLX opens again in the PMS, and the CDC marks DLX's
-    // cells. Released and judged: nothing to send (the OTA shows them open). STD's 30 still wait.
+    // cells. Released and judged: nothing to send (the OTA shows them open). STD's 40 still wait.
     await q(
       `UPDATE property_mgmt.restrictions r SET stop_sell = false FROM property_mgmt.room_types rt WHERE rt.id = r.room_type_id AND rt.code = 'DLX' AND r.stay_date BETWEEN $1 AND $2`,
       [from, to],
     );
     await syncAll('DLX');
-    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 30, approved: false }]);
+    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 40, approved: false }]);
     // A booking on those nights marks STD's cells again, values unchanged: back to the same hold, no new one.
     await syncAll('STD');
-    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 30, approved: false }]);
+    expect((await holdsNow()).filter((h) => h.kind === 'closing')).toEqual([{ kind: 'closing', cells: closing, waiting: 40, approved: false }]);
     expect((await otaCell('STD', 'BAR', 7))?.closed).toBe(false);
     // Approved: STD closes at the OTA.
     const [{ id }] = await q(`SELECT id FROM channel.ari_holds WHERE connection_id = $1 AND kind = 'closing'`, [conn]);
-    expect((await approve(id)).json()).toMatchObject({ cellsReleased: 30 });
+    expect((await approve(id)).json()).toMatchObject({ cellsReleased: 40 });
     await drain();
     expect((await otaCell('STD', 'BAR', 7))?.closed).toBe(true);
     expect((await otaCell('DLX', 'BAR', 7))?.closed).toBe(false);
@@ -195,8 +198,10 @@ describe('guardrails', () => {
 
   it('a cell both guards hold keeps both parts back; a closing spread over several passes is held once it crosses the share', async () => {
     await q(`UPDATE channel.connection_sync_state SET closings_sent = 0 WHERE connection_id = $1`, [conn]);
-    await q(`UPDATE channel.channel_connections SET settings = settings || '{"guard_rate_change_pct": 50, "guard_close_share_pct": 1}' WHERE id = $1`, [conn]);
-    // STE/BB, nights 40–79: its rate ×10 and a stop-sell — 40 cells, 1.2 % of the window, in one pass.
+    await q(`UPDATE channel.channel_connections SET settings = settings || '{"guard_rate_change_pct": 50, "guard_close_share_pct": 0.85}' WHERE id = $1`, [
+      conn,
+    ]);
+    // STE/BB, nights 40–79: its rate ×10 and a stop-sell — 40 cells, 0.91 % of the window (4,392), in one pass.
     const [a, b] = [await night(40), await night(79)];
     await q(
       `UPDATE property_mgmt.daily_rates r SET amount = amount * 10 FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp
@@ -219,8 +224,8 @@ describe('guardrails', () => {
     expect(await otaCell('STE', 'BB', 50)).toMatchObject({ closed: true });
     expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
 
-    // The same share again, over passes of 15 cells: the first two (30 cells, 0.9 %) go out, the
-    // rest is held from the pass that crosses 1 % — with the closings of the last 10 minutes.
+    // The same share again, over passes of 15 cells: the first two (30 cells, 0.68 %) go out, the
+    // rest is held from the pass that crosses 0.85 % — with the closings of the last 10 minutes.
     await q(`UPDATE channel.connection_sync_state SET closings_sent = 0 WHERE connection_id = $1`, [conn]);
     await q(`UPDATE channel.channel_connections SET settings = settings - 'guard_rate_change_pct' WHERE id = $1`, [conn]);
     const [c, d] = [await night(100), await night(139)];

@@ -178,7 +178,14 @@ const dayOf = async (n: number) =>
 beforeAll(async () => {
   server = await startSandboxServer({
     // Booking.com does not know the demo's third room (STE): ROOM_ID_INVALID for its updates.
-    bookingProducts: { [BOOKING.hotelCode]: { rooms: [BOOKING.roomCodes.STD!, BOOKING.roomCodes.DLX!], rates: Object.values(BOOKING.rateCodes) } },
+    // The demo's FAM is an occupancy-based room-rate there (its own pricing type: OBP).
+    bookingProducts: {
+      [BOOKING.hotelCode]: {
+        rooms: [BOOKING.roomCodes.STD!, BOOKING.roomCodes.DLX!],
+        rates: Object.values(BOOKING.rateCodes),
+        ratePricing: { [BOOKING.rateCodes.FAM!]: 'obp' },
+      },
+    },
     // Expedia checks DLX rates against a threshold of 20–500 (a SellLAR property: warning 7021).
     expediaHotels: {
       thresholds: { [EXPEDIA.hotelCode]: { [EXPEDIA.roomCodes.DLX!]: { min: 20, max: 500 } } },
@@ -239,7 +246,12 @@ describe('updates an OTA did not apply', () => {
     const day10 = await dayOf(10);
     const key = sandboxKey(EXPEDIA.roomCodes.DLX!, EXPEDIA.rateCodes.BB!, day10);
     expect(server.expedia.cells(EXPEDIA.hotelCode).get(key)?.rate).not.toBe('9.00'); // not applied at Expedia
-    expect(await cellAck(expedia, 'DLX', 'BB', 10)).toEqual({ rate: false, avail: true, restr: true, refused: { rate: { rate: '9.00', currency: 'EUR' } } });
+    expect(await cellAck(expedia, 'DLX', 'BB', 10)).toEqual({
+      rate: false,
+      avail: true,
+      restr: true,
+      refused: { rate: { rate: '9.00', currency: 'EUR', occupancyRates: null } },
+    });
     expect(await openRefusals(expedia)).toEqual([expect.objectContaining({ ota_code: '7021', room: 'DLX', plan: 'BB', stay_from: day10 })]);
     expect((await openRefusals(expedia))[0].message).toContain(
       `Inventory date ${day10}; Room Type ID ${EXPEDIA.roomCodes.DLX}; Rate Plan ID ${EXPEDIA.rateCodes.BB}`,
@@ -294,17 +306,29 @@ describe("what Expedia is sent: the property's rate acquisition type and tax set
       `SELECT rt.id AS rt, rp.id AS rp, rt.code AS room, rp.code AS plan FROM property_mgmt.room_types rt JOIN property_mgmt.rate_plans rp ON rp.property_id = rt.property_id`,
     );
     const code = new Map(codes.map((c) => [`${c.rt}|${c.rp}`, c]));
-    const rows = keys.map((k) => ({ ...code.get(`${k.roomTypeId}|${k.ratePlanId}`)!, night: k.stayDate, amount: truth.get(cellId(k))!.pmsRate! }));
-    expect(rows.length).toBe(9 * 5);
+    const rows = keys.map((k) => ({
+      ...code.get(`${k.roomTypeId}|${k.ratePlanId}`)!,
+      night: k.stayDate,
+      amount: truth.get(cellId(k))!.pmsRate!,
+      occupancy: truth.get(cellId(k))!.occupancyRates,
+    }));
+    expect(rows.length).toBe(3 * 4 * 5); // 3 room types × 4 plans × 5 nights
     expect(rows.every((r) => r.amount !== null)).toBe(true);
+    expect(rows.filter((r) => r.occupancy !== null).length).toBe(3 * 5); // FAM, priced per guest
     const cells = server.expedia.cells(EXPEDIA.hotelCode);
+    // Exact in hundredths of a cent: cents × 110 × 82 / 10,000, half up.
+    const converted = (amount: string) => {
+      const want = (BigInt(Math.round(Number(amount) * 100)) * 110n * 82n + 5_000n) / 10_000n;
+      return `${want / 100n}.${String(want % 100n).padStart(2, '0')}`;
+    };
     for (const r of rows) {
-      // Exact in hundredths of a cent: cents × 110 × 82 / 10,000, half up.
-      const cents = BigInt(Math.round(Number(r.amount) * 100));
-      const want = (cents * 110n * 82n + 5_000n) / 10_000n;
-      expect(cells.get(sandboxKey(EXPEDIA.roomCodes[r.room]!, EXPEDIA.rateCodes[r.plan]!, r.night))?.rate, `${r.room}/${r.plan}/${r.night}`).toBe(
-        `${want / 100n}.${String(want % 100n).padStart(2, '0')}`,
-      );
+      const cell = cells.get(sandboxKey(EXPEDIA.roomCodes[r.room]!, EXPEDIA.rateCodes[r.plan]!, r.night));
+      if (r.occupancy === null) expect(cell?.rate, `${r.room}/${r.plan}/${r.night}`).toBe(converted(r.amount));
+      // A per-occupancy rate: each number of guests' price converted alike.
+      else
+        expect(cell?.occupancyRates, `${r.room}/${r.plan}/${r.night}`).toEqual(
+          Object.fromEntries(Object.entries(r.occupancy as Record<string, string>).map(([g, a]) => [g, converted(a)])),
+        );
     }
   });
 });

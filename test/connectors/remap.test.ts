@@ -111,7 +111,7 @@ describe('re-pointing and closing (issue 15, defects 4 and 6)', () => {
 
   it('a room type no longer mapped at all: its OTA room gets no availability and every rate closed', async () => {
     const { pool } = db.current;
-    const maps = await Promise.all(['BAR', 'NRF', 'BB'].map((p) => mappingOf('DLX', p)));
+    const maps = await Promise.all(['BAR', 'NRF', 'BB', 'FAM'].map((p) => mappingOf('DLX', p)));
     await pool.query(`UPDATE channel.channel_mappings SET active = false WHERE id = ANY ($1::uuid[])`, [maps.map((m) => m.id)]);
     await settle();
     for (const m of maps) expect(await openNights(expedia.hotelCode, m.room, m.rate, true), `${m.room}/${m.rate}`).toEqual([]);

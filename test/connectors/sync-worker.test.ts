@@ -22,6 +22,8 @@ let server: Awaited<ReturnType<typeof startSandboxServer>>;
 let worker: SyncWorker;
 const ids: Record<string, string> = {};
 const DAYS = 365;
+/** Mapped cells per night and connection: the demo's 3 room types × 4 rate plans (one priced per occupancy). */
+const CELLS_PER_NIGHT = 3 * 4;
 
 const workerFor = () =>
   new SyncWorker({
@@ -82,7 +84,7 @@ describe('sync worker', () => {
   it('full sync: every mapped cell of the window reaches each OTA, within its limits, and nothing stays dirty', async () => {
     for (const channel of ['booking_com', 'expedia']) {
       const req = await requestFullSync(db.current.pool, ids[channel]!, DAYS);
-      expect(req.cells).toBe(9 * DAYS);
+      expect(req.cells).toBe(CELLS_PER_NIGHT * DAYS);
       await worker.syncConnection(ids[channel]!);
       expect(await pending(ids[channel]!)).toBe(0);
       expect(await mismatches(db.current.pool, ids[channel]!, server, DAYS)).toEqual([]);
@@ -175,7 +177,7 @@ describe('sync worker', () => {
     // The breaker holds it: polling does not pick it up again.
     await worker.poll();
     expect(server.booking.stats.requests - requests).toBe(1);
-    expect(await pending(ids.booking_com!)).toBe(9 * DAYS);
+    expect(await pending(ids.booking_com!)).toBe(CELLS_PER_NIGHT * DAYS);
 
     // Credentials fixed at the OTA, the user resumes: everything goes out, errors resolve.
     server.booking.faults.set({});
@@ -196,7 +198,7 @@ describe('sync worker', () => {
     await worker.poll();
     await worker.syncConnection(ids.expedia!);
     expect(server.expedia.stats.requests).toBe(before);
-    expect(await pending(ids.expedia!)).toBe(9 * 30);
+    expect(await pending(ids.expedia!)).toBe(CELLS_PER_NIGHT * 30);
     await setConnectionPaused(pool, ids.expedia!, false);
     await worker.syncConnection(ids.expedia!);
     expect(await pending(ids.expedia!)).toBe(0);
@@ -215,11 +217,11 @@ describe('sync worker', () => {
       [id],
     );
     const acked = async () => (await pool.query(`SELECT count(*)::int AS n FROM channel.ari_acknowledged WHERE connection_id = $1`, [id])).rows[0].n;
-    expect(await acked()).toBe(9 * DAYS + 2);
+    expect(await acked()).toBe(CELLS_PER_NIGHT * DAYS + 2);
     // 9 mappings, 100 cells a statement: 11 nights a chunk, 34 chunks for 365 nights.
     const req = await requestFullSync(pool, id, DAYS, { chunkCells: 100 });
-    expect(req.cells).toBe(9 * DAYS);
-    expect(await pending(id)).toBe(9 * DAYS);
+    expect(req.cells).toBe(CELLS_PER_NIGHT * DAYS);
+    expect(await pending(id)).toBe(CELLS_PER_NIGHT * DAYS);
     expect(await acked()).toBe(0);
     const before = server.booking.stats.accepted;
     await worker.syncConnection(id);
@@ -385,7 +387,7 @@ describe('shutdown', () => {
     } finally {
       server.expedia.faults.set({});
     }
-    expect(await pending(ids.expedia!)).toBe(9 * 30);
+    expect(await pending(ids.expedia!)).toBe(CELLS_PER_NIGHT * 30);
     const {
       rows: [c],
     } = await pool.query(
@@ -403,7 +405,10 @@ describe('refusals per item', () => {
   it('Booking.com refusing the items of one rate plan: they are recorded and leave the queue, everything else is applied', async () => {
     const { pool } = db.current;
     // A Booking.com that does not know rate plan 5003 (BB): its restrictions and rates are refused per item.
-    const other = await startSandboxServer({ bookingProducts: { '1234567': { rooms: ['123456701', '123456702', '123456703'], rates: ['5001', '5002'] } } });
+    // FAM (5004) is an occupancy-based room-rate there, as the demo maps it.
+    const other = await startSandboxServer({
+      bookingProducts: { '1234567': { rooms: ['123456701', '123456702', '123456703'], rates: ['5001', '5002', '5004'], ratePricing: { '5004': 'obp' } } },
+    });
     try {
       await pool.query(
         `UPDATE channel.channel_connections SET endpoint_url = $2, settings = settings || jsonb_build_object('auth_url', $2::text) WHERE id = $1`,
@@ -457,8 +462,8 @@ describe('the sync window', () => {
       FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id JOIN property_mgmt.properties p ON p.id = c.property_id
       GROUP BY 1 ORDER BY 1`);
     expect(rows).toEqual([
-      { channel_code: 'booking_com', n: 18, first: 498 },
-      { channel_code: 'expedia', n: 18, first: 498 },
+      { channel_code: 'booking_com', n: 2 * CELLS_PER_NIGHT, first: 498 },
+      { channel_code: 'expedia', n: 2 * CELLS_PER_NIGHT, first: 498 },
     ]);
     await expect(requestFullSync(pool, ids.booking_com!, 600)).rejects.toThrow(/beyond the connection's sync window/);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
@@ -471,15 +476,15 @@ describe('the sync window', () => {
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     // Five days without a roll: the window's end moved five nights past the last one marked.
     await pool.query(`UPDATE channel.connection_sync_state SET window_end = window_end - 5`);
-    expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(2 * 9 * 5);
+    expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(2 * CELLS_PER_NIGHT * 5);
     const { rows } = await pool.query(`SELECT c.channel_code, count(*)::int AS n, min(d.stay_date - (now() AT TIME ZONE p.timezone)::date) AS first,
         max(d.stay_date - (now() AT TIME ZONE p.timezone)::date) AS last
       FROM channel.ari_dirty_cells d JOIN channel.channel_connections c ON c.id = d.connection_id JOIN property_mgmt.properties p ON p.id = c.property_id
       GROUP BY 1 ORDER BY 1`);
-    // 9 mapped cells a night, nights 495–499 of a 500-night window (the demo's sync_days).
+    // CELLS_PER_NIGHT mapped cells a night, nights 495–499 of a 500-night window (the demo's sync_days).
     expect(rows).toEqual([
-      { channel_code: 'booking_com', n: 45, first: 495, last: 499 },
-      { channel_code: 'expedia', n: 45, first: 495, last: 499 },
+      { channel_code: 'booking_com', n: 5 * CELLS_PER_NIGHT, first: 495, last: 499 },
+      { channel_code: 'expedia', n: 5 * CELLS_PER_NIGHT, first: 495, last: 499 },
     ]);
     await pool.query(`DELETE FROM channel.ari_dirty_cells`);
     expect((await pool.query(markWindowHorizon())).rows[0].marked).toBe(0); // caught up: nothing twice
@@ -487,10 +492,70 @@ describe('the sync window', () => {
 });
 
 describe('Expedia mapping errors', () => {
+  it('a plan priced otherwise than its OTA rate: its rates are not sent and the connection says why; set right, they go out and the error resolves', async () => {
+    const { pool } = db.current;
+    const FAM = `(SELECT id FROM property_mgmt.rate_plans WHERE code = 'FAM')`;
+    // FAM's cells of the 30 nights, as the CDC marks them on a mapping or rate change.
+    const mark = () =>
+      pool.query(
+        `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+         SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, d::date FROM channel.channel_mappings m
+         CROSS JOIN generate_series(current_date, current_date + 29, interval '1 day') d
+         WHERE m.connection_id = $1 AND m.rate_plan_id = ${FAM} ON CONFLICT DO NOTHING`,
+        [ids.expedia],
+      );
+    const openErrors = async () =>
+      (
+        await pool.query(`SELECT error_code, message FROM channel.sync_errors WHERE connection_id = $1 AND kind = 'pricing_model' AND resolved_at IS NULL`, [
+          ids.expedia,
+        ])
+      ).rows;
+    await requestFullSync(pool, ids.expedia!, 30);
+    await worker.syncConnection(ids.expedia!);
+    expect(await mismatches(pool, ids.expedia!, server, 30)).toEqual([]);
+    // The OTA's rate is now said to be priced per day (a mapping edited outside the API), and FAM's
+    // prices and closed-to-arrival of night 15 change.
+    await pool.query(`UPDATE channel.channel_mappings SET settings = settings - 'pricing_model' WHERE connection_id = $1 AND rate_plan_id = ${FAM}`, [
+      ids.expedia,
+    ]);
+    await pool.query(
+      `UPDATE property_mgmt.daily_rates SET amount = amount + 9, occupancy_amounts = (SELECT jsonb_object_agg(e.key, e.value::numeric + 9) FROM jsonb_each_text(occupancy_amounts) e)
+       WHERE rate_plan_id = ${FAM} AND stay_date = current_date + 15`,
+    );
+    await pool.query(
+      `UPDATE property_mgmt.restrictions SET closed_to_arrival = NOT closed_to_arrival WHERE rate_plan_id = ${FAM} AND stay_date = current_date + 15`,
+    );
+    await mark();
+    await worker.syncConnection(ids.expedia!);
+    expect(await pending(ids.expedia!)).toBe(0);
+    const errors = await openErrors();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ error_code: 'ERR_PRICING_MODEL_MISMATCH' });
+    expect(errors[0].message).toContain('the rate plan mapped to 300104 is priced per_occupancy in the PMS but per_day at the OTA');
+    // Meanwhile the OTA shows FAM closed, its restrictions as they are now, no rate of either model sent.
+    expect(await mismatches(pool, ids.expedia!, server, 30)).toEqual([]);
+    // Set right: the OTA still has FAM closed, and night 15's old prices (nothing else differs) …
+    await pool.query(
+      `UPDATE channel.channel_mappings SET settings = settings || '{"pricing_model": "per_occupancy"}' WHERE connection_id = $1 AND rate_plan_id = ${FAM}`,
+      [ids.expedia],
+    );
+    const stale = await mismatches(pool, ids.expedia!, server, 30);
+    expect(stale.filter((m) => m.field === 'closed')).toHaveLength(3 * 30); // FAM at each room type, 30 nights
+    expect(stale.filter((m) => m.field === 'occupancyRates')).toHaveLength(3); // night 15 at each room type
+    expect(stale.every((m) => m.cell.includes('/300104/') && (m.field === 'closed' || m.field === 'occupancyRates'))).toBe(true);
+    // … until the cells go out again: then nothing differs and the error is resolved.
+    await mark();
+    await worker.syncConnection(ids.expedia!);
+    expect(await mismatches(pool, ids.expedia!, server, 30)).toEqual([]);
+    expect(await openErrors()).toEqual([]);
+  });
+
   it('a room Expedia does not know is flagged as a mapping problem; the other rooms still go through', async () => {
     const { pool } = db.current;
     // A second Expedia whose catalogue lacks the suite (200103).
-    const other = await startSandboxServer({ expediaProducts: { '7654321': { rooms: ['200101', '200102'], rates: ['300101', '300102', '300103'] } } });
+    const other = await startSandboxServer({
+      expediaProducts: { '7654321': { rooms: ['200101', '200102'], rates: ['300101', '300102', '300103', '300104'] } },
+    });
     try {
       await pool.query(`UPDATE channel.channel_connections SET endpoint_url = $2 WHERE id = $1`, [ids.expedia, `${other.url}/sandbox/expedia`]);
       await requestFullSync(pool, ids.expedia!, 30);

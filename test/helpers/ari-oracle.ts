@@ -13,8 +13,14 @@
  *    × (1 + pct/100) + amount, rounded by the plan's rule (cent, whole: half away from zero; up,
  *    down: to the whole unit), no rate unless above 0. Then the markup (the mapping's, else the
  *    connection's), half up to cents. No rate → closed.
- *  - Restrictions: the plan's own live row whole, else (derived, live parent) the parent's row.
- *    Closed on stop-sell, no rate, or a close_out switch on the mapping or the connection.
+ *  - Occupancy prices (a per-occupancy plan): the own row's price per number of guests, else
+ *    the parent's, each derived by the plan's rule (one not above 0 is dropped), then the markup;
+ *    none when the night has no rate or no occupancy price is left.
+ *  - Restrictions: the plan's own live row whole, else (derived, live parent) the parent's row:
+ *    arrival-based and stay-through min/max stay, min/max advance days, CTA/CTD, stop-sell.
+ *    Closed on stop-sell, no rate, a per-occupancy plan without occupancy prices, or a close_out
+ *    switch on the mapping or the connection. The room type closed that night: a live
+ *    room_type_closures row with closed = true.
  */
 import type { Pool } from '../../core/db.ts';
 import type { AriValues, CellKey } from '../../connectors/outbound/sql/ari.ts';
@@ -67,20 +73,24 @@ function withMarkup(base: bigint, markup: unknown): bigint {
 export async function ariOracle(pool: Pool, cells: CellKey[]): Promise<Map<string, OracleValues>> {
   const q = async (sql: string): Promise<Row[]> => (await pool.query(sql)).rows;
   const live = (r: Row | undefined) => !!r && r.deleted_at === null;
-  const [rooms, stays, blocks, rates, restrictions, plans, conns, maps] = await Promise.all([
+  const [rooms, stays, blocks, rates, restrictions, plans, conns, maps, closures] = await Promise.all([
     q(`SELECT room_type_id, status, deleted_at FROM property_mgmt.rooms`),
     q(`SELECT rr.room_type_id, rr.status, rr.deleted_at, res.status AS res_status, res.deleted_at AS res_deleted_at,
               rr.arrival_date::text AS a, rr.departure_date::text AS d
        FROM reservation.reservation_rooms rr JOIN reservation.reservations res ON res.id = rr.reservation_id`),
     q(`SELECT room_type_id, rooms, deleted_at, start_date::text AS s, end_date::text AS e FROM property_mgmt.inventory_blocks`),
-    q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, amount::text AS amount, currency::text AS currency, deleted_at FROM property_mgmt.daily_rates`),
-    q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, min_los, max_los, closed_to_arrival, closed_to_departure, stop_sell, deleted_at
+    q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, amount::text AS amount, currency::text AS currency, occupancy_amounts::text AS occ, deleted_at
+       FROM property_mgmt.daily_rates`),
+    q(`SELECT room_type_id, rate_plan_id, stay_date::text AS d, min_los, max_los, closed_to_arrival, closed_to_departure, stop_sell,
+              min_stay_through, max_stay_through, min_advance_days, max_advance_days, deleted_at
        FROM property_mgmt.restrictions`),
-    q(`SELECT id, parent_rate_plan_id, derived_adjustment_pct::text AS pct, derived_adjustment_amount::text AS amount, derived_rounding, deleted_at
+    q(`SELECT id, parent_rate_plan_id, derived_adjustment_pct::text AS pct, derived_adjustment_amount::text AS amount, derived_rounding, pricing_model, deleted_at
        FROM property_mgmt.rate_plans`),
     q(`SELECT id, settings FROM channel.channel_connections`),
     q(`SELECT connection_id, room_type_id, rate_plan_id, settings FROM channel.channel_mappings WHERE deleted_at IS NULL AND active`),
+    q(`SELECT room_type_id, stay_date::text AS d, closed, deleted_at FROM property_mgmt.room_type_closures`),
   ]);
+  const roomClosed = new Set(closures.filter((r) => live(r) && r.closed).map((r) => `${r.room_type_id}|${r.d}`));
   const byKey = <T extends Row>(rows: T[], key: (r: T) => string) => new Map(rows.map((r) => [key(r), r]));
   const rateOf = byKey(rates, (r) => `${r.room_type_id}|${r.rate_plan_id}|${r.d}`);
   const restrOf = byKey(restrictions, (r) => `${r.room_type_id}|${r.rate_plan_id}|${r.d}`);
@@ -135,28 +145,55 @@ export async function ariOracle(pool: Pool, cells: CellKey[]): Promise<Map<strin
     const own = rateOf.get(cellOf(c.ratePlanId));
     let base: bigint | null = null;
     let currency: string | null = null;
+    // Occupancy prices in cents by number of guests, before the markup (per-occupancy plans).
+    let occupancy: Array<[string, bigint]> | null = null;
+    // The amounts of a jsonb object read as text: the decimals exactly as stored (no floats).
+    const amountsOf = (occ: string | null) => (occ === null ? [] : [...occ.matchAll(/"(\d+)":\s*([0-9.]+)/g)].map((m) => [m[1]!, m[2]!] as const));
     if (live(own)) {
       base = cents(own!.amount);
       currency = own!.currency;
+      occupancy = amountsOf(own!.occ).map(([k, a]) => [k, cents(a)]);
     } else if (liveParent) {
       const p = rateOf.get(cellOf(liveParent));
       if (live(p)) {
         base = derivedCents(cents(p!.amount), plan.pct, plan.amount, plan.derived_rounding);
         currency = base === null ? null : p!.currency;
+        occupancy = amountsOf(p!.occ).flatMap(([k, a]) => {
+          const d = derivedCents(cents(a), plan.pct, plan.amount, plan.derived_rounding);
+          return d === null ? [] : [[k, d] as [string, bigint]];
+        });
       }
     }
+    const markup = map.markup_pct ?? conn.markup_pct ?? 0;
+    const occupancyRates =
+      plan.pricing_model === 'per_occupancy' && base !== null && occupancy?.length
+        ? Object.fromEntries(occupancy.map(([k, a]) => [k, text(withMarkup(a, markup))]))
+        : null;
     const rs = live(restrOf.get(cellOf(c.ratePlanId))) ? restrOf.get(cellOf(c.ratePlanId)) : liveParent ? restrOf.get(cellOf(liveParent)) : undefined;
     const r = live(rs) ? rs : undefined;
     out.set(cellId(c), {
       availability: shown,
       overbooked: n < 0,
-      rate: base === null ? null : text(withMarkup(base, map.markup_pct ?? conn.markup_pct ?? 0)),
+      rate: base === null ? null : text(withMarkup(base, markup)),
       currency,
       minLos: r?.min_los ?? null,
       maxLos: r?.max_los ?? null,
       closedToArrival: r?.closed_to_arrival ?? false,
       closedToDeparture: r?.closed_to_departure ?? false,
-      closed: (r?.stop_sell ?? false) || base === null || map.close_out === true || conn.close_out === true,
+      closed:
+        (r?.stop_sell ?? false) ||
+        base === null ||
+        (plan.pricing_model === 'per_occupancy' && occupancyRates === null) ||
+        map.close_out === true ||
+        conn.close_out === true,
+      pricingModel: plan.pricing_model,
+      otaPricingModel: map.pricing_model ?? conn.pricing_model ?? 'per_day',
+      occupancyRates,
+      minStayThrough: r?.min_stay_through ?? null,
+      maxStayThrough: r?.max_stay_through ?? null,
+      minAdvanceDays: r?.min_advance_days ?? null,
+      maxAdvanceDays: r?.max_advance_days ?? null,
+      roomClosed: roomClosed.has(`${c.roomTypeId}|${c.stayDate}`),
       pmsAvailability: Math.max(n, 0),
       pmsRate: base === null ? null : text(base),
     });

@@ -7,7 +7,7 @@
 import Fastify from 'fastify';
 import type { Pool } from '../../core/db.ts';
 import { createSandboxes, type Sandboxes } from '../../connectors/sandboxes.ts';
-import { CONNECTORS, sandboxKey, SyncWorker, type AriValues, type WorkerOptions } from '../../connectors/index.ts';
+import { CONNECTORS, otaValuesOf, sandboxKey, SyncWorker, type AriValues, type WorkerOptions } from '../../connectors/index.ts';
 import { seedDemo } from './demo.ts';
 import { createLogger } from '../../core/logger.ts';
 import { ariOracle, cellId, mappedCells } from './ari-oracle.ts';
@@ -88,7 +88,7 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
   const out: Mismatch[] = [];
   for (const t of truth) {
     const k = codes.get(`${t.roomTypeId}|${t.ratePlanId}`)!;
-    const want = connector.normalize(t, conn.settings);
+    const want = otaValuesOf(connector, conn.settings, t);
     const got = cells.get(sandboxKey(k.room, k.rate, t.stayDate)) ?? {};
     const cell = `${k.room}/${k.rate}/${t.stayDate}`;
     const check = (field: string, pms: unknown, ota: unknown) => {
@@ -96,17 +96,35 @@ export async function mismatches(pool: Pool, connectionId: string, sandboxes: Sa
     };
     check('availability', want.availability, rooms.get(`${k.room}|${t.stayDate}`));
     check('closed', want.closed, got.closed);
-    if (want.rate !== null) {
-      check('rate', Number(want.rate), got.rate === undefined ? undefined : Number(got.rate));
+    // A plan priced in another model than the OTA's rate is closed there and sent no rate (worker.ts otaValuesOf).
+    if (want.rate !== null && t.pricingModel === t.otaPricingModel) {
+      // A per-occupancy rate has no one price at the OTA: its prices per guest are compared below.
+      if (want.occupancyRates === null) check('rate', Number(want.rate), got.rate === undefined ? undefined : Number(got.rate));
       check('currency', want.currency, got.currency);
     }
     check('minLos', want.minLos, got.minLos);
     check('maxLos', want.maxLos, got.maxLos);
     check('closedToArrival', want.closedToArrival, got.closedToArrival);
     check('closedToDeparture', want.closedToDeparture, got.closedToDeparture);
+    // Issue 18's values, where this OTA carries them (its normalize() says null / false where not).
+    if (want.occupancyRates !== null) check('occupancyRates', occupancyText(want.occupancyRates), occupancyText(got.occupancyRates));
+    check('minStayThrough', want.minStayThrough, got.minStayThrough ?? null);
+    check('maxStayThrough', want.maxStayThrough, got.maxStayThrough ?? null);
+    check('minAdvanceDays', want.minAdvanceDays, got.minAdvanceDays ?? null);
+    check('maxAdvanceDays', want.maxAdvanceDays, got.maxAdvanceDays ?? null);
+    check('roomClosed', want.roomClosed, got.roomClosed ?? false);
   }
   return out;
 }
+
+/** Occupancy prices as one comparable text: "guests=amount" pairs, amounts as numbers, sorted. */
+const occupancyText = (o: Record<string, string> | undefined) =>
+  o === undefined
+    ? undefined
+    : Object.entries(o)
+        .map(([k, v]) => `${Number(k)}=${Number(v).toFixed(2)}`)
+        .sort()
+        .join(',');
 
 /**
  * What the PMS says for every mapped cell of [today, today + days) of a connection, recomputed

@@ -38,6 +38,18 @@ export interface AriValues extends CellKey {
   closedToArrival: boolean;
   closedToDeparture: boolean;
   closed: boolean;
+  /** The plan's pricing model: per night, or per number of guests (docs/revenue-model.md). */
+  pricingModel: 'per_day' | 'per_occupancy';
+  /** The model the OTA's rate is set up for: the mapping's `pricing_model`, else the connection's, else per day. */
+  otaPricingModel: 'per_day' | 'per_occupancy';
+  /** A per-occupancy plan's prices by number of guests (after derivation and markup), or null. */
+  occupancyRates: Record<string, string> | null;
+  minStayThrough: number | null;
+  maxStayThrough: number | null;
+  minAdvanceDays: number | null;
+  maxAdvanceDays: number | null;
+  /** The room type is closed this night (property_mgmt.room_type_closures), whatever the plan. */
+  roomClosed: boolean;
   /** Before the channel's rules (offset, cap, markup, close-out): what the PMS itself says. */
   pmsAvailability: number;
   pmsRate: string | null;
@@ -68,6 +80,12 @@ export interface ClaimedCell extends AriValues {
     closedToArrival: boolean | null;
     closedToDeparture: boolean | null;
     closed: boolean | null;
+    occupancyRates: Record<string, string> | null;
+    minStayThrough: number | null;
+    maxStayThrough: number | null;
+    minAdvanceDays: number | null;
+    maxAdvanceDays: number | null;
+    roomClosed: boolean | null;
     avail: boolean;
     rateAcked: boolean;
     restr: boolean;
@@ -88,6 +106,8 @@ const ACKED_JOIN = `LEFT JOIN channel.ari_acknowledged a ON a.connection_id = cm
 /** What the OTA acknowledged for a cell (a LEFT JOINed channel.ari_acknowledged `a`), as one JSON value. */
 const ACKED = `json_build_object('availability', a.availability, 'rate', a.rate::text, 'currency', a.currency::text, 'minLos', a.min_los,
          'maxLos', a.max_los, 'closedToArrival', a.closed_to_arrival, 'closedToDeparture', a.closed_to_departure, 'closed', a.closed,
+         'occupancyRates', a.occupancy_rates, 'minStayThrough', a.min_stay_through, 'maxStayThrough', a.max_stay_through,
+         'minAdvanceDays', a.min_advance_days, 'maxAdvanceDays', a.max_advance_days, 'roomClosed', a.room_closed,
          'avail', a.avail_acked_at IS NOT NULL, 'rateAcked', a.rate_acked_at IS NOT NULL, 'restr', a.restr_acked_at IS NOT NULL, 'refused', a.refused)`;
 
 /**
@@ -141,7 +161,11 @@ SELECT cm."connectionId", cm."roomTypeId", cm."ratePlanId", cm."stayDate"::text 
        price.currency::text AS currency,
        rs.min_los AS "minLos", rs.max_los AS "maxLos",
        COALESCE(rs.closed_to_arrival, false) AS "closedToArrival", COALESCE(rs.closed_to_departure, false) AS "closedToDeparture",
-       (COALESCE(rs.stop_sell, false) OR price.amount IS NULL OR rule.close_out) AS closed,
+       (COALESCE(rs.stop_sell, false) OR price.amount IS NULL OR rule.close_out OR (rp.pricing_model = 'per_occupancy' AND occ.rates IS NULL)) AS closed,
+       rp.pricing_model AS "pricingModel", rule.pricing_model AS "otaPricingModel", occ.rates AS "occupancyRates",
+       rs.min_stay_through AS "minStayThrough", rs.max_stay_through AS "maxStayThrough",
+       rs.min_advance_days AS "minAdvanceDays", rs.max_advance_days AS "maxAdvanceDays",
+       rc.id IS NOT NULL AS "roomClosed",
        GREATEST(v.free, 0) AS "pmsAvailability", price.amount::text AS "pmsRate"
        ${extraColumns}
 FROM cm
@@ -164,7 +188,8 @@ CROSS JOIN LATERAL (SELECT (
 -- connection's; either close-out closes. Availability rules are the room's (room_rule).
 CROSS JOIN LATERAL (SELECT
     COALESCE((cm.map_settings ->> 'markup_pct')::numeric, (cm.conn_settings ->> 'markup_pct')::numeric, 0) AS markup,
-    COALESCE((cm.map_settings ->> 'close_out')::boolean, false) OR COALESCE((cm.conn_settings ->> 'close_out')::boolean, false) AS close_out) rule
+    COALESCE((cm.map_settings ->> 'close_out')::boolean, false) OR COALESCE((cm.conn_settings ->> 'close_out')::boolean, false) AS close_out,
+    COALESCE(cm.map_settings ->> 'pricing_model', cm.conn_settings ->> 'pricing_model', 'per_day') AS pricing_model) rule
 JOIN room_rule rr ON rr.cid = cm."connectionId" AND rr.rt = cm."roomTypeId"
 -- The plan, and its parent when it is derived (a deleted parent prices nothing). Plain joins on
 -- unique keys: a lateral with ORDER BY … LIMIT per cell doubled the statement's time.
@@ -174,7 +199,7 @@ LEFT JOIN property_mgmt.daily_rates dr ON dr.room_type_id = cm."roomTypeId" AND 
                                       AND dr.stay_date = cm."stayDate" AND dr.deleted_at IS NULL
 -- The parent's rows by their cell key, as correlated probes (OFFSET 0: kept apart): joined, the
 -- planner probed them by rate plan alone and filtered a hundred rows per cell.
-LEFT JOIN LATERAL (SELECT x.amount, x.currency FROM property_mgmt.daily_rates x
+LEFT JOIN LATERAL (SELECT x.amount, x.currency, x.occupancy_amounts FROM property_mgmt.daily_rates x
                    WHERE x.room_type_id = cm."roomTypeId" AND x.rate_plan_id = rp.parent_rate_plan_id AND x.stay_date = cm."stayDate" AND x.deleted_at IS NULL
                    OFFSET 0) pdr ON true
 -- Its own restrictions row, else (derived) its parent's: the row is taken whole, never mixed.
@@ -187,14 +212,33 @@ CROSS JOIN LATERAL (SELECT CASE WHEN own.id IS NOT NULL THEN own.min_los WHEN pa
                            CASE WHEN own.id IS NOT NULL THEN own.max_los WHEN parent.id IS NOT NULL THEN prs.max_los END AS max_los,
                            CASE WHEN own.id IS NOT NULL THEN own.closed_to_arrival WHEN parent.id IS NOT NULL THEN prs.closed_to_arrival END AS closed_to_arrival,
                            CASE WHEN own.id IS NOT NULL THEN own.closed_to_departure WHEN parent.id IS NOT NULL THEN prs.closed_to_departure END AS closed_to_departure,
-                           CASE WHEN own.id IS NOT NULL THEN own.stop_sell WHEN parent.id IS NOT NULL THEN prs.stop_sell END AS stop_sell) rs
+                           CASE WHEN own.id IS NOT NULL THEN own.stop_sell WHEN parent.id IS NOT NULL THEN prs.stop_sell END AS stop_sell,
+                           CASE WHEN own.id IS NOT NULL THEN own.min_stay_through WHEN parent.id IS NOT NULL THEN prs.min_stay_through END AS min_stay_through,
+                           CASE WHEN own.id IS NOT NULL THEN own.max_stay_through WHEN parent.id IS NOT NULL THEN prs.max_stay_through END AS max_stay_through,
+                           CASE WHEN own.id IS NOT NULL THEN own.min_advance_days WHEN parent.id IS NOT NULL THEN prs.min_advance_days END AS min_advance_days,
+                           CASE WHEN own.id IS NOT NULL THEN own.max_advance_days WHEN parent.id IS NOT NULL THEN prs.max_advance_days END AS max_advance_days) rs
+-- A closure of the whole room type for the night.
+LEFT JOIN property_mgmt.room_type_closures rc ON rc.room_type_id = cm."roomTypeId" AND rc.stay_date = cm."stayDate" AND rc.deleted_at IS NULL AND rc.closed
 -- The rate: its own row's, else the parent's × (1 + pct/100) + amount, rounded by the plan's rule
 -- (cent, whole: half away from zero; up, down), and none unless above 0 (docs/revenue-model.md).
 CROSS JOIN LATERAL (SELECT COALESCE(dr.amount, d.x) AS amount, CASE WHEN dr.id IS NOT NULL THEN dr.currency WHEN d.x IS NOT NULL THEN pdr.currency END AS currency
                     FROM (SELECT CASE WHEN dr.id IS NULL AND parent.id IS NOT NULL AND r.y > 0 THEN round(r.y, 2) END AS x
-                          FROM (SELECT CASE rp.derived_rounding WHEN 'whole' THEN round(a.y) WHEN 'up' THEN ceil(a.y) WHEN 'down' THEN floor(a.y) ELSE round(a.y, 2) END AS y
-                                FROM (SELECT pdr.amount * (1 + COALESCE(rp.derived_adjustment_pct, 0) / 100) + COALESCE(rp.derived_adjustment_amount, 0) AS y) a) r) d) price
+                          FROM (SELECT ${derived('pdr.amount')} AS y) r) d) price
+-- A per-occupancy plan's prices per number of guests: its own row's, else its parent's each derived
+-- by the same rule (an occupancy whose price is not above 0 has none), then the markup; none when
+-- the night has no price at all (the cell is then closed).
+CROSS JOIN LATERAL (SELECT CASE WHEN rp.pricing_model = 'per_occupancy' AND price.amount IS NOT NULL THEN (
+    SELECT jsonb_object_agg(o.guests, round(o.y * (1 + rule.markup / 100), 2)::text)
+    FROM (SELECT e.key AS guests, CASE WHEN dr.id IS NOT NULL THEN e.value::numeric ELSE ${derived('e.value::numeric')} END AS y
+          FROM jsonb_each_text(CASE WHEN dr.id IS NOT NULL THEN dr.occupancy_amounts ELSE pdr.occupancy_amounts END) e) o
+    WHERE o.y > 0) END AS rates) occ
 ${extraJoins}`;
+}
+
+/** A derived plan's rule applied to the parent's amount `x` (before the "above 0" test). */
+function derived(x: string): string {
+  const y = `(${x} * (1 + COALESCE(rp.derived_adjustment_pct, 0) / 100) + COALESCE(rp.derived_adjustment_amount, 0))`;
+  return `CASE rp.derived_rounding WHEN 'whole' THEN round(${y}) WHEN 'up' THEN ceil(${y}) WHEN 'down' THEN floor(${y}) ELSE round(${y}, 2) END`;
 }
 
 /**

@@ -96,31 +96,47 @@ export function storeAcknowledged(claimId: string, target: PushTarget, acked: Ac
     cta: a.values.closedToArrival,
     ctd: a.values.closedToDeparture,
     closed: a.values.closed,
+    occ: a.values.occupancyRates,
+    min_st: a.values.minStayThrough,
+    max_st: a.values.maxStayThrough,
+    min_adv: a.values.minAdvanceDays,
+    max_adv: a.values.maxAdvanceDays,
+    room_closed: a.values.roomClosed,
   }));
   return {
     text: `
 INSERT INTO channel.ari_acknowledged AS a (connection_id, property_id, room_type_id, rate_plan_id, stay_date, ota_target,
-  availability, avail_acked_at, rate, currency, rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at)
+  availability, avail_acked_at, rate, currency, rate_acked_at, min_los, max_los, closed_to_arrival, closed_to_departure, closed, restr_acked_at,
+  occupancy_rates, min_stay_through, max_stay_through, min_advance_days, max_advance_days, room_closed)
 SELECT d.connection_id, d.property_id, d.room_type_id, d.rate_plan_id, d.stay_date, channel.ota_target($3, $4, r.room, r.rate_code),
        CASE WHEN r.avail THEN r.availability END, CASE WHEN r.avail THEN now() END,
        CASE WHEN r.rate_p THEN r.rate END, CASE WHEN r.rate_p THEN r.currency END, CASE WHEN r.rate_p THEN now() END,
        CASE WHEN r.restr THEN r.min_los END, CASE WHEN r.restr THEN r.max_los END, CASE WHEN r.restr THEN r.cta END,
-       CASE WHEN r.restr THEN r.ctd END, CASE WHEN r.restr THEN r.closed END, CASE WHEN r.restr THEN now() END
+       CASE WHEN r.restr THEN r.ctd END, CASE WHEN r.restr THEN r.closed END, CASE WHEN r.restr THEN now() END,
+       CASE WHEN r.rate_p THEN r.occ END, CASE WHEN r.restr THEN r.min_st END, CASE WHEN r.restr THEN r.max_st END,
+       CASE WHEN r.restr THEN r.min_adv END, CASE WHEN r.restr THEN r.max_adv END, CASE WHEN r.avail THEN r.room_closed END
 FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, avail boolean, rate_p boolean, restr boolean, availability int, rate numeric,
-                                        currency text, min_los int, max_los int, cta boolean, ctd boolean, closed boolean, room text, rate_code text)
+                                        currency text, min_los int, max_los int, cta boolean, ctd boolean, closed boolean, room text, rate_code text,
+                                        occ jsonb, min_st int, max_st int, min_adv int, max_adv int, room_closed boolean)
 JOIN channel.ari_dirty_cells d ON d.id = r.id AND d.claim_id = $1
 ON CONFLICT (connection_id, room_type_id, rate_plan_id, stay_date) DO UPDATE SET
   ota_target = EXCLUDED.ota_target,
   availability = CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN EXCLUDED.availability WHEN ${SAME} THEN a.availability END,
+  room_closed = CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN EXCLUDED.room_closed WHEN ${SAME} THEN a.room_closed END,
   avail_acked_at = COALESCE(EXCLUDED.avail_acked_at, CASE WHEN ${SAME} THEN a.avail_acked_at END),
   rate = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.rate WHEN ${SAME} THEN a.rate END,
   currency = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.currency WHEN ${SAME} THEN a.currency END,
+  occupancy_rates = CASE WHEN EXCLUDED.rate_acked_at IS NOT NULL THEN EXCLUDED.occupancy_rates WHEN ${SAME} THEN a.occupancy_rates END,
   rate_acked_at = COALESCE(EXCLUDED.rate_acked_at, CASE WHEN ${SAME} THEN a.rate_acked_at END),
   min_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_los WHEN ${SAME} THEN a.min_los END,
   max_los = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_los WHEN ${SAME} THEN a.max_los END,
   closed_to_arrival = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_arrival WHEN ${SAME} THEN a.closed_to_arrival END,
   closed_to_departure = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed_to_departure WHEN ${SAME} THEN a.closed_to_departure END,
   closed = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.closed WHEN ${SAME} THEN a.closed END,
+  min_stay_through = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_stay_through WHEN ${SAME} THEN a.min_stay_through END,
+  max_stay_through = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_stay_through WHEN ${SAME} THEN a.max_stay_through END,
+  min_advance_days = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.min_advance_days WHEN ${SAME} THEN a.min_advance_days END,
+  max_advance_days = CASE WHEN EXCLUDED.restr_acked_at IS NOT NULL THEN EXCLUDED.max_advance_days WHEN ${SAME} THEN a.max_advance_days END,
   restr_acked_at = COALESCE(EXCLUDED.restr_acked_at, CASE WHEN ${SAME} THEN a.restr_acked_at END),
   -- A part the OTA has now accepted is no longer refused (nor is anything another target refused).
   refused = CASE WHEN ${SAME} THEN NULLIF(a.refused - array_remove(ARRAY[CASE WHEN EXCLUDED.avail_acked_at IS NOT NULL THEN 'avail' END,
@@ -345,7 +361,8 @@ export interface SyncErrorEntry {
     | 'closing'
     | 'closing_failed'
     | 'reservations'
-    | 'held';
+    | 'held'
+    | 'pricing_model';
   errorCode: string;
   otaCode?: string | null;
   message: string;
@@ -413,6 +430,15 @@ export function resolveRefusals(connectionId: string, cells: Array<{ roomTypeId:
              AND e.room_type_id = x."roomTypeId" AND (e.rate_plan_id IS NULL OR e.rate_plan_id = x."ratePlanId")
              AND x."stayDate" BETWEEN e.stay_from AND COALESCE(e.stay_to, e.stay_from)`,
     values: [connectionId, JSON.stringify(cells)],
+  };
+}
+
+/** Pricing-model errors of rate plans whose rates now went out (the connection's model or the plan's was fixed). */
+export function resolvePricingModel(connectionId: string, ratePlanIds: string[]) {
+  return {
+    text: `UPDATE channel.sync_errors SET resolved_at = now()
+           WHERE connection_id = $1 AND kind = 'pricing_model' AND resolved_at IS NULL AND deleted_at IS NULL AND rate_plan_id = ANY ($2::uuid[])`,
+    values: [connectionId, ratePlanIds],
   };
 }
 
