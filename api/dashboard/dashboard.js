@@ -240,10 +240,23 @@ const restr = (x) =>
         x.maxLos ? `max ${x.maxLos}` : '',
         x.closedToArrival ? 'CTA' : '',
         x.closedToDeparture ? 'CTD' : '',
+        x.minStayThrough > 1 ? `through ≥ ${x.minStayThrough}` : '',
+        x.maxStayThrough ? `through ≤ ${x.maxStayThrough}` : '',
+        x.minAdvanceDays ? `book ≥ ${x.minAdvanceDays} d ahead` : '',
+        x.maxAdvanceDays ? `book ≤ ${x.maxAdvanceDays} d ahead` : '',
+        x.roomClosed ? 'room closed' : '',
       ]
         .filter(Boolean)
         .join(' ')
     : '–';
+/** A rate, or a per-occupancy rate's prices by number of guests ("1: 98.00 · 2: 110.00"). */
+const rateText = (x) =>
+  x.occupancyRates
+    ? Object.entries(x.occupancyRates)
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([g, a]) => `${g}: ${a}`)
+        .join(' · ')
+    : val(x.rate);
 /** The PMS's own value where this channel's rules (offset, cap, markup) made the effective one differ. */
 const ruled = (own, effective) => (own != null && String(own) !== String(effective) ? el('small', { class: 'ruled' }, ` (PMS ${own})`) : '');
 async function parity(event) {
@@ -265,7 +278,7 @@ async function parity(event) {
           el('td', {}, x.date),
           el('td', {}, `${x.otaRoomCode} / ${x.otaRateCode}`),
           el('td', d('avail'), `${x.pms.availability} / ${val(x.ota && x.ota.availability)}`, ruled(x.beforeRules.availability, x.pms.availability)),
-          el('td', d('rate'), `${val(x.pms.rate)} / ${val(x.ota && x.ota.rate)} ${x.pms.currency || ''}`, ruled(x.beforeRules.rate, x.pms.rate)),
+          el('td', d('rate'), `${rateText(x.pms)} / ${x.ota ? rateText(x.ota) : '–'} ${x.pms.currency || ''}`, ruled(x.beforeRules.rate, x.pms.rate)),
           el('td', d('restr'), `${restr(x.pms)} / ${restr(x.ota)}`),
         );
       }),

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { seedDemo } from '../helpers/demo.ts';
+import { DEMO_CONNECTIONS, seedDemo } from '../helpers/demo.ts';
 import { createApiKey } from '../../api/keys.ts';
 import { buildApp, listen } from '../../api/index.ts';
 import { requestFullSync } from '../../connectors/index.ts';
@@ -105,6 +105,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
 
     // The rules: the PMS rate beside the effective one (+10 %).
     expect(await page.$$eval('#parity tbody .ruled', (r) => r.length)).toBeGreaterThan(0);
+    // FAM is priced per guest (the demo): its rows show a price per number of guests.
+    const famCodes = DEMO_CONNECTIONS.map((c) => `/ ${c.rateCodes.FAM!}`);
+    const parityRows = await page.$$eval('#parity tbody tr', (trs) => trs.map((r) => r.textContent ?? ''));
+    const famRows = parityRows.filter((t) => famCodes.some((code) => t.includes(code)));
+    expect(famRows.length).toBeGreaterThan(0);
+    expect(famRows.every((t) => /1: \d+\.\d{2} · 2: \d+\.\d{2}/.test(t))).toBe(true);
     // The hold: its reason and an Approve button on the tile; approving releases the cells in the database.
     const held = `.tile[data-connection-id="${ids.booking_com}"] .held`;
     await page.waitForSelector(`${held} button.approve`);
