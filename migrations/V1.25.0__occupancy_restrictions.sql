@@ -71,6 +71,25 @@ END $$;
 CREATE TRIGGER trg_daily_rates_occupancy BEFORE INSERT OR UPDATE OF occupancy_amounts, room_type_id ON property_mgmt.daily_rates
   FOR EACH ROW EXECUTE FUNCTION property_mgmt.check_occupancy_amounts();
 
+-- The other side: a room type cannot shrink below the prices it has (live nights).
+CREATE FUNCTION property_mgmt.check_room_type_occupancy() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  found_night date;
+  found_guests integer;
+BEGIN
+  SELECT dr.stay_date, k::int INTO found_night, found_guests
+  FROM property_mgmt.daily_rates dr CROSS JOIN LATERAL jsonb_object_keys(dr.occupancy_amounts) k
+  WHERE dr.room_type_id = NEW.id AND dr.deleted_at IS NULL AND dr.occupancy_amounts IS NOT NULL AND k::int > NEW.max_occupancy
+  ORDER BY 1 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'room type %: max_occupancy % is below its price for % guests on % (remove those prices first)',
+      NEW.code, NEW.max_occupancy, found_guests, found_night USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER trg_room_type_occupancy BEFORE UPDATE OF max_occupancy ON property_mgmt.room_types
+  FOR EACH ROW WHEN (NEW.max_occupancy < OLD.max_occupancy) EXECUTE FUNCTION property_mgmt.check_room_type_occupancy();
+
 -- Restrictions beyond arrival-based min/max stay (min_los, max_los keep that meaning):
 --   min/max_stay_through: any stay that includes this night must be at least / at most so long;
 --   min/max_advance_days: booked at least / at most this many days before arrival on this night.
@@ -129,11 +148,13 @@ ALTER TABLE channel.sync_errors DROP CONSTRAINT sync_errors_kind_check;
 ALTER TABLE channel.sync_errors ADD CONSTRAINT sync_errors_kind_check
   CHECK (kind IN ('auth', 'rejected', 'mapping', 'unavailable', 'invalid_response', 'ota_warning', 'overbooking', 'resync', 'closing', 'closing_failed', 'reservations', 'held', 'pricing_model'));
 
--- Booking.com reads SetMinLOS/SetMaxLOS as stay-through (its OTA_HotelAvailNotif example: "Set
+-- Booking.com glosses SetMinLOS/SetMaxLOS as stay-through (its OTA_HotelAvailNotif example: "Set
 -- Minimum Stay Through"); before this version StayOS sent the arrival-based min_los/max_los there.
 -- What Booking.com acknowledged of restrictions is forgotten and those cells are marked, so the
--- next push sends both pairs as they now are: the arrival values in their own pair, and the
--- stay-through pair reset to what the PMS says (docs/conformance.md, section E).
+-- next push sends both pairs as they now are: by default the arrival values as
+-- SetForwardMinStay/SetForwardMaxStay and the stay-through pair as the PMS says; the connection
+-- setting los_messages = 'arrival' keeps the arrival values in SetMinLOS/SetMaxLOS
+-- (docs/conformance.md, I11 and section E).
 UPDATE channel.ari_acknowledged a SET restr_acked_at = NULL, updated_at = now(), version = a.version + 1
 FROM channel.channel_connections c
 WHERE c.id = a.connection_id AND c.channel_code = 'booking_com' AND a.restr_acked_at IS NOT NULL;

@@ -24,7 +24,16 @@ import {
 import { doc } from '../openapi.ts';
 import { asTenant, assertMayAct, onConnection } from '../tenant.ts';
 import { ACTING_ROLES } from '../keys.ts';
-import { connectionById, insertConnection, listConnections, listMappings, assertPricingModels, putMappings, updateConnection } from '../sql/connections.ts';
+import {
+  connectionById,
+  insertConnection,
+  listConnections,
+  listMappings,
+  assertPricingModels,
+  pricingModelsBefore,
+  putMappings,
+  updateConnection,
+} from '../sql/connections.ts';
 import { checkConnectionInput } from '../../connectors/outbound/settings.ts';
 import { requireAdapter } from '../../connectors/registry.ts';
 import { closeConnection } from '../../connectors/outbound/control.ts';
@@ -147,8 +156,9 @@ export function connectionRoutes(app: FastifyInstance): void {
             // Disabling closes the inventory at the OTA first (connectors/control.ts closeConnection).
             const { status, closeAtOta, ...rest } = body;
             const disabling = status === 'disabled';
+            const before = body.settings ? await pricingModelsBefore(c, id) : undefined;
             const row = (await c.query(updateConnection(id, disabling ? rest : { ...rest, status }))).rows[0];
-            if (row && body.settings) await assertPricingModels(c, id);
+            if (row && before) await assertPricingModels(c, id, before);
             if (!disabling || !row) return row;
             await closeConnection(c, id, 'disable', closeAtOta ?? true);
             return (await c.query(connectionById(id))).rows[0];

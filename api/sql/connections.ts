@@ -148,22 +148,18 @@ export function listMappings(connectionId: string) {
  * throw ERR_VALIDATION naming them before anything is written.
  */
 export async function putMappings(c: PoolClient, connectionId: string, items: MappingItem[]): Promise<{ added: number; removed: number; changed: number }> {
+  const before = await pricingModelsBefore(c, connectionId);
   const {
     rows: [r],
   } = await c.query<{ unknown: string[] | null; removed: number; changed: number }>(replaceMappings(connectionId, items));
   if (r!.unknown?.length) throw new StayosError('ERR_VALIDATION', `unknown ${r!.unknown.join(', ')} at this property: nothing was changed`);
   const added = (await c.query(addMappings(connectionId, items))).rowCount ?? 0;
-  await assertPricingModels(c, connectionId);
+  await assertPricingModels(c, connectionId, before);
   return { added, removed: r!.removed, changed: r!.changed };
 }
 
-/**
- * Every active mapping's plan is priced as the OTA's rate is set up (the mapping's pricing_model,
- * else the connection's, else per day), or the change is refused whole (the caller's transaction
- * rolls back): a rate in the wrong model would be refused at the OTA, or taken as another
- * occupancy's price. The sync worker checks it again per cell, for plans changed later.
- */
-export async function assertPricingModels(c: PoolClient, connectionId: string): Promise<void> {
+/** The active mappings of a connection whose plan is priced otherwise than the OTA's rate (the mapping's pricing_model, else the connection's, else per day). */
+async function pricingModelMismatches(c: PoolClient, connectionId: string): Promise<Array<{ room: string; plan: string; pms: string; ota: string }>> {
   const { rows } = await c.query<{ room: string; plan: string; pms: string; ota: string }>(
     `SELECT rt.code AS room, rp.code AS plan, rp.pricing_model AS pms,
             COALESCE(m.settings ->> 'pricing_model', conn.settings ->> 'pricing_model', 'per_day') AS ota
@@ -173,14 +169,34 @@ export async function assertPricingModels(c: PoolClient, connectionId: string): 
      JOIN property_mgmt.room_types rt ON rt.id = m.room_type_id
      WHERE m.connection_id = $1 AND m.active AND m.deleted_at IS NULL
        AND rp.pricing_model <> COALESCE(m.settings ->> 'pricing_model', conn.settings ->> 'pricing_model', 'per_day')
-     ORDER BY 1, 2 LIMIT 10`,
+     ORDER BY 1, 2`,
     [connectionId],
   );
+  return rows;
+}
+
+/**
+ * Refuses a change (the caller's transaction rolls back whole) that leaves an active mapping's plan
+ * priced otherwise than the OTA's rate, unless that pair was so before the change (`before`, from
+ * `pricingModelsBefore`): a rate in the wrong model would be refused at the OTA, or taken as another
+ * occupancy's price, yet a mismatch that arose later in the PMS must not block an unrelated change
+ * (an emergency close_out). The sync worker checks every cell again, for plans changed later.
+ */
+export async function assertPricingModels(c: PoolClient, connectionId: string, before: Set<string> = new Set()): Promise<void> {
+  const rows = (await pricingModelMismatches(c, connectionId)).filter((r) => !before.has(`${r.room}/${r.plan}`));
   if (rows.length)
     throw new StayosError(
       'ERR_PRICING_MODEL_MISMATCH',
-      `pricing models differ: ${rows.map((r) => `${r.room}/${r.plan} is priced ${r.pms} in the PMS but ${r.ota} at the OTA`).join('; ')} (set pricing_model on the connection or the mapping to what the OTA uses): nothing was changed`,
+      `pricing models differ: ${rows
+        .slice(0, 10)
+        .map((r) => `${r.room}/${r.plan} is priced ${r.pms} in the PMS but ${r.ota} at the OTA`)
+        .join('; ')} (set pricing_model on the connection or the mapping to what the OTA uses): nothing was changed`,
     );
+}
+
+/** The mismatched (room type/plan) pairs before a change, for assertPricingModels. */
+export async function pricingModelsBefore(c: PoolClient, connectionId: string): Promise<Set<string>> {
+  return new Set((await pricingModelMismatches(c, connectionId)).map((r) => `${r.room}/${r.plan}`));
 }
 
 /** A connection as the API shows it (after an action on it; deleted ones too, with `deleted`). */

@@ -33,6 +33,10 @@ export const bookingComAdapter: OtaAdapter = {
     ...commonSettings,
     sync_days: settingInt(DAYS.min, DAYS.max, DAYS.why),
     auth_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL (Booking.com's token exchange host)" }),
+    // What SetMinLOS/SetMaxLOS restrict at this Booking.com property (client.ts normalize; docs/conformance.md I11).
+    los_messages: z.enum(['stay_through', 'arrival'], {
+      error: "must be 'stay_through' (SetMinLOS is stay-through, Booking.com's page) or 'arrival' (SetMinLOS is arrival-based)",
+    }),
   }),
   outbound: {
     connector: bookingConnector,

@@ -48,14 +48,25 @@ export const bookingConnector: Connector = {
     const obp = settings.pricing_model === 'per_occupancy';
     const occupancyRates = obp ? v.occupancyRates : null;
     const unpriced = obp && occupancyRates === null;
+    // Which stay SetMinLOS/SetMaxLOS restrict (`los_messages`): Booking.com's page glosses them as
+    // "Minimum/Maximum Stay Through" (the default, `stay_through`: arrival-based values then go as
+    // SetForwardMinStay/SetForwardMaxStay, our inference); OpenTravel's other users (Google,
+    // AlpineBits) read them as arrival-based, the Forward pair as stay-through (`arrival`). Until a
+    // Booking.com test property settles it, the connection says which; in `arrival` the two pairs'
+    // values swap places below (these fields are named by the messages that carry them).
+    const swap = settings.los_messages === 'arrival';
+    const arrival = { min: v.minLos, max: v.maxLos };
+    const through = { min: v.minStayThrough, max: v.maxStayThrough };
+    const forward = swap ? through : arrival; // sent as SetForwardMinStay/SetForwardMaxStay
+    const minLosPair = swap ? arrival : through; // sent as SetMinLOS/SetMaxLOS
     return {
       availability: Math.min(v.availability, BOOKING_LIMIT_MAX),
       rate: unpriced ? null : v.rate,
       currency: v.currency,
       // Arrival-based (SetForwardMinStay/SetForwardMaxStay, messages.ts LOS_TYPE): 1 = no minimum,
       // null = no maximum (sent as Time="0").
-      minLos: Math.max(v.minLos ?? 1, 1),
-      maxLos: v.maxLos,
+      minLos: Math.max(forward.min ?? 1, 1),
+      maxLos: forward.max,
       closedToArrival: v.closedToArrival,
       closedToDeparture: v.closedToDeparture,
       // No room-level close is documented for the OTA endpoint's room-rate updates we send
@@ -66,8 +77,8 @@ export const bookingConnector: Connector = {
       // Stay-through (SetMinLOS/SetMaxLOS, "Minimum/Maximum Stay Through"): null = none, one
       // spelling (a minimum of 1 restricts nothing); sent as Time="1" / Time="0" so that a push
       // removes what an earlier one set.
-      minStayThrough: v.minStayThrough !== null && v.minStayThrough > 1 ? v.minStayThrough : null,
-      maxStayThrough: v.maxStayThrough,
+      minStayThrough: minLosPair.min !== null && minLosPair.min > 1 ? minLosPair.min : null,
+      maxStayThrough: minLosPair.max,
       // Not per date at Booking.com: BookingRule@MinAdvancedBookingOffset/@MaxAdvancedBookingOffset
       // of OTA_HotelProductNotif (api-reference/bookingrule), a room-rate setting. Not carried.
       minAdvanceDays: null,

@@ -53,6 +53,8 @@ export interface PushFinish {
   refused: Array<{ cellId: string; room: string; rate: string; refused: Record<string, Record<string, unknown>> }>;
   /** Cells done, with the dirty_seq read after claiming: deleted if it is unchanged. */
   done: Array<{ cellId: string; dirtySeq: string }>;
+  /** (room type, rate plan) pairs of this claim priced in the OTA's model: their pricing-model errors resolve. */
+  pricedAlike?: Array<{ roomTypeId: string; ratePlanId: string }>;
   /** Cells the OTA accepted whole: their refusal rows resolve. */
   accepted: Array<{ roomTypeId: string; ratePlanId: string; stayDate: string }>;
   errors: SyncErrorEntry[];
@@ -107,10 +109,9 @@ export async function finishPush(client: PoolClient, f: PushFinish): Promise<{ l
   if (f.closingsSent) await client.query(countClosingsSent(f.connectionId, f.propertyId, f.closingsSent, CLOSING_WINDOW_MINUTES));
   // Refusals end when the OTA accepts the whole cell (before this push's own refusals are written).
   if (f.accepted.length) await client.query(resolveRefusals(f.connectionId, f.accepted));
-  // A plan whose rates went out is priced as the connection is now.
-  const pushedById = new Map(f.pushed.map((p) => [p.cellId, p]));
-  const priced = [...new Set(f.acked.filter((a) => a.parts.includes('rate')).map((a) => pushedById.get(a.cellId)!.ratePlanId))];
-  if (priced.length) await client.query(resolvePricingModel(f.connectionId, priced));
+  // Pricing-model errors end where the models agree again (whether or not a rate had to go out),
+  // or where the mapping is gone.
+  await client.query(resolvePricingModel(f.connectionId, f.pricedAlike ?? []));
   if (f.errors.length) await client.query(recordSyncErrors(f.connectionId, f.propertyId, null, f.errors));
   if (f.notOverbooked.length) await client.query(resolveOverbookings(f.connectionId, f.notOverbooked));
   for (const m of f.unknownMappings) await client.query(recordRejectedMapping(f.connectionId, f.propertyId, m.cell, m.message));

@@ -96,6 +96,31 @@ function settle(candidates: Candidate[], claimed: Map<string, JudgedCell>) {
   return { fresh, approved, back };
 }
 
+/**
+ * How far a cell's rate moves from what the OTA acknowledged, in percent: per occupancy where both
+ * sides have occupancy prices (what a per-occupancy OTA rate is sent), the largest move of any
+ * number of guests; else the one rate. Null when there is nothing to compare with.
+ */
+function largestMove(acked: JudgedCell['acked'], now: PushCell['values']): { was: string; now: string; pct: number } | null {
+  const ackedOcc = acked.occupancyRates as Record<string, unknown> | null;
+  const pairs: Array<{ label: string; was: string; now: string }> =
+    ackedOcc && now.occupancyRates
+      ? Object.entries(now.occupancyRates)
+          .filter(([g]) => ackedOcc[g] != null)
+          .map(([g, v]) => ({ label: `${g} guests: `, was: String(ackedOcc[g]), now: v }))
+      : acked.rate !== null && now.rate !== null
+        ? [{ label: '', was: String(acked.rate), now: now.rate }]
+        : [];
+  let best: { was: string; now: string; pct: number } | null = null;
+  for (const x of pairs) {
+    const was = Number(x.was);
+    if (!(was > 0)) continue;
+    const pct = (Math.abs(Number(x.now) - was) / was) * 100;
+    if (!best || pct > best.pct) best = { was: `${x.label}${x.was}`, now: x.now, pct };
+  }
+  return best;
+}
+
 const sampleOf = (xs: Candidate[]): HeldSample[] =>
   xs.slice(0, SAMPLE).map((x) => ({ room: x.p.roomCode, rate: x.p.rateCode, night: x.p.night, was: x.was, now: x.now }));
 const cellsOf = (xs: Candidate[]) => xs.map((x) => ({ cellId: x.p.cellId, parts: x.parts }));
@@ -115,11 +140,9 @@ export function judgeGuards(push: PushCell[], claimed: Map<string, JudgedCell>, 
     const jumps: Array<Candidate & { pct: number }> = [];
     for (const p of push) {
       const acked = claimed.get(p.cellId)!.acked;
-      if (!p.parts.includes('rate') || !acked.rateAcked || acked.rate === null || p.values.rate === null) continue;
-      const was = Number(acked.rate);
-      if (!(was > 0)) continue;
-      const pct = (Math.abs(Number(p.values.rate) - was) / was) * 100;
-      if (pct > guard.ratePct) jumps.push({ p, parts: ['rate'], was: acked.rate, now: p.values.rate, pct });
+      if (!p.parts.includes('rate') || !acked.rateAcked) continue;
+      const jump = largestMove(acked, p.values);
+      if (jump && jump.pct > guard.ratePct) jumps.push({ p, parts: ['rate'], ...jump });
     }
     const { fresh, back } = settle(jumps, claimed);
     backTo('rate_change', back);
@@ -142,12 +165,14 @@ export function judgeGuards(push: PushCell[], claimed: Map<string, JudgedCell>, 
       const c = claimed.get(p.cellId)!;
       const closes = p.parts.includes('restr') && p.values.closed && c.acked.restr && c.acked.closed === false;
       const zeroes = p.parts.includes('avail') && p.values.availability === 0 && c.acked.avail && (c.acked.availability ?? 0) > 0 && c.pmsAvailability > 0;
-      if (closes || zeroes)
+      // A room type closed at the OTA (Expedia's RoomType@closed) closes every rate of it too.
+      const roomCloses = p.parts.includes('avail') && p.values.roomClosed && c.acked.avail && c.acked.roomClosed !== true;
+      if (closes || zeroes || roomCloses)
         candidates.push({
           p,
-          parts: [...(closes ? (['restr'] as Part[]) : []), ...(zeroes ? (['avail'] as Part[]) : [])],
-          was: closes ? 'open' : c.acked.availability,
-          now: closes ? 'closed' : 0,
+          parts: [...(closes ? (['restr'] as Part[]) : []), ...(zeroes || roomCloses ? (['avail'] as Part[]) : [])],
+          was: closes || roomCloses ? 'open' : c.acked.availability,
+          now: closes ? 'closed' : roomCloses ? 'room closed' : 0,
         });
     }
     const { fresh, approved, back } = settle(candidates, claimed);

@@ -316,17 +316,20 @@ export class SyncWorker {
     // The pricing model the OTA's rate is set up for (mapping, else connection): a plan priced
     // otherwise is never sent a rate (it would be refused, or read as another occupancy's price);
     // one error per plan says so.
-    const wrongModel = new Map<string, { rateCode: string; model: string; ota: string }>();
+    // Keyed by room type and rate plan: the OTA's model may be set per mapping.
+    const wrongModel = new Map<string, { roomTypeId: string; ratePlanId: string; rateCode: string; model: string; ota: string }>();
+    const agreeing = new Map<string, { roomTypeId: string; ratePlanId: string }>();
     for (const c of cells) {
       seen.add(c.cellId);
       const values = otaValuesOf(connector, connection.settings, c);
       const w = windowOf(c.today);
       const inWindow = c.stayDate >= w.first && c.stayDate <= w.last;
       let parts = inWindow ? partsToSend(values, takenOver.has(c.cellId) ? NOTHING_ACKED : c.acked, true) : [];
+      const pair = `${c.roomTypeId}|${c.ratePlanId}`;
       if (c.pricingModel !== c.otaPricingModel && inWindow) {
         parts = parts.filter((p) => p !== 'rate');
-        wrongModel.set(c.ratePlanId, { rateCode: c.otaRateCode, model: c.pricingModel, ota: c.otaPricingModel });
-      }
+        wrongModel.set(pair, { roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId, rateCode: c.otaRateCode, model: c.pricingModel, ota: c.otaPricingModel });
+      } else if (c.pricingModel === c.otaPricingModel) agreeing.set(pair, { roomTypeId: c.roomTypeId, ratePlanId: c.ratePlanId });
       if (c.overbooked) {
         errors.push({
           severity: 'alert',
@@ -351,15 +354,16 @@ export class SyncWorker {
           parts,
         });
     }
-    for (const [ratePlanId, w] of wrongModel)
+    for (const w of wrongModel.values())
       errors.push({
         severity: 'error',
         kind: 'pricing_model',
         errorCode: 'ERR_PRICING_MODEL_MISMATCH',
         message: `the rate plan mapped to ${w.rateCode} is priced ${w.model} in the PMS but ${w.ota} at the OTA (pricing_model of the mapping or connection): it is closed there and its rates are not sent until they agree`,
-        roomTypeId: null,
-        ratePlanId,
+        roomTypeId: w.roomTypeId,
+        ratePlanId: w.ratePlanId,
       });
+    for (const k of wrongModel.keys()) agreeing.delete(k);
     // Claimed cells without an active mapping: nothing to send, they leave the queue.
     for (const r of claimed) if (!seen.has(r.id)) done.set(r.id, r.dirtySeq);
 
@@ -439,6 +443,8 @@ export class SyncWorker {
         .filter((p) => p.parts.every((part) => ackedParts.get(p.cellId)?.includes(part)))
         .map((p) => ({ roomTypeId: p.roomTypeId, ratePlanId: p.ratePlanId, stayDate: p.night })),
       errors,
+      // Room types and plans whose models agree again: their pricing-model errors resolve.
+      pricedAlike: [...agreeing.values()],
       notOverbooked,
       holds,
       // Closings that went out (not held) count towards the next passes' share (guard.ts).

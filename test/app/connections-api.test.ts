@@ -284,6 +284,20 @@ describe('connections API', () => {
     expect(patch.json().error.message).toContain('STE/BB is priced per_day in the PMS but per_occupancy at the OTA');
     const { rows: conn } = await pool.query(`SELECT settings FROM channel.channel_connections WHERE id = $1`, [id]);
     expect(conn[0].settings.pricing_model).toBeUndefined();
+    // A mismatch that arose in the PMS later (BB now priced per guest) does not block an unrelated
+    // change, such as an emergency close-out; the sync worker reports it on the connection.
+    await pool.query(`UPDATE property_mgmt.rate_plans SET pricing_model = 'per_occupancy' WHERE code = 'BB'`);
+    try {
+      const closeOut = await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/connections/${id}`,
+        headers: as(manager),
+        payload: { settings: { close_out: true } },
+      });
+      expect(closeOut.statusCode).toBe(200);
+    } finally {
+      await pool.query(`UPDATE property_mgmt.rate_plans SET pricing_model = 'per_day' WHERE code = 'BB'`);
+    }
   });
 
   it('logs one structured line per request (route, status, key id), with no key, credential or body in the log', async () => {

@@ -256,6 +256,10 @@ describe('currentAri', () => {
       ])
     ).occupancy_amounts;
     await expect(set('{"1": 80, "3": 120}')).rejects.toThrow(/room type STD on .*: a price for 3 guests, but the room holds at most 2/);
+    // The other side: a room type with prices for 4 guests (the suite, FAM) cannot shrink to 3.
+    await expect(q(`UPDATE property_mgmt.room_types SET max_occupancy = 3 WHERE code = 'STE'`)).rejects.toThrow(
+      /room type STE: max_occupancy 3 is below its price for 4 guests on/,
+    );
     for (const bad of ['{"0": 80}', '{"21": 80}', '{"x": 80}', '{"1": -5}', '{"1": 0}', '{"1": 80.125}', '{"1": "80"}', '[80]', '{}'])
       await expect(set(bad), bad).rejects.toThrow(/daily_rates_occupancy_amounts_valid/);
     expect(

@@ -28,6 +28,8 @@ import {
   type BookingRateUpdate,
 } from '../../connectors/booking-com/messages.ts';
 import { BookingSandbox } from '../../connectors/booking-com/sandbox.ts';
+import { bookingComAdapter } from '../../connectors/booking-com/adapter.ts';
+import { checkSettings } from '../../connectors/outbound/settings.ts';
 import type { PushCell } from '../../connectors/outbound/connector.ts';
 import type { AriValues } from '../../connectors/outbound/sql/ari.ts';
 import { sandboxKey, type OtaValues, type Part } from '../../connectors/outbound/types.ts';
@@ -221,6 +223,17 @@ describe('bookingConnector.normalize', () => {
     });
     // A minimum of one night restricts nothing: one spelling, null.
     expect(bookingConnector.normalize(ari({ minStayThrough: 1 }), {}).minStayThrough).toBeNull();
+  });
+
+  it("los_messages 'arrival': SetMinLOS/SetMaxLOS carry the arrival-based stay, the Forward pair the stay-through one", async () => {
+    const v = bookingConnector.normalize(ari({ minLos: 2, maxLos: 9, minStayThrough: 3, maxStayThrough: 6 }), { los_messages: 'arrival' });
+    // Fields are named by the messages that carry them: minStayThrough/maxStayThrough → SetMinLOS/SetMaxLOS.
+    expect(v).toMatchObject({ minStayThrough: 2, maxStayThrough: 9, minLos: 3, maxLos: 6 });
+    const xml = buildAvailNotifRQ('1234567', [{ roomCode: 'DBL', rateCode: 'BAR', from: '2027-01-01', to: '2027-01-01', ...v }]);
+    const los = [...xml.matchAll(/<LengthOfStay MinMaxMessageType="(\w+)" Time="(\d+)"/g)].map((m) => `${m[1]}=${m[2]}`).sort();
+    expect(los).toEqual(['SetForwardMaxStay=6', 'SetForwardMinStay=3', 'SetMaxLOS=9', 'SetMinLOS=2']);
+    // The setting is validated with the connection's others.
+    expect(() => checkSettings(bookingComAdapter, { los_messages: 'arrival_based' })).toThrow(/los_messages/);
   });
 });
 

@@ -279,4 +279,36 @@ describe('guardrails', () => {
     expect(last).toMatchObject({ kind: 'closing' });
     expect(server.booking.roomAvailability(BOOKING.hotelCode).get(`${BOOKING.roomCodes.STD}|${await night(2)}`)).toBeGreaterThan(0);
   });
+
+  it('a per-occupancy rate is judged by its prices per guest: one moved ×10 is held though the headline price did not move', async () => {
+    // From a clean slate: the last test's cap and closing guard gone, its hold approved, all pushed.
+    await q(
+      `UPDATE channel.channel_connections SET settings = settings - 'max_availability' - 'guard_close_share_pct' - 'guard_rate_change_pct' WHERE id = $1`,
+      [conn],
+    );
+    await syncAll();
+    for (const h of await q(`SELECT id FROM channel.ari_holds WHERE connection_id = $1 AND approved_at IS NULL`, [conn])) await approve(h.id);
+    await drain();
+    expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
+    await q(`UPDATE channel.channel_connections SET settings = settings || '{"guard_rate_change_pct": 50}' WHERE id = $1`, [conn]);
+    const n = await night(200);
+    // FAM (priced per guest; the demo maps it so at Booking.com): the single-use price typed ×10.
+    await q(
+      `UPDATE property_mgmt.daily_rates r SET occupancy_amounts = jsonb_set(occupancy_amounts, '{1}', to_jsonb((occupancy_amounts ->> '1')::numeric * 10))
+       FROM property_mgmt.room_types rt, property_mgmt.rate_plans rp
+       WHERE rt.id = r.room_type_id AND rp.id = r.rate_plan_id AND rt.code = 'DLX' AND rp.code = 'FAM' AND r.stay_date = $1`,
+      [n],
+    );
+    const before = (await otaCell('DLX', 'FAM', 200))!.occupancyRates!;
+    await syncAll('DLX');
+    expect((await otaCell('DLX', 'FAM', 200))!.occupancyRates).toEqual(before);
+    const held = await q(`SELECT id, cells, reason FROM channel.ari_holds WHERE connection_id = $1 AND kind = 'rate_change' AND approved_at IS NULL`, [conn]);
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ cells: 1 });
+    expect(held[0]!.reason).toContain(`from 1 guests: ${before['1']} to ${(Number(before['1']) * 10).toFixed(2)} (900.0 %)`);
+    await approve(held[0]!.id);
+    await drain();
+    expect((await otaCell('DLX', 'FAM', 200))!.occupancyRates!['1']).toBe((Number(before['1']) * 10).toFixed(2));
+    expect(await mismatches(db.current.pool, conn, server, DAYS)).toEqual([]);
+  });
 });

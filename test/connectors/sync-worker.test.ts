@@ -529,7 +529,7 @@ describe('Expedia mapping errors', () => {
     await worker.syncConnection(ids.expedia!);
     expect(await pending(ids.expedia!)).toBe(0);
     const errors = await openErrors();
-    expect(errors).toHaveLength(1);
+    expect(errors).toHaveLength(3); // one per room type: the OTA's model is set per mapping
     expect(errors[0]).toMatchObject({ error_code: 'ERR_PRICING_MODEL_MISMATCH' });
     expect(errors[0].message).toContain('the rate plan mapped to 300104 is priced per_occupancy in the PMS but per_day at the OTA');
     // Meanwhile the OTA shows FAM closed, its restrictions as they are now, no rate of either model sent.
@@ -548,6 +548,23 @@ describe('Expedia mapping errors', () => {
     await worker.syncConnection(ids.expedia!);
     expect(await mismatches(pool, ids.expedia!, server, 30)).toEqual([]);
     expect(await openErrors()).toEqual([]);
+
+    // Wrong again and put back with no price changed in between: no rate needs to go out, and the
+    // error still ends once the models agree.
+    const setModel = (json: string) =>
+      pool.query(`UPDATE channel.channel_mappings SET settings = settings || $2::jsonb WHERE connection_id = $1 AND rate_plan_id = ${FAM}`, [
+        ids.expedia,
+        json,
+      ]);
+    await setModel('{"pricing_model": "per_day"}');
+    await mark();
+    await worker.syncConnection(ids.expedia!);
+    expect(await openErrors()).toHaveLength(3); // one per room type of FAM
+    await setModel('{"pricing_model": "per_occupancy"}');
+    await mark();
+    await worker.syncConnection(ids.expedia!);
+    expect(await openErrors()).toEqual([]);
+    expect(await mismatches(pool, ids.expedia!, server, 30)).toEqual([]);
   });
 
   it('a room Expedia does not know is flagged as a mapping problem; the other rooms still go through', async () => {

@@ -433,12 +433,20 @@ export function resolveRefusals(connectionId: string, cells: Array<{ roomTypeId:
   };
 }
 
-/** Pricing-model errors of rate plans whose rates now went out (the connection's model or the plan's was fixed). */
-export function resolvePricingModel(connectionId: string, ratePlanIds: string[]) {
+/**
+ * Pricing-model errors of (room type, rate plan) pairs now priced alike, and of pairs no active
+ * mapping holds any more. A no-op unless the connection has one open (the index on open errors).
+ */
+export function resolvePricingModel(connectionId: string, pairs: Array<{ roomTypeId: string; ratePlanId: string }>) {
   return {
-    text: `UPDATE channel.sync_errors SET resolved_at = now()
-           WHERE connection_id = $1 AND kind = 'pricing_model' AND resolved_at IS NULL AND deleted_at IS NULL AND rate_plan_id = ANY ($2::uuid[])`,
-    values: [connectionId, ratePlanIds],
+    text: `UPDATE channel.sync_errors e SET resolved_at = now()
+           WHERE e.connection_id = $1 AND e.kind = 'pricing_model' AND e.resolved_at IS NULL AND e.deleted_at IS NULL
+             AND (EXISTS (SELECT 1 FROM jsonb_to_recordset($2::jsonb) AS x("roomTypeId" uuid, "ratePlanId" uuid)
+                          WHERE x."roomTypeId" = e.room_type_id AND x."ratePlanId" = e.rate_plan_id)
+                  OR NOT EXISTS (SELECT 1 FROM channel.channel_mappings m
+                                 WHERE m.connection_id = e.connection_id AND m.room_type_id = e.room_type_id AND m.rate_plan_id = e.rate_plan_id
+                                   AND m.active AND m.deleted_at IS NULL))`,
+    values: [connectionId, JSON.stringify(pairs)],
   };
 }
 
