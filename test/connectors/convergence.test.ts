@@ -8,7 +8,8 @@
  * on, and a mapping of each OTA is re-pointed to another OTA room and rate. The revenue model is
  * on (issue 18): a derived plan whose adjustment moves, channel rules (offsets, caps, markups) on
  * connections and mappings that change mid-run, a per-occupancy plan whose prices per guest move,
- * stay-through and advance-booking restrictions, room type closures. When the faults stop,
+ * stay-through and advance-booking restrictions, room type closures, and once each OTA's reading
+ * of minimum stay switched (Expedia's los_basis, Booking.com's los_messages). When the faults stop,
  * each sandbox must come to hold exactly what the PMS says for every mapped cell of the window,
  * for both OTAs (0 mismatches; the time from "faults stop" to "equal" is printed), the old targets
  * of the re-pointed mappings must be closed, and Expedia never saw two requests for the hotel at
@@ -302,6 +303,12 @@ describe('outbound convergence under faults', () => {
         for (let i = 0; i < OPS / 4; i++, done++) {
           await oneChange(ctx);
           if (writer !== 0) continue;
+          if (i === 150) {
+            // Each OTA's reading of minimum/maximum stay switched (Expedia's property set up
+            // stay-through, Booking.com's SetMinLOS read as arrival-based): every cell goes out again.
+            await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"los_basis": "stay_through"}' WHERE id = $1`, [ids.expedia]);
+            await pool.query(`UPDATE channel.channel_connections SET settings = settings || '{"los_messages": "arrival"}' WHERE id = $1`, [ids.booking_com]);
+          }
           if (i % 25 === 24) {
             const before = await requests();
             await waitFor(async () => (await requests()) > before, { timeoutMs: 60_000, intervalMs: 5, what: 'the connectors sending again' });
