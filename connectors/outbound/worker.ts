@@ -315,8 +315,7 @@ export class SyncWorker {
         .get(today)!;
     // The pricing model the OTA's rate is set up for (mapping, else connection): a plan priced
     // otherwise is never sent a rate (it would be refused, or read as another occupancy's price);
-    // one error per plan says so.
-    // Keyed by room type and rate plan: the OTA's model may be set per mapping.
+    // one error per room type and plan says so (the OTA's model may be set per mapping).
     const wrongModel = new Map<string, { roomTypeId: string; ratePlanId: string; rateCode: string; model: string; ota: string }>();
     const agreeing = new Map<string, { roomTypeId: string; ratePlanId: string }>();
     for (const c of cells) {
