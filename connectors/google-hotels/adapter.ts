@@ -18,7 +18,9 @@ const DAYS = { min: 1, max: 500, why: 'Google publishes no ARI horizon; StayOS k
 const demo = {
   hotelCode: 'stayos-demo-amsterdam',
   credentials: {},
-  settings: { rate_limit_per_minute: 120 },
+  // The demo's channel rules (issue 18) live on this connection: Google is shown 5 % above the PMS
+  // and one room of each type less (docs/revenue-model.md, per-channel rules).
+  settings: { rate_limit_per_minute: 120, markup_pct: 5, availability_offset: -1 },
   roomCodes: { STD: 'STD', DLX: 'DLX', STE: 'STE' },
   rateCodes: { BAR: 'BAR', NRF: 'NRF', BB: 'BB', FAM: 'FAM' },
 };

@@ -204,7 +204,7 @@ describe('currentAri', () => {
     await q(`UPDATE property_mgmt.daily_rates SET occupancy_amounts = '{"2": 99.99}' WHERE rate_plan_id = $1 AND stay_date = current_date + 4`, [fam.id]);
     await q(
       `UPDATE channel.channel_mappings SET settings = settings || '{"markup_pct": 3.3}'
-       WHERE rate_plan_id = $1 AND connection_id = (SELECT id FROM channel.channel_connections WHERE channel_code = 'google_hotels')`,
+       WHERE rate_plan_id = $1 AND connection_id = (SELECT id FROM channel.channel_connections WHERE channel_code = 'booking_com')`,
       [fam.id],
     );
     // Restrictions: stay-through and advance booking on BAR (NRF, derived, follows) and a FAM row.
@@ -226,6 +226,9 @@ describe('currentAri', () => {
     for (const n of [1, 3, 5]) expect(of(n === 5 ? bar.id : fam.id, n).length).toBeGreaterThan(0); // the .every()s below see cells
     expect(got.filter((v) => v.roomTypeId === dlx.id && v.stayDate === addDays(6)).length).toBeGreaterThan(0);
     expect(of(fam.id, 1).every((v) => v.occupancyRates !== null && Object.keys(v.occupancyRates).length >= 2)).toBe(true);
+    // The markup at Booking.com only: FAM's prices per guest differ between the two OTAs there.
+    const famStd = of(fam.id, 1).filter((v) => v.roomTypeId === std.id);
+    expect(new Set(famStd.map((v) => v.occupancyRates?.['2'])).size).toBe(2);
     expect(of(fam.id, 3).every((v) => v.closed && v.occupancyRates === null)).toBe(true);
     expect(
       of(famnr.id, 2)
