@@ -314,17 +314,24 @@ describe('the writers of the dirty cells, side by side', () => {
           }),
         { what: 'probe' },
       );
-    await Promise.all([side(0, 1, 2), side(1, 2, 1)]);
-    // One side ran twice, and both committed: each row counted once per committed transaction.
-    expect(attempts.sort()).toEqual([1, 2]);
-    expect((await pool.query('SELECT id, n FROM lock_probe ORDER BY id')).rows).toEqual([
-      { id: 1, n: 2 },
-      { id: 2, n: 2 },
-    ]);
-    expect(await reruns('probe')).toBe(counted + 1);
+    try {
+      await Promise.all([side(0, 1, 2), side(1, 2, 1)]);
+      // One side committed at once; the other was aborted and ran again until it committed (a CI
+      // run on a loaded machine once saw its rerun aborted too: 3 attempts), and both committed:
+      // each row counted once per committed transaction, each rerun counted.
+      const [once, again] = [...attempts].sort((a, b) => a - b);
+      expect(once).toBe(1);
+      expect(again).toBeGreaterThanOrEqual(2);
+      expect((await pool.query('SELECT id, n FROM lock_probe ORDER BY id')).rows).toEqual([
+        { id: 1, n: 2 },
+        { id: 2, n: 2 },
+      ]);
+      expect(await reruns('probe')).toBe(counted + again! - 1);
+    } finally {
+      await pool.end();
+    }
     // PostgreSQL did detect a deadlock (its statistics, once the pool's backends report them).
-    await pool.end();
-    await waitFor(async () => (await deadlocks()) === before + 1, { what: 'the deadlock counted by PostgreSQL' });
+    await waitFor(async () => (await deadlocks()) >= before + 1, { what: 'the deadlock counted by PostgreSQL' });
   });
 
   it('the CDC flush that PostgreSQL aborts for a deadlock runs again with the same changes', async () => {
