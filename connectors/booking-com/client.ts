@@ -13,7 +13,7 @@ import { StayosError } from '../../core/errors.ts';
 import { addDays, todayIn } from '../../core/dates.ts';
 import type { AriValues } from '../outbound/sql/ari.ts';
 import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
-import type { OtaValues } from '../outbound/types.ts';
+import { occupancyEntries, type OtaValues } from '../outbound/types.ts';
 import type { Connector, PushCell, PushContext } from '../outbound/connector.ts';
 import { packGreedy, planRanges, withDates, type PlannedRange } from '../outbound/plan.ts';
 import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
@@ -175,13 +175,8 @@ export function planBookingPush(cells: PushCell[]): { queue: Array<PushBatch<Upd
 
 /** Occupancy prices keyed by guests in numeric order (amounts as the ARI statement writes them,
  * two decimals), so that equal prices make equal range values whatever order the keys came in. */
-function sortedOccupancy(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(o)
-      .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([k, v]) => [String(Number(k)), v]),
-  );
-}
+const sortedOccupancy = (o: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(occupancyEntries(o).map(([guests, amount]) => [String(guests), amount]));
 
 type Answer = { parsed: Awaited<ReturnType<typeof parseBookingResponse>>; status: number };
 

@@ -8,6 +8,7 @@
  * Limits (≤ 5,000 updates, ≤ 100 KB per message) are the caller's to respect.
  */
 import { buildXml } from '../../core/xml.ts';
+import { occupancyEntries } from '../outbound/types.ts';
 
 export const AR_NAMESPACE = 'http://www.expediaconnect.com/EQC/AR/2011/06';
 /**
@@ -110,15 +111,13 @@ export function arUpdateCount(u: ArUpdate): number {
   return nights * values;
 }
 
-/** Occupancy prices in ascending number of guests (as sample ar_10 lists them). */
-const byOccupancy = (rates: Record<string, string>) => Object.entries(rates).sort(([a], [b]) => Number(a) - Number(b));
-
 function ratePlanElement(rp: NonNullable<ArUpdate['ratePlan']>): Record<string, unknown> {
   const ratePlan: Record<string, unknown> = { $: defined({ id: rp.id, closed: rp.closed === undefined ? undefined : String(rp.closed) }) };
-  const occupancy = rp.rate?.occupancyRates ? byOccupancy(rp.rate.occupancyRates) : [];
+  // Ascending number of guests, as sample ar_10 lists them.
+  const occupancy = rp.rate?.occupancyRates ? occupancyEntries(rp.rate.occupancyRates) : [];
   if (rp.rate)
     ratePlan.Rate = occupancy.length
-      ? { $: { currency: rp.rate.currency }, PerOccupancy: occupancy.map(([guests, rate]) => ({ $: { rate, occupancy: guests } })) }
+      ? { $: { currency: rp.rate.currency }, PerOccupancy: occupancy.map(([guests, rate]) => ({ $: { rate, occupancy: String(guests) } })) }
       : { $: { currency: rp.rate.currency }, PerDay: { $: { rate: rp.rate.amount } } };
   if (rp.restrictions) {
     const r = rp.restrictions;

@@ -21,7 +21,7 @@ import type { Connector, PushCell, PushContext } from '../outbound/connector.ts'
 import { planRanges, withDates, type PlannedRange } from '../outbound/plan.ts';
 import { halves, runPushLoop, type PushBatch, type PushProtocol } from '../outbound/push-loop.ts';
 import type { SyncErrorEntry } from '../outbound/sql/sync.ts';
-import type { OtaValues } from '../outbound/types.ts';
+import { occupancyEntries, type OtaValues } from '../outbound/types.ts';
 import {
   buildAvailNotifRQ,
   buildInvCountNotifRQ,
@@ -77,9 +77,7 @@ const protocol: PushProtocol<Update, GoogleAnswer> = {
           // Ascending by guests, so nights with equal prices compare (and merge) as equal.
           ...(c.values.occupancyRates
             ? {
-                occupancy: Object.entries(c.values.occupancyRates)
-                  .map(([guests, price]) => [Number(guests), price] as [number, string])
-                  .sort((a, b) => a[0] - b[0]),
+                occupancy: occupancyEntries(c.values.occupancyRates),
               }
             : {}),
         }),

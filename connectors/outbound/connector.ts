@@ -11,7 +11,7 @@ import type { Pool } from '../../core/db.ts';
 import type { AriValues, ClaimedCell } from './sql/ari.ts';
 import type { ConnectionRow } from './sql/connections.ts';
 import type { SyncErrorEntry, SyncLogEntry } from './sql/sync.ts';
-import type { OtaChannel, OtaValues, Part } from './types.ts';
+import { occupancyEntries, type OtaChannel, type OtaValues, type Part } from './types.ts';
 import type { RateLimits } from './resilience.ts';
 
 export interface PushCell {
@@ -115,9 +115,8 @@ function canonical(field: keyof OtaValues, v: unknown): unknown {
   if (v === null || v === undefined) return field === 'roomClosed' ? false : null;
   if (field === 'rate') return Number(v).toFixed(2);
   if (field === 'occupancyRates')
-    return Object.entries(v as Record<string, unknown>)
-      .map(([k, a]) => `${Number(k)}=${Number(a).toFixed(2)}`)
-      .sort()
+    return occupancyEntries(v as Record<string, unknown>)
+      .map(([guests, a]) => `${guests}=${Number(a).toFixed(2)}`)
       .join(',');
   return v;
 }

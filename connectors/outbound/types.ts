@@ -70,5 +70,15 @@ export interface SandboxCell {
   roomClosed?: boolean;
 }
 
+/**
+ * Occupancy prices as [number of guests, amount] pairs, fewest guests first: the order every OTA's
+ * message lists them in, and one spelling per set of prices (range values and acknowledgements
+ * compare equal whatever order the keys came in).
+ */
+export const occupancyEntries = <T>(rates: Record<string, T>): Array<[number, T]> =>
+  Object.entries(rates)
+    .map(([guests, amount]): [number, T] => [Number(guests), amount])
+    .sort((a, b) => a[0] - b[0]);
+
 /** Key of a sandbox cell: `${roomCode}|${rateCode}|${YYYY-MM-DD}`. */
 export const sandboxKey = (room: string, rate: string, night: string) => `${room}|${rate}|${night}`;
