@@ -2,6 +2,8 @@
  * PostgreSQL access: one pool per process, callback helpers that always release what they take,
  * and the server checks the pipeline depends on.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, halfJitterGenerator, type IBackoff } from 'cockatiel';
 import pg from 'pg';
 import { StayosError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -126,25 +128,31 @@ export const RETRYABLE_PG_CODES: Readonly<Record<string, string>> = {
   '08003': 'connection_does_not_exist',
 };
 
-/** The SQLSTATEs of RETRYABLE_PG_CODES after which the transaction is simply run again at once: two transactions met, PostgreSQL let one through. */
-const RERUN_AT_ONCE = new Set(['40001', '40P01']);
+/** The SQLSTATEs of RETRYABLE_PG_CODES after which the transaction is simply run again: two transactions met, PostgreSQL let one through. */
+const RERUN_ON = new Set(['40001', '40P01']);
 
 /**
- * Runs `fn` (a whole transaction), again at once when PostgreSQL aborted it for meeting another
- * (a deadlock or a serialization failure: the other side went through, the rerun will too), up to
- * `attempts` times (default 3). Each rerun is counted (`stayos_db_reruns_total`, by `what`) and
- * logged, so one that PostgreSQL absorbed still shows. Anything else, and the last failure, is
- * thrown as is.
+ * Runs `fn` (a whole transaction), again when PostgreSQL aborted it for meeting another (a
+ * deadlock or a serialization failure: the other side goes through, the rerun will too), up to
+ * `attempts` times (default 3). The rerun waits a few jittered milliseconds (cockatiel's
+ * exponential backoff with half jitter: 5–10 ms, then 10–20, at most 100): run at the very instant of the abort, it can take the aborted
+ * row again before the winner, which waits on it, wakes up, and the same deadlock repeats (a CI
+ * run saw exactly that three times in a row). Each rerun is counted (`stayos_db_reruns_total`, by
+ * `what`) and logged, so one that PostgreSQL absorbed still shows. Anything else, and the last
+ * failure, is thrown as is.
  */
 export async function rerunOnConflict<T>(fn: () => Promise<T>, o: { what: string; log?: Pick<Logger, 'warn'>; attempts?: number }): Promise<T> {
+  let pause: IBackoff<unknown> | undefined;
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (i >= (o.attempts ?? 3) || !RERUN_AT_ONCE.has(code)) throw err;
+      if (i >= (o.attempts ?? 3) || !RERUN_ON.has(code)) throw err;
       dbReruns.inc({ what: o.what, code });
-      o.log?.warn({ what: o.what, code, attempt: i + 1 }, `${o.what}: ${RETRYABLE_PG_CODES[code]} (run again at once)`);
+      pause = pause ? pause.next(undefined) : new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 10, maxDelay: 100 }).next();
+      o.log?.warn({ what: o.what, code, attempt: i + 1, pauseMs: Math.round(pause.duration) }, `${o.what}: ${RETRYABLE_PG_CODES[code]} (run again)`);
+      await sleep(pause.duration);
     }
   }
 }

@@ -41,7 +41,7 @@ export const httpSeconds = new client.Histogram({
 
 export const dbReruns = new client.Counter({
   name: 'stayos_db_reruns_total',
-  help: 'Transactions run again at once after PostgreSQL aborted them for a deadlock (40P01) or a serialization failure (40001), by what they were',
+  help: 'Transactions run again after PostgreSQL aborted them for a deadlock (40P01) or a serialization failure (40001), by what they were',
   labelNames: ['what', 'code'] as const,
   registers: [registry],
 });

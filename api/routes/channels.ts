@@ -298,7 +298,7 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
       return { holds: await onConnection(request, id, async (c) => (await c.query(listHolds(id))).rows) };
     },
   );
-  // Approving sends the held cells as they are on the next pass; run again at once if PostgreSQL
+  // Approving sends the held cells as they are on the next pass; run again if PostgreSQL
   // aborts it for meeting a sync worker's finish or the CDC's marking on the same cells.
   app.post(
     '/api/v1/channels/:id/holds/:holdId/approve',
