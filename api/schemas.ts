@@ -20,7 +20,20 @@ export const idParams = z.object({ id: z.uuid() });
 export const holdParams = z.object({ id: z.uuid(), holdId: z.uuid() });
 
 // -- channel status -------------------------------------------------------------------------------
-export const channelsQuery = z.object({ property: propertyCode.optional() }).strict();
+export const healthFilter = z
+  .enum(['active', 'degraded', 'down', 'paused', 'closing', 'disabled', 'attention'])
+  .describe(
+    'a health, or attention: down, degraded or closing, or with open errors, unmapped rooms or rates, open overbookings, held cells or a change waiting over 5 minutes',
+  );
+export const channelsQuery = z
+  .object({
+    property: propertyCode.optional(),
+    status: healthFilter.optional(),
+    channel: channelCode.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100).describe('connections per page (1–500)'),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('connections to skip (the previous page’s nextOffset)'),
+  })
+  .strict();
 export const channelStatus = z
   .object({
     id: z.uuid(),
@@ -51,7 +64,30 @@ export const channelStatus = z
     heldCells: int.describe('cells a guardrail holds for approval (GET /api/v1/channels/:id/holds; docs/revenue-model.md)'),
   })
   .meta({ id: 'ChannelStatus' });
-export const channelList = z.object({ channels: z.array(channelStatus) });
+export const channelsSummaryQuery = z.object({ property: propertyCode.optional() }).strict();
+export const channelList = z.object({
+  channels: z
+    .array(channelStatus)
+    .describe('those needing attention first (down, closing, degraded, other problems), then paused, active, disabled; by property and channel'),
+  total: int.describe('connections the filter matches'),
+  nextOffset: int.nullable().describe('the offset of the next page; null on the last'),
+});
+export const channelSummary = z
+  .object({
+    connections: int,
+    attention: int.describe('connections needing attention (status=attention)'),
+    byHealth: z.record(z.string(), int).describe('connections per health (active, degraded, down, paused, closing, disabled)'),
+    pendingCells: int,
+    oldestPendingSeconds: int.nullable(),
+    openErrors: int,
+    unmapped: int,
+    openOverbookings: int,
+    heldCells: int,
+    requests1h: int,
+    failed1h: int,
+    bookings24h: int,
+  })
+  .meta({ id: 'ChannelSummary' });
 export const otaList = z
   .object({
     otas: z.array(

@@ -43,20 +43,31 @@ export async function onConnection<T>(
 }
 
 /**
- * Runs `fn` as each of the key's properties, one after the other (a key of many properties must
- * not take many pool connections at once from the pipeline sharing the pool; the dashboard polls),
- * or, given `connection`, only as the property that sees it (ERR_NOT_FOUND otherwise).
+ * Runs `fn` in one read-only transaction that sees every property in `properties` (default: all
+ * the key's), through the read-only portfolio policy of V1.26.0 (`app.current_property_ids`):
+ * row-level security still decides, and a key of a thousand hotels reads its list in one
+ * statement rather than in a thousand transactions (issue 19). Given `connection`, it reads as
+ * the one property that sees it instead (ERR_NOT_FOUND otherwise).
  */
-export async function asEachTenant<T>(
+export async function asPortfolio<T>(
   pool: Pool,
   principal: Principal,
   connection: string | undefined,
-  fn: (c: PoolClient, property: Property) => Promise<T>,
-): Promise<T[]> {
-  if (connection) return [await onConnection(pool, principal, connection, fn)];
-  const out: T[] = [];
-  for (const p of principal.properties) out.push(await asTenant(pool, principal, p.id, (c) => fn(c, p)));
-  return out;
+  fn: (c: PoolClient, codeOf: (propertyId: string) => string) => Promise<T>,
+  properties: readonly Property[] = principal.properties,
+): Promise<T> {
+  const codes = new Map(principal.properties.map((p) => [p.id, p.code]));
+  const codeOf = (id: string) => codes.get(id) ?? id;
+  if (connection) return onConnection(pool, principal, connection, (c) => fn(c, codeOf));
+  return withTransaction(pool, async (c) => {
+    await c.query('SET TRANSACTION READ ONLY');
+    await c.query(`SELECT set_config('app.current_property_ids', $1, true), set_config('app.current_user_id', $2, true)`, [
+      `{${properties.map((p) => p.id).join(',')}}`,
+      principal.userId,
+    ]);
+    await c.query('SET LOCAL ROLE authenticated_user');
+    return fn(c, codeOf);
+  });
 }
 
 /** ERR_FORBIDDEN unless the key may act on this property (its own role and the user's role there). */

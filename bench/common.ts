@@ -1,5 +1,7 @@
 /** Shared by the benchmarks: a fresh PostgreSQL (embedded, or BENCH_DATABASE_URL), machine facts, percentiles. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import readline from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -58,6 +60,11 @@ export const BENCH_OTA_ACCOUNTS = {
   booking: { clientId: 'bench-machine', clientSecret: 'bench-secret', hotel: '5550001' },
   expedia: { username: 'benchuser', password: 'bench-pass', hotel: '5550002' },
 } as const;
+
+/** The OTA hotel codes of bench:scale's hotels 1..n at each OTA (numeric, as both OTAs' ids are). */
+export function scaleHotels(channel: 'booking_com' | 'expedia', n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String((channel === 'booking_com' ? 6_000_000 : 7_000_000) + i + 1));
+}
 
 /** An OTA request as the sandbox process received it, for the replay baselines. */
 export interface CapturedRequest {
@@ -169,4 +176,26 @@ export async function benchProperty(pool: Pool, roomTypes: number, ratePlans: nu
     );
   }
   return p.id;
+}
+
+/** Starts bench/sandbox-process.ts (with this process's loader flags) and waits for its URL. */
+export async function startSandboxProcess(env: Record<string, string> = {}): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...process.execArgv, 'bench/sandbox-process.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench/sandbox-process.ts exited with ${code} before serving`)));
+  });
+  const { url } = JSON.parse(first) as { url: string };
+  return {
+    base: url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -13,12 +13,21 @@
  *     limits allow for what was sent (Expedia: 5,000 updates and 100 KB per message; Booking.com:
  *     our 1,000 messages per request).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import readline from 'node:readline';
 import axios from 'axios';
-import { BENCH_KEY, BENCH_OTA_ACCOUNTS, benchDatabase, benchProperty, cpuBetween, cpuSnapshot, machine, percentile, type CapturedRequest } from './common.ts';
+import {
+  BENCH_KEY,
+  BENCH_OTA_ACCOUNTS,
+  benchDatabase,
+  benchProperty,
+  cpuBetween,
+  cpuSnapshot,
+  machine,
+  percentile,
+  startSandboxProcess,
+  type CapturedRequest,
+} from './common.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPool, type Pool } from '../core/db.ts';
 import {
@@ -57,25 +66,6 @@ const requestsSent = async (pool: Pool, channel: string) =>
       [channel],
     )
   ).rows[0] as { n: number; attempts: number };
-
-/** Starts bench/sandbox-process.ts (with this process's loader flags) and waits for its URL. */
-async function startSandboxProcess(): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...process.execArgv, 'bench/sandbox-process.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const first = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench/sandbox-process.ts exited with ${code} before serving`)));
-  });
-  const { url } = JSON.parse(first) as { url: string };
-  return {
-    base: url,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 const stats = async (base: string, prefix: string) => (await axios.get<Record<string, number>>(`${base}${prefix}/_control/stats`)).data;
 

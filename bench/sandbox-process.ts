@@ -9,13 +9,20 @@
 import Fastify from 'fastify';
 import { z } from 'zod';
 import { createSandboxes } from '../connectors/sandboxes.ts';
-import { BENCH_OTA_ACCOUNTS, type CapturedRequest } from './common.ts';
+import { BENCH_OTA_ACCOUNTS, scaleHotels, type CapturedRequest } from './common.ts';
+import { otaRatesOf, otaRoomsOf } from './scale-seed.ts';
 
 async function main(): Promise<void> {
   const { booking, expedia } = BENCH_OTA_ACCOUNTS;
+  // bench:scale's hotels (BENCH_HOTELS=N): one provider account holding them all, at each OTA.
+  const many = Number(process.env.BENCH_HOTELS ?? 0);
   const sandboxes = createSandboxes({
-    bookingAccounts: [{ clientId: booking.clientId, clientSecret: booking.clientSecret, hotels: [booking.hotel] }],
-    expediaAccounts: [{ username: expedia.username, password: expedia.password, hotels: [expedia.hotel] }],
+    bookingAccounts: [{ clientId: booking.clientId, clientSecret: booking.clientSecret, hotels: [booking.hotel, ...scaleHotels('booking_com', many)] }],
+    expediaAccounts: [{ username: expedia.username, password: expedia.password, hotels: [expedia.hotel, ...scaleHotels('expedia', many)] }],
+    // Booking.com's catalogue of each scale hotel: its messages name no hotel, the room id does.
+    ...(many
+      ? { bookingProducts: Object.fromEntries(scaleHotels('booking_com', many).map((h, i) => [h, { rooms: otaRoomsOf(i + 1), rates: otaRatesOf(i + 1) }])) }
+      : {}),
   });
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   const captured: CapturedRequest[] = [];

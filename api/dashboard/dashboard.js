@@ -9,6 +9,9 @@ const KEY_ITEM = 'stayos.apiKey';
 const $ = (id) => document.getElementById(id);
 let chart;
 let timer;
+/** The page of connections shown: a health filter ('' all; null until the summary chose one), a channel, an offset. */
+const PAGE_SIZE = Math.min(500, Math.max(1, Math.trunc(Number(new URLSearchParams(location.search).get('pageSize'))) || 24)); // the API's 1–500
+const view = { status: null, channel: '', offset: 0 };
 
 // -- the key ----------------------------------------------------------------------------------
 function takeKeyFromUrl() {
@@ -289,29 +292,83 @@ async function parity(event) {
   }
 }
 
+// -- the summary and the page of connections -----------------------------------------------
+const HEALTHS = ['down', 'closing', 'degraded', 'paused', 'active', 'disabled'];
+function summaryOf(s) {
+  const chip = (label, status, cls) =>
+    el('button', { type: 'button', class: `chip ${cls}${view.status === status ? ' chosen' : ''}`, data: { status }, onclick: () => choose(status) }, label);
+  const parts = [
+    chip(`${s.attention} need attention`, 'attention', 'attention'),
+    ...HEALTHS.filter((h) => s.byHealth[h]).map((h) => chip(`${s.byHealth[h]} ${h}`, h, `health-${h}`)),
+    chip(`all ${s.connections}`, '', ''),
+    el(
+      'span',
+      { class: 'note' },
+      `${s.pendingCells} cells pending${s.oldestPendingSeconds != null ? ` (oldest ${s.oldestPendingSeconds} s)` : ''} · ${s.openErrors} open errors · ` +
+        `${s.unmapped} unmapped · ${s.openOverbookings} overbookings · ${s.heldCells} held · last hour ${s.requests1h} requests, ${s.failed1h} failed · ${s.bookings24h} bookings in 24 h`,
+    ),
+  ];
+  $('summary').replaceChildren(...parts);
+  $('summary').dataset.attention = String(s.attention);
+}
+function choose(status) {
+  view.status = status;
+  view.offset = 0;
+  $('filter-status').value = status;
+  refresh();
+}
+function pageQuery() {
+  const q = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(view.offset) });
+  if (view.status) q.set('status', view.status);
+  if (view.channel) q.set('channel', view.channel);
+  return q;
+}
+
 // -- refresh ----------------------------------------------------------------------------------
 async function refresh() {
   clearTimeout(timer);
   try {
-    if (!Object.keys(CHANNEL).length) CHANNEL = Object.fromEntries((await api('/api/v1/otas')).otas.map((o) => [o.code, o.name]));
-    const [{ channels }, history, cdc, { bookings }, { errors }] = await Promise.all([
-      api('/api/v1/channels'),
+    if (!Object.keys(CHANNEL).length) {
+      CHANNEL = Object.fromEntries((await api('/api/v1/otas')).otas.map((o) => [o.code, o.name]));
+      $('filter-channel').append(...Object.entries(CHANNEL).map(([code, name]) => el('option', { value: code }, name)));
+    }
+    const summary = await api('/api/v1/channels/summary');
+    // A few connections: all of them. Many: those needing attention first, if any (a choice the user makes stays).
+    if (view.status === null) view.status = summary.connections > PAGE_SIZE && summary.attention > 0 ? 'attention' : '';
+    $('filter-status').value = view.status;
+    const [page, history, cdc, { bookings }, { errors }] = await Promise.all([
+      api(`/api/v1/channels?${pageQuery()}`),
       api('/api/v1/history?hours=1'),
       api('/api/v1/cdc'),
       api('/api/v1/bookings?limit=15'),
       api('/api/v1/errors?hours=24&limit=20'),
     ]);
+    const { channels } = page;
     // Shown before drawing: the chart takes its width from the page.
     $('main').hidden = false;
     $('login').hidden = true;
+    summaryOf(summary);
     $('tiles').replaceChildren(...channels.map(tile));
+    // Past the end (the list shrank while this page was open): back to its last page.
+    if (!channels.length && page.total > 0) {
+      view.offset = Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE;
+      return refresh();
+    }
+    $('page-info').textContent = page.total ? `${view.offset + 1}–${view.offset + channels.length} of ${page.total}` : 'no connection matches';
+    $('page-prev').disabled = view.offset === 0;
+    $('page-next').disabled = page.nextOffset === null;
     errorsOf(errors);
     bookingsOf(bookings);
     cdcOf(cdc);
     drawChart(history);
+    // Parity compares one connection: those of the page shown (the one chosen stays while it is there).
     const select = $('parity-connection');
-    if (select.options.length !== channels.length) {
-      select.replaceChildren(...channels.map((c) => el('option', { value: c.id }, `${CHANNEL[c.channel] || c.channel} ${c.hotelCode}`)));
+    const ids = channels.map((c) => c.id).join();
+    if (select.dataset.ids !== ids) {
+      const chosen = select.value;
+      select.replaceChildren(...channels.map((c) => el('option', { value: c.id }, `${CHANNEL[c.channel] || c.channel} ${c.hotelCode} (${c.property})`)));
+      if (channels.some((c) => c.id === chosen)) select.value = chosen;
+      select.dataset.ids = ids;
     }
     $('refreshed').textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.refreshed = String(Date.now());
@@ -328,6 +385,20 @@ function start() {
   $('parity-from').value = today.toISOString().slice(0, 10);
   $('parity-to').value = new Date(today.getTime() + 13 * 86400000).toISOString().slice(0, 10);
   $('parity-form').addEventListener('submit', parity);
+  $('filter-status').addEventListener('change', () => choose($('filter-status').value));
+  $('filter-channel').addEventListener('change', () => {
+    view.channel = $('filter-channel').value;
+    view.offset = 0;
+    refresh();
+  });
+  $('page-prev').addEventListener('click', () => {
+    view.offset = Math.max(0, view.offset - PAGE_SIZE);
+    refresh();
+  });
+  $('page-next').addEventListener('click', () => {
+    view.offset += PAGE_SIZE;
+    refresh();
+  });
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
     localStorage.setItem(KEY_ITEM, $('key').value.trim());

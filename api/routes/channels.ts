@@ -1,10 +1,14 @@
 /**
- * The revenue team's view of its channels. `GET /api/v1/channels[?property=CODE]`: per connection
- * its health (active / degraded / down / paused, and why), last successful push, pending cells and
+ * The revenue team's view of its channels. `GET /api/v1/channels/summary`: connections per health
+ * and needing attention, with the totals behind them. `GET /api/v1/channels[?property=CODE]
+ * [&status=HEALTH|attention][&channel=…][&limit&offset]`: a page of connections, those needing
+ * attention first (api/sql/channels.ts), read over all the key's properties in one transaction
+ * (asPortfolio); per connection its health (active / degraded / down / paused, and why), last successful push, pending cells and
  * the age of the oldest, requests and failures in the last hour, open errors, unmapped room types
  * and rate plans, inbound bookings in the last 24 h and open overbookings. `GET
  * /api/v1/channels/:id`: the same, with the lists behind the counts. Reads the channel.channel_status
- * view as the tenant (api/tenant.ts), so another property's connection is a 404. Actions:
+ * view as the tenant (api/tenant.ts): row-level security decides, so another property's connection
+ * is a 404. Actions:
  * `POST /api/v1/channels/:id/full-sync|pause|resume|retry-errors`, each recorded and audited;
  * guardrail holds: `GET /api/v1/channels/:id/holds`, `POST /api/v1/channels/:id/holds/:holdId/approve`.
  */
@@ -32,6 +36,8 @@ import {
   channelDetail,
   channelList,
   channelsQuery,
+  channelsSummaryQuery,
+  channelSummary,
   otaList,
   fullSyncBody,
   holdList,
@@ -44,7 +50,8 @@ import { approveHold, listHolds, resolveHeldErrors } from '../../connectors/outb
 import { recordAction, retryErrors } from '../sql/actions.ts';
 import { connectionRoutes } from './connections.ts';
 import { activityRoutes } from './activity.ts';
-import { asTenant, onConnection as onTenantConnection } from '../tenant.ts';
+import { asPortfolio, onConnection as onTenantConnection } from '../tenant.ts';
+import { channelPage, channelSummary as channelSummarySql } from '../sql/channels.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,6 +82,14 @@ interface StatusRow {
   closing_for: string | null;
   pending_closures: number;
   held_cells: number;
+}
+
+const STATUS_TIMES = ['status_changed_at', 'last_success_at', 'retry_at', 'oldest_dirty_at'] as const;
+/** A channel_status row read back from JSON (api/sql/channels.ts): its timestamps as dates again. */
+function statusRowOf(j: Record<string, unknown>): StatusRow {
+  const r = { ...j } as Record<string, unknown>;
+  for (const k of STATUS_TIMES) r[k] = r[k] == null ? null : new Date(String(r[k]));
+  return r as unknown as StatusRow;
 }
 
 const HEALTH: Record<string, string> = { active: 'active', degraded: 'degraded', down: 'down', paused: 'paused', disabled: 'disabled' };
@@ -196,24 +211,50 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: doc(
         'channels',
-        'Every connection the key sees, with its health, pending cells, errors and bookings',
+        'The connections the key sees, a page at a time, those needing attention first, with their health, pending cells, errors and bookings',
         { querystring: channelsQuery, response: { 200: channelList } },
-        [401, 404],
+        [400, 401, 404],
       ),
     },
     async (request) => {
       const q = request.query as z.infer<typeof channelsQuery>;
-      const out = [];
-      for (const p of propertiesOf(request, q.property)) {
-        const rows = await asTenant(
-          app.pool,
-          request.principal!,
-          p.id,
-          async (c) => (await c.query<StatusRow>(`SELECT * FROM channel.channel_status ORDER BY channel_code, ota_hotel_code`)).rows,
-        );
-        out.push(...rows.map((r) => view(r, p.code)));
-      }
-      return { channels: out };
+      const {
+        rows: [page],
+      } = await asPortfolio(
+        app.pool,
+        request.principal!,
+        undefined,
+        (c) =>
+          c.query<{ total: number; rows: Array<Record<string, unknown>> }>(
+            channelPage({ status: q.status ?? null, channel: q.channel ?? null, limit: q.limit, offset: q.offset }),
+          ),
+        propertiesOf(request, q.property),
+      );
+      const codes = new Map(request.principal!.properties.map((p) => [p.id, p.code]));
+      const { total } = page!;
+      // Out of json_agg: timestamps come back as text; the view's types again.
+      const rows = page!.rows.map(statusRowOf);
+      return {
+        channels: rows.map((r) => view(r, codes.get(r.property_id) ?? r.property_id)),
+        total,
+        nextOffset: q.offset + rows.length < total ? q.offset + rows.length : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/channels/summary',
+    {
+      schema: doc(
+        'channels',
+        "The dashboard's first line: connections per health, how many need attention, and the pending cells, errors and holds behind them",
+        { querystring: channelsSummaryQuery, response: { 200: channelSummary } },
+        [400, 401, 404],
+      ),
+    },
+    async (request) => {
+      const q = request.query as z.infer<typeof channelsSummaryQuery>;
+      return asPortfolio(app.pool, request.principal!, undefined, async (c) => (await c.query(channelSummarySql())).rows[0], propertiesOf(request, q.property));
     },
   );
 

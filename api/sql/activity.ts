@@ -37,7 +37,7 @@ export function pendingNow(connectionId: string | null) {
 /** The latest inbound booking messages (never their bodies). */
 export function recentBookings(limit: number) {
   return {
-    text: `SELECT m.created_at AS "receivedAt", m.connection_id AS "connectionId", m.channel_code AS channel, c.ota_hotel_code AS "hotelCode",
+    text: `SELECT m.created_at AS "receivedAt", m.property_id AS "propertyId", m.connection_id AS "connectionId", m.channel_code AS channel, c.ota_hotel_code AS "hotelCode",
                   m.external_reservation_id AS "reservationId", m.message_type AS "messageType", m.outcome, m.error_message AS error
            FROM channel.inbound_messages m LEFT JOIN channel.channel_connections c ON c.id = m.connection_id
            WHERE m.created_at > now() - interval '7 days'
@@ -49,7 +49,7 @@ export function recentBookings(limit: number) {
 /** The error log: errors open now or resolved in the last `hours`, newest first (resolved ones say when). */
 export function errorLog(hours: number, connectionId: string | null, limit: number) {
   return {
-    text: `SELECT e.connection_id AS "connectionId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", e.severity, e.kind, e.error_code AS "errorCode",
+    text: `SELECT e.connection_id AS "connectionId", e.property_id AS "propertyId", c.channel_code AS channel, c.ota_hotel_code AS "hotelCode", e.severity, e.kind, e.error_code AS "errorCode",
                   e.ota_code AS "otaCode", e.message, e.occurrences, e.stay_from AS "stayFrom", e.stay_to AS "stayTo",
                   e.first_seen_at AS "firstSeenAt", e.last_seen_at AS "lastSeenAt", e.resolved_at AS "resolvedAt"
            FROM channel.sync_errors e JOIN channel.channel_connections c ON c.id = e.connection_id

@@ -117,7 +117,12 @@ export interface PassResult {
   cells: number;
   requests: number;
   stopped: boolean;
+  /** Another worker held the connection's sync lock: nothing was tried. */
+  notLocked?: boolean;
 }
+
+/** A connection with at least this many cells waiting is a backlog (a full sync, a resync), not a change (poll). */
+const BACKLOG_CELLS = 500;
 
 export class SyncWorker {
   readonly #o: WorkerOptions;
@@ -127,6 +132,29 @@ export class SyncWorker {
   readonly #recorded = new Map<string, number>(); // connection → when its last success was written
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
+  /** When each connection's last pass ended (the poll serves the longest-waiting first). */
+  readonly #lastServed = new Map<string, number>();
+  /** The last poll found more connections with work than free slots: passes yield after each push. */
+  #contended = false;
+  /** Backlogs: connections the poll saw with BACKLOG_CELLS waiting, or whose last push took as many. */
+  readonly #bulk = new Set<string>();
+  /** When a connection with a change (not a backlog) last waited. */
+  #changeSeenAt = -Infinity;
+  /**
+   * Backlogs pushed at once, at most (issue 19): a quarter of the slots while single changes come
+   * in (they waited in the last 30 s), so that on a saturated machine a change finds the CPU and
+   * PostgreSQL with room for its few statements; otherwise all but that quarter, which stays free
+   * for the next change (a resync of every hotel must not crawl through two slots).
+   */
+  get #bulkLimit(): number {
+    const quarter = Math.max(1, Math.floor(this.#o.concurrency / 4));
+    return performance.now() - this.#changeSeenAt < 30_000 ? quarter : Math.max(quarter, this.#o.concurrency - quarter);
+  }
+  #bulkInflight(): number {
+    let n = 0;
+    for (const id of this.#inflight.keys()) if (this.#bulk.has(id)) n++;
+    return n;
+  }
 
   constructor(options: WorkerOptions) {
     // Each pass holds a connection (the lock) and needs another for its queries.
@@ -160,18 +188,43 @@ export class SyncWorker {
     await Promise.allSettled(this.#inflight.values());
   }
 
-  /** Starts a pass for each connection with work, up to the concurrency. */
+  /**
+   * Starts a pass for each connection with work, up to the concurrency, those served longest ago
+   * first. Fairness between hotels (issue 19), as each pass costs the machine about the same
+   * whatever its size while a backlog's passes keep coming:
+   *  - when more connections wait than there are free slots, the passes in flight end after their
+   *    current push (`#contended`) and go to the back of the line: twenty hotels in full sync do
+   *    not keep a single change at another hotel waiting until they are done;
+   *  - backlogs (BACKLOG_CELLS or more waiting, known before their first push) take a quarter of
+   *    the slots while single changes come in, three quarters otherwise (`#bulkLimit`).
+   */
   async poll(): Promise<void> {
-    if (this.#inflight.size >= this.#o.concurrency) return;
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string }>(connectionsWithWork(channels, [...this.#inflight.keys()]));
-    for (const { id } of rows) {
-      if (this.#o.only && !this.#o.only.includes(id)) continue;
-      if (this.#inflight.has(id) || this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) continue;
+    const { rows } = await this.#o.pool.query<{ id: string; backlog: boolean }>(connectionsWithWork(channels, [...this.#inflight.keys()], BACKLOG_CELLS));
+    for (const r of rows) {
+      if (r.backlog) this.#bulk.add(r.id);
+      else this.#bulk.delete(r.id);
+    }
+    const waiting = rows
+      .filter(({ id }) => !this.#inflight.has(id) && (!this.#o.only || this.#o.only.includes(id)))
+      .sort((a, b) => (this.#lastServed.get(a.id) ?? 0) - (this.#lastServed.get(b.id) ?? 0));
+    const free = this.#o.concurrency - this.#inflight.size;
+    const changes = waiting.filter(({ id }) => !this.#bulk.has(id)).length;
+    if (changes) this.#changeSeenAt = performance.now();
+    let bulkRoom = this.#bulkLimit - this.#bulkInflight();
+    const startable = waiting.filter(({ id }) => !this.#bulk.has(id) || bulkRoom-- > 0);
+    this.#contended = startable.length > free;
+    for (const { id } of startable) {
+      if (this.#inflight.size >= this.#o.concurrency || this.#abort.signal.aborted) break;
       const pass = this.syncConnection(id)
-        .catch((err) => {
+        .catch((err): PassResult => {
           this.#o.log.error({ err, connection: id }, 'sync worker: pass failed; its cells stay dirty');
           return { cells: 0, requests: 0, stopped: true };
+        })
+        .then((r) => {
+          // Its place in the line moves only when it was served (another worker held its lock: not).
+          if (!r.notLocked) this.#lastServed.set(id, performance.now());
+          return r;
         })
         .finally(() => this.#inflight.delete(id));
       this.#inflight.set(id, pass);
@@ -195,7 +248,7 @@ export class SyncWorker {
               set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(channel.sync_lock_key($1)) AS ok`,
         [connectionId],
       );
-      if (!lock?.ok) return result;
+      if (!lock?.ok) return { ...result, notLocked: true };
       try {
         while (!this.#abort.signal.aborted && !broken) {
           const one = await this.#onePush(connectionId);
@@ -203,10 +256,16 @@ export class SyncWorker {
           result.requests += one.requests;
           if (one.stopped || one.cells === 0) {
             result.stopped = one.stopped;
+            this.#bulk.delete(connectionId); // drained (or stopped): its next change is a change
             // The queue drained: a resync StayOS started for this connection is over.
             if (!one.stopped) await this.#o.pool.query(resolveDrainedResyncs(connectionId));
             break;
           }
+          if (one.cells >= Math.min(this.#o.batchSize, BACKLOG_CELLS)) this.#bulk.add(connectionId);
+          else this.#bulk.delete(connectionId);
+          // Other connections wait for a slot, or more backlogs run than their share: to the back
+          // of the line (poll).
+          if (this.#contended || (this.#bulk.has(connectionId) && this.#bulkInflight() > this.#bulkLimit)) break;
         }
       } finally {
         if (!broken) await lockClient.query(`SELECT pg_advisory_unlock(channel.sync_lock_key($1))`, [connectionId]);

@@ -125,16 +125,18 @@ describe('GET /api/v1/channels', () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/channels', headers: bearer(keyA) });
     expect(res.statusCode).toBe(200);
     const { channels } = res.json();
-    expect(channels.map((c: { channel: string }) => c.channel)).toEqual(['booking_com', 'expedia']);
+    // Those needing attention first (Expedia: an unmapped room), then by channel.
+    expect(channels.map((c: { channel: string }) => c.channel)).toEqual(['expedia', 'booking_com']);
     const { rows: pending } = await pool.query(
       `SELECT c.channel_code, count(d.*)::int AS n FROM channel.channel_connections c
       LEFT JOIN channel.ari_dirty_cells d ON d.connection_id = c.id AND d.deleted_at IS NULL WHERE c.property_id = $1 GROUP BY 1 ORDER BY 1`,
       [demoId],
     );
-    for (const [i, c] of channels.entries()) {
-      expect(c).toMatchObject({ property: 'DEMO', health: { status: 'active' }, pending: { cells: pending[i].n }, lastHour: { requests: 0, failed: 0 } });
+    for (const c of channels) {
+      const n = pending.find((p) => p.channel_code === c.channel).n;
+      expect(c).toMatchObject({ property: 'DEMO', health: { status: 'active' }, pending: { cells: n }, lastHour: { requests: 0, failed: 0 } });
     }
-    expect(channels[1]).toMatchObject({ unmapped: 1, openOverbookings: 0, inboundBookings24h: 0 });
+    expect(channels[0]).toMatchObject({ unmapped: 1, openOverbookings: 0, inboundBookings24h: 0 });
     expect(channels.some((c: { id: string }) => c.id === otherConn)).toBe(false);
   });
 

@@ -88,8 +88,15 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     const tiles = await page.$$eval('.tile', (ts) =>
       ts.map((t) => ({ id: t.getAttribute('data-connection-id'), health: t.getAttribute('data-health'), text: t.textContent })),
     );
-    const { rows } = await db.current.pool.query(`SELECT id, status FROM channel.channel_connections ORDER BY channel_code`);
+    // Those needing attention first: Expedia is down, Booking.com holds cells; then the rest by channel.
+    const { rows } = await db.current.pool.query(
+      `SELECT id, status FROM channel.channel_connections ORDER BY CASE channel_code WHEN 'expedia' THEN 0 WHEN 'booking_com' THEN 1 ELSE 2 END, channel_code`,
+    );
     expect(tiles.map((t) => [t.id, t.health])).toEqual(rows.map((r) => [r.id, r.status]));
+    // The summary line comes first: every connection counted by health, and those needing attention.
+    expect(await page.textContent('#summary')).toContain(`2 need attention`);
+    expect(await page.textContent('#summary')).toContain(`1 down`);
+    expect(await page.textContent('#summary')).toContain(`all ${rows.length}`);
     expect(tiles.find((t) => t.id === ids.expedia)!.text).toContain('HTTP 503');
     const pending = (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.ari_dirty_cells WHERE connection_id = $1`, [ids.booking_com])).rows[0]
       .n;
@@ -103,8 +110,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     expect(await page.$$eval('#errors tbody tr', (rows) => rows.map((r) => r.textContent))).toEqual([expect.stringMatching(/expedia: HTTP 503.*open$/)]);
     expect(await page.textContent('#cdc')).toMatch(/^CDC stopped · lag [\d.]+ [kM]?B · – events\/s · WAL reserved$/); // a slot nobody streams from
 
-    // The rules: the PMS rate beside the effective one (+10 %).
-    expect(await page.$$eval('#parity tbody .ruled', (r) => r.length)).toBeGreaterThan(0);
+    // The rules: the PMS rate beside the effective one (+10 %), on Booking.com's parity (the first
+    // connection listed, Expedia, needs attention and has no rules).
+    await page.selectOption('#parity-connection', ids.booking_com!);
+    await page.click('#parity-form button[type=submit]');
+    await waitFor(async () => (await page.$$eval('#parity tbody .ruled', (r) => r.length)) > 0, { what: "Booking.com's parity with its markup" });
     // FAM is priced per guest (the demo): its rows show a price per number of guests.
     const famCodes = DEMO_CONNECTIONS.map((c) => `/ ${c.rateCodes.FAM!}`);
     const parityRows = await page.$$eval('#parity tbody tr', (trs) => trs.map((r) => r.textContent ?? ''));
@@ -143,6 +153,27 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard (headless Chromium)', () =>
     expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(foreign).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  it('many hotels: more connections than a page shows those needing attention first, and pages through the rest', async () => {
+    // A page of one connection stands for a portfolio larger than a page (?pageSize=1).
+    const page = await browser.newPage();
+    await page.goto(`${base}/?refresh=60000&pageSize=1#key=${key}`);
+    await page.waitForSelector('.tile[data-health]');
+    // Now (the test above paused Booking.com and approved its hold): only Expedia (down) needs attention.
+    expect(await page.$eval('#filter-status', (e) => (e as unknown as { value: string }).value)).toBe('attention');
+    expect(await page.$$eval('.tile', (ts) => ts.map((t) => t.getAttribute('data-connection-id')))).toEqual([ids.expedia]);
+    expect(await page.textContent('#page-info')).toBe('1–1 of 1');
+    expect(await page.isDisabled('#page-next')).toBe(true);
+    // All of them, a page at a time, in the documented order: down, then paused.
+    const all = (await db.current.pool.query(`SELECT count(*)::int AS n FROM channel.channel_connections`)).rows[0].n;
+    await page.click('#summary .chip[data-status=""]');
+    await waitFor(async () => (await page.textContent('#page-info')) === `1–1 of ${all}`, { what: 'all connections listed' });
+    expect(await page.$$eval('.tile', (ts) => ts.map((t) => t.getAttribute('data-connection-id')))).toEqual([ids.expedia]);
+    await page.click('#page-next');
+    await waitFor(async () => (await page.textContent('#page-info')) === `2–2 of ${all}`, { what: 'the second page' });
+    expect(await page.$$eval('.tile', (ts) => ts.map((t) => t.getAttribute('data-connection-id')))).toEqual([ids.booking_com]);
+    await page.close();
   });
 
   it('without a key it asks for one, and a wrong key is refused on the page', async () => {

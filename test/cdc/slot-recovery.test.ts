@@ -126,6 +126,8 @@ describe('a replication slot lost, dropped or failed over (issue 15, defect 3)',
     const before = await counted('slot_lost');
 
     await start();
+    // The resync runs once the new slot exists, beside its streaming: wait for both, as the other cases do.
+    await waitFor(async () => (await incidents()).some((i) => i.kind === 'slot_lost' && i.resynced), { what: 'the loss healed', timeoutMs: 30_000 });
     await waitFor(async () => (await slot())?.active && (await slot()).wal_status !== 'lost', { what: 'a new slot streaming', timeoutMs: 30_000 });
     expect(await incidents()).toEqual([expect.objectContaining({ kind: 'slot_lost', resynced: true })]);
     expect((await incidents())[0].detail).toContain('invalidated (wal_status lost');

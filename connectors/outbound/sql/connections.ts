@@ -7,16 +7,36 @@
  * Connections of these channels with cells to push now: not paused (unless being closed) or
  * disabled, breaker closed (retry_at passed), and an OTA target to close, or a cell waiting — or
  * only claimed cells whose worker is gone (nobody holds the connection's sync lock:
- * channel.sync_lock_held) and quiet for the grace (sync.ts claimCells). One index probe per connection, newest cell
- * first: the oldest entries of the claim index are the ones a pass has claimed or just deleted
- * (dead until vacuumed), and a probe from that end walked past thousands of them during a full
- * sync. Except `busy`, the connections this worker is pushing already: their pass loops until
- * nothing is left.
+ * channel.sync_lock_held) and quiet for the grace (sync.ts claimCells). Except `busy`, the
+ * connections this worker is pushing already: their pass loops until nothing is left.
+ *
+ * Run ten times a second by every worker, so it must cost nothing when nothing waits, however many
+ * connections there are (issue 19: probing each of 2,000 connections kept PostgreSQL busy at
+ * idle). It starts from what has work: the connections that have dirty cells, found by a loose
+ * index scan of the claim index (one probe per such connection, none when the table is empty),
+ * those with a pending OTA closure and those being closed (partial indexes). Each candidate is then
+ * checked as before, one index probe per condition, newest cell first: the oldest entries of the
+ * claim index are the ones a pass has claimed or just deleted (dead until vacuumed), and a probe
+ * from that end walked past thousands of them during a full sync.
  */
-export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = []) {
+export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = [], backlogCells = 500) {
   return {
     text: `
-SELECT c.id FROM channel.channel_connections c
+WITH RECURSIVE dirty AS (
+  (SELECT d.connection_id FROM channel.ari_dirty_cells d ORDER BY d.connection_id DESC, d.first_dirty_at DESC LIMIT 1)
+  UNION ALL
+  SELECT (SELECT d.connection_id FROM channel.ari_dirty_cells d WHERE d.connection_id < dirty.connection_id
+          ORDER BY d.connection_id DESC, d.first_dirty_at DESC LIMIT 1)
+  FROM dirty WHERE dirty.connection_id IS NOT NULL),
+candidates AS (
+  SELECT connection_id AS id FROM dirty WHERE connection_id IS NOT NULL
+  UNION SELECT o.connection_id FROM channel.ota_closures o WHERE o.finished_at IS NULL AND o.deleted_at IS NULL
+  UNION SELECT c.id FROM channel.channel_connections c WHERE c.closing_for IS NOT NULL AND c.deleted_at IS NULL)
+SELECT c.id,
+       -- a backlog (a full sync, a resync): more cells wait than a single change makes
+       EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+               AND d.held_by IS NULL OFFSET $3 - 1) AS backlog
+FROM candidates k JOIN channel.channel_connections c ON c.id = k.id
 LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
 WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <> 'disabled' AND (c.status <> 'paused' OR c.closing_for IS NOT NULL)
   AND c.id <> ALL ($2::uuid[])
@@ -25,11 +45,13 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <>
                AND (o.retry_at IS NULL OR o.retry_at <= now()))
        -- being closed, with every closure finished: to be disabled or deleted now
        OR (c.closing_for IS NOT NULL AND NOT EXISTS (SELECT 1 FROM channel.ota_closures o WHERE o.connection_id = c.id AND o.finished_at IS NULL AND o.deleted_at IS NULL))
-       OR EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
-               ORDER BY d.first_dirty_at DESC LIMIT 1)
+       -- a cell to send (not one held for approval), unless another worker is pushing the connection
+       OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+                   AND d.held_by IS NULL ORDER BY d.first_dirty_at DESC LIMIT 1)
+           AND NOT channel.sync_lock_held(c.id))
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
            AND NOT channel.sync_lock_held(c.id)))`,
-    values: [channels, busy],
+    values: [channels, busy, backlogCells],
   };
 }
 
