@@ -48,26 +48,19 @@ const common = {
 const SERIAL = [
   'test/app/cli.test.ts',
   'test/app/dashboard.test.ts',
-  'test/app/pii-keys.test.ts',
   'test/connectors/cli.test.ts',
   'test/connectors/convergence.test.ts',
   'test/connectors/coalescing.test.ts',
   'test/connectors/fairness.test.ts',
   'test/connectors/sync-worker.test.ts',
-  'test/connectors/google-hotels.test.ts',
-  'test/connectors/guardrails.test.ts',
   'test/connectors/lock-order.test.ts',
   'test/connectors/worker-liveness.test.ts',
-  'test/connectors/ota-answers.test.ts',
-  'test/connectors/booking-reservations.test.ts',
   'test/cdc/resilience.test.ts',
   'test/cdc/pubsub.test.ts',
   'test/cdc/crash-safety.test.ts',
   'test/cdc/slot-recovery.test.ts',
   'test/inbound/idempotency.test.ts',
   'test/inbound/crash.test.ts',
-  'test/inbound/expedia-webhook.test.ts',
-  'test/schema/migrations.test.ts',
 ];
 
 export default defineConfig({

@@ -13,7 +13,7 @@
  *  5. memory (RSS) of StayOS, the sandboxes and PostgreSQL's processes over a steady run with a
  *     change a second (target: flat).
  * Options: --hotels N (default 1000), --days N (365), --fair N (20), --minutes M (10, phase 5),
- * --ci (100 hotels × 60 days, 10 Expedia connections in full sync, a 30-second phase 5: under 2
+ * --ci (100 hotels × 60 days, 10 Expedia connections in full sync, a 20-second phase 5: under 2
  * minutes; compares each figure with bench/scale-reference.json and exits 1 when one is more than
  * 2× worse).
  * Writes bench/out/scale.json (or scale-ci.json).
@@ -49,7 +49,7 @@ const CI = !!opts.ci;
 const DAYS = opts.days ?? (CI ? 60 : 365);
 const HOTELS = opts.hotels ?? (CI ? 100 : 1000);
 const FAIR = Math.min(opts.fair ?? (CI ? 10 : 20), Math.floor(HOTELS / 2));
-const MEMORY_SECONDS = opts.minutes !== undefined ? opts.minutes * 60 : CI ? 30 : 600;
+const MEMORY_SECONDS = opts.minutes !== undefined ? opts.minutes * 60 : CI ? 20 : 600;
 const SAMPLES = opts.samples ?? (CI ? 25 : 100);
 const IDLE_SECONDS = CI ? 10 : 30;
 
@@ -299,14 +299,14 @@ async function main(): Promise<void> {
 
     // 3. Fairness: FAIR hotels in full sync (both connections), single changes elsewhere meanwhile.
     // Booking.com takes no full sync shorter than 365 days: the CI form full-syncs Expedia only,
-    // over 200 nights (past the seeded ones a night is sent closed: still a cell to send), so that
+    // over 150 nights (past the seeded ones a night is sent closed: still a cell to send), so that
     // each is several pushes and the backlogs outnumber the worker's slots.
     const { rows: fairConns } = await pool.query<{ id: string }>(
       `SELECT id FROM channel.channel_connections WHERE property_id = ANY ($1::uuid[]) AND (channel_code = 'expedia' OR $2::int >= 365)`,
       [fairHotels, DAYS],
     );
     const syncStarted = performance.now();
-    await Promise.all(fairConns.map((c) => requestFullSync(pool, c.id, CI ? 200 : DAYS)));
+    await Promise.all(fairConns.map((c) => requestFullSync(pool, c.id, CI ? 150 : DAYS)));
     const fairMs: number[] = [];
     const stillSyncing = async () =>
       (await pool.query(`SELECT 1 FROM channel.ari_dirty_cells WHERE connection_id = ANY ($1::uuid[]) LIMIT 1`, [fairConns.map((c) => c.id)])).rowCount! > 0;

@@ -61,7 +61,8 @@ describe('a sync worker that dies mid-push (issue 15, defect 2)', () => {
     await waitFor(() => server.expedia.inFlight(hotel) === 1, { what: 'the slow push in flight' });
     const { rows: before } = await pool.query(`SELECT id, claim_id FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL ORDER BY id`);
     expect(before.length).toBe(100);
-    expect(await other.syncConnection(ids.expedia!)).toEqual({ cells: 0, requests: 0, stopped: false });
+    // The other worker does not get the connection's lock: it tries nothing (and says so: its poll keeps its place in line).
+    expect(await other.syncConnection(ids.expedia!)).toEqual({ cells: 0, requests: 0, stopped: false, notLocked: true });
     expect((await pool.query(`SELECT id, claim_id FROM channel.ari_dirty_cells WHERE claimed_at IS NOT NULL ORDER BY id`)).rows).toEqual(before);
     server.expedia.faults.set({});
     await pass;
