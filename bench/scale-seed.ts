@@ -16,8 +16,10 @@ export const ratePlansOf = (i: number) => 1 + ((i * 31) % 5);
  * The OTA room and rate ids of hotel `i`: unique across hotels, as Booking.com's are (its ARI
  * messages name no hotel: the room id tells which, connectors/booking-com/sandbox-ari.ts #hotelOf).
  */
-export const otaRoomsOf = (i: number) => Array.from({ length: roomTypesOf(i) }, (_, n) => String(1_000_000 + i * 100 + n + 1));
-export const otaRatesOf = (i: number) => Array.from({ length: ratePlansOf(i) }, (_, n) => String(2_000_000 + i * 10 + n + 1));
+const ROOM_ID = { base: 1_000_000, perHotel: 100 };
+const RATE_ID = { base: 2_000_000, perHotel: 10 };
+export const otaRoomsOf = (i: number) => Array.from({ length: roomTypesOf(i) }, (_, n) => String(ROOM_ID.base + i * ROOM_ID.perHotel + n + 1));
+export const otaRatesOf = (i: number) => Array.from({ length: ratePlansOf(i) }, (_, n) => String(RATE_ID.base + i * RATE_ID.perHotel + n + 1));
 
 export interface SeededScale {
   hotels: number;
@@ -27,6 +29,8 @@ export interface SeededScale {
 
 export async function seedScale(pool: Pool, o: { hotels: number; days: number; sandboxBase: string }): Promise<SeededScale> {
   const t0 = performance.now();
+  // Sizes from roomTypesOf/ratePlansOf, the formula the sandbox's catalogue uses too.
+  const sizes = Array.from({ length: o.hotels }, (_, k) => ({ roomTypes: roomTypesOf(k + 1), ratePlans: ratePlansOf(k + 1) }));
   const c = await pool.connect();
   try {
     // Seeding data, not changing it: no audit rows, no per-row checks of what this statement
@@ -41,7 +45,8 @@ export async function seedScale(pool: Pool, o: { hotels: number; days: number; s
     const scale = `SELECT p.id, substr(p.code, 2)::int AS i FROM property_mgmt.properties p WHERE p.code ~ '^S[0-9]{5}$'`;
     await c.query(
       `INSERT INTO property_mgmt.room_types (property_id, code, name, max_occupancy)
-       SELECT s.id, 'RT' || n, 'Type ' || n, 2 FROM (${scale}) s, generate_series(1, 3 + (s.i * 7919) % 18) n`,
+       SELECT s.id, 'RT' || n, 'Type ' || n, 2 FROM (${scale}) s, generate_series(1, ($1::int[])[s.i]) n`,
+      [sizes.map((z) => z.roomTypes)],
     );
     await c.query(
       `INSERT INTO property_mgmt.rooms (property_id, room_type_id, number)
@@ -49,7 +54,8 @@ export async function seedScale(pool: Pool, o: { hotels: number; days: number; s
     );
     await c.query(
       `INSERT INTO property_mgmt.rate_plans (property_id, code, name, currency)
-       SELECT s.id, 'RP' || n, 'Plan ' || n, 'EUR' FROM (${scale}) s, generate_series(1, 1 + (s.i * 31) % 5) n`,
+       SELECT s.id, 'RP' || n, 'Plan ' || n, 'EUR' FROM (${scale}) s, generate_series(1, ($1::int[])[s.i]) n`,
+      [sizes.map((z) => z.ratePlans)],
     );
     // A weekly pattern: a rate changes from night to night, as revenue teams set them.
     await c.query(
@@ -76,9 +82,10 @@ export async function seedScale(pool: Pool, o: { hotels: number; days: number; s
     );
     await c.query(
       `INSERT INTO channel.channel_mappings (connection_id, property_id, room_type_id, rate_plan_id, ota_room_code, ota_rate_code)
-       SELECT cn.id, cn.property_id, rt.id, rp.id, (1000000 + s.i * 100 + substr(rt.code, 3)::int)::text, (2000000 + s.i * 10 + substr(rp.code, 3)::int)::text
+       SELECT cn.id, cn.property_id, rt.id, rp.id, ($1::int + s.i * $2::int + substr(rt.code, 3)::int)::text, ($3::int + s.i * $4::int + substr(rp.code, 3)::int)::text
        FROM (${scale}) s JOIN channel.channel_connections cn ON cn.property_id = s.id
        JOIN property_mgmt.room_types rt ON rt.property_id = s.id JOIN property_mgmt.rate_plans rp ON rp.property_id = s.id`,
+      [ROOM_ID.base, ROOM_ID.perHotel, RATE_ID.base, RATE_ID.perHotel],
     );
     // In sync: what a finished full sync leaves, one acknowledgement per cell (5 rooms free, the
     // night's rate, no restriction, open).

@@ -218,27 +218,26 @@ export async function channelRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const q = request.query as z.infer<typeof channelsQuery>;
-      const {
-        rows: [page],
-      } = await asPortfolio(
+      return asPortfolio(
         app.pool,
         request.principal!,
         undefined,
-        (c) =>
-          c.query<{ total: number; rows: Array<Record<string, unknown>> }>(
+        async (c, codeOf) => {
+          const {
+            rows: [page],
+          } = await c.query<{ total: number; rows: Array<Record<string, unknown>> }>(
             channelPage({ status: q.status ?? null, channel: q.channel ?? null, limit: q.limit, offset: q.offset }),
-          ),
+          );
+          // Out of json_agg: timestamps come back as text; the view's types again.
+          const rows = page!.rows.map(statusRowOf);
+          return {
+            channels: rows.map((r) => view(r, codeOf(r.property_id))),
+            total: page!.total,
+            nextOffset: q.offset + rows.length < page!.total ? q.offset + rows.length : null,
+          };
+        },
         propertiesOf(request, q.property),
       );
-      const codes = new Map(request.principal!.properties.map((p) => [p.id, p.code]));
-      const { total } = page!;
-      // Out of json_agg: timestamps come back as text; the view's types again.
-      const rows = page!.rows.map(statusRowOf);
-      return {
-        channels: rows.map((r) => view(r, codes.get(r.property_id) ?? r.property_id)),
-        total,
-        nextOffset: q.offset + rows.length < total ? q.offset + rows.length : null,
-      };
     },
   );
 

@@ -29,8 +29,9 @@ export interface ChannelFilter {
 }
 
 /**
- * One page of channel_status rows (`row` is a JSON object, `null` when the page is past the end),
- * with the number of rows the filter matches (`total`, given even when the page is empty).
+ * One page of channel_status rows (`rows`, a JSON array: `[]` past the end), with the number of
+ * rows the filter matches (`total`, given even when the page is empty). One row out, so the view
+ * is computed once for both.
  */
 export function channelPage(f: ChannelFilter) {
   return {
