@@ -239,7 +239,11 @@ async function main(): Promise<void> {
   try {
     console.log(`seeding ${HOTELS} hotels × ${DAYS} days …`);
     const seeded = await seedScale(pool, { hotels: HOTELS, days: DAYS, sandboxBase: sandbox.base });
-    console.log(`seeded ${seeded.cellsPerOta.toLocaleString('en')} cells per OTA in ${seeded.seconds.toFixed(1)} s`);
+    console.log(
+      `seeded ${seeded.cellsPerOta.toLocaleString('en')} cells per OTA in ${seeded.seconds.toFixed(1)} s (${Object.entries(seeded.steps)
+        .map(([k, v]) => `${k} ${v} s`)
+        .join(', ')})`,
+    );
     const { rows: props } = await pool.query<{ id: string; code: string }>(
       `SELECT id, code FROM property_mgmt.properties WHERE code ~ '^S[0-9]{5}$' ORDER BY code`,
     );
@@ -408,6 +412,7 @@ async function main(): Promise<void> {
       connections: HOTELS * 2,
       cellsPerOta: seeded.cellsPerOta,
       seedSeconds: +seeded.seconds.toFixed(1),
+      seedSteps: seeded.steps,
       idle,
       roundTrip: trips,
       singleChange: singleLatency,

@@ -35,16 +35,26 @@ interface Account {
   authUrl: string;
 }
 
-function accountOf(ctx: TokenContext): Account | StayosError {
-  const creds = ctx.connection.credentials as { client_id?: unknown; client_secret?: unknown } | null;
+function accountOf(connection: TokenContext['connection']): Account | StayosError {
+  const creds = connection.credentials as { client_id?: unknown; client_secret?: unknown } | null;
   if (typeof creds?.client_id !== 'string' || typeof creds?.client_secret !== 'string') {
     return new StayosError('ERR_OTA_AUTH', 'booking_com: the connection has no client_id/client_secret credentials');
   }
-  const authUrl = canonicalUrl(String(ctx.connection.settings.auth_url ?? BOOKING_AUTH_URL));
+  const authUrl = canonicalUrl(String(connection.settings.auth_url ?? BOOKING_AUTH_URL));
   // The key is the whole account: the auth URL (the same account at a sandbox and at Booking.com
   // are two), the client id and the secret. Without the secret, a tenant that knew another's client
   // id would be handed that account's cached token.
   return { hash: tokenAccountKey(authUrl, creds.client_id, creds.client_secret), clientId: creds.client_id, clientSecret: creds.client_secret, authUrl };
+}
+
+/**
+ * The key of the connection's machine account (as `channel.ota_tokens` keys its token), or null
+ * when its credentials are incomplete. The reservation poller polls once per account and queue
+ * host, and routes each reservation to the account's connection of that hotel.
+ */
+export function accountKeyOf(connection: TokenContext['connection']): string | null {
+  const account = accountOf(connection);
+  return account instanceof StayosError ? null : account.hash;
 }
 
 /**
@@ -72,7 +82,7 @@ export function tokenAccountKey(authUrl: string, clientId: string, clientSecret:
  * Booking.com's own token to Booking.com, a sandbox's to that sandbox.
  */
 export async function bookingToken(ctx: TokenContext, forUrl: string): Promise<string> {
-  const account = accountOf(ctx);
+  const account = accountOf(ctx.connection);
   if (account instanceof StayosError) throw account;
   assertOutboundUrl('booking_com', account.authUrl);
   if (!tokenMaySendTo(account.authUrl, forUrl)) {
@@ -173,7 +183,7 @@ async function logExchange(ctx: TokenContext, error: StayosError | null, duratio
 
 /** The OTA refused the token (401 on a request): forget it, so the next call exchanges anew. */
 export async function forgetToken(ctx: TokenContext): Promise<void> {
-  const account = accountOf(ctx);
+  const account = accountOf(ctx.connection);
   if (!(account instanceof StayosError)) await ctx.pool.query(dropToken(account.hash));
 }
 

@@ -1,8 +1,17 @@
 /**
- * Booking.com reservations are pulled, not pushed: for each Booking.com connection, every poll
- * interval (~20 s), `GET …/OTA_HotelResNotif` (new bookings) then `GET …/OTA_HotelResModifyNotif`
- * (modifications and cancellations), each reservation ingested in its own transaction
- * (inbound/deliver.ts), then acknowledged.
+ * Booking.com reservations are pulled, not pushed: every poll interval (~20 s), `GET
+ * …/OTA_HotelResNotif` (new bookings) then `GET …/OTA_HotelResModifyNotif` (modifications and
+ * cancellations), each reservation ingested in its own transaction (inbound/deliver.ts), then
+ * acknowledged.
+ *
+ * One poll per queue, not per hotel: Booking.com keeps one queue per provider and asks for one GET
+ * per twenty seconds, with `hotel_ids` used "sparingly and only while retrieving reservations
+ * immediately after an unexpected outage" (developers.booking.com/connectivity/docs/
+ * reservations-api/retrieving-new-reservations-ota). So the live connections are grouped by
+ * machine account and reservations host (the token's identity: `accountKeyOf`), each group is polled
+ * without `hotel_ids`, and each reservation goes to the group's connection of the hotel it names.
+ * A reservation for a hotel no connection of the group has (disabled here, or not connected) is
+ * left queued: Booking.com e-mails it to the hotel after 30 minutes, as before any connection.
  *
  * The invariant: a reservation is acknowledged only after its transaction committed. So:
  *  - a poll that fails (5xx, timeout, a body that is not the protocol) waits for the next poll;
@@ -19,11 +28,11 @@ import type { Pool } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { deliver, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
-import { parseReservation } from '../opentravel/reservation.ts';
+import { parseReservation, reservationHotelCode } from '../opentravel/reservation.ts';
 import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../outbound/sql/sync.ts';
 import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../outbound/sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
-import { bookingToken, forgetToken, type TokenContext } from './auth.ts';
+import { accountKeyOf, bookingToken, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
 
 export interface PollerOptions {
@@ -65,33 +74,39 @@ export class BookingReservationPoller {
     await this.#loop;
   }
 
-  /** One round over every live Booking.com connection (the loop's body; tests call it directly). */
+  /** One round over every live Booking.com connection, a poll per queue (the loop's body; tests call it directly). */
   async pollOnce(): Promise<PollResult[]> {
     const { rows } = await this.#o.pool.query<InboundConnection>(connectionsOfChannel('booking_com'));
     const results: PollResult[] = [];
-    for (const c of rows) {
+    for (const group of queuesOf(rows)) {
       if (this.#abort.signal.aborted) break;
       const lock = await this.#o.pool.connect();
       try {
-        // Another process polls this connection now: its turn, not ours.
-        if (!(await lock.query<{ locked: boolean }>(pollLock(c.id))).rows[0]?.locked) continue;
+        // Another process polls this queue now: its turn, not ours.
+        if (!(await lock.query<{ locked: boolean }>(pollLock(group.key))).rows[0]?.locked) continue;
         try {
+          const ids = group.connections.map((c) => c.id);
           // Polled by another replica within the interval (or in Booking.com's pause after an
-          // acknowledgement): not due. One poll per interval per hotel, however many replicas.
-          if (!(await lock.query(claimReservationPoll(c.id, c.propertyId, this.#o.intervalMs))).rowCount) continue;
+          // acknowledgement): not due. One poll per interval per queue, however many replicas.
+          const claim = claimReservationPoll(
+            ids,
+            group.connections.map((c) => c.propertyId),
+            this.#o.intervalMs,
+          );
+          if (!(await lock.query(claim)).rowCount) continue;
           let fetched = true;
           for (const queue of ['new', 'modify'] as const) {
-            const r = await this.#pollQueue(c, queue);
-            results.push(r);
+            const r = await this.#pollQueue(group, queue);
+            results.push(...r.results);
             if (r.error) {
               fetched = false;
               break; // the next poll tries again
             }
           }
           // Both queues answered: a problem of fetching them (recorded by #pollQueue) is over.
-          if (fetched && !this.#abort.signal.aborted) await this.#o.pool.query(resolveReservationPolling(c.id));
+          if (fetched && !this.#abort.signal.aborted) await this.#o.pool.query(resolveReservationPolling(ids));
         } finally {
-          await lock.query(pollUnlock(c.id));
+          await lock.query(pollUnlock(group.key));
         }
       } finally {
         lock.release();
@@ -111,25 +126,33 @@ export class BookingReservationPoller {
     }
   }
 
-  async #pollQueue(c: InboundConnection, queue: ReservationQueueName): Promise<PollResult> {
+  async #pollQueue(group: Queue, queue: ReservationQueueName): Promise<{ results: PollResult[]; error?: string }> {
     const q = RESERVATION_QUEUES[queue];
-    const result: PollResult = { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false };
+    const results = new Map(
+      group.connections.map((c) => [c.id, { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false } as PollResult]),
+    );
+    const all = (error?: string) => {
+      for (const r of results.values()) r.error = error;
+      return { results: [...results.values()], error };
+    };
+    // One account, one token: the group's first connection speaks for it (and logs its exchanges).
+    const lead = group.connections[0]!;
     const ctx: TokenContext = {
       pool: this.#o.pool,
       signal: this.#abort.signal,
-      connection: c,
+      connection: lead,
       settings: { timeoutMs: this.#o.timeoutMs },
       logRequest: async (e) =>
-        (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: c.id, propertyId: c.propertyId, channel: c.channel }))).rows[0]?.id ??
-        null,
+        (await this.#o.pool.query<{ id: string }>(insertSyncLog({ ...e, connectionId: lead.id, propertyId: lead.propertyId, channel: lead.channel }))).rows[0]
+          ?.id ?? null,
     };
     // Reservations come from Booking.com's PCI host, not the ARI one (the connection's reservations_url).
-    const url = `${c.reservationsUrl.replace(/\/+$/, '')}${q.path}`;
+    const url = `${group.reservationsUrl}${q.path}`;
     const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx, url)}`, accept: 'application/xml', 'content-type': 'application/xml' });
     let list;
     let body: string;
     try {
-      const res = await get(`${url}?hotel_ids=${encodeURIComponent(c.hotelCode)}`, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
+      const res = await get(url, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
       if (res.status === 401) await forgetToken(ctx);
       if (res.status !== 200)
         throw new StayosError(res.status === 401 ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', `booking_com: ${q.path} answered HTTP ${res.status}`);
@@ -138,28 +161,30 @@ export class BookingReservationPoller {
       if (doc.root !== q.rq) throw new StayosError('ERR_OTA_INVALID_RESPONSE', `booking_com: ${q.path} answered <${doc.root.slice(0, 64)}>, not <${q.rq}>`);
       list = kids(kid(doc.node, q.list), q.item);
     } catch (err) {
-      result.error = (err as Error).message;
-      if (this.#abort.signal.aborted) return result;
-      this.#o.log.warn({ err, connection: c.id, queue }, 'booking.com reservations: poll failed; waiting for the next poll');
-      // Bookings not fetched is the revenue team's business, not only the log's: an error on the
-      // connection, an alert when it cannot pass by itself (a URL not allowed, credentials refused).
+      const error = (err as Error).message;
+      if (this.#abort.signal.aborted) return all(error);
+      this.#o.log.warn({ err, connections: group.connections.length, queue }, 'booking.com reservations: poll failed; waiting for the next poll');
+      // Bookings not fetched is each hotel's revenue team's business, not only the log's: an error
+      // on every connection of the queue, an alert when it cannot pass by itself (a URL not
+      // allowed, credentials refused).
       const code = err instanceof StayosError ? err.code : 'ERR_OTA_UNAVAILABLE';
-      await this.#o.pool
-        .query(
-          recordSyncErrors(c.id, c.propertyId, null, [
-            {
-              severity: code === 'ERR_OTA_HOST_NOT_ALLOWED' || code === 'ERR_OTA_AUTH' ? 'alert' : 'warning',
-              kind: 'reservations',
-              errorCode: code,
-              message: `Booking.com reservations (${queue}) could not be fetched: ${result.error}`,
-            },
-          ]),
-        )
-        .catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the poll failure'));
-      return result;
+      for (const c of group.connections) {
+        await this.#o.pool
+          .query(
+            recordSyncErrors(c.id, c.propertyId, null, [
+              {
+                severity: code === 'ERR_OTA_HOST_NOT_ALLOWED' || code === 'ERR_OTA_AUTH' ? 'alert' : 'warning',
+                kind: 'reservations',
+                errorCode: code,
+                message: `Booking.com reservations (${queue}) could not be fetched: ${error}`,
+              },
+            ]),
+          )
+          .catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the poll failure'));
+      }
+      return all(error);
     }
-    result.received = list.length;
-    if (!list.length) return result;
+    if (!list.length) return all();
 
     // An id is acknowledged only when every message of it in this batch was stored: Booking.com's
     // acknowledgement clears all of them (a refused modification or one not reached must stay).
@@ -167,14 +192,27 @@ export class BookingReservationPoller {
     const unsettled = new Set<string>();
     const failed: Array<{ id: string; type: string; code: string; text: string }> = [];
     const started = performance.now();
+    let error: string | undefined;
+    let unknownHotels = 0;
     for (const [i, item] of list.entries()) {
+      const id = idOf(item);
+      const named = reservationHotelCode(item);
+      // A reservation naming no hotel is its connection's when the queue has one (as the reservation
+      // context always said); with several, it goes to the first, which refuses it by name.
+      const c = named === undefined ? lead : group.byHotel.get(named);
+      if (!c) {
+        if (id) unsettled.add(id); // not ours to acknowledge: left queued
+        unknownHotels += 1;
+        continue;
+      }
+      const result = results.get(c.id)!;
+      result.received += 1;
       const ctxRes = {
         channel: 'booking_com' as const,
         kind: queue === 'new' ? ('new' as const) : ('modify' as const),
-        hotelCode: c.hotelCode,
+        hotelCode: group.connections.length === 1 ? c.hotelCode : named,
         today: c.today,
       };
-      const id = idOf(item);
       let done;
       try {
         done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
@@ -190,7 +228,8 @@ export class BookingReservationPoller {
           const rid = idOf(rest);
           if (rid) unsettled.add(rid);
         }
-        result.error = (err as Error).message;
+        error = (err as Error).message;
+        for (const r of results.values()) r.error = error;
         this.#o.log.error({ err, connection: c.id }, 'booking.com reservations: could not store a reservation; it stays queued at Booking.com');
         break;
       }
@@ -205,11 +244,23 @@ export class BookingReservationPoller {
         result.refused += 1;
       }
     }
+    if (unknownHotels)
+      this.#o.log.warn(
+        { queue, reservations: unknownHotels },
+        'booking.com reservations: reservations for hotels without a live connection here are left queued',
+      );
     const ok = [...stored].filter((id) => !unsettled.has(id));
-    if (ok.length) result.acknowledged = await this.#send(ctx, url, headers, buildReservationAck(queue, ok), c.id, 'acknowledgement');
-    if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), c.id, 'failure report');
-    if (ok.length || failed.length) await this.#o.pool.query(delayReservationPoll(c.id, this.#o.ackPauseMs));
-    return result;
+    const acknowledged = ok.length > 0 && (await this.#send(ctx, url, headers, buildReservationAck(queue, ok), lead.id, 'acknowledgement'));
+    for (const r of results.values()) r.acknowledged = acknowledged && r.stored > 0;
+    if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), lead.id, 'failure report');
+    if (ok.length || failed.length)
+      await this.#o.pool.query(
+        delayReservationPoll(
+          group.connections.map((c) => c.id),
+          this.#o.ackPauseMs,
+        ),
+      );
+    return { results: [...results.values()], error };
   }
 
   /** POSTs an acknowledgement with retries; false when it could not be delivered (the next poll brings the reservations again). */
@@ -241,6 +292,33 @@ export class BookingReservationPoller {
       return false;
     }
   }
+}
+
+/** A Booking.com reservation queue: one machine account at one reservations host, and its connections. */
+interface Queue {
+  key: string;
+  reservationsUrl: string;
+  connections: InboundConnection[];
+  byHotel: Map<string, InboundConnection>;
+}
+
+/**
+ * The live connections grouped by the queue they read. A connection without complete credentials is
+ * a queue of its own (its poll fails by name, as before). Two live connections of one hotel in one
+ * account cannot both take its reservations; the first created does, as `connectionByHotel` would.
+ */
+export function queuesOf(connections: InboundConnection[]): Queue[] {
+  const queues = new Map<string, Queue>();
+  for (const c of connections) {
+    const reservationsUrl = c.reservationsUrl.replace(/\/+$/, '');
+    const account = accountKeyOf(c);
+    const key = account ? `${account}\n${reservationsUrl}` : `connection:${c.id}`;
+    let q = queues.get(key);
+    if (!q) queues.set(key, (q = { key, reservationsUrl, connections: [], byHotel: new Map() }));
+    q.connections.push(c);
+    if (!q.byHotel.has(c.hotelCode)) q.byHotel.set(c.hotelCode, c);
+  }
+  return [...queues.values()];
 }
 
 /** The Booking.com reservation id of an element (for a failure report when parsing it failed). */

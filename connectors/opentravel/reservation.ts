@@ -59,6 +59,17 @@ const CHILD_CODES = new Set(['3', '4', '5', '7', '8', '12', '13', '14']);
 
 type Details = Record<string, unknown>;
 
+/**
+ * The hotel a reservation element names: its first room stay's `BasicPropertyInfo@HotelCode`, else
+ * `ResGlobalInfo`'s. Undefined when it names none (the message's context then tells).
+ */
+export function reservationHotelCode(res: XmlNode): string | undefined {
+  return (
+    attr(at(kids(kid(res, 'RoomStays'), 'RoomStay')[0], 'BasicPropertyInfo'), 'HotelCode') ??
+    attr(kid(kid(res, 'ResGlobalInfo'), 'BasicPropertyInfo'), 'HotelCode')
+  );
+}
+
 /** A reservation element (HotelReservation or HotelResModify) → a checked booking. */
 export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking {
   const status = attr(res, 'ResStatus')?.toLowerCase();
@@ -163,7 +174,7 @@ export function parseReservation(res: XmlNode, ctx: ReservationContext): Booking
       ? texts(stays.flatMap((s) => kids(kid(s, 'SpecialRequests'), 'SpecialRequest').filter((r) => attr(r, 'RequestCode') === '4'))).join('; ') || undefined
       : undefined;
 
-  const hotelCode = attr(at(stays[0], 'BasicPropertyInfo'), 'HotelCode') ?? attr(kid(global, 'BasicPropertyInfo'), 'HotelCode') ?? ctx.hotelCode;
+  const hotelCode = reservationHotelCode(res) ?? ctx.hotelCode;
   const when = attr(res, 'LastModifyDateTime') ?? ctx.timeStamp ?? attr(res, 'CreateDateTime') ?? attr(ids[0], 'ResID_Date');
   const docNode = bookerNode && kids(bookerNode, 'Document').find((d) => attr(d, 'DocType') === '2' && attr(d, 'DocID'));
   const promotion = attr(kids(kid(stays[0], 'RoomRates'), 'RoomRate')[0], 'PromotionCode');

@@ -13,7 +13,8 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { addConnection, businessFingerprint, fixture, reservationDetail, reservationOf } from '../helpers/inbound.ts';
 import { seedDemo } from '../helpers/demo.ts';
 import { createLogger } from '../../core/logger.ts';
-import { BookingReservationPoller } from '../../connectors/booking-com/reservations.ts';
+import { BookingReservationPoller, queuesOf } from '../../connectors/booking-com/reservations.ts';
+import { connectionsOfChannel, type InboundConnection } from '../../inbound/index.ts';
 
 const db = useTestDatabase();
 const NS = 'http://www.opentravel.org/OTA/2003/05';
@@ -289,18 +290,18 @@ describe('Booking.com reservations as the reference shapes them', () => {
     expect(rows).toEqual([{ status: 'cancelled', reservation_id: null }]);
   });
 
-  it('one poller per connection at a time, across processes: a connection another poller holds is skipped', async () => {
+  it('one poller per queue at a time, across processes: a queue another poller holds is skipped', async () => {
     ota.queued.new = fixture('booking-com/res_new_one_room.xml');
     const gets = ota.state.gets;
     const other = await db.current.pool.connect();
     try {
-      const {
-        rows: [c],
-      } = await other.query(`SELECT id FROM channel.channel_connections WHERE ota_hotel_code = '367456'`);
-      await other.query(`SELECT pg_advisory_lock(hashtextextended('booking-poll:' || $1, 0))`, [c.id]);
+      // The queue's key: the connection's account and reservations host.
+      const [queue] = queuesOf((await other.query<InboundConnection>(connectionsOfChannel('booking_com'))).rows);
+      expect(queue!.connections.map((c) => c.hotelCode)).toEqual(['367456']);
+      await other.query(`SELECT pg_advisory_lock(hashtextextended('booking-poll:' || $1, 0))`, [queue!.key]);
       expect(await poll()).toEqual([]);
       expect(ota.state.gets).toBe(gets);
-      await other.query(`SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, [c.id]);
+      await other.query(`SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, [queue!.key]);
     } finally {
       other.release();
       ota.queued.new = EMPTY.new;

@@ -242,39 +242,43 @@ SELECT count(*)::int AS marked FROM marked`,
 }
 
 /**
- * One poller at a time per Booking.com connection, across processes (`connectors` runs replicated):
- * two pollers could each take a version of one reservation and commit them in the wrong order,
- * and Booking.com's messages carry no modification time to order them by. A session lock, held
- * from the GET to the acknowledgement; `pollUnlock` releases it.
+ * One poller at a time per Booking.com queue (a machine account at one reservations host: the
+ * poller's group key), across processes (`connectors` runs replicated): two pollers could each
+ * take a version of one reservation and commit them in the wrong order, and Booking.com's messages
+ * carry no modification time to order them by. A session lock, held from the GET to the
+ * acknowledgement; `pollUnlock` releases it.
  */
+export function pollLock(groupKey: string) {
+  return { text: `SELECT pg_try_advisory_lock(hashtextextended('booking-poll:' || $1, 0)) AS locked`, values: [groupKey] };
+}
+export function pollUnlock(groupKey: string) {
+  return { text: `SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, values: [groupKey] };
+}
+
 /**
- * Claims the connection's next reservation poll for this process: a row when it was due, and it is
- * then not due again for `intervalMs`; none when another replica polled it within its interval.
+ * Claims the next reservation poll of a queue's connections for this process: their rows when the
+ * queue was due, and then none of them is due again for `intervalMs`; none when another replica
+ * polled any of them within its interval (or in Booking.com's pause after an acknowledgement).
+ * A connection that joined the queue since counts as due: it has no time of its own yet.
  */
-export function claimReservationPoll(connectionId: string, propertyId: string, intervalMs: number) {
+export function claimReservationPoll(connectionIds: string[], propertyIds: string[], intervalMs: number) {
   return {
     text: `
 INSERT INTO channel.connection_sync_state AS s (connection_id, property_id, reservations_poll_at)
-VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000))
+SELECT t.id, t.property_id, now() + make_interval(secs => $3::double precision / 1000)
+FROM unnest($1::uuid[], $2::uuid[]) AS t(id, property_id)
+WHERE NOT EXISTS (SELECT 1 FROM channel.connection_sync_state b WHERE b.connection_id = ANY ($1::uuid[]) AND b.reservations_poll_at > now())
 ON CONFLICT (connection_id) DO UPDATE SET reservations_poll_at = EXCLUDED.reservations_poll_at
-  WHERE s.reservations_poll_at IS NULL OR s.reservations_poll_at <= now()
 RETURNING s.connection_id`,
-    values: [connectionId, propertyId, intervalMs],
+    values: [connectionIds, propertyIds, intervalMs],
   };
 }
 
-/** No poll of the connection before `ms` from now (Booking.com's pause after an acknowledgement), whichever replica. */
-export function delayReservationPoll(connectionId: string, ms: number) {
+/** No poll of these connections before `ms` from now (Booking.com's pause after an acknowledgement), whichever replica. */
+export function delayReservationPoll(connectionIds: string[], ms: number) {
   return {
     text: `UPDATE channel.connection_sync_state SET reservations_poll_at = greatest(reservations_poll_at, now() + make_interval(secs => $2::double precision / 1000))
-           WHERE connection_id = $1`,
-    values: [connectionId, ms],
+           WHERE connection_id = ANY ($1::uuid[])`,
+    values: [connectionIds, ms],
   };
-}
-
-export function pollLock(connectionId: string) {
-  return { text: `SELECT pg_try_advisory_lock(hashtextextended('booking-poll:' || $1, 0)) AS locked`, values: [connectionId] };
-}
-export function pollUnlock(connectionId: string) {
-  return { text: `SELECT pg_advisory_unlock(hashtextextended('booking-poll:' || $1, 0))`, values: [connectionId] };
 }

@@ -401,11 +401,11 @@ export function resolveDrainedResyncs(connectionId: string) {
 }
 
 /** A poll of the reservation queues worked: the problem of polling them is over. */
-export function resolveReservationPolling(connectionId: string) {
+export function resolveReservationPolling(connectionIds: string[]) {
   return {
     text: `UPDATE channel.sync_errors SET resolved_at = now()
-           WHERE connection_id = $1 AND kind = 'reservations' AND resolved_at IS NULL AND deleted_at IS NULL`,
-    values: [connectionId],
+           WHERE connection_id = ANY ($1::uuid[]) AND kind = 'reservations' AND resolved_at IS NULL AND deleted_at IS NULL`,
+    values: [connectionIds],
   };
 }
 
