@@ -48,6 +48,7 @@ export function workerOptions(config: Config, deps: { pool: Pool; log: Logger },
     timeoutMs: config.sync.timeoutMs,
     maxAttempts: config.sync.maxAttempts,
     defaultRatePerMinute: config.sync.ratePerMinute,
+    coalesceMs: config.sync.coalesceMs,
     ...extra,
   };
 }

@@ -177,6 +177,10 @@ const spec = {
     schema: z.coerce.number().int().min(1).max(100_000).default(600),
     fix: 'give the default OTA requests per minute per connection (default 600); a connection setting rate_limit_per_minute overrides it',
   },
+  STAYOS_SYNC_COALESCE_MS: {
+    schema: z.coerce.number().int().min(0).max(60_000).default(0),
+    fix: 'give how long (ms, 0-60000) a single change waits for others to share its OTA request (default 0: sent at the next poll); a connection setting coalesce_ms overrides it',
+  },
   STAYOS_WEBHOOK_BODY_LIMIT: {
     schema: z.coerce
       .number()
@@ -240,7 +244,7 @@ export interface Config {
   partitionMaintenanceHours: number;
   cdcSlot: string;
   transport: Raw['STAYOS_TRANSPORT'];
-  sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number };
+  sync: { pollMs: number; concurrency: number; timeoutMs: number; maxAttempts: number; ratePerMinute: number; coalesceMs: number };
   pubsub: { prefix: string; projectId: string | undefined; emulatorHost: string | undefined };
   inbound: { bodyLimit: number; ratePerMinute: number; addressRatePerMinute: number; bookingPollSeconds: number };
 }
@@ -301,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: r.STAYOS_SYNC_TIMEOUT_MS,
       maxAttempts: r.STAYOS_SYNC_MAX_ATTEMPTS,
       ratePerMinute: r.STAYOS_SYNC_RATE_PER_MINUTE,
+      coalesceMs: r.STAYOS_SYNC_COALESCE_MS,
     },
     inbound: {
       bodyLimit: r.STAYOS_WEBHOOK_BODY_LIMIT,

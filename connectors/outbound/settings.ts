@@ -46,6 +46,9 @@ export const channelRules = {
 /** The settings every OTA with outbound ARI accepts (the engine reads them: worker.ts, sql/ari.ts). */
 export const commonSettings = {
   rate_limit_per_minute: settingInt(1, 100_000, 'requests a minute to this OTA hotel'),
+  // How long a single change waits for others to share its request (worker.ts, sql/connections.ts
+  // connectionsWithWork): fewer, fuller requests for a later acknowledgement. A backlog never waits.
+  coalesce_ms: settingInt(0, 60_000, 'milliseconds a change waits for others to share its request'),
   timeout_ms: settingInt(100, 120_000, 'milliseconds to wait for one OTA answer'),
   max_attempts: settingInt(1, 10, 'attempts per request'),
   ...channelRules,

@@ -49,6 +49,8 @@ export interface WorkerOptions {
   only?: readonly string[];
   /** Longest breaker wait between pushes to a failing OTA (default 5 minutes). */
   breakerMaxMs?: number;
+  /** How long a single change waits for others to share its request, when the connection's settings name no `coalesce_ms` (default 0). */
+  coalesceMs?: number;
 }
 
 interface Claimed {
@@ -180,6 +182,11 @@ export class SyncWorker {
     tick();
   }
 
+  /** Waits for the passes in flight to end by themselves (tests: what a poll started is done). */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#inflight.values());
+  }
+
   /** Stops polling and waits for the passes in flight (each ends after its current request). */
   async stop(): Promise<void> {
     this.#abort.abort();
@@ -200,7 +207,9 @@ export class SyncWorker {
    */
   async poll(): Promise<void> {
     const channels = this.#o.connectors.map((c) => c.channel);
-    const { rows } = await this.#o.pool.query<{ id: string; backlog: boolean }>(connectionsWithWork(channels, [...this.#inflight.keys()], BACKLOG_CELLS));
+    const { rows } = await this.#o.pool.query<{ id: string; backlog: boolean }>(
+      connectionsWithWork(channels, [...this.#inflight.keys()], BACKLOG_CELLS, this.#o.coalesceMs ?? 0),
+    );
     for (const r of rows) {
       if (r.backlog) this.#bulk.add(r.id);
       else this.#bulk.delete(r.id);
@@ -263,6 +272,13 @@ export class SyncWorker {
           }
           if (one.cells >= Math.min(this.#o.batchSize, BACKLOG_CELLS)) this.#bulk.add(connectionId);
           else this.#bulk.delete(connectionId);
+          // A coalescing window: what came in during this push waits for its window like any
+          // change (the poll starts the next pass when it is due), instead of a request of its own
+          // now. A partial push took all that was due; if it also drained the queue, a resync is over.
+          if (one.coalesceMs && one.cells < this.#o.batchSize) {
+            await this.#o.pool.query(resolveDrainedResyncs(connectionId));
+            break;
+          }
           // Other connections wait for a slot, or more backlogs run than their share: to the back
           // of the line (poll).
           if (this.#contended || (this.#bulk.has(connectionId) && this.#bulkInflight() > this.#bulkLimit)) break;
@@ -277,7 +293,8 @@ export class SyncWorker {
     }
   }
 
-  async #onePush(connectionId: string): Promise<PassResult> {
+  /** One claim's push; `coalesceMs` is the connection's coalescing window, for the pass to keep. */
+  async #onePush(connectionId: string): Promise<PassResult & { coalesceMs?: number }> {
     const { pool } = this.#o;
     const {
       rows: [connection],
@@ -312,7 +329,7 @@ export class SyncWorker {
     const { rows: claimed } = await pool.query<Claimed>(claimCells(connectionId, claimId, this.#o.batchSize, this.#graceSeconds(connection)));
     if (!claimed.length) return { cells: 0, requests: 0, stopped: false };
     try {
-      return await this.#push(connection, connector, claimId, claimed);
+      return { ...(await this.#push(connection, connector, claimId, claimed)), coalesceMs: this.#coalesceMs(connection) };
     } catch (err) {
       // A failure of our own (database, a bug): give the cells back at once rather than leave them
       // claimed (forgetting what the OTA may or may not have received), and count it against the
@@ -656,6 +673,11 @@ export class SyncWorker {
    * still be in flight at the OTA until its timeout (at most 5 s, so the OTA is healed quickly). */
   #graceSeconds(connection: ConnectionRow): number {
     return Math.min(this.#settings(connection).timeoutMs, DEAD_WORKER_GRACE_MAX_MS) / 1000;
+  }
+
+  #coalesceMs(connection: ConnectionRow): number {
+    const own = connection.settings.coalesce_ms;
+    return typeof own === 'number' && Number.isInteger(own) && own >= 0 ? own : (this.#o.coalesceMs ?? 0);
   }
 
   #settings(connection: ConnectionRow): SyncSettings {

@@ -17,9 +17,10 @@
  * those with a pending OTA closure and those being closed (partial indexes). Each candidate is then
  * checked as before, one index probe per condition, newest cell first: the oldest entries of the
  * claim index are the ones a pass has claimed or just deleted (dead until vacuumed), and a probe
- * from that end walked past thousands of them during a full sync.
+ * from that end walked past thousands of them during a full sync. A connection with a coalescing
+ * window (`coalesce_ms`) has work once a waiting cell is that old, or once a backlog waits.
  */
-export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = [], backlogCells = 500) {
+export function connectionsWithWork(channels: readonly string[], busy: readonly string[] = [], backlogCells = 500, coalesceMs = 0) {
   return {
     text: `
 WITH RECURSIVE dirty AS (
@@ -45,13 +46,20 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <>
                AND (o.retry_at IS NULL OR o.retry_at <= now()))
        -- being closed, with every closure finished: to be disabled or deleted now
        OR (c.closing_for IS NOT NULL AND NOT EXISTS (SELECT 1 FROM channel.ota_closures o WHERE o.connection_id = c.id AND o.finished_at IS NULL AND o.deleted_at IS NULL))
-       -- a cell to send (not one held for approval), unless another worker is pushing the connection
+       -- a cell to send (not one held for approval) that has waited its coalescing window (the
+       -- connection's coalesce_ms, else the worker's), or a backlog, which never waits; unless
+       -- another worker is pushing the connection
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
-                   AND d.held_by IS NULL ORDER BY d.first_dirty_at DESC LIMIT 1)
+                   AND d.held_by IS NULL
+                   AND d.first_dirty_at <= now() - make_interval(secs => COALESCE((c.settings ->> 'coalesce_ms')::int, $4) / 1000.0)
+                   ORDER BY d.first_dirty_at DESC LIMIT 1)
+           AND NOT channel.sync_lock_held(c.id))
+       OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+                   AND d.held_by IS NULL OFFSET $3 - 1)
            AND NOT channel.sync_lock_held(c.id))
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NOT NULL)
            AND NOT channel.sync_lock_held(c.id)))`,
-    values: [channels, busy, backlogCells],
+    values: [channels, busy, backlogCells, coalesceMs],
   };
 }
 
