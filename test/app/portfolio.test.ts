@@ -141,6 +141,14 @@ describe('the channel list of a key that sees many hotels (issue 19)', () => {
     const summary = (await app.inject({ method: 'GET', url: '/api/v1/channels/summary', headers: bearer(twoKey) })).json();
     expect(summary.connections).toBe(4);
     expect((await app.inject({ method: 'GET', url: `/api/v1/channels?property=${code(5)}`, headers: bearer(twoKey) })).statusCode).toBe(404);
+    // One connection by id: the key of every hotel finds the last hotel's; the two-hotel key finds
+    // its own and not another's (404, as if it did not exist).
+    const last = expected.find((e) => e.property === code(HOTELS))!;
+    const one = await app.inject({ method: 'GET', url: `/api/v1/channels/${last.id}`, headers: bearer(allKey) });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toMatchObject({ id: last.id, hotelCode: last.hotelCode });
+    expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${last.id}`, headers: bearer(twoKey) })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${mine[0]!.id}`, headers: bearer(twoKey) })).statusCode).toBe(200);
     // In SQL, as the API's role: the portfolio policy reads the listed properties only, and writes nothing.
     const { pool } = db.current;
     const c = await pool.connect();
