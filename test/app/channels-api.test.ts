@@ -15,6 +15,7 @@ import { buildApp } from '../../api/index.ts';
 import { ADAPTERS } from '../../connectors/registry.ts';
 import { cdcStatus, channelDetail, channelList, connectionList, errorLog, mappingList, parityReport, recentBookings, syncHistory } from '../../api/schemas.ts';
 import { CdcMetrics, reportProgress } from '../../cdc/metrics.ts';
+import { SAMPLE_PENDING } from '../../cdc/sql/progress.ts';
 import { createLogger } from '../../core/logger.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -333,6 +334,13 @@ describe('GET /api/v1/channels', () => {
 describe('monitoring: history, recent bookings, CDC events/s', () => {
   it("the CDC part's reports give events/s to any API process, and pending samples to the history chart", async () => {
     const { pool } = db.current;
+    // Cells waiting at the demo's connections, whatever ran before: a connection in sync is not sampled.
+    await pool.query(
+      `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+       SELECT m.connection_id, m.property_id, m.room_type_id, m.rate_plan_id, current_date + 3 FROM channel.channel_mappings m
+       WHERE m.property_id = $1 AND m.deleted_at IS NULL ON CONFLICT DO NOTHING`,
+      [demoId],
+    );
     const metrics = new CdcMetrics();
     // A standby (not streaming) reports nothing: it would overwrite the active CDC's figures.
     const standby = reportProgress(pool, 'stayos_cdc', new CdcMetrics(), createLogger('silent'), { everyMs: 20, sampleMs: 0 });
@@ -525,5 +533,35 @@ describe('OpenAPI', () => {
     const bad = await app.inject({ method: 'GET', url: `/api/v1/channels/${conn}/parity?from=tomorrow&to=${day}&extra=1`, headers: bearer(keyA) });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toMatch(/from/);
+  });
+});
+
+describe('pending samples', () => {
+  it('samples a connection while cells wait, once more at zero when they are gone, then not at all (issue 19)', async () => {
+    const { pool } = db.current;
+    const f = await createProperty(pool, { code: 'SAMPLES' });
+    const id = await addConnection(pool, {
+      channel: 'expedia',
+      hotelCode: '9990001',
+      credentials: { username: 'sampler', password: 'secret1' },
+      mappings: [],
+      propertyCode: 'SAMPLES',
+    });
+    const samples = async () =>
+      (await pool.query(`SELECT pending_cells AS n FROM channel.pending_samples WHERE connection_id = $1 ORDER BY created_at, id`, [id])).rows.map((r) => r.n);
+    await pool.query(SAMPLE_PENDING);
+    expect(await samples()).toEqual([]); // in sync from the start: nothing to chart
+    await pool.query(
+      `INSERT INTO channel.ari_dirty_cells (connection_id, property_id, room_type_id, rate_plan_id, stay_date)
+       SELECT $1, $2, $3, $4, current_date + n FROM generate_series(0, 2) n`,
+      [id, f.propertyId, f.roomTypeId, f.ratePlanId],
+    );
+    await pool.query(SAMPLE_PENDING);
+    await pool.query(SAMPLE_PENDING);
+    expect(await samples()).toEqual([3, 3]);
+    await pool.query(`DELETE FROM channel.ari_dirty_cells WHERE connection_id = $1`, [id]);
+    await pool.query(SAMPLE_PENDING);
+    await pool.query(SAMPLE_PENDING);
+    expect(await samples()).toEqual([3, 3, 0]); // back down to zero, once
   });
 });
