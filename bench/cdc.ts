@@ -4,7 +4,7 @@
  *     `pg_recvlogical` (pgoutput, to /dev/null) and by the pipeline (WAL → decode → both OTA
  *     consumers → dirty cells stored, LSN acknowledged): changes/s each, and their ratio;
  *  2. commit → stored latency p50/p99 at a fixed offered load of 5,000 changes/s for 10 s.
- * Targets: ratio ≥ 0.5 and ≥ 50,000 changes/s; p99 ≤ 100 ms.
+ * Targets: ratio ≥ 0.8 (issue 19; the 50,000 changes/s of issue 2 is reported, not a target here); p99 ≤ 100 ms.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     console.log('| measure | pg_recvlogical (baseline) | StayOS pipeline | ratio | target |');
     console.log('| --- | --- | --- | --- | --- |');
     console.log(
-      `| ${changes.toLocaleString('en')} row changes, decode → stored | ${Math.round(recvRate).toLocaleString('en')} changes/s (${recvSeconds.toFixed(2)} s) | ${Math.round(pipeRate).toLocaleString('en')} changes/s (${pipeSeconds.toFixed(2)} s) | ${result.ratio} | ≥ 0.5 and ≥ 50,000/s |`,
+      `| ${changes.toLocaleString('en')} row changes, decode → stored | ${Math.round(recvRate).toLocaleString('en')} changes/s (${recvSeconds.toFixed(2)} s) | ${Math.round(pipeRate).toLocaleString('en')} changes/s (${pipeSeconds.toFixed(2)} s) | ${result.ratio}× | ≥ 0.8× — ${result.ratio >= 0.8 ? 'met' : '**not met**'} |`,
     );
     console.log(`| of which storing dirty cells (diagnostic) | — | ${(storingMs / 1000).toFixed(2)} s in ${storingFlushes} flushes | — | — |`);
     console.log(

@@ -48,11 +48,15 @@ export async function seedScale(pool: Pool, o: { hotels: number; days: number; s
     steps[name] = +((now - mark) / 1000).toFixed(1);
     mark = now;
   };
+  // On the benchmark's own cluster (bench/common.ts; not one named by BENCH_DATABASE_URL):
+  // checkpoints spaced for a load of ~10 GB of WAL, so that it is not written twice (a full page
+  // image after each checkpoint). Reset whatever happens.
+  const ownCluster = !process.env.BENCH_DATABASE_URL;
   try {
-    // A throwaway cluster (bench/common.ts): checkpoints spaced for a load of ~10 GB of WAL, so
-    // that it is not written twice (a full page image after each checkpoint).
-    await c.query(`ALTER SYSTEM SET max_wal_size = '16GB'`);
-    await c.query(`SELECT pg_reload_conf()`);
+    if (ownCluster) {
+      await c.query(`ALTER SYSTEM SET max_wal_size = '16GB'`);
+      await c.query(`SELECT pg_reload_conf()`);
+    }
     // Seeding data, not changing it: no audit rows, no per-row checks of what this statement
     // builds consistently (triggers and foreign keys are triggers: replica mode skips both). The
     // audit columns still get their defaults. Nothing streams it: the CDC slot is made afterwards.
@@ -139,14 +143,17 @@ export async function seedScale(pool: Pool, o: { hotels: number; days: number; s
     await c.query('VACUUM (ANALYZE)');
     step('vacuum');
     await c.query('CHECKPOINT');
-    await c.query(`ALTER SYSTEM RESET max_wal_size`);
-    await c.query(`SELECT pg_reload_conf()`);
     step('checkpoint');
     return { hotels: o.hotels, cellsPerOta: acked!.n / 2, seconds: (performance.now() - t0) / 1000, steps };
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
+    if (ownCluster)
+      await c
+        .query(`ALTER SYSTEM RESET max_wal_size`)
+        .then(() => c.query(`SELECT pg_reload_conf()`))
+        .catch(() => undefined);
     c.release();
   }
 }

@@ -30,20 +30,24 @@ export interface ChannelFilter {
 
 /**
  * One page of channel_status rows (`rows`, a JSON array: `[]` past the end), with the number of
- * rows the filter matches (`total`, given even when the page is empty). One row out, so the view
- * is computed once for both.
+ * rows the filter matches (`total`, given even when the page is empty). The order and the filter
+ * read only what the rank needs (status, problems, waiting cells) for every connection; the other
+ * columns of the view (requests and failures of the last hour, bookings of the day, closures) are
+ * computed for the page's rows only: at 2,000 connections, counting the sync log for all of them
+ * was most of a list request (issue 19).
  */
 export function channelPage(f: ChannelFilter) {
   return {
     text: `
 WITH f AS (
-  SELECT s.*, ${RANK} AS rank, p.code AS property_code FROM channel.channel_status s
+  SELECT s.id, ${RANK} AS rank, p.code AS property_code, s.channel_code, s.ota_hotel_code FROM channel.channel_status s
   JOIN property_mgmt.properties p ON p.id = s.property_id
   WHERE ($1::text IS NULL OR ($1 = 'attention' AND ${ATTENTION}) OR ${HEALTH} = $1)
     AND ($2::text IS NULL OR s.channel_code = $2)),
 page AS (SELECT * FROM f ORDER BY rank, property_code, channel_code, ota_hotel_code, id LIMIT $3 OFFSET $4)
 SELECT (SELECT count(*) FROM f)::int AS total,
-       COALESCE((SELECT json_agg(to_jsonb(page) - 'rank' - 'property_code' ORDER BY rank, property_code, channel_code, ota_hotel_code, id) FROM page), '[]') AS rows`,
+       COALESCE((SELECT json_agg(to_jsonb(s) ORDER BY g.rank, g.property_code, g.channel_code, g.ota_hotel_code, g.id)
+                 FROM page g JOIN channel.channel_status s ON s.id = g.id), '[]') AS rows`,
     values: [f.status, f.channel, f.limit, f.offset],
   };
 }

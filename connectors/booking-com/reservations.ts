@@ -27,13 +27,15 @@
 import type { Pool } from '../../core/db.ts';
 import { StayosError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { deliver, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml } from '../../inbound/index.ts';
+import { deliver, connectionsOfChannel, type InboundConnection, kid, kids, parseInboundXml, type XmlNode } from '../../inbound/index.ts';
+import { buildXml } from '../../core/xml.ts';
 import { parseReservation, reservationHotelCode } from '../opentravel/reservation.ts';
 import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../outbound/sql/sync.ts';
 import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../outbound/sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
 import { accountKeyOf, bookingToken, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
+import { reservationHolder } from './sql.ts';
 
 export interface PollerOptions {
   pool: Pool;
@@ -95,8 +97,9 @@ export class BookingReservationPoller {
           );
           if (!(await lock.query(claim)).rowCount) continue;
           let fetched = true;
+          const stopped = new Set<string>();
           for (const queue of ['new', 'modify'] as const) {
-            const r = await this.#pollQueue(group, queue);
+            const r = await this.#pollQueue(group, queue, stopped);
             results.push(...r.results);
             if (r.error) {
               fetched = false;
@@ -104,7 +107,9 @@ export class BookingReservationPoller {
             }
           }
           // Both queues answered: a problem of fetching them (recorded by #pollQueue) is over.
-          if (fetched && !this.#abort.signal.aborted) await this.#o.pool.query(resolveReservationPolling(ids));
+          // (Not for a hotel whose store failed: that problem was just recorded.)
+          const ok = ids.filter((id) => !stopped.has(id));
+          if (fetched && ok.length && !this.#abort.signal.aborted) await this.#o.pool.query(resolveReservationPolling(ok));
         } finally {
           await lock.query(pollUnlock(group.key));
         }
@@ -126,7 +131,12 @@ export class BookingReservationPoller {
     }
   }
 
-  async #pollQueue(group: Queue, queue: ReservationQueueName): Promise<{ results: PollResult[]; error?: string }> {
+  /**
+   * One queue of one account: fetched, each reservation stored at its hotel's connection, then
+   * acknowledged. `error`: the queue could not be fetched (the round ends). `stopped`: connections
+   * whose store failed this round (their later messages, of this queue and the next, wait).
+   */
+  async #pollQueue(group: Queue, queue: ReservationQueueName, stopped: Set<string>): Promise<{ results: PollResult[]; error?: string }> {
     const q = RESERVATION_QUEUES[queue];
     const results = new Map(
       group.connections.map((c) => [c.id, { connectionId: c.id, queue, received: 0, stored: 0, refused: 0, acknowledged: false } as PollResult]),
@@ -150,14 +160,13 @@ export class BookingReservationPoller {
     const url = `${group.reservationsUrl}${q.path}`;
     const headers = async () => ({ authorization: `Bearer ${await bookingToken(ctx, url)}`, accept: 'application/xml', 'content-type': 'application/xml' });
     let list;
-    let body: string;
+    let doc: Awaited<ReturnType<typeof parseInboundXml>>;
     try {
       const res = await get(url, await headers(), this.#o.timeoutMs, 'booking_com', this.#abort.signal);
       if (res.status === 401) await forgetToken(ctx);
       if (res.status !== 200)
         throw new StayosError(res.status === 401 ? 'ERR_OTA_AUTH' : 'ERR_OTA_REJECTED', `booking_com: ${q.path} answered HTTP ${res.status}`);
-      body = res.body;
-      const doc = await parseInboundXml(body);
+      doc = await parseInboundXml(res.body);
       if (doc.root !== q.rq) throw new StayosError('ERR_OTA_INVALID_RESPONSE', `booking_com: ${q.path} answered <${doc.root.slice(0, 64)}>, not <${q.rq}>`);
       list = kids(kid(doc.node, q.list), q.item);
     } catch (err) {
@@ -188,18 +197,15 @@ export class BookingReservationPoller {
 
     // An id is acknowledged only when every message of it in this batch was stored: Booking.com's
     // acknowledgement clears all of them (a refused modification or one not reached must stay).
-    const stored = new Set<string>();
+    const stored = new Map<string, string>(); // reservation id → connection id
     const unsettled = new Set<string>();
     const failed: Array<{ id: string; type: string; code: string; text: string }> = [];
     const started = performance.now();
-    let error: string | undefined;
     let unknownHotels = 0;
-    for (const [i, item] of list.entries()) {
+    const ids = group.connections.map((c) => c.id);
+    for (const item of list) {
       const id = idOf(item);
-      const named = reservationHotelCode(item);
-      // A reservation naming no hotel is its connection's when the queue has one (as the reservation
-      // context always said); with several, it goes to the first, which refuses it by name.
-      const c = named === undefined ? lead : group.byHotel.get(named);
+      const c = await this.#connectionOf(group, item, id);
       if (!c) {
         if (id) unsettled.add(id); // not ours to acknowledge: left queued
         unknownHotels += 1;
@@ -207,15 +213,23 @@ export class BookingReservationPoller {
       }
       const result = results.get(c.id)!;
       result.received += 1;
+      // A hotel whose store failed earlier in this round: its later messages wait for the next
+      // poll, in their order; the other hotels of the account go on.
+      if (stopped.has(c.id)) {
+        if (id) unsettled.add(id);
+        continue;
+      }
       const ctxRes = {
         channel: 'booking_com' as const,
         kind: queue === 'new' ? ('new' as const) : ('modify' as const),
-        hotelCode: group.connections.length === 1 ? c.hotelCode : named,
+        hotelCode: c.hotelCode, // for a message that names none (routed by its id, or the queue's only hotel)
         today: c.today,
       };
+      // Stored as its own document: the poll's answer holds other hotels' guests (other tenants).
+      const own = buildXml({ [q.rq]: { ...(doc.node.$ ? { $: doc.node.$ } : {}), [q.list]: [{ [q.item]: [item] }] } });
       let done;
       try {
-        done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body, started }, () => parseReservation(item, ctxRes), {
+        done = await deliver(this.#o, c, { source: 'booking_com_poll', messageType: q.rq, body: own, started }, () => parseReservation(item, ctxRes), {
           ok: (r) => ({ status: 200, body: buildReservationAck(queue, [r.externalId]) }),
           refused: (e) => ({
             status: 200,
@@ -223,18 +237,27 @@ export class BookingReservationPoller {
           }),
         });
       } catch (err) {
-        // Ours (database): stop here; what was not stored is not acknowledged and comes again.
-        for (const rest of list.slice(i)) {
-          const rid = idOf(rest);
-          if (rid) unsettled.add(rid);
-        }
-        error = (err as Error).message;
-        for (const r of results.values()) r.error = error;
+        // Ours (database): not stored, not acknowledged; it comes again with the hotel's later messages.
+        if (id) unsettled.add(id);
+        stopped.add(c.id);
+        result.error = (err as Error).message;
         this.#o.log.error({ err, connection: c.id }, 'booking.com reservations: could not store a reservation; it stays queued at Booking.com');
-        break;
+        await this.#o.pool
+          .query(
+            recordSyncErrors(c.id, c.propertyId, null, [
+              {
+                severity: 'warning',
+                kind: 'reservations',
+                errorCode: err instanceof StayosError ? err.code : 'ERR_INTERNAL',
+                message: `A Booking.com reservation (${queue}${id ? ` ${id}` : ''}) could not be stored; it stays queued at Booking.com: ${result.error}`,
+              },
+            ]),
+          )
+          .catch((e: unknown) => this.#o.log.error({ err: e, connection: c.id }, 'booking.com reservations: could not record the failure'));
+        continue;
       }
       if (done.result) {
-        stored.add(done.result.externalId);
+        stored.set(done.result.externalId, c.id);
         result.stored += 1;
       } else {
         if (id) {
@@ -249,18 +272,35 @@ export class BookingReservationPoller {
         { queue, reservations: unknownHotels },
         'booking.com reservations: reservations for hotels without a live connection here are left queued',
       );
-    const ok = [...stored].filter((id) => !unsettled.has(id));
+    const ok = [...stored.keys()].filter((id) => !unsettled.has(id));
     const acknowledged = ok.length > 0 && (await this.#send(ctx, url, headers, buildReservationAck(queue, ok), lead.id, 'acknowledgement'));
-    for (const r of results.values()) r.acknowledged = acknowledged && r.stored > 0;
+    // Acknowledged for a hotel when the acknowledgement went out with at least one of its ids.
+    const ackedFor = new Set(ok.map((id) => stored.get(id)));
+    for (const r of results.values()) r.acknowledged = acknowledged && ackedFor.has(r.connectionId);
     if (failed.length) await this.#send(ctx, url, headers, buildReservationNack(queue, failed), lead.id, 'failure report');
-    if (ok.length || failed.length)
-      await this.#o.pool.query(
-        delayReservationPoll(
+    if (ok.length || failed.length) await this.#o.pool.query(delayReservationPoll(ids, this.#o.ackPauseMs));
+    return { results: [...results.values()] };
+  }
+
+  /**
+   * The group's connection a reservation belongs to: the hotel it names; when it names none (a
+   * cancellation without rooms, BC-7), the queue's only connection, or the one that already holds
+   * the reservation id. Undefined: no live connection of this account has it (left queued).
+   */
+  async #connectionOf(group: Queue, item: unknown, id: string | undefined): Promise<InboundConnection | undefined> {
+    const named = reservationHotelCode(item as XmlNode);
+    if (named !== undefined) return group.byHotel.get(named);
+    if (group.connections.length === 1) return group.connections[0];
+    if (!id) return undefined;
+    const holder = (
+      await this.#o.pool.query<{ connectionId: string }>(
+        reservationHolder(
+          id,
           group.connections.map((c) => c.id),
-          this.#o.ackPauseMs,
         ),
-      );
-    return { results: [...results.values()], error };
+      )
+    ).rows[0]?.connectionId;
+    return group.connections.find((c) => c.id === holder);
   }
 
   /** POSTs an acknowledgement with retries; false when it could not be delivered (the next poll brings the reservations again). */
@@ -310,7 +350,7 @@ interface Queue {
 export function queuesOf(connections: InboundConnection[]): Queue[] {
   const queues = new Map<string, Queue>();
   for (const c of connections) {
-    const reservationsUrl = c.reservationsUrl.replace(/\/+$/, '');
+    const reservationsUrl = canonicalUrl(c.reservationsUrl);
     const account = accountKeyOf(c);
     const key = account ? `${account}\n${reservationsUrl}` : `connection:${c.id}`;
     let q = queues.get(key);
@@ -319,6 +359,15 @@ export function queuesOf(connections: InboundConnection[]): Queue[] {
     if (!q.byHotel.has(c.hotelCode)) q.byHotel.set(c.hotelCode, c);
   }
   return [...queues.values()];
+}
+
+/** One spelling per URL (host case, default port, trailing slashes): two spellings of one host are one queue. */
+function canonicalUrl(raw: string): string {
+  try {
+    return new URL(raw).href.replace(/\/+$/, '');
+  } catch {
+    return raw.replace(/\/+$/, ''); // refused before any request by assertOutboundUrl
+  }
 }
 
 /** The Booking.com reservation id of an element (for a failure report when parsing it failed). */

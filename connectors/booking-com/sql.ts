@@ -48,3 +48,16 @@ export function dropToken(accountHash: string) {
     values: [accountHash],
   };
 }
+
+/**
+ * Which of these connections already holds a Booking.com reservation (by its id): where a message
+ * that names no hotel belongs when one machine account serves several (reservations.ts).
+ */
+export function reservationHolder(externalId: string, connectionIds: string[]) {
+  return {
+    text: `SELECT connection_id AS "connectionId" FROM channel.channel_reservations
+           WHERE channel_code = 'booking_com' AND id_scope = '' AND external_reservation_id = $1 AND connection_id = ANY ($2::uuid[]) AND deleted_at IS NULL
+           LIMIT 1`,
+    values: [externalId, connectionIds],
+  };
+}

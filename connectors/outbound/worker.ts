@@ -677,7 +677,8 @@ export class SyncWorker {
 
   #coalesceMs(connection: ConnectionRow): number {
     const own = connection.settings.coalesce_ms;
-    return typeof own === 'number' && Number.isInteger(own) && own >= 0 ? own : (this.#o.coalesceMs ?? 0);
+    // The same rule as the poll's SQL (sql/connections.ts connectionsWithWork): a whole number, else the worker's.
+    return typeof own === 'number' && Number.isInteger(own) && own >= 0 && own <= 99_999 ? own : (this.#o.coalesceMs ?? 0);
   }
 
   #settings(connection: ConnectionRow): SyncSettings {

@@ -129,5 +129,64 @@ describe('Booking.com reservation queue', () => {
     expect(results.find((r) => r.connectionId === ids.impostor)?.error).toMatch(/HTTP 401|HTTP 403/);
     const { rows } = await pool.query(`SELECT connection_id FROM channel.sync_errors WHERE kind = 'reservations' AND resolved_at IS NULL`);
     expect(rows.map((r) => r.connection_id)).toEqual([ids.impostor]);
+    // Each stored message holds its own reservation only, not the other hotels' (other tenants).
+    const { rows: bodies } = await pool.query(
+      `SELECT external_reservation_id AS id, convert_from(shared.decrypt_pii_bytes(body_encrypted), 'UTF8') AS body FROM channel.inbound_messages WHERE external_reservation_id IN ('BKQ-1', 'BKQ-2')`,
+    );
+    expect(bodies).toHaveLength(2);
+    for (const b of bodies) {
+      expect(b.body).toContain(b.id);
+      expect(b.body).not.toContain(b.id === 'BKQ-1' ? 'BKQ-2' : 'BKQ-1');
+    }
+  });
+
+  it('a cancellation that names no hotel (no rooms) goes to the connection holding the reservation; one nobody holds stays queued', async () => {
+    const { pool } = db.current;
+    sandboxes.booking.reservations.add('cancel', { ...reservation('BKQ-2', SECOND_HOTEL, '765432101'), cancelStyle: 'empty' });
+    const poller = new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2 });
+    await poller.pollOnce();
+    await poller.stop();
+    expect(await reservationOf(pool, 'booking_com', 'BKQ-2')).toMatchObject({ status: 'cancelled', channel_status: 'cancelled' });
+    expect(sandboxes.booking.reservations.summary(SECOND_HOTEL).pending).toEqual([]);
+    // BKQ-3 (the unconnected hotel's) is still queued, never reported as a failure.
+    expect(sandboxes.booking.reservations.summary(UNCONNECTED_HOTEL).pending).toEqual([expect.objectContaining({ id: 'BKQ-3', failures: [] })]);
+  });
+
+  it("one hotel's store failing holds back that hotel's messages only; the account's other hotels go on, and it heals on the next poll", async () => {
+    const { pool } = db.current;
+    // The database refuses the second hotel's bookings (a stand-in for a fault of ours there).
+    const { rows: second } = await pool.query(`SELECT id FROM property_mgmt.properties WHERE code = 'QUEUE2'`);
+    await pool.query(`CREATE FUNCTION public.test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await pool.query(
+      `CREATE TRIGGER test_refuse_queue2 BEFORE INSERT ON reservation.reservations FOR EACH ROW
+       WHEN (NEW.property_id = '${second[0].id}') EXECUTE FUNCTION public.test_refuse()`,
+    );
+    sandboxes.booking.reservations.add('new', reservation('BKQ-5', SECOND_HOTEL, '765432101'));
+    sandboxes.booking.reservations.add('new', reservation('BKQ-6', DEMO_HOTEL, '123456701'));
+    const poller = () => new BookingReservationPoller({ pool, log: createLogger('silent'), intervalMs: 1, ackPauseMs: 0, timeoutMs: 2000, ackAttempts: 2 });
+    try {
+      const results = await poller().pollOnce();
+      expect(results.find((r) => r.queue === 'new' && r.connectionId === ids.second)).toMatchObject({
+        stored: 0,
+        acknowledged: false,
+        error: expect.stringContaining('refused for the test'),
+      });
+      expect(results.find((r) => r.queue === 'new' && r.connectionId === ids.demo)).toMatchObject({ stored: 1, acknowledged: true });
+      expect(sandboxes.booking.reservations.summary(DEMO_HOTEL).pending).toEqual([]);
+      expect(sandboxes.booking.reservations.summary(SECOND_HOTEL).pending.map((m) => m.id)).toEqual(['BKQ-5']);
+      const open = await pool.query(
+        `SELECT connection_id FROM channel.sync_errors WHERE kind = 'reservations' AND resolved_at IS NULL AND connection_id = $1`,
+        [ids.second],
+      );
+      expect(open.rowCount).toBe(1); // the revenue team sees it, on that hotel
+    } finally {
+      await pool.query(`DROP TRIGGER test_refuse_queue2 ON reservation.reservations`);
+      await pool.query(`DROP FUNCTION public.test_refuse()`);
+    }
+    await poller().pollOnce();
+    expect(await reservationOf(pool, 'booking_com', 'BKQ-5')).toBeDefined();
+    expect(sandboxes.booking.reservations.summary(SECOND_HOTEL).pending).toEqual([]);
+    const open = await pool.query(`SELECT 1 FROM channel.sync_errors WHERE kind = 'reservations' AND resolved_at IS NULL AND connection_id = $1`, [ids.second]);
+    expect(open.rowCount).toBe(0); // healed by the next poll
   });
 });

@@ -39,6 +39,11 @@ SELECT c.id,
                AND d.held_by IS NULL OFFSET $3 - 1) AS backlog
 FROM candidates k JOIN channel.channel_connections c ON c.id = k.id
 LEFT JOIN channel.connection_sync_state s ON s.connection_id = c.id
+-- the connection's coalescing window, else the worker's; a value the API would have refused
+-- (written in SQL) counts as unset rather than failing the poll of every connection
+-- (the same rule as worker.ts #coalesceMs: a whole number)
+CROSS JOIN LATERAL (SELECT COALESCE(CASE WHEN jsonb_typeof(c.settings -> 'coalesce_ms') = 'number' AND c.settings ->> 'coalesce_ms' ~ '^[0-9]{1,5}$'
+                                         THEN (c.settings ->> 'coalesce_ms')::int END, $4) AS ms) w
 WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <> 'disabled' AND (c.status <> 'paused' OR c.closing_for IS NOT NULL)
   AND c.id <> ALL ($2::uuid[])
   AND (s.retry_at IS NULL OR s.retry_at <= now())
@@ -49,9 +54,13 @@ WHERE c.deleted_at IS NULL AND c.channel_code = ANY ($1::text[]) AND c.status <>
        -- a cell to send (not one held for approval) that has waited its coalescing window (the
        -- connection's coalesce_ms, else the worker's), or a backlog, which never waits; unless
        -- another worker is pushing the connection
-       OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
-                   AND d.held_by IS NULL
-                   AND d.first_dirty_at <= now() - make_interval(secs => COALESCE((c.settings ->> 'coalesce_ms')::int, $4) / 1000.0)
+       OR (w.ms = 0 AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+                   AND d.held_by IS NULL ORDER BY d.first_dirty_at DESC LIMIT 1)
+           AND NOT channel.sync_lock_held(c.id))
+       -- (with a window, the probe starts at its cutoff: past a full sync it may walk the claimed
+       -- and deleted entries below it until vacuum, the price of asking for a window)
+       OR (w.ms > 0 AND EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
+                   AND d.held_by IS NULL AND d.first_dirty_at <= now() - make_interval(secs => w.ms / 1000.0)
                    ORDER BY d.first_dirty_at DESC LIMIT 1)
            AND NOT channel.sync_lock_held(c.id))
        OR (EXISTS (SELECT 1 FROM channel.ari_dirty_cells d WHERE d.connection_id = c.id AND d.deleted_at IS NULL AND d.claimed_at IS NULL
