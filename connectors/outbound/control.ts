@@ -70,7 +70,11 @@ export async function requestFullSync(
     );
   }
   // Nearest nights first: they sell first, and the workers claim the cells marked first first.
-  const step = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
+  // Chunks of equal size: a last chunk of a few nights would be too small to be known as a backlog
+  // by the workers (worker.ts BACKLOG_CELLS), and taken for a single change it held the other
+  // backlogs to their share for 30 s (issue 19: two full syncs ran one after the other).
+  const most = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
+  const step = Math.ceil(days / Math.ceil(days / most));
   let cells = 0;
   for (let from = 0; from < days; from += step) {
     const to = Math.min(days, from + step);

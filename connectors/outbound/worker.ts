@@ -123,6 +123,14 @@ export interface PassResult {
   notLocked?: boolean;
 }
 
+/**
+ * How long single changes count as "coming in" after one was seen waiting (`#bulkLimit`): a steady
+ * trickle keeps backlogs to their quarter; an isolated change costs them 2 s, not the 30 s it
+ * once did (issue 19: a few cells waiting when two full syncs began held them to one slot between
+ * them for their whole run, 24 → 35 s in bench:outbound).
+ */
+const CHANGE_MEMORY_MS = 2_000;
+
 /** A connection with at least this many cells waiting is a backlog (a full sync, a resync), not a change (poll). */
 const BACKLOG_CELLS = 500;
 
@@ -144,13 +152,13 @@ export class SyncWorker {
   #changeSeenAt = -Infinity;
   /**
    * Backlogs pushed at once, at most (issue 19): a quarter of the slots while single changes come
-   * in (they waited in the last 30 s), so that on a saturated machine a change finds the CPU and
+   * in (one waited in the last CHANGE_MEMORY_MS), so that on a saturated machine a change finds the CPU and
    * PostgreSQL with room for its few statements; otherwise all but that quarter, which stays free
    * for the next change (a resync of every hotel must not crawl through two slots).
    */
   get #bulkLimit(): number {
     const quarter = Math.max(1, Math.floor(this.#o.concurrency / 4));
-    return performance.now() - this.#changeSeenAt < 30_000 ? quarter : Math.max(quarter, this.#o.concurrency - quarter);
+    return performance.now() - this.#changeSeenAt < CHANGE_MEMORY_MS ? quarter : Math.max(quarter, this.#o.concurrency - quarter);
   }
   #bulkInflight(): number {
     let n = 0;
@@ -210,10 +218,9 @@ export class SyncWorker {
     const { rows } = await this.#o.pool.query<{ id: string; backlog: boolean }>(
       connectionsWithWork(channels, [...this.#inflight.keys()], BACKLOG_CELLS, this.#o.coalesceMs ?? 0),
     );
-    for (const r of rows) {
-      if (r.backlog) this.#bulk.add(r.id);
-      else this.#bulk.delete(r.id);
-    }
+    // A backlog stays one until its queue is drained (syncConnection): its last few cells are not
+    // a single change, and taken for one they held the other backlogs to their share.
+    for (const r of rows) if (r.backlog) this.#bulk.add(r.id);
     const waiting = rows
       .filter(({ id }) => !this.#inflight.has(id) && (!this.#o.only || this.#o.only.includes(id)))
       .sort((a, b) => (this.#lastServed.get(a.id) ?? 0) - (this.#lastServed.get(b.id) ?? 0));
@@ -271,11 +278,11 @@ export class SyncWorker {
             break;
           }
           if (one.cells >= Math.min(this.#o.batchSize, BACKLOG_CELLS)) this.#bulk.add(connectionId);
-          else this.#bulk.delete(connectionId);
           // A coalescing window: what came in during this push waits for its window like any
           // change (the poll starts the next pass when it is due), instead of a request of its own
           // now. A partial push took all that was due; if it also drained the queue, a resync is over.
           if (one.coalesceMs && one.cells < this.#o.batchSize) {
+            this.#bulk.delete(connectionId); // what is left came in during the push: changes
             await this.#o.pool.query(resolveDrainedResyncs(connectionId));
             break;
           }
