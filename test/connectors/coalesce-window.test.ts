@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { confirmedFlush, currentWal, startPipeline, type TestPipeline } from '../helpers/cdc.ts';
-import { mismatches, seedSandboxedDemo, startSandboxServer } from '../helpers/outbound.ts';
+import { mismatches, seedSandboxedDemo, startSandboxServer, testWorker } from '../helpers/outbound.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { createLogger } from '../../core/logger.ts';
-import { CONNECTORS, requestFullSync, setConnectionPaused, SyncWorker } from '../../connectors/index.ts';
+import { requestFullSync, setConnectionPaused } from '../../connectors/index.ts';
 import { checkSettings } from '../../connectors/outbound/settings.ts';
 import { ADAPTERS } from '../../connectors/registry.ts';
 
@@ -25,18 +24,7 @@ const ids: Record<string, string> = {};
  * polls one after the other, each with the passes it started run to their end. Then stopped.
  */
 async function round(until?: () => Promise<boolean>): Promise<void> {
-  const worker = new SyncWorker({
-    pool: db.current.pool,
-    log: createLogger('silent'),
-    connectors: CONNECTORS,
-    pollMs: 20,
-    concurrency: 2,
-    batchSize: 5000,
-    timeoutMs: 5000,
-    maxAttempts: 1,
-    defaultRatePerMinute: 100_000,
-    only: [ids.expedia!],
-  });
+  const worker = testWorker(db.current.pool, { only: [ids.expedia!], timeoutMs: 5000 });
   try {
     if (until) {
       worker.start();
