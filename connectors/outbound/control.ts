@@ -74,10 +74,11 @@ export async function requestFullSync(
   // by the workers (worker.ts BACKLOG_CELLS), and taken for a single change it held the other
   // backlogs to their share for 30 s (issue 19: two full syncs ran one after the other).
   const most = Math.max(1, Math.floor((options.chunkCells ?? FULL_SYNC_CHUNK_CELLS) / Math.max(1, scope.mappings)));
-  const step = Math.ceil(days / Math.ceil(days / most));
+  const chunks = Math.ceil(days / most);
   let cells = 0;
-  for (let from = 0; from < days; from += step) {
-    const to = Math.min(days, from + step);
+  for (let i = 0; i < chunks; i++) {
+    const from = Math.round((i * days) / chunks);
+    const to = Math.round(((i + 1) * days) / chunks);
     const chunk = { from: addDays(scope.today, from), to: addDays(scope.today, to), first: from === 0, last: to === days };
     cells += (await pool.query<{ cells: number }>(markFullSync(connectionId, chunk))).rows[0]!.cells;
   }

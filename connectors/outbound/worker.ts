@@ -124,12 +124,12 @@ export interface PassResult {
 }
 
 /**
- * How long single changes count as "coming in" after one was seen waiting (`#bulkLimit`): a steady
- * trickle keeps backlogs to their quarter; an isolated change costs them 2 s, not the 30 s it
- * once did (issue 19: a few cells waiting when two full syncs began held them to one slot between
- * them for their whole run, 24 → 35 s in bench:outbound).
+ * How long single changes count as "coming in" after one was seen waiting (`#bulkLimit`). Measured
+ * both ways in issue 19: with 2 s, a hotel's change waited p99 10.5 s while 20 hotels ran full
+ * syncs at 1,000 hotels (bench:scale); with 30 s, 1.4 s. The price: a few cells waiting when full
+ * syncs begin hold them to their quarter of the slots for 30 s (bench/RESULTS.md).
  */
-const CHANGE_MEMORY_MS = 2_000;
+const CHANGE_MEMORY_MS = 30_000;
 
 /** A connection with at least this many cells waiting is a backlog (a full sync, a resync), not a change (poll). */
 const BACKLOG_CELLS = 500;
@@ -157,7 +157,10 @@ export class SyncWorker {
    * for the next change (a resync of every hotel must not crawl through two slots).
    */
   get #bulkLimit(): number {
-    const quarter = Math.max(1, Math.floor(this.#o.concurrency / 4));
+    // A quarter, but two where the slots allow it (at least one left for changes): with four slots a
+    // quarter was one, and two full syncs that began with a few cells waiting ran one after the
+    // other (bench:outbound, issue 19). Eight slots, the default: two, as before.
+    const quarter = Math.min(Math.max(2, Math.floor(this.#o.concurrency / 4)), Math.max(1, this.#o.concurrency - 1));
     return performance.now() - this.#changeSeenAt < CHANGE_MEMORY_MS ? quarter : Math.max(quarter, this.#o.concurrency - quarter);
   }
   #bulkInflight(): number {
@@ -218,9 +221,14 @@ export class SyncWorker {
     const { rows } = await this.#o.pool.query<{ id: string; backlog: boolean }>(
       connectionsWithWork(channels, [...this.#inflight.keys()], BACKLOG_CELLS, this.#o.coalesceMs ?? 0),
     );
-    // A backlog stays one until its queue is drained (syncConnection): its last few cells are not
-    // a single change, and taken for one they held the other backlogs to their share.
-    for (const r of rows) if (r.backlog) this.#bulk.add(r.id);
+    for (const r of rows) {
+      if (r.backlog) this.#bulk.add(r.id);
+      else this.#bulk.delete(r.id);
+    }
+    // A backlog drained elsewhere (another worker, or its pass yielded after its last push) has no
+    // work left to be listed: it is no longer one, or its next single change would wait as a backlog.
+    const listed = new Set(rows.map((r) => r.id));
+    for (const id of this.#bulk) if (!listed.has(id) && !this.#inflight.has(id)) this.#bulk.delete(id);
     const waiting = rows
       .filter(({ id }) => !this.#inflight.has(id) && (!this.#o.only || this.#o.only.includes(id)))
       .sort((a, b) => (this.#lastServed.get(a.id) ?? 0) - (this.#lastServed.get(b.id) ?? 0));
@@ -278,6 +286,7 @@ export class SyncWorker {
             break;
           }
           if (one.cells >= Math.min(this.#o.batchSize, BACKLOG_CELLS)) this.#bulk.add(connectionId);
+          else this.#bulk.delete(connectionId);
           // A coalescing window: what came in during this push waits for its window like any
           // change (the poll starts the next pass when it is due), instead of a request of its own
           // now. A partial push took all that was due; if it also drained the queue, a resync is over.
