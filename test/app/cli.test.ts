@@ -148,7 +148,7 @@ describe('stayos start', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 240_000); // a whole start, traffic, an outage and two restarts: its own waits reach 120 s (41–49 s in CI, once over the 60 s default)
 
   it('on DATABASE_URL: serves /healthz, keeps partitions ahead at start, and SIGTERM stops it with exit code 0', async () => {
     const port = await freePort();
