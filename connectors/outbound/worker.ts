@@ -151,7 +151,8 @@ export class SyncWorker {
   /** When a connection with a change (not a backlog) last waited. */
   #changeSeenAt = -Infinity;
   /**
-   * Backlogs pushed at once, at most (issue 19): a quarter of the slots while single changes come
+   * Backlogs pushed at once, at most (issue 19): a quarter of the slots (two where there are four
+   * or more) while single changes come
    * in (one waited in the last CHANGE_MEMORY_MS), so that on a saturated machine a change finds the CPU and
    * PostgreSQL with room for its few statements; otherwise all but that quarter, which stays free
    * for the next change (a resync of every hotel must not crawl through two slots).
@@ -214,7 +215,8 @@ export class SyncWorker {
    *    current push (`#contended`) and go to the back of the line: twenty hotels in full sync do
    *    not keep a single change at another hotel waiting until they are done;
    *  - backlogs (BACKLOG_CELLS or more waiting, known before their first push) take a quarter of
-   *    the slots while single changes come in, three quarters otherwise (`#bulkLimit`).
+   *    the slots (two where there are four or more) while single changes come in, the rest but
+   *    that share otherwise (`#bulkLimit`).
    */
   async poll(): Promise<void> {
     const channels = this.#o.connectors.map((c) => c.channel);

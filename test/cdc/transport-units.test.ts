@@ -38,7 +38,9 @@ function flakyPubSub(failures: number) {
     flush: async () => undefined,
   };
   const pubsub = { topic: () => topic, close: async () => undefined } as unknown as PubSub;
-  return { pubsub, published, resumed };
+  /** Pub/Sub comes back: publishes succeed from now on. */
+  const heal = () => (left = 0);
+  return { pubsub, published, resumed, heal };
 }
 
 describe('PubSubTransport', () => {
@@ -53,11 +55,17 @@ describe('PubSubTransport', () => {
   });
 
   it('never resolves flush() while a publish keeps failing (the LSN is then never acknowledged)', async () => {
-    const { pubsub } = flakyPubSub(Number.POSITIVE_INFINITY);
+    const { pubsub, heal, published } = flakyPubSub(Number.POSITIVE_INFINITY);
     const t = new PubSubTransport(pubsub, pubsubNames('x'), '/s', createLogger('silent'));
     await t.write(change(0));
-    const outcome = await Promise.race([t.flush().then(() => 'flushed'), new Promise((r) => setTimeout(() => r('still retrying'), 1500))]);
+    const flushing = t.flush().then(() => 'flushed');
+    const outcome = await Promise.race([flushing, new Promise((r) => setTimeout(() => r('still retrying'), 1500))]);
     expect(outcome).toBe('still retrying');
+    expect(published).toEqual([]);
+    // Pub/Sub comes back: the same flush ends, with the message published (and no retry timer left behind).
+    heal();
+    expect(await flushing).toBe('flushed');
+    expect(published).toEqual(['0/20/0']);
   });
 });
 
