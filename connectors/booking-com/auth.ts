@@ -59,9 +59,10 @@ export function accountKeyOf(connection: TokenContext['connection']): string | n
 
 /**
  * One spelling per URL (host case, default port, trailing slashes), so that two spellings of one
- * token endpoint share the account's token and its hourly exchange budget.
+ * token endpoint share the account's token and its hourly exchange budget, and two spellings of
+ * one reservations host are one queue (reservations.ts).
  */
-function canonicalUrl(raw: string): string {
+export function canonicalUrl(raw: string): string {
   try {
     return new URL(raw).href.replace(/\/+$/, '');
   } catch {

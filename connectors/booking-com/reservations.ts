@@ -33,7 +33,7 @@ import { parseReservation, reservationHotelCode } from '../opentravel/reservatio
 import { insertSyncLog, recordSyncErrors, resolveReservationPolling } from '../outbound/sql/sync.ts';
 import { claimReservationPoll, delayReservationPoll, pollLock, pollUnlock } from '../outbound/sql/connections.ts';
 import { get, post, withRetries } from '../outbound/resilience.ts';
-import { accountKeyOf, bookingToken, forgetToken, type TokenContext } from './auth.ts';
+import { accountKeyOf, bookingToken, canonicalUrl, forgetToken, type TokenContext } from './auth.ts';
 import { buildReservationAck, buildReservationNack, RESERVATION_QUEUES, type ReservationQueueName } from './messages.ts';
 import { reservationHolder } from './sql.ts';
 
@@ -359,15 +359,6 @@ export function queuesOf(connections: InboundConnection[]): Queue[] {
     if (!q.byHotel.has(c.hotelCode)) q.byHotel.set(c.hotelCode, c);
   }
   return [...queues.values()];
-}
-
-/** One spelling per URL (host case, default port, trailing slashes): two spellings of one host are one queue. */
-function canonicalUrl(raw: string): string {
-  try {
-    return new URL(raw).href.replace(/\/+$/, '');
-  } catch {
-    return raw.replace(/\/+$/, ''); // refused before any request by assertOutboundUrl
-  }
 }
 
 /** The Booking.com reservation id of an element (for a failure report when parsing it failed). */
